@@ -1,0 +1,59 @@
+namespace ContributiAutomatici.Engine.Model;
+
+/// <summary>Where a work is destined first (DM 2021 art. 2.2.d).</summary>
+public enum WorkKind { Cinema = 1, TvWeb = 2 }
+
+/// <summary>The applicant's role (art. 4.1); each role is a column of the tables.</summary>
+public enum Role { Producer = 1, TheatricalDistributor = 2, InternationalDistributor = 3, HomeEntertainmentPublisher = 4 }
+
+public enum CoproductionKind { None = 0, Bilateral = 1, Multilateral = 2 }
+
+/// <summary>Section of a Tabella 6 festival the work was shown in.</summary>
+public enum FestivalSection { Competition = 1, OfficialOutOfCompetition = 2 }
+
+/// <summary>Which festival entries a festival row counts (Tabelle 1-4, section C).</summary>
+public enum FestivalMatch
+{
+    /// <summary>Any official section, competition included (bands B and C).</summary>
+    Participation,
+    /// <summary>Official competition only (band A).</summary>
+    Competition,
+    /// <summary>Official sections outside the competition (band A).</summary>
+    OutOfCompetition,
+    /// <summary>Any prize won in an official section.</summary>
+    AnyPrize,
+    /// <summary>A prize won in competition.</summary>
+    CompetitionPrize,
+    /// <summary>A prize won in an official section outside the competition.</summary>
+    OutOfCompetitionPrize,
+    /// <summary>The best-film prize.</summary>
+    BestFilmPrize,
+    /// <summary>A prize other than best film.</summary>
+    OtherPrize,
+}
+
+public enum PrizeCategory { BestFilm = 1, Artistic = 2 }
+
+public enum PrizeOutcome { Nomination = 1, Win = 2 }
+
+/// <summary>Which Tabella 7 entries a prize row counts.</summary>
+public enum PrizeMatch
+{
+    /// <summary>Any nomination or win, any category.</summary>
+    Any,
+    /// <summary>Best film: nomination (cinquina) or win (a win also earns the nomination row).</summary>
+    BestFilmNomination,
+    /// <summary>Best film: win.</summary>
+    BestFilmWin,
+    /// <summary>Artistic categories: nomination or win.</summary>
+    ArtisticNomination,
+    /// <summary>Artistic categories: win.</summary>
+    ArtisticWin,
+}
+
+/// <summary>Animation phases done in Italy (Tabella 3 B.7).</summary>
+public enum ProcessingPhase
+{
+    Storyboard = 1, ModellingRigging3D = 2, Layout = 3, Animation = 4, CompositingRendering = 5,
+    MusicRecording = 6, SoundEditingMixing = 7, FinalEditing = 8, GraphicsModelpack = 9,
+}

@@ -1,0 +1,118 @@
+namespace ContributiAutomatici.Engine.Model;
+
+/// <summary>A dated amount in euro.</summary>
+public sealed record DatedAmount(DateOnly Date, decimal Amount)
+{
+    public override string ToString() => $"{Date:yyyy-MM-dd}: {Amount.ToString(System.Globalization.CultureInfo.InvariantCulture)}";
+}
+
+/// <summary>Revenue from rights sold in Italy to media-service providers and HE publishers.</summary>
+public sealed record MediaSale(DateOnly Date, decimal Amount, bool TheatricalDerogation = false)
+{
+    public override string ToString() => $"{Date:yyyy-MM-dd}: {Amount.ToString(System.Globalization.CultureInfo.InvariantCulture)}{(TheatricalDerogation ? " (deroga art. 17.1)" : "")}";
+}
+
+/// <summary>A sale or pre-sale abroad.</summary>
+public sealed record ForeignSale(DateOnly Date, decimal Amount, string Country)
+{
+    public override string ToString() => $"{Date:yyyy-MM-dd} {Country}: {Amount.ToString(System.Globalization.CultureInfo.InvariantCulture)}";
+}
+
+/// <summary>A participation in a Tabella 6 festival.</summary>
+public sealed record FestivalEntry(string FestivalId, FestivalSection Section, DateOnly? SelectionDate = null, bool BestFilmPrize = false, int OtherPrizes = 0)
+{
+    public bool AnyPrize => BestFilmPrize || OtherPrizes > 0;
+    public override string ToString() => $"{FestivalId} ({Section}{(BestFilmPrize ? ", best film" : "")}{(OtherPrizes > 0 ? $", {OtherPrizes} other prize(s)" : "")})";
+}
+
+/// <summary>A nomination or a win of a Tabella 7 prize.</summary>
+public sealed record PrizeEntry(string PrizeId, PrizeCategory Category, PrizeOutcome Outcome, DateOnly? SelectionDate = null)
+{
+    public override string ToString() => $"{PrizeId} ({Category}, {Outcome})";
+}
+
+/// <summary>A participation in a Tabella 8 market or selective lab.</summary>
+public sealed record MarketEntry(string MarketId, DateOnly? SelectionDate = null)
+{
+    public override string ToString() => MarketId;
+}
+
+/// <summary>
+/// One work and everything the decree tables read about it. Rule expressions see it as <c>Work</c>.
+/// Collections are never null. Derived values (totals, the summer release, the average hourly cost)
+/// are computed once, on construction, so rules read them for free.
+/// </summary>
+public sealed class Work
+{
+    public string Id { get; init; } = "";
+    public string Title { get; init; } = "";
+    public WorkKind Kind { get; init; } = WorkKind.Cinema;
+    public bool Animation { get; init; }
+    public bool ShortFilm { get; init; }
+    public bool Documentary { get; init; }
+    public bool FirstOrSecondWork { get; init; }
+    public bool YoungAuthors { get; init; }
+    public bool ResearchAndTraining { get; init; }
+    public decimal? ProductionCost { get; init; }
+    public decimal? DurationMinutes { get; init; }
+    public decimal? AverageHourlyCostGiven { get; init; }
+    public DateOnly? FirstReleaseDate { get; init; }
+    public TimeOnly? FirstBroadcastStart { get; init; }
+
+    public IReadOnlyList<DatedAmount> BoxOffice { get; init; } = [];
+    public IReadOnlyList<MediaSale> MediaSales { get; init; } = [];
+    public IReadOnlyList<ForeignSale> ForeignSales { get; init; } = [];
+    public IReadOnlyList<DatedAmount> HomeEntertainmentSales { get; init; } = [];
+
+    public bool Essai { get; init; }
+    public bool SelectiveContributions { get; init; }
+    public CoproductionKind Coproduction { get; init; }
+    public decimal? ItalianSharePercent { get; init; }
+    public bool FemaleMajorityAuthors { get; init; }
+    public bool FemaleDirector { get; init; }
+    public bool FemaleHeadsOfDepartment { get; init; }
+    public bool SupranationalFunding { get; init; }
+    public bool BilateralFund { get; init; }
+    public bool ItalianComposers { get; init; }
+    public bool ItalianLiterarySource { get; init; }
+    public bool ItalianGraphicAuthor { get; init; }
+    public bool PayTv { get; init; }
+    public bool Svod { get; init; }
+    public IReadOnlyList<ProcessingPhase> ItalianPhases { get; init; } = [];
+    public bool IndependentCreativeRights { get; init; }
+
+    public IReadOnlyList<FestivalEntry> Festivals { get; init; } = [];
+    public IReadOnlyList<PrizeEntry> Prizes { get; init; } = [];
+    public IReadOnlyList<MarketEntry> Markets { get; init; } = [];
+
+    // ---- derived, for rules ----
+
+    /// <summary>Gross box office, all periods (not capped: the tables cap where they say so).</summary>
+    public decimal BoxOfficeTotal => Cached().BoxOffice;
+    /// <summary>Revenue from media-service providers and HE publishers in Italy.</summary>
+    public decimal MediaSalesTotal => Cached().Media;
+    /// <summary>Revenue from sales and pre-sales abroad.</summary>
+    public decimal ForeignSalesTotal => Cached().Foreign;
+    /// <summary>HE sales in Italy.</summary>
+    public decimal HomeEntertainmentTotal => Cached().HomeEntertainment;
+    /// <summary>Distinct countries the work was sold to (Tabella 4 A.2).</summary>
+    public int ForeignCountries => Cached().Countries;
+    /// <summary>A cinema work, or a research-and-training work (which competes in the cinema quota, art. 3.5).</summary>
+    public bool CompetesAsCinema => Kind == WorkKind.Cinema || ResearchAndTraining;
+    /// <summary>First theatrical release between 1 June and 31 August, inclusive.</summary>
+    public bool SummerRelease => FirstReleaseDate is { } d && d.Month is >= 6 and <= 8;
+    /// <summary>Average hourly cost as given, else production cost x 60 / duration in minutes (reading guide 7).</summary>
+    public decimal? AverageHourlyCost =>
+        AverageHourlyCostGiven ?? (ProductionCost is { } c && DurationMinutes is > 0 ? c * 60m / DurationMinutes.Value : null);
+
+    private Totals? _totals;
+    private Totals Cached() => _totals ??= new Totals(
+        BoxOffice.Sum(e => e.Amount), MediaSales.Sum(e => e.Amount), ForeignSales.Sum(e => e.Amount),
+        HomeEntertainmentSales.Sum(e => e.Amount),
+        ForeignSales.Where(s => s.Amount > 0).Select(s => s.Country.ToUpperInvariant()).Distinct().Count());
+
+    private sealed record Totals(decimal BoxOffice, decimal Media, decimal Foreign, decimal HomeEntertainment, int Countries);
+}
+
+/// <summary>A role scored on a work, with the facts of that role's own (rule expressions see it as <c>Claimant</c>).</summary>
+public sealed record RoleInput(Role Role, DateOnly? ContractSignedOn = null, decimal? DistributionCost = null);

@@ -1,0 +1,309 @@
+using System.Reflection;
+using System.Runtime.Loader;
+using System.Security.Cryptography;
+using System.Text;
+using ContributiAutomatici.Engine.Model;
+using ContributiAutomatici.Engine.Scoring;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp;
+using Microsoft.CodeAnalysis.CSharp.Syntax;
+
+namespace ContributiAutomatici.Engine.Rules;
+
+/// <summary>One role column of one row, as compiled: index into the points/status arrays.</summary>
+public sealed record CellInfo(int Index, RowDefinition Row, CellDefinition Cell, int[] BaseCells, string QuotaId,
+    SectionDefinition Section, TableDefinition Table)
+{
+    public Role Role => Cell.Role;
+}
+
+/// <summary>How a rule set came to be loaded: compiled now, or taken from the cache.</summary>
+public enum CompileSource { Compiled, Cache }
+
+/// <summary>Options of the rule compiler.</summary>
+public sealed record RuleCompileOptions
+{
+    /// <summary>Folder of compiled rule assemblies, keyed by content hash; null disables the cache.</summary>
+    public string? CacheDirectory { get; init; } = DefaultCacheDirectory;
+
+    public static string DefaultCacheDirectory =>
+        Environment.GetEnvironmentVariable("CONTRIBUTI_RULES_CACHE") is { Length: > 0 } d
+            ? d
+            : Path.Combine(Path.GetTempPath(), "contributi-automatici", "rules-cache");
+}
+
+/// <summary>
+/// Turns a parsed rule set into one C# class (one method per condition and per points expression,
+/// with <c>#line</c> directives pointing at the rule files), checks it against the sandbox, compiles
+/// it as ONE Roslyn compilation and loads it. The emitted assembly is cached by content hash, so an
+/// unchanged rule set starts without Roslyn at all.
+/// </summary>
+public static class RuleCompiler
+{
+    private const string Namespace = "ContributiAutomatici.Rules.Generated";
+
+    public static CompiledRuleSet? Compile(RuleSetDefinition def, RuleCompileOptions options, List<RuleError> errors)
+    {
+        var firstError = errors.Count;
+        var lists = new ListCatalog(def.Lists);
+        var cells = Flatten(def);
+        var className = "RuleSet_" + new string(def.Id.Select(c => char.IsLetterOrDigit(c) ? c : '_').ToArray());
+        var cacheKey = CacheKey(def);
+        var cachePath = options.CacheDirectory is { } dir ? Path.Combine(dir, $"{def.Id}-{cacheKey}.dll") : null;
+
+        // Every expression is parsed on its own first: a rule is one expression, never code that
+        // closes the generated method and opens another.
+        var exprs = new List<(RuleExpression Expr, string Method, string ReturnType, string Params, bool Whole)>();
+        CollectExpressions(def, cells, exprs);
+        foreach (var (e, _, _, _, _) in exprs)
+        {
+            var parsed = SyntaxFactory.ParseExpression(e.Text);
+            var diag = parsed.GetDiagnostics().FirstOrDefault(d => d.Severity == DiagnosticSeverity.Error);
+            if (diag is not null)
+                errors.Add(new RuleError(e.Location.File, e.Location.Line + e.LineOffset + diag.Location.GetLineSpan().StartLinePosition.Line,
+                    "not a valid C# expression: " + diag.GetMessage()));
+            else if (RuleSandbox.CheckSyntax(parsed, mayReadClaimant: IsCellExpression(e, cells)) is { } bad)
+                errors.Add(new RuleError(e.Location.File, e.Location.Line + e.LineOffset + bad.Line, bad.Message));
+        }
+        if (errors.Count > firstError) return null;
+
+        var source = Generate(def, cells, exprs, className);
+        Assembly assembly;
+        CompileSource from;
+        if (cachePath is not null && File.Exists(cachePath))
+        {
+            assembly = Load(def, File.ReadAllBytes(cachePath));
+            from = CompileSource.Cache;
+        }
+        else
+        {
+            var image = Emit(def, source, className, lists, exprs.Count, errors);
+            if (image is null || errors.Count > firstError) return null;
+            if (cachePath is not null) TryWriteCache(cachePath, image);
+            assembly = Load(def, image);
+            from = CompileSource.Compiled;
+        }
+        var type = assembly.GetType($"{Namespace}.{className}", throwOnError: true)!;
+        var factory = type.GetMethod("Create", BindingFlags.Public | BindingFlags.Static)!.CreateDelegate<Func<RuleScope>>();
+        return new CompiledRuleSet(def, lists, cells, factory, from, source);
+    }
+
+    private static bool IsCellExpression(RuleExpression e, IReadOnlyList<CellInfo> cells) =>
+        cells.Any(c => ReferenceEquals(c.Cell.Points, e) || ReferenceEquals(c.Cell.When, e));
+
+    private static List<CellInfo> Flatten(RuleSetDefinition def)
+    {
+        var cells = new List<CellInfo>();
+        foreach (var table in def.Tables)
+            foreach (var section in table.Sections)
+                foreach (var row in section.Rows)
+                    foreach (var cell in row.Cells)
+                    {
+                        var baseRole = row.BaseRole ?? cell.Role;
+                        var bases = row.BasePatterns.Count == 0
+                            ? []
+                            : cells.Where(c => c.Role == baseRole && row.BasePatterns.Any(p => RuleFileParser.Matches(p, c.Row.Id)))
+                                .Select(c => c.Index).ToArray();
+                        cells.Add(new CellInfo(cells.Count, row, cell, bases, row.QuotaId, section, table));
+                    }
+        return cells;
+    }
+
+    private static void CollectExpressions(RuleSetDefinition def, List<CellInfo> cells,
+        List<(RuleExpression, string, string, string, bool)> exprs)
+    {
+        for (var t = 0; t < def.Tables.Count; t++)
+        {
+            var table = def.Tables[t];
+            if (table.Applies is { } a) exprs.Add((a, $"T{t}", "bool", "", false));
+            for (var s = 0; s < table.Sections.Count; s++)
+                if (table.Sections[s].When is { } w) exprs.Add((w, $"S{t}_{s}", "bool", "", false));
+        }
+        var rows = cells.Select(c => c.Row).Distinct().ToList();
+        for (var r = 0; r < rows.Count; r++)
+            if (rows[r].When is { } w) exprs.Add((w, $"W{r}", "bool", "", false));
+        foreach (var c in cells)
+        {
+            if (c.Cell.When is { } w) exprs.Add((w, $"C{c.Index}", "bool", "", false));
+            exprs.Add((c.Cell.Points, $"P{c.Index}", "decimal", "decimal Base", c.Row.WholePoints));
+        }
+    }
+
+    private static string Generate(RuleSetDefinition def, List<CellInfo> cells,
+        List<(RuleExpression Expr, string Method, string ReturnType, string Params, bool Whole)> exprs, string className)
+    {
+        var sb = new StringBuilder();
+        sb.AppendLine("// <auto-generated/> from the rule files of " + def.Id + ", content hash " + def.ContentHash);
+        sb.AppendLine("#nullable enable");
+        sb.AppendLine("#pragma warning disable");
+        sb.AppendLine("using System;");
+        sb.AppendLine("using System.Linq;");
+        sb.AppendLine("using ContributiAutomatici.Engine.Model;");
+        sb.AppendLine("using static ContributiAutomatici.Engine.Model.FestivalMatch;");
+        sb.AppendLine("using static ContributiAutomatici.Engine.Model.PrizeMatch;");
+        sb.AppendLine("using static ContributiAutomatici.Engine.Model.Role;");
+        sb.AppendLine($"namespace {Namespace};");
+        sb.AppendLine($"public sealed class {className} : ContributiAutomatici.Engine.Scoring.RuleScope");
+        sb.AppendLine("{");
+        sb.AppendLine($"    public static ContributiAutomatici.Engine.Scoring.RuleScope Create() => new {className}();");
+        foreach (var (e, method, ret, pars, whole) in exprs)
+        {
+            sb.AppendLine($"    private {ret} {method}({pars}) =>");
+            if (whole) sb.AppendLine("        Math.Floor(");
+            sb.AppendLine($"#line {e.Location.Line + e.LineOffset} \"{e.Location.File.Replace("\\", "\\\\").Replace("\"", "\\\"")}\"");
+            sb.AppendLine("(" + e.Text + "\n)");
+            sb.AppendLine("#line default");
+            if (whole) sb.Append(')');
+            sb.AppendLine("        ;");
+        }
+
+        var has = exprs.Select(x => x.Method).ToHashSet();
+        var rows = cells.Select(c => c.Row).Distinct().ToList();
+        sb.AppendLine("    public override void Evaluate(decimal[] p, byte[] s, int m)");
+        sb.AppendLine("    {");
+        sb.AppendLine("        bool ta, sa, rw;");
+        foreach (var (table, t) in def.Tables.Select((x, i) => (x, i)))
+        {
+            sb.AppendLine($"        ta = {(has.Contains($"T{t}") ? $"T{t}()" : "true")};");
+            foreach (var (section, si) in table.Sections.Select((x, i) => (x, i)))
+            {
+                sb.AppendLine($"        sa = ta && {(has.Contains($"S{t}_{si}") ? $"S{t}_{si}()" : "true")};");
+                foreach (var row in section.Rows)
+                {
+                    var r = rows.IndexOf(row);
+                    var rowCells = cells.Where(c => c.Row == row).ToList();
+                    if (rowCells.Count == 0) continue;
+                    var mask = rowCells.Aggregate(0, (acc, c) => acc | (1 << (int)c.Role));
+                    sb.AppendLine($"        if ((m & {mask}) != 0)");
+                    sb.AppendLine("        {");
+                    sb.AppendLine($"            rw = sa && {(has.Contains($"W{r}") ? $"W{r}()" : "true")};");
+                    foreach (var c in rowCells)
+                    {
+                        var i = c.Index;
+                        var cond = has.Contains($"C{i}") ? $"!C{i}()" : "false";
+                        var baseSum = c.BaseCells.Length == 0 ? "0m" : string.Join(" + ", c.BaseCells.Select(b => $"p[{b}]"));
+                        sb.AppendLine($"            if ((m & {1 << (int)c.Role}) != 0) {{ CurrentCell = {i}; if (!ta) s[{i}] = 2; else if (!sa) s[{i}] = 3; else if (!rw) s[{i}] = 4; " +
+                                      $"else {{ Use({(int)c.Role}); if ({cond}) s[{i}] = 5; else {{ p[{i}] = P{i}({baseSum}); s[{i}] = 1; }} }} }}");
+                    }
+                    sb.AppendLine("        }");
+                }
+            }
+        }
+        sb.AppendLine("    }");
+
+        sb.AppendLine("    public override decimal EvaluateCell(int cell, decimal b)");
+        sb.AppendLine("    {");
+        sb.AppendLine("        switch (cell)");
+        sb.AppendLine("        {");
+        foreach (var c in cells) sb.AppendLine($"            case {c.Index}: Use({(int)c.Role}); return P{c.Index}(b);");
+        sb.AppendLine("            default: throw new ArgumentOutOfRangeException(nameof(cell));");
+        sb.AppendLine("        }");
+        sb.AppendLine("    }");
+
+        sb.AppendLine("    public override void DescribeInputs(int cell, System.Collections.Generic.List<System.Collections.Generic.KeyValuePair<string, string>> inputs)");
+        sb.AppendLine("    {");
+        sb.AppendLine("        switch (cell)");
+        sb.AppendLine("        {");
+        foreach (var c in cells)
+        {
+            var reads = ReadPaths(c.Row.When).Concat(ReadPaths(c.Cell.When)).Concat(ReadPaths(c.Cell.Points)).Distinct().ToList();
+            if (reads.Count == 0) continue;
+            sb.Append($"            case {c.Index}: Use({(int)c.Role}); ");
+            foreach (var path in reads) sb.Append($"inputs.Add(new(\"{path}\", Fmt({path}))); ");
+            sb.AppendLine("break;");
+        }
+        sb.AppendLine("        }");
+        sb.AppendLine("    }");
+        sb.AppendLine("}");
+        return sb.ToString();
+    }
+
+    /// <summary>The model values an expression reads: the longest member chains rooted at Work or Claimant.</summary>
+    private static IEnumerable<string> ReadPaths(RuleExpression? e)
+    {
+        if (e is null) yield break;
+        foreach (var ma in SyntaxFactory.ParseExpression(e.Text).DescendantNodesAndSelf().OfType<MemberAccessExpressionSyntax>())
+        {
+            if (ma.Expression is not IdentifierNameSyntax { Identifier.ValueText: "Work" or "Claimant" }) continue;
+            SyntaxNode top = ma;
+            while (top.Parent is MemberAccessExpressionSyntax up && up.Expression == top && up.Parent is not InvocationExpressionSyntax)
+                top = up;
+            if (top.Parent is InvocationExpressionSyntax call && call.Expression == top) continue; // a method, not a value
+            yield return top.ToString();
+        }
+    }
+
+    private static byte[]? Emit(RuleSetDefinition def, string source, string className, ListCatalog lists, int exprCount,
+        List<RuleError> errors)
+    {
+        var tree = CSharpSyntaxTree.ParseText(source, new CSharpParseOptions(LanguageVersion.Latest), path: $"{def.Id}.generated.cs");
+        var compilation = CSharpCompilation.Create(
+            $"ContributiAutomatici.Rules.{def.Id}.{def.ContentHash[..12]}",
+            [tree], References.Value,
+            new CSharpCompilationOptions(OutputKind.DynamicallyLinkedLibrary, optimizationLevel: OptimizationLevel.Release,
+                nullableContextOptions: NullableContextOptions.Enable, allowUnsafe: false, deterministic: true,
+                concurrentBuild: false));
+
+        var generatedErrors = false;
+        foreach (var d in compilation.GetDiagnostics().Where(d => d.Severity == DiagnosticSeverity.Error))
+        {
+            var span = d.Location.GetMappedLineSpan();
+            if (span.HasMappedPath)
+                errors.Add(new RuleError(span.Path, span.StartLinePosition.Line + 1, d.GetMessage()));
+            else generatedErrors = true;
+        }
+        if (errors.Count > 0) return null;
+        if (generatedErrors) throw new InvalidOperationException("the generated rule class does not compile: " + source);
+
+        var model = compilation.GetSemanticModel(tree);
+        var generated = compilation.GetTypeByMetadataName($"{Namespace}.{className}")!;
+        foreach (var method in tree.GetRoot().DescendantNodes().OfType<MethodDeclarationSyntax>())
+        {
+            if (method.ExpressionBody?.Expression is not { } body) continue;
+            // Each rule expression is the parenthesized expression under its #line directive.
+            var ruleExpr = body is InvocationExpressionSyntax { ArgumentList.Arguments: [var only] } floor &&
+                           floor.Expression.ToString() == "Math.Floor" ? only.Expression : body;
+            if (ruleExpr is ParenthesizedExpressionSyntax paren)
+                RuleSandbox.CheckSymbols(model, paren.Expression, generated, lists, errors);
+        }
+        if (errors.Count > 0) return null;
+
+        using var ms = new MemoryStream();
+        var result = compilation.Emit(ms);
+        if (!result.Success) throw new InvalidOperationException("rule emit failed: " + string.Join("; ", result.Diagnostics));
+        return ms.ToArray();
+    }
+
+    private static readonly Lazy<MetadataReference[]> References = new(() =>
+    {
+        var tpa = ((string)AppContext.GetData("TRUSTED_PLATFORM_ASSEMBLIES")!).Split(Path.PathSeparator);
+        string[] wanted = ["System.Private.CoreLib", "System.Runtime", "System.Linq", "System.Collections", "System.Memory"];
+        return tpa.Where(p => wanted.Contains(Path.GetFileNameWithoutExtension(p)))
+            .Append(typeof(RuleScope).Assembly.Location)
+            .Select(p => (MetadataReference)MetadataReference.CreateFromFile(p))
+            .ToArray();
+    });
+
+    private static Assembly Load(RuleSetDefinition def, byte[] image) =>
+        new AssemblyLoadContext($"rules:{def.Id}:{def.ContentHash[..12]}").LoadFromStream(new MemoryStream(image));
+
+    /// <summary>The cache key: the rules' content and the engine build that compiled them.</summary>
+    private static string CacheKey(RuleSetDefinition def)
+    {
+        var engine = typeof(RuleScope).Assembly.ManifestModule.ModuleVersionId.ToString("N");
+        return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(def.ContentHash + "/" + engine)))[..32];
+    }
+
+    private static void TryWriteCache(string path, byte[] image)
+    {
+        try
+        {
+            Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+            var tmp = path + "." + Guid.NewGuid().ToString("N") + ".tmp";
+            File.WriteAllBytes(tmp, image);
+            File.Move(tmp, path, overwrite: true);
+        }
+        catch (IOException) { /* a read-only or full disk only costs the next start a compilation */ }
+        catch (UnauthorizedAccessException) { }
+    }
+}

@@ -1,0 +1,269 @@
+using System.Security.Cryptography;
+using System.Text;
+using ContributiAutomatici.Engine.Model;
+
+namespace ContributiAutomatici.Engine.Rules;
+
+/// <summary>
+/// Parses one rule-set folder (manifest, tables, lists) into definitions, checking the shape of every
+/// file and the references between them. It does not compile expressions: <see cref="RuleCompiler"/> does.
+/// </summary>
+public static class RuleFileParser
+{
+    public const string ManifestName = "ruleset.yaml";
+
+    /// <summary>Parses the rule set in <paramref name="directory"/>; adds every problem to <paramref name="errors"/>.</summary>
+    public static RuleSetDefinition? Parse(string directory, List<RuleError> errors)
+    {
+        var manifestPath = Path.Combine(directory, ManifestName);
+        var firstError = errors.Count;
+        if (!File.Exists(manifestPath))
+        {
+            errors.Add(new RuleError(manifestPath, 1, "rule set folder has no ruleset.yaml manifest"));
+            return null;
+        }
+
+        var hashed = new List<(string Name, string Text)>();
+        string Read(string path)
+        {
+            var text = File.ReadAllText(path);
+            hashed.Add((Path.GetRelativePath(directory, path).Replace('\\', '/'), text));
+            return text;
+        }
+
+        var yf = new YamlFile(manifestPath, errors);
+        var root = YamlFile.Load(manifestPath, Read(manifestPath), errors);
+        var m = yf.Map(root, "the manifest");
+        if (m is null) return null;
+
+        var id = m.Str("id", required: true) ?? "";
+        var title = m.Str("title", required: true) ?? "";
+        var decree = m.Str("decree") ?? "";
+        var kind = m.Str("kind") ?? "version";
+        if (kind is not ("version" or "overlay")) yf.Error(m.Node_("kind")!, $"kind must be 'version' or 'overlay', got '{kind}'");
+        var patches = m.Str("patches");
+        DateOnly from = default; DateOnly? to = null;
+        if (yf.Map(m.Node_("in_force"), "in_force") is { } f)
+        {
+            from = f.Date("from", required: true) ?? default;
+            to = f.Date("to");
+            f.Done("in_force");
+        }
+        else yf.Error(m.Node, "missing required field 'in_force'");
+        int yearFrom = 0; int? yearTo = null;
+        if (yf.Map(m.Node_("application_years"), "application_years") is { } y)
+        {
+            yearFrom = y.Int("from", required: true) ?? 0;
+            yearTo = y.Int("to");
+            y.Done("application_years");
+        }
+        else yf.Error(m.Node, "missing required field 'application_years'");
+
+        var quotas = new List<QuotaDefinition>();
+        foreach (var qn in yf.Seq(m.Node_("quotas"), "quotas")) ParseQuota(yf, qn, null, quotas);
+
+        var policies = new Dictionary<string, string>();
+        if (yf.Map(m.Node_("policies"), "policies") is { } pm)
+        {
+            foreach (var (k, v) in pm.Node.Children)
+                if (k is YamlDotNet.RepresentationModel.YamlScalarNode ks && v is YamlDotNet.RepresentationModel.YamlScalarNode vs)
+                    policies[ks.Value!] = vs.Value ?? "";
+                else yf.Error(k, "a policy is a 'name: value' line");
+        }
+
+        var lists = new List<ListDefinition>();
+        foreach (var name in m.StrList("lists"))
+        {
+            var path = Path.Combine(directory, name);
+            if (!File.Exists(path)) { yf.Error(m.Node_("lists")!, $"list file '{name}' does not exist"); continue; }
+            if (ParseList(path, Read(path), errors) is { } l) lists.Add(l);
+        }
+        foreach (var dup in lists.GroupBy(l => l.Kind).Where(g => g.Count() > 1))
+            errors.Add(new RuleError(dup.Last().File, 1, $"list kind '{dup.Key}' is defined twice"));
+
+        var tables = new List<TableDefinition>();
+        var quotaIds = quotas.Select(q => q.Id).ToHashSet();
+        foreach (var name in m.StrList("tables"))
+        {
+            var path = Path.Combine(directory, name);
+            if (!File.Exists(path)) { yf.Error(m.Node_("tables")!, $"table file '{name}' does not exist"); continue; }
+            if (ParseTable(path, Read(path), quotaIds, errors) is { } t) tables.Add(t);
+        }
+        m.Done("the manifest");
+
+        CheckRowReferences(tables, errors);
+        if (errors.Count > firstError) return null;
+
+        return new RuleSetDefinition(id, title, decree, kind, patches, from, to, yearFrom, yearTo, quotas, tables, lists,
+            policies, directory, ContentHash(hashed));
+    }
+
+    /// <summary>sha256 over the files' relative names and contents, in name order.</summary>
+    private static string ContentHash(List<(string Name, string Text)> files)
+    {
+        using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        foreach (var (name, text) in files.OrderBy(f => f.Name, StringComparer.Ordinal))
+        {
+            sha.AppendData(Encoding.UTF8.GetBytes(name + "\n"));
+            sha.AppendData(Encoding.UTF8.GetBytes(text.ReplaceLineEndings("\n")));
+            sha.AppendData([0]);
+        }
+        return Convert.ToHexStringLower(sha.GetHashAndReset());
+    }
+
+    private static void ParseQuota(YamlFile yf, YamlDotNet.RepresentationModel.YamlNode node, string? parent, List<QuotaDefinition> quotas)
+    {
+        if (yf.Map(node, "a quota") is not { } q) return;
+        var id = q.Str("id", required: true) ?? "";
+        if (quotas.Any(x => x.Id == id)) yf.Error(node, $"duplicate quota id '{id}'");
+        quotas.Add(new QuotaDefinition(id, q.Str("title", required: true) ?? "", q.Dec("share", required: true) ?? 0,
+            parent, q.Bool("reserved"), q.Str("cite", required: true) ?? "", yf.At(node)));
+        var subs = yf.Seq(q.Node_("sub_quotas"), "sub_quotas").ToList();
+        foreach (var s in subs) ParseQuota(yf, s, id, quotas);
+        if (subs.Count > 0)
+        {
+            var sum = quotas.Where(x => x.ParentId == id).Sum(x => x.SharePercent);
+            if (sum != 100) yf.Error(node, $"the sub-quotas of '{id}' add up to {sum}%, not 100%");
+        }
+        q.Done("a quota");
+    }
+
+    private static readonly HashSet<string> ListKinds = ["festivals", "prizes", "markets"];
+
+    private static ListDefinition? ParseList(string path, string text, List<RuleError> errors)
+    {
+        var yf = new YamlFile(path, errors);
+        if (yf.Map(YamlFile.Load(path, text, errors), "a list file") is not { } m) return null;
+        var kind = m.Str("list", required: true) ?? "";
+        if (!ListKinds.Contains(kind)) yf.Error(m.Node, $"list must be one of {string.Join(", ", ListKinds)}, got '{kind}'");
+        var entries = new List<ListEntry>();
+        foreach (var en in yf.Seq(m.Node_("entries"), "entries"))
+        {
+            if (yf.Map(en, "a list entry") is not { } e) continue;
+            var entry = new ListEntry(e.Str("id", required: true) ?? "", e.Str("name", required: true) ?? "", e.Str("band"),
+                e.Str("category", required: true) ?? "", e.Dec("increment") ?? 0, e.Str("cite", required: true) ?? "", yf.At(en));
+            e.Done("a list entry");
+            if (kind == "festivals" && entry.Band is not ("A" or "B" or "C")) yf.Error(en, $"festival '{entry.Id}' needs band A, B or C");
+            if (entries.Any(x => x.Id == entry.Id && x.Band == entry.Band && x.Category == entry.Category))
+                yf.Error(en, $"duplicate entry '{entry.Id}' in band {entry.Band} list {entry.Category}");
+            else if (entries.FirstOrDefault(x => x.Id == entry.Id && x.Name != entry.Name) is { } other)
+                yf.Error(en, $"id '{entry.Id}' already names '{other.Name}' (line {other.Location.Line}); one id, one festival");
+            entries.Add(entry);
+        }
+        var list = new ListDefinition(kind, m.Str("title", required: true) ?? "", m.Str("cite", required: true) ?? "", path, entries);
+        m.Done("a list file");
+        return list;
+    }
+
+    private static TableDefinition? ParseTable(string path, string text, HashSet<string> quotaIds, List<RuleError> errors)
+    {
+        var yf = new YamlFile(path, errors);
+        if (yf.Map(YamlFile.Load(path, text, errors), "a table file") is not { } m) return null;
+        var tableId = m.Str("table", required: true) ?? "";
+        var title = m.Str("title", required: true) ?? "";
+        var cite = m.Str("cite", required: true) ?? "";
+        var applies = m.Expr("applies");
+        var sections = new List<SectionDefinition>();
+        foreach (var sn in yf.Seq(m.Node_("sections"), "sections"))
+        {
+            if (yf.Map(sn, "a section") is not { } s) continue;
+            var sectionId = s.Str("id", required: true) ?? "";
+            var sectionQuota = s.Str("quota");
+            var sTitle = s.Str("title", required: true) ?? "";
+            var when = s.Expr("when");
+            var rows = new List<RowDefinition>();
+            foreach (var rn in yf.Seq(s.Node_("rows"), "rows"))
+                if (ParseRow(yf, rn, tableId, sectionId, sectionQuota, quotaIds) is { } r) rows.Add(r);
+            s.Done("a section");
+            sections.Add(new SectionDefinition(sectionId, sTitle, when, rows, yf.At(sn)));
+        }
+        m.Done("a table file");
+        return new TableDefinition(tableId, title, cite, applies, sections, path);
+    }
+
+    private static RowDefinition? ParseRow(YamlFile yf, YamlDotNet.RepresentationModel.YamlNode node, string tableId, string sectionId,
+        string? sectionQuota, HashSet<string> quotaIds)
+    {
+        if (yf.Map(node, "a row") is not { } r) return null;
+        var id = r.Str("id", required: true) ?? "";
+        var label = r.Str("label", required: true) ?? "";
+        var cite = r.Str("cite", required: true) ?? "";
+        var quota = r.Str("quota") ?? sectionQuota;
+        if (quota is null) yf.Error(node, $"row {id} has no quota (set 'quota' on the row or its section)");
+        else if (!quotaIds.Contains(quota)) yf.Error(r.Node_("quota") ?? node, $"row {id}: quota '{quota}' does not exist in the manifest");
+        var when = r.Expr("when");
+        var basePatterns = r.StrList("base");
+        Role? baseRole = null;
+        if (r.Str("base_role") is { } br)
+        {
+            if (RoleNames.ByKey.TryGetValue(br, out var brr)) baseRole = brr;
+            else yf.Error(r.Node_("base_role")!, $"unknown role '{br}' (roles: {string.Join(", ", RoleNames.ByKey.Keys)})");
+        }
+        var whole = r.Bool("whole_points");
+
+        var cells = new List<CellDefinition>();
+        var singleRole = r.Str("role");
+        var pointsNode = r.Node_("points");
+        if (pointsNode is null) yf.Error(node, $"row {id} has no 'points'");
+        else if (singleRole is not null)
+        {
+            if (!RoleNames.ByKey.TryGetValue(singleRole, out var role))
+                yf.Error(r.Node_("role")!, $"unknown role '{singleRole}' (roles: {string.Join(", ", RoleNames.ByKey.Keys)})");
+            else if (r.ExprOf(pointsNode, "points") is { } e) cells.Add(new CellDefinition(role, null, e, yf.At(pointsNode)));
+        }
+        else if (yf.Map(pointsNode, "points (one entry per role column)") is { } pm)
+        {
+            foreach (var (k, v) in pm.Node.Children)
+            {
+                var key = (k as YamlDotNet.RepresentationModel.YamlScalarNode)?.Value ?? "";
+                if (!RoleNames.ByKey.TryGetValue(key, out var role))
+                {
+                    yf.Error(k, $"row {id}: unknown role column '{key}' (roles: {string.Join(", ", RoleNames.ByKey.Keys)})");
+                    continue;
+                }
+                if (v is YamlDotNet.RepresentationModel.YamlMappingNode cm)
+                {
+                    var cmap = new YamlMap(yf, cm);
+                    var cw = cmap.Expr("when");
+                    var cp = cmap.Expr("points", required: true);
+                    cmap.Done($"the {key} column of row {id}");
+                    if (cp is not null) cells.Add(new CellDefinition(role, cw, cp, yf.At(v)));
+                }
+                else if (pm.ExprOf(v, $"points of {key}") is { } e) cells.Add(new CellDefinition(role, null, e, yf.At(v)));
+            }
+        }
+        r.Done($"row {id}");
+        return new RowDefinition(id, label, cite, tableId, sectionId, quota ?? "", when, basePatterns, baseRole, whole, cells, yf.At(node));
+    }
+
+    /// <summary>Row ids unique in the rule set; 'base' patterns name earlier rows only.</summary>
+    private static void CheckRowReferences(List<TableDefinition> tables, List<RuleError> errors)
+    {
+        var seen = new Dictionary<string, RowDefinition>();
+        var earlier = new List<RowDefinition>();
+        foreach (var t in tables)
+            foreach (var row in t.Rows)
+            {
+                if (seen.TryGetValue(row.Id, out var first))
+                    errors.Add(new RuleError(row.Location.File, row.Location.Line,
+                        $"duplicate row id '{row.Id}' (first at {first.Location})"));
+                else seen[row.Id] = row;
+                foreach (var pattern in row.BasePatterns)
+                {
+                    var baseRole = row.BaseRole;
+                    var matched = earlier.Where(e => Matches(pattern, e.Id)).ToList();
+                    if (matched.Count == 0)
+                        errors.Add(new RuleError(row.Location.File, row.Location.Line,
+                            $"row {row.Id}: base '{pattern}' matches no earlier row (a base names rows above it)"));
+                    else if (baseRole is { } br && !matched.Any(x => x.Cells.Any(c => c.Role == br)))
+                        errors.Add(new RuleError(row.Location.File, row.Location.Line,
+                            $"row {row.Id}: base '{pattern}' has no {RoleNames.Key(br)} column"));
+                }
+                earlier.Add(row);
+            }
+    }
+
+    /// <summary>'T1.A.1' matches itself; 'T1.A.*' matches every id starting with 'T1.A.'.</summary>
+    public static bool Matches(string pattern, string id) =>
+        pattern.EndsWith('*') ? id.StartsWith(pattern[..^1], StringComparison.Ordinal) : id == pattern;
+}

@@ -1,0 +1,180 @@
+using System.Buffers;
+using ContributiAutomatici.Engine.Model;
+using ContributiAutomatici.Engine.Rules;
+
+namespace ContributiAutomatici.Engine.Scoring;
+
+/// <summary>What to compute beyond the points.</summary>
+public sealed record ScoreOptions
+{
+    /// <summary>Lines with the inputs each rule read (default). Off: totals per quota only, the fast path.</summary>
+    public bool Explain { get; init; } = true;
+
+    /// <summary>Also list the rows that did not apply, each with its reason.</summary>
+    public bool IncludeNotApplied { get; init; }
+
+    public static readonly ScoreOptions Default = new();
+    public static readonly ScoreOptions TotalsOnly = new() { Explain = false };
+}
+
+public sealed record ScoreLine(string RowId, string Label, string Citation, Role Role, string QuotaId, decimal Points,
+    IReadOnlyList<KeyValuePair<string, string>> Inputs, string? Reason, SourceLocation Location);
+
+public sealed record QuotaScore(string QuotaId, decimal Points, IReadOnlyList<ScoreLine> Lines);
+
+public sealed record RoleScore(Role Role, decimal TotalPoints, IReadOnlyList<QuotaScore> Quotas, IReadOnlyList<ScoreLine> NotApplied);
+
+public sealed record ScoreResult(string RuleSetId, string ContentHash, string WorkId, IReadOnlyList<RoleScore> Roles)
+{
+    public RoleScore? For(Role role) => Roles.FirstOrDefault(r => r.Role == role);
+}
+
+/// <summary>A rule evaluated to an error (e.g. it divided by zero); names the row and its rule file line.</summary>
+public sealed class RuleEvaluationException(string message, Exception inner) : Exception(message, inner);
+
+/// <summary>A rule set compiled into its scoring class, ready to score works (thread-safe).</summary>
+public sealed class CompiledRuleSet
+{
+    private readonly Func<RuleScope> _factory;
+    private readonly int[] _dependencyMask = new int[5];
+    private readonly Dictionary<string, int> _quotaOrder;
+
+    internal CompiledRuleSet(RuleSetDefinition definition, ListCatalog lists, IReadOnlyList<CellInfo> cells,
+        Func<RuleScope> factory, CompileSource source, string generatedSource)
+    {
+        Definition = definition;
+        Lists = lists;
+        Cells = cells;
+        _factory = factory;
+        Source = source;
+        GeneratedSource = generatedSource;
+        _quotaOrder = definition.Quotas.Select((q, i) => (q.Id, i)).ToDictionary(x => x.Id, x => x.i);
+        // A role's cells may take as base another role's points (art. 9.5): score that role too.
+        for (var r = 1; r <= 4; r++)
+        {
+            var mask = 1 << r;
+            bool grew;
+            do
+            {
+                grew = false;
+                foreach (var c in cells)
+                    if ((mask & (1 << (int)c.Role)) != 0)
+                        foreach (var b in c.BaseCells)
+                            if ((mask & (1 << (int)cells[b].Role)) == 0) { mask |= 1 << (int)cells[b].Role; grew = true; }
+            } while (grew);
+            _dependencyMask[r] = mask;
+        }
+    }
+
+    public RuleSetDefinition Definition { get; }
+    public string Id => Definition.Id;
+    public string ContentHash => Definition.ContentHash;
+    public ListCatalog Lists { get; }
+    public IReadOnlyList<CellInfo> Cells { get; }
+
+    /// <summary>Whether this load compiled the rules or took them from the cache.</summary>
+    public CompileSource Source { get; }
+
+    /// <summary>The generated C# (for rule authors who want to see what their rules became).</summary>
+    public string GeneratedSource { get; }
+
+    /// <summary>The roles whose columns this rule set has.</summary>
+    public IEnumerable<Role> Roles => Cells.Select(c => c.Role).Distinct();
+
+    /// <summary>Scores one work for the given roles (each at most once).</summary>
+    public ScoreResult Score(Work work, IReadOnlyList<RoleInput> roles, ScoreOptions? options = null)
+    {
+        options ??= ScoreOptions.Default;
+        var n = Cells.Count;
+        var points = ArrayPool<decimal>.Shared.Rent(n);
+        var status = ArrayPool<byte>.Shared.Rent(n);
+        try
+        {
+            Array.Clear(points, 0, n);
+            Array.Clear(status, 0, n);
+            var scope = _factory();
+            scope.Bind(work, roles, Lists);
+            var mask = 0;
+            foreach (var r in roles) mask |= _dependencyMask[(int)r.Role];
+            try
+            {
+                scope.Evaluate(points, status, mask);
+            }
+            catch (Exception ex)
+            {
+                var cell = Cells[scope.CurrentCell];
+                throw new RuleEvaluationException(
+                    $"{cell.Row.Id} ({RoleNames.Key(cell.Role)}) at {cell.Cell.Location}: {ex.Message}", ex);
+            }
+
+            var result = new List<RoleScore>(roles.Count);
+            foreach (var r in roles) result.Add(BuildRole(r.Role, scope, points, status, options));
+            return new ScoreResult(Id, ContentHash, work.Id, result);
+        }
+        finally
+        {
+            ArrayPool<decimal>.Shared.Return(points);
+            ArrayPool<byte>.Shared.Return(status);
+        }
+    }
+
+    private RoleScore BuildRole(Role role, RuleScope scope, decimal[] points, byte[] status, ScoreOptions options)
+    {
+        var quotas = new Dictionary<string, (decimal Sum, List<ScoreLine>? Lines)>();
+        var notApplied = options.IncludeNotApplied ? new List<ScoreLine>() : null;
+        decimal total = 0m;
+        foreach (var c in Cells)
+        {
+            if (c.Role != role) continue;
+            var st = status[c.Index];
+            var p = points[c.Index];
+            if (st == CellStatus.Applied && p != 0m)
+            {
+                total += p;
+                quotas.TryGetValue(c.QuotaId, out var q);
+                q.Sum += p;
+                if (options.Explain) (q.Lines ??= []).Add(Line(c, p, Explain(c, scope, points), null));
+                quotas[c.QuotaId] = q;
+            }
+            else if (notApplied is not null)
+            {
+                notApplied.Add(Line(c, 0m, [], Reason(c, st)));
+            }
+        }
+        var list = quotas.OrderBy(kv => _quotaOrder.GetValueOrDefault(kv.Key, int.MaxValue))
+            .Select(kv => new QuotaScore(kv.Key, kv.Value.Sum, (IReadOnlyList<ScoreLine>?)kv.Value.Lines ?? []))
+            .ToList();
+        return new RoleScore(role, total, list, (IReadOnlyList<ScoreLine>?)notApplied ?? []);
+    }
+
+    private static ScoreLine Line(CellInfo c, decimal points, IReadOnlyList<KeyValuePair<string, string>> inputs, string? reason) =>
+        new(c.Row.Id, c.Row.Label, c.Row.Citation, c.Role, c.QuotaId, points, inputs, reason, c.Cell.Location);
+
+    private IReadOnlyList<KeyValuePair<string, string>> Explain(CellInfo c, RuleScope scope, decimal[] points)
+    {
+        var inputs = new List<KeyValuePair<string, string>>();
+        scope.DescribeInputs(c.Index, inputs);
+        if (c.BaseCells.Length > 0)
+        {
+            var b = c.BaseCells.Sum(i => points[i]);
+            inputs.Add(new("Base", $"{b.ToString(System.Globalization.CultureInfo.InvariantCulture)} ({string.Join(" + ", c.BaseCells.Select(i => Cells[i].Row.Id).Distinct())})"));
+        }
+        // Run the cell again with the helpers' trace on, for what the list look-ups matched.
+        var trace = new List<string>();
+        scope.Trace = trace;
+        try { scope.EvaluateCell(c.Index, c.BaseCells.Sum(i => points[i])); }
+        finally { scope.Trace = null; }
+        foreach (var t in trace) inputs.Add(new("match", t));
+        return inputs;
+    }
+
+    private static string Reason(CellInfo c, byte status) => status switch
+    {
+        CellStatus.TableNotApplicable => $"table {c.Table.Id} does not apply to this work: {c.Table.Applies?.Text}",
+        CellStatus.SectionConditionFalse => $"section {c.Table.Id}.{c.Section.Id} condition not met: {c.Section.When?.Text}",
+        CellStatus.RowConditionFalse => $"condition not met: {c.Row.When?.Text}",
+        CellStatus.CellConditionFalse => $"{RoleNames.Key(c.Role)} condition not met: {c.Cell.When?.Text}",
+        CellStatus.Applied => "no points: the inputs this row reads give 0",
+        _ => "not evaluated",
+    };
+}

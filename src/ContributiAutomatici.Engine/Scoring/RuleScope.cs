@@ -1,0 +1,233 @@
+using System.Globalization;
+using ContributiAutomatici.Engine.Model;
+
+namespace ContributiAutomatici.Engine.Scoring;
+
+/// <summary>
+/// What a rule expression can see. Each rule set is compiled into one class deriving from this one:
+/// rule expressions read <see cref="Work"/> and <see cref="Claimant"/> and call the helpers below, and
+/// nothing else (the sandbox refuses any other API at load time). The helpers are the decree's
+/// recurring shapes: proportional points, marginal tiers, slots, festival/prize/market look-ups.
+/// </summary>
+public abstract class RuleScope
+{
+    private readonly RoleInput[] _claimants = new RoleInput[5];
+    private ListCatalog _lists = null!;
+    private List<string>? _trace;
+
+    /// <summary>The work being scored.</summary>
+    public Work Work { get; private set; } = null!;
+
+    /// <summary>The role whose column is being evaluated, with that role's own facts.</summary>
+    public RoleInput Claimant { get; private set; } = null!;
+
+    /// <summary>Status of a cell after <see cref="Evaluate"/>; see <see cref="CellStatus"/>.</summary>
+    public abstract void Evaluate(decimal[] points, byte[] status, int roleMask);
+
+    /// <summary>Points of one cell alone (explanations, traces).</summary>
+    public abstract decimal EvaluateCell(int cell, decimal @base);
+
+    /// <summary>The model values a cell's expressions read, for the explanation.</summary>
+    public abstract void DescribeInputs(int cell, List<KeyValuePair<string, string>> inputs);
+
+    /// <summary>The cell being evaluated, for error reports.</summary>
+    protected internal int CurrentCell;
+
+    internal void Bind(Work work, IReadOnlyList<RoleInput> roles, ListCatalog lists)
+    {
+        Work = work;
+        _lists = lists;
+        for (var r = 1; r < _claimants.Length; r++) _claimants[r] = new RoleInput((Role)r);
+        foreach (var role in roles) _claimants[(int)role.Role] = role;
+    }
+
+    protected void Use(int role) => Claimant = _claimants[role];
+
+    internal List<string>? Trace { get => _trace; set => _trace = value; }
+
+    private void Note(string text) => _trace?.Add(text);
+
+    // ---------------------------------------------------------------- numbers
+
+    /// <summary>"1 punto ogni EUR X": amount / X, proportional, not floored (reading guide 4). Null or negative: 0.</summary>
+    protected static decimal Per(decimal? amount, decimal unit) => amount is { } a && a > 0 ? a / unit : 0m;
+
+    /// <summary>
+    /// Marginal tiers with a ceiling: each (upTo, per) band scores its slice of the amount at 1 point
+    /// per 'per' euro; the amount above the last 'upTo' is ignored (Tabella 1 A.1).
+    /// </summary>
+    protected static decimal Tiers(decimal? amount, params ReadOnlySpan<(decimal UpTo, decimal Per)> tiers)
+    {
+        if (amount is not { } a || a <= 0) return 0m;
+        decimal points = 0m, floor = 0m;
+        foreach (var (upTo, per) in tiers)
+        {
+            if (a <= floor) break;
+            points += (Math.Min(a, upTo) - floor) / per;
+            floor = upTo;
+        }
+        return points;
+    }
+
+    /// <summary>True when the value is given and lo &lt;= value &lt;= hi.</summary>
+    protected static bool Between(decimal? value, decimal lo, decimal hi) => value is { } v && v >= lo && v <= hi;
+
+    /// <summary>
+    /// Points of the time slot a start time falls in. Slots are given by their start time ("07:00");
+    /// a slot runs to the next one's start, the last wraps past midnight to the first; start inclusive.
+    /// No time given: 0.
+    /// </summary>
+    protected static decimal Slot(TimeOnly? time, params ReadOnlySpan<(string From, decimal Points)> slots)
+    {
+        if (time is not { } t || slots.Length == 0) return 0m;
+        var result = slots[^1].Points; // before the first start: still in the last slot (wraps midnight)
+        foreach (var (from, points) in slots)
+            if (t >= TimeOnly.ParseExact(from, "HH:mm", CultureInfo.InvariantCulture)) result = points;
+        return result;
+    }
+
+    // ---------------------------------------------------------------- lists
+
+    /// <summary>
+    /// Festival rows (Tabella 6): <paramref name="points"/> for each distinct festival of the work that is
+    /// in one of the named lists of that band and whose entries match <paramref name="match"/>; each counts
+    /// once per row and its maggiorazione (+100%/+50%) multiplies the points. With
+    /// <paramref name="contractBeforeSelection"/> only entries selected after the claimant's contract count.
+    /// </summary>
+    protected decimal Festivals(
+        [ListReference("festivals", ListField.Band)] string band,
+        [ListReference("festivals", ListField.Category)] string lists,
+        FestivalMatch match, decimal points, bool contractBeforeSelection = false)
+    {
+        var entries = Work.Festivals;
+        if (entries.Count == 0) return 0m;
+        var accepted = _lists.Set(lists);
+        var any = accepted.Contains("*");
+        decimal total = 0m;
+        for (var i = 0; i < entries.Count; i++)
+        {
+            var id = entries[i].FestivalId;
+            if (SeenBefore(entries, i)) continue; // a festival counts once per row
+            decimal? increment = null;
+            foreach (var le in _lists.Entries("festivals", id))
+                if (le.Band == band && (any || accepted.Contains(le.Category)))
+                    increment = Math.Max(increment ?? 0m, le.IncrementPercent);
+            if (increment is not { } inc) continue;
+            var hit = false;
+            for (var j = i; j < entries.Count && !hit; j++)
+            {
+                var e = entries[j];
+                hit = e.FestivalId == id && Matches(e, match) && (!contractBeforeSelection || ContractBefore(e.SelectionDate));
+            }
+            if (!hit) continue;
+            var p = points * (1m + inc / 100m);
+            total += p;
+            Note($"{id} (fascia {band}{(inc > 0 ? $", +{inc:0.##}%" : "")}): {p.ToString(CultureInfo.InvariantCulture)}");
+        }
+        return total;
+
+        static bool SeenBefore(IReadOnlyList<FestivalEntry> es, int i)
+        {
+            for (var k = 0; k < i; k++) if (es[k].FestivalId == es[i].FestivalId) return true;
+            return false;
+        }
+    }
+
+    private static bool Matches(FestivalEntry e, FestivalMatch match) => match switch
+    {
+        FestivalMatch.Participation => true,
+        FestivalMatch.Competition => e.Section == FestivalSection.Competition,
+        FestivalMatch.OutOfCompetition => e.Section == FestivalSection.OfficialOutOfCompetition,
+        FestivalMatch.AnyPrize => e.AnyPrize,
+        FestivalMatch.CompetitionPrize => e.AnyPrize && e.Section == FestivalSection.Competition,
+        FestivalMatch.OutOfCompetitionPrize => e.AnyPrize && e.Section == FestivalSection.OfficialOutOfCompetition,
+        FestivalMatch.BestFilmPrize => e.BestFilmPrize,
+        FestivalMatch.OtherPrize => e.OtherPrizes > 0,
+        _ => false,
+    };
+
+    /// <summary>
+    /// Prize rows (Tabella 7): <paramref name="points"/> once for each distinct prize named in
+    /// <paramref name="prizes"/> (ids, or "*") from the named lists with an entry matching
+    /// <paramref name="match"/>. A win also counts as the nomination.
+    /// </summary>
+    protected decimal Prizes(decimal points, PrizeMatch match = PrizeMatch.Any,
+        [ListReference("prizes", ListField.Id)] string prizes = "*",
+        [ListReference("prizes", ListField.Category)] string lists = "*",
+        bool contractBeforeSelection = false)
+    {
+        var entries = Work.Prizes;
+        if (entries.Count == 0) return 0m;
+        var ids = _lists.Set(prizes);
+        var cats = _lists.Set(lists);
+        decimal total = 0m;
+        var counted = new List<string>(2);
+        foreach (var e in entries)
+        {
+            if (counted.Contains(e.PrizeId)) continue;
+            if (!ids.Contains("*") && !ids.Contains(e.PrizeId)) continue;
+            if (!cats.Contains("*") && !_lists.Entries("prizes", e.PrizeId).Any(le => cats.Contains(le.Category))) continue;
+            var ok = match switch
+            {
+                PrizeMatch.Any => true,
+                PrizeMatch.BestFilmNomination => e.Category == PrizeCategory.BestFilm,
+                PrizeMatch.BestFilmWin => e.Category == PrizeCategory.BestFilm && e.Outcome == PrizeOutcome.Win,
+                PrizeMatch.ArtisticNomination => e.Category == PrizeCategory.Artistic,
+                PrizeMatch.ArtisticWin => e.Category == PrizeCategory.Artistic && e.Outcome == PrizeOutcome.Win,
+                _ => false,
+            };
+            if (!ok || contractBeforeSelection && !ContractBefore(e.SelectionDate)) continue;
+            counted.Add(e.PrizeId);
+            total += points;
+            Note($"{e.PrizeId} ({e.Category}, {e.Outcome}): {points.ToString(CultureInfo.InvariantCulture)}");
+        }
+        return total;
+    }
+
+    /// <summary>Market rows (Tabella 8): <paramref name="points"/> once if the work took part in any listed market: markets never add up.</summary>
+    protected decimal Markets(decimal points,
+        [ListReference("markets", ListField.Category)] string lists = "*",
+        bool contractBeforeSelection = false)
+    {
+        var cats = _lists.Set(lists);
+        foreach (var e in Work.Markets)
+        {
+            if (!cats.Contains("*") && !_lists.Entries("markets", e.MarketId).Any(le => cats.Contains(le.Category))) continue;
+            if (contractBeforeSelection && !ContractBefore(e.SelectionDate)) continue;
+            Note($"{e.MarketId}: {points.ToString(CultureInfo.InvariantCulture)} (mercati non cumulabili)");
+            return points;
+        }
+        return 0m;
+    }
+
+    /// <summary>The claimant's contract was signed strictly before the selection date (both known).</summary>
+    protected bool ContractBefore(DateOnly? selection) =>
+        Claimant.ContractSignedOn is { } c && selection is { } s && c < s;
+
+    // ---------------------------------------------------------------- explanations
+
+    /// <summary>Formats a value read by a rule for the explanation.</summary>
+    protected static string Fmt(object? value) => value switch
+    {
+        null => "(non indicato)",
+        decimal d => d.ToString(CultureInfo.InvariantCulture),
+        bool b => b ? "sì" : "no",
+        DateOnly d => d.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture),
+        TimeOnly t => t.ToString("HH:mm", CultureInfo.InvariantCulture),
+        string s => s,
+        System.Collections.IEnumerable e => "[" + string.Join("; ", e.Cast<object?>().Select(Fmt)) + "]",
+        IFormattable f => f.ToString(null, CultureInfo.InvariantCulture),
+        _ => value.ToString() ?? "",
+    };
+}
+
+/// <summary>What happened to a cell in one evaluation.</summary>
+public static class CellStatus
+{
+    public const byte NotRequested = 0;
+    public const byte Applied = 1;
+    public const byte TableNotApplicable = 2;
+    public const byte SectionConditionFalse = 3;
+    public const byte RowConditionFalse = 4;
+    public const byte CellConditionFalse = 5;
+}

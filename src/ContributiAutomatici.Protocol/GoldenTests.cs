@@ -1,0 +1,185 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using ContributiAutomatici.Engine.Model;
+using ContributiAutomatici.Engine.Rules;
+using ContributiAutomatici.Engine.Scoring;
+using Google.Protobuf;
+using YamlDotNet.Core;
+using YamlDotNet.RepresentationModel;
+using V1 = ContributiAutomatici.Protocol.V1;
+
+namespace ContributiAutomatici.Protocol;
+
+/// <summary>What one role must score in a golden case. Points are compared after rounding the computed
+/// value to the expected value's decimals (at least 2): write 386.67 for 386.666...</summary>
+public sealed record RoleExpectation(
+    IReadOnlyDictionary<string, decimal> Rows, IReadOnlyDictionary<string, decimal> Quotas, decimal? Total);
+
+public sealed record GoldenCase(
+    string RuleSetId, string File, int Line, string Name, V1.ScoreWorkRequest Request,
+    IReadOnlyDictionary<Role, RoleExpectation> Expect, bool Exact)
+{
+    public override string ToString() => $"{Path.GetFileName(File)}:{Line} {Name}";
+}
+
+public sealed record GoldenResult(GoldenCase Case, IReadOnlyList<string> Failures)
+{
+    public bool Passed => Failures.Count == 0;
+}
+
+/// <summary>
+/// Golden tests: YAML files under a rule set's tests/ folder, each case a work (the protobuf JSON
+/// mapping of contributi.v1.Work, written as YAML) and the points the decree gives it. Rule authors
+/// run them with <c>cli test</c>; xunit runs every case of every rule set.
+/// </summary>
+public static class GoldenTests
+{
+    public const string Folder = "tests";
+
+    public static IReadOnlyList<GoldenCase> Load(string ruleSetDirectory, string ruleSetId, List<RuleError> errors)
+    {
+        var dir = Path.Combine(ruleSetDirectory, Folder);
+        if (!Directory.Exists(dir)) return [];
+        var cases = new List<GoldenCase>();
+        foreach (var path in Directory.GetFiles(dir, "*.yaml").Order(StringComparer.Ordinal))
+        {
+            var file = new YamlFile(path, errors);
+            if (file.Map(YamlFile.Load(path, File.ReadAllText(path), errors), "a golden test file") is not { } m) continue;
+            foreach (var node in file.Seq(m.Node_("cases"), "cases"))
+                if (ParseCase(file, node, ruleSetId) is { } c) cases.Add(c);
+            m.Done("a golden test file");
+        }
+        foreach (var dup in cases.GroupBy(c => c.Name).Where(g => g.Count() > 1))
+            errors.Add(new RuleError(dup.Last().File, dup.Last().Line, $"duplicate case name '{dup.Key}'"));
+        return cases;
+    }
+
+    private static GoldenCase? ParseCase(YamlFile file, YamlNode node, string ruleSetId)
+    {
+        if (file.Map(node, "a case") is not { } c) return null;
+        var before = file.ErrorCount;
+        var name = c.Str("name", required: true) ?? "";
+        var request = new V1.ScoreWorkRequest { RuleSetId = ruleSetId, IncludeNotApplied = false };
+        if (c.Node_("work") is { } wn)
+        {
+            try { request.Work = Parser.Parse<V1.Work>(ToJson(wn)); }
+            catch (InvalidProtocolBufferException ex) { file.Error(wn, $"case '{name}': work is not a contributi.v1.Work: {ex.Message}"); }
+        }
+        else file.Error(node, $"case '{name}' has no work");
+
+        var expect = new Dictionary<Role, RoleExpectation>();
+        if (file.Map(c.Node_("expect"), "expect") is { } em)
+        {
+            foreach (var (k, v) in em.Node.Children)
+            {
+                var key = ((YamlScalarNode)k).Value ?? "";
+                if (!RoleNames.ByKey.TryGetValue(key, out var role)) { file.Error(k, $"unknown role '{key}'"); continue; }
+                if (file.Map(v, $"expectations of {key}") is not { } rm) continue;
+                var e = new RoleExpectation(Numbers(file, rm.Node_("rows")), Numbers(file, rm.Node_("quotas")), rm.Dec("total"));
+                rm.Done($"expectations of {key}");
+                expect[role] = e;
+            }
+        }
+        else file.Error(node, $"case '{name}' has no expect");
+
+        if (c.Node_("roles") is YamlSequenceNode rs)
+            foreach (var rn in rs.Children)
+            {
+                try { request.Roles.Add(Parser.Parse<V1.RoleInput>(ToJson(rn))); }
+                catch (InvalidProtocolBufferException ex) { file.Error(rn, $"case '{name}': not a contributi.v1.RoleInput: {ex.Message}"); }
+            }
+        else
+            foreach (var role in expect.Keys) request.Roles.Add(new V1.RoleInput { Role = (V1.Role)(int)role });
+        var exact = c.Str("exact") is not "false";
+        c.Done($"case '{name}'");
+        return file.ErrorCount > before ? null : new GoldenCase(ruleSetId, file.Path, (int)node.Start.Line, name, request, expect, exact);
+    }
+
+    private static readonly JsonParser Parser = new(JsonParser.Settings.Default.WithIgnoreUnknownFields(false));
+
+    private static Dictionary<string, decimal> Numbers(YamlFile file, YamlNode? node)
+    {
+        var d = new Dictionary<string, decimal>();
+        if (file.Map(node, "a 'name: points' mapping") is not { } m) return d;
+        foreach (var (k, v) in m.Node.Children)
+        {
+            var text = (v as YamlScalarNode)?.Value;
+            if (decimal.TryParse(text, NumberStyles.Number, CultureInfo.InvariantCulture, out var x)) d[((YamlScalarNode)k).Value!] = x;
+            else file.Error(v, $"'{text}' is not a number");
+        }
+        return d;
+    }
+
+    /// <summary>YAML to JSON for the protobuf parser: true/false stay booleans, every other scalar is a string
+    /// (the protobuf JSON mapping accepts strings for numbers and enums).</summary>
+    private static string ToJson(YamlNode node)
+    {
+        using var ms = new MemoryStream();
+        using (var w = new Utf8JsonWriter(ms)) Write(w, node);
+        return Encoding.UTF8.GetString(ms.ToArray());
+
+        static void Write(Utf8JsonWriter w, YamlNode n)
+        {
+            switch (n)
+            {
+                case YamlMappingNode m:
+                    w.WriteStartObject();
+                    foreach (var (k, v) in m.Children) { w.WritePropertyName(((YamlScalarNode)k).Value!); Write(w, v); }
+                    w.WriteEndObject();
+                    break;
+                case YamlSequenceNode s:
+                    w.WriteStartArray();
+                    foreach (var c in s.Children) Write(w, c);
+                    w.WriteEndArray();
+                    break;
+                case YamlScalarNode { Style: ScalarStyle.Plain, Value: "true" or "false" } b:
+                    w.WriteBooleanValue(b.Value == "true");
+                    break;
+                case YamlScalarNode sc:
+                    w.WriteStringValue(sc.Value);
+                    break;
+            }
+        }
+    }
+
+    public static GoldenResult Run(GoldenCase c, RuleCatalog catalog)
+    {
+        var failures = new List<string>();
+        ScoreResult result;
+        try
+        {
+            var req = RequestMapper.Map(c.Request, catalog);
+            result = req.RuleSet.Score(req.Work, req.Roles, req.Options);
+        }
+        catch (InvalidRequestException ex) { return new GoldenResult(c, [ex.Message]); }
+        catch (RuleSetNotFoundException ex) { return new GoldenResult(c, [ex.Message]); }
+
+        foreach (var (role, e) in c.Expect)
+        {
+            var rs = result.For(role)!;
+            var key = RoleNames.Key(role);
+            var lines = rs.Quotas.SelectMany(q => q.Lines).ToDictionary(l => l.RowId, l => l.Points);
+            foreach (var (row, want) in e.Rows)
+                Compare($"{key} {row}", lines.GetValueOrDefault(row), want, failures);
+            if (c.Exact && e.Rows.Count > 0)
+                foreach (var (row, got) in lines)
+                    if (!e.Rows.ContainsKey(row))
+                        failures.Add($"{key} {row}: scored {Fmt(got)} but the case does not expect it");
+            var quotas = rs.Quotas.ToDictionary(q => q.QuotaId, q => q.Points);
+            foreach (var (quota, want) in e.Quotas)
+                Compare($"{key} quota {quota}", quotas.GetValueOrDefault(quota), want, failures);
+            if (e.Total is { } t) Compare($"{key} total", rs.TotalPoints, t, failures);
+        }
+        return new GoldenResult(c, failures);
+    }
+
+    private static void Compare(string what, decimal got, decimal want, List<string> failures)
+    {
+        var scale = Math.Max(2, (int)((decimal.GetBits(want)[3] >> 16) & 0xFF));
+        if (Math.Round(got, scale, MidpointRounding.AwayFromZero) != want)
+            failures.Add($"{what}: expected {Fmt(want)}, got {Fmt(got)}");
+    }
+
+    private static string Fmt(decimal d) => d.ToString(CultureInfo.InvariantCulture);
+}

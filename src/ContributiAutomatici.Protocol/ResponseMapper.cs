@@ -1,0 +1,88 @@
+using System.Globalization;
+using ContributiAutomatici.Engine.Rules;
+using ContributiAutomatici.Engine.Scoring;
+using M = ContributiAutomatici.Engine.Model;
+using V1 = ContributiAutomatici.Protocol.V1;
+
+namespace ContributiAutomatici.Protocol;
+
+/// <summary>Maps the engine's results and rule sets onto contributi.v1 messages.</summary>
+public static class ResponseMapper
+{
+    public static string Dec(decimal d) => d.ToString(CultureInfo.InvariantCulture);
+
+    public static V1.ScoreWorkResponse ToProto(ScoreResult result)
+    {
+        var response = new V1.ScoreWorkResponse { RuleSetId = result.RuleSetId, ContentHash = result.ContentHash, WorkId = result.WorkId };
+        foreach (var role in result.Roles)
+        {
+            var rs = new V1.RoleScore { Role = (V1.Role)(int)role.Role, TotalPoints = Dec(role.TotalPoints) };
+            foreach (var q in role.Quotas)
+            {
+                var qs = new V1.QuotaScore { QuotaId = q.QuotaId, Points = Dec(q.Points) };
+                qs.Lines.AddRange(q.Lines.Select(Line));
+                rs.Quotas.Add(qs);
+            }
+            rs.NotApplied.AddRange(role.NotApplied.Select(Line));
+            response.Roles.Add(rs);
+        }
+        return response;
+    }
+
+    private static V1.ScoreLine Line(Engine.Scoring.ScoreLine l)
+    {
+        var line = new V1.ScoreLine
+        {
+            RowId = l.RowId, Label = l.Label, Citation = l.Citation, Role = (V1.Role)(int)l.Role,
+            QuotaId = l.QuotaId, Points = Dec(l.Points), Reason = l.Reason ?? "",
+        };
+        line.Inputs.AddRange(l.Inputs.Select(i => new V1.InputValue { Name = i.Key, Value = i.Value }));
+        return line;
+    }
+
+    public static V1.RuleSetSummary Summary(CompiledRuleSet rs)
+    {
+        var d = rs.Definition;
+        var s = new V1.RuleSetSummary
+        {
+            Id = d.Id, Title = d.Title, Decree = d.Decree, InForceFrom = Date(d.InForceFrom),
+            ApplicationYearFrom = d.ApplicationYearFrom, ApplicationYearTo = d.ApplicationYearTo ?? 0,
+            ContentHash = d.ContentHash, RowCount = d.Tables.Sum(t => t.Rows.Count()),
+        };
+        if (d.InForceTo is { } to) s.InForceTo = Date(to);
+        s.Tables.AddRange(d.Tables.Select(t => new V1.TableSummary { Id = t.Id, Title = t.Title, Citation = t.Citation, RowCount = t.Rows.Count() }));
+        return s;
+    }
+
+    public static V1.RuleSetDetail Detail(CompiledRuleSet rs)
+    {
+        var d = rs.Definition;
+        var detail = new V1.RuleSetDetail { Summary = Summary(rs) };
+        detail.Quotas.AddRange(d.Quotas.Select(q => new V1.Quota
+        {
+            Id = q.Id, Title = q.Title, SharePercent = Dec(q.SharePercent), ParentId = q.ParentId ?? "", Reserved = q.Reserved, Citation = q.Citation,
+        }));
+        foreach (var t in d.Tables)
+        {
+            var table = new V1.Table { Id = t.Id, Title = t.Title, Citation = t.Citation };
+            foreach (var section in t.Sections)
+                foreach (var row in section.Rows)
+                {
+                    var r = new V1.Row { Id = row.Id, Label = row.Label, Citation = row.Citation, Section = section.Id };
+                    r.Cells.AddRange(row.Cells.Select(c => new V1.RoleCell
+                    {
+                        Role = (V1.Role)(int)c.Role, QuotaId = row.QuotaId,
+                        Condition = string.Join(" && ", new[] { t.Applies, section.When, row.When, c.When }.OfType<RuleExpression>().Select(e => "(" + e.Text + ")")),
+                        Points = c.Points.Text,
+                    }));
+                    table.Rows.Add(r);
+                }
+            detail.Tables.Add(table);
+        }
+        return detail;
+    }
+
+    public static Google.Type.Date Date(DateOnly d) => new() { Year = d.Year, Month = d.Month, Day = d.Day };
+
+    public static string RoleKey(M.Role role) => RoleNames.Key(role);
+}
