@@ -23,7 +23,7 @@ internal static class RuleSandbox
     [
         "System.Boolean", "System.Byte", "System.Int16", "System.Int32", "System.Int64", "System.Double", "System.Single",
         "System.Decimal", "System.Char", "System.String", "System.Object", "System.DateOnly", "System.TimeOnly",
-        "System.DayOfWeek", "System.Math", "System.Nullable`1", "System.ReadOnlySpan`1",
+        "System.DayOfWeek", "System.Math", "System.Array", "System.Nullable`1", "System.ReadOnlySpan`1",
         "System.ValueTuple`2", "System.ValueTuple`3", "System.ValueTuple`4",
         "System.Func`1", "System.Func`2", "System.Func`3",
         "System.Linq.Enumerable", "System.Linq.IOrderedEnumerable`1", "System.Linq.IGrouping`2",
@@ -74,6 +74,7 @@ internal static class RuleSandbox
     public static void CheckSymbols(SemanticModel model, ExpressionSyntax expr, INamedTypeSymbol generated, ListCatalog lists,
         List<RuleError> errors)
     {
+        (SyntaxNode Node, string Why)? first = null;
         foreach (var node in expr.DescendantNodesAndSelf())
         {
             if (node is not (ExpressionSyntax or TypeSyntax)) continue;
@@ -83,12 +84,17 @@ internal static class RuleSandbox
             if (why is null && node is ExpressionSyntax e && model.GetTypeInfo(e).Type is { } type) why = RefuseType(type);
             if (why is not null)
             {
-                Add(node, why);
-                return; // one error per expression: the first offending symbol is the one to fix
+                // One error per expression, about the root cause: the leftmost, innermost offending node
+                // (System.IO in System.IO.File.ReadAllText(...).Length, not the .Length at the end).
+                if (first is null || node.SpanStart < first.Value.Node.SpanStart ||
+                    node.SpanStart == first.Value.Node.SpanStart && node.Span.Length < first.Value.Node.Span.Length)
+                    first = (node, why);
+                continue;
             }
             if (node is InvocationExpressionSyntax inv && symbol is IMethodSymbol method)
                 CheckListReferences(model, inv, method, lists);
         }
+        if (first is { } f) Add(f.Node, f.Why);
 
         void Add(SyntaxNode node, string why)
         {
@@ -125,7 +131,7 @@ internal static class RuleSandbox
                 };
                 foreach (var item in value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
                 {
-                    if (item == "*" && field != ListField.Band) continue;
+                    if (item == "*") continue;
                     var exists = known?.Contains(item) ?? catalog.Contains(kind, item);
                     if (!exists)
                         Add(arg, $"'{item}' is not a {field.ToString().ToLowerInvariant()} of the {kind} list" +

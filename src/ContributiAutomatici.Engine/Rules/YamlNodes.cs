@@ -33,6 +33,11 @@ public sealed class YamlFile(string path, List<RuleError> errors)
             errors.Add(new RuleError(path, (int)ex.Start.Line, "YAML syntax error: " + ex.Message));
             return null;
         }
+        catch (InvalidOperationException ex)
+        {
+            errors.Add(new RuleError(path, 1, "YAML syntax error: " + ex.Message));
+            return null;
+        }
     }
 
     public SourceLocation At(YamlNode node) => new(Path, (int)node.Start.Line, (int)node.Start.Column);

@@ -37,7 +37,9 @@ public sealed class CompiledRuleSet
 {
     private readonly Func<RuleScope> _factory;
     private readonly int[] _dependencyMask = new int[5];
-    private readonly Dictionary<string, int> _quotaOrder;
+    private readonly int[] _cellQuota;
+    private readonly CellInfo[][] _cellsByRole;
+    private readonly string[] _quotaIds;
 
     internal CompiledRuleSet(RuleSetDefinition definition, ListCatalog lists, IReadOnlyList<CellInfo> cells,
         Func<RuleScope> factory, CompileSource source, string generatedSource)
@@ -48,7 +50,9 @@ public sealed class CompiledRuleSet
         _factory = factory;
         Source = source;
         GeneratedSource = generatedSource;
-        _quotaOrder = definition.Quotas.Select((q, i) => (q.Id, i)).ToDictionary(x => x.Id, x => x.i);
+        _quotaIds = definition.Quotas.Select(q => q.Id).ToArray();
+        _cellQuota = cells.Select(c => Array.IndexOf(_quotaIds, c.QuotaId)).ToArray();
+        _cellsByRole = Enumerable.Range(0, 5).Select(r => cells.Where(c => (int)c.Role == r).ToArray()).ToArray();
         // A role's cells may take as base another role's points (art. 9.5): score that role too.
         for (var r = 1; r <= 4; r++)
         {
@@ -120,30 +124,30 @@ public sealed class CompiledRuleSet
 
     private RoleScore BuildRole(Role role, RuleScope scope, decimal[] points, byte[] status, ScoreOptions options)
     {
-        var quotas = new Dictionary<string, (decimal Sum, List<ScoreLine>? Lines)>();
+        // Per-quota sums indexed like the manifest's quotas (and so in its order): no dictionary, no sorting.
+        Span<decimal> sums = stackalloc decimal[_quotaIds.Length];
+        List<ScoreLine>?[]? lines = options.Explain ? new List<ScoreLine>?[_quotaIds.Length] : null;
         var notApplied = options.IncludeNotApplied ? new List<ScoreLine>() : null;
         decimal total = 0m;
-        foreach (var c in Cells)
+        var used = 0UL;
+        foreach (var c in _cellsByRole[(int)role])
         {
-            if (c.Role != role) continue;
             var st = status[c.Index];
             var p = points[c.Index];
             if (st == CellStatus.Applied && p != 0m)
             {
+                var q = _cellQuota[c.Index];
                 total += p;
-                quotas.TryGetValue(c.QuotaId, out var q);
-                q.Sum += p;
-                if (options.Explain) (q.Lines ??= []).Add(Line(c, p, Explain(c, scope, points), null));
-                quotas[c.QuotaId] = q;
+                sums[q] += p;
+                used |= 1UL << q;
+                if (lines is not null) (lines[q] ??= []).Add(Line(c, p, Explain(c, scope, points), null));
             }
-            else if (notApplied is not null)
-            {
-                notApplied.Add(Line(c, 0m, [], Reason(c, st)));
-            }
+            else notApplied?.Add(Line(c, 0m, [], Reason(c, st)));
         }
-        var list = quotas.OrderBy(kv => _quotaOrder.GetValueOrDefault(kv.Key, int.MaxValue))
-            .Select(kv => new QuotaScore(kv.Key, kv.Value.Sum, (IReadOnlyList<ScoreLine>?)kv.Value.Lines ?? []))
-            .ToList();
+        var list = new List<QuotaScore>(System.Numerics.BitOperations.PopCount(used));
+        for (var q = 0; q < _quotaIds.Length; q++)
+            if ((used & (1UL << q)) != 0)
+                list.Add(new QuotaScore(_quotaIds[q], sums[q], (IReadOnlyList<ScoreLine>?)lines?[q] ?? []));
         return new RoleScore(role, total, list, (IReadOnlyList<ScoreLine>?)notApplied ?? []);
     }
 

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Collections.Frozen;
 using ContributiAutomatici.Engine.Rules;
 
 namespace ContributiAutomatici.Engine.Scoring;
@@ -36,6 +37,42 @@ public sealed class ListCatalog
     /// <summary>A comma-separated set written in a rule ("a, b" or "*"), split once and cached.</summary>
     internal HashSet<string> Set(string csv) =>
         _split.GetOrAdd(csv, s => s.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToHashSet(StringComparer.Ordinal));
+
+    // Matchers built once per (bands, lists) argument pair of a rule. The arguments are constant strings
+    // (the sandbox refuses anything else), so they are keyed by reference: no string hashing per call.
+    private readonly ConcurrentDictionary<(string, string), FrozenDictionary<string, decimal>> _festivalMatchers = new(ReferencePair.Comparer);
+    private readonly ConcurrentDictionary<string, ConcurrentDictionary<(string, string), FrozenSet<string>>> _idMatchers = new();
+
+    /// <summary>Festival id -> its increment (%), for the festivals in the named lists of the named bands.</summary>
+    internal FrozenDictionary<string, decimal> FestivalMatcher(string bands, string lists) =>
+        _festivalMatchers.GetOrAdd((bands, lists), k =>
+        {
+            var b = Set(k.Item1);
+            var l = Set(k.Item2);
+            return (_byKind.TryGetValue("festivals", out var list) ? list.Entries : [])
+                .Where(e => (b.Contains("*") || b.Contains(e.Band ?? "")) && (l.Contains("*") || l.Contains(e.Category)))
+                .GroupBy(e => e.Id)
+                .ToFrozenDictionary(g => g.Key, g => g.Max(e => e.IncrementPercent), StringComparer.Ordinal);
+        });
+
+    /// <summary>The ids of a list kind named by a rule (ids "*" or "a, b") that sit in the named categories.</summary>
+    internal FrozenSet<string> IdMatcher(string kind, string ids, string categories) =>
+        _idMatchers.GetOrAdd(kind, _ => new(ReferencePair.Comparer)).GetOrAdd((ids, categories), _ =>
+        {
+            var i = Set(ids);
+            var c = Set(categories);
+            return (_byKind.TryGetValue(kind, out var list) ? list.Entries : [])
+                .Where(e => (i.Contains("*") || i.Contains(e.Id)) && (c.Contains("*") || c.Contains(e.Category)))
+                .Select(e => e.Id).ToFrozenSet(StringComparer.Ordinal);
+        });
+
+    private sealed class ReferencePair : IEqualityComparer<(string, string)>
+    {
+        public static readonly ReferencePair Comparer = new();
+        public bool Equals((string, string) x, (string, string) y) => ReferenceEquals(x.Item1, y.Item1) && ReferenceEquals(x.Item2, y.Item2) ||
+                                                                      x.Item1 == y.Item1 && x.Item2 == y.Item2;
+        public int GetHashCode((string, string) obj) => obj.Item1.Length * 31 + obj.Item2.Length;
+    }
 }
 
 /// <summary>

@@ -33,19 +33,19 @@ public abstract class RuleScope
     /// <summary>The cell being evaluated, for error reports.</summary>
     protected internal int CurrentCell;
 
+    private static readonly RoleInput[] NoFacts = [.. Enumerable.Range(0, 5).Select(r => new RoleInput((Role)r))];
+
     internal void Bind(Work work, IReadOnlyList<RoleInput> roles, ListCatalog lists)
     {
         Work = work;
         _lists = lists;
-        for (var r = 1; r < _claimants.Length; r++) _claimants[r] = new RoleInput((Role)r);
+        NoFacts.CopyTo(_claimants, 0);
         foreach (var role in roles) _claimants[(int)role.Role] = role;
     }
 
     protected void Use(int role) => Claimant = _claimants[role];
 
     internal List<string>? Trace { get => _trace; set => _trace = value; }
-
-    private void Note(string text) => _trace?.Add(text);
 
     // ---------------------------------------------------------------- numbers
 
@@ -90,8 +90,9 @@ public abstract class RuleScope
 
     /// <summary>
     /// Festival rows (Tabella 6): <paramref name="points"/> for each distinct festival of the work that is
-    /// in one of the named lists of that band and whose entries match <paramref name="match"/>; each counts
-    /// once per row and its maggiorazione (+100%/+50%) multiplies the points. With
+    /// in one of the named lists of the named bands ("A", "B, C" or "*") and whose entries match
+    /// <paramref name="match"/>; each counts once per row and its maggiorazione (+100%/+50%) multiplies
+    /// the points. With
     /// <paramref name="contractBeforeSelection"/> only entries selected after the claimant's contract count.
     /// </summary>
     protected decimal Festivals(
@@ -101,18 +102,12 @@ public abstract class RuleScope
     {
         var entries = Work.Festivals;
         if (entries.Count == 0) return 0m;
-        var accepted = _lists.Set(lists);
-        var any = accepted.Contains("*");
+        var listed = _lists.FestivalMatcher(band, lists);
         decimal total = 0m;
         for (var i = 0; i < entries.Count; i++)
         {
             var id = entries[i].FestivalId;
-            if (SeenBefore(entries, i)) continue; // a festival counts once per row
-            decimal? increment = null;
-            foreach (var le in _lists.Entries("festivals", id))
-                if (le.Band == band && (any || accepted.Contains(le.Category)))
-                    increment = Math.Max(increment ?? 0m, le.IncrementPercent);
-            if (increment is not { } inc) continue;
+            if (!listed.TryGetValue(id, out var inc) || SeenBefore(entries, i)) continue; // a festival counts once per row
             var hit = false;
             for (var j = i; j < entries.Count && !hit; j++)
             {
@@ -122,7 +117,7 @@ public abstract class RuleScope
             if (!hit) continue;
             var p = points * (1m + inc / 100m);
             total += p;
-            Note($"{id} (fascia {band}{(inc > 0 ? $", +{inc:0.##}%" : "")}): {p.ToString(CultureInfo.InvariantCulture)}");
+            _trace?.Add($"{id} (fascia {string.Join("/", _lists.Entries("festivals", id).Select(e => e.Band).Distinct())}{(inc > 0 ? $", +{inc:0.##}%" : "")}): {p.ToString(CultureInfo.InvariantCulture)}");
         }
         return total;
 
@@ -158,15 +153,14 @@ public abstract class RuleScope
     {
         var entries = Work.Prizes;
         if (entries.Count == 0) return 0m;
-        var ids = _lists.Set(prizes);
-        var cats = _lists.Set(lists);
+        var listed = _lists.IdMatcher("prizes", prizes, lists);
         decimal total = 0m;
-        var counted = new List<string>(2);
-        foreach (var e in entries)
+        var counted = 0UL; // bit i: entry i was counted (each prize once per row)
+        for (var i = 0; i < entries.Count; i++)
         {
-            if (counted.Contains(e.PrizeId)) continue;
-            if (!ids.Contains("*") && !ids.Contains(e.PrizeId)) continue;
-            if (!cats.Contains("*") && !_lists.Entries("prizes", e.PrizeId).Any(le => cats.Contains(le.Category))) continue;
+            var e = entries[i];
+            if (CountedBefore(entries, i, counted)) continue;
+            if (!listed.Contains(e.PrizeId)) continue;
             var ok = match switch
             {
                 PrizeMatch.Any => true,
@@ -177,11 +171,18 @@ public abstract class RuleScope
                 _ => false,
             };
             if (!ok || contractBeforeSelection && !ContractBefore(e.SelectionDate)) continue;
-            counted.Add(e.PrizeId);
+            if (i < 64) counted |= 1UL << i;
             total += points;
-            Note($"{e.PrizeId} ({e.Category}, {e.Outcome}): {points.ToString(CultureInfo.InvariantCulture)}");
+            _trace?.Add($"{e.PrizeId} ({e.Category}, {e.Outcome}): {points.ToString(CultureInfo.InvariantCulture)}");
         }
         return total;
+
+        static bool CountedBefore(IReadOnlyList<PrizeEntry> es, int i, ulong counted)
+        {
+            for (var k = 0; k < i && k < 64; k++)
+                if ((counted & (1UL << k)) != 0 && es[k].PrizeId == es[i].PrizeId) return true;
+            return false;
+        }
     }
 
     /// <summary>Market rows (Tabella 8): <paramref name="points"/> once if the work took part in any listed market: markets never add up.</summary>
@@ -189,12 +190,14 @@ public abstract class RuleScope
         [ListReference("markets", ListField.Category)] string lists = "*",
         bool contractBeforeSelection = false)
     {
-        var cats = _lists.Set(lists);
-        foreach (var e in Work.Markets)
+        var markets = Work.Markets;
+        if (markets.Count == 0) return 0m;
+        var listed = _lists.IdMatcher("markets", "*", lists);
+        foreach (var e in markets)
         {
-            if (!cats.Contains("*") && !_lists.Entries("markets", e.MarketId).Any(le => cats.Contains(le.Category))) continue;
+            if (!listed.Contains(e.MarketId)) continue;
             if (contractBeforeSelection && !ContractBefore(e.SelectionDate)) continue;
-            Note($"{e.MarketId}: {points.ToString(CultureInfo.InvariantCulture)} (mercati non cumulabili)");
+            _trace?.Add($"{e.MarketId}: {points.ToString(CultureInfo.InvariantCulture)} (mercati non cumulabili)");
             return points;
         }
         return 0m;

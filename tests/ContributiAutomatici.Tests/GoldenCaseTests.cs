@@ -1,0 +1,52 @@
+using ContributiAutomatici.Engine.Rules;
+using ContributiAutomatici.Protocol;
+
+namespace ContributiAutomatici.Tests;
+
+/// <summary>Every golden case of every rule set under rules/, one xunit case each.</summary>
+public class GoldenCaseTests
+{
+    public static TheoryData<string> Cases()
+    {
+        var data = new TheoryData<string>();
+        foreach (var c in AllCases().Keys) data.Add(c);
+        return data;
+    }
+
+    private static readonly Lazy<Dictionary<string, GoldenCase>> Loaded = new(() =>
+    {
+        var errors = new List<RuleError>();
+        var cases = Directory.GetDirectories(Repo.Rules)
+            .Where(d => File.Exists(Path.Combine(d, RuleFileParser.ManifestName)))
+            .SelectMany(d => GoldenTests.Load(d, ReadId(d), errors))
+            .ToDictionary(c => $"{c.RuleSetId}/{Path.GetFileName(c.File)}:{c.Line} {c.Name}");
+        if (errors.Count > 0) throw new InvalidOperationException(string.Join("\n", errors));
+        return cases;
+    });
+
+    private static Dictionary<string, GoldenCase> AllCases() => Loaded.Value;
+
+    private static string ReadId(string dir) =>
+        File.ReadLines(Path.Combine(dir, RuleFileParser.ManifestName)).First(l => l.StartsWith("id:", StringComparison.Ordinal))[3..].Trim();
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void Golden_case_scores_the_decree_figures(string name)
+    {
+        var result = GoldenTests.Run(AllCases()[name], Repo.Catalog);
+        Assert.True(result.Passed, string.Join("\n", result.Failures));
+    }
+
+    [Fact]
+    public void Every_row_of_every_table_has_a_golden_case()
+    {
+        foreach (var rs in Repo.Catalog.RuleSets)
+        {
+            var covered = AllCases().Values.Where(c => c.RuleSetId == rs.Id)
+                .SelectMany(c => c.Expect.Values.SelectMany(e => e.Rows).Where(r => r.Value != 0).Select(r => r.Key))
+                .ToHashSet();
+            var missing = rs.Definition.Tables.SelectMany(t => t.Rows).Select(r => r.Id).Where(id => !covered.Contains(id)).ToList();
+            Assert.True(missing.Count == 0, $"{rs.Id}: rows without a golden case that scores them: {string.Join(", ", missing)}");
+        }
+    }
+}

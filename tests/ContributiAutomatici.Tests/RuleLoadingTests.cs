@@ -1,0 +1,142 @@
+using ContributiAutomatici.Engine.Rules;
+using ContributiAutomatici.Engine.Scoring;
+
+namespace ContributiAutomatici.Tests;
+
+/// <summary>A broken rule file is refused with its file and line, and nothing is loaded.</summary>
+public class RuleLoadingTests
+{
+    private const string T1 = "dm-2021/tabella-1.yaml";
+
+    private static void AssertError(RuleLoadException ex, string file, int line, string contains)
+    {
+        var hit = ex.Errors.FirstOrDefault(e => e.File.EndsWith(file, StringComparison.Ordinal) && e.Line == line);
+        Assert.True(hit is not null, $"expected an error at {file}:{line}, got:\n{ex.Message}");
+        Assert.Contains(contains, hit!.Message, StringComparison.OrdinalIgnoreCase);
+    }
+
+    [Fact]
+    public void Repository_rules_load_and_every_table_of_DM_2021_is_there()
+    {
+        var rs = Repo.Catalog.Find("dm-2021");
+        Assert.NotNull(rs);
+        Assert.Equal(["T1", "T2", "T3", "T4", "T5"], rs!.Definition.Tables.Select(t => t.Id));
+        Assert.Equal(["festivals", "prizes", "markets"], rs.Definition.Lists.Select(l => l.Kind));
+        Assert.Equal(64, rs.ContentHash.Length);
+        Assert.Same(rs, Repo.Catalog.ForApplicationYear(2022));
+        Assert.Null(Repo.Catalog.ForApplicationYear(2019));
+    }
+
+    [Fact]
+    public void Unknown_field_is_refused_with_its_line()
+    {
+        using var t = TempRules.CopyOfRepo();
+        t.Replace(T1, "        label: \"Fondi bilaterali\"", "        lable: \"Fondi bilaterali\"");
+        var ex = t.LoadFails();
+        AssertError(ex, T1, t.LineOf(T1, "lable:"), "unknown field 'lable'");
+    }
+
+    [Fact]
+    public void Duplicate_row_id_is_refused()
+    {
+        using var t = TempRules.CopyOfRepo();
+        t.Replace(T1, "id: T1.B.4", "id: T1.B.3");
+        var ex = t.LoadFails();
+        var line = File.ReadAllLines(t.File_(T1)).Select((l, i) => (l, i)).Where(x => x.l.Contains("id: T1.B.3")).Skip(1).First().i + 1;
+        AssertError(ex, T1, line, "duplicate row id 'T1.B.3'");
+    }
+
+    [Fact]
+    public void Expression_that_does_not_compile_is_refused_with_the_rule_line()
+    {
+        using var t = TempRules.CopyOfRepo();
+        t.Replace(T1, "points: \"Per(Work.MediaSalesTotal, 20_000)\"", "points: \"Per(Work.MediaSalesTotl, 20_000)\"");
+        var ex = t.LoadFails();
+        AssertError(ex, T1, t.LineOf(T1, "MediaSalesTotl"), "MediaSalesTotl");
+    }
+
+    [Fact]
+    public void Double_literal_where_a_decimal_is_needed_is_refused()
+    {
+        using var t = TempRules.CopyOfRepo();
+        t.Replace(T1, "producer: \"Base * 0.50m\"", "producer: \"Base * 0.50\"");
+        var ex = t.LoadFails();
+        AssertError(ex, T1, t.LineOf(T1, "Base * 0.50\""), "decimal");
+    }
+
+    [Fact]
+    public void Reference_to_a_list_entry_that_does_not_exist_is_refused()
+    {
+        using var t = TempRules.CopyOfRepo();
+        t.Replace(T1, "prizes: \"academy-award\")'", "prizes: \"academy-awards\")'");
+        var ex = t.LoadFails();
+        AssertError(ex, T1, t.LineOf(T1, "academy-awards"), "'academy-awards' is not a id of the prizes list");
+    }
+
+    [Fact]
+    public void Reference_to_a_festival_list_that_does_not_exist_is_refused()
+    {
+        using var t = TempRules.CopyOfRepo();
+        t.Replace(T1, "\"tutte_le_opere, documentari\", Participation, 15", "\"tutte_le_opere, documentary\", Participation, 15");
+        var ex = t.LoadFails();
+        AssertError(ex, T1, t.LineOf(T1, "documentary\""), "'documentary' is not a category of the festivals list");
+    }
+
+    [Fact]
+    public void Quota_that_does_not_exist_is_refused()
+    {
+        using var t = TempRules.CopyOfRepo();
+        t.Replace(T1, "quota: cinema.cultural", "quota: cinema.culture");
+        var ex = t.LoadFails();
+        Assert.Contains(ex.Errors, e => e.File.EndsWith(T1, StringComparison.Ordinal) && e.Message.Contains("quota 'cinema.culture' does not exist"));
+    }
+
+    [Fact]
+    public void Base_must_name_an_earlier_row()
+    {
+        using var t = TempRules.CopyOfRepo();
+        t.Replace(T1, "base: T1.A.1\n        points:\n          producer: \"Base * 0.50m\"", "base: T1.A.9\n        points:\n          producer: \"Base * 0.50m\"");
+        var ex = t.LoadFails();
+        Assert.Contains(ex.Errors, e => e.Message.Contains("base 'T1.A.9' matches no earlier row"));
+    }
+
+    [Fact]
+    public void Yaml_syntax_error_names_the_line()
+    {
+        using var t = TempRules.CopyOfRepo();
+        t.Replace(T1, "  - id: T1.B.12", "  - id: [T1.B.12");
+        var ex = t.LoadFails();
+        Assert.Contains(ex.Errors, e => e.File.EndsWith(T1, StringComparison.Ordinal) && e.Message.Contains("YAML syntax error"));
+    }
+
+    [Fact]
+    public void One_broken_file_loads_nothing_and_every_error_is_reported()
+    {
+        using var t = TempRules.CopyOfRepo();
+        t.Replace(T1, "Work.FemaleDirector\"", "Work.FemaleDirectr\"");
+        t.Replace(T1, "Work.ItalianComposers\"", "Work.ItalianComposer\"");
+        var ex = t.LoadFails();
+        Assert.Equal(2, ex.Errors.Count);
+        Assert.All(ex.Errors, e => Assert.Matches(@"tabella-1\.yaml:\d+: ", e.ToString()));
+    }
+
+    [Fact]
+    public void Warm_start_takes_the_compiled_rules_from_the_cache_keyed_by_content()
+    {
+        using var t = TempRules.WithRow("Per(Work.BoxOfficeTotal, 1_000)");
+        var cache = Path.Combine(t.Root, "cache");
+        var cold = RuleCatalog.Load(t.Root, new RuleCompileOptions { CacheDirectory = cache }).RuleSets[0];
+        var warm = RuleCatalog.Load(t.Root, new RuleCompileOptions { CacheDirectory = cache }).RuleSets[0];
+        Assert.Equal(CompileSource.Compiled, cold.Source);
+        Assert.Equal(CompileSource.Cache, warm.Source);
+        Assert.Equal(cold.ContentHash, warm.ContentHash);
+
+        t.Replace("test-set/t.yaml", "1_000", "2_000");
+        var changed = RuleCatalog.Load(t.Root, new RuleCompileOptions { CacheDirectory = cache }).RuleSets[0];
+        Assert.Equal(CompileSource.Compiled, changed.Source);
+        Assert.NotEqual(cold.ContentHash, changed.ContentHash);
+        var work = new Engine.Model.Work { BoxOffice = [new(new DateOnly(2022, 1, 1), 10_000m)] };
+        Assert.Equal(10m, warm.Score(work, [new(Engine.Model.Role.Producer)]).Roles[0].TotalPoints);
+        Assert.Equal(5m, changed.Score(work, [new(Engine.Model.Role.Producer)]).Roles[0].TotalPoints);
+    }
+}
