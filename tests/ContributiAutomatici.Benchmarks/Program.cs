@@ -15,7 +15,8 @@ namespace ContributiAutomatici.Benchmarks;
 /// (b) scoring throughput on one thread for a realistic work (producer and theatrical distributor):
 ///     compiled Tabella 1 vs the hand-written Tabella 1 scorer, plus the full DM 2021 rule set and the
 ///     explanation path. Writes RESULTS.md beside the project.
-/// Usage: dotnet run -c Release --project tests/ContributiAutomatici.Benchmarks [-- --quick]
+/// Usage: dotnet run -c Release --project tests/ContributiAutomatici.Benchmarks [-- [--quick] [--published-cli PATH]]
+/// (PATH: a ReadyToRun publish of src/ContributiAutomatici.Cli, to measure its cold start side by side).
 /// </summary>
 public static class Program
 {
@@ -46,6 +47,24 @@ public static class Program
         var warm = Enumerable.Range(0, runs).Select(_ => RunChild(rules, cache)).ToList();
         Directory.Delete(cache, true);
 
+        // The same with a ReadyToRun publish of the CLI (Roslyn precompiled, as in the container image).
+        var cliIndex = Array.IndexOf(args, "--published-cli");
+        List<(double Load, double Process)>? r2rCold = null, r2rWarm = null;
+        if (cliIndex >= 0 && cliIndex + 1 < args.Length)
+        {
+            var cli = args[cliIndex + 1];
+            r2rCold = [];
+            for (var i = 0; i < runs; i++)
+            {
+                var empty = cache + "-r2r-cold" + i;
+                r2rCold.Add(RunCli(cli, rules, empty));
+                Directory.Delete(empty, true);
+            }
+            RunCli(cli, rules, cache);
+            r2rWarm = Enumerable.Range(0, runs).Select(_ => RunCli(cli, rules, cache)).ToList();
+            Directory.Delete(cache, true);
+        }
+
         report.AppendLine("## (a) Start-up of all rule sets under rules/");
         report.AppendLine();
         report.AppendLine($"Median of {runs} fresh processes each. *Load* is `RuleCatalog.Load` (parse, validate, compile or load from cache) timed inside the process, JIT included; *process* is the child's whole wall time (runtime start, load, exit).");
@@ -54,6 +73,15 @@ public static class Program
         report.AppendLine("|---|---:|---:|---|");
         report.AppendLine($"| cold: parse + validate + Roslyn compile, empty cache | {Median(cold.Select(c => c.Load)):0} | {Median(cold.Select(c => c.Process)):0} | load < 3000 ms |");
         report.AppendLine($"| warm: parse + validate + compiled assembly from the cache | {Median(warm.Select(c => c.Load)):0} | {Median(warm.Select(c => c.Process)):0} | load < 500 ms |");
+        if (r2rCold is not null && r2rWarm is not null)
+        {
+            report.AppendLine($"| cold, ReadyToRun publish (as in the container image) | {Median(r2rCold.Select(c => c.Load)):0} | {Median(r2rCold.Select(c => c.Process)):0} | load < 3000 ms |");
+            report.AppendLine($"| warm, ReadyToRun publish | {Median(r2rWarm.Select(c => c.Load)):0} | {Median(r2rWarm.Select(c => c.Process)):0} | load < 500 ms |");
+        }
+        report.AppendLine();
+        report.AppendLine("Cold start-up is mostly the JIT compiling Roslyn itself: the NuGet Roslyn assemblies are IL only. " +
+                          "A ReadyToRun publish (`dotnet publish -p:PublishReadyToRun=true -r linux-x64`) precompiles them; the rule set's own " +
+                          "parse, checks and sandbox take a few hundred ms (`contributi validate` prints the phases).");
         report.AppendLine();
 
         // (b) throughput
@@ -150,6 +178,22 @@ public static class Program
         sw.Stop();
         if (p.ExitCode != 0) throw new InvalidOperationException("child failed: " + output);
         return (double.Parse(output.Split(' ')[0], CultureInfo.InvariantCulture), sw.Elapsed.TotalMilliseconds);
+    }
+
+    /// <summary>Runs a published CLI's validate: its own reported load time, and the process wall time.</summary>
+    private static (double Load, double Process) RunCli(string cli, string rules, string cache)
+    {
+        var psi = new ProcessStartInfo(cli) { RedirectStandardOutput = true, UseShellExecute = false };
+        foreach (var a in new[] { "validate", "--rules", rules }) psi.ArgumentList.Add(a);
+        psi.Environment["CONTRIBUTI_RULES_CACHE"] = cache;
+        var sw = Stopwatch.StartNew();
+        using var p = Process.Start(psi)!;
+        var output = p.StandardOutput.ReadToEnd();
+        p.WaitForExit();
+        sw.Stop();
+        var m = System.Text.RegularExpressions.Regex.Match(output, @"valid \((\d+) ms\)");
+        if (p.ExitCode != 0 || !m.Success) throw new InvalidOperationException("published CLI failed: " + output);
+        return (double.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture), sw.Elapsed.TotalMilliseconds);
     }
 
     /// <summary>A copy of dm-2021 whose manifest lists Tabella 1 only, for the like-for-like comparison.</summary>

@@ -17,6 +17,19 @@ public sealed record CellInfo(int Index, RowDefinition Row, CellDefinition Cell,
     public Role Role => Cell.Role;
 }
 
+/// <summary>Where a rule set's load time went (elapsed since the start of its compilation).</summary>
+public sealed class CompileTimings
+{
+    /// <summary>Expressions parsed alone and syntax-checked, source generated.</summary>
+    public TimeSpan Checked { get; set; }
+    /// <summary>Roslyn compiled and emitted (zero when taken from the cache).</summary>
+    public TimeSpan Emitted { get; set; }
+    /// <summary>Symbols of every expression checked against the sandbox (zero when taken from the cache).</summary>
+    public TimeSpan Sandboxed { get; set; }
+    /// <summary>Loaded and ready.</summary>
+    public TimeSpan Total { get; set; }
+}
+
 /// <summary>How a rule set came to be loaded: compiled now, or taken from the cache.</summary>
 public enum CompileSource { Compiled, Cache }
 
@@ -45,6 +58,7 @@ public static class RuleCompiler
     public static CompiledRuleSet? Compile(RuleSetDefinition def, RuleCompileOptions options, List<RuleError> errors)
     {
         var firstError = errors.Count;
+        var sw = System.Diagnostics.Stopwatch.StartNew();
         var lists = new ListCatalog(def.Lists);
         var cells = Flatten(def);
         var className = "RuleSet_" + new string(def.Id.Select(c => char.IsLetterOrDigit(c) ? c : '_').ToArray());
@@ -68,6 +82,7 @@ public static class RuleCompiler
         if (errors.Count > firstError) return null;
 
         var source = Generate(def, cells, exprs, className);
+        var timings = new CompileTimings { Checked = sw.Elapsed };
         Assembly assembly;
         CompileSource from;
         if (cachePath is not null && File.Exists(cachePath))
@@ -77,7 +92,7 @@ public static class RuleCompiler
         }
         else
         {
-            var image = Emit(def, source, className, lists, exprs.Count, errors);
+            var image = Emit(def, source, className, lists, errors, timings, sw);
             if (image is null || errors.Count > firstError) return null;
             if (cachePath is not null) TryWriteCache(cachePath, image);
             assembly = Load(def, image);
@@ -85,7 +100,8 @@ public static class RuleCompiler
         }
         var type = assembly.GetType($"{Namespace}.{className}", throwOnError: true)!;
         var factory = type.GetMethod("Create", BindingFlags.Public | BindingFlags.Static)!.CreateDelegate<Func<RuleScope>>();
-        return new CompiledRuleSet(def, lists, cells, factory, from, source);
+        timings.Total = sw.Elapsed;
+        return new CompiledRuleSet(def, lists, cells, factory, from, source, timings);
     }
 
     private static bool IsCellExpression(RuleExpression e, IReadOnlyList<CellInfo> cells) =>
@@ -233,27 +249,32 @@ public static class RuleCompiler
         }
     }
 
-    private static byte[]? Emit(RuleSetDefinition def, string source, string className, ListCatalog lists, int exprCount,
-        List<RuleError> errors)
+    private static byte[]? Emit(RuleSetDefinition def, string source, string className, ListCatalog lists,
+        List<RuleError> errors, CompileTimings timings, System.Diagnostics.Stopwatch sw)
     {
         var tree = CSharpSyntaxTree.ParseText(source, new CSharpParseOptions(LanguageVersion.Latest), path: $"{def.Id}.generated.cs");
         var compilation = CSharpCompilation.Create(
             $"ContributiAutomatici.Rules.{def.Id}.{def.ContentHash[..12]}",
             [tree], References.Value,
             new CSharpCompilationOptions(OutputKind.DynamicallyLinkedLibrary, optimizationLevel: OptimizationLevel.Release,
-                nullableContextOptions: NullableContextOptions.Enable, allowUnsafe: false, deterministic: true,
-                concurrentBuild: false));
+                nullableContextOptions: NullableContextOptions.Enable, allowUnsafe: false, deterministic: true));
 
+        // Emit first: it binds every method once and reports every compile error. The image is only
+        // loaded after the sandbox below has passed.
+        using var ms = new MemoryStream();
+        var result = compilation.Emit(ms);
+        timings.Emitted = sw.Elapsed;
+        var before = errors.Count;
         var generatedErrors = false;
-        foreach (var d in compilation.GetDiagnostics().Where(d => d.Severity == DiagnosticSeverity.Error))
+        foreach (var d in result.Diagnostics.Where(d => d.Severity == DiagnosticSeverity.Error))
         {
             var span = d.Location.GetMappedLineSpan();
             if (span.HasMappedPath)
                 errors.Add(new RuleError(span.Path, span.StartLinePosition.Line + 1, d.GetMessage()));
             else generatedErrors = true;
         }
-        if (errors.Count > 0) return null;
-        if (generatedErrors) throw new InvalidOperationException("the generated rule class does not compile: " + source);
+        if (errors.Count > before) return null;
+        if (generatedErrors || !result.Success) throw new InvalidOperationException("the generated rule class does not compile: " + source);
 
         var model = compilation.GetSemanticModel(tree);
         var generated = compilation.GetTypeByMetadataName($"{Namespace}.{className}")!;
@@ -266,12 +287,8 @@ public static class RuleCompiler
             if (ruleExpr is ParenthesizedExpressionSyntax paren)
                 RuleSandbox.CheckSymbols(model, paren.Expression, generated, lists, errors);
         }
-        if (errors.Count > 0) return null;
-
-        using var ms = new MemoryStream();
-        var result = compilation.Emit(ms);
-        if (!result.Success) throw new InvalidOperationException("rule emit failed: " + string.Join("; ", result.Diagnostics));
-        return ms.ToArray();
+        timings.Sandboxed = sw.Elapsed;
+        return errors.Count > before ? null : ms.ToArray();
     }
 
     private static readonly Lazy<MetadataReference[]> References = new(() =>

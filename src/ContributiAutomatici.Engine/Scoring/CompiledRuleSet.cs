@@ -42,8 +42,9 @@ public sealed class CompiledRuleSet
     private readonly string[] _quotaIds;
 
     internal CompiledRuleSet(RuleSetDefinition definition, ListCatalog lists, IReadOnlyList<CellInfo> cells,
-        Func<RuleScope> factory, CompileSource source, string generatedSource)
+        Func<RuleScope> factory, CompileSource source, string generatedSource, CompileTimings timings)
     {
+        Timings = timings;
         Definition = definition;
         Lists = lists;
         Cells = cells;
@@ -78,6 +79,9 @@ public sealed class CompiledRuleSet
 
     /// <summary>Whether this load compiled the rules or took them from the cache.</summary>
     public CompileSource Source { get; }
+
+    /// <summary>Where the load time of this rule set went.</summary>
+    public CompileTimings Timings { get; }
 
     /// <summary>The generated C# (for rule authors who want to see what their rules became).</summary>
     public string GeneratedSource { get; }
