@@ -31,14 +31,11 @@ public sealed record ScoringRequest(CompiledRuleSet RuleSet, M.Work Work, IReadO
 /// </summary>
 public static class RequestMapper
 {
-    /// <summary>Results before this date are inadmissible (art. 5.2).</summary>
-    public static readonly DateOnly FirstAdmissibleDate = new(2017, 1, 1);
-
     public static ScoringRequest Map(V1.ScoreWorkRequest request, RuleCatalog catalog)
     {
         var ruleSet = Resolve(request, catalog);
         var errors = new List<FieldError>();
-        var work = MapWork(request.Work, ruleSet.Lists, errors);
+        var work = MapWork(request.Work, ruleSet, errors);
         var roles = MapRoles(request.Roles, ruleSet, errors);
         if (errors.Count > 0) throw new InvalidRequestException(errors);
         return new ScoringRequest(ruleSet, work!, roles,
@@ -60,8 +57,6 @@ public static class RequestMapper
         }
         if (request.ApplicationYear == 0)
             throw new InvalidRequestException([new FieldError("rule_set_id", "give rule_set_id or application_year")]);
-        if (request.ApplicationYear < FirstAdmissibleDate.Year)
-            throw new InvalidRequestException([new FieldError("application_year", $"results before {FirstAdmissibleDate.Year} are inadmissible (art. 5.2)")]);
         return catalog.ForApplicationYear(request.ApplicationYear) ?? throw new RuleSetNotFoundException(
             $"no decree version in force for application year {request.ApplicationYear}");
     }
@@ -89,8 +84,10 @@ public static class RequestMapper
         return result;
     }
 
-    private static M.Work? MapWork(V1.Work? w, ListCatalog lists, List<FieldError> errors)
+    private static M.Work? MapWork(V1.Work? w, CompiledRuleSet ruleSet, List<FieldError> errors)
     {
+        var lists = ruleSet.Lists;
+        var admissible = ruleSet.Definition.AdmissibleResultsFrom;
         if (w is null)
         {
             errors.Add(new FieldError("work", "work is required"));
@@ -126,17 +123,17 @@ public static class RequestMapper
             FirstReleaseDate = Date(w.FirstReleaseDate, "work.first_release_date", errors),
             FirstBroadcastStart = Time(w.FirstBroadcastStart, "work.first_broadcast_start", errors),
             BoxOffice = Results(w.BoxOffice, "work.box_office", errors, (e, p) => new M.DatedAmount(
-                ResultDate(e.Date, p, errors), Amount(e.Amount, p + ".amount", errors, required: true) ?? 0)),
+                ResultDate(e.Date, p, admissible, errors), Amount(e.Amount, p + ".amount", errors, required: true) ?? 0)),
             MediaSales = Results(w.MediaSales, "work.media_sales", errors, (e, p) => new M.MediaSale(
-                ResultDate(e.Date, p, errors), Amount(e.Amount, p + ".amount", errors, required: true) ?? 0, e.TheatricalDerogation)),
+                ResultDate(e.Date, p, admissible, errors), Amount(e.Amount, p + ".amount", errors, required: true) ?? 0, e.TheatricalDerogation)),
             ForeignSales = Results(w.ForeignSales, "work.foreign_sales", errors, (e, p) =>
             {
                 if (e.Country.Length != 2 || !e.Country.All(char.IsAsciiLetter))
                     errors.Add(new FieldError(p + ".country", $"an ISO 3166-1 alpha-2 country code, got '{e.Country}'"));
-                return new M.ForeignSale(ResultDate(e.Date, p, errors), Amount(e.Amount, p + ".amount", errors, required: true) ?? 0, e.Country.ToUpperInvariant());
+                return new M.ForeignSale(ResultDate(e.Date, p, admissible, errors), Amount(e.Amount, p + ".amount", errors, required: true) ?? 0, e.Country.ToUpperInvariant());
             }),
             HomeEntertainmentSales = Results(w.HomeEntertainmentSales, "work.home_entertainment_sales", errors, (e, p) => new M.DatedAmount(
-                ResultDate(e.Date, p, errors), Amount(e.Amount, p + ".amount", errors, required: true) ?? 0)),
+                ResultDate(e.Date, p, admissible, errors), Amount(e.Amount, p + ".amount", errors, required: true) ?? 0)),
             Essai = w.Essai,
             SelectiveContributions = w.SelectiveContributions,
             Coproduction = (M.CoproductionKind)(int)w.Coproduction,
@@ -191,17 +188,18 @@ public static class RequestMapper
         return list;
     }
 
-    /// <summary>A result's date: required, valid, and not before 1 January 2017 (art. 5.2).</summary>
-    private static DateOnly ResultDate(Google.Type.Date? d, string path, List<FieldError> errors)
+    /// <summary>A result's date: required, valid, and not before the rule set's admissible_results_from (DM 2021: art. 5.2).</summary>
+    private static DateOnly ResultDate(Google.Type.Date? d, string path, DateOnly? admissible, List<FieldError> errors)
     {
         if (d is null)
         {
             errors.Add(new FieldError(path + ".date", "a result needs its date"));
-            return FirstAdmissibleDate;
+            return default;
         }
-        var date = Date(d, path + ".date", errors) ?? FirstAdmissibleDate;
-        if (date < FirstAdmissibleDate)
-            errors.Add(new FieldError(path + ".date", $"{date:yyyy-MM-dd} is before 2017-01-01: results before 2017 are inadmissible (art. 5.2)"));
+        var date = Date(d, path + ".date", errors) ?? default;
+        if (admissible is { } from && date != default && date < from)
+            errors.Add(new FieldError(path + ".date",
+                $"{date:yyyy-MM-dd} is before {from:yyyy-MM-dd}: results before then are inadmissible (admissible_results_from of the rule set; DM 2021 art. 5.2)"));
         return date;
     }
 

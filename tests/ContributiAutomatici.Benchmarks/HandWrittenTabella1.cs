@@ -28,11 +28,11 @@ public sealed class HandWrittenTabella1(IReadOnlyDictionary<string, (string Band
             econ += a1;
             var cost = producer ? w.ProductionCost : claimant.DistributionCost;
             if (cost > 0 && bo / cost > 0.5m) econ += a1 * 0.20m;
-            if (w.SummerRelease) econ += a1 * 0.50m;
-            if (producer && w.CompetesAsCinema)
+            if (w.FirstReleaseDate is { Month: >= 6 and <= 8 }) econ += a1 * 0.50m;
+            if (producer && (w.Kind == WorkKind.Cinema || w.ResearchAndTraining))
                 econ += Math.Max(w.MediaSalesTotal, 0) / 20_000m + Math.Max(w.ForeignSalesTotal, 0) / 5_000m;
         }
-        if (!w.CompetesAsCinema) return (econ, cult);
+        if (!(w.Kind == WorkKind.Cinema || w.ResearchAndTraining)) return (econ, cult);
 
         cult += producer ? (w.Essai ? 5 : 0) + (w.SelectiveContributions ? 15 : 0) : (w.Essai ? 5 : 0) + (w.SelectiveContributions ? 5 : 0);
         if (w.Coproduction != CoproductionKind.None && w.ItalianSharePercent is >= 20 and <= 90) cult += producer ? 25 : 10;

@@ -83,7 +83,7 @@ public class CliTests
             var (exit, _, err) = Run("score", file, "--rules", Repo.Rules);
             Assert.Equal(1, exit);
             Assert.Contains("work.italian_share_percent: a share is 0-100%", err);
-            Assert.Contains("work.box_office[0].date: 2016-05-01 is before 2017-01-01", err);
+            Assert.Contains("work.box_office[0].date: 2016-05-01 is before 2017-01-01: results before then are inadmissible", err);
             Assert.Contains("work.box_office[0].amount: must be >= 0", err);
             Assert.Contains("work.festivals[0].festival_id: 'venice' is not a Tabella 6 festival", err);
         }

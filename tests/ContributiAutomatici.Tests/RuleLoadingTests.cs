@@ -83,6 +83,15 @@ public class RuleLoadingTests
     }
 
     [Fact]
+    public void A_day_of_the_year_that_does_not_exist_is_refused()
+    {
+        using var t = TempRules.CopyOfRepo();
+        t.Replace(T1, "\"08-31\"", "\"08-32\"");
+        var ex = t.LoadFails();
+        AssertError(ex, T1, t.LineOf(T1, "08-32"), "must be a constant day of the year");
+    }
+
+    [Fact]
     public void Quota_that_does_not_exist_is_refused()
     {
         using var t = TempRules.CopyOfRepo();

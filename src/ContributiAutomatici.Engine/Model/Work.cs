@@ -97,10 +97,6 @@ public sealed class Work
     public decimal HomeEntertainmentTotal => Cached().HomeEntertainment;
     /// <summary>Distinct countries the work was sold to (Tabella 4 A.2).</summary>
     public int ForeignCountries => Cached().Countries;
-    /// <summary>A cinema work, or a research-and-training work (which competes in the cinema quota, art. 3.5).</summary>
-    public bool CompetesAsCinema => Kind == WorkKind.Cinema || ResearchAndTraining;
-    /// <summary>First theatrical release between 1 June and 31 August, inclusive.</summary>
-    public bool SummerRelease => FirstReleaseDate is { } d && d.Month is >= 6 and <= 8;
     /// <summary>Average hourly cost as given, else production cost x 60 / duration in minutes (reading guide 7).</summary>
     public decimal? AverageHourlyCost =>
         AverageHourlyCostGiven ?? (ProductionCost is { } c && DurationMinutes is > 0 ? c * 60m / DurationMinutes.Value : null);

@@ -44,7 +44,7 @@ public sealed record RuleSetDefinition(
     string Id, string Title, string Decree, string Kind, string? Patches,
     DateOnly InForceFrom, DateOnly? InForceTo, int ApplicationYearFrom, int? ApplicationYearTo,
     IReadOnlyList<QuotaDefinition> Quotas, IReadOnlyList<TableDefinition> Tables, IReadOnlyList<ListDefinition> Lists,
-    IReadOnlyDictionary<string, string> Policies, string Directory, string ContentHash);
+    IReadOnlyDictionary<string, string> Policies, string Directory, string ContentHash, DateOnly? AdmissibleResultsFrom = null);
 
 /// <summary>One problem in a rule file, as <c>file:line: reason</c>.</summary>
 public sealed record RuleError(string File, int Line, string Message)

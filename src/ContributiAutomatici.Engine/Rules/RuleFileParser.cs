@@ -59,6 +59,7 @@ public static class RuleFileParser
         }
         else yf.Error(m.Node, "missing required field 'application_years'");
 
+        var admissibleFrom = m.Date("admissible_results_from");
         var quotas = new List<QuotaDefinition>();
         foreach (var qn in yf.Seq(m.Node_("quotas"), "quotas")) ParseQuota(yf, qn, null, quotas);
 
@@ -95,7 +96,7 @@ public static class RuleFileParser
         if (errors.Count > firstError) return null;
 
         return new RuleSetDefinition(id, title, decree, kind, patches, from, to, yearFrom, yearTo, quotas, tables, lists,
-            policies, directory, ContentHash(hashed));
+            policies, directory, ContentHash(hashed), admissibleFrom);
     }
 
     /// <summary>sha256 over the files' relative names and contents, in name order.</summary>

@@ -14,10 +14,10 @@ namespace ContributiAutomatici.Engine.Rules;
 internal static class RuleSandbox
 {
     public const string Allowed =
-        "a rule may use the scoring model (Work, Claimant, Base), the rule helpers (Per, Tiers, Between, Slot, Festivals, Prizes, Markets, ContractBefore), plain values, System.Math and LINQ";
+        "a rule may use the scoring model (Work, Claimant, Base), the rule helpers (Per, Tiers, Between, Within, Slot, Festivals, Prizes, Markets, ContractBefore), plain values, System.Math and LINQ";
 
     private static readonly HashSet<string> HelperNames =
-        ["Work", "Claimant", "Per", "Tiers", "Between", "Slot", "Festivals", "Prizes", "Markets", "ContractBefore"];
+        ["Work", "Claimant", "Per", "Tiers", "Between", "Within", "Slot", "Festivals", "Prizes", "Markets", "ContractBefore"];
 
     private static readonly HashSet<string> AllowedTypes =
     [
@@ -109,6 +109,12 @@ internal static class RuleSandbox
                 var p = arg.NameColon is { } nc
                     ? method.Parameters.FirstOrDefault(x => x.Name == nc.Name.Identifier.ValueText)
                     : method.Parameters.ElementAtOrDefault(inv.ArgumentList.Arguments.IndexOf(arg));
+                if (p?.GetAttributes().Any(a => a.AttributeClass?.Name == nameof(MonthDayAttribute)) == true)
+                {
+                    if (m.GetConstantValue(arg.Expression) is not { HasValue: true, Value: string md } || MonthDayAttribute.Parse(md) < 0)
+                        Add(arg, $"argument '{p.Name}' of {method.Name} must be a constant day of the year \"MM-dd\", e.g. \"06-01\"");
+                    continue;
+                }
                 var attr = p?.GetAttributes().FirstOrDefault(a => a.AttributeClass?.Name == nameof(ListReferenceAttribute));
                 if (attr is null) continue;
                 var kind = (string)attr.ConstructorArguments[0].Value!;

@@ -69,6 +69,17 @@ public abstract class RuleScope
         return points;
     }
 
+    /// <summary>
+    /// True when the date is given and falls in the yearly period from..to ("MM-dd", both inclusive), in
+    /// whatever year: <c>Within(Work.FirstReleaseDate, "06-01", "08-31")</c> is a summer release.
+    /// </summary>
+    protected static bool Within(DateOnly? date, [MonthDay] string from, [MonthDay] string to)
+    {
+        if (date is not { } d) return false;
+        var md = d.Month * 100 + d.Day;
+        return md >= MonthDayAttribute.Parse(from) && md <= MonthDayAttribute.Parse(to);
+    }
+
     /// <summary>True when the value is given and lo &lt;= value &lt;= hi.</summary>
     protected static bool Between(decimal? value, decimal lo, decimal hi) => value is { } v && v >= lo && v <= hi;
 
