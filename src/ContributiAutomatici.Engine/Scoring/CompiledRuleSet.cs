@@ -39,6 +39,8 @@ public sealed class CompiledRuleSet
     private readonly int[] _dependencyMask = new int[5];
     private readonly int[] _cellQuota;
     private readonly CellInfo[][] _cellsByRole;
+    private readonly bool[] _traced;
+    private readonly string?[] _baseRows;
     private readonly string[] _quotaIds;
 
     internal CompiledRuleSet(RuleSetDefinition definition, ListCatalog lists, IReadOnlyList<CellInfo> cells,
@@ -54,6 +56,9 @@ public sealed class CompiledRuleSet
         _quotaIds = definition.Quotas.Select(q => q.Id).ToArray();
         _cellQuota = cells.Select(c => Array.IndexOf(_quotaIds, c.QuotaId)).ToArray();
         _cellsByRole = Enumerable.Range(0, 5).Select(r => cells.Where(c => (int)c.Role == r).ToArray()).ToArray();
+        // Only cells calling a list helper have matches to trace; the others are not run a second time.
+        _traced = cells.Select(c => TracingHelpers.Any(h => c.Cell.Points.Text.Contains(h + "(", StringComparison.Ordinal))).ToArray();
+        _baseRows = cells.Select(c => c.BaseCells.Length == 0 ? null : string.Join(" + ", c.BaseCells.Select(i => cells[i].Row.Id).Distinct())).ToArray();
         // A role's cells may take as base another role's points (art. 9.5): score that role too.
         for (var r = 1; r <= 4; r++)
         {
@@ -158,19 +163,21 @@ public sealed class CompiledRuleSet
     private static ScoreLine Line(CellInfo c, decimal points, IReadOnlyList<KeyValuePair<string, string>> inputs, string? reason) =>
         new(c.Row.Id, c.Row.Label, c.Row.Citation, c.Role, c.QuotaId, points, inputs, reason, c.Cell.Location);
 
+    private static readonly string[] TracingHelpers = ["Festivals", "Prizes", "Markets"];
+
     private IReadOnlyList<KeyValuePair<string, string>> Explain(CellInfo c, RuleScope scope, decimal[] points)
     {
-        var inputs = new List<KeyValuePair<string, string>>();
+        var inputs = new List<KeyValuePair<string, string>>(4);
         scope.DescribeInputs(c.Index, inputs);
-        if (c.BaseCells.Length > 0)
-        {
-            var b = c.BaseCells.Sum(i => points[i]);
-            inputs.Add(new("Base", $"{b.ToString(System.Globalization.CultureInfo.InvariantCulture)} ({string.Join(" + ", c.BaseCells.Select(i => Cells[i].Row.Id).Distinct())})"));
-        }
+        var b = 0m;
+        foreach (var i in c.BaseCells) b += points[i];
+        if (_baseRows[c.Index] is { } rows)
+            inputs.Add(new("Base", $"{b.ToString(System.Globalization.CultureInfo.InvariantCulture)} ({rows})"));
+        if (!_traced[c.Index]) return inputs;
         // Run the cell again with the helpers' trace on, for what the list look-ups matched.
-        var trace = new List<string>();
+        var trace = new List<string>(2);
         scope.Trace = trace;
-        try { scope.EvaluateCell(c.Index, c.BaseCells.Sum(i => points[i])); }
+        try { scope.EvaluateCell(c.Index, b); }
         finally { scope.Trace = null; }
         foreach (var t in trace) inputs.Add(new("match", t));
         return inputs;
