@@ -1,0 +1,305 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.ExceptionServices;
+using ContributiAutomatici.Protocol.V1;
+using Google.Rpc;
+using Grpc.Core;
+using Grpc.Net.Client;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Polly;
+using Polly.CircuitBreaker;
+using Polly.Retry;
+using Status = Grpc.Core.Status;
+
+namespace ContributiAutomatici.Client;
+
+/// <summary>
+/// Typed client of contributi.v1.ScoringService.
+/// <list type="bullet">
+/// <item>Every unary attempt carries a gRPC deadline of <see cref="ContributiClientOptions.PerCallTimeout"/>.</item>
+/// <item>The idempotent calls (ListRuleSets, GetRuleSet, ScoreWork) are retried with jittered exponential back-off
+/// when an attempt fails with UNAVAILABLE or DEADLINE_EXCEEDED, or meets an open circuit. Nothing else is retried:
+/// INVALID_ARGUMENT, NOT_FOUND, INTERNAL... reach the caller at once.</item>
+/// <item>A circuit breaker, shared by the three calls, stops calling a server that keeps failing with UNAVAILABLE or
+/// DEADLINE_EXCEEDED and lets a trial call through after the break.</item>
+/// <item>A call that failed in the HTTP layer before any response (connection refused, or closed under it by a server
+/// shutting down) is UNAVAILABLE, whatever code Grpc.Net.Client gave it.</item>
+/// <item>The ScoreWorks stream is never retried (its items may already have been answered); it goes straight to the server.</item>
+/// </list>
+/// Every failure surfaces as an <see cref="RpcException"/> (an open circuit as UNAVAILABLE). Thread-safe: share one
+/// instance; it owns its channel unless built on a channel of yours.
+/// </summary>
+public sealed class ContributiClient : IDisposable
+{
+    private readonly ScoringService.ScoringServiceClient _client;
+    private readonly GrpcChannel? _ownedChannel;
+    private readonly ResiliencePipeline _pipeline;
+    private readonly ILogger _logger;
+
+    /// <summary>A client with its own channel to <see cref="ContributiClientOptions.Address"/>.</summary>
+    public ContributiClient(ContributiClientOptions options)
+        : this(CreateChannel(options), options, ownsChannel: true)
+    {
+    }
+
+    /// <summary>A client over a channel of yours (not disposed with the client).</summary>
+    public ContributiClient(GrpcChannel channel, ContributiClientOptions options)
+        : this(channel, options, ownsChannel: false)
+    {
+    }
+
+    private ContributiClient(GrpcChannel channel, ContributiClientOptions options, bool ownsChannel)
+    {
+        ArgumentNullException.ThrowIfNull(channel);
+        Options = options ?? throw new ArgumentNullException(nameof(options));
+        _ownedChannel = ownsChannel ? channel : null;
+        _client = new ScoringService.ScoringServiceClient(channel);
+        _logger = options.LoggerFactory?.CreateLogger<ContributiClient>() ?? NullLogger<ContributiClient>.Instance;
+        _pipeline = BuildPipeline(options, _logger);
+    }
+
+    /// <summary>The settings this client was made with.</summary>
+    public ContributiClientOptions Options { get; }
+
+    /// <summary>The generated client, for what this one does not wrap (no retries, no breaker).</summary>
+    public ScoringService.ScoringServiceClient Raw => _client;
+
+    /// <summary>Every loaded decree version and overlay. Idempotent: retried.</summary>
+    public async Task<ListRuleSetsResponse> ListRuleSetsAsync(CancellationToken cancellationToken = default) =>
+        await Execute("ListRuleSets", new ListRuleSetsRequest(), static (c, r, o) => c.ListRuleSetsAsync(r, o), cancellationToken);
+
+    /// <summary>One rule set's tables and rows. NOT_FOUND for an id that is not loaded. Idempotent: retried.</summary>
+    public async Task<RuleSetDetail> GetRuleSetAsync(string id, CancellationToken cancellationToken = default) =>
+        await Execute("GetRuleSet", new GetRuleSetRequest { Id = id }, static (c, r, o) => c.GetRuleSetAsync(r, o), cancellationToken);
+
+    /// <summary>Scores one work. INVALID_ARGUMENT (see <see cref="FieldViolations(RpcException)"/>) for a bad request, NOT_FOUND
+    /// for an unknown rule set or year. Idempotent: retried.</summary>
+    public async Task<ScoreWorkResponse> ScoreWorkAsync(ScoreWorkRequest request, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        return await Execute("ScoreWork", request, static (c, r, o) => c.ScoreWorkAsync(r, o), cancellationToken);
+    }
+
+    /// <summary>
+    /// Bulk scoring over one bidirectional stream: sends <paramref name="requests"/> as they come and yields one
+    /// response per request, in order, each with its request_id; a bad item is a response whose <c>error</c> is set,
+    /// and the stream goes on. Requests are sent while responses are read, so memory stays constant whatever the
+    /// count. Not retried. No deadline unless <paramref name="deadline"/> is given (a long stream has no natural one);
+    /// cancel <paramref name="cancellationToken"/> or stop enumerating to end the call.
+    /// </summary>
+    public async IAsyncEnumerable<ScoreWorksResponse> ScoreWorksAsync(IAsyncEnumerable<ScoreWorksRequest> requests,
+        DateTime? deadline = null, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(requests);
+        using var cts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        using var call = _client.ScoreWorks(deadline: deadline?.ToUniversalTime(), cancellationToken: cts.Token);
+        Exception? writeFailure = null;
+
+        async Task WriteAll()
+        {
+            try
+            {
+                await foreach (var request in requests.WithCancellation(cts.Token).ConfigureAwait(false))
+                    await call.RequestStream.WriteAsync(request, cts.Token).ConfigureAwait(false);
+                await call.RequestStream.CompleteAsync().ConfigureAwait(false);
+            }
+            catch (Exception ex)
+            {
+                // The source of requests failed (or the call ended under it): end the call so the reader stops too.
+                writeFailure = ex;
+                await cts.CancelAsync().ConfigureAwait(false);
+            }
+        }
+
+        var writer = Task.Run(WriteAll, CancellationToken.None);
+        try
+        {
+            while (true)
+            {
+                bool more;
+                try
+                {
+                    more = await call.ResponseStream.MoveNext(cts.Token).ConfigureAwait(false);
+                }
+                catch (RpcException ex) when (ex.StatusCode == StatusCode.Cancelled && writeFailure is { } failure &&
+                                              failure is not RpcException && !cancellationToken.IsCancellationRequested)
+                {
+                    // The call was cancelled because the request source threw: that is the error to report.
+                    ExceptionDispatchInfo.Throw(failure);
+                    throw;
+                }
+                catch (RpcException ex) when (NeverStarted(ex) is { } unavailable)
+                {
+                    throw unavailable;
+                }
+                if (!more) break;
+                yield return call.ResponseStream.Current;
+            }
+        }
+        finally
+        {
+            if (!writer.IsCompleted) await cts.CancelAsync().ConfigureAwait(false);
+            await writer.ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Bulk scoring of an in-memory or lazy sequence; see the IAsyncEnumerable overload.</summary>
+    public IAsyncEnumerable<ScoreWorksResponse> ScoreWorksAsync(IEnumerable<ScoreWorksRequest> requests,
+        DateTime? deadline = null, CancellationToken cancellationToken = default) =>
+        ScoreWorksAsync(AsAsync(requests), deadline, cancellationToken);
+
+    /// <summary>The google.rpc.BadRequest field violations of an INVALID_ARGUMENT (empty for any other error).</summary>
+    public static IReadOnlyList<BadRequest.Types.FieldViolation> FieldViolations(RpcException exception) =>
+        exception.GetRpcStatus()?.GetDetail<BadRequest>()?.FieldViolations.ToList() ?? [];
+
+    /// <summary>The field violations of an error item of ScoreWorks (empty when the item has none).</summary>
+    public static IReadOnlyList<BadRequest.Types.FieldViolation> FieldViolations(Google.Rpc.Status? status) =>
+        status?.GetDetail<BadRequest>()?.FieldViolations.ToList() ?? [];
+
+    /// <summary>Disposes the channel when the client owns it.</summary>
+    public void Dispose() => _ownedChannel?.Dispose();
+
+    private async Task<TResponse> Execute<TRequest, TResponse>(string operation, TRequest request,
+        Func<ScoringService.ScoringServiceClient, TRequest, CallOptions, AsyncUnaryCall<TResponse>> invoke,
+        CancellationToken cancellationToken)
+    {
+        var context = ResilienceContextPool.Shared.Get(operation, cancellationToken);
+        try
+        {
+            return await _pipeline.ExecuteAsync(static async (ctx, state) =>
+            {
+                var (self, req, call) = state;
+                // A fresh deadline for each attempt: a retry is not starved by the attempts before it.
+                var options = new CallOptions(deadline: DateTime.UtcNow + self.Options.PerCallTimeout,
+                    cancellationToken: ctx.CancellationToken);
+                using var unary = call(self._client, req, options);
+                try
+                {
+                    return await unary.ResponseAsync.ConfigureAwait(false);
+                }
+                catch (RpcException ex) when (NeverStarted(ex) is { } unavailable)
+                {
+                    throw unavailable;
+                }
+            }, context, (this, request, invoke)).ConfigureAwait(false);
+        }
+        catch (BrokenCircuitException ex)
+        {
+            throw new RpcException(new Status(StatusCode.Unavailable,
+                $"circuit open: the server failed too often lately; retry after {ex.RetryAfter?.TotalSeconds:0.#} s", ex));
+        }
+        finally
+        {
+            ResilienceContextPool.Shared.Return(context);
+        }
+    }
+
+    /// <summary>
+    /// A call that failed in the HTTP layer before any response came back (Grpc.Net.Client puts the
+    /// HttpRequestException in DebugException): the server was unreachable or went away under the call. Grpc.Net.Client
+    /// reports most of these as UNAVAILABLE, but a connection closed by a server shutting down (HTTP/2 NO_ERROR) as
+    /// INTERNAL: it is UNAVAILABLE in fact, and reported so (retrying it is safe only because the retried calls are
+    /// idempotent). An INTERNAL sent by the server has no such exception and is left alone.
+    /// </summary>
+    private static RpcException? NeverStarted(RpcException ex) =>
+        ex.StatusCode is not StatusCode.Unavailable and not StatusCode.Cancelled and not StatusCode.DeadlineExceeded &&
+        ex.Status.DebugException is HttpRequestException transport
+            ? new RpcException(new Status(StatusCode.Unavailable, $"the call did not reach the server: {ex.Status.Detail}", transport), ex.Trailers)
+            : null;
+
+    /// <summary>The codes worth another attempt: the server was not reached or did not answer in time.</summary>
+    private static bool IsTransient(StatusCode code) => code is StatusCode.Unavailable or StatusCode.DeadlineExceeded;
+
+    private static ResiliencePipeline BuildPipeline(ContributiClientOptions options, ILogger logger)
+    {
+        var builder = new ResiliencePipelineBuilder();
+        if (options.RetryCount > 0)
+        {
+            builder.AddRetry(new RetryStrategyOptions
+            {
+                MaxRetryAttempts = options.RetryCount,
+                BackoffType = DelayBackoffType.Exponential,
+                UseJitter = options.UseJitter,
+                Delay = options.RetryBaseDelay,
+                MaxDelay = options.RetryMaxDelay,
+                ShouldHandle = new PredicateBuilder()
+                    .Handle<RpcException>(e => IsTransient(e.StatusCode))
+                    .Handle<BrokenCircuitException>(),
+                // An open circuit says when it will let a call through: wait that long rather than a guess.
+                DelayGenerator = args => new ValueTask<TimeSpan?>(
+                    args.Outcome.Exception is BrokenCircuitException { RetryAfter: { } after } ? after : null),
+                OnRetry = args =>
+                {
+                    var (code, reason) = args.Outcome.Exception switch
+                    {
+                        RpcException rpc => (rpc.StatusCode, rpc.Status.Detail),
+                        BrokenCircuitException b => (StatusCode.Unavailable, b.Message),
+                        var other => (StatusCode.Unknown, other?.Message ?? ""),
+                    };
+                    var operation = args.Context.OperationKey ?? "call";
+                    logger.LogWarning("{Operation} attempt {Attempt} failed with {StatusCode} ({Reason}); retrying in {DelayMs:0} ms",
+                        operation, args.AttemptNumber + 1, code, reason, args.RetryDelay.TotalMilliseconds);
+                    options.OnRetry?.Invoke(new ContributiRetryEvent(operation, args.AttemptNumber, args.RetryDelay, code, reason));
+                    return default;
+                },
+            });
+        }
+        builder.AddCircuitBreaker(new CircuitBreakerStrategyOptions
+        {
+            FailureRatio = options.CircuitBreakerFailureRatio,
+            MinimumThroughput = options.CircuitBreakerMinimumThroughput,
+            SamplingDuration = options.CircuitBreakerSamplingDuration,
+            BreakDuration = options.CircuitBreakerBreakDuration,
+            ShouldHandle = new PredicateBuilder().Handle<RpcException>(e => IsTransient(e.StatusCode)),
+            OnOpened = args =>
+            {
+                logger.LogWarning("circuit opened for {BreakMs:0} ms", args.BreakDuration.TotalMilliseconds);
+                options.OnCircuitChange?.Invoke(new ContributiCircuitEvent("open", args.BreakDuration));
+                return default;
+            },
+            OnHalfOpened = _ =>
+            {
+                options.OnCircuitChange?.Invoke(new ContributiCircuitEvent("half-open", null));
+                return default;
+            },
+            OnClosed = _ =>
+            {
+                logger.LogInformation("circuit closed");
+                options.OnCircuitChange?.Invoke(new ContributiCircuitEvent("closed", null));
+                return default;
+            },
+        });
+        return builder.Build();
+    }
+
+    private static GrpcChannel CreateChannel(ContributiClientOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var handler = options.HttpHandler ?? new SocketsHttpHandler
+        {
+            // 64+ concurrent calls exceed one connection's HTTP/2 stream limit (100 on Kestrel) under load.
+            EnableMultipleHttp2Connections = true,
+            PooledConnectionIdleTimeout = Timeout.InfiniteTimeSpan,
+            KeepAlivePingDelay = TimeSpan.FromSeconds(60),
+            KeepAlivePingTimeout = TimeSpan.FromSeconds(30),
+            ConnectTimeout = TimeSpan.FromSeconds(5),
+        };
+        return GrpcChannel.ForAddress(options.Address, new GrpcChannelOptions
+        {
+            HttpHandler = handler,
+            DisposeHttpClient = true,
+            LoggerFactory = options.LoggerFactory,
+            MaxReceiveMessageSize = options.MaxReceiveMessageSize,
+            MaxSendMessageSize = options.MaxSendMessageSize,
+        });
+    }
+
+    private static async IAsyncEnumerable<T> AsAsync<T>(IEnumerable<T> items)
+    {
+        foreach (var item in items)
+        {
+            yield return item;
+        }
+        await Task.CompletedTask.ConfigureAwait(false);
+    }
+}

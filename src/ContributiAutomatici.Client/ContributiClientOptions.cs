@@ -1,0 +1,74 @@
+using Grpc.Core;
+using Microsoft.Extensions.Logging;
+
+namespace ContributiAutomatici.Client;
+
+/// <summary>
+/// Settings of a <see cref="ContributiClient"/>: where the server is, how long one attempt may take, how
+/// failed idempotent calls are retried, and when the circuit breaker stops calling a failing server.
+/// </summary>
+public sealed record ContributiClientOptions
+{
+    /// <summary>The server, e.g. <c>http://127.0.0.1:50051</c> (h2c) or <c>https://scoring.example:50051</c>.</summary>
+    public required Uri Address { get; init; }
+
+    /// <summary>The gRPC deadline of one attempt of a unary call (each retry gets a fresh one). Default 10 s.</summary>
+    public TimeSpan PerCallTimeout { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Retries after the first attempt of an idempotent call (0 = no retry). Default 4.</summary>
+    public int RetryCount { get; init; } = 4;
+
+    /// <summary>The first retry's delay; each next one doubles it (exponential back-off). Default 200 ms.</summary>
+    public TimeSpan RetryBaseDelay { get; init; } = TimeSpan.FromMilliseconds(200);
+
+    /// <summary>No retry waits longer than this. Default 5 s.</summary>
+    public TimeSpan RetryMaxDelay { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>Randomise the back-off (decorrelated jitter) so many clients do not retry in lock-step. Default true.</summary>
+    public bool UseJitter { get; init; } = true;
+
+    /// <summary>The circuit opens when at least this share of the attempts in <see cref="CircuitBreakerSamplingDuration"/>
+    /// failed with UNAVAILABLE or DEADLINE_EXCEEDED (0-1). Default 0.5.</summary>
+    public double CircuitBreakerFailureRatio { get; init; } = 0.5;
+
+    /// <summary>...and at least this many attempts were made in that window (>= 2). Default 20.</summary>
+    public int CircuitBreakerMinimumThroughput { get; init; } = 20;
+
+    /// <summary>The window over which the failure ratio is measured (>= 0.5 s). Default 30 s.</summary>
+    public TimeSpan CircuitBreakerSamplingDuration { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>How long an open circuit fails calls at once before letting one trial call through (>= 0.5 s). Default 5 s.</summary>
+    public TimeSpan CircuitBreakerBreakDuration { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>Called before each retry (from a pool thread): count or log retries here.</summary>
+    public Action<ContributiRetryEvent>? OnRetry { get; init; }
+
+    /// <summary>Called when the circuit opens, half-opens or closes.</summary>
+    public Action<ContributiCircuitEvent>? OnCircuitChange { get; init; }
+
+    /// <summary>Logs of the gRPC channel and of the retries; none when null.</summary>
+    public ILoggerFactory? LoggerFactory { get; init; }
+
+    /// <summary>A handler of your own (proxy, client certificate, test hooks); by default a SocketsHttpHandler
+    /// with several HTTP/2 connections allowed and keep-alive pings. The client disposes it.</summary>
+    public HttpMessageHandler? HttpHandler { get; init; }
+
+    /// <summary>Largest response accepted: 16 MiB, the server's send limit (GetRuleSet is the large one).</summary>
+    public int MaxReceiveMessageSize { get; init; } = 16 * 1024 * 1024;
+
+    /// <summary>Largest request sent: 4 MiB, the server's receive limit.</summary>
+    public int MaxSendMessageSize { get; init; } = 4 * 1024 * 1024;
+}
+
+/// <summary>A retry about to happen.</summary>
+/// <param name="Operation">The RPC: ListRuleSets, GetRuleSet or ScoreWork.</param>
+/// <param name="Attempt">0 for the first retry, 1 for the second...</param>
+/// <param name="Delay">How long the client waits before it.</param>
+/// <param name="StatusCode">Why: the failed attempt's status (UNAVAILABLE for an open circuit).</param>
+/// <param name="Reason">The failed attempt's message.</param>
+public sealed record ContributiRetryEvent(string Operation, int Attempt, TimeSpan Delay, StatusCode StatusCode, string Reason);
+
+/// <summary>The circuit breaker changed state.</summary>
+/// <param name="State">"open", "half-open" or "closed".</param>
+/// <param name="BreakDuration">For "open": how long calls fail at once.</param>
+public sealed record ContributiCircuitEvent(string State, TimeSpan? BreakDuration);

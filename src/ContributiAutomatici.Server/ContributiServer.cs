@@ -1,0 +1,134 @@
+using System.Net;
+using ContributiAutomatici.Engine.Rules;
+using ContributiAutomatici.Engine.Scoring;
+using ContributiAutomatici.Protocol.V1;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+
+namespace ContributiAutomatici.Server;
+
+/// <summary>
+/// Builds the server: loads and compiles the rule catalog first (a rules folder with one error refuses to
+/// start: <see cref="RuleLoadException"/>), then configures Kestrel, the ScoringService, grpc.health.v1 and
+/// server reflection. Used by Program and, in-process, by the integration tests and the load benchmark.
+/// </summary>
+public static class ContributiServer
+{
+    /// <summary>
+    /// Loads the rules and builds the application (not started). <paramref name="configure"/> runs before the
+    /// configuration is read, so it can add settings (e.g. <c>Contributi:Port = 0</c>) or change logging.
+    /// A ready <paramref name="catalog"/> skips loading (tests restarting a server).
+    /// </summary>
+    /// <exception cref="RuleLoadException">The rules folder has errors (each one file:line: reason).</exception>
+    public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null, RuleCatalog? catalog = null)
+    {
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions
+        {
+            Args = args,
+            // appsettings.json is beside the program, wherever it is started from.
+            ContentRootPath = AppContext.BaseDirectory,
+        });
+        configure?.Invoke(builder);
+        var options = builder.Configuration.GetSection(ContributiServerOptions.Section).Get<ContributiServerOptions>() ?? new();
+
+        var rulesPath = RulesLocator.Find(options.Rules);
+        catalog ??= RuleCatalog.Load(rulesPath, new RuleCompileOptions { CacheDirectory = CacheDirectory(options.RulesCache) });
+
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            kestrel.AddServerHeader = false;
+            Listen(kestrel, options);
+        });
+
+        builder.Services.AddSingleton(catalog);
+        builder.Services.AddSingleton(options);
+        builder.Services.AddSingleton<ScoringStats>();
+        builder.Services.AddGrpc(grpc =>
+        {
+            grpc.EnableDetailedErrors = false; // never an exception message or stack trace to the caller
+            grpc.MaxReceiveMessageSize = ContributiServerOptions.MaxReceiveMessageSize;
+            grpc.MaxSendMessageSize = ContributiServerOptions.MaxSendMessageSize;
+            grpc.Interceptors.Add<ErrorInterceptor>();
+        });
+        builder.Services.AddGrpcReflection();
+        builder.Services.AddGrpcHealthChecks(health =>
+            {
+                // "" is the whole server; the service's own name answers for the scoring service.
+                health.Services.Map("", _ => true);
+                health.Services.Map(ScoringService.Descriptor.FullName, _ => true);
+            })
+            .AddCheck<RulesHealthCheck>("rules");
+
+        var app = builder.Build();
+        var log = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("ContributiAutomatici.Server");
+        log.LogInformation("rules loaded from {RulesPath} in {LoadMs:0} ms: {Count} rule set(s)",
+            Path.GetFullPath(rulesPath), catalog.LoadTime.TotalMilliseconds, catalog.RuleSets.Count);
+        foreach (var rs in catalog.RuleSets)
+            log.LogInformation("rule set {RuleSetId} sha256 {ContentHash} ({Source})",
+                rs.Id, rs.ContentHash, rs.Source == CompileSource.Cache ? "from cache" : "compiled");
+
+        app.MapGrpcService<ScoringGrpcService>();
+        app.MapGrpcHealthChecksService();
+        app.MapGrpcReflectionService();
+        app.Lifetime.ApplicationStarted.Register(() =>
+            log.LogInformation("serving contributi.v1.ScoringService on {Addresses} ({Protocol})",
+                string.Join(", ", Addresses(app)), options.Tls.Enabled ? "HTTP/2 over TLS" : "h2c, plaintext HTTP/2"));
+        return app;
+    }
+
+    /// <summary>The addresses the started server listens on (with the real port when 0 was asked).</summary>
+    public static IReadOnlyList<string> Addresses(WebApplication app) =>
+        app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses.ToList() ?? [];
+
+    /// <summary>The port the started server listens on.</summary>
+    public static int Port(WebApplication app) => new Uri(Addresses(app)[0]).Port;
+
+    private static string? CacheDirectory(string? configured) => configured switch
+    {
+        null or "" => RuleCompileOptions.DefaultCacheDirectory,
+        "off" or "none" => null,
+        _ => configured,
+    };
+
+    private static void Listen(KestrelServerOptions kestrel, ContributiServerOptions options)
+    {
+        void Endpoint(ListenOptions listen)
+        {
+            // gRPC needs HTTP/2 only. Without TLS there is no ALPN, so HTTP/2 must be the sole protocol (h2c).
+            listen.Protocols = HttpProtocols.Http2;
+            if (options.Tls.Enabled)
+                listen.UseHttps(options.Tls.CertificatePath!, string.IsNullOrEmpty(options.Tls.CertificatePassword) ? null : options.Tls.CertificatePassword);
+        }
+
+        switch (options.Address.Trim())
+        {
+            case "localhost":
+                kestrel.ListenLocalhost(options.Port, Endpoint);
+                break;
+            case "*" or "0.0.0.0" or "":
+                kestrel.Listen(IPAddress.Any, options.Port, Endpoint);
+                break;
+            case var a:
+                kestrel.Listen(IPAddress.Parse(a), options.Port, Endpoint);
+                break;
+        }
+    }
+}
+
+/// <summary>
+/// SERVING once the rules are loaded (they are before the server accepts a call), NOT_SERVING from the
+/// moment the server starts shutting down, so a balancer drains it first.
+/// </summary>
+public sealed class RulesHealthCheck(RuleCatalog catalog, IHostApplicationLifetime lifetime) : IHealthCheck
+{
+    public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+    {
+        if (lifetime.ApplicationStopping.IsCancellationRequested)
+            return Task.FromResult(HealthCheckResult.Unhealthy("shutting down"));
+        return Task.FromResult(catalog.RuleSets.Count > 0
+            ? HealthCheckResult.Healthy($"{catalog.RuleSets.Count} rule set(s): {string.Join(", ", catalog.RuleSets.Select(r => r.Id))}")
+            : HealthCheckResult.Unhealthy("no rule set loaded"));
+    }
+}

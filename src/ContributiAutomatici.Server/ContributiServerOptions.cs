@@ -1,0 +1,51 @@
+namespace ContributiAutomatici.Server;
+
+/// <summary>
+/// The server's configuration, section <c>Contributi</c> of appsettings.json, overridable by environment
+/// variables (<c>Contributi__Port=50052</c>) or command-line arguments (<c>--Contributi:Port=50052</c>).
+/// </summary>
+public sealed class ContributiServerOptions
+{
+    public const string Section = "Contributi";
+
+    /// <summary>IP address to bind: 127.0.0.1 by default (loopback only); 0.0.0.0 in a container.
+    /// Config <c>Contributi:Address</c>, env <c>Contributi__Address</c>.</summary>
+    public string Address { get; set; } = "127.0.0.1";
+
+    /// <summary>TCP port; 0 picks a free port (tests). Config <c>Contributi:Port</c>, env <c>Contributi__Port</c>.</summary>
+    public int Port { get; set; } = 50051;
+
+    /// <summary>The rules folder. Empty: $CONTRIBUTI_RULES_DIR, else the nearest ./rules upward from the
+    /// current directory, else the copy beside the program. Config <c>Contributi:Rules</c>, env <c>Contributi__Rules</c>.</summary>
+    public string? Rules { get; set; }
+
+    /// <summary>Folder of compiled rule assemblies; empty: $CONTRIBUTI_RULES_CACHE or the temp folder;
+    /// "off" disables the cache. Config <c>Contributi:RulesCache</c>.</summary>
+    public string? RulesCache { get; set; }
+
+    /// <summary>TLS; without a certificate the server speaks plaintext HTTP/2 (h2c).</summary>
+    public TlsOptions Tls { get; set; } = new();
+
+    public sealed class TlsOptions
+    {
+        /// <summary>A PKCS#12 (.pfx) file. Config <c>Contributi:Tls:CertificatePath</c>, env <c>Contributi__Tls__CertificatePath</c>.</summary>
+        public string? CertificatePath { get; set; }
+
+        /// <summary>Its password. Config <c>Contributi:Tls:CertificatePassword</c>, env <c>Contributi__Tls__CertificatePassword</c>.</summary>
+        public string? CertificatePassword { get; set; }
+
+        public bool Enabled => !string.IsNullOrWhiteSpace(CertificatePath);
+    }
+
+    /// <summary>Largest request message accepted: 4 MiB (gRPC's default). A ScoreWorkRequest is a few KiB even
+    /// with hundreds of dated results; anything near 4 MiB is a mistake or an abuse, and each stream item is
+    /// buffered whole before it is parsed, so this also bounds a stream's memory per item.</summary>
+    public const int MaxReceiveMessageSize = 4 * 1024 * 1024;
+
+    /// <summary>Largest response message sent: 16 MiB. GetRuleSet returns every table, row and rule text of a
+    /// decree version (about 40 KiB for dm-2021 today, growing with each table and overlay), and a ScoreWork
+    /// response with include_not_applied lists every row with its reason (about 26 KiB); 16 MiB is far above
+    /// both, so growth of the rules never breaks a call, yet one answer stays bounded. Clients should accept as much
+    /// (the typed client does).</summary>
+    public const int MaxSendMessageSize = 16 * 1024 * 1024;
+}

@@ -1,0 +1,92 @@
+using Grpc.Core;
+using Grpc.Core.Interceptors;
+
+namespace ContributiAutomatici.Server;
+
+/// <summary>
+/// Turns what a service method throws into a status the caller can act on: InvalidRequestException is
+/// INVALID_ARGUMENT with a BadRequest detail, RuleSetNotFoundException is NOT_FOUND, a cancelled call stays
+/// cancelled, and anything else is INTERNAL "internal error, correlation id X", the exception being logged
+/// with the same id. No stack trace or exception message ever reaches the caller.
+/// </summary>
+public sealed class ErrorInterceptor(ILogger<ErrorInterceptor> logger) : Interceptor
+{
+    public override async Task<TResponse> UnaryServerHandler<TRequest, TResponse>(TRequest request,
+        ServerCallContext context, UnaryServerMethod<TRequest, TResponse> continuation)
+    {
+        try
+        {
+            return await continuation(request, context);
+        }
+        catch (Exception ex) when (Map(ex, context) is { } rpc)
+        {
+            throw rpc;
+        }
+    }
+
+    public override async Task<TResponse> ClientStreamingServerHandler<TRequest, TResponse>(
+        IAsyncStreamReader<TRequest> requestStream, ServerCallContext context,
+        ClientStreamingServerMethod<TRequest, TResponse> continuation)
+    {
+        try
+        {
+            return await continuation(requestStream, context);
+        }
+        catch (Exception ex) when (Map(ex, context) is { } rpc)
+        {
+            throw rpc;
+        }
+    }
+
+    public override async Task ServerStreamingServerHandler<TRequest, TResponse>(TRequest request,
+        IServerStreamWriter<TResponse> responseStream, ServerCallContext context,
+        ServerStreamingServerMethod<TRequest, TResponse> continuation)
+    {
+        try
+        {
+            await continuation(request, responseStream, context);
+        }
+        catch (Exception ex) when (Map(ex, context) is { } rpc)
+        {
+            throw rpc;
+        }
+    }
+
+    public override async Task DuplexStreamingServerHandler<TRequest, TResponse>(
+        IAsyncStreamReader<TRequest> requestStream, IServerStreamWriter<TResponse> responseStream,
+        ServerCallContext context, DuplexStreamingServerMethod<TRequest, TResponse> continuation)
+    {
+        try
+        {
+            await continuation(requestStream, responseStream, context);
+        }
+        catch (Exception ex) when (Map(ex, context) is { } rpc)
+        {
+            throw rpc;
+        }
+    }
+
+    /// <summary>The RpcException to throw instead of <paramref name="ex"/>, or null to let it through unchanged.</summary>
+    private RpcException? Map(Exception ex, ServerCallContext context)
+    {
+        switch (ex)
+        {
+            case RpcException:
+                return null; // already a status chosen on purpose
+            case OperationCanceledException when context.CancellationToken.IsCancellationRequested:
+                return null; // client cancelled or deadline passed: the framework reports CANCELLED / DEADLINE_EXCEEDED
+        }
+        if (GrpcErrors.ForKnown(ex) is { } known) return known.ToRpcException();
+        if (context.CancellationToken.IsCancellationRequested || ex is IOException)
+        {
+            // The call is already gone: the client reset its stream or the connection dropped. The transport's
+            // IOException can come before the call's token is cancelled; nothing in the service does I/O of its
+            // own, so an IOException here is the caller leaving, not a server fault.
+            logger.LogDebug("{Method} aborted by the caller: {Reason}", context.Method, ex.Message);
+            return new RpcException(new Status(StatusCode.Cancelled, "call cancelled"));
+        }
+        var id = GrpcErrors.NewCorrelationId();
+        logger.LogError(ex, "internal error, correlation id {CorrelationId}, in {Method}", id, context.Method);
+        return GrpcErrors.Internal(id).ToRpcException();
+    }
+}

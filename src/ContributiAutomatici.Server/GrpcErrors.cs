@@ -1,0 +1,48 @@
+using ContributiAutomatici.Protocol;
+using Google.Protobuf.WellKnownTypes;
+using Google.Rpc;
+using Grpc.Core;
+
+namespace ContributiAutomatici.Server;
+
+/// <summary>How the service's exceptions become gRPC statuses (google.rpc.Status with details).</summary>
+public static class GrpcErrors
+{
+    /// <summary>INVALID_ARGUMENT with a google.rpc.BadRequest naming every offending field.</summary>
+    public static Google.Rpc.Status InvalidArgument(InvalidRequestException ex)
+    {
+        var badRequest = new BadRequest();
+        badRequest.FieldViolations.AddRange(ex.Errors.Select(e => new BadRequest.Types.FieldViolation
+        {
+            Field = e.Field,
+            Description = e.Description,
+        }));
+        return new Google.Rpc.Status
+        {
+            Code = (int)Code.InvalidArgument,
+            Message = ex.Errors.Count == 1
+                ? $"invalid request: {ex.Errors[0]}"
+                : $"invalid request: {ex.Errors.Count} fields are wrong (see the BadRequest details)",
+            Details = { Any.Pack(badRequest) },
+        };
+    }
+
+    /// <summary>NOT_FOUND for a rule set id or application year that no loaded rule set covers.</summary>
+    public static Google.Rpc.Status NotFound(string message) =>
+        new() { Code = (int)Code.NotFound, Message = message };
+
+    /// <summary>INTERNAL with only the correlation id: the exception itself goes to the log, never to the caller.</summary>
+    public static Google.Rpc.Status Internal(string correlationId) =>
+        new() { Code = (int)Code.Internal, Message = $"internal error, correlation id {correlationId}" };
+
+    /// <summary>A short id that ties an INTERNAL answer to its log line.</summary>
+    public static string NewCorrelationId() => Guid.NewGuid().ToString("N")[..16];
+
+    /// <summary>The status for a request-level exception the caller can act on, or null for an unexpected one.</summary>
+    public static Google.Rpc.Status? ForKnown(Exception ex) => ex switch
+    {
+        InvalidRequestException invalid => InvalidArgument(invalid),
+        RuleSetNotFoundException notFound => NotFound(notFound.Message),
+        _ => null,
+    };
+}

@@ -1,0 +1,127 @@
+using System.Collections.Concurrent;
+using ContributiAutomatici.Engine.Scoring;
+using ContributiAutomatici.Protocol;
+using ContributiAutomatici.Protocol.V1;
+using Grpc.Core;
+
+namespace ContributiAutomatici.Server;
+
+/// <summary>
+/// contributi.v1.ScoringService over the rule catalog loaded at start-up. Request-level errors are thrown as
+/// the mapper's exceptions and turned into statuses by <see cref="ErrorInterceptor"/>; in ScoreWorks each bad
+/// item becomes an error item and the stream goes on.
+/// </summary>
+public sealed class ScoringGrpcService(RuleCatalog catalog, ScoringStats stats, ILogger<ScoringGrpcService> logger)
+    : ScoringService.ScoringServiceBase
+{
+    // The catalog is immutable after start-up, so its descriptions are built once per process.
+    private static readonly ConcurrentDictionary<RuleCatalog, ListRuleSetsResponse> Lists = new();
+    private static readonly ConcurrentDictionary<CompiledRuleSet, RuleSetDetail> Details = new();
+    private static readonly WriteOptions Buffered = new(WriteFlags.BufferHint);
+    private const int MaxUnflushed = 32;
+
+    public override Task<ListRuleSetsResponse> ListRuleSets(ListRuleSetsRequest request, ServerCallContext context)
+    {
+        var response = Lists.GetOrAdd(catalog, c =>
+        {
+            var r = new ListRuleSetsResponse();
+            r.RuleSets.AddRange(c.RuleSets.Select(ResponseMapper.Summary));
+            return r;
+        });
+        return Task.FromResult(response);
+    }
+
+    public override Task<RuleSetDetail> GetRuleSet(GetRuleSetRequest request, ServerCallContext context)
+    {
+        if (request.Id.Length == 0)
+            throw new InvalidRequestException([new FieldError("id", "a rule set id from ListRuleSets is required")]);
+        var ruleSet = catalog.Find(request.Id) ?? throw new RpcException(new Status(StatusCode.NotFound,
+            $"rule set '{request.Id}' is not loaded (loaded: {string.Join(", ", catalog.RuleSets.Select(r => r.Id))})"));
+        return Task.FromResult(Details.GetOrAdd(ruleSet, ResponseMapper.Detail));
+    }
+
+    public override Task<ScoreWorkResponse> ScoreWork(ScoreWorkRequest request, ServerCallContext context)
+    {
+        context.CancellationToken.ThrowIfCancellationRequested();
+        var response = Score(request);
+        stats.UnaryScored();
+        return Task.FromResult(response);
+    }
+
+    /// <summary>
+    /// One response per request, in order, one item at a time: read a request, score it, write its answer, read the
+    /// next. Nothing is buffered beyond the item in hand and at most <see cref="MaxUnflushed"/> answers not yet
+    /// flushed (HTTP/2 flow control holds a fast caller back), so a stream of any length runs in constant memory.
+    /// Cancellation and the deadline are checked between items.
+    /// </summary>
+    public override async Task ScoreWorks(IAsyncStreamReader<ScoreWorksRequest> requestStream,
+        IServerStreamWriter<ScoreWorksResponse> responseStream, ServerCallContext context)
+    {
+        var ct = context.CancellationToken;
+        stats.StreamStarted();
+        try
+        {
+            ScoreWorksResponse? pending = null;
+            var unflushed = 0;
+            while (true)
+            {
+                var next = requestStream.MoveNext(ct);
+                if (pending is not null)
+                {
+                    // While the caller's next request is already here, answers are handed to the transport without a
+                    // flush each (one write per batch instead of per message); as soon as the caller pauses, or after
+                    // MaxUnflushed answers, they are flushed. So a busy stream is batched, an interactive one is not
+                    // delayed, and at most MaxUnflushed answers wait in memory.
+                    var flush = !next.IsCompleted || unflushed >= MaxUnflushed;
+                    responseStream.WriteOptions = flush ? null : Buffered;
+                    await responseStream.WriteAsync(pending, ct);
+                    unflushed = flush ? 0 : unflushed + 1;
+                    stats.StreamItem(pending.ResultCase == ScoreWorksResponse.ResultOneofCase.Error);
+                    pending = null;
+                }
+                if (!await next) break;
+                ct.ThrowIfCancellationRequested();
+                pending = ScoreItem(requestStream.Current, context.Method);
+            }
+        }
+        catch (Exception ex) when (ct.IsCancellationRequested || ex is IOException)
+        {
+            // The caller cancelled, its deadline passed, or it reset the stream (the transport's IOException may
+            // come before the token is cancelled).
+            stats.StreamCancelled();
+            throw;
+        }
+        finally
+        {
+            stats.StreamEnded();
+        }
+    }
+
+    private ScoreWorkResponse Score(ScoreWorkRequest request)
+    {
+        var mapped = RequestMapper.Map(request, catalog);
+        var result = mapped.RuleSet.Score(mapped.Work, mapped.Roles, mapped.Options);
+        return ResponseMapper.ToProto(result);
+    }
+
+    private ScoreWorksResponse ScoreItem(ScoreWorksRequest item, string method)
+    {
+        var answer = new ScoreWorksResponse { RequestId = item.RequestId };
+        try
+        {
+            answer.Response = Score(item.Request ?? new ScoreWorkRequest());
+        }
+        catch (Exception ex) when (GrpcErrors.ForKnown(ex) is { } status)
+        {
+            answer.Error = status;
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            // One work whose rules failed must not break the other works of the stream.
+            var id = GrpcErrors.NewCorrelationId();
+            logger.LogError(ex, "internal error, correlation id {CorrelationId}, in {Method} item {RequestId}", id, method, item.RequestId);
+            answer.Error = GrpcErrors.Internal(id);
+        }
+        return answer;
+    }
+}

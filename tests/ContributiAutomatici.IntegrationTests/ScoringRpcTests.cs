@@ -1,0 +1,230 @@
+using System.Globalization;
+using ContributiAutomatici.Client;
+using ContributiAutomatici.Protocol;
+using ContributiAutomatici.Protocol.V1;
+using Google.Rpc;
+using Grpc.Core;
+using Xunit;
+
+namespace ContributiAutomatici.IntegrationTests;
+
+/// <summary>The four RPCs and their errors over a real loopback Kestrel, raw (Grpc.Net.Client) and typed.</summary>
+[Collection("server")]
+public sealed class ScoringRpcTests(ServerFixture fixture)
+{
+    private ScoringService.ScoringServiceClient Raw => new(fixture.Channel);
+
+    private ContributiClient Typed(int retries = 2) => new(new ContributiClientOptions
+    {
+        Address = fixture.Server.Address,
+        RetryCount = retries,
+        RetryBaseDelay = TimeSpan.FromMilliseconds(20),
+        PerCallTimeout = TimeSpan.FromSeconds(30),
+    });
+
+    private static DateTime Deadline => DateTime.UtcNow.AddSeconds(30);
+
+    [Fact]
+    public async Task ListRuleSets_lists_dm_2021_with_its_content_hash()
+    {
+        var response = await Raw.ListRuleSetsAsync(new ListRuleSetsRequest(), deadline: Deadline);
+
+        var dm = Assert.Single(response.RuleSets, r => r.Id == "dm-2021");
+        Assert.Equal(fixture.Server.Catalog.Find("dm-2021")!.ContentHash, dm.ContentHash);
+        Assert.Matches("^[0-9a-f]{64}$", dm.ContentHash);
+        Assert.Equal(2020, dm.ApplicationYearFrom);
+        Assert.Contains(dm.Tables, t => t.Id == "T1" && t.RowCount > 0);
+
+        using var typed = Typed();
+        var again = await typed.ListRuleSetsAsync();
+        Assert.Equal(response, again);
+    }
+
+    [Fact]
+    public async Task GetRuleSet_returns_the_tables_and_NOT_FOUND_for_an_unknown_id()
+    {
+        var detail = await Raw.GetRuleSetAsync(new GetRuleSetRequest { Id = "dm-2021" }, deadline: Deadline);
+        Assert.Equal("dm-2021", detail.Summary.Id);
+        var t1 = Assert.Single(detail.Tables, t => t.Id == "T1");
+        var a1 = Assert.Single(t1.Rows, r => r.Id == "T1.A.1");
+        Assert.Contains(a1.Cells, c => c.Role == Role.Producer && c.QuotaId == "cinema.economic" && c.Points.Contains("Tiers"));
+        Assert.Contains(detail.Quotas, q => q.Id == "cinema.economic");
+
+        var raw = await Assert.ThrowsAsync<RpcException>(() => Raw.GetRuleSetAsync(new GetRuleSetRequest { Id = "dm-1999" }, deadline: Deadline).ResponseAsync);
+        Assert.Equal(StatusCode.NotFound, raw.StatusCode);
+
+        using var typed = Typed();
+        Assert.Equal(detail, await typed.GetRuleSetAsync("dm-2021"));
+        var typedError = await Assert.ThrowsAsync<RpcException>(() => typed.GetRuleSetAsync("dm-1999"));
+        Assert.Equal(StatusCode.NotFound, typedError.StatusCode);
+    }
+
+    [Fact]
+    public async Task ScoreWork_scores_the_first_feature_example_as_checked_by_hand()
+    {
+        var response = await Raw.ScoreWorkAsync(Examples.FirstFeature(), deadline: Deadline);
+
+        Assert.Equal("dm-2021", response.RuleSetId);
+        var listed = await Raw.ListRuleSetsAsync(new ListRuleSetsRequest(), deadline: Deadline);
+        Assert.Equal(listed.RuleSets.Single(r => r.Id == "dm-2021").ContentHash, response.ContentHash);
+        Assert.Equal("esempio-opera-prima", response.WorkId);
+
+        // Producer: 386.67 + 77.33 + 193.33 = 657.33 economic; 15 + 100 + 50 + 25 = 190 cultural.
+        Assert.Equal(657.3333333333m, Math.Round(Examples.Points(response, Role.Producer, "cinema.economic"), 10));
+        Assert.Equal(190m, Examples.Points(response, Role.Producer, "cinema.cultural"));
+        var producer = response.Roles.Single(r => r.Role == Role.Producer);
+        var lines = producer.Quotas.SelectMany(q => q.Lines).ToDictionary(l => l.RowId, l => decimal.Parse(l.Points, CultureInfo.InvariantCulture));
+        Assert.Equal(386.67m, Math.Round(lines["T1.A.1"], 2));
+        Assert.Equal(77.33m, Math.Round(lines["T1.A.1.rapporto"], 2));
+        Assert.Equal(193.33m, Math.Round(lines["T1.A.1.estivo"], 2));
+        Assert.Equal(15m, lines["T1.B.10"]);
+        Assert.Equal(100m, lines["T1.C.1"]);
+        Assert.Equal(50m, lines["T1.C.13"]);
+        Assert.Equal(25m, lines["T1.C.17"]);
+        Assert.Equal(7, lines.Count);
+
+        // Distributor: 96 + 19.2 + 48 = 163.2 economic; 10 + 20 + 10 = 40 cultural.
+        Assert.Equal(163.2m, Examples.Points(response, Role.TheatricalDistributor, "cinema.economic"));
+        Assert.Equal(40m, Examples.Points(response, Role.TheatricalDistributor, "cinema.cultural"));
+
+        Examples.AssertMatches(Examples.ExpectedFor(2_400_000m), response, "example");
+
+        using var typed = Typed();
+        Assert.Equal(response, await typed.ScoreWorkAsync(Examples.FirstFeature()));
+    }
+
+    [Fact]
+    public async Task Three_bad_fields_give_one_INVALID_ARGUMENT_naming_all_three()
+    {
+        var request = Examples.FirstFeature();
+        request.Work.BoxOffice[0].Amount = "-5";
+        request.Work.Festivals[0].FestivalId = "festival-che-non-esiste";
+        request.Work.ItalianSharePercent = "150";
+
+        var ex = await Assert.ThrowsAsync<RpcException>(() => Raw.ScoreWorkAsync(request, deadline: Deadline).ResponseAsync);
+
+        Assert.Equal(StatusCode.InvalidArgument, ex.StatusCode);
+        var status = ex.GetRpcStatus();
+        Assert.NotNull(status);
+        var badRequest = status.GetDetail<BadRequest>();
+        Assert.NotNull(badRequest);
+        Assert.Equal(
+            ["work.box_office[0].amount", "work.festivals[0].festival_id", "work.italian_share_percent"],
+            badRequest.FieldViolations.Select(v => v.Field).Order(StringComparer.Ordinal).ToArray());
+        Assert.All(badRequest.FieldViolations, v => Assert.False(string.IsNullOrWhiteSpace(v.Description)));
+
+        // The typed client surfaces it at once: INVALID_ARGUMENT is never retried.
+        var retries = 0;
+        using var typed = new ContributiClient(new ContributiClientOptions
+        {
+            Address = fixture.Server.Address,
+            RetryCount = 3,
+            OnRetry = _ => Interlocked.Increment(ref retries),
+        });
+        var typedError = await Assert.ThrowsAsync<RpcException>(() => typed.ScoreWorkAsync(request));
+        Assert.Equal(StatusCode.InvalidArgument, typedError.StatusCode);
+        Assert.Equal(3, ContributiClient.FieldViolations(typedError).Count);
+        Assert.Equal(0, retries);
+    }
+
+    [Fact]
+    public async Task A_result_dated_before_2017_is_INVALID_ARGUMENT_on_its_date()
+    {
+        var request = Examples.FirstFeature();
+        request.Work.BoxOffice[1].Date = new Google.Type.Date { Year = 2016, Month = 12, Day = 31 };
+
+        var ex = await Assert.ThrowsAsync<RpcException>(() => Raw.ScoreWorkAsync(request, deadline: Deadline).ResponseAsync);
+
+        Assert.Equal(StatusCode.InvalidArgument, ex.StatusCode);
+        var violation = Assert.Single(ContributiClient.FieldViolations(ex));
+        Assert.Equal("work.box_office[1].date", violation.Field);
+    }
+
+    [Fact]
+    public async Task Unknown_rule_set_is_NOT_FOUND()
+    {
+        var request = Examples.FirstFeature();
+        request.RuleSetId = "dm-1999";
+
+        var ex = await Assert.ThrowsAsync<RpcException>(() => Raw.ScoreWorkAsync(request, deadline: Deadline).ResponseAsync);
+
+        Assert.Equal(StatusCode.NotFound, ex.StatusCode);
+        Assert.Contains("dm-1999", ex.Status.Detail);
+    }
+
+    [Fact]
+    public async Task Application_year_picks_the_decree_version_in_force()
+    {
+        var request = Examples.FirstFeature();
+        request.RuleSetId = "";
+        request.ApplicationYear = 2022;
+        var response = await Raw.ScoreWorkAsync(request, deadline: Deadline);
+        Assert.Equal("dm-2021", response.RuleSetId);
+        Examples.AssertMatches(Examples.ExpectedFor(2_400_000m), response, "2022");
+
+        // 2016 (before the first admissible year) and 2019 (no loaded version covers it: DM 2017 is not loaded) are
+        // refused with the status that follows from the mapper's own verdict: INVALID_ARGUMENT naming application_year,
+        // or NOT_FOUND.
+        foreach (var year in new[] { 2016, 2019 })
+        {
+            request.ApplicationYear = year;
+            var expected = MapperVerdict(request);
+            var ex = await Assert.ThrowsAsync<RpcException>(() => Raw.ScoreWorkAsync(request, deadline: Deadline).ResponseAsync);
+            Assert.Equal(expected, ex.StatusCode);
+            if (expected == StatusCode.InvalidArgument)
+                Assert.Equal("application_year", Assert.Single(ContributiClient.FieldViolations(ex)).Field);
+        }
+    }
+
+    private StatusCode MapperVerdict(ScoreWorkRequest request)
+    {
+        try
+        {
+            RequestMapper.Map(request, fixture.Server.Catalog);
+            return StatusCode.OK;
+        }
+        catch (InvalidRequestException)
+        {
+            return StatusCode.InvalidArgument;
+        }
+        catch (RuleSetNotFoundException)
+        {
+            return StatusCode.NotFound;
+        }
+    }
+
+    [Fact]
+    public async Task An_expired_deadline_is_DEADLINE_EXCEEDED()
+    {
+        // A stream that the server waits on: its deadline passes on the server and the call ends.
+        var before = fixture.Server.Stats.CancelledStreams;
+        using (var call = Raw.ScoreWorks(deadline: DateTime.UtcNow.AddMilliseconds(300)))
+        {
+            var ex = await Assert.ThrowsAsync<RpcException>(() => call.ResponseStream.MoveNext(CancellationToken.None));
+            Assert.Equal(StatusCode.DeadlineExceeded, ex.StatusCode);
+        }
+        Assert.True(await Eventually.TrueAsync(() => fixture.Server.Stats.CancelledStreams > before && fixture.Server.Stats.ActiveStreams == 0),
+            "the server's stream handler did not stop at the deadline");
+
+        // Unary: a deadline already past.
+        var unary = await Assert.ThrowsAsync<RpcException>(() =>
+            Raw.ScoreWorkAsync(Examples.FirstFeature(), deadline: DateTime.UtcNow.AddMilliseconds(-1)).ResponseAsync);
+        Assert.Equal(StatusCode.DeadlineExceeded, unary.StatusCode);
+
+        // The typed client retries DEADLINE_EXCEEDED (idempotent call), then surfaces it.
+        var retries = new List<ContributiRetryEvent>();
+        using var typed = new ContributiClient(new ContributiClientOptions
+        {
+            Address = fixture.Server.Address,
+            PerCallTimeout = TimeSpan.FromTicks(1),
+            RetryCount = 2,
+            RetryBaseDelay = TimeSpan.FromMilliseconds(10),
+            OnRetry = e => { lock (retries) retries.Add(e); },
+        });
+        var typedError = await Assert.ThrowsAsync<RpcException>(() => typed.ScoreWorkAsync(Examples.FirstFeature()));
+        Assert.Equal(StatusCode.DeadlineExceeded, typedError.StatusCode);
+        Assert.Equal(2, retries.Count);
+        Assert.All(retries, r => Assert.Equal(StatusCode.DeadlineExceeded, r.StatusCode));
+        Assert.All(retries, r => Assert.Equal("ScoreWork", r.Operation));
+    }
+}

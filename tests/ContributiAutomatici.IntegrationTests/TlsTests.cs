@@ -1,0 +1,49 @@
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+using ContributiAutomatici.Client;
+using Xunit;
+
+namespace ContributiAutomatici.IntegrationTests;
+
+/// <summary>Contributi:Tls:CertificatePath / CertificatePassword switch the endpoint to HTTP/2 over TLS.</summary>
+public sealed class TlsTests : IDisposable
+{
+    private readonly string _folder = Path.Combine(Path.GetTempPath(), "contributi-tls-" + Guid.NewGuid().ToString("N")[..8]);
+
+    public void Dispose()
+    {
+        try { Directory.Delete(_folder, recursive: true); }
+        catch (IOException) { }
+    }
+
+    [Fact]
+    public async Task With_a_certificate_the_server_speaks_TLS()
+    {
+        Directory.CreateDirectory(_folder);
+        using var key = RSA.Create(2048);
+        var request = new CertificateRequest("CN=localhost", key, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
+        var san = new SubjectAlternativeNameBuilder();
+        san.AddIpAddress(System.Net.IPAddress.Loopback);
+        san.AddDnsName("localhost");
+        request.CertificateExtensions.Add(san.Build());
+        using var certificate = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(1));
+        var pfx = Path.Combine(_folder, "server.pfx");
+        await File.WriteAllBytesAsync(pfx, certificate.Export(X509ContentType.Pfx, "secret"));
+
+        await using var server = await LoopbackServer.StartAsync(catalog: TestRules.Catalog, settings: new Dictionary<string, string?>
+        {
+            ["Contributi:Tls:CertificatePath"] = pfx,
+            ["Contributi:Tls:CertificatePassword"] = "secret",
+        });
+        Assert.Equal("https", server.Address.Scheme);
+
+        var thumbprint = certificate.Thumbprint;
+        var handler = new SocketsHttpHandler();
+        handler.SslOptions.RemoteCertificateValidationCallback = (_, cert, _, _) => cert is not null && cert.GetCertHashString() == thumbprint;
+        using var client = new ContributiClient(new ContributiClientOptions { Address = server.Address, HttpHandler = handler, RetryCount = 0 });
+
+        var response = await client.ScoreWorkAsync(Examples.FirstFeature());
+
+        Examples.AssertMatches(Examples.ExpectedFor(2_400_000m), response, "over TLS");
+    }
+}

@@ -1,0 +1,269 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Runtime.InteropServices;
+using System.Text;
+using ContributiAutomatici.Client;
+using ContributiAutomatici.Engine.Scoring;
+using ContributiAutomatici.Protocol;
+using ContributiAutomatici.Protocol.V1;
+using ContributiAutomatici.Server;
+using Google.Protobuf;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace ContributiAutomatici.LoadBenchmark;
+
+/// <summary>
+/// dotnet run -c Release --project tests/ContributiAutomatici.LoadBenchmark [-- --unary 20000 --concurrency 64
+///     --stream 50000 --inprocess 50000 --out PATH]
+/// Starts the real server on 127.0.0.1 (a free port, in-process Kestrel), runs three bounded loops and prints a
+/// markdown table, also written to tests/ContributiAutomatici.LoadBenchmark/RESULTS.md (or --out). Loopback only;
+/// every loop is counted, and the whole run is cancelled after 10 minutes.
+/// </summary>
+public static class Program
+{
+    private const decimal UnaryP99TargetMs = 5m;
+    private const double StreamRatioTarget = 3.0;
+
+    public static async Task<int> Main(string[] args)
+    {
+        var unaryCount = IntArg(args, "--unary", 20_000);
+        var concurrency = IntArg(args, "--concurrency", 64);
+        var lowCount = IntArg(args, "--low-unary", 5_000);
+        var lowConcurrency = IntArg(args, "--low-concurrency", 4);
+        var streamCount = IntArg(args, "--stream", 50_000);
+        var inProcessCount = IntArg(args, "--inprocess", 50_000);
+        var output = StringArg(args, "--out") ?? DefaultResultsPath();
+        using var guard = new CancellationTokenSource(TimeSpan.FromMinutes(10));
+        var ct = guard.Token;
+
+        Console.WriteLine($"starting the server (loopback, free port); configuration {Configuration}");
+        await using var app = ContributiServer.Build([], builder =>
+        {
+            builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+            {
+                ["Contributi:Address"] = "127.0.0.1",
+                ["Contributi:Port"] = "0",
+                ["Logging:LogLevel:Default"] = "Warning",
+                ["Logging:LogLevel:Microsoft.Hosting.Lifetime"] = "Warning",
+            });
+        });
+        await app.StartAsync(ct);
+        var address = new Uri($"http://127.0.0.1:{ContributiServer.Port(app)}");
+        var catalog = app.Services.GetRequiredService<RuleCatalog>();
+        Console.WriteLine($"server on {address}");
+
+        using var client = new ContributiClient(new ContributiClientOptions { Address = address, PerCallTimeout = TimeSpan.FromSeconds(30) });
+        var template = JsonParser.Default.Parse<ScoreWorkRequest>(
+            await File.ReadAllTextAsync(Path.Combine(AppContext.BaseDirectory, "examples", "first-feature.json"), ct));
+        var variants = Enumerable.Range(0, 1024).Select(i => Variant(template, i)).ToArray();
+
+        // Warm-up: JIT, tiered compilation, connections.
+        Console.WriteLine("warming up");
+        // Long enough for tiered compilation to reach its optimised code (dynamic PGO) on every hot path.
+        for (var round = 0; round < 3; round++)
+        {
+            await Unary(client, variants, 4_000, concurrency, ct);
+            await Stream(client, variants, 20_000, ct);
+            InProcess(catalog, template, 20_000);
+            InProcessFull(catalog, template, 20_000);
+        }
+
+        Console.WriteLine($"(a) unary ScoreWork: {unaryCount:N0} calls at concurrency {concurrency}");
+        var unary = await Unary(client, variants, unaryCount, concurrency, ct);
+        Console.WriteLine($"(a') unary ScoreWork: {lowCount:N0} calls at concurrency {lowConcurrency}");
+        var unaryLow = await Unary(client, variants, lowCount, lowConcurrency, ct);
+        Console.WriteLine($"(b) ScoreWorks stream: {streamCount:N0} works");
+        var stream = await Stream(client, variants, streamCount, ct);
+        Console.WriteLine($"(c) in-process CompiledRuleSet.Score: {inProcessCount:N0} scores on one thread");
+        var inProcess = InProcess(catalog, template, inProcessCount);
+        var inProcessFull = InProcessFull(catalog, template, inProcessCount);
+
+        var report = Report(unary, concurrency, unaryLow, lowConcurrency, stream, inProcess, inProcessFull, catalog);
+        Console.WriteLine();
+        Console.WriteLine(report);
+        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(output))!);
+        await File.WriteAllTextAsync(output, report, ct);
+        Console.WriteLine($"written to {Path.GetFullPath(output)}");
+        await app.StopAsync(CancellationToken.None);
+        return 0;
+    }
+
+    private sealed record UnaryResult(int Count, TimeSpan Elapsed, double[] LatenciesMs)
+    {
+        public double PerSecond => Count / Elapsed.TotalSeconds;
+        public double Percentile(double p) => LatenciesMs[Math.Clamp((int)Math.Ceiling(p / 100 * LatenciesMs.Length) - 1, 0, LatenciesMs.Length - 1)];
+    }
+
+    private sealed record RateResult(int Count, TimeSpan Elapsed)
+    {
+        public double PerSecond => Count / Elapsed.TotalSeconds;
+    }
+
+    private static ScoreWorkRequest Variant(ScoreWorkRequest template, int i)
+    {
+        var r = template.Clone();
+        r.Work.Id = $"bench-{i}";
+        r.Work.BoxOffice[0].Amount = (1_500_000m + i * 997m).ToString(CultureInfo.InvariantCulture);
+        return r;
+    }
+
+    /// <summary>A fixed number of calls shared by <paramref name="concurrency"/> workers; each call's latency is kept.</summary>
+    private static async Task<UnaryResult> Unary(ContributiClient client, ScoreWorkRequest[] variants, int count, int concurrency, CancellationToken ct)
+    {
+        var latencies = new double[count];
+        var next = -1;
+        var sw = Stopwatch.StartNew();
+        await Task.WhenAll(Enumerable.Range(0, concurrency).Select(_ => Task.Run(async () =>
+        {
+            int i;
+            while ((i = Interlocked.Increment(ref next)) < count)
+            {
+                var start = Stopwatch.GetTimestamp();
+                var response = await client.ScoreWorkAsync(variants[i % variants.Length], ct);
+                latencies[i] = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
+                if (response.Roles.Count != 2) throw new InvalidOperationException("unexpected response");
+            }
+        }, ct)));
+        sw.Stop();
+        Array.Sort(latencies);
+        return new UnaryResult(count, sw.Elapsed, latencies);
+    }
+
+    private static async Task<RateResult> Stream(ContributiClient client, ScoreWorkRequest[] variants, int count, CancellationToken ct)
+    {
+        IEnumerable<ScoreWorksRequest> Requests()
+        {
+            for (var i = 0; i < count; i++)
+                yield return new ScoreWorksRequest { RequestId = i.ToString(CultureInfo.InvariantCulture), Request = variants[i % variants.Length] };
+        }
+
+        var sw = Stopwatch.StartNew();
+        var received = 0;
+        await foreach (var item in client.ScoreWorksAsync(Requests(), cancellationToken: ct))
+        {
+            if (item.ResultCase != ScoreWorksResponse.ResultOneofCase.Response || item.RequestId != received.ToString(CultureInfo.InvariantCulture))
+                throw new InvalidOperationException($"unexpected stream item {item.RequestId}");
+            received++;
+        }
+        sw.Stop();
+        if (received != count) throw new InvalidOperationException($"{received} of {count} stream items");
+        return new RateResult(count, sw.Elapsed);
+    }
+
+    /// <summary>CompiledRuleSet.Score of the same (already mapped) work in a loop on this thread.</summary>
+    private static RateResult InProcess(RuleCatalog catalog, ScoreWorkRequest template, int count)
+    {
+        var mapped = RequestMapper.Map(template, catalog);
+        var sw = Stopwatch.StartNew();
+        var total = 0m;
+        for (var i = 0; i < count; i++)
+            total += mapped.RuleSet.Score(mapped.Work, mapped.Roles, mapped.Options).Roles[0].TotalPoints;
+        sw.Stop();
+        GC.KeepAlive(total);
+        return new RateResult(count, sw.Elapsed);
+    }
+
+    /// <summary>What the server does per item without the network: map the request, score, map and serialise the response.</summary>
+    private static RateResult InProcessFull(RuleCatalog catalog, ScoreWorkRequest template, int count)
+    {
+        var sw = Stopwatch.StartNew();
+        var bytes = 0L;
+        for (var i = 0; i < count; i++)
+        {
+            var mapped = RequestMapper.Map(template, catalog);
+            var result = mapped.RuleSet.Score(mapped.Work, mapped.Roles, mapped.Options);
+            bytes += ResponseMapper.ToProto(result).CalculateSize();
+        }
+        sw.Stop();
+        GC.KeepAlive(bytes);
+        return new RateResult(count, sw.Elapsed);
+    }
+
+    private static string Report(UnaryResult unary, int concurrency, UnaryResult unaryLow, int lowConcurrency, RateResult stream,
+        RateResult inProcess, RateResult inProcessFull, RuleCatalog catalog)
+    {
+        var ratio = inProcess.PerSecond / stream.PerSecond;
+        var ratioFull = inProcessFull.PerSecond / stream.PerSecond;
+        var p99 = unary.Percentile(99);
+        var inv = CultureInfo.InvariantCulture;
+        var sb = new StringBuilder();
+        sb.AppendLine("# Load benchmark results");
+        sb.AppendLine();
+        sb.AppendLine(inv, $"- Date: {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC");
+        sb.AppendLine(inv, $"- Machine: {Environment.ProcessorCount} cores, {CpuModel()}, {RuntimeInformation.OSDescription} ({RuntimeInformation.OSArchitecture})");
+        sb.AppendLine(inv, $"- Runtime: {RuntimeInformation.FrameworkDescription}, {Configuration} build, {(System.Runtime.GCSettings.IsServerGC ? "server" : "workstation")} GC");
+        sb.AppendLine(inv, $"- Load average (1/5/15 min) at the end of the run: {LoadAverage()} (other work on the machine skews the figures)");
+        sb.AppendLine(inv, $"- Rules: {string.Join(", ", catalog.RuleSets.Select(r => $"{r.Id} ({r.ContentHash[..12]})"))}");
+        sb.AppendLine("- Setup: server (Kestrel, h2c) and client in one process on 127.0.0.1, sharing the same cores; typed client");
+        sb.AppendLine("  (ContributiClient, Polly pipeline included) over one GrpcChannel; the work is examples/first-feature.json");
+        sb.AppendLine("  (producer + theatrical distributor, Tabella 1) with the box office varied; responses carry the full explanation.");
+        sb.AppendLine();
+        sb.AppendLine("| Measure | Count | Result | Target | Met |");
+        sb.AppendLine("| --- | ---: | --- | --- | --- |");
+        sb.AppendLine(inv, $"| (a) ScoreWork unary, {concurrency} concurrent | {unary.Count:N0} | {unary.PerSecond:N0} calls/s; p50 {unary.Percentile(50):0.00} ms, p90 {unary.Percentile(90):0.00} ms, p99 {p99:0.00} ms, max {unary.LatenciesMs[^1]:0.00} ms | p99 < {UnaryP99TargetMs} ms | {(p99 < (double)UnaryP99TargetMs ? "yes" : "no")} |");
+        sb.AppendLine(inv, $"| (a') ScoreWork unary, {lowConcurrency} concurrent | {unaryLow.Count:N0} | {unaryLow.PerSecond:N0} calls/s; p50 {unaryLow.Percentile(50):0.00} ms, p90 {unaryLow.Percentile(90):0.00} ms, p99 {unaryLow.Percentile(99):0.00} ms, max {unaryLow.LatenciesMs[^1]:0.00} ms | (for comparison) | |");
+        sb.AppendLine(inv, $"| (b) ScoreWorks stream, one call | {stream.Count:N0} | {stream.PerSecond:N0} works/s ({stream.Elapsed.TotalSeconds:0.00} s) | within {StreamRatioTarget}x of in-process | {(ratio <= StreamRatioTarget ? "yes" : "no")} ({ratio:0.00}x) |");
+        sb.AppendLine(inv, $"| (c) in-process CompiledRuleSet.Score, one thread | {inProcess.Count:N0} | {inProcess.PerSecond:N0} scores/s | | |");
+        sb.AppendLine(inv, $"| (c') in-process map + score + response mapping, one thread | {inProcessFull.Count:N0} | {inProcessFull.PerSecond:N0} works/s (stream is {ratioFull:0.00}x slower) | | |");
+        sb.AppendLine();
+        sb.AppendLine(inv, $"gRPC overhead of the stream: in-process Score rate / stream rate = {ratio:0.00}x (target <= {StreamRatioTarget}x); against the in-process map+score+response path, {ratioFull:0.00}x.");
+        var mean = concurrency / unary.PerSecond * 1000;
+        sb.AppendLine(inv, $"Unary at {concurrency} concurrent calls: the mean latency is {concurrency} / throughput = {mean:0.00} ms (Little's law), so p99 < {UnaryP99TargetMs} ms would need the 99th percentile within {(double)UnaryP99TargetMs / mean:0.0}x of the mean; with the client's {concurrency} callers and the server on the same {Environment.ProcessorCount} cores it is {p99 / mean:0.0}x here. With {lowConcurrency} concurrent calls (no queueing) p99 is {unaryLow.Percentile(99):0.00} ms.");
+        return sb.ToString();
+    }
+
+    private static string Configuration =>
+#if DEBUG
+        "Debug (numbers not representative: run with -c Release)";
+#else
+        "Release";
+#endif
+
+    private static string CpuModel()
+    {
+        try
+        {
+            var line = File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("model name", StringComparison.Ordinal));
+            return line is null ? "CPU model unknown" : line[(line.IndexOf(':') + 1)..].Trim();
+        }
+        catch (IOException)
+        {
+            return "CPU model unknown";
+        }
+    }
+
+    private static string LoadAverage()
+    {
+        try
+        {
+            return string.Join(" / ", File.ReadAllText("/proc/loadavg").Split(' ').Take(3));
+        }
+        catch (IOException)
+        {
+            return "unknown";
+        }
+    }
+
+    /// <summary>tests/ContributiAutomatici.LoadBenchmark/RESULTS.md of the repository above the current directory
+    /// or the program, else RESULTS.md here.</summary>
+    private static string DefaultResultsPath()
+    {
+        foreach (var start in new[] { Directory.GetCurrentDirectory(), AppContext.BaseDirectory })
+            for (var dir = new DirectoryInfo(start); dir is not null; dir = dir.Parent)
+            {
+                var candidate = Path.Combine(dir.FullName, "tests", "ContributiAutomatici.LoadBenchmark");
+                if (File.Exists(Path.Combine(candidate, "ContributiAutomatici.LoadBenchmark.csproj"))) return Path.Combine(candidate, "RESULTS.md");
+            }
+        return "RESULTS.md";
+    }
+
+    private static int IntArg(string[] args, string name, int fallback) =>
+        StringArg(args, name) is { } s ? int.Parse(s, CultureInfo.InvariantCulture) : fallback;
+
+    private static string? StringArg(string[] args, string name)
+    {
+        var i = Array.IndexOf(args, name);
+        return i >= 0 && i + 1 < args.Length ? args[i + 1] : null;
+    }
+}
