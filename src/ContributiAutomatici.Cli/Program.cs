@@ -3,7 +3,7 @@ using ContributiAutomatici.Engine.Rules;
 using ContributiAutomatici.Engine.Scoring;
 using ContributiAutomatici.Protocol;
 using Google.Protobuf;
-using V1 = ContributiAutomatici.Protocol.V1;
+using V1 = ContributiAutomatici.Contracts.V1;
 
 namespace ContributiAutomatici.Cli;
 

@@ -1,6 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.ExceptionServices;
-using ContributiAutomatici.Protocol.V1;
+using ContributiAutomatici.Contracts.V1;
 using Google.Rpc;
 using Grpc.Core;
 using Grpc.Net.Client;

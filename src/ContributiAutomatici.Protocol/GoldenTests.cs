@@ -7,7 +7,7 @@ using ContributiAutomatici.Engine.Scoring;
 using Google.Protobuf;
 using YamlDotNet.Core;
 using YamlDotNet.RepresentationModel;
-using V1 = ContributiAutomatici.Protocol.V1;
+using V1 = ContributiAutomatici.Contracts.V1;
 
 namespace ContributiAutomatici.Protocol;
 

@@ -2,7 +2,7 @@ using System.Globalization;
 using ContributiAutomatici.Engine.Scoring;
 using Google.Protobuf.Collections;
 using M = ContributiAutomatici.Engine.Model;
-using V1 = ContributiAutomatici.Protocol.V1;
+using V1 = ContributiAutomatici.Contracts.V1;
 
 namespace ContributiAutomatici.Protocol;
 

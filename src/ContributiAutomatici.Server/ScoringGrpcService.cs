@@ -1,7 +1,7 @@
 using System.Collections.Concurrent;
 using ContributiAutomatici.Engine.Scoring;
 using ContributiAutomatici.Protocol;
-using ContributiAutomatici.Protocol.V1;
+using ContributiAutomatici.Contracts.V1;
 using Grpc.Core;
 
 namespace ContributiAutomatici.Server;

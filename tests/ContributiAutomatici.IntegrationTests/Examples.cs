@@ -1,5 +1,5 @@
 using System.Globalization;
-using ContributiAutomatici.Protocol.V1;
+using ContributiAutomatici.Contracts.V1;
 using Google.Protobuf;
 
 namespace ContributiAutomatici.IntegrationTests;

@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using ContributiAutomatici.Client;
-using ContributiAutomatici.Protocol.V1;
+using ContributiAutomatici.Contracts.V1;
 using ContributiAutomatici.Server;
 using Grpc.Core;
 using Microsoft.Extensions.Logging;

@@ -1,7 +1,7 @@
 using System.Globalization;
 using ContributiAutomatici.Client;
 using ContributiAutomatici.Protocol;
-using ContributiAutomatici.Protocol.V1;
+using ContributiAutomatici.Contracts.V1;
 using Google.Rpc;
 using Grpc.Core;
 using Xunit;

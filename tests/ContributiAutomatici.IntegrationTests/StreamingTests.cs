@@ -1,6 +1,6 @@
 using System.Globalization;
 using ContributiAutomatici.Client;
-using ContributiAutomatici.Protocol.V1;
+using ContributiAutomatici.Contracts.V1;
 using Grpc.Core;
 using Xunit;
 

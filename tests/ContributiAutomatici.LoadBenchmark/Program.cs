@@ -5,7 +5,7 @@ using System.Text;
 using ContributiAutomatici.Client;
 using ContributiAutomatici.Engine.Scoring;
 using ContributiAutomatici.Protocol;
-using ContributiAutomatici.Protocol.V1;
+using ContributiAutomatici.Contracts.V1;
 using ContributiAutomatici.Server;
 using Google.Protobuf;
 using Microsoft.Extensions.Configuration;

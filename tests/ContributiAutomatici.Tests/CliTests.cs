@@ -62,7 +62,7 @@ public class CliTests
     {
         var (exit, output, _) = Run("score", Path.Combine(Repo.Root, "examples", "first-feature.json"), "--rules", Repo.Rules, "--json");
         Assert.Equal(0, exit);
-        var response = Google.Protobuf.JsonParser.Default.Parse<Protocol.V1.ScoreWorkResponse>(output);
+        var response = Google.Protobuf.JsonParser.Default.Parse<Contracts.V1.ScoreWorkResponse>(output);
         Assert.Equal("dm-2021", response.RuleSetId);
         Assert.Equal("190", response.Roles[0].Quotas.Single(q => q.QuotaId == "cinema.cultural").Points);
     }
