@@ -39,7 +39,9 @@ public static class RequestMapper
         var roles = MapRoles(request.Roles, ruleSet, errors);
         if (errors.Count > 0) throw new InvalidRequestException(errors);
         return new ScoringRequest(ruleSet, work!, roles,
-            new ScoreOptions { Explain = true, IncludeNotApplied = request.IncludeNotApplied });
+            request.TotalsOnly
+                ? ScoreOptions.TotalsOnly
+                : new ScoreOptions { Explain = true, IncludeNotApplied = request.IncludeNotApplied });
     }
 
     public static CompiledRuleSet Resolve(V1.ScoreWorkRequest request, RuleCatalog catalog)

@@ -29,7 +29,7 @@ public static class Program
         var report = new StringBuilder();
         report.AppendLine("# Engine benchmark results");
         report.AppendLine();
-        report.AppendLine($"Measured {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC by `dotnet run -c Release --project tests/ContributiAutomatici.Benchmarks`.");
+        report.AppendLine($"Measured {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC by `dotnet run -c Release --project tests/ContributiAutomatici.Benchmarks{(args.Length > 0 ? " -- " + string.Join(" ", args) : "")}`.");
         report.AppendLine($"Machine: {Environment.ProcessorCount} cores, {CpuModel()}, {RuntimeInformation.OSDescription}, .NET {Environment.Version}.");
         report.AppendLine();
 

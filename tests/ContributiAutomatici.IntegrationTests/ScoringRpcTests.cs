@@ -94,6 +94,27 @@ public sealed class ScoringRpcTests(ServerFixture fixture)
     }
 
     [Fact]
+    public async Task ScoreWork_with_totals_only_gives_the_same_points_without_lines()
+    {
+        var full = await Raw.ScoreWorkAsync(Examples.FirstFeature(), deadline: Deadline);
+        var request = Examples.FirstFeature();
+        request.TotalsOnly = true;
+        request.IncludeNotApplied = true; // ignored with totals_only
+        var totals = await Raw.ScoreWorkAsync(request, deadline: Deadline);
+
+        Assert.Equal(full.ContentHash, totals.ContentHash);
+        foreach (var role in full.Roles)
+        {
+            var t = totals.Roles.Single(r => r.Role == role.Role);
+            Assert.Equal(role.TotalPoints, t.TotalPoints);
+            Assert.Equal(role.Quotas.Select(q => (q.QuotaId, q.Points)), t.Quotas.Select(q => (q.QuotaId, q.Points)));
+            Assert.All(t.Quotas, q => Assert.Empty(q.Lines));
+            Assert.Empty(t.NotApplied);
+        }
+        Assert.True(totals.CalculateSize() * 5 < full.CalculateSize(), $"{totals.CalculateSize()} vs {full.CalculateSize()} bytes");
+    }
+
+    [Fact]
     public async Task Three_bad_fields_give_one_INVALID_ARGUMENT_naming_all_three()
     {
         var request = Examples.FirstFeature();
