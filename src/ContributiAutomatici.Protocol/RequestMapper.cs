@@ -67,7 +67,7 @@ public static class RequestMapper
     {
         var result = new List<M.RoleInput>();
         if (roles.Count == 0) errors.Add(new FieldError("roles", "at least one role to score"));
-        var scored = ruleSet.Roles.ToHashSet();
+        var scored = ruleSet.Roles;
         for (var i = 0; i < roles.Count; i++)
         {
             var r = roles[i];

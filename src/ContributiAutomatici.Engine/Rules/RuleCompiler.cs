@@ -69,6 +69,8 @@ public static class RuleCompiler
         // closes the generated method and opens another.
         var exprs = new List<(RuleExpression Expr, string Method, string ReturnType, string Params, bool Whole)>();
         CollectExpressions(def, cells, exprs);
+        var cellExpressions = cells.SelectMany(c => new[] { c.Cell.Points, c.Cell.When }).OfType<RuleExpression>()
+            .ToHashSet(ReferenceEqualityComparer.Instance);
         foreach (var (e, _, _, _, _) in exprs)
         {
             var parsed = SyntaxFactory.ParseExpression(e.Text);
@@ -76,7 +78,7 @@ public static class RuleCompiler
             if (diag is not null)
                 errors.Add(new RuleError(e.Location.File, e.Location.Line + e.LineOffset + diag.Location.GetLineSpan().StartLinePosition.Line,
                     "not a valid C# expression: " + diag.GetMessage()));
-            else if (RuleSandbox.CheckSyntax(parsed, mayReadClaimant: IsCellExpression(e, cells)) is { } bad)
+            else if (RuleSandbox.CheckSyntax(parsed, mayReadClaimant: cellExpressions.Contains(e)) is { } bad)
                 errors.Add(new RuleError(e.Location.File, e.Location.Line + e.LineOffset + bad.Line, bad.Message));
         }
         if (errors.Count > firstError) return null;
@@ -103,9 +105,6 @@ public static class RuleCompiler
         timings.Total = sw.Elapsed;
         return new CompiledRuleSet(def, lists, cells, factory, from, source, timings);
     }
-
-    private static bool IsCellExpression(RuleExpression e, IReadOnlyList<CellInfo> cells) =>
-        cells.Any(c => ReferenceEquals(c.Cell.Points, e) || ReferenceEquals(c.Cell.When, e));
 
     private static List<CellInfo> Flatten(RuleSetDefinition def)
     {

@@ -47,6 +47,7 @@ public sealed class CompiledRuleSet
         Func<RuleScope> factory, CompileSource source, string generatedSource, CompileTimings timings)
     {
         Timings = timings;
+        Roles = cells.Select(c => c.Role).ToHashSet();
         Definition = definition;
         Lists = lists;
         Cells = cells;
@@ -92,7 +93,7 @@ public sealed class CompiledRuleSet
     public string GeneratedSource { get; }
 
     /// <summary>The roles whose columns this rule set has.</summary>
-    public IEnumerable<Role> Roles => Cells.Select(c => c.Role).Distinct();
+    public IReadOnlySet<Role> Roles { get; }
 
     /// <summary>Scores one work for the given roles (each at most once).</summary>
     public ScoreResult Score(Work work, IReadOnlyList<RoleInput> roles, ScoreOptions? options = null)
