@@ -95,8 +95,6 @@ public sealed class Work
     public decimal ForeignSalesTotal => Cached().Foreign;
     /// <summary>HE sales in Italy.</summary>
     public decimal HomeEntertainmentTotal => Cached().HomeEntertainment;
-    /// <summary>Distinct countries the work was sold to (Tabella 4 A.2).</summary>
-    public int ForeignCountries => Cached().Countries;
     /// <summary>Average hourly cost as given, else production cost x 60 / duration in minutes (reading guide 7).</summary>
     public decimal? AverageHourlyCost =>
         AverageHourlyCostGiven ?? (ProductionCost is { } c && DurationMinutes is > 0 ? c * 60m / DurationMinutes.Value : null);
@@ -104,10 +102,9 @@ public sealed class Work
     private Totals? _totals;
     private Totals Cached() => _totals ??= new Totals(
         BoxOffice.Sum(e => e.Amount), MediaSales.Sum(e => e.Amount), ForeignSales.Sum(e => e.Amount),
-        HomeEntertainmentSales.Sum(e => e.Amount),
-        ForeignSales.Where(s => s.Amount > 0).Select(s => s.Country.ToUpperInvariant()).Distinct().Count());
+        HomeEntertainmentSales.Sum(e => e.Amount));
 
-    private sealed record Totals(decimal BoxOffice, decimal Media, decimal Foreign, decimal HomeEntertainment, int Countries);
+    private sealed record Totals(decimal BoxOffice, decimal Media, decimal Foreign, decimal HomeEntertainment);
 }
 
 /// <summary>A role scored on a work, with the facts of that role's own (rule expressions see it as <c>Claimant</c>).</summary>
