@@ -1,7 +1,6 @@
 using System.Globalization;
 using ContributiAutomatici.Engine.Rules;
 using ContributiAutomatici.Engine.Scoring;
-using M = ContributiAutomatici.Engine.Model;
 using V1 = ContributiAutomatici.Contracts.V1;
 
 namespace ContributiAutomatici.Protocol;
@@ -84,5 +83,4 @@ public static class ResponseMapper
 
     public static Google.Type.Date Date(DateOnly d) => new() { Year = d.Year, Month = d.Month, Day = d.Day };
 
-    public static string RoleKey(M.Role role) => RoleNames.Key(role);
 }

@@ -103,7 +103,7 @@ public static class RuleCompiler
         var type = assembly.GetType($"{Namespace}.{className}", throwOnError: true)!;
         var factory = type.GetMethod("Create", BindingFlags.Public | BindingFlags.Static)!.CreateDelegate<Func<RuleScope>>();
         timings.Total = sw.Elapsed;
-        return new CompiledRuleSet(def, lists, cells, factory, from, source, timings);
+        return new CompiledRuleSet(def, lists, cells, factory, from, timings);
     }
 
     private static List<CellInfo> Flatten(RuleSetDefinition def)

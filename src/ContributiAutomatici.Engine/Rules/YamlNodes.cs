@@ -74,8 +74,6 @@ public sealed class YamlMap(YamlFile file, YamlMappingNode node)
         return null;
     }
 
-    public bool Has(string key) => Node.Children.Keys.OfType<YamlScalarNode>().Any(k => k.Value == key);
-
     public string? Str(string key, bool required = false)
     {
         var v = Node_(key);

@@ -44,7 +44,7 @@ public sealed class CompiledRuleSet
     private readonly string[] _quotaIds;
 
     internal CompiledRuleSet(RuleSetDefinition definition, ListCatalog lists, IReadOnlyList<CellInfo> cells,
-        Func<RuleScope> factory, CompileSource source, string generatedSource, CompileTimings timings)
+        Func<RuleScope> factory, CompileSource source, CompileTimings timings)
     {
         Timings = timings;
         Roles = cells.Select(c => c.Role).ToHashSet();
@@ -53,7 +53,6 @@ public sealed class CompiledRuleSet
         Cells = cells;
         _factory = factory;
         Source = source;
-        GeneratedSource = generatedSource;
         _quotaIds = definition.Quotas.Select(q => q.Id).ToArray();
         _cellQuota = cells.Select(c => Array.IndexOf(_quotaIds, c.QuotaId)).ToArray();
         _cellsByRole = Enumerable.Range(0, 5).Select(r => cells.Where(c => (int)c.Role == r).ToArray()).ToArray();
@@ -88,9 +87,6 @@ public sealed class CompiledRuleSet
 
     /// <summary>Where the load time of this rule set went.</summary>
     public CompileTimings Timings { get; }
-
-    /// <summary>The generated C# (for rule authors who want to see what their rules became).</summary>
-    public string GeneratedSource { get; }
 
     /// <summary>The roles whose columns this rule set has.</summary>
     public IReadOnlySet<Role> Roles { get; }
