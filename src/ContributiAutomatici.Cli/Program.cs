@@ -112,10 +112,11 @@ public static class Program
         var result = req.RuleSet.Score(req.Work, req.Roles, req.Options);
         if (opts.Json)
         {
-            stdout.WriteLine(new JsonFormatter(JsonFormatter.Settings.Default.WithIndentation()).Format(ResponseMapper.ToProto(result)));
+            stdout.WriteLine(new JsonFormatter(JsonFormatter.Settings.Default.WithIndentation()).Format(ResponseMapper.ToProto(result, req.Excluded)));
             return 0;
         }
         ScoreTable.Write(result, req.RuleSet, stdout);
+        foreach (var e in req.Excluded) stdout.WriteLine($"kept out: {e.Field} [{e.Article}] {e.Reason}");
         return 0;
     }
 

@@ -32,6 +32,7 @@ namespace ContributiAutomatici.Client;
 public sealed class ContributiClient : IDisposable
 {
     private readonly ScoringService.ScoringServiceClient _client;
+    private readonly AllocationService.AllocationServiceClient _allocation;
     private readonly GrpcChannel? _ownedChannel;
     private readonly ResiliencePipeline _pipeline;
     private readonly ILogger _logger;
@@ -54,6 +55,7 @@ public sealed class ContributiClient : IDisposable
         Options = options ?? throw new ArgumentNullException(nameof(options));
         _ownedChannel = ownsChannel ? channel : null;
         _client = new ScoringService.ScoringServiceClient(channel);
+        _allocation = new AllocationService.AllocationServiceClient(channel);
         _logger = options.LoggerFactory?.CreateLogger<ContributiClient>() ?? NullLogger<ContributiClient>.Instance;
         _pipeline = BuildPipeline(options, _logger);
     }
@@ -155,6 +157,69 @@ public sealed class ContributiClient : IDisposable
     /// <summary>The field violations of an error item of ScoreWorks (empty when the item has none).</summary>
     public static IReadOnlyList<BadRequest.Types.FieldViolation> FieldViolations(Google.Rpc.Status? status) =>
         status?.GetDetail<BadRequest>()?.FieldViolations.ToList() ?? [];
+
+    /// <summary>
+    /// Allocates a year: streams <paramref name="items"/> (a header first, then companies, works and claims) and
+    /// collects the streamed result. Idempotent (same year, same result), so retried like the unary calls: each attempt
+    /// streams the whole year again, under a deadline of <see cref="ContributiClientOptions.AllocationTimeout"/>.
+    /// </summary>
+    public async Task<AllocationResult> AllocateAsync(IReadOnlyList<AllocateRequest> items, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(items);
+        var context = ResilienceContextPool.Shared.Get("Allocate", cancellationToken);
+        try
+        {
+            return await _pipeline.ExecuteAsync(static async (ctx, state) =>
+            {
+                var (self, year) = state;
+                var options = new CallOptions(deadline: DateTime.UtcNow + self.Options.AllocationTimeout, cancellationToken: ctx.CancellationToken);
+                using var call = self._allocation.Allocate(options);
+                try
+                {
+                    var result = new AllocationResult();
+                    var reading = Task.Run(async () =>
+                    {
+                        await foreach (var item in call.ResponseStream.ReadAllAsync(ctx.CancellationToken).ConfigureAwait(false))
+                            switch (item.ItemCase)
+                            {
+                                case AllocateResponse.ItemOneofCase.Summary: result.Summary = item.Summary; break;
+                                case AllocateResponse.ItemOneofCase.Company: result.Companies.Add(item.Company); break;
+                                case AllocateResponse.ItemOneofCase.Work: result.Works.Add(item.Work); break;
+                                case AllocateResponse.ItemOneofCase.Exclusion: result.Exclusions.Add(item.Exclusion); break;
+                            }
+                    }, ctx.CancellationToken);
+                    foreach (var item in year) await call.RequestStream.WriteAsync(item, ctx.CancellationToken).ConfigureAwait(false);
+                    await call.RequestStream.CompleteAsync().ConfigureAwait(false);
+                    await reading.ConfigureAwait(false);
+                    return result;
+                }
+                catch (RpcException ex) when (NeverStarted(ex) is { } unavailable)
+                {
+                    throw unavailable;
+                }
+            }, context, (this, items)).ConfigureAwait(false);
+        }
+        catch (BrokenCircuitException ex)
+        {
+            throw new RpcException(new Status(StatusCode.Unavailable,
+                $"circuit open: the server failed too often lately; retry after {ex.RetryAfter?.TotalSeconds:0.#} s", ex));
+        }
+        finally
+        {
+            ResilienceContextPool.Shared.Return(context);
+        }
+    }
+
+    /// <summary>Allocates a year given as one message (see <see cref="AllocateAsync(IReadOnlyList{AllocateRequest}, CancellationToken)"/>).</summary>
+    public Task<AllocationResult> AllocateAsync(AllocationYear year, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(year);
+        var items = new List<AllocateRequest> { new() { Header = year.Header ?? new AllocationHeader() } };
+        items.AddRange(year.Companies.Select(c => new AllocateRequest { Company = c }));
+        items.AddRange(year.Works.Select(w => new AllocateRequest { Work = w }));
+        items.AddRange(year.Claims.Select(c => new AllocateRequest { Claim = c }));
+        return AllocateAsync(items, cancellationToken);
+    }
 
     /// <summary>Disposes the channel when the client owns it.</summary>
     public void Dispose() => _ownedChannel?.Dispose();

@@ -15,6 +15,9 @@ public sealed record ContributiClientOptions
     /// <summary>The gRPC deadline of one attempt of a unary call (each retry gets a fresh one). Default 10 s.</summary>
     public TimeSpan PerCallTimeout { get; init; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>Deadline of one attempt of an allocation (a whole year streamed in and out).</summary>
+    public TimeSpan AllocationTimeout { get; init; } = TimeSpan.FromMinutes(2);
+
     /// <summary>Retries after the first attempt of an idempotent call (0 = no retry). Default 4.</summary>
     public int RetryCount { get; init; } = 4;
 

@@ -157,8 +157,12 @@ public static class GoldenTests
 
         foreach (var (role, e) in c.Expect)
         {
-            var rs = result.For(role)!;
             var key = RoleNames.Key(role);
+            if (result.For(role) is not { } rs)
+            {
+                failures.Add($"{key}: expected, but not among the case's roles");
+                continue;
+            }
             var lines = rs.Quotas.SelectMany(q => q.Lines).ToDictionary(l => l.RowId, l => l.Points);
             foreach (var (row, want) in e.Rows)
                 Compare($"{key} {row}", lines.GetValueOrDefault(row), want, failures);

@@ -1,4 +1,5 @@
 using System.Globalization;
+using ContributiAutomatici.Engine.Allocation;
 using ContributiAutomatici.Engine.Scoring;
 using Google.Protobuf.Collections;
 using M = ContributiAutomatici.Engine.Model;
@@ -22,8 +23,15 @@ public sealed class InvalidRequestException(IReadOnlyList<FieldError> errors)
     public IReadOnlyList<FieldError> Errors { get; } = errors;
 }
 
-/// <summary>A validated scoring request in the engine's terms.</summary>
-public sealed record ScoringRequest(CompiledRuleSet RuleSet, M.Work Work, IReadOnlyList<M.RoleInput> Roles, ScoreOptions Options);
+/// <summary>A validated scoring request in the engine's terms, and the results kept out of it with their articles.</summary>
+public sealed record ScoringRequest(CompiledRuleSet RuleSet, M.Work Work, IReadOnlyList<M.RoleInput> Roles, ScoreOptions Options,
+    IReadOnlyList<Exclusion> Excluded);
+
+/// <summary>
+/// What mapping one work (and its claimants) needs: the rule set (lists, admissible dates), which dated results count,
+/// and where problems go: malformed fields to <see cref="Errors"/>, admissible-but-kept-out results to <see cref="Excluded"/>.
+/// </summary>
+public sealed record MapContext(CompiledRuleSet RuleSet, ResultAdmission Admission, List<FieldError> Errors, List<Exclusion> Excluded);
 
 /// <summary>
 /// Maps <see cref="V1.ScoreWorkRequest"/> onto the engine's model, checking every field on the way and
@@ -34,17 +42,19 @@ public static class RequestMapper
     public static ScoringRequest Map(V1.ScoreWorkRequest request, RuleCatalog catalog)
     {
         var ruleSet = Resolve(request, catalog);
-        var errors = new List<FieldError>();
-        var work = MapWork(request.Work, ruleSet, errors);
-        var roles = MapRoles(request.Roles, ruleSet, errors);
-        if (errors.Count > 0) throw new InvalidRequestException(errors);
+        var ctx = new MapContext(ruleSet, new ResultAdmission(ruleSet.Definition), [], []);
+        var work = MapWork(request.Work, "work", ctx);
+        var roles = MapRoles(request.Roles, work?.Id ?? "", ctx);
+        if (ctx.Errors.Count > 0) throw new InvalidRequestException(ctx.Errors);
         return new ScoringRequest(ruleSet, work!, roles,
             request.TotalsOnly
                 ? ScoreOptions.TotalsOnly
-                : new ScoreOptions { Explain = true, IncludeNotApplied = request.IncludeNotApplied });
+                : new ScoreOptions { Explain = true, IncludeNotApplied = request.IncludeNotApplied }, ctx.Excluded);
     }
 
-    public static CompiledRuleSet Resolve(V1.ScoreWorkRequest request, RuleCatalog catalog)
+    /// <summary>The rule set a request names, or the version in force for its application year.</summary>
+    /// <param name="prefix">Where the rule_set_id and application_year fields sit in the caller's message.</param>
+    public static CompiledRuleSet Resolve(V1.ScoreWorkRequest request, RuleCatalog catalog, string prefix = "")
     {
         if (request.RuleSetId.Length > 0)
         {
@@ -53,58 +63,87 @@ public static class RequestMapper
             var d = rs.Definition;
             if (request.ApplicationYear != 0 &&
                 (request.ApplicationYear < d.ApplicationYearFrom || d.ApplicationYearTo is { } to && request.ApplicationYear > to))
-                throw new InvalidRequestException([new FieldError("application_year",
-                    $"rule set {rs.Id} covers application years {d.ApplicationYearFrom}-{d.ApplicationYearTo?.ToString(CultureInfo.InvariantCulture) ?? ""}, not {request.ApplicationYear}")]);
+                throw new InvalidRequestException([new FieldError(prefix + "application_year",
+                    $"rule set {rs.Id} covers application years {Years(d)}, not {request.ApplicationYear}")]);
             return rs;
         }
         if (request.ApplicationYear == 0)
-            throw new InvalidRequestException([new FieldError("rule_set_id", "give rule_set_id or application_year")]);
+            throw new InvalidRequestException([new FieldError(prefix + "rule_set_id", "give rule_set_id or application_year")]);
         return catalog.ForApplicationYear(request.ApplicationYear) ?? throw new RuleSetNotFoundException(
-            $"no decree version in force for application year {request.ApplicationYear}");
+            $"no decree version in force for application year {request.ApplicationYear} (governed: " +
+            string.Join(", ", catalog.RuleSets.Where(r => r.Definition.Kind == "version").Select(r => $"{Years(r.Definition)} by {r.Id}")) + ")");
     }
 
-    private static List<M.RoleInput> MapRoles(RepeatedField<V1.RoleInput> roles, CompiledRuleSet ruleSet, List<FieldError> errors)
+    private static string Years(Engine.Rules.RuleSetDefinition d) =>
+        $"{d.ApplicationYearFrom}-{d.ApplicationYearTo?.ToString(CultureInfo.InvariantCulture) ?? ""}";
+
+    private static List<M.RoleInput> MapRoles(RepeatedField<V1.RoleInput> roles, string workId, MapContext ctx)
     {
         var result = new List<M.RoleInput>();
-        if (roles.Count == 0) errors.Add(new FieldError("roles", "at least one role to score"));
-        var scored = ruleSet.Roles;
+        if (roles.Count == 0) ctx.Errors.Add(new FieldError("roles", "at least one role to score"));
         for (var i = 0; i < roles.Count; i++)
         {
-            var r = roles[i];
-            var path = $"roles[{i}]";
-            if (r.Role == V1.Role.Unspecified || !Enum.IsDefined(r.Role))
-            {
-                errors.Add(new FieldError($"{path}.role", "role is required"));
-                continue;
-            }
-            var role = (M.Role)(int)r.Role;
-            if (result.Any(x => x.Role == role)) errors.Add(new FieldError($"{path}.role", $"{r.Role} is asked twice"));
-            else if (!scored.Contains(role)) errors.Add(new FieldError($"{path}.role", $"rule set {ruleSet.Id} has no {r.Role} column"));
-            result.Add(new M.RoleInput(role, Date(r.ContractSignedOn, $"{path}.contract_signed_on", errors),
-                Amount(r.DistributionCost, $"{path}.distribution_cost", errors)));
+            if (MapRole(roles[i], $"roles[{i}]", "", workId, ctx) is not { } role) continue;
+            if (result.Any(x => x.Role == role.Role)) ctx.Errors.Add(new FieldError($"roles[{i}].role", $"{roles[i].Role} is asked twice"));
+            result.Add(role);
         }
         return result;
     }
 
-    private static M.Work? MapWork(V1.Work? w, CompiledRuleSet ruleSet, List<FieldError> errors)
+    /// <summary>One role with its own facts and results (a claim's, in the allocation); null when the role is missing.</summary>
+    public static M.RoleInput? MapRole(V1.RoleInput? r, string path, string companyId, string workId, MapContext ctx)
     {
-        var lists = ruleSet.Lists;
-        var admissible = ruleSet.Definition.AdmissibleResultsFrom;
-        if (w is null)
+        var errors = ctx.Errors;
+        if (r is null || r.Role == V1.Role.Unspecified || !Enum.IsDefined(r.Role))
         {
-            errors.Add(new FieldError("work", "work is required"));
+            errors.Add(new FieldError($"{path}.role", "role is required"));
             return null;
         }
-        if (w.Kind == V1.WorkKind.Unspecified || !Enum.IsDefined(w.Kind)) errors.Add(new FieldError("work.kind", "kind is required (WORK_KIND_CINEMA or WORK_KIND_TV_WEB)"));
-        var share = Decimal(w.ItalianSharePercent, "work.italian_share_percent", errors);
-        if (share is < 0 or > 100) errors.Add(new FieldError("work.italian_share_percent", $"a share is 0-100%, got {share}"));
-        var duration = Amount(w.DurationMinutes, "work.duration_minutes", errors);
+        var role = (M.Role)(int)r.Role;
+        if (!ctx.RuleSet.Roles.Contains(role)) errors.Add(new FieldError($"{path}.role", $"rule set {ctx.RuleSet.Id} has no {r.Role} column"));
+        void Exclude(string field, (string Article, string Reason) why) =>
+            ctx.Excluded.Add(new Exclusion(companyId, workId, role, "role." + field, why.Article, why.Reason));
+        return new M.RoleInput(role, Date(r.ContractSignedOn, $"{path}.contract_signed_on", errors),
+            Amount(r.DistributionCost, $"{path}.distribution_cost", errors))
+        {
+            ForeignSales = Results(r.ForeignSales, "foreign_sales", path, ctx, Exclude, ForeignSale, e => e.Date),
+            HomeEntertainmentSales = Results(r.HomeEntertainmentSales, "home_entertainment_sales", path, ctx, Exclude, DatedAmount, e => e.Date),
+        };
+    }
+
+    private static M.DatedAmount? DatedAmount(V1.DatedAmount e, string p, MapContext ctx) =>
+        ResultDate(e.Date, p, ctx.Errors) is { } d ? new M.DatedAmount(d, Amount(e.Amount, p + ".amount", ctx.Errors, required: true) ?? 0) : null;
+
+    private static M.ForeignSale? ForeignSale(V1.ForeignSale e, string p, MapContext ctx)
+    {
+        if (e.Country.Length != 2 || !e.Country.All(char.IsAsciiLetter))
+            ctx.Errors.Add(new FieldError(p + ".country", $"an ISO 3166-1 alpha-2 country code, got '{e.Country}'"));
+        return ResultDate(e.Date, p, ctx.Errors) is { } d
+            ? new M.ForeignSale(d, Amount(e.Amount, p + ".amount", ctx.Errors, required: true) ?? 0, e.Country.ToUpperInvariant())
+            : null;
+    }
+
+    public static M.Work? MapWork(V1.Work? w, string path, MapContext ctx)
+    {
+        var errors = ctx.Errors;
+        var lists = ctx.RuleSet.Lists;
+        if (w is null)
+        {
+            errors.Add(new FieldError(path, "work is required"));
+            return null;
+        }
+        void Exclude(string field, (string Article, string Reason) why) =>
+            ctx.Excluded.Add(new Exclusion("", w.Id, null, field, why.Article, why.Reason));
+        if (w.Kind == V1.WorkKind.Unspecified || !Enum.IsDefined(w.Kind)) errors.Add(new FieldError($"{path}.kind", "kind is required (WORK_KIND_CINEMA or WORK_KIND_TV_WEB)"));
+        var share = Decimal(w.ItalianSharePercent, $"{path}.italian_share_percent", errors);
+        if (share is < 0 or > 100) errors.Add(new FieldError($"{path}.italian_share_percent", $"a share is 0-100%, got {share}"));
+        var duration = Amount(w.DurationMinutes, $"{path}.duration_minutes", errors);
         var phases = new List<M.ProcessingPhase>();
         for (var i = 0; i < w.ItalianPhases.Count; i++)
         {
             var p = w.ItalianPhases[i];
-            if (p == V1.ProcessingPhase.Unspecified || !Enum.IsDefined(p)) errors.Add(new FieldError($"work.italian_phases[{i}]", "unknown phase"));
-            else if (phases.Contains((M.ProcessingPhase)(int)p)) errors.Add(new FieldError($"work.italian_phases[{i}]", $"{p} is listed twice"));
+            if (p == V1.ProcessingPhase.Unspecified || !Enum.IsDefined(p)) errors.Add(new FieldError($"{path}.italian_phases[{i}]", "unknown phase"));
+            else if (phases.Contains((M.ProcessingPhase)(int)p)) errors.Add(new FieldError($"{path}.italian_phases[{i}]", $"{p} is listed twice"));
             else phases.Add((M.ProcessingPhase)(int)p);
         }
 
@@ -119,23 +158,18 @@ public static class RequestMapper
             FirstOrSecondWork = w.FirstOrSecondWork,
             YoungAuthors = w.YoungAuthors,
             ResearchAndTraining = w.ResearchAndTraining,
-            ProductionCost = Amount(w.ProductionCost, "work.production_cost", errors),
+            ProductionCost = Amount(w.ProductionCost, $"{path}.production_cost", errors),
             DurationMinutes = duration,
-            AverageHourlyCostGiven = Amount(w.AverageHourlyCost, "work.average_hourly_cost", errors),
-            FirstReleaseDate = Date(w.FirstReleaseDate, "work.first_release_date", errors),
-            FirstBroadcastStart = Time(w.FirstBroadcastStart, "work.first_broadcast_start", errors),
-            BoxOffice = Results(w.BoxOffice, "work.box_office", errors, (e, p) => new M.DatedAmount(
-                ResultDate(e.Date, p, admissible, errors), Amount(e.Amount, p + ".amount", errors, required: true) ?? 0)),
-            MediaSales = Results(w.MediaSales, "work.media_sales", errors, (e, p) => new M.MediaSale(
-                ResultDate(e.Date, p, admissible, errors), Amount(e.Amount, p + ".amount", errors, required: true) ?? 0, e.TheatricalDerogation)),
-            ForeignSales = Results(w.ForeignSales, "work.foreign_sales", errors, (e, p) =>
-            {
-                if (e.Country.Length != 2 || !e.Country.All(char.IsAsciiLetter))
-                    errors.Add(new FieldError(p + ".country", $"an ISO 3166-1 alpha-2 country code, got '{e.Country}'"));
-                return new M.ForeignSale(ResultDate(e.Date, p, admissible, errors), Amount(e.Amount, p + ".amount", errors, required: true) ?? 0, e.Country.ToUpperInvariant());
-            }),
-            HomeEntertainmentSales = Results(w.HomeEntertainmentSales, "work.home_entertainment_sales", errors, (e, p) => new M.DatedAmount(
-                ResultDate(e.Date, p, admissible, errors), Amount(e.Amount, p + ".amount", errors, required: true) ?? 0)),
+            AverageHourlyCostGiven = Amount(w.AverageHourlyCost, $"{path}.average_hourly_cost", errors),
+            FirstReleaseDate = Date(w.FirstReleaseDate, $"{path}.first_release_date", errors),
+            FirstBroadcastStart = Time(w.FirstBroadcastStart, $"{path}.first_broadcast_start", errors),
+            // A box-office period is one result per date; a sale, one per identical entry (art. 5.10).
+            BoxOffice = Results(w.BoxOffice, "box_office", path, ctx, Exclude, DatedAmount, e => e.Date, e => e.Date),
+            MediaSales = Results(w.MediaSales, "media_sales", path, ctx, Exclude, (e, p, c) =>
+                ResultDate(e.Date, p, c.Errors) is { } d
+                    ? new M.MediaSale(d, Amount(e.Amount, p + ".amount", c.Errors, required: true) ?? 0, e.TheatricalDerogation)
+                    : null, e => e.Date),
+            ForeignSales = Results(w.ForeignSales, "foreign_sales", path, ctx, Exclude, ForeignSale, e => e.Date),
             Essai = w.Essai,
             SelectiveContributions = w.SelectiveContributions,
             Coproduction = (M.CoproductionKind)(int)w.Coproduction,
@@ -152,7 +186,7 @@ public static class RequestMapper
             Svod = w.Svod,
             ItalianPhases = phases,
             IndependentCreativeRights = w.IndependentCreativeRights,
-            Festivals = Results(w.Festivals, "work.festivals", errors, (f, p) =>
+            Festivals = Items(w.Festivals, $"{path}.festivals", (f, p) =>
             {
                 if (!lists.Contains("festivals", f.FestivalId))
                     errors.Add(new FieldError(p + ".festival_id", $"'{f.FestivalId}' is not a Tabella 6 festival"));
@@ -162,7 +196,7 @@ public static class RequestMapper
                 return new M.FestivalEntry(f.FestivalId, (M.FestivalSection)(int)f.Section,
                     Date(f.SelectionDate, p + ".selection_date", errors), f.BestFilmPrize, f.OtherPrizes);
             }),
-            Prizes = Results(w.Prizes, "work.prizes", errors, (x, p) =>
+            Prizes = Items(w.Prizes, $"{path}.prizes", (x, p) =>
             {
                 if (!lists.Contains("prizes", x.PrizeId))
                     errors.Add(new FieldError(p + ".prize_id", $"'{x.PrizeId}' is not a Tabella 7 prize"));
@@ -173,7 +207,7 @@ public static class RequestMapper
                 return new M.PrizeEntry(x.PrizeId, (M.PrizeCategory)(int)x.Category, (M.PrizeOutcome)(int)x.Outcome,
                     Date(x.SelectionDate, p + ".selection_date", errors));
             }),
-            Markets = Results(w.Markets, "work.markets", errors, (x, p) =>
+            Markets = Items(w.Markets, $"{path}.markets", (x, p) =>
             {
                 if (!lists.Contains("markets", x.MarketId))
                     errors.Add(new FieldError(p + ".market_id", $"'{x.MarketId}' is not a Tabella 8 market or lab"));
@@ -182,30 +216,49 @@ public static class RequestMapper
         };
     }
 
-    private static List<TOut> Results<TIn, TOut>(RepeatedField<TIn> items, string path, List<FieldError> errors,
-        Func<TIn, string, TOut> map)
+    private static List<TOut> Items<TIn, TOut>(RepeatedField<TIn> items, string path, Func<TIn, string, TOut> map)
     {
         var list = new List<TOut>(items.Count);
         for (var i = 0; i < items.Count; i++) list.Add(map(items[i], $"{path}[{i}]"));
         return list;
     }
 
-    /// <summary>A result's date: required, valid, and not before the rule set's admissible_results_from (DM 2021: art. 5.2).</summary>
-    private static DateOnly ResultDate(Google.Type.Date? d, string path, DateOnly? admissible, List<FieldError> errors)
+    /// <summary>
+    /// Dated results: each mapped, then judged by its date (<see cref="ResultAdmission"/>: art. 5.2, and in an
+    /// allocation 5.3-5.6) and kept out alone, with its article, if it does not count; a result declared twice (same
+    /// key) is kept out the second time (art. 5.10, where the rule set cites it).
+    /// </summary>
+    private static List<TOut> Results<TIn, TOut>(RepeatedField<TIn> items, string field, string path, MapContext ctx,
+        Action<string, (string Article, string Reason)> exclude, Func<TIn, string, MapContext, TOut?> map,
+        Func<TOut, DateOnly> date, Func<TOut, object>? key = null) where TOut : class
+    {
+        var list = new List<TOut>(items.Count);
+        var seen = new HashSet<object>();
+        var once = ctx.RuleSet.Definition.Allocation?.DeclaredOnceCitation;
+        for (var i = 0; i < items.Count; i++)
+        {
+            var rel = $"{field}[{i}]";
+            if (map(items[i], $"{path}.{rel}", ctx) is not { } e) continue;
+            if (ctx.Admission.Reject(date(e)) is { } why) exclude(rel, why);
+            else if (!string.IsNullOrEmpty(once) && !seen.Add(key?.Invoke(e) ?? e))
+                exclude(rel, (once, $"the same result is declared twice ({e}): it counts once"));
+            else list.Add(e);
+        }
+        return list;
+    }
+
+    /// <summary>A result's date: required and a calendar date. Whether it counts is <see cref="ResultAdmission"/>'s call.</summary>
+    private static DateOnly? ResultDate(Google.Type.Date? d, string path, List<FieldError> errors)
     {
         if (d is null)
         {
             errors.Add(new FieldError(path + ".date", "a result needs its date"));
-            return default;
+            return null;
         }
-        var date = Date(d, path + ".date", errors) ?? default;
-        if (admissible is { } from && date != default && date < from)
-            errors.Add(new FieldError(path + ".date",
-                $"{date:yyyy-MM-dd} is before {from:yyyy-MM-dd}: results before then are inadmissible (admissible_results_from of the rule set; DM 2021 art. 5.2)"));
-        return date;
+        return Date(d, path + ".date", errors);
     }
 
-    private static DateOnly? Date(Google.Type.Date? d, string path, List<FieldError> errors)
+    public static DateOnly? Date(Google.Type.Date? d, string path, List<FieldError> errors)
     {
         if (d is null) return null;
         try { return new DateOnly(d.Year, d.Month, d.Day); }
@@ -228,7 +281,7 @@ public static class RequestMapper
     }
 
     /// <summary>A decimal string ("1234.56"), invariant culture, no thousands separators.</summary>
-    private static decimal? Decimal(string s, string path, List<FieldError> errors)
+    public static decimal? Decimal(string s, string path, List<FieldError> errors)
     {
         if (s.Length == 0) return null;
         if (decimal.TryParse(s, NumberStyles.AllowLeadingSign | NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var d))
@@ -238,7 +291,7 @@ public static class RequestMapper
     }
 
     /// <summary>A non-negative amount.</summary>
-    private static decimal? Amount(string s, string path, List<FieldError> errors, bool required = false)
+    public static decimal? Amount(string s, string path, List<FieldError> errors, bool required = false)
     {
         if (s.Length == 0)
         {

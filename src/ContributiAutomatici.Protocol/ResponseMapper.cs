@@ -1,4 +1,5 @@
 using System.Globalization;
+using ContributiAutomatici.Engine.Allocation;
 using ContributiAutomatici.Engine.Rules;
 using ContributiAutomatici.Engine.Scoring;
 using V1 = ContributiAutomatici.Contracts.V1;
@@ -10,9 +11,10 @@ public static class ResponseMapper
 {
     public static string Dec(decimal d) => d.ToString(CultureInfo.InvariantCulture);
 
-    public static V1.ScoreWorkResponse ToProto(ScoreResult result)
+    public static V1.ScoreWorkResponse ToProto(ScoreResult result, IReadOnlyList<Exclusion>? excluded = null)
     {
         var response = new V1.ScoreWorkResponse { RuleSetId = result.RuleSetId, ContentHash = result.ContentHash, WorkId = result.WorkId };
+        if (excluded is not null) response.Excluded.AddRange(excluded.Select(Exclusion));
         foreach (var role in result.Roles)
         {
             var rs = new V1.RoleScore { Role = (V1.Role)(int)role.Role, TotalPoints = Dec(role.TotalPoints) };
@@ -80,6 +82,12 @@ public static class ResponseMapper
         }
         return detail;
     }
+
+    public static V1.Exclusion Exclusion(Exclusion e) => new()
+    {
+        CompanyId = e.CompanyId, WorkId = e.WorkId, Role = e.Role is { } r ? (V1.Role)(int)r : V1.Role.Unspecified,
+        Field = e.Field, Article = e.Article, Reason = e.Reason,
+    };
 
     public static Google.Type.Date Date(DateOnly d) => new() { Year = d.Year, Month = d.Month, Day = d.Day };
 

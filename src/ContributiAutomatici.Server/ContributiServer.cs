@@ -70,6 +70,7 @@ public static class ContributiServer
                 rs.Id, rs.ContentHash, rs.Source == CompileSource.Cache ? "from cache" : "compiled");
 
         app.MapGrpcService<ScoringGrpcService>();
+        app.MapGrpcService<AllocationGrpcService>();
         app.MapGrpcHealthChecksService();
         app.MapGrpcReflectionService();
         app.Lifetime.ApplicationStarted.Register(() =>

@@ -101,7 +101,7 @@ public sealed class ScoringGrpcService(RuleCatalog catalog, ScoringStats stats, 
     {
         var mapped = RequestMapper.Map(request, catalog);
         var result = mapped.RuleSet.Score(mapped.Work, mapped.Roles, mapped.Options);
-        return ResponseMapper.ToProto(result);
+        return ResponseMapper.ToProto(result, mapped.Excluded);
     }
 
     private ScoreWorksResponse ScoreItem(ScoreWorksRequest item, string method)

@@ -149,16 +149,20 @@ public sealed class ScoringRpcTests(ServerFixture fixture)
     }
 
     [Fact]
-    public async Task A_result_dated_before_2017_is_INVALID_ARGUMENT_on_its_date()
+    public async Task A_result_dated_before_2017_is_kept_out_with_art_5_2_while_the_others_count()
     {
         var request = Examples.FirstFeature();
         request.Work.BoxOffice[1].Date = new Google.Type.Date { Year = 2016, Month = 12, Day = 31 };
 
-        var ex = await Assert.ThrowsAsync<RpcException>(() => Raw.ScoreWorkAsync(request, deadline: Deadline).ResponseAsync);
+        var response = await Raw.ScoreWorkAsync(request, deadline: Deadline);
 
-        Assert.Equal(StatusCode.InvalidArgument, ex.StatusCode);
-        var violation = Assert.Single(ContributiClient.FieldViolations(ex));
-        Assert.Equal("work.box_office[1].date", violation.Field);
+        var excluded = Assert.Single(response.Excluded);
+        Assert.Equal("box_office[1]", excluded.Field);
+        Assert.Equal("art. 5.2", excluded.Article);
+        Assert.Equal("esempio-opera-prima", excluded.WorkId);
+        // Only the 2022 period counts: 1,000,000 / 5,000 + 500,000 / 7,500 = 266.6667 (was 386.6667 with both).
+        var a1 = response.Roles[0].Quotas.Single(q => q.QuotaId == "cinema.economic").Lines.Single(l => l.RowId == "T1.A.1");
+        Assert.Equal(266.6667m, Math.Round(decimal.Parse(a1.Points, System.Globalization.CultureInfo.InvariantCulture), 4));
     }
 
     [Fact]

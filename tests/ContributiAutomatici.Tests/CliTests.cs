@@ -37,7 +37,7 @@ public class CliTests
     public void Validate_refuses_a_rule_calling_System_IO_File()
     {
         using var t = TempRules.CopyOfRepo();
-        t.Replace("dm-2021/tabella-5.yaml", "\"Per(Work.HomeEntertainmentTotal, 10_000)\"", "'System.IO.File.ReadAllText(\"/etc/passwd\").Length'");
+        t.Replace("dm-2021/tabella-5.yaml", "\"Per(Claimant.HomeEntertainmentTotal, 10_000)\"", "'System.IO.File.ReadAllText(\"/etc/passwd\").Length'");
         var line = t.LineOf("dm-2021/tabella-5.yaml", "System.IO.File");
         var (exit, _, err) = Run("validate", "--rules", t.Root);
         Assert.Equal(1, exit);
@@ -83,9 +83,30 @@ public class CliTests
             var (exit, _, err) = Run("score", file, "--rules", Repo.Rules);
             Assert.Equal(1, exit);
             Assert.Contains("work.italian_share_percent: a share is 0-100%", err);
-            Assert.Contains("work.box_office[0].date: 2016-05-01 is before 2017-01-01: results before then are inadmissible", err);
             Assert.Contains("work.box_office[0].amount: must be >= 0", err);
             Assert.Contains("work.festivals[0].festival_id: 'venice' is not a Tabella 6 festival", err);
+        }
+        finally { File.Delete(file); }
+    }
+
+    [Fact]
+    public void Score_keeps_out_a_result_dated_before_2017_with_its_article_and_counts_the_others()
+    {
+        var file = Path.Combine(Path.GetTempPath(), $"old-{Guid.NewGuid():N}.json");
+        File.WriteAllText(file, """
+            { "ruleSetId": "dm-2021",
+              "work": { "kind": "WORK_KIND_CINEMA",
+                        "boxOffice": [{ "date": { "year": 2016, "month": 12, "day": 31 }, "amount": "900000" },
+                                      { "date": { "year": 2022, "month": 3, "day": 1 }, "amount": "800000" }] },
+              "roles": [{ "role": "ROLE_PRODUCER" }] }
+            """);
+        try
+        {
+            var (exit, output, err) = Run("score", file, "--rules", Repo.Rules);
+            Assert.True(exit == 0, err);
+            // 800,000 / 5,000 = 160: the 2016 period is kept out, the 2022 one counts.
+            Assert.Contains("producer: 160 points", output);
+            Assert.Contains("kept out: box_office[0] [art. 5.2] obtained on 2016-12-31, before 2017-01-01", output);
         }
         finally { File.Delete(file); }
     }

@@ -62,7 +62,6 @@ public sealed class Work
     public IReadOnlyList<DatedAmount> BoxOffice { get; init; } = [];
     public IReadOnlyList<MediaSale> MediaSales { get; init; } = [];
     public IReadOnlyList<ForeignSale> ForeignSales { get; init; } = [];
-    public IReadOnlyList<DatedAmount> HomeEntertainmentSales { get; init; } = [];
 
     public bool Essai { get; init; }
     public bool SelectiveContributions { get; init; }
@@ -93,19 +92,34 @@ public sealed class Work
     public decimal MediaSalesTotal => Cached().Media;
     /// <summary>Revenue from sales and pre-sales abroad.</summary>
     public decimal ForeignSalesTotal => Cached().Foreign;
-    /// <summary>HE sales in Italy.</summary>
-    public decimal HomeEntertainmentTotal => Cached().HomeEntertainment;
     /// <summary>Average hourly cost as given, else production cost x 60 / duration in minutes (reading guide 7).</summary>
     public decimal? AverageHourlyCost =>
         AverageHourlyCostGiven ?? (ProductionCost is { } c && DurationMinutes is > 0 ? c * 60m / DurationMinutes.Value : null);
 
     private Totals? _totals;
     private Totals Cached() => _totals ??= new Totals(
-        BoxOffice.Sum(e => e.Amount), MediaSales.Sum(e => e.Amount), ForeignSales.Sum(e => e.Amount),
-        HomeEntertainmentSales.Sum(e => e.Amount));
+        BoxOffice.Sum(e => e.Amount), MediaSales.Sum(e => e.Amount), ForeignSales.Sum(e => e.Amount));
 
-    private sealed record Totals(decimal BoxOffice, decimal Media, decimal Foreign, decimal HomeEntertainment);
+    private sealed record Totals(decimal BoxOffice, decimal Media, decimal Foreign);
 }
 
-/// <summary>A role scored on a work, with the facts of that role's own (rule expressions see it as <c>Claimant</c>).</summary>
-public sealed record RoleInput(Role Role, DateOnly? ContractSignedOn = null, decimal? DistributionCost = null);
+/// <summary>
+/// A role scored on a work, with the facts and results that are that claimant's own (rule expressions see it as
+/// <c>Claimant</c>): a distributor's contract date and distribution cost, an international distributor's own sales
+/// abroad (not the producer's revenue from rights sold abroad, which is <see cref="Work.ForeignSales"/>), an HE
+/// publisher's own sales in Italy.
+/// </summary>
+public sealed record RoleInput(Role Role, DateOnly? ContractSignedOn = null, decimal? DistributionCost = null)
+{
+    /// <summary>The international distributor's own sales and pre-sales abroad (Tabella 4).</summary>
+    public IReadOnlyList<ForeignSale> ForeignSales { get; init; } = [];
+
+    /// <summary>The HE publisher's own sales in Italy (Tabella 5).</summary>
+    public IReadOnlyList<DatedAmount> HomeEntertainmentSales { get; init; } = [];
+
+    /// <summary>Sum of <see cref="ForeignSales"/>.</summary>
+    public decimal ForeignSalesTotal => ForeignSales.Sum(e => e.Amount);
+
+    /// <summary>Sum of <see cref="HomeEntertainmentSales"/>.</summary>
+    public decimal HomeEntertainmentTotal => HomeEntertainmentSales.Sum(e => e.Amount);
+}

@@ -11,8 +11,10 @@ public sealed record SourceLocation(string File, int Line, int Column = 1)
 /// <summary>A rule expression (C#) as written in a rule file, with where it was written.</summary>
 public sealed record RuleExpression(string Text, SourceLocation Location, int LineOffset = 0);
 
+/// <summary>A quota or sub-quota of the yearly resources (art. 3); <paramref name="ShortFilmsLimitPercent"/>: art. 3.3.</summary>
 public sealed record QuotaDefinition(
-    string Id, string Title, decimal SharePercent, string? ParentId, bool Reserved, string Citation, SourceLocation Location);
+    string Id, string Title, decimal SharePercent, string? ParentId, bool Reserved, string Citation, SourceLocation Location,
+    decimal? ShortFilmsLimitPercent = null);
 
 public sealed record ListEntry(
     string Id, string Name, string? Band, string Category, decimal IncrementPercent, string Citation, SourceLocation Location);
@@ -44,7 +46,35 @@ public sealed record RuleSetDefinition(
     string Id, string Title, string Decree, string Kind, string? Patches,
     DateOnly InForceFrom, DateOnly? InForceTo, int ApplicationYearFrom, int? ApplicationYearTo,
     IReadOnlyList<QuotaDefinition> Quotas, IReadOnlyList<TableDefinition> Tables, IReadOnlyList<ListDefinition> Lists,
-    IReadOnlyDictionary<string, string> Policies, string Directory, string ContentHash, DateOnly? AdmissibleResultsFrom = null);
+    IReadOnlyDictionary<string, string> Policies, string Directory, string ContentHash, DateOnly? AdmissibleResultsFrom = null,
+    string AdmissibleResultsCitation = "", AllocationDefinition? Allocation = null);
+
+/// <summary>A figure with the article it comes from.</summary>
+public sealed record CitedFigure(decimal Value, string Citation);
+
+/// <summary>Who may claim in a role (art. 4.1): the ATECO codes (prefixes) and, for some work kinds, independence.</summary>
+public sealed record ApplicantRoleDefinition(IReadOnlyList<string> Ateco, IReadOnlySet<WorkKind> IndependentFor, string Citation);
+
+/// <summary>The co-production threshold of art. 5.8: the Italian share below which a work is kept out.</summary>
+public sealed record CoproductionThreshold(decimal MinimumShare, decimal ReducedShare, decimal ReducedFromCost, string Citation);
+
+/// <summary>The authors' shares of art. 14.3: a percentage each, of what the roles named are credited.</summary>
+public sealed record AuthorsSharesDefinition(decimal Percent, IReadOnlyList<string> Categories, IReadOnlySet<Role> Roles, string Citation);
+
+/// <summary>The art. 5.3-5.6 windows around the first exploitation: their citations and the 5.6 year count.</summary>
+public sealed record FirstExploitationDefinition(string NotYetCitation, string OtherYearCitation, int TooEarlyYears, string TooEarlyCitation);
+
+/// <summary>
+/// What the yearly allocation reads of a rule set besides its quotas: the caps, the credit expiry, the authors'
+/// shares, who may claim, and the admissibility of works and results. Every figure with its citation.
+/// </summary>
+public sealed record AllocationDefinition(
+    string DefaultExcess, CitedFigure WorkCap, CitedFigure CompanyCap, CitedFigure CreditExpiryYears,
+    AuthorsSharesDefinition? AuthorsShares,
+    IReadOnlyDictionary<Role, ApplicantRoleDefinition> Applicants, string EeaSeatCitation,
+    CitedFigure? NetWorthMinimum, decimal? NetWorthMinimumShortFilms,
+    string EligibleWorksCitation, CoproductionThreshold? Coproduction, string RightsSharesCitation,
+    FirstExploitationDefinition? FirstExploitation, string DeclaredOnceCitation, string NotYetObtainedCitation);
 
 /// <summary>One problem in a rule file, as <c>file:line: reason</c>.</summary>
 public sealed record RuleError(string File, int Line, string Message)

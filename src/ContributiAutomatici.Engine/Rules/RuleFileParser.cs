@@ -8,7 +8,7 @@ namespace ContributiAutomatici.Engine.Rules;
 /// Parses one rule-set folder (manifest, tables, lists) into definitions, checking the shape of every
 /// file and the references between them. It does not compile expressions: <see cref="RuleCompiler"/> does.
 /// </summary>
-public static class RuleFileParser
+public static partial class RuleFileParser
 {
     public const string ManifestName = "ruleset.yaml";
 
@@ -60,6 +60,7 @@ public static class RuleFileParser
         else yf.Error(m.Node, "missing required field 'application_years'");
 
         var admissibleFrom = m.Date("admissible_results_from");
+        var admissibleCite = m.Str("admissible_results_cite") ?? "";
         var quotas = new List<QuotaDefinition>();
         foreach (var qn in yf.Seq(m.Node_("quotas"), "quotas")) ParseQuota(yf, qn, null, quotas);
 
@@ -90,13 +91,14 @@ public static class RuleFileParser
             if (!File.Exists(path)) { yf.Error(m.Node_("tables")!, $"table file '{name}' does not exist"); continue; }
             if (ParseTable(path, Read(path), quotaIds, errors) is { } t) tables.Add(t);
         }
+        var allocation = yf.Map(m.Node_("allocation"), "allocation") is { } am ? ParseAllocation(yf, am, policies) : null;
         m.Done("the manifest");
 
         CheckRowReferences(tables, errors);
         if (errors.Count > firstError) return null;
 
         return new RuleSetDefinition(id, title, decree, kind, patches, from, to, yearFrom, yearTo, quotas, tables, lists,
-            policies, directory, ContentHash(hashed), admissibleFrom);
+            policies, directory, ContentHash(hashed), admissibleFrom, admissibleCite, allocation);
     }
 
     /// <summary>sha256 over the files' relative names and contents, in name order.</summary>
@@ -118,7 +120,7 @@ public static class RuleFileParser
         var id = q.Str("id", required: true) ?? "";
         if (quotas.Any(x => x.Id == id)) yf.Error(node, $"duplicate quota id '{id}'");
         quotas.Add(new QuotaDefinition(id, q.Str("title", required: true) ?? "", q.Dec("share", required: true) ?? 0,
-            parent, q.Bool("reserved"), q.Str("cite", required: true) ?? "", yf.At(node)));
+            parent, q.Bool("reserved"), q.Str("cite", required: true) ?? "", yf.At(node), q.Dec("short_films_limit")));
         var subs = yf.Seq(q.Node_("sub_quotas"), "sub_quotas").ToList();
         foreach (var s in subs) ParseQuota(yf, s, id, quotas);
         if (subs.Count > 0)

@@ -1,0 +1,61 @@
+using ContributiAutomatici.Engine.Model;
+using ContributiAutomatici.Engine.Rules;
+using ContributiAutomatici.Engine.Scoring;
+
+namespace ContributiAutomatici.Engine.Allocation;
+
+/// <summary>What happens to the amounts cut by the caps of art. 6.4 (reading guide 2).</summary>
+public enum ExcessPolicy { Unassigned, Redistribute }
+
+/// <summary>An applicant company and the facts of art. 4 and 14.2.</summary>
+public sealed record Applicant(string Id, string Name, string Ateco, bool? Independent, bool EeaSeat, decimal NetWorth);
+
+/// <summary>Points of one role in one quota, given by the caller (a replay of scores made elsewhere).</summary>
+public sealed record GivenPoints(Role Role, string QuotaId, decimal Points);
+
+/// <summary>A work of the year: scored by the rule set, or with its points given (<see cref="Given"/> not null).</summary>
+public sealed record YearWork(Work Work, bool Eligible, DateOnly? FirstExploitation, IReadOnlyList<GivenPoints>? Given);
+
+/// <summary>A company's claim on a work in a role, with its own facts and its share of the rights (art. 5.7).</summary>
+public sealed record YearClaim(string CompanyId, string WorkId, RoleInput Role, decimal SharePercent);
+
+/// <summary>A year of applications, validated, in the engine's terms.</summary>
+public sealed record AllocationInput(
+    CompiledRuleSet RuleSet, string Resolution, int ApplicationYear, int CreditingYear, decimal Budget,
+    ExcessPolicy? ExcessOverride, IReadOnlyList<Applicant> Companies, IReadOnlyList<YearWork> Works,
+    IReadOnlyList<YearClaim> Claims, IReadOnlyList<Exclusion> ResultExclusions);
+
+/// <summary>The short-film limit of a sub-quota (art. 3.3) and whether it bound.</summary>
+public sealed record ShortFilmsOutcome(decimal LimitPercent, bool Binding, decimal Points, decimal Resources, decimal PointValue,
+    decimal OtherPointValue);
+
+/// <summary>One quota or sub-quota and what it paid.</summary>
+public sealed record QuotaOutcome(
+    QuotaDefinition Quota, decimal Resources, bool Pays, decimal TotalPoints, decimal PointValue, decimal Allocated,
+    decimal ExactAllocated, decimal CutByWorkCap, decimal CutByCompanyCap, decimal Unassigned, decimal RoundingResidue,
+    decimal WorkCap, decimal CompanyCap, ShortFilmsOutcome? ShortFilms);
+
+/// <summary>A credit to a company in one quota (art. 6.3), with its expiry (art. 12.5).</summary>
+public sealed record CreditOutcome(string QuotaId, decimal Points, decimal Exact, decimal Amount, IReadOnlyList<string> Caps,
+    bool GiveBack, int CreditingYear, DateOnly ExpiresOn);
+
+public sealed record CompanyOutcome(string Id, string Name, decimal Total, IReadOnlyList<CreditOutcome> Credits);
+
+/// <summary>One claim's points and exact amount in one quota.</summary>
+public sealed record ClaimOutcome(string CompanyId, Role Role, decimal SharePercent, string QuotaId, decimal Points, decimal Exact,
+    bool WorkCapped, bool CompanyCapped, bool ShortFilmsPool);
+
+public sealed record AuthorShareOutcome(string Category, decimal Percent, decimal Amount, string Citation);
+
+public sealed record WorkOutcome(string Id, string Title, bool ScoredHere, decimal Amount, IReadOnlyList<ClaimOutcome> Claims,
+    IReadOnlyList<AuthorShareOutcome> AuthorShares);
+
+/// <summary>The whole allocation of a year.</summary>
+public sealed record AllocationOutcome(
+    string RuleSetId, string ContentHash, string Resolution, int ApplicationYear, int CreditingYear, decimal Budget,
+    ExcessPolicy Excess, bool ExcessFromRequest, IReadOnlyList<QuotaOutcome> Quotas, decimal Allocated, decimal Unassigned,
+    decimal Reserved, decimal RoundingResidue, int ClaimCount, IReadOnlyList<string> WorksNotScored, IReadOnlyList<string> Policies,
+    IReadOnlyList<CompanyOutcome> Companies, IReadOnlyList<WorkOutcome> Works, IReadOnlyList<Exclusion> Exclusions);
+
+/// <summary>The rule set cannot allocate (it has no allocation block in its manifest).</summary>
+public sealed class AllocationNotSupportedException(string message) : Exception(message);

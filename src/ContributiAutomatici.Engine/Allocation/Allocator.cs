@@ -1,0 +1,416 @@
+using System.Globalization;
+using ContributiAutomatici.Engine.Model;
+using ContributiAutomatici.Engine.Rules;
+using ContributiAutomatici.Engine.Scoring;
+
+namespace ContributiAutomatici.Engine.Allocation;
+
+/// <summary>
+/// The yearly allocation (arts. 3-6, 12.5, 14.3, as the reading guide settles them): admission of companies, works
+/// and claims; scoring by the rule set (or the caller's points); per paying (sub-)quota the point value, the short-film
+/// limit, the per-work and per-company caps under the excess policy; rounding to the cent with the one-cent
+/// give-back; credits with their expiry; authors' shares. Every quota, share, cap and citation comes from the rule
+/// set's manifest. Deterministic: the items are put in id order first, so every sum runs in the same order whatever
+/// the order of the input.
+/// </summary>
+public static class Allocator
+{
+    private static readonly StringComparer Ord = StringComparer.Ordinal;
+
+    public static AllocationOutcome Run(AllocationInput input)
+    {
+        var rs = input.RuleSet;
+        var def = rs.Definition;
+        var a = def.Allocation ?? throw new AllocationNotSupportedException(
+            $"rule set {def.Id} has no 'allocation' block in its manifest: it can score, not allocate");
+        var excess = input.ExcessOverride ?? (a.DefaultExcess == "redistribute" ? ExcessPolicy.Redistribute : ExcessPolicy.Unassigned);
+
+        var companies = input.Companies.OrderBy(c => c.Id, Ord).ToList();
+        var companyById = companies.ToDictionary(c => c.Id, Ord);
+        var works = input.Works.OrderBy(w => w.Work.Id, Ord).ToList();
+        var workById = works.ToDictionary(w => w.Work.Id, Ord);
+        var claims = input.Claims.OrderBy(c => c.CompanyId, Ord).ThenBy(c => c.WorkId, Ord).ThenBy(c => c.Role.Role)
+            .ThenBy(c => c.SharePercent).ToList();
+
+        var exclusions = new List<Exclusion>(input.ResultExclusions);
+        var admitted = Admit(claims, companyById, workById, input.ApplicationYear, a, exclusions);
+
+        // ---- points per paying quota
+        var quotas = def.Quotas;
+        var resources = new Dictionary<string, decimal>(Ord);
+        foreach (var q in quotas)
+            resources[q.Id] = (q.ParentId is null ? input.Budget : resources[q.ParentId]) * q.SharePercent / 100m;
+        var pays = quotas.Where(q => !q.Reserved && quotas.All(s => s.ParentId != q.Id)).Select(q => q.Id).ToHashSet(Ord);
+        var parts = quotas.ToDictionary(q => q.Id, _ => new List<Part>(), Ord);
+        var scoreCache = new Dictionary<(string, Role), IReadOnlyList<QuotaScore>>();
+        foreach (var c in admitted)
+        {
+            var yw = workById[c.WorkId];
+            foreach (var (quotaId, points) in PointsOf(rs, yw, c, scoreCache))
+            {
+                var p = points * c.SharePercent / 100m;
+                if (p != 0m && pays.Contains(quotaId))
+                    parts[quotaId].Add(new Part(c, quotaId, yw.Work.ShortFilm, p));
+            }
+        }
+
+        // ---- money per paying quota
+        var outcomes = new List<QuotaOutcome>();
+        var credits = new Dictionary<string, List<CreditOutcome>>(Ord);
+        var expires = new DateOnly(input.CreditingYear + (int)a.CreditExpiryYears.Value, 12, 31);
+        foreach (var q in quotas)
+        {
+            var r = resources[q.Id];
+            if (!pays.Contains(q.Id))
+            {
+                // A reserved quota (video games) or a quota paid through its sub-quotas: reported, never spread.
+                outcomes.Add(new QuotaOutcome(q, r, false, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, null));
+                continue;
+            }
+            var pool = new Pool(parts[q.Id], r, r * a.WorkCap.Value / 100m, r * a.CompanyCap.Value / 100m, q.ShortFilmsLimitPercent, excess);
+            pool.Solve();
+            var rounding = Round(pool.Parts, r);
+            foreach (var (companyId, exact, amount, giveBack) in rounding.Companies)
+            {
+                var mine = pool.Parts.Where(p => p.Claim.CompanyId == companyId).ToList();
+                var caps = mine.Where(p => p.WorkCapped).Select(p => $"work cap ({a.WorkCap.Citation}): {p.Claim.WorkId}").Distinct()
+                    .Concat(mine.Any(p => p.CompanyCapped) ? [$"company cap ({a.CompanyCap.Citation})"] : []).ToList();
+                (credits.TryGetValue(companyId, out var list) ? list : credits[companyId] = []).Add(new CreditOutcome(q.Id,
+                    mine.Sum(p => p.Points), exact, amount, caps, giveBack, input.CreditingYear, expires));
+            }
+            outcomes.Add(new QuotaOutcome(q, r, true, pool.TotalPoints, pool.PointValue, rounding.Allocated, pool.Allocated,
+                pool.CutByWorkCap, pool.CutByCompanyCap, r - pool.Allocated, pool.Allocated - rounding.Allocated,
+                pool.WorkCap, pool.CompanyCap, pool.ShortFilms));
+        }
+
+        // ---- statements
+        var companyOutcomes = companies.Select(c =>
+        {
+            var list = credits.GetValueOrDefault(c.Id) ?? [];
+            return new CompanyOutcome(c.Id, c.Name, list.Sum(x => x.Amount), list);
+        }).ToList();
+        var partsByWork = parts.Values.SelectMany(p => p).GroupBy(p => p.Claim.WorkId, Ord).ToDictionary(g => g.Key, g => g.ToList(), Ord);
+        var quotaOrder = quotas.Select((q, i) => (q.Id, i)).ToDictionary(x => x.Id, x => x.i, Ord);
+        var workOutcomes = works.Select(yw =>
+        {
+            var mine = partsByWork.GetValueOrDefault(yw.Work.Id) ?? [];
+            var claimOutcomes = mine.OrderBy(p => p.Claim.CompanyId, Ord).ThenBy(p => p.Claim.Role.Role).ThenBy(p => quotaOrder[p.QuotaId])
+                .Select(p => new ClaimOutcome(p.Claim.CompanyId, p.Claim.Role.Role, p.Claim.SharePercent, p.QuotaId, p.Points, p.Exact,
+                    p.WorkCapped, p.CompanyCapped, p.ShortFilmsPool)).ToList();
+            var shares = new List<AuthorShareOutcome>();
+            if (a.AuthorsShares is { } au)
+            {
+                var producers = mine.Where(p => au.Roles.Contains(p.Claim.Role.Role)).Sum(p => p.Exact);
+                if (producers > 0)
+                    shares.AddRange(au.Categories.Select(cat => new AuthorShareOutcome(cat, au.Percent,
+                        Math.Round(producers * au.Percent / 100m, 2, MidpointRounding.AwayFromZero), au.Citation)));
+            }
+            return new WorkOutcome(yw.Work.Id, yw.Work.Title, yw.Given is null,
+                Math.Round(mine.Sum(p => p.Exact), 2, MidpointRounding.AwayFromZero), claimOutcomes, shares);
+        }).ToList();
+
+        var paying = outcomes.Where(o => o.Pays).ToList();
+        var policies = new List<string>
+        {
+            $"excess: {excess.ToString().ToLowerInvariant()} ({(input.ExcessOverride is null ? "rule set" : "request")})",
+            $"work cap: {Dec(a.WorkCap.Value)}% of the sub-quota ({a.WorkCap.Citation})",
+            $"company cap: {Dec(a.CompanyCap.Value)}% of the sub-quota ({a.CompanyCap.Citation})",
+        };
+        policies.AddRange(quotas.Where(q => q.ShortFilmsLimitPercent is not null)
+            .Select(q => $"short films: at most {Dec(q.ShortFilmsLimitPercent!.Value)}% of {q.Id} ({q.Citation})"));
+        policies.Add($"credits expire on 31 December of the {a.CreditExpiryYears.Value}th year after crediting ({a.CreditExpiryYears.Citation})");
+        policies.Add("rounding: per company per sub-quota, to the cent, half away from zero; one cent taken back at a time from the company that gained most if a sub-quota would be exceeded (reading guide 7)");
+
+        return new AllocationOutcome(def.Id, def.ContentHash, input.Resolution, input.ApplicationYear, input.CreditingYear, input.Budget,
+            excess, input.ExcessOverride is not null, outcomes, paying.Sum(o => o.Allocated), paying.Sum(o => o.Unassigned),
+            outcomes.Where(o => o.Quota.Reserved).Sum(o => o.Resources), paying.Sum(o => o.RoundingResidue), claims.Count,
+            works.Where(w => w.Given is not null).Select(w => w.Work.Id).ToList(), policies, companyOutcomes, workOutcomes,
+            exclusions.OrderBy(e => e.CompanyId, Ord).ThenBy(e => e.WorkId, Ord).ThenBy(e => e.Role ?? 0).ThenBy(e => e.Field, Ord)
+                .ThenBy(e => e.Article, Ord).ThenBy(e => e.Reason, Ord).ToList());
+    }
+
+    /// <summary>
+    /// Above a cap or limit, by more than the last digits decimal division leaves (a value exactly at a cap is not
+    /// capped, reading guide 7, even when its quotient is 28-digit rounded).
+    /// </summary>
+    private static bool Over(decimal amount, decimal cap) => amount - cap > 0.000000000000000001m;
+
+    private static string Dec(decimal d) => d.ToString("0.############", CultureInfo.InvariantCulture);
+
+    // ------------------------------------------------------------------ admission (arts. 4, 5, 14.2)
+
+    private static List<YearClaim> Admit(List<YearClaim> claims, Dictionary<string, Applicant> companies,
+        Dictionary<string, YearWork> works, int year, AllocationDefinition a, List<Exclusion> exclusions)
+    {
+        var twice = claims.GroupBy(c => (c.CompanyId, c.WorkId, c.Role.Role)).Where(g => g.Count() > 1).Select(g => g.Key).ToHashSet();
+        var shares = claims.GroupBy(c => (c.WorkId, c.Role.Role)).ToDictionary(g => g.Key, g => g.Sum(c => c.SharePercent));
+        var admitted = new List<YearClaim>(claims.Count);
+        foreach (var c in claims)
+        {
+            var company = companies[c.CompanyId];
+            var yw = works[c.WorkId];
+            var why = CompanyReason(company, c.Role.Role, yw.Work, a) ?? WorkReason(yw, year, a);
+            if (why is null && twice.Contains((c.CompanyId, c.WorkId, c.Role.Role)))
+                why = (a.RightsSharesCitation, "the company claims this work in this role twice");
+            if (why is null && shares[(c.WorkId, c.Role.Role)] is var sum && sum > 100m)
+                why = (a.RightsSharesCitation, $"the rights shares claimed on this work in this role add up to {Dec(sum)}%, over 100%");
+            if (why is { } w) exclusions.Add(new Exclusion(c.CompanyId, c.WorkId, c.Role.Role, "", w.Article, w.Reason));
+            else admitted.Add(c);
+        }
+        return admitted;
+    }
+
+    private static (string Article, string Reason)? CompanyReason(Applicant c, Role role, Work work, AllocationDefinition a)
+    {
+        if (!c.EeaSeat) return (a.EeaSeatCitation, "registered office outside the European Economic Area");
+        if (a.Applicants.TryGetValue(role, out var r))
+        {
+            var code = NormalizeAteco(c.Ateco);
+            if (!r.Ateco.Any(p => code.StartsWith(NormalizeAteco(p), StringComparison.Ordinal)))
+                return (r.Citation, $"ATECO {c.Ateco} is not admitted for the role {RoleNames.Key(role)} (admitted: {string.Join(", ", r.Ateco)})");
+            if (r.IndependentFor.Contains(work.Kind) && c.Independent != true)
+                return (r.Citation, $"{(work.Kind == WorkKind.TvWeb ? "TV and web works" : "these works")} are for independent producers only, and the company is not declared independent");
+        }
+        if (a.NetWorthMinimum is { } nw)
+        {
+            var minimum = work.ShortFilm && a.NetWorthMinimumShortFilms is { } s ? s : nw.Value;
+            if (c.NetWorth < minimum)
+                return (nw.Citation, $"net worth EUR {Dec(c.NetWorth)} is below EUR {Dec(minimum)}{(work.ShortFilm ? " (short film)" : "")}");
+        }
+        return null;
+    }
+
+    private static (string Article, string Reason)? WorkReason(YearWork yw, int year, AllocationDefinition a)
+    {
+        if (!yw.Eligible)
+            return (a.EligibleWorksCitation, "the work is not declared eligible (Italian nationality, deposit, tax-credit requirements, type)");
+        if (yw.FirstExploitation is { } first && first.Year > year && a.FirstExploitation is { } fe)
+            return (fe.NotYetCitation, $"first exploited in {first.Year}: the work competes from the application for {first.Year}");
+        var w = yw.Work;
+        if (w.Coproduction != CoproductionKind.None && a.Coproduction is { } cp)
+        {
+            var reduced = w.Coproduction == CoproductionKind.Multilateral || w.ProductionCost >= cp.ReducedFromCost;
+            var threshold = reduced ? cp.ReducedShare : cp.MinimumShare;
+            if (w.ItalianSharePercent is not { } share)
+                return (cp.Citation, "a co-production needs its Italian share of rights (italian_share_percent)");
+            if (share < threshold)
+                return (cp.Citation, $"Italian share {Dec(share)}% is below the {Dec(threshold)}% of a {(w.Coproduction == CoproductionKind.Multilateral ? "multilateral" : reduced ? "bilateral co-production costing at least EUR " + Dec(cp.ReducedFromCost) : "bilateral co-production")}");
+        }
+        return null;
+    }
+
+    /// <summary>"J 59.11" and "59.11.00" to digits and dots, for prefix matching ("59.1" admits 59.11 ... 59.14).</summary>
+    private static string NormalizeAteco(string code) => new(code.Where(ch => char.IsAsciiDigit(ch) || ch == '.').ToArray());
+
+    // ------------------------------------------------------------------ points
+
+    private static IEnumerable<(string QuotaId, decimal Points)> PointsOf(CompiledRuleSet rs, YearWork yw, YearClaim c,
+        Dictionary<(string, Role), IReadOnlyList<QuotaScore>> cache)
+    {
+        if (yw.Given is { } given)
+            return given.Where(g => g.Role == c.Role.Role).GroupBy(g => g.QuotaId, Ord).Select(g => (g.Key, g.Sum(x => x.Points)));
+        // A claim without facts of its own (a producer's, say) scores the same as any other of its work and role.
+        var plain = c.Role.ContractSignedOn is null && c.Role.DistributionCost is null && c.Role.ForeignSales.Count == 0 &&
+                    c.Role.HomeEntertainmentSales.Count == 0;
+        if (!plain || !cache.TryGetValue((yw.Work.Id, c.Role.Role), out var quotas))
+        {
+            quotas = rs.Score(yw.Work, [c.Role], ScoreOptions.TotalsOnly).Roles[0].Quotas;
+            if (plain) cache[(yw.Work.Id, c.Role.Role)] = quotas;
+        }
+        return quotas.Select(q => (q.QuotaId, q.Points));
+    }
+
+    // ------------------------------------------------------------------ rounding (reading guide 7)
+
+    private sealed record Rounding(decimal Allocated, List<(string CompanyId, decimal Exact, decimal Amount, bool GiveBack)> Companies);
+
+    /// <summary>
+    /// Each company's amount in the sub-quota to the cent, half away from zero; while the rounded sum exceeds the
+    /// resources, one cent back from the company that gained most from rounding (ties: the smaller company id).
+    /// </summary>
+    private static Rounding Round(IReadOnlyList<Part> parts, decimal resources)
+    {
+        var rows = parts.GroupBy(p => p.Claim.CompanyId, Ord).OrderBy(g => g.Key, Ord)
+            .Select(g => (Id: g.Key, Exact: g.Sum(p => p.Exact))).ToList();
+        var amounts = rows.Select(r => Math.Round(r.Exact, 2, MidpointRounding.AwayFromZero)).ToArray();
+        var giveBack = new bool[rows.Count];
+        var sum = amounts.Sum();
+        while (sum > resources)
+        {
+            var best = -1;
+            for (var i = 0; i < rows.Count; i++)
+                if (amounts[i] > 0 && (best < 0 || amounts[i] - rows[i].Exact > amounts[best] - rows[best].Exact)) best = i;
+            if (best < 0) break;
+            amounts[best] -= 0.01m;
+            giveBack[best] = true;
+            sum -= 0.01m;
+        }
+        return new Rounding(sum, rows.Select((r, i) => (r.Id, r.Exact, amounts[i], giveBack[i])).ToList());
+    }
+
+    // ------------------------------------------------------------------ one paying (sub-)quota
+
+    /// <summary>A claim's points in one paying quota, and what they are paid.</summary>
+    private sealed class Part(YearClaim claim, string quotaId, bool shortFilm, decimal points)
+    {
+        public YearClaim Claim { get; } = claim;
+        public string QuotaId { get; } = quotaId;
+        public bool ShortFilm { get; } = shortFilm;
+        public decimal Points { get; } = points;
+        public decimal WorkCapShare { get; set; }     // its pro-rata share of its work's cap
+        public decimal CompanyCapShare { get; set; }  // its company's cap in its pool
+        public decimal Exact { get; set; }
+        public bool WorkCapped { get; set; }
+        public bool CompanyCapped { get; set; }
+        public bool ShortFilmsPool { get; set; }
+    }
+
+    /// <summary>
+    /// The money of one paying quota (reading guide 2 and 7): point value, the short-film limit as two pools, the
+    /// per-work then per-company caps, and the excess policy. Amount of a part at point value v:
+    /// min(points x v, its share of the work cap), then scaled down to its company's cap.
+    /// </summary>
+    private sealed class Pool(List<Part> parts, decimal resources, decimal workCap, decimal companyCap, decimal? shortsLimit,
+        ExcessPolicy excess)
+    {
+        public IReadOnlyList<Part> Parts => parts;
+        public decimal WorkCap => workCap;
+        public decimal CompanyCap => companyCap;
+        public decimal TotalPoints { get; private set; }
+        public decimal PointValue { get; private set; }
+        public decimal Allocated { get; private set; }
+        public decimal CutByWorkCap { get; private set; }
+        public decimal CutByCompanyCap { get; private set; }
+        public ShortFilmsOutcome? ShortFilms { get; private set; }
+
+        public void Solve()
+        {
+            TotalPoints = parts.Sum(p => p.Points);
+            foreach (var g in parts.GroupBy(p => p.Claim.WorkId, Ord))
+            {
+                var workPoints = g.Sum(p => p.Points);
+                foreach (var p in g) p.WorkCapShare = workCap * p.Points / workPoints;
+            }
+            if (TotalPoints == 0m)
+            {
+                if (shortsLimit is { } l) ShortFilms = new ShortFilmsOutcome(l, false, 0, 0, 0, 0);
+                return;
+            }
+            var common = resources / TotalPoints;
+            List<(List<Part> Parts, decimal Resources)> pools = [(parts, resources)];
+            if (shortsLimit is { } limit)
+            {
+                var shorts = parts.Where(p => p.ShortFilm).ToList();
+                var shortPoints = shorts.Sum(p => p.Points);
+                var limitAmount = resources * limit / 100m;
+                var binding = Over(shortPoints * common, limitAmount);
+                if (binding)
+                {
+                    var others = parts.Where(p => !p.ShortFilm).ToList();
+                    foreach (var p in shorts) p.ShortFilmsPool = true;
+                    pools = [(shorts, limitAmount), (others, resources - limitAmount)];
+                    var otherPoints = TotalPoints - shortPoints;
+                    ShortFilms = new ShortFilmsOutcome(limit, true, shortPoints, limitAmount, limitAmount / shortPoints,
+                        otherPoints == 0 ? 0 : (resources - limitAmount) / otherPoints);
+                }
+                else ShortFilms = new ShortFilmsOutcome(limit, false, shortPoints, shortPoints * common, common, common);
+            }
+            SplitCompanyCaps(pools);
+            foreach (var (ps, r) in pools)
+            {
+                var v = SolvePool(ps, r);
+                if (ps.Count > 0 && (pools.Count == 1 || !ps[0].ShortFilmsPool)) PointValue = v;
+            }
+            Allocated = parts.Sum(p => p.Exact);
+        }
+
+        /// <summary>
+        /// Each company's cap per pool: the whole cap, or, for a company in both pools of a binding short-film limit,
+        /// the cap split pro rata to its amounts after the work cap at each pool's point value (reading guide 7).
+        /// </summary>
+        private void SplitCompanyCaps(List<(List<Part> Parts, decimal Resources)> pools)
+        {
+            foreach (var p in parts) p.CompanyCapShare = companyCap;
+            if (pools.Count < 2) return;
+            var nominal = new Dictionary<Part, decimal>();
+            foreach (var (ps, r) in pools)
+            {
+                var points = ps.Sum(p => p.Points);
+                foreach (var p in ps) nominal[p] = points == 0 ? 0 : Math.Min(p.Points * (r / points), p.WorkCapShare);
+            }
+            foreach (var g in parts.GroupBy(p => p.Claim.CompanyId, Ord))
+            {
+                var total = g.Sum(p => nominal[p]);
+                if (total == 0 || g.Select(p => p.ShortFilmsPool).Distinct().Count() < 2) continue;
+                foreach (var pool in g.GroupBy(p => p.ShortFilmsPool))
+                {
+                    var cap = companyCap * pool.Sum(p => nominal[p]) / total;
+                    foreach (var p in pool) p.CompanyCapShare = cap;
+                }
+            }
+        }
+
+        /// <summary>
+        /// The point value of one pool and its parts' amounts. Unassigned: v = resources / points, caps cut. Redistribute:
+        /// rounds that freeze the works and companies over their caps at the current v, then solve v for the rest so the
+        /// capped sum equals the resources; everyone capped: what is left stays unassigned.
+        /// </summary>
+        private decimal SolvePool(List<Part> ps, decimal r)
+        {
+            var points = ps.Sum(p => p.Points);
+            if (points == 0) return 0;
+            var v = r / points;
+            var workPoints = ps.GroupBy(p => p.Claim.WorkId, Ord).ToDictionary(g => g.Key, g => g.Sum(p => p.Points), Ord);
+            var companies = ps.GroupBy(p => p.Claim.CompanyId, Ord).ToList();
+            if (excess == ExcessPolicy.Redistribute)
+            {
+                var cappedWorks = new HashSet<string>(Ord);
+                var cappedCompanies = new HashSet<string>(Ord);
+                while (true)
+                {
+                    var grew = false;
+                    foreach (var (w, wp) in workPoints)
+                        if (!cappedWorks.Contains(w) && Over(wp * v, workCap)) { cappedWorks.Add(w); grew = true; }
+                    foreach (var g in companies)
+                        if (!cappedCompanies.Contains(g.Key) && Over(g.Sum(p => Math.Min(p.Points * v, p.WorkCapShare)), g.First().CompanyCapShare))
+                        { cappedCompanies.Add(g.Key); grew = true; }
+                    if (!grew) break;
+                    decimal fixedSum = 0, slope = 0;
+                    foreach (var g in companies)
+                    {
+                        if (cappedCompanies.Contains(g.Key)) { fixedSum += g.First().CompanyCapShare; continue; }
+                        foreach (var p in g)
+                            if (cappedWorks.Contains(p.Claim.WorkId)) fixedSum += p.WorkCapShare;
+                            else slope += p.Points;
+                    }
+                    if (slope == 0) break; // everyone capped: the rest is unassigned
+                    v = (r - fixedSum) / slope;
+                }
+            }
+            foreach (var g in companies)
+            {
+                decimal sum = 0;
+                foreach (var p in g)
+                {
+                    var uncapped = p.Points * v;
+                    p.WorkCapped = Over(workPoints[p.Claim.WorkId] * v, workCap);
+                    p.Exact = p.WorkCapped ? p.WorkCapShare : uncapped;
+                    CutByWorkCap += uncapped - p.Exact;
+                    sum += p.Exact;
+                }
+                var cap = g.First().CompanyCapShare;
+                if (Over(sum, cap))
+                {
+                    foreach (var p in g)
+                    {
+                        var capped = p.Exact * cap / sum;
+                        CutByCompanyCap += p.Exact - capped;
+                        p.Exact = capped;
+                        p.CompanyCapped = true;
+                    }
+                }
+            }
+            return v;
+        }
+    }
+}

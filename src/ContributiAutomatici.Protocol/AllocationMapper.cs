@@ -1,0 +1,273 @@
+using System.Globalization;
+using ContributiAutomatici.Engine.Allocation;
+using ContributiAutomatici.Engine.Scoring;
+using M = ContributiAutomatici.Engine.Model;
+using V1 = ContributiAutomatici.Contracts.V1;
+
+namespace ContributiAutomatici.Protocol;
+
+/// <summary>
+/// Between contributi.v1's allocation messages and the engine's <see cref="Allocator"/>. A year arrives as a stream of
+/// <see cref="V1.AllocateRequest"/> items (or one <see cref="V1.AllocationYear"/>, turned into items); every item is
+/// checked, and every problem collected, so one INVALID_ARGUMENT names them all, by item index and field path.
+/// </summary>
+public static class AllocationMapper
+{
+    /// <summary>Decimals of the "exact" amounts and points in the result (the proto says so).</summary>
+    public const int ExactScale = 10;
+
+    /// <summary>Decimals of the point values in the result.</summary>
+    public const int PointValueScale = 12;
+
+    /// <summary>The items of a year given as one message, in the order the stream takes them.</summary>
+    public static IEnumerable<V1.AllocateRequest> Items(V1.AllocationYear year)
+    {
+        yield return new V1.AllocateRequest { Header = year.Header ?? new V1.AllocationHeader() };
+        foreach (var c in year.Companies) yield return new V1.AllocateRequest { Company = c };
+        foreach (var w in year.Works) yield return new V1.AllocateRequest { Work = w };
+        foreach (var c in year.Claims) yield return new V1.AllocateRequest { Claim = c };
+    }
+
+    /// <summary>Collects the items of a year, checking each as it comes; <see cref="Build"/> checks the whole.</summary>
+    public sealed class Reader(RuleCatalog catalog)
+    {
+        private readonly List<FieldError> _errors = [];
+        private readonly List<(V1.Company Item, string Path)> _companies = [];
+        private readonly List<(V1.AllocationWork Item, string Path)> _works = [];
+        private readonly List<(V1.Claim Item, string Path)> _claims = [];
+        private V1.AllocationHeader? _header;
+        private int _index;
+
+        /// <summary>Takes the next item of the stream.</summary>
+        public void Add(V1.AllocateRequest item)
+        {
+            var path = $"items[{_index++}]";
+            switch (item.ItemCase)
+            {
+                case V1.AllocateRequest.ItemOneofCase.Header:
+                    if (_header is not null || _index != 1)
+                        Error($"{path}.header", "the header comes once, as the first item");
+                    else _header = item.Header;
+                    break;
+                case V1.AllocateRequest.ItemOneofCase.Company: _companies.Add((item.Company, $"{path}.company")); break;
+                case V1.AllocateRequest.ItemOneofCase.Work: _works.Add((item.Work, $"{path}.work")); break;
+                case V1.AllocateRequest.ItemOneofCase.Claim: _claims.Add((item.Claim, $"{path}.claim")); break;
+                default: Error(path, "an item is a header, a company, a work or a claim"); break;
+            }
+        }
+
+        private void Error(string field, string description)
+        {
+            _errors.Add(new FieldError(field, description));
+        }
+
+        /// <summary>The validated year, or <see cref="InvalidRequestException"/> naming every offending field.</summary>
+        public AllocationInput Build()
+        {
+            if (_header is null)
+            {
+                Error("items[0].header", "the first item must be the header (application year, budget, ...)");
+                throw new InvalidRequestException(_errors);
+            }
+            var h = _header;
+            var (ruleSet, resolution) = Resolve(h);
+            if (h.ApplicationYear is < 1900 or > 9999) Error("items[0].header.application_year", $"a year, got {h.ApplicationYear}");
+            var budget = RequestMapper.Decimal(h.Budget, "items[0].header.budget", _errors);
+            if (budget is null && h.Budget.Length == 0) Error("items[0].header.budget", "the year's budget in euro is required");
+            else if (budget <= 0) Error("items[0].header.budget", $"must be > 0, got {h.Budget}");
+            if (h.CreditingYear != 0 && h.CreditingYear < h.ApplicationYear)
+                Error("items[0].header.crediting_year", $"cannot precede the application year {h.ApplicationYear}, got {h.CreditingYear}");
+            if (!Enum.IsDefined(h.ExcessPolicy)) Error("items[0].header.excess_policy", $"unknown policy {h.ExcessPolicy}");
+
+            var companies = new Dictionary<string, Applicant>(StringComparer.Ordinal);
+            foreach (var (c, path) in _companies)
+                if (Company(c, path) is { } a && !companies.TryAdd(a.Id, a)) Error($"{path}.id", $"company '{a.Id}' is given twice");
+
+            var excluded = new List<Exclusion>();
+            var works = new Dictionary<string, YearWork>(StringComparer.Ordinal);
+            foreach (var (w, path) in _works)
+            {
+                var ctx = new MapContext(ruleSet, new ResultAdmission(ruleSet.Definition, h.ApplicationYear,
+                    RequestMapper.Date(w.FirstExploitationDate, $"{path}.first_exploitation_date", _errors)), _errors, excluded);
+                if (Work(w, path, ctx) is { } yw && !works.TryAdd(yw.Work.Id, yw)) Error($"{path}.work.id", $"work '{yw.Work.Id}' is given twice");
+            }
+
+            var claims = new List<YearClaim>();
+            foreach (var (c, path) in _claims)
+            {
+                if (c.CompanyId.Length == 0) Error($"{path}.company_id", "the claiming company is required");
+                else if (!companies.ContainsKey(c.CompanyId)) Error($"{path}.company_id", $"company '{c.CompanyId}' is claimed for but never given");
+                works.TryGetValue(c.WorkId, out var yw);
+                if (c.WorkId.Length == 0) Error($"{path}.work_id", "the claimed work is required");
+                else if (yw is null) Error($"{path}.work_id", $"work '{c.WorkId}' is claimed but never given");
+                var share = RequestMapper.Decimal(c.RightsSharePercent, $"{path}.rights_share_percent", _errors) ?? 100m;
+                if (share is <= 0 or > 100) Error($"{path}.rights_share_percent", $"a share of rights is above 0% and at most 100%, got {c.RightsSharePercent}");
+                var ctx = new MapContext(ruleSet, new ResultAdmission(ruleSet.Definition, h.ApplicationYear, yw?.FirstExploitation), _errors, excluded);
+                if (RequestMapper.MapRole(c.Role, $"{path}.role", c.CompanyId, c.WorkId, ctx) is { } role)
+                    claims.Add(new YearClaim(c.CompanyId, c.WorkId, role, share));
+            }
+            if (_errors.Count > 0) throw new InvalidRequestException(_errors);
+            return new AllocationInput(ruleSet, resolution, h.ApplicationYear, h.CreditingYear == 0 ? h.ApplicationYear : h.CreditingYear,
+                budget!.Value, h.ExcessPolicy switch
+                {
+                    V1.ExcessPolicy.Unassigned => ExcessPolicy.Unassigned,
+                    V1.ExcessPolicy.Redistribute => ExcessPolicy.Redistribute,
+                    _ => null,
+                }, [.. companies.Values], [.. works.Values], claims, excluded);
+        }
+
+        private (CompiledRuleSet, string) Resolve(V1.AllocationHeader h)
+        {
+            var rs = RequestMapper.Resolve(new V1.ScoreWorkRequest { RuleSetId = h.RuleSetId, ApplicationYear = h.ApplicationYear }, catalog, "items[0].header.");
+            if (rs.Definition.Allocation is null)
+                throw new InvalidRequestException([new FieldError("items[0].header.rule_set_id",
+                    $"rule set {rs.Id} has no allocation block in its manifest: it can score, not allocate")]);
+            return (rs, h.RuleSetId.Length > 0 ? "requested" : $"in force for application year {h.ApplicationYear}");
+        }
+
+        private Applicant? Company(V1.Company c, string path)
+        {
+            if (c.Id.Length == 0) Error($"{path}.id", "a company needs its id");
+            if (c.AtecoCode.Length == 0) Error($"{path}.ateco_code", "the ATECO code is required (art. 4.1)");
+            else if (!c.AtecoCode.Any(char.IsAsciiDigit)) Error($"{path}.ateco_code", $"not an ATECO code: '{c.AtecoCode}' (write e.g. \"59.11\")");
+            if (!c.HasEeaSeat) Error($"{path}.eea_seat", "say whether the registered office is in the EEA (art. 4.2.a)");
+            var netWorth = c.NetWorth.Length == 0 ? null : RequestMapper.Decimal(c.NetWorth, $"{path}.net_worth", _errors);
+            if (c.NetWorth.Length == 0) Error($"{path}.net_worth", "the net worth of the last filed accounts is required (art. 14.2)");
+            return c.Id.Length == 0 ? null
+                : new Applicant(c.Id, c.Name, c.AtecoCode, c.HasIndependent ? c.Independent : null, c.EeaSeat, netWorth ?? 0);
+        }
+
+        private YearWork? Work(V1.AllocationWork w, string path, MapContext ctx)
+        {
+            var work = RequestMapper.MapWork(w.Work, $"{path}.work", ctx);
+            if (work is null) return null;
+            if (work.Id.Length == 0) Error($"{path}.work.id", "a work needs its id (claims name it)");
+            if (!w.HasEligible) Error($"{path}.eligible", "say whether the work is eligible (art. 5.1: Italian nationality, deposit, tax-credit requirements, type)");
+            List<GivenPoints>? given = null;
+            if (w.GivenPoints.Count > 0)
+            {
+                given = [];
+                var paying = ctx.RuleSet.Definition.Quotas.Where(q => !q.Reserved && ctx.RuleSet.Definition.Quotas.All(s => s.ParentId != q.Id))
+                    .Select(q => q.Id).ToHashSet(StringComparer.Ordinal);
+                for (var i = 0; i < w.GivenPoints.Count; i++)
+                {
+                    var g = w.GivenPoints[i];
+                    var p = $"{path}.given_points[{i}]";
+                    if (g.Role == V1.Role.Unspecified || !Enum.IsDefined(g.Role)) Error($"{p}.role", "role is required");
+                    if (!paying.Contains(g.QuotaId))
+                        Error($"{p}.quota_id", $"'{g.QuotaId}' is not a quota that pays in {ctx.RuleSet.Id} (one of {string.Join(", ", paying.Order(StringComparer.Ordinal))})");
+                    var points = RequestMapper.Amount(g.Points, $"{p}.points", _errors, required: true);
+                    given.Add(new GivenPoints((M.Role)(int)g.Role, g.QuotaId, points ?? 0));
+                }
+            }
+            return new YearWork(work, w.Eligible, RequestMapper.Date(w.FirstExploitationDate, $"{path}.first_exploitation_date", []), given);
+        }
+    }
+
+    // ------------------------------------------------------------------ the result
+
+    /// <summary>Canonical decimal strings: rounded half away from zero to <paramref name="scale"/>, no trailing zeros.</summary>
+    public static string Dec(decimal d, int scale = ExactScale) =>
+        Math.Round(d, scale, MidpointRounding.AwayFromZero).ToString("0." + new string('#', scale), CultureInfo.InvariantCulture);
+
+    private static string Money(decimal d) => Dec(d, 2);
+
+    /// <summary>The result as stream items: the summary, then companies, works, exclusions (each in id order).</summary>
+    public static IEnumerable<V1.AllocateResponse> Items(AllocationOutcome o)
+    {
+        yield return new V1.AllocateResponse { Summary = Summary(o) };
+        foreach (var c in o.Companies) yield return new V1.AllocateResponse { Company = Company(c) };
+        foreach (var w in o.Works) yield return new V1.AllocateResponse { Work = Work(w) };
+        foreach (var e in o.Exclusions) yield return new V1.AllocateResponse { Exclusion = ResponseMapper.Exclusion(e) };
+    }
+
+    /// <summary>The result as one message (the CLI's --json).</summary>
+    public static V1.AllocationResult Result(IEnumerable<V1.AllocateResponse> items)
+    {
+        var r = new V1.AllocationResult();
+        foreach (var i in items)
+            switch (i.ItemCase)
+            {
+                case V1.AllocateResponse.ItemOneofCase.Summary: r.Summary = i.Summary; break;
+                case V1.AllocateResponse.ItemOneofCase.Company: r.Companies.Add(i.Company); break;
+                case V1.AllocateResponse.ItemOneofCase.Work: r.Works.Add(i.Work); break;
+                case V1.AllocateResponse.ItemOneofCase.Exclusion: r.Exclusions.Add(i.Exclusion); break;
+            }
+        return r;
+    }
+
+    public static V1.AllocationSummary Summary(AllocationOutcome o)
+    {
+        var s = new V1.AllocationSummary
+        {
+            RuleSetId = o.RuleSetId, ContentHash = o.ContentHash, RuleSetResolution = o.Resolution, ApplicationYear = o.ApplicationYear,
+            CreditingYear = o.CreditingYear, Budget = Dec(o.Budget),
+            ExcessPolicy = o.Excess == ExcessPolicy.Redistribute ? V1.ExcessPolicy.Redistribute : V1.ExcessPolicy.Unassigned,
+            ExcessPolicySource = o.ExcessFromRequest ? "request" : "rule set",
+            Allocated = Money(o.Allocated), Unassigned = Dec(o.Unassigned), Reserved = Dec(o.Reserved), RoundingResidue = Dec(o.RoundingResidue),
+            Companies = o.Companies.Count, Works = o.Works.Count, Claims = o.ClaimCount, Exclusions = o.Exclusions.Count,
+        };
+        s.WorksNotScored.AddRange(o.WorksNotScored);
+        s.Policies.AddRange(o.Policies);
+        foreach (var q in o.Quotas)
+        {
+            var qa = new V1.QuotaAllocation
+            {
+                QuotaId = q.Quota.Id, Title = q.Quota.Title, ParentId = q.Quota.ParentId ?? "", Citation = q.Quota.Citation,
+                SharePercent = Dec(q.Quota.SharePercent), Resources = Dec(q.Resources), Reserved = q.Quota.Reserved, AllocatedHere = q.Pays,
+            };
+            if (q.Pays)
+            {
+                qa.TotalPoints = Dec(q.TotalPoints);
+                qa.PointValue = Dec(q.PointValue, PointValueScale);
+                qa.Allocated = Money(q.Allocated);
+                qa.CutByWorkCap = Dec(q.CutByWorkCap);
+                qa.CutByCompanyCap = Dec(q.CutByCompanyCap);
+                qa.Unassigned = Dec(q.Unassigned);
+                qa.RoundingResidue = Dec(q.RoundingResidue);
+                qa.WorkCap = Dec(q.WorkCap);
+                qa.CompanyCap = Dec(q.CompanyCap);
+            }
+            if (q.ShortFilms is { } sf)
+                qa.ShortFilms = new V1.ShortFilmsLimit
+                {
+                    LimitPercent = Dec(sf.LimitPercent), Binding = sf.Binding, Points = Dec(sf.Points), Resources = Dec(sf.Resources),
+                    PointValue = Dec(sf.PointValue, PointValueScale), OtherPointValue = Dec(sf.OtherPointValue, PointValueScale),
+                };
+            s.Quotas.Add(qa);
+        }
+        return s;
+    }
+
+    private static V1.CompanyStatement Company(CompanyOutcome c)
+    {
+        var s = new V1.CompanyStatement { CompanyId = c.Id, Name = c.Name, Total = Money(c.Total) };
+        foreach (var x in c.Credits)
+        {
+            var credit = new V1.Credit
+            {
+                QuotaId = x.QuotaId, Points = Dec(x.Points), ExactAmount = Dec(x.Exact), Amount = Money(x.Amount), CreditingYear = x.CreditingYear,
+                ExpiresOn = ResponseMapper.Date(x.ExpiresOn), RoundingGiveBack = x.GiveBack,
+            };
+            credit.Caps.AddRange(x.Caps);
+            s.Credits.Add(credit);
+        }
+        return s;
+    }
+
+    private static V1.WorkStatement Work(WorkOutcome w)
+    {
+        var s = new V1.WorkStatement { WorkId = w.Id, Title = w.Title, ScoredHere = w.ScoredHere, Amount = Money(w.Amount) };
+        s.Claims.AddRange(w.Claims.Select(c => new V1.ClaimAmount
+        {
+            CompanyId = c.CompanyId, Role = (V1.Role)(int)c.Role, RightsSharePercent = Dec(c.SharePercent), QuotaId = c.QuotaId,
+            Points = Dec(c.Points), ExactAmount = Dec(c.Exact), WorkCapped = c.WorkCapped, CompanyCapped = c.CompanyCapped,
+            ShortFilmsPool = c.ShortFilmsPool,
+        }));
+        s.AuthorShares.AddRange(w.AuthorShares.Select(a => new V1.AuthorShare
+        {
+            Category = a.Category, Percent = Dec(a.Percent), Amount = Money(a.Amount), Citation = a.Citation,
+        }));
+        return s;
+    }
+}
