@@ -11,6 +11,8 @@ namespace ContributiAutomatici.Cli;
 /// contributi validate [--rules DIR] [--no-cache]
 /// contributi score REQUEST.json [--rules DIR] [--json] [--not-applied] [--no-cache]
 /// contributi test [RULE_SET_ID] [--rules DIR] [--no-cache]
+/// contributi allocate YEAR.json|YEAR.jsonl [--json] [--policy unassigned|redistribute] [--top N] [--rules DIR] [--no-cache]
+/// contributi synth --companies N --works M [--seed S] [--year Y] [--budget EUR] [--rule-set ID] [--out FILE]
 /// Exit codes: 0 ok, 1 rule files refused / a golden case failed / a bad request, 2 usage.
 /// </summary>
 public static class Program
@@ -44,6 +46,8 @@ public static class Program
             "validate" => Validate(catalog, rules, stdout),
             "score" => Score(catalog, opts, stdout, stderr),
             "test" => Test(catalog, opts, stdout, stderr),
+            "allocate" => AllocateCommand.Run(catalog, opts, stdout, stderr),
+            "synth" => AllocateCommand.Synth(catalog, opts, stdout, stderr),
             _ => Usage2(stderr),
         };
     }
@@ -53,7 +57,10 @@ public static class Program
           contributi validate [--rules DIR] [--no-cache]
           contributi score REQUEST.json [--rules DIR] [--json] [--not-applied] [--no-cache]
           contributi test [RULE_SET_ID] [--rules DIR] [--no-cache]
-        REQUEST.json is a contributi.v1.ScoreWorkRequest in the protobuf JSON mapping (see examples/).
+          contributi allocate YEAR.json|YEAR.jsonl [--json] [--policy unassigned|redistribute] [--top N] [--rules DIR] [--no-cache]
+          contributi synth --companies N --works M [--seed S] [--year Y] [--budget EUR] [--rule-set ID] [--out FILE]
+        REQUEST.json is a contributi.v1.ScoreWorkRequest in the protobuf JSON mapping (see examples/);
+        YEAR.json a contributi.v1.AllocationYear, YEAR.jsonl one contributi.v1.AllocateRequest per line.
         """;
 
     private static int Usage2(TextWriter stderr)
@@ -99,14 +106,8 @@ public static class Program
         {
             req = RequestMapper.Map(request, catalog);
         }
-        catch (InvalidRequestException ex)
+        catch (Exception ex) when (Program.ReportRequestError(ex, file, stderr))
         {
-            foreach (var e in ex.Errors) stderr.WriteLine($"{file}: {e}");
-            return 1;
-        }
-        catch (RuleSetNotFoundException ex)
-        {
-            stderr.WriteLine($"{file}: {ex.Message}");
             return 1;
         }
         var result = req.RuleSet.Score(req.Work, req.Roles, req.Options);
@@ -120,6 +121,22 @@ public static class Program
         return 0;
     }
 
+    /// <summary>Prints a request's errors (every bad field, or the unknown version) against its file; false for any other exception.</summary>
+    internal static bool ReportRequestError(Exception ex, string file, TextWriter stderr)
+    {
+        switch (ex)
+        {
+            case InvalidRequestException invalid:
+                foreach (var e in invalid.Errors) stderr.WriteLine($"{file}: {e}");
+                return true;
+            case RuleSetNotFoundException notFound:
+                stderr.WriteLine($"{file}: {notFound.Message}");
+                return true;
+            default:
+                return false;
+        }
+    }
+
     private static int Test(RuleCatalog catalog, Options opts, TextWriter stdout, TextWriter stderr)
     {
         int passed = 0, failed = 0;
@@ -127,35 +144,47 @@ public static class Program
         foreach (var rs in catalog.RuleSets.Where(r => opts.Positional is null || r.Id == opts.Positional))
         {
             var cases = GoldenTests.Load(rs.Definition.Directory, rs.Id, errors);
-            foreach (var c in cases)
-            {
-                var r = GoldenTests.Run(c, catalog);
-                if (r.Passed) passed++;
-                else
-                {
-                    failed++;
-                    stdout.WriteLine($"FAIL {c.File}:{c.Line} {c.Name}");
-                    foreach (var f in r.Failures) stdout.WriteLine($"     {f}");
-                }
-            }
-            stdout.WriteLine($"{rs.Id}: {cases.Count} golden case(s)");
+            foreach (var c in cases) Report(GoldenTests.Run(c, catalog), c.File, c.Line, c.Name);
+            var allocations = AllocationGoldenTests.Load(rs.Definition.Directory, rs.Id, errors);
+            foreach (var c in allocations) Report(AllocationGoldenTests.Run(c, catalog), c.File, c.Line, c.Name);
+            stdout.WriteLine($"{rs.Id}: {cases.Count} golden case(s), {allocations.Count} golden allocation(s)");
         }
         foreach (var e in errors) stderr.WriteLine(e);
         stdout.WriteLine($"{passed} passed, {failed + errors.Count} failed");
         return failed + errors.Count == 0 ? 0 : 1;
+
+        void Report(GoldenResult r, string file, int line, string name)
+        {
+            if (r.Passed)
+            {
+                passed++;
+                return;
+            }
+            failed++;
+            stdout.WriteLine($"FAIL {file}:{line} {name}");
+            foreach (var f in r.Failures) stdout.WriteLine($"     {f}");
+        }
     }
 
-    private sealed record Options(string? Command, string? Positional, string? Rules, bool Json, bool NotApplied, bool NoCache)
+    internal sealed record Options(string? Command, string? Positional, string? Rules, bool Json, bool NotApplied, bool NoCache,
+        IReadOnlyDictionary<string, string> Values)
     {
+        /// <summary>Options that take a value (beyond --rules).</summary>
+        private static readonly HashSet<string> Valued = ["--policy", "--top", "--companies", "--works", "--seed", "--year", "--budget", "--rule-set", "--out"];
+
+        public string? Value(string name) => Values.GetValueOrDefault(name);
+
         public static Options? Parse(string[] args)
         {
             string? command = null, positional = null, rules = null;
             bool json = false, notApplied = false, noCache = false;
+            var values = new Dictionary<string, string>();
             for (var i = 0; i < args.Length; i++)
             {
                 switch (args[i])
                 {
                     case "--rules" when i + 1 < args.Length: rules = args[++i]; break;
+                    case var v when Valued.Contains(v) && i + 1 < args.Length: values[v] = args[++i]; break;
                     case "--json": json = true; break;
                     case "--not-applied": notApplied = true; break;
                     case "--no-cache": noCache = true; break;
@@ -165,7 +194,7 @@ public static class Program
                     default: return null;
                 }
             }
-            return new Options(command, positional, rules, json, notApplied, noCache);
+            return new Options(command, positional, rules, json, notApplied, noCache, values);
         }
     }
 }

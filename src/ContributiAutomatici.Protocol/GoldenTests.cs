@@ -23,7 +23,7 @@ public sealed record GoldenCase(
     public override string ToString() => $"{Path.GetFileName(File)}:{Line} {Name}";
 }
 
-public sealed record GoldenResult(GoldenCase Case, IReadOnlyList<string> Failures)
+public sealed record GoldenResult(GoldenCase? Case, IReadOnlyList<string> Failures)
 {
     public bool Passed => Failures.Count == 0;
 }
@@ -37,20 +37,25 @@ public static class GoldenTests
 {
     public const string Folder = "tests";
 
-    public static IReadOnlyList<GoldenCase> Load(string ruleSetDirectory, string ruleSetId, List<RuleError> errors)
+    public static IReadOnlyList<GoldenCase> Load(string ruleSetDirectory, string ruleSetId, List<RuleError> errors) =>
+        LoadCases(Path.Combine(ruleSetDirectory, Folder), "a golden test file", errors, (file, node) => ParseCase(file, node, ruleSetId),
+            c => (c.Name, c.File, c.Line));
+
+    /// <summary>Every case of the *.yaml files of a folder (a 'cases' list each); duplicate names are errors.</summary>
+    internal static List<T> LoadCases<T>(string dir, string what, List<RuleError> errors, Func<YamlFile, YamlNode, T?> parse,
+        Func<T, (string Name, string File, int Line)> key) where T : class
     {
-        var dir = Path.Combine(ruleSetDirectory, Folder);
         if (!Directory.Exists(dir)) return [];
-        var cases = new List<GoldenCase>();
+        var cases = new List<T>();
         foreach (var path in Directory.GetFiles(dir, "*.yaml").Order(StringComparer.Ordinal))
         {
             var file = new YamlFile(path, errors);
-            if (file.Map(YamlFile.Load(path, File.ReadAllText(path), errors), "a golden test file") is not { } m) continue;
+            if (file.Map(YamlFile.Load(path, File.ReadAllText(path), errors), what) is not { } m) continue;
             foreach (var node in file.Seq(m.Node_("cases"), "cases"))
-                if (ParseCase(file, node, ruleSetId) is { } c) cases.Add(c);
-            m.Done("a golden test file");
+                if (parse(file, node) is { } c) cases.Add(c);
+            m.Done(what);
         }
-        foreach (var dup in cases.GroupBy(c => c.Name).Where(g => g.Count() > 1))
+        foreach (var dup in cases.Select(key).GroupBy(c => c.Name).Where(g => g.Count() > 1))
             errors.Add(new RuleError(dup.Last().File, dup.Last().Line, $"duplicate case name '{dup.Key}'"));
         return cases;
     }
@@ -96,7 +101,7 @@ public static class GoldenTests
         return file.ErrorCount > before ? null : new GoldenCase(ruleSetId, file.Path, (int)node.Start.Line, name, request, expect, exact);
     }
 
-    private static readonly JsonParser Parser = new(JsonParser.Settings.Default.WithIgnoreUnknownFields(false));
+    internal static readonly JsonParser Parser = new(JsonParser.Settings.Default.WithIgnoreUnknownFields(false));
 
     private static Dictionary<string, decimal> Numbers(YamlFile file, YamlNode? node)
     {
@@ -113,7 +118,7 @@ public static class GoldenTests
 
     /// <summary>YAML to JSON for the protobuf parser: true/false stay booleans, every other scalar is a string
     /// (the protobuf JSON mapping accepts strings for numbers and enums).</summary>
-    private static string ToJson(YamlNode node)
+    internal static string ToJson(YamlNode node)
     {
         using var ms = new MemoryStream();
         using (var w = new Utf8JsonWriter(ms)) Write(w, node);

@@ -50,3 +50,39 @@ public class GoldenCaseTests
         }
     }
 }
+
+/// <summary>Every golden allocation (rules/*/tests/allocation/*.yaml), one xunit case each.</summary>
+public class AllocationGoldenCaseTests
+{
+    private static readonly Lazy<Dictionary<string, AllocationGoldenCase>> Loaded = new(() =>
+    {
+        var errors = new List<RuleError>();
+        var cases = Repo.Catalog.RuleSets
+            .SelectMany(rs => AllocationGoldenTests.Load(rs.Definition.Directory, rs.Id, errors))
+            .ToDictionary(c => $"{c.RuleSetId}/{Path.GetFileName(c.File)}:{c.Line} {c.Name}");
+        if (errors.Count > 0) throw new InvalidOperationException(string.Join("\n", errors));
+        return cases;
+    });
+
+    public static TheoryData<string> Cases()
+    {
+        var data = new TheoryData<string>();
+        foreach (var c in Loaded.Value.Keys) data.Add(c);
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void Golden_allocation_pays_the_decree_amounts(string name)
+    {
+        var result = AllocationGoldenTests.Run(Loaded.Value[name], Repo.Catalog);
+        Assert.True(result.Passed, string.Join("\n", result.Failures));
+    }
+
+    [Fact]
+    public void Every_rule_set_that_allocates_has_golden_allocations()
+    {
+        foreach (var rs in Repo.Catalog.RuleSets.Where(r => r.Definition.Allocation is not null))
+            Assert.True(Loaded.Value.Values.Count(c => c.RuleSetId == rs.Id) >= 6, $"{rs.Id} has fewer than 6 golden allocations");
+    }
+}

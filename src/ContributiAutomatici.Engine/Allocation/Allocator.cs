@@ -139,17 +139,35 @@ public static class Allocator
 
     // ------------------------------------------------------------------ admission (arts. 4, 5, 14.2)
 
+    /// <summary>
+    /// Who and what counts. A company without the requirements of every claim (the EEA seat) is kept out once, as a
+    /// company; a work that cannot compete (art. 5.1, 5.3, 5.8) once, as a work; what depends on the role or the work
+    /// (ATECO code, independence, net worth, rights shares) claim by claim. Each with its article; the rest counts.
+    /// </summary>
     private static List<YearClaim> Admit(List<YearClaim> claims, Dictionary<string, Applicant> companies,
         Dictionary<string, YearWork> works, int year, AllocationDefinition a, List<Exclusion> exclusions)
     {
+        var outCompanies = new HashSet<string>(Ord);
+        foreach (var c in companies.Values.OrderBy(c => c.Id, Ord))
+            if (!c.EeaSeat)
+            {
+                outCompanies.Add(c.Id);
+                exclusions.Add(new Exclusion(c.Id, "", null, "", a.EeaSeatCitation, "registered office outside the European Economic Area: none of its claims counts"));
+            }
+        var outWorks = new HashSet<string>(Ord);
+        foreach (var yw in works.Values.OrderBy(w => w.Work.Id, Ord))
+            if (WorkReason(yw, year, a) is { } why)
+            {
+                outWorks.Add(yw.Work.Id);
+                exclusions.Add(new Exclusion("", yw.Work.Id, null, "", why.Article, why.Reason + ": it counts for no claimant"));
+            }
         var twice = claims.GroupBy(c => (c.CompanyId, c.WorkId, c.Role.Role)).Where(g => g.Count() > 1).Select(g => g.Key).ToHashSet();
         var shares = claims.GroupBy(c => (c.WorkId, c.Role.Role)).ToDictionary(g => g.Key, g => g.Sum(c => c.SharePercent));
         var admitted = new List<YearClaim>(claims.Count);
         foreach (var c in claims)
         {
-            var company = companies[c.CompanyId];
-            var yw = works[c.WorkId];
-            var why = CompanyReason(company, c.Role.Role, yw.Work, a) ?? WorkReason(yw, year, a);
+            if (outCompanies.Contains(c.CompanyId) || outWorks.Contains(c.WorkId)) continue;
+            var why = ClaimReason(companies[c.CompanyId], c.Role.Role, works[c.WorkId].Work, a);
             if (why is null && twice.Contains((c.CompanyId, c.WorkId, c.Role.Role)))
                 why = (a.RightsSharesCitation, "the company claims this work in this role twice");
             if (why is null && shares[(c.WorkId, c.Role.Role)] is var sum && sum > 100m)
@@ -160,9 +178,8 @@ public static class Allocator
         return admitted;
     }
 
-    private static (string Article, string Reason)? CompanyReason(Applicant c, Role role, Work work, AllocationDefinition a)
+    private static (string Article, string Reason)? ClaimReason(Applicant c, Role role, Work work, AllocationDefinition a)
     {
-        if (!c.EeaSeat) return (a.EeaSeatCitation, "registered office outside the European Economic Area");
         if (a.Applicants.TryGetValue(role, out var r))
         {
             var code = NormalizeAteco(c.Ateco);
@@ -351,9 +368,55 @@ public static class Allocator
         }
 
         /// <summary>
-        /// The point value of one pool and its parts' amounts. Unassigned: v = resources / points, caps cut. Redistribute:
-        /// rounds that freeze the works and companies over their caps at the current v, then solve v for the rest so the
-        /// capped sum equals the resources; everyone capped: what is left stays unassigned.
+        /// Water filling (reading guide 7, redistribute): the common point value v at which the capped sum
+        /// S(v) = sum over companies of min(company cap, sum of min(points x v, share of the work cap)) equals the resources.
+        /// S is piecewise linear and increasing; v rises from 0 through the values at which a work or a company reaches its
+        /// cap (each frozen there, in order), until the uncapped rest absorbs what is left. Everyone capped: v stops at the
+        /// last such value and the rest stays unassigned. A value exactly at a cap is not capped.
+        /// </summary>
+        private decimal WaterLevel(decimal r, Dictionary<string, decimal> workPoints, List<IGrouping<string, Part>> companies,
+            HashSet<string> cappedWorks, HashSet<string> cappedCompanies)
+        {
+            var v = 0m;
+            while (true)
+            {
+                decimal fixedSum = 0, slope = 0;
+                var next = decimal.MaxValue;
+                foreach (var g in companies)
+                {
+                    var cap = g.First().CompanyCapShare;
+                    if (cappedCompanies.Contains(g.Key)) { fixedSum += cap; continue; }
+                    decimal fixedK = 0, slopeK = 0;
+                    foreach (var p in g)
+                        if (cappedWorks.Contains(p.Claim.WorkId)) fixedK += p.WorkCapShare;
+                        else slopeK += p.Points;
+                    fixedSum += fixedK;
+                    slope += slopeK;
+                    if (slopeK > 0) next = Math.Min(next, Math.Max(v, (cap - fixedK) / slopeK));
+                }
+                foreach (var (w, wp) in workPoints)
+                    if (!cappedWorks.Contains(w)) next = Math.Min(next, workCap / wp);
+                if (slope == 0) return v; // everyone capped: the rest is unassigned
+                var target = (r - fixedSum) / slope;
+                if (next >= target) return target;
+                v = next;
+                var froze = false;
+                foreach (var (w, wp) in workPoints)
+                    if (!cappedWorks.Contains(w) && !Over(workCap, wp * v)) froze |= cappedWorks.Add(w);
+                foreach (var g in companies)
+                {
+                    if (cappedCompanies.Contains(g.Key)) continue;
+                    decimal amount = 0;
+                    foreach (var p in g) amount += cappedWorks.Contains(p.Claim.WorkId) ? p.WorkCapShare : p.Points * v;
+                    if (!Over(g.First().CompanyCapShare, amount)) froze |= cappedCompanies.Add(g.Key);
+                }
+                if (!froze) return target; // nothing reached its cap after all (decimal rounding): the level is the target
+            }
+        }
+
+        /// <summary>
+        /// The point value of one pool and its parts' amounts. Unassigned: v = resources / points, caps cut. Redistribute: the
+        /// water level of <see cref="WaterLevel"/>.
         /// </summary>
         private decimal SolvePool(List<Part> ps, decimal r)
         {
@@ -362,44 +425,24 @@ public static class Allocator
             var v = r / points;
             var workPoints = ps.GroupBy(p => p.Claim.WorkId, Ord).ToDictionary(g => g.Key, g => g.Sum(p => p.Points), Ord);
             var companies = ps.GroupBy(p => p.Claim.CompanyId, Ord).ToList();
-            if (excess == ExcessPolicy.Redistribute)
-            {
-                var cappedWorks = new HashSet<string>(Ord);
-                var cappedCompanies = new HashSet<string>(Ord);
-                while (true)
-                {
-                    var grew = false;
-                    foreach (var (w, wp) in workPoints)
-                        if (!cappedWorks.Contains(w) && Over(wp * v, workCap)) { cappedWorks.Add(w); grew = true; }
-                    foreach (var g in companies)
-                        if (!cappedCompanies.Contains(g.Key) && Over(g.Sum(p => Math.Min(p.Points * v, p.WorkCapShare)), g.First().CompanyCapShare))
-                        { cappedCompanies.Add(g.Key); grew = true; }
-                    if (!grew) break;
-                    decimal fixedSum = 0, slope = 0;
-                    foreach (var g in companies)
-                    {
-                        if (cappedCompanies.Contains(g.Key)) { fixedSum += g.First().CompanyCapShare; continue; }
-                        foreach (var p in g)
-                            if (cappedWorks.Contains(p.Claim.WorkId)) fixedSum += p.WorkCapShare;
-                            else slope += p.Points;
-                    }
-                    if (slope == 0) break; // everyone capped: the rest is unassigned
-                    v = (r - fixedSum) / slope;
-                }
-            }
+            // Under redistribute, whoever the water level froze is capped, also when it stopped exactly at the cap
+            // because everyone was capped.
+            var frozenWorks = new HashSet<string>(Ord);
+            var frozenCompanies = new HashSet<string>(Ord);
+            if (excess == ExcessPolicy.Redistribute) v = WaterLevel(r, workPoints, companies, frozenWorks, frozenCompanies);
             foreach (var g in companies)
             {
                 decimal sum = 0;
                 foreach (var p in g)
                 {
                     var uncapped = p.Points * v;
-                    p.WorkCapped = Over(workPoints[p.Claim.WorkId] * v, workCap);
+                    p.WorkCapped = frozenWorks.Contains(p.Claim.WorkId) || Over(workPoints[p.Claim.WorkId] * v, workCap);
                     p.Exact = p.WorkCapped ? p.WorkCapShare : uncapped;
                     CutByWorkCap += uncapped - p.Exact;
                     sum += p.Exact;
                 }
                 var cap = g.First().CompanyCapShare;
-                if (Over(sum, cap))
+                if (Over(sum, cap) || frozenCompanies.Contains(g.Key))
                 {
                     foreach (var p in g)
                     {

@@ -1,0 +1,166 @@
+using System.Globalization;
+using System.Text.Json;
+using ContributiAutomatici.Engine.Allocation;
+using ContributiAutomatici.Engine.Rules;
+using ContributiAutomatici.Engine.Scoring;
+using Google.Protobuf;
+using YamlDotNet.RepresentationModel;
+using V1 = ContributiAutomatici.Contracts.V1;
+
+namespace ContributiAutomatici.Protocol;
+
+/// <summary>
+/// A golden allocation: a year (contributi.v1.AllocationYear in the protobuf JSON mapping, as YAML) and what the decree
+/// pays, worked by hand. <see cref="Expect"/> holds the expected values by path into the result's JSON (only the listed
+/// ones are checked); <see cref="Exclusions"/>, when given, must match the result's exclusions one to one.
+/// </summary>
+public sealed record AllocationGoldenCase(
+    string RuleSetId, string File, int Line, string Name, V1.AllocationYear Year,
+    IReadOnlyList<(string What, Func<JsonElement, JsonElement?> Find, string Expected)> Expect,
+    IReadOnlyList<IReadOnlyDictionary<string, string>>? Exclusions)
+{
+    public override string ToString() => $"{Path.GetFileName(File)}:{Line} {Name}";
+}
+
+/// <summary>
+/// Golden allocations: YAML files under a rule set's tests/allocation/ folder. Rule authors run them with
+/// <c>cli test</c>; xunit runs each. Numbers are compared after rounding the computed value to the expected value's
+/// decimals (at least 2): credits to the cent, point values to the decimals written.
+/// </summary>
+public static class AllocationGoldenTests
+{
+    public const string Folder = "allocation";
+
+    private static readonly JsonFormatter Formatter = new(JsonFormatter.Settings.Default.WithFormatDefaultValues(true));
+
+    public static IReadOnlyList<AllocationGoldenCase> Load(string ruleSetDirectory, string ruleSetId, List<RuleError> errors) =>
+        GoldenTests.LoadCases(Path.Combine(ruleSetDirectory, GoldenTests.Folder, Folder), "a golden allocation file", errors,
+            (file, node) => ParseCase(file, node, ruleSetId), c => (c.Name, c.File, c.Line));
+
+    private static AllocationGoldenCase? ParseCase(YamlFile file, YamlNode node, string ruleSetId)
+    {
+        if (file.Map(node, "a case") is not { } c) return null;
+        var before = file.ErrorCount;
+        var name = c.Str("name", required: true) ?? "";
+        var year = new V1.AllocationYear();
+        if (c.Node_("year") is { } yn)
+        {
+            try { year = GoldenTests.Parser.Parse<V1.AllocationYear>(GoldenTests.ToJson(yn)); }
+            catch (InvalidProtocolBufferException ex) { file.Error(yn, $"case '{name}': year is not a contributi.v1.AllocationYear: {ex.Message}"); }
+        }
+        else file.Error(node, $"case '{name}' has no year");
+        year.Header ??= new V1.AllocationHeader();
+        if (year.Header.RuleSetId.Length == 0 && year.Header.ApplicationYear == 0) year.Header.RuleSetId = ruleSetId;
+
+        var expect = new List<(string, Func<JsonElement, JsonElement?>, string)>();
+        List<IReadOnlyDictionary<string, string>>? exclusions = null;
+        if (file.Map(c.Node_("expect"), "expect") is { } em)
+        {
+            foreach (var (quota, fields) in Pairs(file, em.Node_("quotas")))
+                foreach (var (field, value) in Pairs(file, fields))
+                    expect.Add(($"quota {quota} {field}", r => Field(Find(r, "summary", "quotas", "quotaId", quota), field), Scalar(file, value)));
+            foreach (var (company, quotas) in Pairs(file, em.Node_("credits")))
+                foreach (var (quota, value) in Pairs(file, quotas))
+                    expect.Add(($"credit {company} {quota}", r =>
+                    {
+                        var co = Find(r, "companies", null, "companyId", company);
+                        return quota == "total" ? Field(co, "total") : Field(co is { } x ? FindIn(x, "credits", "quotaId", quota) : null, "amount");
+                    }, Scalar(file, value)));
+            foreach (var (work, value) in Pairs(file, em.Node_("authorShares")))
+                expect.Add(($"author share {work}", r =>
+                    Find(r, "works", null, "workId", work) is { } w && w.GetProperty("authorShares").EnumerateArray().ToList() is { Count: > 0 } shares &&
+                    shares.Select(s => s.GetProperty("amount").GetString()).Distinct().Count() == 1
+                        ? shares[0].GetProperty("amount") : null, Scalar(file, value)));
+            foreach (var (field, value) in Pairs(file, em.Node_("summary")))
+                expect.Add(($"summary {field}", r => Field(r.GetProperty("summary"), field), Scalar(file, value)));
+            if (em.Node_("exclusions") is { } xn)
+            {
+                exclusions = [];
+                foreach (var x in file.Seq(xn, "exclusions"))
+                    exclusions.Add(Pairs(file, x).ToDictionary(p => p.Key, p => Scalar(file, p.Value)));
+            }
+            em.Done("expect");
+        }
+        else file.Error(node, $"case '{name}' has no expect");
+        c.Done($"case '{name}'");
+        return file.ErrorCount > before ? null
+            : new AllocationGoldenCase(ruleSetId, file.Path, (int)node.Start.Line, name, year, expect, exclusions);
+    }
+
+    private static IEnumerable<(string Key, YamlNode Value)> Pairs(YamlFile file, YamlNode? node) =>
+        file.Map(node, "a 'name: value' mapping") is { } m
+            ? m.Node.Children.Select(kv => (((YamlScalarNode)kv.Key).Value ?? "", kv.Value)).ToList()
+            : [];
+
+    private static string Scalar(YamlFile file, YamlNode node)
+    {
+        if (node is YamlScalarNode { Value: { } v }) return v;
+        file.Error(node, "expected a single value");
+        return "";
+    }
+
+    private static JsonElement? Find(JsonElement root, string list, string? inner, string key, string id)
+    {
+        var container = root.GetProperty(list);
+        return inner is null ? FindIn(root, list, key, id) : FindIn(container, inner, key, id);
+    }
+
+    private static JsonElement? FindIn(JsonElement obj, string list, string key, string id) =>
+        obj.TryGetProperty(list, out var arr)
+            ? arr.EnumerateArray().Where(e => e.TryGetProperty(key, out var k) && k.GetString() == id).Select(e => (JsonElement?)e).FirstOrDefault()
+            : null;
+
+    private static JsonElement? Field(JsonElement? obj, string field) =>
+        obj is { } o && o.TryGetProperty(field, out var v) ? v : null;
+
+    /// <summary>Allocates the case's year and compares.</summary>
+    public static GoldenResult Run(AllocationGoldenCase c, RuleCatalog catalog)
+    {
+        V1.AllocationResult result;
+        try
+        {
+            var reader = new AllocationMapper.Reader(catalog);
+            foreach (var item in AllocationMapper.Items(c.Year)) reader.Add(item);
+            result = AllocationMapper.Result(AllocationMapper.Items(Allocator.Run(reader.Build())));
+        }
+        catch (InvalidRequestException ex) { return Failed(ex.Message); }
+        catch (RuleSetNotFoundException ex) { return Failed(ex.Message); }
+
+        var failures = new List<string>();
+        using var doc = JsonDocument.Parse(Formatter.Format(result));
+        var root = doc.RootElement;
+        foreach (var (what, find, expected) in c.Expect)
+        {
+            var got = find(root);
+            var text = got is { ValueKind: JsonValueKind.String } s ? s.GetString() : got?.ToString();
+            if (text is null) failures.Add($"{what}: expected {expected}, not in the result");
+            else if (!Same(text, expected)) failures.Add($"{what}: expected {expected}, got {text}");
+        }
+        if (c.Exclusions is { } want)
+        {
+            var got = root.GetProperty("exclusions").EnumerateArray().ToList();
+            var unmatched = new List<JsonElement>(got);
+            foreach (var w in want)
+            {
+                var i = unmatched.FindIndex(e => w.All(kv => e.TryGetProperty(kv.Key, out var v) && v.ToString() == kv.Value));
+                if (i < 0) failures.Add($"exclusion {string.Join(", ", w.Select(kv => $"{kv.Key}={kv.Value}"))}: not in the result");
+                else unmatched.RemoveAt(i);
+            }
+            foreach (var e in unmatched)
+                failures.Add($"unexpected exclusion: {e.GetProperty("companyId")} {e.GetProperty("workId")} {e.GetProperty("role")} {e.GetProperty("field")} [{e.GetProperty("article")}] {e.GetProperty("reason")}");
+        }
+        return new GoldenResult(null, failures);
+
+        GoldenResult Failed(string message) => new(null, [message]);
+    }
+
+    /// <summary>Numbers: the computed value rounded to the expected one's decimals (at least 2); anything else: equal text.</summary>
+    private static bool Same(string got, string expected)
+    {
+        if (!decimal.TryParse(expected, NumberStyles.Number, CultureInfo.InvariantCulture, out var want) ||
+            !decimal.TryParse(got, NumberStyles.Number, CultureInfo.InvariantCulture, out var value))
+            return string.Equals(got, expected, StringComparison.Ordinal);
+        var scale = Math.Max(2, (int)((decimal.GetBits(want)[3] >> 16) & 0xFF));
+        return Math.Round(value, scale, MidpointRounding.AwayFromZero) == want;
+    }
+}
