@@ -141,11 +141,17 @@ public static class Program
     {
         int passed = 0, failed = 0;
         var errors = new List<RuleError>();
-        foreach (var rs in catalog.RuleSets.Where(r => opts.Positional is null || r.Id == opts.Positional))
+        var sets = catalog.Versions.Select(v => v.Definition).Concat(catalog.Overlays).ToList();
+        if (opts.Positional is { } only && sets.All(d => d.Id != only))
         {
-            var cases = GoldenTests.Load(rs.Definition.Directory, rs.Id, errors);
+            stderr.WriteLine($"test: no rule set '{only}' (loaded: {string.Join(", ", sets.Select(d => d.Id))})");
+            return 1;
+        }
+        foreach (var rs in sets.Where(r => opts.Positional is null || r.Id == opts.Positional))
+        {
+            var cases = GoldenTests.Load(rs, errors);
             foreach (var c in cases) Report(GoldenTests.Run(c, catalog), c.File, c.Line, c.Name);
-            var allocations = AllocationGoldenTests.Load(rs.Definition.Directory, rs.Id, errors);
+            var allocations = AllocationGoldenTests.Load(rs.Directory, rs.Overlay?.Patches ?? rs.Id, errors);
             foreach (var c in allocations) Report(AllocationGoldenTests.Run(c, catalog), c.File, c.Line, c.Name);
             stdout.WriteLine($"{rs.Id}: {cases.Count} golden case(s), {allocations.Count} golden allocation(s)");
         }

@@ -118,7 +118,10 @@ public static class AllocationMapper
 
         private (CompiledRuleSet, string) Resolve(V1.AllocationHeader h)
         {
-            var rs = RequestMapper.Resolve(new V1.ScoreWorkRequest { RuleSetId = h.RuleSetId, ApplicationYear = h.ApplicationYear }, catalog, "items[0].header.");
+            var rs = RequestMapper.Resolve(new V1.ScoreWorkRequest
+            {
+                RuleSetId = h.RuleSetId, ApplicationYear = h.ApplicationYear, WithOverlays = { h.WithOverlays }, WithoutOverlays = { h.WithoutOverlays },
+            }, catalog, "items[0].header.");
             if (rs.Definition.Allocation is null)
                 throw new InvalidRequestException([new FieldError("items[0].header.rule_set_id",
                     $"rule set {rs.Id} has no allocation block in its manifest: it can score, not allocate")]);
@@ -208,6 +211,9 @@ public static class AllocationMapper
             Companies = o.Companies.Count, Works = o.Works.Count, Claims = o.ClaimCount, Exclusions = o.Exclusions.Count,
         };
         s.WorksNotScored.AddRange(o.WorksNotScored);
+        s.Overlays.AddRange(o.Overlays);
+        s.IncompleteWorks = o.Works.Count(w => w.MissingRows.Count > 0);
+        s.ProvisionalRows.AddRange(o.Works.SelectMany(w => w.ProvisionalRows).Distinct().Order(StringComparer.Ordinal));
         s.Policies.AddRange(o.Policies);
         foreach (var q in o.Quotas)
         {
@@ -257,7 +263,11 @@ public static class AllocationMapper
 
     private static V1.WorkStatement Work(WorkOutcome w)
     {
-        var s = new V1.WorkStatement { WorkId = w.Id, Title = w.Title, ScoredHere = w.ScoredHere, Amount = Money(w.Amount) };
+        var s = new V1.WorkStatement
+        {
+            WorkId = w.Id, Title = w.Title, ScoredHere = w.ScoredHere, Amount = Money(w.Amount),
+            ProvisionalRows = { w.ProvisionalRows }, MissingRows = { w.MissingRows },
+        };
         s.Claims.AddRange(w.Claims.Select(c => new V1.ClaimAmount
         {
             CompanyId = c.CompanyId, Role = (V1.Role)(int)c.Role, RightsSharePercent = Dec(c.SharePercent), QuotaId = c.QuotaId,

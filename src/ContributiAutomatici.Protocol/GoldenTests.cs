@@ -37,8 +37,14 @@ public static class GoldenTests
 {
     public const string Folder = "tests";
 
-    public static IReadOnlyList<GoldenCase> Load(string ruleSetDirectory, string ruleSetId, List<RuleError> errors) =>
-        LoadCases(Path.Combine(ruleSetDirectory, Folder), "a golden test file", errors, (file, node) => ParseCase(file, node, ruleSetId),
+    /// <summary>
+    /// The golden cases of a rule set. A version's cases score the version alone (its rows, without overlays, unless a
+    /// case lists <c>overlays</c>); an overlay's cases score the version it patches with the overlay on (unless a case
+    /// lists <c>overlays: []</c>, to pin what the overlay changes).
+    /// </summary>
+    public static IReadOnlyList<GoldenCase> Load(RuleSetDefinition ruleSet, List<RuleError> errors) =>
+        LoadCases(Path.Combine(ruleSet.Directory, Folder), "a golden test file", errors,
+            (file, node) => ParseCase(file, node, ruleSet.Overlay?.Patches ?? ruleSet.Id, ruleSet.Overlay is null ? [] : [ruleSet.Id]),
             c => (c.Name, c.File, c.Line));
 
     /// <summary>Every case of the *.yaml files of a folder (a 'cases' list each); duplicate names are errors.</summary>
@@ -60,12 +66,13 @@ public static class GoldenTests
         return cases;
     }
 
-    private static GoldenCase? ParseCase(YamlFile file, YamlNode node, string ruleSetId)
+    private static GoldenCase? ParseCase(YamlFile file, YamlNode node, string ruleSetId, IReadOnlyList<string> overlays)
     {
         if (file.Map(node, "a case") is not { } c) return null;
         var before = file.ErrorCount;
         var name = c.Str("name", required: true) ?? "";
-        var request = new V1.ScoreWorkRequest { RuleSetId = ruleSetId, IncludeNotApplied = false };
+        var request = new V1.ScoreWorkRequest { RuleSetId = ruleSetId, IncludeNotApplied = false, WithoutOverlays = { "*" } };
+        request.WithOverlays.AddRange(c.Node_("overlays") is { } on ? c.StrList("overlays") : overlays);
         if (c.Node_("work") is { } wn)
         {
             try { request.Work = Parser.Parse<V1.Work>(ToJson(wn)); }

@@ -56,10 +56,18 @@ public static class RequestMapper
     /// <param name="prefix">Where the rule_set_id and application_year fields sit in the caller's message.</param>
     public static CompiledRuleSet Resolve(V1.ScoreWorkRequest request, RuleCatalog catalog, string prefix = "")
     {
+        var version = ResolveVersion(request, catalog, prefix);
+        return catalog.WithOverlays(version, request.WithOverlays, request.WithoutOverlays, out var unknown) ??
+               throw new InvalidRequestException([new FieldError(prefix + (request.WithOverlays.Contains(unknown) ? "with_overlays" : "without_overlays"),
+                   $"'{unknown}' is not an overlay of {version.Id} (its overlays: {string.Join(", ", catalog.OverlaysOf(version.Id).Select(o => o.Id).DefaultIfEmpty("none"))})")]);
+    }
+
+    private static CompiledRuleSet ResolveVersion(V1.ScoreWorkRequest request, RuleCatalog catalog, string prefix)
+    {
         if (request.RuleSetId.Length > 0)
         {
-            var rs = catalog.Find(request.RuleSetId) ?? throw new RuleSetNotFoundException(
-                $"rule set '{request.RuleSetId}' is not loaded (loaded: {string.Join(", ", catalog.RuleSets.Select(r => r.Id))})");
+            var rs = catalog.Versions.FirstOrDefault(v => v.Id == request.RuleSetId) ?? throw new RuleSetNotFoundException(
+                $"rule set '{request.RuleSetId}' is not loaded (versions: {string.Join(", ", catalog.Versions.Select(r => r.Id))})");
             var d = rs.Definition;
             if (request.ApplicationYear != 0 &&
                 (request.ApplicationYear < d.ApplicationYearFrom || d.ApplicationYearTo is { } to && request.ApplicationYear > to))
@@ -71,7 +79,7 @@ public static class RequestMapper
             throw new InvalidRequestException([new FieldError(prefix + "rule_set_id", "give rule_set_id or application_year")]);
         return catalog.ForApplicationYear(request.ApplicationYear) ?? throw new RuleSetNotFoundException(
             $"no decree version in force for application year {request.ApplicationYear} (governed: " +
-            string.Join(", ", catalog.RuleSets.Where(r => r.Definition.Kind == "version").Select(r => $"{Years(r.Definition)} by {r.Id}")) + ")");
+            string.Join(", ", catalog.Versions.Select(r => $"{Years(r.Definition)} by {r.Id}")) + ")");
     }
 
     private static string Years(Engine.Rules.RuleSetDefinition d) =>
@@ -186,6 +194,9 @@ public static class RequestMapper
             Svod = w.Svod,
             ItalianPhases = phases,
             IndependentCreativeRights = w.IndependentCreativeRights,
+            Destination = Enum.IsDefined(w.Destination) ? (M.TvWebDestination)(int)w.Destination : M.TvWebDestination.Unspecified,
+            Audience = Amount(w.Audience, $"{path}.audience", errors),
+            Views = Amount(w.Views, $"{path}.views", errors),
             Festivals = Items(w.Festivals, $"{path}.festivals", (f, p) =>
             {
                 if (!lists.Contains("festivals", f.FestivalId))

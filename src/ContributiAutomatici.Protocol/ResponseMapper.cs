@@ -15,6 +15,10 @@ public static class ResponseMapper
     {
         var response = new V1.ScoreWorkResponse { RuleSetId = result.RuleSetId, ContentHash = result.ContentHash, WorkId = result.WorkId };
         if (excluded is not null) response.Excluded.AddRange(excluded.Select(Exclusion));
+        response.Overlays.AddRange(result.Overlays);
+        response.Incomplete = result.Incomplete;
+        response.MissingRows.AddRange(result.Roles.SelectMany(r => r.MissingRows).Distinct());
+        response.ProvisionalRows.AddRange(result.Roles.SelectMany(r => r.ProvisionalRows).Distinct());
         foreach (var role in result.Roles)
         {
             var rs = new V1.RoleScore { Role = (V1.Role)(int)role.Role, TotalPoints = Dec(role.TotalPoints) };
@@ -41,9 +45,16 @@ public static class ResponseMapper
         return line;
     }
 
-    public static V1.RuleSetSummary Summary(CompiledRuleSet rs)
+    public static V1.RuleSetSummary Summary(CompiledRuleSet rs, RuleCatalog? catalog = null)
     {
-        var d = rs.Definition;
+        var s = Summary(rs.Definition);
+        if (catalog is not null) s.Overlays.AddRange(catalog.OverlaysOf(rs.Id).Select(o => o.Id));
+        return s;
+    }
+
+    /// <summary>A version's or an overlay's summary: what it is, its dates, its rows by provenance.</summary>
+    public static V1.RuleSetSummary Summary(RuleSetDefinition d)
+    {
         var s = new V1.RuleSetSummary
         {
             Id = d.Id, Title = d.Title, Decree = d.Decree, InForceFrom = Date(d.InForceFrom),
@@ -51,6 +62,20 @@ public static class ResponseMapper
             ContentHash = d.ContentHash, RowCount = d.Tables.Sum(t => t.Rows.Count()),
         };
         if (d.InForceTo is { } to) s.InForceTo = Date(to);
+        var rows = d.Tables.SelectMany(t => t.Rows).ToList();
+        s.Kind = d.Kind;
+        s.Supersedes = d.Supersedes ?? "";
+        s.SourcedRows = rows.Count(r => r.Provenance == Provenance.Sourced);
+        s.ProvisionalRows = rows.Count(r => r.Provenance == Provenance.Provisional);
+        s.MissingRows = rows.Count(r => r.Provenance == Provenance.Missing);
+        if (d.Overlay is { } o)
+        {
+            s.Patches = o.Patches;
+            s.OnByDefault = o.OnByDefault;
+            s.WindowFrom = Date(o.From);
+            s.WindowTo = Date(o.To);
+            s.OverlayRowPatches = o.Rows.Count;
+        }
         s.Tables.AddRange(d.Tables.Select(t => new V1.TableSummary { Id = t.Id, Title = t.Title, Citation = t.Citation, RowCount = t.Rows.Count() }));
         return s;
     }
@@ -69,7 +94,17 @@ public static class ResponseMapper
             foreach (var section in t.Sections)
                 foreach (var row in section.Rows)
                 {
-                    var r = new V1.Row { Id = row.Id, Label = row.Label, Citation = row.Citation, Section = section.Id };
+                    var r = new V1.Row
+                    {
+                        Id = row.Id, Label = row.Label, Citation = row.Citation, Section = section.Id,
+                        Provenance = row.Provenance.ToString().ToLowerInvariant(), Borrows = row.Borrows ?? "", PatchedBy = { row.PatchedBy },
+                    };
+                    r.Figures.AddRange(row.Figures.Select(Figure));
+                    if (row.Windowed is { } w)
+                        r.Windowed = new V1.WindowedFigures
+                        {
+                            OverlayId = w.OverlayId, From = Date(w.From), To = Date(w.To), Citation = w.Citation, Figures = { w.Figures.Select(Figure) },
+                        };
                     r.Cells.AddRange(row.Cells.Select(c => new V1.RoleCell
                     {
                         Role = (V1.Role)(int)c.Role, QuotaId = row.QuotaId,
@@ -88,6 +123,8 @@ public static class ResponseMapper
         CompanyId = e.CompanyId, WorkId = e.WorkId, Role = e.Role is { } r ? (V1.Role)(int)r : V1.Role.Unspecified,
         Field = e.Field, Article = e.Article, Reason = e.Reason,
     };
+
+    private static V1.Figure Figure(Figure f) => new() { Name = f.Name, Value = Dec(f.Value), Unit = f.Unit, Citation = f.Citation };
 
     public static Google.Type.Date Date(DateOnly d) => new() { Year = d.Year, Month = d.Month, Day = d.Day };
 

@@ -25,7 +25,8 @@ public sealed class ScoringGrpcService(RuleCatalog catalog, ScoringStats stats, 
         var response = Lists.GetOrAdd(catalog, c =>
         {
             var r = new ListRuleSetsResponse();
-            r.RuleSets.AddRange(c.RuleSets.Select(ResponseMapper.Summary));
+            r.RuleSets.AddRange(c.Versions.Select(v => ResponseMapper.Summary(v, c)));
+            r.RuleSets.AddRange(c.Overlays.Select(ResponseMapper.Summary));
             return r;
         });
         return Task.FromResult(response);

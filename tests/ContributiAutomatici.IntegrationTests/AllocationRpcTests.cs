@@ -49,7 +49,8 @@ public sealed class AllocationRpcTests(ServerFixture fixture)
 
         var s = result.Summary;
         Assert.Equal("dm-2021", s.RuleSetId);
-        Assert.Equal(fixture.Server.Catalog.Find("dm-2021")!.ContentHash, s.ContentHash);
+        Assert.Equal(["covid-19"], s.Overlays);
+        Assert.Equal(fixture.Server.Catalog.Find("dm-2021+covid-19")!.ContentHash, s.ContentHash);
         Assert.Equal("400000", s.Reserved); // video games: 4% of 10,000,000, never spread
         // One TV series alone in tv_web.economic: capped at 30% of 900,000 (art. 6.4.a), the rest unassigned.
         var tv = result.Companies.Single(c => c.CompanyId == "eta-serie").Credits.Single(c => c.QuotaId == "tv_web.economic");

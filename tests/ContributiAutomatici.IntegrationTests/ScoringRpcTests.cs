@@ -65,8 +65,11 @@ public sealed class ScoringRpcTests(ServerFixture fixture)
         var response = await Raw.ScoreWorkAsync(Examples.FirstFeature(), deadline: Deadline);
 
         Assert.Equal("dm-2021", response.RuleSetId);
+        // The Covid-19 overlay is part of DM 2021 (art. 17): on by default, named, and in the content hash.
+        Assert.Equal(["covid-19"], response.Overlays);
         var listed = await Raw.ListRuleSetsAsync(new ListRuleSetsRequest(), deadline: Deadline);
-        Assert.Equal(listed.RuleSets.Single(r => r.Id == "dm-2021").ContentHash, response.ContentHash);
+        Assert.Contains("covid-19", listed.RuleSets.Single(r => r.Id == "dm-2021").Overlays);
+        Assert.Equal(fixture.Server.Catalog.Find("dm-2021+covid-19")!.ContentHash, response.ContentHash);
         Assert.Equal("esempio-opera-prima", response.WorkId);
 
         // Producer: 386.67 + 77.33 + 193.33 = 657.33 economic; 15 + 100 + 50 + 25 = 190 cultural.

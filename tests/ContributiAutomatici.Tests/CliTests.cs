@@ -37,7 +37,7 @@ public class CliTests
     public void Validate_refuses_a_rule_calling_System_IO_File()
     {
         using var t = TempRules.CopyOfRepo();
-        t.Replace("dm-2021/tabella-5.yaml", "\"Per(Claimant.HomeEntertainmentTotal, 10_000)\"", "'System.IO.File.ReadAllText(\"/etc/passwd\").Length'");
+        t.Replace("dm-2021/tabella-5.yaml", "\"Per(Claimant.HomeEntertainmentTotal, eur_per_point)\"", "'System.IO.File.ReadAllText(\"/etc/passwd\").Length'");
         var line = t.LineOf("dm-2021/tabella-5.yaml", "System.IO.File");
         var (exit, _, err) = Run("validate", "--rules", t.Root);
         Assert.Equal(1, exit);
@@ -97,7 +97,7 @@ public class CliTests
             { "ruleSetId": "dm-2021",
               "work": { "kind": "WORK_KIND_CINEMA",
                         "boxOffice": [{ "date": { "year": 2016, "month": 12, "day": 31 }, "amount": "900000" },
-                                      { "date": { "year": 2022, "month": 3, "day": 1 }, "amount": "800000" }] },
+                                      { "date": { "year": 2022, "month": 5, "day": 1 }, "amount": "800000" }] },
               "roles": [{ "role": "ROLE_PRODUCER" }] }
             """);
         try

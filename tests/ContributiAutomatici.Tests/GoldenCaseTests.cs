@@ -16,18 +16,15 @@ public class GoldenCaseTests
     private static readonly Lazy<Dictionary<string, GoldenCase>> Loaded = new(() =>
     {
         var errors = new List<RuleError>();
-        var cases = Directory.GetDirectories(Repo.Rules)
-            .Where(d => File.Exists(Path.Combine(d, RuleFileParser.ManifestName)))
-            .SelectMany(d => GoldenTests.Load(d, ReadId(d), errors))
-            .ToDictionary(c => $"{c.RuleSetId}/{Path.GetFileName(c.File)}:{c.Line} {c.Name}");
+        var cases = Repo.Catalog.Versions.Select(v => v.Definition).Concat(Repo.Catalog.Overlays)
+            .SelectMany(d => GoldenTests.Load(d, errors).Select(c => (Set: d.Id, Case: c)))
+            .ToDictionary(c => $"{c.Set}/{Path.GetFileName(c.Case.File)}:{c.Case.Line} {c.Case.Name}", c => c.Case);
         if (errors.Count > 0) throw new InvalidOperationException(string.Join("\n", errors));
         return cases;
     });
 
     private static Dictionary<string, GoldenCase> AllCases() => Loaded.Value;
 
-    private static string ReadId(string dir) =>
-        File.ReadLines(Path.Combine(dir, RuleFileParser.ManifestName)).First(l => l.StartsWith("id:", StringComparison.Ordinal))[3..].Trim();
 
     [Theory]
     [MemberData(nameof(Cases))]
@@ -40,13 +37,20 @@ public class GoldenCaseTests
     [Fact]
     public void Every_row_of_every_table_has_a_golden_case()
     {
-        foreach (var rs in Repo.Catalog.RuleSets)
+        foreach (var rs in Repo.Catalog.Versions)
         {
-            var covered = AllCases().Values.Where(c => c.RuleSetId == rs.Id)
+            var covered = AllCases().Values.Where(c => c.RuleSetId == rs.Id && c.Request.WithOverlays.Count == 0)
                 .SelectMany(c => c.Expect.Values.SelectMany(e => e.Rows).Where(r => r.Value != 0).Select(r => r.Key))
                 .ToHashSet();
             var missing = rs.Definition.Tables.SelectMany(t => t.Rows).Select(r => r.Id).Where(id => !covered.Contains(id)).ToList();
             Assert.True(missing.Count == 0, $"{rs.Id}: rows without a golden case that scores them: {string.Join(", ", missing)}");
+        }
+        foreach (var o in Repo.Catalog.Overlays)
+        {
+            var covered = AllCases().Values.Where(c => c.Request.WithOverlays.Contains(o.Id))
+                .SelectMany(c => c.Expect.Values.SelectMany(e => e.Rows).Where(r => r.Value != 0).Select(r => r.Key)).ToHashSet();
+            var missing = o.Overlay!.Rows.Where(p => p.Action != "disable").Select(p => p.RowId).Where(id => !covered.Contains(id)).ToList();
+            Assert.True(missing.Count == 0, $"overlay {o.Id}: patched or added rows without a golden case that scores them: {string.Join(", ", missing)}");
         }
     }
 }
@@ -57,7 +61,7 @@ public class AllocationGoldenCaseTests
     private static readonly Lazy<Dictionary<string, AllocationGoldenCase>> Loaded = new(() =>
     {
         var errors = new List<RuleError>();
-        var cases = Repo.Catalog.RuleSets
+        var cases = Repo.Catalog.Versions
             .SelectMany(rs => AllocationGoldenTests.Load(rs.Definition.Directory, rs.Id, errors))
             .ToDictionary(c => $"{c.RuleSetId}/{Path.GetFileName(c.File)}:{c.Line} {c.Name}");
         if (errors.Count > 0) throw new InvalidOperationException(string.Join("\n", errors));
@@ -82,7 +86,7 @@ public class AllocationGoldenCaseTests
     [Fact]
     public void Every_rule_set_that_allocates_has_golden_allocations()
     {
-        foreach (var rs in Repo.Catalog.RuleSets.Where(r => r.Definition.Allocation is not null))
+        foreach (var rs in Repo.Catalog.Versions.Where(r => r.Definition.Allocation is not null))
             Assert.True(Loaded.Value.Values.Count(c => c.RuleSetId == rs.Id) >= 6, $"{rs.Id} has fewer than 6 golden allocations");
     }
 }

@@ -50,7 +50,7 @@ public class RuleLoadingTests
     public void Expression_that_does_not_compile_is_refused_with_the_rule_line()
     {
         using var t = TempRules.CopyOfRepo();
-        t.Replace(T1, "points: \"Per(Work.MediaSalesTotal, 20_000)\"", "points: \"Per(Work.MediaSalesTotl, 20_000)\"");
+        t.Replace(T1, "points: \"Per(Work.MediaSalesTotal, eur_per_point)\"", "points: \"Per(Work.MediaSalesTotl, eur_per_point)\"");
         var ex = t.LoadFails();
         AssertError(ex, T1, t.LineOf(T1, "MediaSalesTotl"), "MediaSalesTotl");
     }

@@ -48,14 +48,25 @@ public sealed record ClaimOutcome(string CompanyId, Role Role, decimal SharePerc
 public sealed record AuthorShareOutcome(string Category, decimal Percent, decimal Amount, string Citation);
 
 public sealed record WorkOutcome(string Id, string Title, bool ScoredHere, decimal Amount, IReadOnlyList<ClaimOutcome> Claims,
-    IReadOnlyList<AuthorShareOutcome> AuthorShares);
+    IReadOnlyList<AuthorShareOutcome> AuthorShares)
+{
+    /// <summary>Rows with a provisional figure that scored for this work.</summary>
+    public IReadOnlyList<string> ProvisionalRows { get; init; } = [];
+
+    /// <summary>Rows with no known figure that this work needed: its points are incomplete.</summary>
+    public IReadOnlyList<string> MissingRows { get; init; } = [];
+}
 
 /// <summary>The whole allocation of a year.</summary>
 public sealed record AllocationOutcome(
     string RuleSetId, string ContentHash, string Resolution, int ApplicationYear, int CreditingYear, decimal Budget,
     ExcessPolicy Excess, bool ExcessFromRequest, IReadOnlyList<QuotaOutcome> Quotas, decimal Allocated, decimal Unassigned,
     decimal Reserved, decimal RoundingResidue, int ClaimCount, IReadOnlyList<string> WorksNotScored, IReadOnlyList<string> Policies,
-    IReadOnlyList<CompanyOutcome> Companies, IReadOnlyList<WorkOutcome> Works, IReadOnlyList<Exclusion> Exclusions);
+    IReadOnlyList<CompanyOutcome> Companies, IReadOnlyList<WorkOutcome> Works, IReadOnlyList<Exclusion> Exclusions)
+{
+    /// <summary>The overlays applied to the version (e.g. covid-19).</summary>
+    public IReadOnlyList<string> Overlays { get; init; } = [];
+}
 
 /// <summary>The rule set cannot allocate (it has no allocation block in its manifest).</summary>
 public sealed class AllocationNotSupportedException(string message) : Exception(message);

@@ -42,11 +42,12 @@ public static class Allocator
             resources[q.Id] = (q.ParentId is null ? input.Budget : resources[q.ParentId]) * q.SharePercent / 100m;
         var pays = quotas.Where(q => !q.Reserved && quotas.All(s => s.ParentId != q.Id)).Select(q => q.Id).ToHashSet(Ord);
         var parts = quotas.ToDictionary(q => q.Id, _ => new List<Part>(), Ord);
-        var scoreCache = new Dictionary<(string, Role), IReadOnlyList<QuotaScore>>();
+        var scoreCache = new Dictionary<(string, Role), RoleScore>();
+        var flags = new Dictionary<string, (SortedSet<string> Provisional, SortedSet<string> Missing)>(Ord);
         foreach (var c in admitted)
         {
             var yw = workById[c.WorkId];
-            foreach (var (quotaId, points) in PointsOf(rs, yw, c, scoreCache))
+            foreach (var (quotaId, points) in PointsOf(rs, yw, c, scoreCache, flags))
             {
                 var p = points * c.SharePercent / 100m;
                 if (p != 0m && pays.Contains(quotaId))
@@ -105,8 +106,12 @@ public static class Allocator
                     shares.AddRange(au.Categories.Select(cat => new AuthorShareOutcome(cat, au.Percent,
                         Math.Round(producers * au.Percent / 100m, 2, MidpointRounding.AwayFromZero), au.Citation)));
             }
+            var f = flags.GetValueOrDefault(yw.Work.Id);
             return new WorkOutcome(yw.Work.Id, yw.Work.Title, yw.Given is null,
-                Math.Round(mine.Sum(p => p.Exact), 2, MidpointRounding.AwayFromZero), claimOutcomes, shares);
+                Math.Round(mine.Sum(p => p.Exact), 2, MidpointRounding.AwayFromZero), claimOutcomes, shares)
+            {
+                ProvisionalRows = f.Provisional?.ToList() ?? [], MissingRows = f.Missing?.ToList() ?? [],
+            };
         }).ToList();
 
         var paying = outcomes.Where(o => o.Pays).ToList();
@@ -121,12 +126,15 @@ public static class Allocator
         policies.Add($"credits expire on 31 December of the {a.CreditExpiryYears.Value}th year after crediting ({a.CreditExpiryYears.Citation})");
         policies.Add("rounding: per company per sub-quota, to the cent, half away from zero; one cent taken back at a time from the company that gained most if a sub-quota would be exceeded (reading guide 7)");
 
-        return new AllocationOutcome(def.Id, def.ContentHash, input.Resolution, input.ApplicationYear, input.CreditingYear, input.Budget,
+        return new AllocationOutcome(def.BaseId, def.ContentHash, input.Resolution, input.ApplicationYear, input.CreditingYear, input.Budget,
             excess, input.ExcessOverride is not null, outcomes, paying.Sum(o => o.Allocated), paying.Sum(o => o.Unassigned),
             outcomes.Where(o => o.Quota.Reserved).Sum(o => o.Resources), paying.Sum(o => o.RoundingResidue), claims.Count,
             works.Where(w => w.Given is not null).Select(w => w.Work.Id).ToList(), policies, companyOutcomes, workOutcomes,
             exclusions.OrderBy(e => e.CompanyId, Ord).ThenBy(e => e.WorkId, Ord).ThenBy(e => e.Role ?? 0).ThenBy(e => e.Field, Ord)
-                .ThenBy(e => e.Article, Ord).ThenBy(e => e.Reason, Ord).ToList());
+                .ThenBy(e => e.Article, Ord).ThenBy(e => e.Reason, Ord).ToList())
+        {
+            Overlays = def.AppliedOverlays,
+        };
     }
 
     /// <summary>
@@ -222,19 +230,25 @@ public static class Allocator
     // ------------------------------------------------------------------ points
 
     private static IEnumerable<(string QuotaId, decimal Points)> PointsOf(CompiledRuleSet rs, YearWork yw, YearClaim c,
-        Dictionary<(string, Role), IReadOnlyList<QuotaScore>> cache)
+        Dictionary<(string, Role), RoleScore> cache, Dictionary<string, (SortedSet<string> Provisional, SortedSet<string> Missing)> flags)
     {
         if (yw.Given is { } given)
             return given.Where(g => g.Role == c.Role.Role).GroupBy(g => g.QuotaId, Ord).Select(g => (g.Key, g.Sum(x => x.Points)));
         // A claim without facts of its own (a producer's, say) scores the same as any other of its work and role.
         var plain = c.Role.ContractSignedOn is null && c.Role.DistributionCost is null && c.Role.ForeignSales.Count == 0 &&
                     c.Role.HomeEntertainmentSales.Count == 0;
-        if (!plain || !cache.TryGetValue((yw.Work.Id, c.Role.Role), out var quotas))
+        if (!plain || !cache.TryGetValue((yw.Work.Id, c.Role.Role), out var score))
         {
-            quotas = rs.Score(yw.Work, [c.Role], ScoreOptions.TotalsOnly).Roles[0].Quotas;
-            if (plain) cache[(yw.Work.Id, c.Role.Role)] = quotas;
+            score = rs.Score(yw.Work, [c.Role], ScoreOptions.TotalsOnly).Roles[0];
+            if (plain) cache[(yw.Work.Id, c.Role.Role)] = score;
         }
-        return quotas.Select(q => (q.QuotaId, q.Points));
+        if (score.ProvisionalRows.Count + score.MissingRows.Count > 0)
+        {
+            if (!flags.TryGetValue(yw.Work.Id, out var f)) flags[yw.Work.Id] = f = (new(Ord), new(Ord));
+            f.Provisional.UnionWith(score.ProvisionalRows);
+            f.Missing.UnionWith(score.MissingRows);
+        }
+        return score.Quotas.Select(q => (q.QuotaId, q.Points));
     }
 
     // ------------------------------------------------------------------ rounding (reading guide 7)

@@ -3,6 +3,9 @@ namespace ContributiAutomatici.Engine.Model;
 /// <summary>Where a work is destined first (DM 2021 art. 2.2.d).</summary>
 public enum WorkKind { Cinema = 1, TvWeb = 2 }
 
+/// <summary>Where a TV/web work is first destined (DM 2017 had separate TV and web quotas).</summary>
+public enum TvWebDestination { Unspecified = 0, Tv = 1, Web = 2 }
+
 /// <summary>The applicant's role (art. 4.1); each role is a column of the tables.</summary>
 public enum Role { Producer = 1, TheatricalDistributor = 2, InternationalDistributor = 3, HomeEntertainmentPublisher = 4 }
 

@@ -42,7 +42,7 @@ public sealed record MarketEntry(string MarketId, DateOnly? SelectionDate = null
 /// Collections are never null. Derived values (totals, the summer release, the average hourly cost)
 /// are computed once, on construction, so rules read them for free.
 /// </summary>
-public sealed class Work
+public sealed record Work
 {
     public string Id { get; init; } = "";
     public string Title { get; init; } = "";
@@ -79,6 +79,12 @@ public sealed class Work
     public bool Svod { get; init; }
     public IReadOnlyList<ProcessingPhase> ItalianPhases { get; init; } = [];
     public bool IndependentCreativeRights { get; init; }
+    /// <summary>A TV/web work: first destined to TV or to the web (DM 2017).</summary>
+    public TvWebDestination Destination { get; init; }
+    /// <summary>TV: average audience of the first broadcast (DM 2017 "ascolti").</summary>
+    public decimal? Audience { get; init; }
+    /// <summary>Web: views (DM 2017 "visualizzazioni").</summary>
+    public decimal? Views { get; init; }
 
     public IReadOnlyList<FestivalEntry> Festivals { get; init; } = [];
     public IReadOnlyList<PrizeEntry> Prizes { get; init; } = [];
@@ -96,11 +102,24 @@ public sealed class Work
     public decimal? AverageHourlyCost =>
         AverageHourlyCostGiven ?? (ProductionCost is { } c && DurationMinutes is > 0 ? c * 60m / DurationMinutes.Value : null);
 
+    /// <summary>The work with only its results dated where <paramref name="keep"/> says (an overlay's window).</summary>
+    public Work Dated(Func<DateOnly, bool> keep) => this with
+    {
+        BoxOffice = BoxOffice.Where(e => keep(e.Date)).ToList(),
+        MediaSales = MediaSales.Where(e => keep(e.Date)).ToList(),
+        ForeignSales = ForeignSales.Where(e => keep(e.Date)).ToList(),
+    };
+
+    // The totals are computed once per instance: a copy made by 'with' (whose lists may differ) computes its own.
     private Totals? _totals;
-    private Totals Cached() => _totals ??= new Totals(
+    private Totals Cached() => _totals is { } t && ReferenceEquals(t.Of, this) ? t : _totals = new Totals(this,
         BoxOffice.Sum(e => e.Amount), MediaSales.Sum(e => e.Amount), ForeignSales.Sum(e => e.Amount));
 
-    private sealed record Totals(decimal BoxOffice, decimal Media, decimal Foreign);
+    private sealed record Totals(Work Of, decimal BoxOffice, decimal Media, decimal Foreign);
+
+    // Equality by reference: two works with the same facts are still two works (and Totals points back here).
+    public bool Equals(Work? other) => ReferenceEquals(this, other);
+    public override int GetHashCode() => System.Runtime.CompilerServices.RuntimeHelpers.GetHashCode(this);
 }
 
 /// <summary>
@@ -122,4 +141,11 @@ public sealed record RoleInput(Role Role, DateOnly? ContractSignedOn = null, dec
 
     /// <summary>Sum of <see cref="HomeEntertainmentSales"/>.</summary>
     public decimal HomeEntertainmentTotal => HomeEntertainmentSales.Sum(e => e.Amount);
+
+    /// <summary>The claimant with only its results dated where <paramref name="keep"/> says (an overlay's window).</summary>
+    public RoleInput Dated(Func<DateOnly, bool> keep) => this with
+    {
+        ForeignSales = ForeignSales.Where(e => keep(e.Date)).ToList(),
+        HomeEntertainmentSales = HomeEntertainmentSales.Where(e => keep(e.Date)).ToList(),
+    };
 }

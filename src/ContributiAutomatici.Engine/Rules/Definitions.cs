@@ -26,10 +26,51 @@ public sealed record ListDefinition(
 /// <summary>A role column of a row: its own condition and points expression.</summary>
 public sealed record CellDefinition(Role Role, RuleExpression? When, RuleExpression Points, SourceLocation Location);
 
+/// <summary>
+/// A named figure of a row ("1 punto ogni EUR 5.000": <c>eur_per_point: 5000</c>): what an official edits, with no C#
+/// in sight; the row's expressions read it by name, and the compiler emits it as a constant.
+/// </summary>
+public sealed record Figure(string Name, decimal Value, string Unit, string Citation, SourceLocation Location)
+{
+    public override string ToString() => $"{Name} = {Value.ToString(System.Globalization.CultureInfo.InvariantCulture)}{(Unit.Length > 0 ? " " + Unit : "")}";
+}
+
+/// <summary>Where a row's figures come from (rule sets whose source is incomplete, e.g. DM 2017).</summary>
+public enum Provenance
+{
+    /// <summary>From the decree's text or a source the rule set cites.</summary>
+    Sourced,
+    /// <summary>The parameter is known to exist; its figure is borrowed from another decree's row (named in Borrows).</summary>
+    Provisional,
+    /// <summary>The parameter is known to exist, its figure is not: a score that needs it is incomplete.</summary>
+    Missing,
+}
+
+/// <summary>An overlay's figures for a row, in force for the results dated inside the overlay's window only.</summary>
+public sealed record WindowedFigures(string OverlayId, DateOnly From, DateOnly To, IReadOnlyList<Figure> Figures, string Citation);
+
 public sealed record RowDefinition(
     string Id, string Label, string Citation, string TableId, string SectionId, string QuotaId,
     RuleExpression? When, IReadOnlyList<string> BasePatterns, Role? BaseRole, bool WholePoints,
-    IReadOnlyList<CellDefinition> Cells, SourceLocation Location);
+    IReadOnlyList<CellDefinition> Cells, SourceLocation Location)
+{
+    /// <summary>The row's named figures.</summary>
+    public IReadOnlyList<Figure> Figures { get; init; } = [];
+
+    public Provenance Provenance { get; init; } = Provenance.Sourced;
+
+    /// <summary>For a provisional row: the row of another decree whose figure it borrows (e.g. "DM 2021 T1.A.1").</summary>
+    public string? Borrows { get; init; }
+
+    /// <summary>Set by an overlay that patches the row's figures within its window: entries dated inside use these.</summary>
+    public WindowedFigures? Windowed { get; init; }
+
+    /// <summary>The window of the overlay that wrote this row's expressions (its InWindow reads it).</summary>
+    public (DateOnly From, DateOnly To)? Window { get; init; }
+
+    /// <summary>Overlays that changed this row (ids with their citations), for explanations and diffs.</summary>
+    public IReadOnlyList<string> PatchedBy { get; init; } = [];
+}
 
 public sealed record SectionDefinition(
     string Id, string Title, RuleExpression? When, IReadOnlyList<RowDefinition> Rows, SourceLocation Location);
@@ -41,13 +82,40 @@ public sealed record TableDefinition(
     public IEnumerable<RowDefinition> Rows => Sections.SelectMany(s => s.Rows);
 }
 
+/// <summary>
+/// What an overlay does to one row of the version it patches: new figures (inside its window only), new expressions,
+/// a new row, or the row disabled.
+/// </summary>
+public sealed record RowPatch(string RowId, string Action, string Citation, IReadOnlyList<Figure> Figures, RowDefinition? Row,
+    string? After, SourceLocation Location);
+
+/// <summary>An overlay's window and patches (rule sets of kind overlay).</summary>
+public sealed record OverlayDefinition(string Patches, bool OnByDefault, DateOnly From, DateOnly To, IReadOnlyList<RowPatch> Rows);
+
 /// <summary>A decree version or an overlay: a folder under rules/ with a ruleset.yaml manifest.</summary>
 public sealed record RuleSetDefinition(
     string Id, string Title, string Decree, string Kind, string? Patches,
     DateOnly InForceFrom, DateOnly? InForceTo, int ApplicationYearFrom, int? ApplicationYearTo,
     IReadOnlyList<QuotaDefinition> Quotas, IReadOnlyList<TableDefinition> Tables, IReadOnlyList<ListDefinition> Lists,
     IReadOnlyDictionary<string, string> Policies, string Directory, string ContentHash, DateOnly? AdmissibleResultsFrom = null,
-    string AdmissibleResultsCitation = "", AllocationDefinition? Allocation = null);
+    string AdmissibleResultsCitation = "", AllocationDefinition? Allocation = null)
+{
+    /// <summary>The overlay's window and patches, for kind overlay.</summary>
+    public OverlayDefinition? Overlay { get; init; }
+
+    /// <summary>Where the manifest says its application years, and what it patches (for errors).</summary>
+    public SourceLocation? YearsLocation { get; init; }
+    public SourceLocation? PatchesLocation { get; init; }
+
+    /// <summary>The version this rule set supersedes (its id), if any.</summary>
+    public string? Supersedes { get; init; }
+
+    /// <summary>The overlays applied to this version (ids), when it was built from a version and its overlays.</summary>
+    public IReadOnlyList<string> AppliedOverlays { get; init; } = [];
+
+    /// <summary>The version's own id when this is a version with overlays applied (<see cref="Id"/> is then "dm-2021+covid-19").</summary>
+    public string BaseId => AppliedOverlays.Count == 0 ? Id : Id[..Id.IndexOf('+')];
+}
 
 /// <summary>A figure with the article it comes from.</summary>
 public sealed record CitedFigure(decimal Value, string Citation);

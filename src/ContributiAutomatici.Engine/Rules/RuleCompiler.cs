@@ -136,13 +136,29 @@ public static class RuleCompiler
         }
         var rows = cells.Select(c => c.Row).Distinct().ToList();
         for (var r = 0; r < rows.Count; r++)
-            if (rows[r].When is { } w) exprs.Add((w, $"W{r}", "bool", "", false));
+            if (rows[r].When is { } w) exprs.Add((w, $"W{r}", "bool", FigureParameters(rows[r].Figures, ""), false));
         foreach (var c in cells)
         {
-            if (c.Cell.When is { } w) exprs.Add((w, $"C{c.Index}", "bool", "", false));
-            exprs.Add((c.Cell.Points, $"P{c.Index}", "decimal", "decimal Base", c.Row.WholePoints));
+            var figures = c.Row.Figures;
+            if (c.Cell.When is { } w) exprs.Add((w, $"C{c.Index}", "bool", FigureParameters(figures, ""), false));
+            exprs.Add((c.Cell.Points, $"P{c.Index}", "decimal", FigureParameters(figures, "decimal Base"), c.Row.WholePoints));
+            // An overlay's figures inside its window: the same expression, with those figures, on the entries dated inside.
+            if (c.Row.Windowed is { } wf)
+                exprs.Add((c.Cell.Points, $"P{c.Index}w", "decimal", FigureParameters(Merge(figures, wf.Figures), "decimal Base"), c.Row.WholePoints));
         }
     }
+
+    /// <summary>
+    /// A row's figures as parameters with constant defaults (<c>decimal eur_per_point = 5000m</c>): the expression
+    /// reads them by name, every call passes the defaults, and the JIT sees constants.
+    /// </summary>
+    private static string FigureParameters(IReadOnlyList<Figure> figures, string first) =>
+        string.Join(", ", (first.Length > 0 ? new[] { first } : []).Concat(
+            figures.Select(f => $"decimal {f.Name} = {f.Value.ToString(System.Globalization.CultureInfo.InvariantCulture)}m")));
+
+    /// <summary>The row's figures with an overlay's replacing those of the same name.</summary>
+    internal static IReadOnlyList<Figure> Merge(IReadOnlyList<Figure> figures, IReadOnlyList<Figure> patch) =>
+        figures.Select(f => patch.FirstOrDefault(p => p.Name == f.Name) ?? f).ToList();
 
     private static string Generate(RuleSetDefinition def, List<CellInfo> cells,
         List<(RuleExpression Expr, string Method, string ReturnType, string Params, bool Whole)> exprs, string className)
@@ -172,6 +188,15 @@ public static class RuleCompiler
             sb.AppendLine("        ;");
         }
 
+        // Rows whose figures an overlay patches within its window: the points are the expression's on the entries dated
+        // outside the window, with the row's figures, plus the same expression's on those dated inside, with the overlay's.
+        foreach (var c in cells.Where(c => c.Row.Windowed is not null))
+        {
+            var w = c.Row.Windowed!;
+            sb.AppendLine($"    private decimal P{c.Index}s(decimal Base) => Windowed(new DateOnly({w.From.Year}, {w.From.Month}, {w.From.Day}), " +
+                          $"new DateOnly({w.To.Year}, {w.To.Month}, {w.To.Day}), () => P{c.Index}(Base), () => P{c.Index}w(Base));");
+        }
+
         var has = exprs.Select(x => x.Method).ToHashSet();
         var rows = cells.Select(c => c.Row).Distinct().ToList();
         sb.AppendLine("    public override void Evaluate(decimal[] p, byte[] s, int m)");
@@ -191,6 +216,7 @@ public static class RuleCompiler
                     var mask = rowCells.Aggregate(0, (acc, c) => acc | (1 << (int)c.Role));
                     sb.AppendLine($"        if ((m & {mask}) != 0)");
                     sb.AppendLine("        {");
+                    sb.AppendLine($"            CurrentWindow = {Window(row)};");
                     sb.AppendLine($"            rw = sa && {(has.Contains($"W{r}") ? $"W{r}()" : "true")};");
                     foreach (var c in rowCells)
                     {
@@ -198,7 +224,7 @@ public static class RuleCompiler
                         var cond = has.Contains($"C{i}") ? $"!C{i}()" : "false";
                         var baseSum = c.BaseCells.Length == 0 ? "0m" : string.Join(" + ", c.BaseCells.Select(b => $"p[{b}]"));
                         sb.AppendLine($"            if ((m & {1 << (int)c.Role}) != 0) {{ CurrentCell = {i}; if (!ta) s[{i}] = 2; else if (!sa) s[{i}] = 3; else if (!rw) s[{i}] = 4; " +
-                                      $"else {{ Use({(int)c.Role}); if ({cond}) s[{i}] = 5; else {{ p[{i}] = P{i}({baseSum}); s[{i}] = 1; }} }} }}");
+                                      $"else {{ Use({(int)c.Role}); if ({cond}) s[{i}] = 5; else {{ p[{i}] = P{i}{(c.Row.Windowed is null ? "" : "s")}({baseSum}); s[{i}] = 1; }} }} }}");
                     }
                     sb.AppendLine("        }");
                 }
@@ -210,7 +236,8 @@ public static class RuleCompiler
         sb.AppendLine("    {");
         sb.AppendLine("        switch (cell)");
         sb.AppendLine("        {");
-        foreach (var c in cells) sb.AppendLine($"            case {c.Index}: Use({(int)c.Role}); return P{c.Index}(b);");
+        foreach (var c in cells)
+            sb.AppendLine($"            case {c.Index}: Use({(int)c.Role}); CurrentWindow = {Window(c.Row)}; return P{c.Index}{(c.Row.Windowed is null ? "" : "s")}(b);");
         sb.AppendLine("            default: throw new ArgumentOutOfRangeException(nameof(cell));");
         sb.AppendLine("        }");
         sb.AppendLine("    }");
@@ -232,6 +259,10 @@ public static class RuleCompiler
         sb.AppendLine("}");
         return sb.ToString();
     }
+
+    private static string Window(RowDefinition row) => row.Window is { } w
+        ? $"(new DateOnly({w.From.Year}, {w.From.Month}, {w.From.Day}), new DateOnly({w.To.Year}, {w.To.Month}, {w.To.Day}))"
+        : "null";
 
     /// <summary>The model values an expression reads: the longest member chains rooted at Work or Claimant.</summary>
     private static IEnumerable<string> ReadPaths(RuleExpression? e)

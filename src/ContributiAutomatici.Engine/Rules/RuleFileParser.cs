@@ -56,8 +56,10 @@ public static partial class RuleFileParser
             yearFrom = y.Int("from", required: true) ?? 0;
             yearTo = y.Int("to");
             y.Done("application_years");
+            if (yearTo < yearFrom) yf.Error(m.Node_("application_years")!, $"application_years: 'to' ({yearTo}) is before 'from' ({yearFrom})");
         }
-        else yf.Error(m.Node, "missing required field 'application_years'");
+        else if (kind == "version") yf.Error(m.Node, "missing required field 'application_years'");
+        var supersedes = m.Str("supersedes");
 
         var admissibleFrom = m.Date("admissible_results_from");
         var admissibleCite = m.Str("admissible_results_cite") ?? "";
@@ -92,13 +94,22 @@ public static partial class RuleFileParser
             if (ParseTable(path, Read(path), quotaIds, errors) is { } t) tables.Add(t);
         }
         var allocation = yf.Map(m.Node_("allocation"), "allocation") is { } am ? ParseAllocation(yf, am, policies) : null;
+        OverlayDefinition? overlay = null;
+        if (kind == "overlay") overlay = ParseOverlay(yf, m, patches, quotaIds);
+        else if (patches is not null) yf.Error(m.Node_("patches")!, "only an overlay (kind: overlay) patches another rule set");
         m.Done("the manifest");
 
         CheckRowReferences(tables, errors);
         if (errors.Count > firstError) return null;
 
         return new RuleSetDefinition(id, title, decree, kind, patches, from, to, yearFrom, yearTo, quotas, tables, lists,
-            policies, directory, ContentHash(hashed), admissibleFrom, admissibleCite, allocation);
+            policies, directory, ContentHash(hashed), admissibleFrom, admissibleCite, allocation)
+        {
+            Overlay = overlay,
+            Supersedes = supersedes,
+            YearsLocation = m.Node_("application_years") is { } yn ? yf.At(yn) : null,
+            PatchesLocation = m.Node_("patches") is { } pn ? yf.At(pn) : null,
+        };
     }
 
     /// <summary>sha256 over the files' relative names and contents, in name order.</summary>
@@ -185,15 +196,17 @@ public static partial class RuleFileParser
     }
 
     private static RowDefinition? ParseRow(YamlFile yf, YamlDotNet.RepresentationModel.YamlNode node, string tableId, string sectionId,
-        string? sectionQuota, HashSet<string> quotaIds)
+        string? sectionQuota, HashSet<string> quotaIds, bool quotaOptional = false, bool labelOptional = false, string idKey = "id",
+        string[]? ignore = null)
     {
         if (yf.Map(node, "a row") is not { } r) return null;
-        var id = r.Str("id", required: true) ?? "";
-        var label = r.Str("label", required: true) ?? "";
+        var id = r.Str(idKey, required: true) ?? "";
+        foreach (var k in ignore ?? []) r.Node_(k);
+        var label = r.Str("label", required: !labelOptional) ?? "";
         var cite = r.Str("cite", required: true) ?? "";
         var quota = r.Str("quota") ?? sectionQuota;
-        if (quota is null) yf.Error(node, $"row {id} has no quota (set 'quota' on the row or its section)");
-        else if (!quotaIds.Contains(quota)) yf.Error(r.Node_("quota") ?? node, $"row {id}: quota '{quota}' does not exist in the manifest");
+        if (quota is null && !quotaOptional) yf.Error(node, $"row {id} has no quota (set 'quota' on the row or its section)");
+        else if (quota is not null && quotaIds.Count > 0 && !quotaIds.Contains(quota)) yf.Error(r.Node_("quota") ?? node, $"row {id}: quota '{quota}' does not exist in the manifest");
         var when = r.Expr("when");
         var basePatterns = r.StrList("base");
         Role? baseRole = null;
@@ -203,11 +216,26 @@ public static partial class RuleFileParser
             else yf.Error(r.Node_("base_role")!, $"unknown role '{br}' (roles: {string.Join(", ", RoleNames.ByKey.Keys)})");
         }
         var whole = r.Bool("whole_points");
+        var figures = ParseFigures(yf, r.Node_("figures"), id);
+        var provenance = Provenance.Sourced;
+        if (r.Str("provenance") is { } pv && !Enum.TryParse(pv, ignoreCase: true, out provenance))
+            yf.Error(r.Node_("provenance")!, $"row {id}: provenance is sourced, provisional or missing, got '{pv}'");
+        var borrows = r.Str("borrows");
+        if (provenance == Provenance.Provisional && borrows is null)
+            yf.Error(node, $"row {id} is provisional: say which row's figure it borrows ('borrows: DM 2021 T1.A.1')");
 
         var cells = new List<CellDefinition>();
         var singleRole = r.Str("role");
         var pointsNode = r.Node_("points");
-        if (pointsNode is null) yf.Error(node, $"row {id} has no 'points'");
+        if (provenance == Provenance.Missing)
+        {
+            // A parameter with no known figure: no points; when its conditions hold, the score is incomplete.
+            if (pointsNode is not null) yf.Error(pointsNode, $"row {id} is missing (no known figure): it has no 'points'");
+            if (singleRole is null || !RoleNames.ByKey.TryGetValue(singleRole, out var mr))
+                yf.Error(node, $"row {id} is missing: name its column with 'role: producer' (roles: {string.Join(", ", RoleNames.ByKey.Keys)})");
+            else cells.Add(new CellDefinition(mr, null, new RuleExpression("0m", yf.At(node)), yf.At(node)));
+        }
+        else if (pointsNode is null) yf.Error(node, $"row {id} has no 'points'");
         else if (singleRole is not null)
         {
             if (!RoleNames.ByKey.TryGetValue(singleRole, out var role))
@@ -236,8 +264,104 @@ public static partial class RuleFileParser
             }
         }
         r.Done($"row {id}");
-        return new RowDefinition(id, label, cite, tableId, sectionId, quota ?? "", when, basePatterns, baseRole, whole, cells, yf.At(node));
+        return new RowDefinition(id, label, cite, tableId, sectionId, quota ?? "", when, basePatterns, baseRole, whole, cells, yf.At(node))
+        {
+            Figures = figures, Provenance = provenance, Borrows = borrows,
+        };
     }
+
+    private static readonly System.Text.RegularExpressions.Regex FigureName = new("^[a-z][a-z0-9_]*$");
+
+    /// <summary>A row's <c>figures</c>: <c>name: 5000</c> or <c>name: { value: 5000, unit: EUR, cite: "..." }</c>.</summary>
+    private static List<Figure> ParseFigures(YamlFile yf, YamlDotNet.RepresentationModel.YamlNode? node, string rowId)
+    {
+        var figures = new List<Figure>();
+        if (yf.Map(node, "figures") is not { } fm) return figures;
+        foreach (var (k, v) in fm.Node.Children)
+        {
+            var name = (k as YamlDotNet.RepresentationModel.YamlScalarNode)?.Value ?? "";
+            if (!FigureName.IsMatch(name))
+            {
+                yf.Error(k, $"row {rowId}: a figure's name is lower case letters, digits and '_' starting with a letter, got '{name}'");
+                continue;
+            }
+            decimal? value;
+            string unit = "", cite = "";
+            if (v is YamlDotNet.RepresentationModel.YamlMappingNode vm)
+            {
+                var f = new YamlMap(yf, vm);
+                value = f.Dec("value", required: true);
+                unit = f.Str("unit") ?? "";
+                cite = f.Str("cite") ?? "";
+                f.Done($"figure {name} of row {rowId}");
+            }
+            else
+            {
+                var text = (v as YamlDotNet.RepresentationModel.YamlScalarNode)?.Value;
+                value = decimal.TryParse(text, System.Globalization.NumberStyles.Number, System.Globalization.CultureInfo.InvariantCulture, out var d) ? d : null;
+                if (value is null) yf.Error(v, $"row {rowId}: figure {name} must be a number, got '{text}'");
+            }
+            if (figures.Any(f => f.Name == name)) yf.Error(k, $"row {rowId}: figure {name} is given twice");
+            else if (value is { } val) figures.Add(new Figure(name, val, unit, cite, yf.At(k)));
+        }
+        return figures;
+    }
+
+    /// <summary>An overlay's manifest: the version it patches, its window, whether it is on by default, its row patches.</summary>
+    private static OverlayDefinition? ParseOverlay(YamlFile yf, YamlMap m, string? patches, HashSet<string> quotaIds)
+    {
+        if (patches is null) yf.Error(m.Node, "an overlay names the version it patches ('patches: dm-2021')");
+        DateOnly from = default, to = default;
+        if (yf.Map(m.Node_("window"), "window") is { } w)
+        {
+            from = w.Date("from", required: true) ?? default;
+            to = w.Date("to", required: true) ?? default;
+            if (to < from) yf.Error(m.Node_("window")!, $"window: 'to' ({to:yyyy-MM-dd}) is before 'from' ({from:yyyy-MM-dd})");
+            w.Done("window");
+        }
+        else yf.Error(m.Node, "an overlay needs its window of dates ('window: { from: ..., to: ... }')");
+        var onByDefault = m.Bool("on_by_default");
+        var rows = new List<RowPatch>();
+        foreach (var pn in yf.Seq(m.Node_("rows"), "rows"))
+        {
+            if (yf.Map(pn, "a row patch") is not { } pm) continue;
+            var at = yf.At(pn);
+            if (pm.Str("add") is { } addId)
+            {
+                var after = pm.Str("after", required: true);
+                // The added row is read like any row; its table and section are those of the row it follows.
+                var row = ParseRow(yf, pn, "", "", null, quotaIds, quotaOptional: true, idKey: "add", ignore: ["after"]);
+                rows.Add(new RowPatch(addId, "add", row?.Citation ?? "", [], row, after, at));
+                continue;
+            }
+            if (pm.Str("disable") is { } disableId)
+            {
+                rows.Add(new RowPatch(disableId, "disable", pm.Str("cite", required: true) ?? "", [], null, null, at));
+                pm.Done($"the patch disabling {disableId}");
+                continue;
+            }
+            var id = pm.Str("patch");
+            if (id is null)
+            {
+                yf.Error(pn, "a row patch is 'patch: ROW' (figures or expressions), 'add: ROW' or 'disable: ROW'");
+                continue;
+            }
+            var cite = pm.Str("cite", required: true) ?? "";
+            var figures = ParseFigures(yf, pm.Node_("figures"), id);
+            RowDefinition? replaced = null;
+            if (pm.Node_("points") is not null || pm.Node_("when") is not null)
+            {
+                // New expressions for the row (its columns, or its condition), whole: not windowed.
+                replaced = ParseRow(yf, pn, "", "", null, quotaIds, quotaOptional: true, labelOptional: true, idKey: "patch", ignore: ["figures"]);
+            }
+            if (figures.Count == 0 && replaced is null) yf.Error(pn, $"patch of {id} changes nothing: give 'figures', 'points' or 'when'");
+            if (figures.Count > 0 && replaced is not null) yf.Error(pn, $"patch of {id}: give either windowed 'figures' or new expressions, not both");
+            pm.Done($"the patch of {id}");
+            rows.Add(new RowPatch(id, figures.Count > 0 ? "figures" : "expressions", cite, figures, replaced, null, at));
+        }
+        return new OverlayDefinition(patches ?? "", onByDefault, from, to, rows);
+    }
+
 
     /// <summary>Row ids unique in the rule set; 'base' patterns name earlier rows only.</summary>
     private static void CheckRowReferences(List<TableDefinition> tables, List<RuleError> errors)

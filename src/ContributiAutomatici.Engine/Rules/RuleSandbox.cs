@@ -14,10 +14,10 @@ namespace ContributiAutomatici.Engine.Rules;
 internal static class RuleSandbox
 {
     public const string Allowed =
-        "a rule may use the scoring model (Work, Claimant, Base), the rule helpers (Per, Tiers, Between, Within, Slot, Festivals, Prizes, Markets, ContractBefore), plain values, System.Math and LINQ";
+        "a rule may use the scoring model (Work, Claimant, Base), the rule helpers (Per, Tiers, TiersOf, InWindow, Between, Within, Slot, Festivals, Prizes, Markets, ContractBefore), plain values, System.Math and LINQ";
 
     private static readonly HashSet<string> HelperNames =
-        ["Work", "Claimant", "Per", "Tiers", "Between", "Within", "Slot", "Festivals", "Prizes", "Markets", "ContractBefore"];
+        ["Work", "Claimant", "Per", "Tiers", "TiersOf", "InWindow", "Between", "Within", "Slot", "Festivals", "Prizes", "Markets", "ContractBefore"];
 
     private static readonly HashSet<string> AllowedTypes =
     [

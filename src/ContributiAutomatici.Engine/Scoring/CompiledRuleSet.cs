@@ -22,11 +22,24 @@ public sealed record ScoreLine(string RowId, string Label, string Citation, Role
 
 public sealed record QuotaScore(string QuotaId, decimal Points, IReadOnlyList<ScoreLine> Lines);
 
-public sealed record RoleScore(Role Role, decimal TotalPoints, IReadOnlyList<QuotaScore> Quotas, IReadOnlyList<ScoreLine> NotApplied);
+public sealed record RoleScore(Role Role, decimal TotalPoints, IReadOnlyList<QuotaScore> Quotas, IReadOnlyList<ScoreLine> NotApplied)
+{
+    /// <summary>Rows whose conditions held but whose figure is not known (provenance missing): the score is incomplete.</summary>
+    public IReadOnlyList<string> MissingRows { get; init; } = [];
+
+    /// <summary>Rows that scored with a provisional figure (borrowed from another decree's row).</summary>
+    public IReadOnlyList<string> ProvisionalRows { get; init; } = [];
+}
 
 public sealed record ScoreResult(string RuleSetId, string ContentHash, string WorkId, IReadOnlyList<RoleScore> Roles)
 {
     public RoleScore? For(Role role) => Roles.FirstOrDefault(r => r.Role == role);
+
+    /// <summary>Some role's score needs a figure the rule set does not know.</summary>
+    public bool Incomplete => Roles.Any(r => r.MissingRows.Count > 0);
+
+    /// <summary>The version's id without its overlays, and the overlays applied (the rule set's id is "dm-2021+covid-19").</summary>
+    public IReadOnlyList<string> Overlays { get; init; } = [];
 }
 
 /// <summary>A rule evaluated to an error (e.g. it divided by zero); names the row and its rule file line.</summary>
@@ -42,6 +55,7 @@ public sealed class CompiledRuleSet
     private readonly bool[] _traced;
     private readonly string?[] _baseRows;
     private readonly string[] _quotaIds;
+    private readonly bool _flagged;
 
     internal CompiledRuleSet(RuleSetDefinition definition, ListCatalog lists, IReadOnlyList<CellInfo> cells,
         Func<RuleScope> factory, CompileSource source, CompileTimings timings)
@@ -54,6 +68,7 @@ public sealed class CompiledRuleSet
         _factory = factory;
         Source = source;
         _quotaIds = definition.Quotas.Select(q => q.Id).ToArray();
+        _flagged = cells.Any(c => c.Row.Provenance != Provenance.Sourced);
         _cellQuota = cells.Select(c => Array.IndexOf(_quotaIds, c.QuotaId)).ToArray();
         _cellsByRole = Enumerable.Range(0, 5).Select(r => cells.Where(c => (int)c.Role == r).ToArray()).ToArray();
         // Only cells calling a list helper have matches to trace; the others are not run a second time.
@@ -118,14 +133,33 @@ public sealed class CompiledRuleSet
             }
 
             var result = new List<RoleScore>(roles.Count);
-            foreach (var r in roles) result.Add(BuildRole(r.Role, scope, points, status, options));
-            return new ScoreResult(Id, ContentHash, work.Id, result);
+            foreach (var r in roles)
+            {
+                var role = BuildRole(r.Role, scope, points, status, options);
+                if (_flagged) role = Flag(role, points, status);
+                result.Add(role);
+            }
+            return new ScoreResult(Definition.BaseId, ContentHash, work.Id, result) { Overlays = Definition.AppliedOverlays };
         }
         finally
         {
             ArrayPool<decimal>.Shared.Return(points);
             ArrayPool<byte>.Shared.Return(status);
         }
+    }
+
+    /// <summary>The missing rows whose conditions held, and the provisional rows that scored, for one role.</summary>
+    private RoleScore Flag(RoleScore role, decimal[] points, byte[] status)
+    {
+        List<string>? missing = null, provisional = null;
+        foreach (var c in _cellsByRole[(int)role.Role])
+        {
+            if (status[c.Index] != CellStatus.Applied) continue;
+            if (c.Row.Provenance == Provenance.Missing) (missing ??= []).Add(c.Row.Id);
+            else if (c.Row.Provenance == Provenance.Provisional && points[c.Index] != 0m) (provisional ??= []).Add(c.Row.Id);
+        }
+        return missing is null && provisional is null ? role
+            : role with { MissingRows = (IReadOnlyList<string>?)missing ?? [], ProvisionalRows = (IReadOnlyList<string>?)provisional ?? [] };
     }
 
     private RoleScore BuildRole(Role role, RuleScope scope, decimal[] points, byte[] status, ScoreOptions options)
@@ -168,6 +202,8 @@ public sealed class CompiledRuleSet
         scope.DescribeInputs(c.Index, inputs);
         var b = 0m;
         foreach (var i in c.BaseCells) b += points[i];
+        foreach (var f in c.Row.Windowed is { } w ? c.Row.Figures.Select(f => f).Concat(w.Figures.Select(x => x with { Name = x.Name + $" ({w.OverlayId}, {w.From:yyyy-MM-dd}..{w.To:yyyy-MM-dd})" })) : c.Row.Figures)
+            inputs.Add(new(f.Name, f.Value.ToString(System.Globalization.CultureInfo.InvariantCulture) + (f.Unit.Length > 0 ? " " + f.Unit : "")));
         if (_baseRows[c.Index] is { } rows)
             inputs.Add(new("Base", $"{b.ToString(System.Globalization.CultureInfo.InvariantCulture)} ({rows})"));
         if (!_traced[c.Index]) return inputs;

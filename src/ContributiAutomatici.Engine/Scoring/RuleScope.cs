@@ -45,6 +45,29 @@ public abstract class RuleScope
 
     protected void Use(int role) => Claimant = _claimants[role];
 
+    /// <summary>
+    /// An overlay's window (generated code, for rows whose figures the overlay patches): <paramref name="outside"/> on
+    /// the work and the claimant with only their results dated outside from..to, plus <paramref name="inside"/> on those
+    /// dated inside; each dated entry counts once, in its own part.
+    /// </summary>
+    protected decimal Windowed(DateOnly from, DateOnly to, Func<decimal> outside, Func<decimal> inside)
+    {
+        var (work, claimant) = (Work, Claimant);
+        try
+        {
+            Work = work.Dated(d => d < from || d > to);
+            Claimant = claimant.Dated(d => d < from || d > to);
+            var points = outside();
+            Work = work.Dated(d => d >= from && d <= to);
+            Claimant = claimant.Dated(d => d >= from && d <= to);
+            return points + inside();
+        }
+        finally
+        {
+            (Work, Claimant) = (work, claimant);
+        }
+    }
+
     internal List<string>? Trace { get => _trace; set => _trace = value; }
 
     // ---------------------------------------------------------------- numbers
@@ -68,6 +91,30 @@ public abstract class RuleScope
         }
         return points;
     }
+
+    /// <summary>
+    /// The points that a selection of dated entries earns in marginal tiers that all the entries fill together, in date
+    /// order (reading guide 7: box-office entries fill the tiers in date order; the Covid-19 +100% is on the points of
+    /// the entries inside the window). Entries of zero or less fill nothing.
+    /// </summary>
+    protected static decimal TiersOf(IReadOnlyList<DatedAmount> entries, Func<DatedAmount, bool> select,
+        params ReadOnlySpan<(decimal UpTo, decimal Per)> tiers)
+    {
+        decimal filled = 0m, points = 0m;
+        foreach (var e in entries.Where(e => e.Amount > 0).OrderBy(e => e.Date))
+        {
+            var before = Tiers(filled, tiers);
+            filled += e.Amount;
+            if (select(e)) points += Tiers(filled, tiers) - before;
+        }
+        return points;
+    }
+
+    /// <summary>The window of dates of the overlay that wrote the rule being evaluated (set by the generated code).</summary>
+    protected (DateOnly From, DateOnly To)? CurrentWindow { get; set; }
+
+    /// <summary>True when the date is given and inside the window of the overlay that wrote the rule (e.g. Covid-19's).</summary>
+    protected bool InWindow(DateOnly? date) => date is { } d && CurrentWindow is { } w && d >= w.From && d <= w.To;
 
     /// <summary>
     /// True when the date is given and falls in the yearly period from..to ("MM-dd", both inclusive), in
