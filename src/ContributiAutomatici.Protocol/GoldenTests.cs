@@ -20,6 +20,12 @@ public sealed record GoldenCase(
     string RuleSetId, string File, int Line, string Name, V1.ScoreWorkRequest Request,
     IReadOnlyDictionary<Role, RoleExpectation> Expect, bool Exact)
 {
+    /// <summary>When given: exactly the rows with no known figure the score needed (the score is incomplete).</summary>
+    public IReadOnlyList<string>? Missing { get; init; }
+
+    /// <summary>When given: exactly the rows that scored with a provisional figure.</summary>
+    public IReadOnlyList<string>? Provisional { get; init; }
+
     public override string ToString() => $"{Path.GetFileName(File)}:{Line} {Name}";
 }
 
@@ -104,8 +110,11 @@ public static class GoldenTests
         else
             foreach (var role in expect.Keys) request.Roles.Add(new V1.RoleInput { Role = (V1.Role)(int)role });
         var exact = c.Str("exact") is not "false";
+        var missing = c.Node_("missing") is null ? null : c.StrList("missing");
+        var provisional = c.Node_("provisional") is null ? null : c.StrList("provisional");
         c.Done($"case '{name}'");
-        return file.ErrorCount > before ? null : new GoldenCase(ruleSetId, file.Path, (int)node.Start.Line, name, request, expect, exact);
+        return file.ErrorCount > before ? null
+            : new GoldenCase(ruleSetId, file.Path, (int)node.Start.Line, name, request, expect, exact) { Missing = missing, Provisional = provisional };
     }
 
     internal static readonly JsonParser Parser = new(JsonParser.Settings.Default.WithIgnoreUnknownFields(false));
@@ -167,6 +176,8 @@ public static class GoldenTests
         catch (InvalidRequestException ex) { return new GoldenResult(c, [ex.Message]); }
         catch (RuleSetNotFoundException ex) { return new GoldenResult(c, [ex.Message]); }
 
+        Same("missing rows (incomplete score)", c.Missing, result.Roles.SelectMany(r => r.MissingRows));
+        Same("provisional rows", c.Provisional, result.Roles.SelectMany(r => r.ProvisionalRows));
         foreach (var (role, e) in c.Expect)
         {
             var key = RoleNames.Key(role);
@@ -188,6 +199,14 @@ public static class GoldenTests
             if (e.Total is { } t) Compare($"{key} total", rs.TotalPoints, t, failures);
         }
         return new GoldenResult(c, failures);
+
+        void Same(string what, IReadOnlyList<string>? want, IEnumerable<string> got)
+        {
+            if (want is null) return;
+            var g = got.Distinct().Order(StringComparer.Ordinal).ToList();
+            var w = want.Distinct().Order(StringComparer.Ordinal).ToList();
+            if (!g.SequenceEqual(w)) failures.Add($"{what}: expected [{string.Join(", ", w)}], got [{string.Join(", ", g)}]");
+        }
     }
 
     private static void Compare(string what, decimal got, decimal want, List<string> failures)
