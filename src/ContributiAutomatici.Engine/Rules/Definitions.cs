@@ -17,7 +17,38 @@ public sealed record QuotaDefinition(
     decimal? ShortFilmsLimitPercent = null);
 
 public sealed record ListEntry(
-    string Id, string Name, string? Band, string Category, decimal IncrementPercent, string Citation, SourceLocation Location);
+    string Id, string Name, string? Band, string Category, decimal IncrementPercent, string Citation, SourceLocation Location)
+{
+    /// <summary>The entry holds only for works with these facts (e.g. a documentary that is not a short film).</summary>
+    public WorkFacts? ForWorks { get; init; }
+
+    /// <summary>The entry does not hold for works with these facts.</summary>
+    public WorkFacts? NotForWorks { get; init; }
+
+    /// <summary>Whether the entry holds for the work (no conditions: always).</summary>
+    public bool HoldsFor(Model.Work work) => ForWorks?.Match(work) != false && NotForWorks?.Match(work) != true;
+}
+
+/// <summary>
+/// A condition on a work's facts written in a list file (<c>{ documentary: true, short_film: false }</c>): every fact
+/// named must have the value given. For an entry printed in two bands that counts in one per work (reading guide 7).
+/// </summary>
+public sealed record WorkFacts(IReadOnlyDictionary<string, bool> Facts)
+{
+    /// <summary>The work facts a list file may name.</summary>
+    public static readonly IReadOnlyDictionary<string, Func<Model.Work, bool>> Known = new Dictionary<string, Func<Model.Work, bool>>
+    {
+        ["documentary"] = w => w.Documentary,
+        ["short_film"] = w => w.ShortFilm,
+        ["animation"] = w => w.Animation,
+        ["tv_web"] = w => w.Kind == WorkKind.TvWeb,
+        ["first_or_second_work"] = w => w.FirstOrSecondWork,
+    };
+
+    public bool Match(Model.Work work) => Facts.All(f => Known[f.Key](work) == f.Value);
+
+    public override string ToString() => "{ " + string.Join(", ", Facts.Select(f => $"{f.Key}: {(f.Value ? "true" : "false")}")) + " }";
+}
 
 /// <summary>One of the decree's lists (Tabelle 6, 7, 8): festivals, prizes, markets.</summary>
 public sealed record ListDefinition(

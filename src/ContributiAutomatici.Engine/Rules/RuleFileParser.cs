@@ -155,7 +155,10 @@ public static partial class RuleFileParser
         {
             if (yf.Map(en, "a list entry") is not { } e) continue;
             var entry = new ListEntry(e.Str("id", required: true) ?? "", e.Str("name", required: true) ?? "", e.Str("band"),
-                e.Str("category", required: true) ?? "", e.Dec("increment") ?? 0, e.Str("cite", required: true) ?? "", yf.At(en));
+                e.Str("category", required: true) ?? "", e.Dec("increment") ?? 0, e.Str("cite", required: true) ?? "", yf.At(en))
+            {
+                ForWorks = Facts(yf, e.Node_("for_works")), NotForWorks = Facts(yf, e.Node_("not_for_works")),
+            };
             e.Done("a list entry");
             if (kind == "festivals" && entry.Band is not ("A" or "B" or "C")) yf.Error(en, $"festival '{entry.Id}' needs band A, B or C");
             if (entries.Any(x => x.Id == entry.Id && x.Band == entry.Band && x.Category == entry.Category))
@@ -167,6 +170,20 @@ public static partial class RuleFileParser
         var list = new ListDefinition(kind, m.Str("title", required: true) ?? "", m.Str("cite", required: true) ?? "", path, entries);
         m.Done("a list file");
         return list;
+    }
+
+    /// <summary><c>{ documentary: true, short_film: false }</c>: facts of the work a list entry holds for.</summary>
+    private static WorkFacts? Facts(YamlFile yf, YamlDotNet.RepresentationModel.YamlNode? node)
+    {
+        if (yf.Map(node, "work facts") is not { } m) return null;
+        var facts = new Dictionary<string, bool>();
+        foreach (var (k, _) in m.Node.Children)
+        {
+            var key = (k as YamlDotNet.RepresentationModel.YamlScalarNode)?.Value ?? "";
+            if (!WorkFacts.Known.ContainsKey(key)) yf.Error(k, $"unknown work fact '{key}' (known: {string.Join(", ", WorkFacts.Known.Keys)})");
+            else facts[key] = m.Bool(key);
+        }
+        return new WorkFacts(facts);
     }
 
     private static TableDefinition? ParseTable(string path, string text, HashSet<string> quotaIds, List<RuleError> errors)

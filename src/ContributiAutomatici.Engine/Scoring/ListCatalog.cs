@@ -55,6 +55,22 @@ public sealed class ListCatalog
                 .ToFrozenDictionary(g => g.Key, g => g.Max(e => e.IncrementPercent), StringComparer.Ordinal);
         });
 
+    /// <summary>
+    /// For a festival some of whose entries hold only for some works (printed in two bands, counting in one per work):
+    /// whether it is in the named lists of the named bands for this work, and its increment there.
+    /// </summary>
+    internal bool ListedFor(string bands, string lists, string id, Model.Work work, out decimal increment)
+    {
+        var b = Set(bands);
+        var l = Set(lists);
+        var hits = Entries("festivals", id).Where(e => (b.Contains("*") || b.Contains(e.Band ?? "")) && (l.Contains("*") || l.Contains(e.Category)) && e.HoldsFor(work)).ToList();
+        increment = hits.Count == 0 ? 0 : hits.Max(e => e.IncrementPercent);
+        return hits.Count > 0;
+    }
+
+    /// <summary>Whether some entry with that id holds only for some works.</summary>
+    internal bool Conditional(string kind, string id) => Entries(kind, id).Any(e => e.ForWorks is not null || e.NotForWorks is not null);
+
     /// <summary>The ids of a list kind named by a rule (ids "*" or "a, b") that sit in the named categories.</summary>
     internal FrozenSet<string> IdMatcher(string kind, string ids, string categories) =>
         _idMatchers.GetOrAdd(kind, _ => new(ReferencePair.Comparer)).GetOrAdd((ids, categories), _ =>

@@ -166,6 +166,8 @@ public abstract class RuleScope
         {
             var id = entries[i].FestivalId;
             if (!listed.TryGetValue(id, out var inc) || SeenBefore(entries, i)) continue; // a festival counts once per row
+            // A festival printed in two bands counts in the one its entries hold for this work (reading guide 7).
+            if (_lists.Conditional("festivals", id) && !_lists.ListedFor(band, lists, id, Work, out inc)) continue;
             var hit = false;
             for (var j = i; j < entries.Count && !hit; j++)
             {
