@@ -85,8 +85,8 @@ public sealed class TempRules : IDisposable
     public int LineOf(string relative, string text) =>
         File.ReadAllLines(File_(relative)).Select((l, i) => (l, i)).First(x => x.l.Contains(text, StringComparison.Ordinal)).i + 1;
 
-    public RuleLoadException LoadFails() =>
-        Assert.Throws<RuleLoadException>(() => RuleCatalog.Load(Root, new RuleCompileOptions { CacheDirectory = null }));
+    public RuleLoadException LoadFails(string? cache = null) =>
+        Assert.Throws<RuleLoadException>(() => RuleCatalog.Load(Root, new RuleCompileOptions { CacheDirectory = cache }));
 
     private static void Copy(string from, string to)
     {
