@@ -13,6 +13,8 @@ namespace ContributiAutomatici.Cli;
 /// contributi test [RULE_SET_ID] [--rules DIR] [--no-cache]
 /// contributi allocate YEAR.json|YEAR.jsonl [--json] [--policy unassigned|redistribute] [--top N] [--rules DIR] [--no-cache]
 /// contributi synth --companies N --works M [--seed S] [--year Y] [--budget EUR] [--rule-set ID] [--out FILE]
+/// contributi diff A B [--json]
+/// contributi compare --a SIDE --b SIDE (--works FILE.jsonl | --year FILE) [--json] [--html REPORT.html] [--top N]
 /// Exit codes: 0 ok, 1 rule files refused / a golden case failed / a bad request, 2 usage.
 /// </summary>
 public static class Program
@@ -48,6 +50,8 @@ public static class Program
             "test" => Test(catalog, opts, stdout, stderr),
             "allocate" => AllocateCommand.Run(catalog, opts, stdout, stderr),
             "synth" => AllocateCommand.Synth(catalog, opts, stdout, stderr),
+            "diff" => CompareCommand.Diff(catalog, opts.Positional, opts.Second, opts.Json, stdout, stderr),
+            "compare" => CompareCommand.Compare(catalog, opts, stdout, stderr),
             _ => Usage2(stderr),
         };
     }
@@ -59,6 +63,8 @@ public static class Program
           contributi test [RULE_SET_ID] [--rules DIR] [--no-cache]
           contributi allocate YEAR.json|YEAR.jsonl [--json] [--policy unassigned|redistribute] [--top N] [--rules DIR] [--no-cache]
           contributi synth --companies N --works M [--seed S] [--year Y] [--budget EUR] [--rule-set ID] [--out FILE]
+          contributi diff A B [--json]                      A, B: dm-2021, dm-2021+covid-19, or a folder of rule files
+          contributi compare --a SIDE --b SIDE (--works FILE.jsonl | --year FILE) [--json] [--html REPORT.html] [--top N]
         REQUEST.json is a contributi.v1.ScoreWorkRequest in the protobuf JSON mapping (see examples/);
         YEAR.json a contributi.v1.AllocationYear, YEAR.jsonl one contributi.v1.AllocateRequest per line.
         """;
@@ -176,7 +182,10 @@ public static class Program
         IReadOnlyDictionary<string, string> Values)
     {
         /// <summary>Options that take a value (beyond --rules).</summary>
-        private static readonly HashSet<string> Valued = ["--policy", "--top", "--companies", "--works", "--seed", "--year", "--budget", "--rule-set", "--out"];
+        private static readonly HashSet<string> Valued = ["--policy", "--top", "--companies", "--works", "--seed", "--year", "--budget", "--rule-set", "--out", "--a", "--b", "--html"];
+
+        /// <summary>The second positional argument (diff A B).</summary>
+        public string? Second => Values.GetValueOrDefault("#2");
 
         public string? Value(string name) => Values.GetValueOrDefault(name);
 
@@ -197,6 +206,7 @@ public static class Program
                     case var a when a.StartsWith("--", StringComparison.Ordinal): return null;
                     case var a when command is null: command = a; break;
                     case var a when positional is null: positional = a; break;
+                    case var a when command == "diff" && !values.ContainsKey("#2"): values["#2"] = a; break;
                     default: return null;
                 }
             }

@@ -29,7 +29,8 @@ public static class AllocationMapper
     }
 
     /// <summary>Collects the items of a year, checking each as it comes; <see cref="Build"/> checks the whole.</summary>
-    public sealed class Reader(RuleCatalog catalog)
+    /// <param name="anyYear">A what-if: the version named allocates the year even if it does not govern it (regression runs).</param>
+    public sealed class Reader(RuleCatalog catalog, bool anyYear = false)
     {
         private readonly List<FieldError> _errors = [];
         private readonly List<(V1.Company Item, string Path)> _companies = [];
@@ -121,7 +122,7 @@ public static class AllocationMapper
             var rs = RequestMapper.Resolve(new V1.ScoreWorkRequest
             {
                 RuleSetId = h.RuleSetId, ApplicationYear = h.ApplicationYear, WithOverlays = { h.WithOverlays }, WithoutOverlays = { h.WithoutOverlays },
-            }, catalog, "items[0].header.");
+            }, catalog, "items[0].header.", anyYear);
             if (rs.Definition.Allocation is null)
                 throw new InvalidRequestException([new FieldError("items[0].header.rule_set_id",
                     $"rule set {rs.Id} has no allocation block in its manifest: it can score, not allocate")]);

@@ -54,22 +54,23 @@ public static class RequestMapper
 
     /// <summary>The rule set a request names, or the version in force for its application year.</summary>
     /// <param name="prefix">Where the rule_set_id and application_year fields sit in the caller's message.</param>
-    public static CompiledRuleSet Resolve(V1.ScoreWorkRequest request, RuleCatalog catalog, string prefix = "")
+    /// <param name="anyYear">A what-if (a regression run): the version named scores the year even if it does not govern it.</param>
+    public static CompiledRuleSet Resolve(V1.ScoreWorkRequest request, RuleCatalog catalog, string prefix = "", bool anyYear = false)
     {
-        var version = ResolveVersion(request, catalog, prefix);
+        var version = ResolveVersion(request, catalog, prefix, anyYear);
         return catalog.WithOverlays(version, request.WithOverlays, request.WithoutOverlays, out var unknown) ??
                throw new InvalidRequestException([new FieldError(prefix + (request.WithOverlays.Contains(unknown) ? "with_overlays" : "without_overlays"),
                    $"'{unknown}' is not an overlay of {version.Id} (its overlays: {string.Join(", ", catalog.OverlaysOf(version.Id).Select(o => o.Id).DefaultIfEmpty("none"))})")]);
     }
 
-    private static CompiledRuleSet ResolveVersion(V1.ScoreWorkRequest request, RuleCatalog catalog, string prefix)
+    private static CompiledRuleSet ResolveVersion(V1.ScoreWorkRequest request, RuleCatalog catalog, string prefix, bool anyYear)
     {
         if (request.RuleSetId.Length > 0)
         {
             var rs = catalog.Versions.FirstOrDefault(v => v.Id == request.RuleSetId) ?? throw new RuleSetNotFoundException(
                 $"rule set '{request.RuleSetId}' is not loaded (versions: {string.Join(", ", catalog.Versions.Select(r => r.Id))})");
             var d = rs.Definition;
-            if (request.ApplicationYear != 0 &&
+            if (request.ApplicationYear != 0 && !anyYear &&
                 (request.ApplicationYear < d.ApplicationYearFrom || d.ApplicationYearTo is { } to && request.ApplicationYear > to))
                 throw new InvalidRequestException([new FieldError(prefix + "application_year",
                     $"rule set {rs.Id} covers application years {Years(d)}, not {request.ApplicationYear}")]);

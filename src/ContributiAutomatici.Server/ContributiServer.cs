@@ -71,6 +71,7 @@ public static class ContributiServer
 
         app.MapGrpcService<ScoringGrpcService>();
         app.MapGrpcService<AllocationGrpcService>();
+        app.MapGrpcService<ComparisonGrpcService>();
         app.MapGrpcHealthChecksService();
         app.MapGrpcReflectionService();
         app.Lifetime.ApplicationStarted.Register(() =>

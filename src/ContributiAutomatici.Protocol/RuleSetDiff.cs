@@ -1,0 +1,148 @@
+using System.Globalization;
+using ContributiAutomatici.Engine.Rules;
+using V1 = ContributiAutomatici.Contracts.V1;
+
+namespace ContributiAutomatici.Protocol;
+
+/// <summary>
+/// What differs between two rule set definitions, before any scoring: rows added, removed and changed (each figure,
+/// condition, points expression, quota, citation, label, provenance as a change of its own), quotas and allocation
+/// figures. Deterministic: rows by id, fields in a fixed order.
+/// </summary>
+public static class RuleSetDiff
+{
+    private static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
+
+    public static V1.DiffRuleSetsResponse Compare(RuleSetDefinition a, RuleSetDefinition b)
+    {
+        var response = new V1.DiffRuleSetsResponse { A = a.Id, B = b.Id, AContentHash = a.ContentHash, BContentHash = b.ContentHash };
+        var rowsA = a.Tables.SelectMany(t => t.Rows).ToDictionary(r => r.Id, StringComparer.Ordinal);
+        var rowsB = b.Tables.SelectMany(t => t.Rows).ToDictionary(r => r.Id, StringComparer.Ordinal);
+        foreach (var id in rowsA.Keys.Union(rowsB.Keys).Order(StringComparer.Ordinal))
+        {
+            rowsA.TryGetValue(id, out var ra);
+            rowsB.TryGetValue(id, out var rb);
+            var row = (rb ?? ra)!;
+            var diff = new V1.RowDiff { RowId = id, TableId = row.TableId, Label = row.Label, Citation = row.Citation };
+            if (ra is null) diff.Change = "added";
+            else if (rb is null) diff.Change = "removed";
+            else
+            {
+                diff.Changes.AddRange(Changes(ra, rb));
+                if (diff.Changes.Count == 0) continue;
+                diff.Change = "changed";
+            }
+            response.Rows.Add(diff);
+        }
+
+        var qa = a.Quotas.ToDictionary(q => q.Id, StringComparer.Ordinal);
+        var qb = b.Quotas.ToDictionary(q => q.Id, StringComparer.Ordinal);
+        foreach (var id in qa.Keys.Union(qb.Keys).Order(StringComparer.Ordinal))
+        {
+            qa.TryGetValue(id, out var x);
+            qb.TryGetValue(id, out var y);
+            Add(response.Quotas, "share", id, x is null ? null : Pct(x.SharePercent) + (x.Reserved ? " (reserved)" : ""),
+                y is null ? null : Pct(y.SharePercent) + (y.Reserved ? " (reserved)" : ""), y?.Citation ?? x?.Citation ?? "");
+            Add(response.Quotas, "short films limit", id, x?.ShortFilmsLimitPercent is { } l1 ? Pct(l1) : null,
+                y?.ShortFilmsLimitPercent is { } l2 ? Pct(l2) : null, "");
+        }
+
+        foreach (var key in a.Policies.Keys.Union(b.Policies.Keys).Order(StringComparer.Ordinal))
+            Add(response.Policies, "policy", key, a.Policies.GetValueOrDefault(key), b.Policies.GetValueOrDefault(key), "");
+        var (fa, fb) = (AllocationFigures(a), AllocationFigures(b));
+        foreach (var key in fa.Keys.Union(fb.Keys).Order(StringComparer.Ordinal))
+            Add(response.Policies, "allocation", key, fa.GetValueOrDefault(key), fb.GetValueOrDefault(key), "");
+        return response;
+    }
+
+    private static IEnumerable<V1.FieldChange> Changes(RowDefinition a, RowDefinition b)
+    {
+        var list = new List<V1.FieldChange>();
+        var note = string.Join("; ", b.PatchedBy.Except(a.PatchedBy));
+        Add(list, "label", "label", a.Label, b.Label, note);
+        Add(list, "citation", "citation", a.Citation, b.Citation, note);
+        Add(list, "quota", "quota", a.QuotaId, b.QuotaId, note);
+        Add(list, "condition", "when", a.When?.Text, b.When?.Text, note);
+        Add(list, "base", "base", string.Join(", ", a.BasePatterns), string.Join(", ", b.BasePatterns), note);
+        Add(list, "provenance", "provenance", Provenance(a), Provenance(b), note);
+        foreach (var name in a.Figures.Select(f => f.Name).Union(b.Figures.Select(f => f.Name)).Order(StringComparer.Ordinal))
+            Add(list, "figure", name, Figure(a.Figures, name), Figure(b.Figures, name), note);
+        var wa = a.Windowed;
+        var wb = b.Windowed;
+        foreach (var name in (wa?.Figures ?? []).Select(f => f.Name).Union((wb?.Figures ?? []).Select(f => f.Name)).Order(StringComparer.Ordinal))
+        {
+            var w = (wb ?? wa)!;
+            Add(list, "windowed figure", name,
+                wa is null ? Figure(a.Figures, name) : $"{Figure(wa.Figures, name)} from {wa.From:yyyy-MM-dd} to {wa.To:yyyy-MM-dd}",
+                wb is null ? Figure(b.Figures, name) : $"{Figure(wb.Figures, name)} from {wb.From:yyyy-MM-dd} to {wb.To:yyyy-MM-dd}",
+                $"{w.OverlayId}: {w.Citation}");
+        }
+        foreach (var role in a.Cells.Select(c => c.Role).Union(b.Cells.Select(c => c.Role)).Order())
+        {
+            var ca = a.Cells.FirstOrDefault(c => c.Role == role);
+            var cb = b.Cells.FirstOrDefault(c => c.Role == role);
+            var key = RoleNames.Key(role);
+            Add(list, "points", key, ca?.Points.Text, cb?.Points.Text, note);
+            Add(list, "condition", key, ca?.When?.Text, cb?.When?.Text, note);
+        }
+        return list;
+    }
+
+    private static string Provenance(RowDefinition r) =>
+        r.Provenance.ToString().ToLowerInvariant() + (r.Borrows is { } b ? $" (borrows {b})" : "");
+
+    private static string? Figure(IReadOnlyList<Figure> figures, string name) =>
+        figures.FirstOrDefault(f => f.Name == name) is { } f ? Num(f.Value) + (f.Unit.Length > 0 ? " " + f.Unit : "") : null;
+
+    private static Dictionary<string, string> AllocationFigures(RuleSetDefinition d)
+    {
+        var r = new Dictionary<string, string>(StringComparer.Ordinal);
+        if (d.Allocation is not { } a) return r;
+        r["work cap"] = $"{Pct(a.WorkCap.Value)} ({a.WorkCap.Citation})";
+        r["company cap"] = $"{Pct(a.CompanyCap.Value)} ({a.CompanyCap.Citation})";
+        r["credit expiry"] = $"{Num(a.CreditExpiryYears.Value)} years ({a.CreditExpiryYears.Citation})";
+        if (a.AuthorsShares is { } au) r["authors' shares"] = $"{Pct(au.Percent)} x {string.Join(", ", au.Categories)} ({au.Citation})";
+        if (a.NetWorthMinimum is { } nw) r["net worth"] = $"EUR {Num(nw.Value)}, short films EUR {Num(a.NetWorthMinimumShortFilms ?? nw.Value)} ({nw.Citation})";
+        if (a.Coproduction is { } cp)
+            r["co-production threshold"] = $"{Pct(cp.MinimumShare)}, {Pct(cp.ReducedShare)} from EUR {Num(cp.ReducedFromCost)} or multilateral ({cp.Citation})";
+        foreach (var (role, ap) in a.Applicants.OrderBy(x => x.Key))
+            r[$"applicants {RoleNames.Key(role)}"] = $"ATECO {string.Join(", ", ap.Ateco)}" +
+                (ap.IndependentFor.Count > 0 ? $"; independent for {string.Join(", ", ap.IndependentFor)}" : "") + $" ({ap.Citation})";
+        return r;
+    }
+
+    private static void Add(ICollection<V1.FieldChange> list, string kind, string field, string? before, string? after, string note)
+    {
+        if (string.Equals(before ?? "", after ?? "", StringComparison.Ordinal)) return;
+        list.Add(new V1.FieldChange { Kind = kind, Field = field, Before = before ?? "", After = after ?? "", Note = note });
+    }
+
+    private static string Num(decimal d) => d.ToString("0.############", Inv);
+
+    private static string Pct(decimal d) => Num(d) + "%";
+
+    /// <summary>The diff for people: one line per change.</summary>
+    public static void Write(V1.DiffRuleSetsResponse d, TextWriter w)
+    {
+        w.WriteLine($"{d.A} (sha256 {Short(d.AContentHash)}) -> {d.B} (sha256 {Short(d.BContentHash)})");
+        if (d.Rows.Count + d.Quotas.Count + d.Policies.Count == 0)
+        {
+            w.WriteLine("no differences");
+            return;
+        }
+        foreach (var r in d.Rows)
+        {
+            var sign = r.Change switch { "added" => "+", "removed" => "-", _ => "~" };
+            w.WriteLine($"{sign} {r.RowId,-18} {r.Label}  [{r.Citation}]");
+            foreach (var c in r.Changes)
+                w.WriteLine($"    {c.Kind} {c.Field}: {Show(c.Before)} -> {Show(c.After)}{(c.Note.Length > 0 ? $"  ({c.Note})" : "")}");
+        }
+        foreach (var c in d.Quotas) w.WriteLine($"~ quota {c.Field} {c.Kind}: {Show(c.Before)} -> {Show(c.After)}");
+        foreach (var c in d.Policies) w.WriteLine($"~ {c.Kind} {c.Field}: {Show(c.Before)} -> {Show(c.After)}");
+        w.WriteLine($"{d.Rows.Count(r => r.Change == "added")} added, {d.Rows.Count(r => r.Change == "removed")} removed, " +
+                    $"{d.Rows.Count(r => r.Change == "changed")} changed rows; {d.Quotas.Count} quota and {d.Policies.Count} policy changes");
+
+        static string Show(string s) => s.Length == 0 ? "(none)" : s;
+        static string Short(string h) => h.Length > 16 ? h[..16] : h;
+    }
+}
