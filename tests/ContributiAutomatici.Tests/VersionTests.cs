@@ -20,6 +20,9 @@ public class VersionTests
     }
 
     [Theory]
+    [InlineData(2017, "dm-2017")]
+    [InlineData(2018, "dm-2017")]
+    [InlineData(2019, "dm-2017")]
     [InlineData(2020, "dm-2021")]
     [InlineData(2024, "dm-2021")]
     public void An_application_year_resolves_to_the_version_in_force(int year, string version)
@@ -33,6 +36,7 @@ public class VersionTests
     {
         var ex = Assert.Throws<RuleSetNotFoundException>(() => RequestMapper.Resolve(new V1.ScoreWorkRequest { ApplicationYear = 2016 }, Repo.Catalog));
         Assert.Contains("2016", ex.Message);
+        Assert.Contains("2017-2019 by dm-2017", ex.Message);
         Assert.Contains("2020- by dm-2021", ex.Message);
     }
 
@@ -44,6 +48,38 @@ public class VersionTests
         var bad = Assert.Throws<InvalidRequestException>(() =>
             RequestMapper.Resolve(new V1.ScoreWorkRequest { RuleSetId = "dm-2021", WithOverlays = { "covid-20" } }, Repo.Catalog));
         Assert.Equal("with_overlays", Assert.Single(bad.Errors).Field);
+    }
+
+    [Fact]
+    public void The_same_film_scores_differently_under_DM_2017_and_DM_2021_and_DM_2017_lists_its_provisional_rows()
+    {
+        var request = Google.Protobuf.JsonParser.Default.Parse<V1.ScoreWorkRequest>(File.ReadAllText(Path.Combine(Repo.Root, "examples", "first-feature.json")));
+        var c = Comparisons.CompareWork(new V1.CompareWorksRequest
+        {
+            A = new V1.RuleSetRef { RuleSetId = "dm-2017" }, B = new V1.RuleSetRef { RuleSetId = "dm-2021", WithoutOverlays = { "*" } },
+            Work = request.Work, Roles = { request.Roles },
+        }, Repo.Catalog);
+
+        var producer = c.Roles.Single(r => r.Role == V1.Role.Producer);
+        Assert.NotEqual(producer.ATotal, producer.BTotal);
+        Assert.NotEmpty(producer.Rows);
+        Assert.Contains("T1.A.1", c.AProvisionalRows);
+        Assert.Empty(c.BProvisionalRows);
+        // DM 2021 scores 847.3333 for the producer (README); DM 2017, without the increments, less.
+        Assert.Equal(847.3333m, Math.Round(decimal.Parse(producer.BTotal, System.Globalization.CultureInfo.InvariantCulture), 4));
+    }
+
+    [Fact]
+    public void ListRuleSets_counts_each_versions_rows_by_provenance()
+    {
+        var dm2017 = ResponseMapper.Summary(Repo.Catalog.Find("dm-2017")!, Repo.Catalog);
+        Assert.Equal(0, dm2017.SourcedRows);
+        Assert.Equal(44, dm2017.ProvisionalRows);
+        Assert.Equal(2, dm2017.MissingRows);
+        var dm2021 = ResponseMapper.Summary(Repo.Catalog.Find("dm-2021")!, Repo.Catalog);
+        Assert.Equal(126, dm2021.SourcedRows);
+        Assert.Equal("dm-2017", dm2021.Supersedes);
+        Assert.Equal(["covid-19"], dm2021.Overlays);
     }
 
     [Fact]
