@@ -39,7 +39,7 @@ public sealed class PlantedRulesTests : IDisposable
     }
 
     private (string Folder, string File, int Line) PlantCompileError() =>
-        Plant("T1.B.4", "producer: \"15\"", "producer: \"15 + Work.NoSuchField\"");
+        Plant("T1.B.4", "producer: \"producer_points\"", "producer: \"producer_points + Work.NoSuchField\"");
 
     [Fact]
     public async Task A_rules_folder_with_a_planted_error_refuses_to_start_with_file_and_line()
@@ -97,7 +97,7 @@ public sealed class PlantedRulesTests : IDisposable
     public async Task A_rule_failing_at_run_time_is_INTERNAL_with_a_correlation_id_that_is_in_the_log()
     {
         // T1.B.1 divides by zero for an essai film without selective contributions.
-        var (folder, _, _) = Plant("T1.B.1", "producer: \"(Work.Essai ? 5 : 0) + (Work.SelectiveContributions ? 15 : 0)\"",
+        var (folder, _, _) = Plant("T1.B.1", "producer: \"(Work.Essai ? producer_essai_points : 0) + (Work.SelectiveContributions ? producer_selective_points : 0)\"",
             "producer: \"Work.Essai ? 1m / (Work.SelectiveContributions ? 1m : 0m) : 0m\"");
         await using var server = await LoopbackServer.StartAsync(rules: folder);
         using var client = new ContributiClient(new ContributiClientOptions { Address = server.Address, RetryCount = 0 });

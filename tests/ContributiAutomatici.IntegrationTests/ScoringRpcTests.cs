@@ -190,35 +190,19 @@ public sealed class ScoringRpcTests(ServerFixture fixture)
         Assert.Equal("dm-2021", response.RuleSetId);
         Examples.AssertMatches(Examples.ExpectedFor(2_400_000m), response, "2022");
 
-        // 2016 (before the first admissible year) and 2019 (no loaded version covers it: DM 2017 is not loaded) are
-        // refused with the status that follows from the mapper's own verdict: INVALID_ARGUMENT naming application_year,
-        // or NOT_FOUND.
-        foreach (var year in new[] { 2016, 2019 })
-        {
-            request.ApplicationYear = year;
-            var expected = MapperVerdict(request);
-            var ex = await Assert.ThrowsAsync<RpcException>(() => Raw.ScoreWorkAsync(request, deadline: Deadline).ResponseAsync);
-            Assert.Equal(expected, ex.StatusCode);
-            if (expected == StatusCode.InvalidArgument)
-                Assert.Equal("application_year", Assert.Single(ContributiClient.FieldViolations(ex)).Field);
-        }
-    }
+        // 2018 is DM 2017's (its rows provisional, listed); 2016 no version governs: NOT_FOUND naming the governed years.
+        request.ApplicationYear = 2018;
+        foreach (var e in request.Work.BoxOffice) e.Date.Year = 2018;
+        request.Work.FirstReleaseDate.Year = 2018;
+        var old = await Raw.ScoreWorkAsync(request, deadline: Deadline);
+        Assert.Equal("dm-2017", old.RuleSetId);
+        Assert.Contains("T1.A.1", old.ProvisionalRows);
 
-    private StatusCode MapperVerdict(ScoreWorkRequest request)
-    {
-        try
-        {
-            RequestMapper.Map(request, fixture.Server.Catalog);
-            return StatusCode.OK;
-        }
-        catch (InvalidRequestException)
-        {
-            return StatusCode.InvalidArgument;
-        }
-        catch (RuleSetNotFoundException)
-        {
-            return StatusCode.NotFound;
-        }
+        request.ApplicationYear = 2016;
+        var ex = await Assert.ThrowsAsync<RpcException>(() => Raw.ScoreWorkAsync(request, deadline: Deadline).ResponseAsync);
+        Assert.Equal(StatusCode.NotFound, ex.StatusCode);
+        Assert.Contains("2017-2019 by dm-2017", ex.Status.Detail);
+        Assert.Contains("2020- by dm-2021", ex.Status.Detail);
     }
 
     [Fact]

@@ -25,7 +25,7 @@ public class CliTests
     public void Validate_prints_file_and_line_of_a_planted_error_and_exits_non_zero()
     {
         using var t = TempRules.CopyOfRepo();
-        t.Replace("dm-2021/tabella-2.yaml", "\"Per(Work.DurationMinutes, 50)\"", "'Per(Work.DurationMinutes, \"50\")'");
+        t.Replace("dm-2021/tabella-2.yaml", "\"Per(Work.DurationMinutes, minutes_per_point)\"", "'Per(Work.DurationMinutes, \"50\")'");
         var line = t.LineOf("dm-2021/tabella-2.yaml", "Per(Work.DurationMinutes, \"50\")");
         var (exit, _, err) = Run("validate", "--rules", t.Root);
         Assert.Equal(1, exit);

@@ -24,7 +24,8 @@ public class RuleLoadingTests
         Assert.Equal(["festivals", "prizes", "markets"], rs.Definition.Lists.Select(l => l.Kind));
         Assert.Equal(64, rs.ContentHash.Length);
         Assert.Same(rs, Repo.Catalog.ForApplicationYear(2022));
-        Assert.Null(Repo.Catalog.ForApplicationYear(2019));
+        Assert.Equal("dm-2017", Repo.Catalog.ForApplicationYear(2019)?.Id);
+        Assert.Null(Repo.Catalog.ForApplicationYear(2016));
     }
 
     [Fact]
@@ -59,7 +60,7 @@ public class RuleLoadingTests
     public void Double_literal_where_a_decimal_is_needed_is_refused()
     {
         using var t = TempRules.CopyOfRepo();
-        t.Replace(T1, "producer: \"Base * 0.50m\"", "producer: \"Base * 0.50\"");
+        t.Replace(T1, "producer: \"Base * increment\"", "producer: \"Base * 0.50\"");
         var ex = t.LoadFails();
         AssertError(ex, T1, t.LineOf(T1, "Base * 0.50\""), "decimal");
     }
@@ -77,7 +78,7 @@ public class RuleLoadingTests
     public void Reference_to_a_festival_list_that_does_not_exist_is_refused()
     {
         using var t = TempRules.CopyOfRepo();
-        t.Replace(T1, "\"tutte_le_opere, documentari\", Participation, 15", "\"tutte_le_opere, documentary\", Participation, 15");
+        t.Replace(T1, "\"tutte_le_opere, documentari\", Participation, producer_points", "\"tutte_le_opere, documentary\", Participation, producer_points");
         var ex = t.LoadFails();
         AssertError(ex, T1, t.LineOf(T1, "documentary\""), "'documentary' is not a category of the festivals list");
     }
@@ -104,7 +105,7 @@ public class RuleLoadingTests
     public void Base_must_name_an_earlier_row()
     {
         using var t = TempRules.CopyOfRepo();
-        t.Replace(T1, "base: T1.A.1\n        points:\n          producer: \"Base * 0.50m\"", "base: T1.A.9\n        points:\n          producer: \"Base * 0.50m\"");
+        t.Replace(T1, "base: T1.A.1\n        figures:\n          increment: { value: 0.50", "base: T1.A.9\n        figures:\n          increment: { value: 0.50");
         var ex = t.LoadFails();
         Assert.Contains(ex.Errors, e => e.Message.Contains("base 'T1.A.9' matches no earlier row"));
     }
