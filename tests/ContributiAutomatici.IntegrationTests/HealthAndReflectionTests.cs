@@ -44,4 +44,50 @@ public sealed class HealthAndReflectionTests(ServerFixture fixture)
         Assert.Equal("contributi.v1", file.Package);
         Assert.Contains(file.Service, s => s.Name == "ScoringService" && s.Method.Any(m => m.Name == "ScoreWorks" && m.ClientStreaming && m.ServerStreaming));
     }
+
+    [Fact]
+    public async Task Reflection_resolves_every_file_from_the_services_down_including_google_rpc_BadRequest()
+    {
+        var reflection = new ServerReflection.ServerReflectionClient(fixture.Channel);
+        using var call = reflection.ServerReflectionInfo(deadline: DateTime.UtcNow.AddSeconds(30));
+        async Task<ServerReflectionResponse> Ask(ServerReflectionRequest r)
+        {
+            await call.RequestStream.WriteAsync(r);
+            Assert.True(await call.ResponseStream.MoveNext(CancellationToken.None));
+            return call.ResponseStream.Current;
+        }
+
+        var services = (await Ask(new ServerReflectionRequest { ListServices = "" })).ListServicesResponse.Service.Select(s => s.Name).ToList();
+        Assert.Contains("contributi.v1.AllocationService", services);
+        Assert.Contains("contributi.v1.ComparisonService", services);
+        var files = new Dictionary<string, Google.Protobuf.Reflection.FileDescriptorProto>();
+        var pending = new Queue<string>();
+        foreach (var service in services)
+        {
+            var answer = await Ask(new ServerReflectionRequest { FileContainingSymbol = service });
+            Assert.Equal(ServerReflectionResponse.MessageResponseOneofCase.FileDescriptorResponse, answer.MessageResponseCase);
+            foreach (var bytes in answer.FileDescriptorResponse.FileDescriptorProto)
+            {
+                var f = Google.Protobuf.Reflection.FileDescriptorProto.Parser.ParseFrom(bytes);
+                if (files.TryAdd(f.Name, f)) foreach (var d in f.Dependency) pending.Enqueue(d);
+            }
+        }
+        while (pending.TryDequeue(out var name))
+        {
+            if (files.ContainsKey(name)) continue;
+            var answer = await Ask(new ServerReflectionRequest { FileByFilename = name });
+            Assert.True(answer.MessageResponseCase == ServerReflectionResponse.MessageResponseOneofCase.FileDescriptorResponse,
+                $"reflection does not serve {name}: {answer.ErrorResponse?.ErrorMessage}");
+            foreach (var bytes in answer.FileDescriptorResponse.FileDescriptorProto)
+            {
+                var f = Google.Protobuf.Reflection.FileDescriptorProto.Parser.ParseFrom(bytes);
+                if (files.TryAdd(f.Name, f)) foreach (var d in f.Dependency) pending.Enqueue(d);
+            }
+        }
+        await call.RequestStream.CompleteAsync();
+
+        var errorDetails = Assert.Contains("google/rpc/error_details.proto", files);
+        Assert.Contains(errorDetails.MessageType, m => m.Name == "BadRequest");
+        Assert.Contains("google/type/date.proto", files.Keys);
+    }
 }
