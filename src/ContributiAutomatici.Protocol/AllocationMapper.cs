@@ -171,8 +171,7 @@ public static class AllocationMapper
     // ------------------------------------------------------------------ the result
 
     /// <summary>Canonical decimal strings: rounded half away from zero to <paramref name="scale"/>, no trailing zeros.</summary>
-    public static string Dec(decimal d, int scale = ExactScale) =>
-        Math.Round(d, scale, MidpointRounding.AwayFromZero).ToString("0." + new string('#', scale), CultureInfo.InvariantCulture);
+    public static string Dec(decimal d, int scale = ExactScale) => ResponseMapper.Dec(Math.Round(d, scale, MidpointRounding.AwayFromZero));
 
     private static string Money(decimal d) => Dec(d, 2);
 

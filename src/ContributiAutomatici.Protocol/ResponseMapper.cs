@@ -9,7 +9,14 @@ namespace ContributiAutomatici.Protocol;
 /// <summary>Maps the engine's results and rule sets onto contributi.v1 messages.</summary>
 public static class ResponseMapper
 {
-    public static string Dec(decimal d) => d.ToString(CultureInfo.InvariantCulture);
+    /// <summary>Decimals of the points in responses: rounded half away from zero, no trailing zeros.</summary>
+    public const int PointsScale = 10;
+
+    /// <summary>A decimal as a canonical string: invariant culture, no trailing zeros ("190", "203.2", not "203.20").</summary>
+    public static string Dec(decimal d) => d.ToString("0.############################", CultureInfo.InvariantCulture);
+
+    /// <summary>Points at the documented scale (10 decimals), canonical: equal numbers print equal.</summary>
+    public static decimal Points(decimal d) => Math.Round(d, PointsScale, MidpointRounding.AwayFromZero);
 
     public static V1.ScoreWorkResponse ToProto(ScoreResult result, IReadOnlyList<Exclusion>? excluded = null)
     {
@@ -19,15 +26,22 @@ public static class ResponseMapper
         response.Incomplete = result.Incomplete;
         response.MissingRows.AddRange(result.Roles.SelectMany(r => r.MissingRows).Distinct());
         response.ProvisionalRows.AddRange(result.Roles.SelectMany(r => r.ProvisionalRows).Distinct());
+        // Every number at the points scale, and every total the exact sum of the numbers printed under it: a quota's
+        // points are the sum of its lines as printed (without lines: the quota's points at the scale), a role's total
+        // the sum of its quotas as printed.
         foreach (var role in result.Roles)
         {
-            var rs = new V1.RoleScore { Role = (V1.Role)(int)role.Role, TotalPoints = Dec(role.TotalPoints) };
+            var rs = new V1.RoleScore { Role = (V1.Role)(int)role.Role };
+            var total = 0m;
             foreach (var q in role.Quotas)
             {
-                var qs = new V1.QuotaScore { QuotaId = q.QuotaId, Points = Dec(q.Points) };
+                var points = q.Lines.Count > 0 ? q.Lines.Sum(l => Points(l.Points)) : Points(q.Points);
+                total += points;
+                var qs = new V1.QuotaScore { QuotaId = q.QuotaId, Points = Dec(points) };
                 qs.Lines.AddRange(q.Lines.Select(Line));
                 rs.Quotas.Add(qs);
             }
+            rs.TotalPoints = Dec(total);
             rs.NotApplied.AddRange(role.NotApplied.Select(Line));
             response.Roles.Add(rs);
         }
@@ -39,7 +53,7 @@ public static class ResponseMapper
         var line = new V1.ScoreLine
         {
             RowId = l.RowId, Label = l.Label, Citation = l.Citation, Role = (V1.Role)(int)l.Role,
-            QuotaId = l.QuotaId, Points = Dec(l.Points), Reason = l.Reason ?? "",
+            QuotaId = l.QuotaId, Points = Dec(Points(l.Points)), Reason = l.Reason ?? "",
         };
         line.Inputs.AddRange(l.Inputs.Select(i => new V1.InputValue { Name = i.Key, Value = i.Value }));
         return line;

@@ -1,0 +1,48 @@
+using System.Globalization;
+using System.Text.RegularExpressions;
+using ContributiAutomatici.Protocol;
+using V1 = ContributiAutomatici.Contracts.V1;
+
+namespace ContributiAutomatici.Tests;
+
+/// <summary>One canonical form for the decimals a response carries, and totals that are the exact sums of their parts.</summary>
+public class OutputFormTests
+{
+    private static readonly Regex Canonical = new(@"^-?(0|[1-9][0-9]*)(\.[0-9]*[1-9])?$");
+
+    [Fact]
+    public void Scores_print_points_canonically_at_ten_decimals_and_every_total_is_the_sum_of_what_it_prints()
+    {
+        var rs = Repo.Catalog.Find("dm-2021")!;
+        var items = YearSynthesizer.Items(rs, 40, 400, seed: 11, year: 2023, budget: 1_000_000m).ToList();
+        var roles = items.Where(i => i.Claim is not null).GroupBy(i => i.Claim.WorkId)
+            .ToDictionary(g => g.Key, g => g.Select(i => i.Claim.Role.Role).Distinct().ToList());
+        var strings = 0;
+        foreach (var work in items.Where(i => i.Work is not null).Select(i => i.Work.Work))
+        {
+            var request = new V1.ScoreWorkRequest { RuleSetId = "dm-2021", Work = work };
+            request.Roles.AddRange(roles.GetValueOrDefault(work.Id, [V1.Role.Producer]).Select(r => new V1.RoleInput { Role = r }));
+            var mapped = RequestMapper.Map(request, Repo.Catalog);
+            var response = ResponseMapper.ToProto(mapped.RuleSet.Score(mapped.Work, mapped.Roles, mapped.Options), mapped.Excluded);
+            foreach (var role in response.Roles)
+            {
+                Assert.Matches(Canonical, role.TotalPoints);
+                Assert.Equal(D(role.TotalPoints), role.Quotas.Sum(q => D(q.Points)));
+                foreach (var q in role.Quotas)
+                {
+                    Assert.Matches(Canonical, q.Points);
+                    Assert.Equal(D(q.Points), q.Lines.Sum(l => D(l.Points)));
+                    foreach (var l in q.Lines)
+                    {
+                        Assert.Matches(Canonical, l.Points);
+                        Assert.True(l.Points.Length - l.Points.IndexOf('.') - 1 <= 10 || !l.Points.Contains('.'), l.Points);
+                        strings++;
+                    }
+                }
+            }
+        }
+        Assert.True(strings > 400, $"only {strings} lines scored: the synthetic works should score");
+    }
+
+    private static decimal D(string s) => decimal.Parse(s, NumberStyles.AllowLeadingSign | NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture);
+}
