@@ -7,6 +7,7 @@ using ContributiAutomatici.Engine.Scoring;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp;
 using Microsoft.CodeAnalysis.CSharp.Syntax;
+using Microsoft.CodeAnalysis.Text;
 
 namespace ContributiAutomatici.Engine.Rules;
 
@@ -66,27 +67,37 @@ public static class RuleCompiler
         var cachePath = options.CacheDirectory is { } dir ? Path.Combine(dir, $"{def.Id}-{cacheKey}.dll") : null;
 
         // Every expression is parsed on its own first: a rule is one expression, never code that
-        // closes the generated method and opens another.
-        var exprs = new List<(RuleExpression Expr, string Method, string ReturnType, string Params, bool Whole)>();
+        // closes the generated method and opens another. One refused by the syntax check is left out of the
+        // generated class (its method returns default), so the symbol check still reports every other one.
+        var exprs = new List<ExpressionSite>();
         CollectExpressions(def, cells, exprs);
         var cellExpressions = cells.SelectMany(c => new[] { c.Cell.Points, c.Cell.When }).OfType<RuleExpression>()
             .ToHashSet(ReferenceEqualityComparer.Instance);
-        foreach (var (e, _, _, _, _) in exprs)
+        foreach (var site in exprs)
         {
+            var e = site.Expr;
             var parsed = SyntaxFactory.ParseExpression(e.Text);
             var diag = parsed.GetDiagnostics().FirstOrDefault(d => d.Severity == DiagnosticSeverity.Error);
             if (diag is not null)
                 errors.Add(new RuleError(e.Location.File, e.Location.Line + e.LineOffset + diag.Location.GetLineSpan().StartLinePosition.Line,
                     "not a valid C# expression: " + diag.GetMessage()));
-            else if (RuleSandbox.CheckSyntax(parsed, mayReadClaimant: cellExpressions.Contains(e)) is { } bad)
+            else if ((RuleSandbox.CheckDirectives(e.Text) ?? RuleSandbox.CheckSyntax(parsed, mayReadClaimant: cellExpressions.Contains(e))) is { } bad)
                 errors.Add(new RuleError(e.Location.File, e.Location.Line + e.LineOffset + bad.Line, bad.Message));
+            else continue;
+            site.Refused = true;
         }
-        if (errors.Count > firstError) return null;
+        var syntaxRefused = errors.Count > firstError;
 
         var source = Generate(def, cells, exprs, className);
         var timings = new CompileTimings { Checked = sw.Elapsed };
         Assembly assembly;
         CompileSource from;
+        if (syntaxRefused)
+        {
+            // Bind what is left for its symbol errors, then refuse the whole rule set.
+            Emit(def, source, className, lists, errors, timings, sw);
+            return null;
+        }
         if (cachePath is not null && File.Exists(cachePath))
         {
             assembly = Load(def, File.ReadAllBytes(cachePath));
@@ -95,7 +106,7 @@ public static class RuleCompiler
         else
         {
             var image = Emit(def, source, className, lists, errors, timings, sw);
-            if (image is null || errors.Count > firstError) return null;
+            if (image is null || errors.Count > firstError || syntaxRefused) return null;
             if (cachePath is not null) TryWriteCache(cachePath, image);
             assembly = Load(def, image);
             from = CompileSource.Compiled;
@@ -103,7 +114,7 @@ public static class RuleCompiler
         var type = assembly.GetType($"{Namespace}.{className}", throwOnError: true)!;
         var factory = type.GetMethod("Create", BindingFlags.Public | BindingFlags.Static)!.CreateDelegate<Func<RuleScope>>();
         timings.Total = sw.Elapsed;
-        return new CompiledRuleSet(def, lists, cells, factory, from, timings);
+        return new CompiledRuleSet(def, lists, cells, exprs.Select(x => x.Describe(def)).ToArray(), factory, from, timings);
     }
 
     private static List<CellInfo> Flatten(RuleSetDefinition def)
@@ -124,28 +135,42 @@ public static class RuleCompiler
         return cells;
     }
 
-    private static void CollectExpressions(RuleSetDefinition def, List<CellInfo> cells,
-        List<(RuleExpression, string, string, string, bool)> exprs)
+    /// <summary>One rule expression of the rule set and the method it compiles to.</summary>
+    private sealed class ExpressionSite(RuleExpression expr, string method, string returnType, string parameters, bool whole, string what)
+    {
+        public RuleExpression Expr { get; } = expr;
+        public string Method { get; } = method;
+        public string ReturnType { get; } = returnType;
+        public string Params { get; } = parameters;
+        public bool Whole { get; } = whole;
+        /// <summary>Refused by the syntax check: not compiled.</summary>
+        public bool Refused { get; set; }
+        /// <summary>"row T1.A.1 (producer) points at dm-2021/tabella-1.yaml:57", the file relative to the rules folder.</summary>
+        public string Describe(RuleSetDefinition def) =>
+            $"{what} at {Path.GetRelativePath(Path.GetDirectoryName(Path.GetFullPath(def.Directory)) ?? "", Path.GetFullPath(Expr.Location.File)).Replace('\\', '/')}:{Expr.Location.Line + Expr.LineOffset}";
+    }
+
+    private static void CollectExpressions(RuleSetDefinition def, List<CellInfo> cells, List<ExpressionSite> exprs)
     {
         for (var t = 0; t < def.Tables.Count; t++)
         {
             var table = def.Tables[t];
-            if (table.Applies is { } a) exprs.Add((a, $"T{t}", "bool", "", false));
+            if (table.Applies is { } a) exprs.Add(new(a, $"T{t}", "bool", "", false, $"table {table.Id} 'applies'"));
             for (var s = 0; s < table.Sections.Count; s++)
-                if (table.Sections[s].When is { } w) exprs.Add((w, $"S{t}_{s}", "bool", "", false));
+                if (table.Sections[s].When is { } w) exprs.Add(new(w, $"S{t}_{s}", "bool", "", false, $"section {table.Id}.{table.Sections[s].Id} 'when'"));
         }
         var rows = cells.Select(c => c.Row).Distinct().ToList();
         for (var r = 0; r < rows.Count; r++)
-            if (rows[r].When is { } w) exprs.Add((w, $"W{r}", "bool", "", false));
+            if (rows[r].When is { } w) exprs.Add(new(w, $"W{r}", "bool", "", false, $"row {rows[r].Id} 'when'"));
         foreach (var c in cells)
         {
-            if (c.Cell.When is { } w) exprs.Add((w, $"C{c.Index}", "bool", "", false));
-            exprs.Add((c.Cell.Points, $"P{c.Index}", "decimal", "decimal Base", c.Row.WholePoints));
+            var role = RoleNames.Key(c.Role);
+            if (c.Cell.When is { } w) exprs.Add(new(w, $"C{c.Index}", "bool", "", false, $"row {c.Row.Id} ({role}) 'when'"));
+            exprs.Add(new(c.Cell.Points, $"P{c.Index}", "decimal", "decimal Base", c.Row.WholePoints, $"row {c.Row.Id} ({role}) points"));
         }
     }
 
-    private static string Generate(RuleSetDefinition def, List<CellInfo> cells,
-        List<(RuleExpression Expr, string Method, string ReturnType, string Params, bool Whole)> exprs, string className)
+    private static string Generate(RuleSetDefinition def, List<CellInfo> cells, List<ExpressionSite> exprs, string className)
     {
         var sb = new StringBuilder();
         sb.AppendLine("// <auto-generated/> from the rule files of " + def.Id + ", content hash " + def.ContentHash);
@@ -161,15 +186,28 @@ public static class RuleCompiler
         sb.AppendLine($"public sealed class {className} : ContributiAutomatici.Engine.Scoring.RuleScope");
         sb.AppendLine("{");
         sb.AppendLine($"    public static ContributiAutomatici.Engine.Scoring.RuleScope Create() => new {className}();");
-        foreach (var (e, method, ret, pars, whole) in exprs)
+        for (var k = 0; k < exprs.Count; k++)
         {
-            sb.AppendLine($"    private {ret} {method}({pars}) =>");
-            if (whole) sb.AppendLine("        Math.Floor(");
+            var x = exprs[k];
+            var e = x.Expr;
+            // The index of the expression being evaluated, so an evaluation error names its row, role and line.
+            sb.AppendLine($"    private {x.ReturnType} {x.Method}({x.Params})");
+            sb.AppendLine("    {");
+            sb.AppendLine($"        CurrentExpression = {k};");
+            if (x.Refused)
+            {
+                sb.AppendLine("        return default;");
+                sb.AppendLine("    }");
+                continue;
+            }
+            sb.AppendLine("        return");
+            if (x.Whole) sb.AppendLine("        Math.Floor(");
             sb.AppendLine($"#line {e.Location.Line + e.LineOffset} \"{e.Location.File.Replace("\\", "\\\\").Replace("\"", "\\\"")}\"");
             sb.AppendLine("(" + e.Text + "\n)");
             sb.AppendLine("#line default");
-            if (whole) sb.Append(')');
+            if (x.Whole) sb.Append(')');
             sb.AppendLine("        ;");
+            sb.AppendLine("    }");
         }
 
         var has = exprs.Select(x => x.Method).ToHashSet();
@@ -256,7 +294,8 @@ public static class RuleCompiler
             $"ContributiAutomatici.Rules.{def.Id}.{def.ContentHash[..12]}",
             [tree], References.Value,
             new CSharpCompilationOptions(OutputKind.DynamicallyLinkedLibrary, optimizationLevel: OptimizationLevel.Release,
-                nullableContextOptions: NullableContextOptions.Enable, allowUnsafe: false, deterministic: true));
+                nullableContextOptions: NullableContextOptions.Enable, allowUnsafe: false, deterministic: true,
+                checkOverflow: true));
 
         // Emit first: it binds every method once and reports every compile error. The image is only
         // loaded after the sandbox below has passed.
@@ -265,25 +304,38 @@ public static class RuleCompiler
         timings.Emitted = sw.Elapsed;
         var before = errors.Count;
         var generatedErrors = false;
+        var broken = new List<TextSpan>();
         foreach (var d in result.Diagnostics.Where(d => d.Severity == DiagnosticSeverity.Error))
         {
             var span = d.Location.GetMappedLineSpan();
             if (span.HasMappedPath)
+            {
                 errors.Add(new RuleError(span.Path, span.StartLinePosition.Line + 1, d.GetMessage()));
+                broken.Add(d.Location.SourceSpan);
+            }
             else generatedErrors = true;
         }
-        if (errors.Count > before) return null;
-        if (generatedErrors || !result.Success) throw new InvalidOperationException("the generated rule class does not compile: " + source);
+        if (generatedErrors && errors.Count == before)
+        {
+            // Not reachable from a rule that passed the syntax check; if it were, the rule set is refused without
+            // dumping the generated source.
+            var first = result.Diagnostics.First(d => d.Severity == DiagnosticSeverity.Error);
+            errors.Add(new RuleError(Path.Combine(def.Directory, RuleFileParser.ManifestName), 1,
+                $"the rule set does not compile ({first.Id}: {first.GetMessage()})"));
+            return null;
+        }
 
         var model = compilation.GetSemanticModel(tree);
         var generated = compilation.GetTypeByMetadataName($"{Namespace}.{className}")!;
         foreach (var method in tree.GetRoot().DescendantNodes().OfType<MethodDeclarationSyntax>())
         {
-            if (method.ExpressionBody?.Expression is not { } body) continue;
+            if (method.Body?.Statements is not [ExpressionStatementSyntax, ReturnStatementSyntax { Expression: { } body }]) continue;
             // Each rule expression is the parenthesized expression under its #line directive.
             var ruleExpr = body is InvocationExpressionSyntax { ArgumentList.Arguments: [var only] } floor &&
                            floor.Expression.ToString() == "Math.Floor" ? only.Expression : body;
-            if (ruleExpr is ParenthesizedExpressionSyntax paren)
+            // An expression that does not compile has its error already; every other one is checked against the
+            // sandbox, so one load reports every refusal.
+            if (ruleExpr is ParenthesizedExpressionSyntax paren && !broken.Any(b => paren.Span.IntersectsWith(b)))
                 RuleSandbox.CheckSymbols(model, paren.Expression, generated, lists, errors);
         }
         timings.Sandboxed = sw.Elapsed;

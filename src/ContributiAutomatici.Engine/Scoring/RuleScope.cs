@@ -30,8 +30,11 @@ public abstract class RuleScope
     /// <summary>The model values a cell's expressions read, for the explanation.</summary>
     public abstract void DescribeInputs(int cell, List<KeyValuePair<string, string>> inputs);
 
-    /// <summary>The cell being evaluated, for error reports.</summary>
+    /// <summary>The cell being evaluated.</summary>
     protected internal int CurrentCell;
+
+    /// <summary>The rule expression being evaluated (its index in the rule set), for error reports.</summary>
+    protected internal int CurrentExpression;
 
     private static readonly RoleInput[] NoFacts = [.. Enumerable.Range(0, 5).Select(r => new RoleInput((Role)r))];
 
@@ -88,7 +91,7 @@ public abstract class RuleScope
     /// a slot runs to the next one's start, the last wraps past midnight to the first; start inclusive.
     /// No time given: 0.
     /// </summary>
-    protected static decimal Slot(TimeOnly? time, params ReadOnlySpan<(string From, decimal Points)> slots)
+    protected static decimal Slot(TimeOnly? time, [TimeOfDay] params ReadOnlySpan<(string From, decimal Points)> slots)
     {
         if (time is not { } t || slots.Length == 0) return 0m;
         var result = slots[^1].Points; // before the first start: still in the last slot (wraps midnight)
@@ -114,29 +117,24 @@ public abstract class RuleScope
         var entries = Work.Festivals;
         if (entries.Count == 0) return 0m;
         var listed = _lists.FestivalMatcher(band, lists);
+        // Two passes, each linear in the entries: the festivals with a matching entry, then each counted once, in
+        // the order of its first entry.
+        HashSet<string>? hits = null;
+        foreach (var e in entries)
+            if (listed.ContainsKey(e.FestivalId) && Matches(e, match) && (!contractBeforeSelection || ContractBefore(e.SelectionDate)))
+                (hits ??= new HashSet<string>(StringComparer.Ordinal)).Add(e.FestivalId);
+        if (hits is null) return 0m;
         decimal total = 0m;
-        for (var i = 0; i < entries.Count; i++)
+        foreach (var e in entries)
         {
-            var id = entries[i].FestivalId;
-            if (!listed.TryGetValue(id, out var inc) || SeenBefore(entries, i)) continue; // a festival counts once per row
-            var hit = false;
-            for (var j = i; j < entries.Count && !hit; j++)
-            {
-                var e = entries[j];
-                hit = e.FestivalId == id && Matches(e, match) && (!contractBeforeSelection || ContractBefore(e.SelectionDate));
-            }
-            if (!hit) continue;
+            var id = e.FestivalId;
+            if (!hits.Remove(id)) continue; // a festival counts once per row
+            var inc = listed[id];
             var p = points * (1m + inc / 100m);
             total += p;
-            _trace?.Add($"{id} (fascia {string.Join("/", _lists.Entries("festivals", id).Select(e => e.Band).Distinct())}{(inc > 0 ? $", +{inc:0.##}%" : "")}): {p.ToString(CultureInfo.InvariantCulture)}");
+            _trace?.Add($"{id} (fascia {string.Join("/", _lists.Entries("festivals", id).Select(x => x.Band).Distinct())}{(inc > 0 ? $", +{inc:0.##}%" : "")}): {p.ToString(CultureInfo.InvariantCulture)}");
         }
         return total;
-
-        static bool SeenBefore(IReadOnlyList<FestivalEntry> es, int i)
-        {
-            for (var k = 0; k < i; k++) if (es[k].FestivalId == es[i].FestivalId) return true;
-            return false;
-        }
     }
 
     private static bool Matches(FestivalEntry e, FestivalMatch match) => match switch
@@ -166,11 +164,9 @@ public abstract class RuleScope
         if (entries.Count == 0) return 0m;
         var listed = _lists.IdMatcher("prizes", prizes, lists);
         decimal total = 0m;
-        var counted = 0UL; // bit i: entry i was counted (each prize once per row)
-        for (var i = 0; i < entries.Count; i++)
+        HashSet<string>? counted = null; // each prize once per row: its first matching entry
+        foreach (var e in entries)
         {
-            var e = entries[i];
-            if (CountedBefore(entries, i, counted)) continue;
             if (!listed.Contains(e.PrizeId)) continue;
             var ok = match switch
             {
@@ -182,18 +178,11 @@ public abstract class RuleScope
                 _ => false,
             };
             if (!ok || contractBeforeSelection && !ContractBefore(e.SelectionDate)) continue;
-            if (i < 64) counted |= 1UL << i;
+            if (!(counted ??= new HashSet<string>(StringComparer.Ordinal)).Add(e.PrizeId)) continue;
             total += points;
             _trace?.Add($"{e.PrizeId} ({e.Category}, {e.Outcome}): {points.ToString(CultureInfo.InvariantCulture)}");
         }
         return total;
-
-        static bool CountedBefore(IReadOnlyList<PrizeEntry> es, int i, ulong counted)
-        {
-            for (var k = 0; k < i && k < 64; k++)
-                if ((counted & (1UL << k)) != 0 && es[k].PrizeId == es[i].PrizeId) return true;
-            return false;
-        }
     }
 
     /// <summary>Market rows (Tabella 8): <paramref name="points"/> once if the work took part in any listed market: markets never add up.</summary>
