@@ -26,7 +26,11 @@ public static class Program
             return 2;
         }
         var rules = RulesLocator.Find(opts.Rules);
-        var compile = new RuleCompileOptions { CacheDirectory = opts.NoCache ? null : RuleCompileOptions.DefaultCacheDirectory };
+        var compile = new RuleCompileOptions
+        {
+            CacheDirectory = opts.NoCache ? null : RuleCompileOptions.DefaultCacheDirectory,
+            Warn = w => stderr.WriteLine("warning: " + w),
+        };
         RuleCatalog catalog;
         try
         {

@@ -34,7 +34,8 @@ public static class ContributiServer
         var options = builder.Configuration.GetSection(ContributiServerOptions.Section).Get<ContributiServerOptions>() ?? new();
 
         var rulesPath = RulesLocator.Find(options.Rules);
-        catalog ??= RuleCatalog.Load(rulesPath, new RuleCompileOptions { CacheDirectory = CacheDirectory(options.RulesCache) });
+        var cacheWarnings = new List<string>();
+        catalog ??= RuleCatalog.Load(rulesPath, new RuleCompileOptions { CacheDirectory = CacheDirectory(options.RulesCache), Warn = cacheWarnings.Add });
 
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
@@ -63,6 +64,7 @@ public static class ContributiServer
 
         var app = builder.Build();
         var log = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("ContributiAutomatici.Server");
+        foreach (var w in cacheWarnings) log.LogWarning("{Warning}", w);
         log.LogInformation("rules loaded from {RulesPath} in {LoadMs:0} ms: {Count} rule set(s)",
             Path.GetFullPath(rulesPath), catalog.LoadTime.TotalMilliseconds, catalog.RuleSets.Count);
         foreach (var rs in catalog.RuleSets)

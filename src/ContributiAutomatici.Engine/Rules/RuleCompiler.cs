@@ -37,13 +37,17 @@ public enum CompileSource { Compiled, Cache }
 /// <summary>Options of the rule compiler.</summary>
 public sealed record RuleCompileOptions
 {
-    /// <summary>Folder of compiled rule assemblies, keyed by content hash; null disables the cache.</summary>
+    /// <summary>
+    /// Folder of compiled rule assemblies, keyed by content hash; null disables the cache. It must be private to the
+    /// user (created 0700; a folder others can write is not used) and every assembly in it is checked before loading.
+    /// </summary>
     public string? CacheDirectory { get; init; } = DefaultCacheDirectory;
 
-    public static string DefaultCacheDirectory =>
-        Environment.GetEnvironmentVariable("CONTRIBUTI_RULES_CACHE") is { Length: > 0 } d
-            ? d
-            : Path.Combine(Path.GetTempPath(), "contributi-automatici", "rules-cache");
+    /// <summary>$CONTRIBUTI_RULES_CACHE, else the user's cache folder (~/.cache/contributi-automatici/rules-cache).</summary>
+    public static string? DefaultCacheDirectory => RuleCache.DefaultDirectory();
+
+    /// <summary>Where warnings go: a cache folder not used, a cached assembly discarded. Default: nowhere.</summary>
+    public Action<string> Warn { get; init; } = _ => { };
 }
 
 /// <summary>
@@ -64,7 +68,9 @@ public static class RuleCompiler
         var cells = Flatten(def);
         var className = "RuleSet_" + new string(def.Id.Select(c => char.IsLetterOrDigit(c) ? c : '_').ToArray());
         var cacheKey = CacheKey(def);
-        var cachePath = options.CacheDirectory is { } dir ? Path.Combine(dir, $"{def.Id}-{cacheKey}.dll") : null;
+        var cache = options.CacheDirectory is { } dir ? RuleCache.Open(dir, options.Warn) : null;
+        var cacheFile = $"{def.Id}-{cacheKey}.dll";
+        var assemblyName = AssemblyName(def);
 
         // Every expression is parsed on its own first: a rule is one expression, never code that
         // closes the generated method and opens another. One refused by the syntax check is left out of the
@@ -98,16 +104,22 @@ public static class RuleCompiler
             Emit(def, source, className, lists, errors, timings, sw);
             return null;
         }
-        if (cachePath is not null && File.Exists(cachePath))
+        if (cache?.TryRead(cacheFile, assemblyName) is { } cached)
         {
-            assembly = Load(def, File.ReadAllBytes(cachePath));
+            assembly = Load(def, cached);
             from = CompileSource.Cache;
         }
         else
         {
             var image = Emit(def, source, className, lists, errors, timings, sw);
             if (image is null || errors.Count > firstError || syntaxRefused) return null;
-            if (cachePath is not null) TryWriteCache(cachePath, image);
+            if (cache is not null)
+            {
+                // What is cached must pass the check it will meet when read back.
+                var problems = RuleAssemblyVerifier.Check(image, assemblyName);
+                if (problems.Count == 0) cache.TryWrite(cacheFile, image);
+                else options.Warn($"rule set {def.Id} not cached: its assembly does not pass the check ({string.Join("; ", problems)})");
+            }
             assembly = Load(def, image);
             from = CompileSource.Compiled;
         }
@@ -291,7 +303,7 @@ public static class RuleCompiler
     {
         var tree = CSharpSyntaxTree.ParseText(source, new CSharpParseOptions(LanguageVersion.Latest), path: $"{def.Id}.generated.cs");
         var compilation = CSharpCompilation.Create(
-            $"ContributiAutomatici.Rules.{def.Id}.{def.ContentHash[..12]}",
+            AssemblyName(def),
             [tree], References.Value,
             new CSharpCompilationOptions(OutputKind.DynamicallyLinkedLibrary, optimizationLevel: OptimizationLevel.Release,
                 nullableContextOptions: NullableContextOptions.Enable, allowUnsafe: false, deterministic: true,
@@ -362,16 +374,5 @@ public static class RuleCompiler
         return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(def.ContentHash + "/" + engine)))[..32];
     }
 
-    private static void TryWriteCache(string path, byte[] image)
-    {
-        try
-        {
-            Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-            var tmp = path + "." + Guid.NewGuid().ToString("N") + ".tmp";
-            File.WriteAllBytes(tmp, image);
-            File.Move(tmp, path, overwrite: true);
-        }
-        catch (IOException) { /* a read-only or full disk only costs the next start a compilation */ }
-        catch (UnauthorizedAccessException) { }
-    }
+    private static string AssemblyName(RuleSetDefinition def) => $"ContributiAutomatici.Rules.{def.Id}.{def.ContentHash[..12]}";
 }
