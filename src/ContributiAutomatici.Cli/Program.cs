@@ -113,7 +113,17 @@ public static class Program
             stderr.WriteLine($"{file}: {ex.Message}");
             return 1;
         }
-        var result = req.RuleSet.Score(req.Work, req.Roles, req.Options);
+        ScoreResult result;
+        try
+        {
+            result = req.RuleSet.Score(req.Work, req.Roles, req.Options);
+        }
+        catch (RuleEvaluationException ex)
+        {
+            // A rule failed on this work (it divided by zero, overflowed): an error of that row, not a crash.
+            stderr.WriteLine($"{file}: {ex.Message}");
+            return 1;
+        }
         if (opts.Json)
         {
             stdout.WriteLine(new JsonFormatter(JsonFormatter.Settings.Default.WithIndentation()).Format(ResponseMapper.ToProto(result)));

@@ -154,6 +154,7 @@ public static class GoldenTests
         }
         catch (InvalidRequestException ex) { return new GoldenResult(c, [ex.Message]); }
         catch (RuleSetNotFoundException ex) { return new GoldenResult(c, [ex.Message]); }
+        catch (RuleEvaluationException ex) { return new GoldenResult(c, [ex.Message]); }
 
         foreach (var (role, e) in c.Expect)
         {

@@ -67,6 +67,7 @@ public static class RequestMapper
     {
         var result = new List<M.RoleInput>();
         if (roles.Count == 0) errors.Add(new FieldError("roles", "at least one role to score"));
+        if (!RequestLimits.CheckCount(roles, "roles", errors, RequestLimits.MaxRoles)) return result;
         var scored = ruleSet.Roles;
         for (var i = 0; i < roles.Count; i++)
         {
@@ -95,6 +96,8 @@ public static class RequestMapper
             errors.Add(new FieldError("work", "work is required"));
             return null;
         }
+        RequestLimits.CheckLength(w.Id, "work.id", errors);
+        RequestLimits.CheckLength(w.Title, "work.title", errors, RequestLimits.MaxTitleLength);
         if (w.Kind == V1.WorkKind.Unspecified || !Enum.IsDefined(w.Kind)) errors.Add(new FieldError("work.kind", "kind is required (WORK_KIND_CINEMA or WORK_KIND_TV_WEB)"));
         var share = Decimal(w.ItalianSharePercent, "work.italian_share_percent", errors);
         if (share is < 0 or > 100) errors.Add(new FieldError("work.italian_share_percent", $"a share is 0-100%, got {share}"));
@@ -158,7 +161,8 @@ public static class RequestMapper
                     errors.Add(new FieldError(p + ".festival_id", $"'{f.FestivalId}' is not a Tabella 6 festival"));
                 if (f.Section == V1.FestivalSection.Unspecified || !Enum.IsDefined(f.Section))
                     errors.Add(new FieldError(p + ".section", "section is required (competition or official out of competition)"));
-                if (f.OtherPrizes < 0) errors.Add(new FieldError(p + ".other_prizes", $"must be >= 0, got {f.OtherPrizes}"));
+                if (f.OtherPrizes is < 0 or > RequestLimits.MaxOtherPrizes)
+                    errors.Add(new FieldError(p + ".other_prizes", $"must be 0-{RequestLimits.MaxOtherPrizes}, got {f.OtherPrizes}"));
                 return new M.FestivalEntry(f.FestivalId, (M.FestivalSection)(int)f.Section,
                     Date(f.SelectionDate, p + ".selection_date", errors), f.BestFilmPrize, f.OtherPrizes);
             }),
@@ -186,6 +190,7 @@ public static class RequestMapper
         Func<TIn, string, TOut> map)
     {
         var list = new List<TOut>(items.Count);
+        if (!RequestLimits.CheckCount(items, path, errors)) return list;
         for (var i = 0; i < items.Count; i++) list.Add(map(items[i], $"{path}[{i}]"));
         return list;
     }
@@ -232,7 +237,10 @@ public static class RequestMapper
     {
         if (s.Length == 0) return null;
         if (decimal.TryParse(s, NumberStyles.AllowLeadingSign | NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var d))
+        {
+            RequestLimits.CheckNumber(d, path, errors);
             return d;
+        }
         errors.Add(new FieldError(path, $"not a decimal number: '{s}' (write e.g. \"1234.56\")"));
         return null;
     }

@@ -1,3 +1,4 @@
+using ContributiAutomatici.Engine.Scoring;
 using ContributiAutomatici.Protocol;
 using Google.Protobuf.WellKnownTypes;
 using Google.Rpc;
@@ -34,6 +35,24 @@ public static class GrpcErrors
     /// <summary>INTERNAL with only the correlation id: the exception itself goes to the log, never to the caller.</summary>
     public static Google.Rpc.Status Internal(string correlationId) =>
         new() { Code = (int)Code.Internal, Message = $"internal error, correlation id {correlationId}" };
+
+    /// <summary>
+    /// INTERNAL for a rule that failed on this work (divided by zero, overflowed): the rules are wrong, not the
+    /// request. Names the rule set, row, role and its rule file:line, and the correlation id of the log line.
+    /// </summary>
+    public static Google.Rpc.Status RuleFailed(RuleEvaluationException ex, string correlationId) =>
+        new() { Code = (int)Code.Internal, Message = $"rule evaluation failed: {ex.Message}; correlation id {correlationId}" };
+
+    /// <summary>Longest echo of a caller's value in a status or a log line.</summary>
+    public const int MaxEcho = 200;
+
+    /// <summary>The text cut to <paramref name="max"/> characters, saying how long it was ("…(70000 characters)").</summary>
+    public static string Cut(string s, int max = MaxEcho)
+    {
+        if (s.Length <= max) return s;
+        var n = char.IsHighSurrogate(s[max - 1]) ? max - 1 : max;
+        return string.Concat(s.AsSpan(0, n), $"…({s.Length} characters)");
+    }
 
     /// <summary>A short id that ties an INTERNAL answer to its log line.</summary>
     public static string NewCorrelationId() => Guid.NewGuid().ToString("N")[..16];

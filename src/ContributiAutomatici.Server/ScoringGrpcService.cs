@@ -115,11 +115,18 @@ public sealed class ScoringGrpcService(RuleCatalog catalog, ScoringStats stats, 
         {
             answer.Error = status;
         }
+        catch (RuleEvaluationException ex)
+        {
+            var id = GrpcErrors.NewCorrelationId();
+            logger.LogError("rule evaluation failed, correlation id {CorrelationId}, in {Method} item {RequestId}: {Failure}", id, method,
+                GrpcErrors.Cut(item.RequestId), ex.Message);
+            answer.Error = GrpcErrors.RuleFailed(ex, id);
+        }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
             // One work whose rules failed must not break the other works of the stream.
             var id = GrpcErrors.NewCorrelationId();
-            logger.LogError(ex, "internal error, correlation id {CorrelationId}, in {Method} item {RequestId}", id, method, item.RequestId);
+            logger.LogError(ex, "internal error, correlation id {CorrelationId}, in {Method} item {RequestId}", id, method, GrpcErrors.Cut(item.RequestId));
             answer.Error = GrpcErrors.Internal(id);
         }
         return answer;
