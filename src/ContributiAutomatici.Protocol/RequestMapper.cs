@@ -17,7 +17,7 @@ public sealed class RuleSetNotFoundException(string message) : Exception(message
 
 /// <summary>The request is malformed; every offending field is listed.</summary>
 public sealed class InvalidRequestException(IReadOnlyList<FieldError> errors)
-    : Exception("invalid request: " + string.Join("; ", errors))
+    : Exception("invalid request: " + string.Join("; ", errors.Take(5)) + (errors.Count > 5 ? $"; and {errors.Count - 5} more" : ""))
 {
     public IReadOnlyList<FieldError> Errors { get; } = errors;
 }

@@ -46,6 +46,12 @@ public static class ContributiServer
         builder.Services.AddSingleton(catalog);
         builder.Services.AddSingleton(options);
         builder.Services.AddSingleton<ScoringStats>();
+        builder.Services.AddSingleton<MalformedMessages>();
+        builder.Services.AddHttpContextAccessor(); // MalformedMessages is reached from the request marshaller
+        // The framework logs every status a handler raised with its exception (a stack trace at Information); a bad
+        // caller would flood the log. What deserves a line is logged by this server: rule failures, internal errors,
+        // malformed messages (rate-limited).
+        builder.Logging.AddFilter("Grpc.AspNetCore.Server", LogLevel.Warning);
         builder.Services.AddGrpc(grpc =>
         {
             grpc.EnableDetailedErrors = false; // never an exception message or stack trace to the caller
@@ -71,6 +77,7 @@ public static class ContributiServer
             log.LogInformation("rule set {RuleSetId} sha256 {ContentHash} ({Source})",
                 rs.Id, rs.ContentHash, rs.Source == CompileSource.Cache ? "from cache" : "compiled");
 
+        app.Use(MalformedFraming.Middleware);
         app.MapGrpcService<ScoringGrpcService>();
         app.MapGrpcHealthChecksService();
         app.MapGrpcReflectionService();

@@ -9,28 +9,38 @@ namespace ContributiAutomatici.Server;
 /// <summary>How the service's exceptions become gRPC statuses (google.rpc.Status with details).</summary>
 public static class GrpcErrors
 {
-    /// <summary>INVALID_ARGUMENT with a google.rpc.BadRequest naming every offending field.</summary>
+    /// <summary>Most field violations in one status; the rest are counted in its message ("and N more").</summary>
+    public const int MaxViolations = 20;
+
+    /// <summary>
+    /// INVALID_ARGUMENT with a google.rpc.BadRequest naming the offending fields: at most <see cref="MaxViolations"/>,
+    /// each field and description cut to <see cref="MaxEcho"/> characters, so the whole status stays a few KiB
+    /// (far below the 64 KiB a client accepts in headers) whatever the request.
+    /// </summary>
     public static Google.Rpc.Status InvalidArgument(InvalidRequestException ex)
     {
         var badRequest = new BadRequest();
-        badRequest.FieldViolations.AddRange(ex.Errors.Select(e => new BadRequest.Types.FieldViolation
+        badRequest.FieldViolations.AddRange(ex.Errors.Take(MaxViolations).Select(e => new BadRequest.Types.FieldViolation
         {
-            Field = e.Field,
-            Description = e.Description,
+            Field = Cut(e.Field),
+            Description = Cut(e.Description),
         }));
+        var more = ex.Errors.Count - MaxViolations;
         return new Google.Rpc.Status
         {
             Code = (int)Code.InvalidArgument,
             Message = ex.Errors.Count == 1
-                ? $"invalid request: {ex.Errors[0]}"
-                : $"invalid request: {ex.Errors.Count} fields are wrong (see the BadRequest details)",
+                ? $"invalid request: {Cut(ex.Errors[0].Field)}: {Cut(ex.Errors[0].Description)}"
+                : more > 0
+                    ? $"invalid request: {ex.Errors.Count} fields are wrong; the first {MaxViolations} are in the BadRequest details, and {more} more"
+                    : $"invalid request: {ex.Errors.Count} fields are wrong (see the BadRequest details)",
             Details = { Any.Pack(badRequest) },
         };
     }
 
     /// <summary>NOT_FOUND for a rule set id or application year that no loaded rule set covers.</summary>
     public static Google.Rpc.Status NotFound(string message) =>
-        new() { Code = (int)Code.NotFound, Message = message };
+        new() { Code = (int)Code.NotFound, Message = Cut(message, 1000) };
 
     /// <summary>INTERNAL with only the correlation id: the exception itself goes to the log, never to the caller.</summary>
     public static Google.Rpc.Status Internal(string correlationId) =>

@@ -11,6 +11,7 @@ namespace ContributiAutomatici.Server;
 /// the mapper's exceptions and turned into statuses by <see cref="ErrorInterceptor"/>; in ScoreWorks each bad
 /// item becomes an error item and the stream goes on.
 /// </summary>
+[BindServiceMethod(typeof(ScoringServiceBinding), nameof(ScoringServiceBinding.BindService))]
 public sealed class ScoringGrpcService(RuleCatalog catalog, ScoringStats stats, ILogger<ScoringGrpcService> logger)
     : ScoringService.ScoringServiceBase
 {
@@ -36,7 +37,7 @@ public sealed class ScoringGrpcService(RuleCatalog catalog, ScoringStats stats, 
         if (request.Id.Length == 0)
             throw new InvalidRequestException([new FieldError("id", "a rule set id from ListRuleSets is required")]);
         var ruleSet = catalog.Find(request.Id) ?? throw new RpcException(new Status(StatusCode.NotFound,
-            $"rule set '{request.Id}' is not loaded (loaded: {string.Join(", ", catalog.RuleSets.Select(r => r.Id))})"));
+            $"rule set '{GrpcErrors.Cut(request.Id)}' is not loaded (loaded: {string.Join(", ", catalog.RuleSets.Select(r => r.Id))})"));
         return Task.FromResult(Details.GetOrAdd(ruleSet, ResponseMapper.Detail));
     }
 

@@ -70,8 +70,7 @@ public class CliTests
     [Fact]
     public void Score_names_every_bad_field_of_a_request()
     {
-        var file = Path.Combine(Path.GetTempPath(), $"bad-{Guid.NewGuid():N}.json");
-        File.WriteAllText(file, """
+        var file = WriteRequest("""
             { "ruleSetId": "dm-2021",
               "work": { "kind": "WORK_KIND_CINEMA", "italianSharePercent": "150",
                         "boxOffice": [{ "date": { "year": 2016, "month": 5, "day": 1 }, "amount": "-5" }],
