@@ -24,6 +24,10 @@ public sealed class ContributiServerOptions
     /// others can write is not used) and every assembly in it is checked before loading. Config <c>Contributi:RulesCache</c>.</summary>
     public string? RulesCache { get; set; }
 
+    /// <summary>Reload the rules when a file of the rules folder changes (default); SIGHUP reloads them either way.
+    /// Config <c>Contributi:WatchRules</c>.</summary>
+    public bool WatchRules { get; set; } = true;
+
     /// <summary>TLS; without a certificate the server speaks plaintext HTTP/2 (h2c).</summary>
     public TlsOptions Tls { get; set; } = new();
 

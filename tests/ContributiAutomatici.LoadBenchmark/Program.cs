@@ -50,7 +50,7 @@ public static class Program
         });
         await app.StartAsync(ct);
         var address = new Uri($"http://127.0.0.1:{ContributiServer.Port(app)}");
-        var catalog = app.Services.GetRequiredService<RuleCatalog>();
+        var catalog = app.Services.GetRequiredService<LiveRules>().Current;
         Console.WriteLine($"server on {address}");
 
         using var client = new ContributiClient(new ContributiClientOptions { Address = address, PerCallTimeout = TimeSpan.FromSeconds(30) });

@@ -365,7 +365,8 @@ public static class RuleCompiler
     });
 
     private static Assembly Load(RuleSetDefinition def, byte[] image) =>
-        new AssemblyLoadContext($"rules:{def.Id}:{def.ContentHash[..12]}").LoadFromStream(new MemoryStream(image));
+        // Collectible: a rule set replaced by a reload is unloaded once no call uses it any more.
+        new AssemblyLoadContext($"rules:{def.Id}:{def.ContentHash[..12]}", isCollectible: true).LoadFromStream(new MemoryStream(image));
 
     /// <summary>The cache key: the rules' content and the engine build that compiled them.</summary>
     private static string CacheKey(RuleSetDefinition def)
