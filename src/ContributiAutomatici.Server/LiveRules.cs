@@ -72,7 +72,7 @@ public sealed class LiveRules : IDisposable
             RuleCatalog next;
             try
             {
-                next = await Task.Run(() => RuleCatalog.Load(_rulesPath, _options));
+                next = await LoadAside();
             }
             catch (RuleLoadException ex)
             {
@@ -102,6 +102,18 @@ public sealed class LiveRules : IDisposable
         {
             _reloading.Release();
         }
+    }
+
+    /// <summary>On a thread of its own with the stack of a main thread: parsing and compiling recurse on the rules' nesting.</summary>
+    private Task<RuleCatalog> LoadAside()
+    {
+        var done = new TaskCompletionSource<RuleCatalog>(TaskCreationOptions.RunContinuationsAsynchronously);
+        new Thread(() =>
+        {
+            try { done.SetResult(RuleCatalog.Load(_rulesPath, _options)); }
+            catch (Exception ex) { done.SetException(ex); }
+        }, 8 * 1024 * 1024) { IsBackground = true, Name = "rules reload" }.Start();
+        return done.Task;
     }
 
     public static string Describe(RuleCatalog c) => string.Join(", ", c.RuleSets.Select(r => $"{r.Id} sha256 {r.ContentHash[..16]}"));

@@ -82,6 +82,12 @@ public static class RuleCompiler
         foreach (var site in exprs)
         {
             var e = site.Expr;
+            if (RuleSandbox.CheckSize(e.Text) is { } size)
+            {
+                errors.Add(new RuleError(e.Location.File, e.Location.Line + e.LineOffset + size.Line, size.Message));
+                site.Refused = true;
+                continue;
+            }
             var parsed = SyntaxFactory.ParseExpression(e.Text);
             var diag = parsed.GetDiagnostics().FirstOrDefault(d => d.Severity == DiagnosticSeverity.Error);
             if (diag is not null)
@@ -269,8 +275,11 @@ public static class RuleCompiler
         sb.AppendLine("    {");
         sb.AppendLine("        switch (cell)");
         sb.AppendLine("        {");
+        // Refused expressions are not compiled, nor parsed again here (one may be too deep for the parser).
+        var refused = exprs.Where(x => x.Refused).Select(x => x.Expr).ToHashSet(ReferenceEqualityComparer.Instance);
         foreach (var c in cells)
         {
+            if (refused.Contains(c.Row.When) || refused.Contains(c.Cell.When) || refused.Contains(c.Cell.Points)) continue;
             var reads = ReadPaths(c.Row.When).Concat(ReadPaths(c.Cell.When)).Concat(ReadPaths(c.Cell.Points)).Distinct().ToList();
             if (reads.Count == 0) continue;
             sb.Append($"            case {c.Index}: Use({(int)c.Role}); ");

@@ -26,6 +26,11 @@ public static class RuleFileParser
         var hashed = new List<(string Name, string Text)>();
         string Read(string path)
         {
+            if (new FileInfo(path).Length > YamlFile.MaxFileLength)
+            {
+                errors.Add(new RuleError(path, 1, $"a rule file is at most {YamlFile.MaxFileLength / 1024 / 1024} MiB"));
+                return "";
+            }
             var text = File.ReadAllText(path);
             hashed.Add((Path.GetRelativePath(directory, path).Replace('\\', '/'), text));
             return text;

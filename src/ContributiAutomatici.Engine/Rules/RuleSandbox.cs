@@ -83,6 +83,31 @@ internal static class RuleSandbox
         SyntaxKind.AndPattern, SyntaxKind.NotPattern, SyntaxKind.ParenthesizedPattern,
     ];
 
+    /// <summary>Longest rule expression, in characters (the longest of DM 2021 has about 200).</summary>
+    public const int MaxExpressionLength = 2_000;
+
+    /// <summary>Deepest nesting of brackets in an expression: the parser and binder recurse on it.</summary>
+    public const int MaxNesting = 32;
+
+    /// <summary>
+    /// An expression too long or too deeply nested to be a decree's cell, refused before the C# parser sees it (a
+    /// parser recursing 100,000 levels deep would overflow the stack and take the process down).
+    /// </summary>
+    public static (string Message, int Line)? CheckSize(string text)
+    {
+        if (text.Length > MaxExpressionLength)
+            return ($"an expression is at most {MaxExpressionLength} characters, this one has {text.Length}", 0);
+        int depth = 0, line = 0;
+        foreach (var c in text)
+        {
+            if (c == '\n') line++;
+            else if (c is '(' or '[' or '{' && ++depth > MaxNesting)
+                return ($"an expression nests brackets at most {MaxNesting} deep", line);
+            else if (c is ')' or ']' or '}') depth--;
+        }
+        return null;
+    }
+
     /// <summary>
     /// Preprocessor directives anywhere in the text (also after the expression, where the parsed expression does not
     /// hold them): #line would move error locations, #region/#if/#pragma would change what compiles around the rule.
