@@ -158,4 +158,16 @@ public class RuleLoadingTests
         Assert.Equal(3, e.Line);
         Assert.Contains("YAML nested more than 64 levels deep", e.Message);
     }
+
+    [Theory]
+    [InlineData("id: test-set", "id: ../../../tmp/evil", "id must be lowercase letters")]
+    [InlineData("tables: [t.yaml]", "tables: [../../../../etc/passwd]", "is not a file name of this rule set's folder")]
+    public void A_rule_set_id_or_file_name_that_is_a_path_is_refused(string from, string to, string expected)
+    {
+        using var t = TempRules.WithRow("1");
+        t.Replace("test-set/ruleset.yaml", from, to);
+        var e = Assert.Single(t.LoadFails().Errors);
+        Assert.EndsWith("ruleset.yaml", e.File);
+        Assert.Contains(expected, e.Message);
+    }
 }
