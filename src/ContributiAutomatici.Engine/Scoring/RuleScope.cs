@@ -117,25 +117,40 @@ public abstract class RuleScope
         var entries = Work.Festivals;
         if (entries.Count == 0) return 0m;
         var listed = _lists.FestivalMatcher(band, lists);
-        // Two passes, each linear in the entries: the festivals with a matching entry, then each counted once, in
-        // the order of its first entry.
-        HashSet<string>? hits = null;
-        foreach (var e in entries)
-            if (listed.ContainsKey(e.FestivalId) && Matches(e, match) && (!contractBeforeSelection || ContractBefore(e.SelectionDate)))
-                (hits ??= new HashSet<string>(StringComparer.Ordinal)).Add(e.FestivalId);
-        if (hits is null) return 0m;
+        bool Qualifies(FestivalEntry e) => Matches(e, match) && (!contractBeforeSelection || ContractBefore(e.SelectionDate));
+        // A festival counts once, at its first entry, if any of its entries qualifies. A long list is first swept
+        // into the set of festivals with a qualifying entry (linear); a short one is scanned in place (no allocation).
+        var hits = entries.Count > SmallList ? Scratch() : null;
+        if (hits is not null)
+            foreach (var e in entries)
+                if (listed.ContainsKey(e.FestivalId) && Qualifies(e)) hits.Add(e.FestivalId);
         decimal total = 0m;
-        foreach (var e in entries)
+        for (var i = 0; i < entries.Count; i++)
         {
-            var id = e.FestivalId;
-            if (!hits.Remove(id)) continue; // a festival counts once per row
-            var inc = listed[id];
+            var id = entries[i].FestivalId;
+            if (!listed.TryGetValue(id, out var inc)) continue;
+            if (hits is not null ? !hits.Remove(id) : EarlierSame(i) || !LaterQualifies(i)) continue;
             var p = points * (1m + inc / 100m);
             total += p;
             _trace?.Add($"{id} (fascia {string.Join("/", _lists.Entries("festivals", id).Select(x => x.Band).Distinct())}{(inc > 0 ? $", +{inc:0.##}%" : "")}): {p.ToString(CultureInfo.InvariantCulture)}");
         }
         return total;
+
+        bool EarlierSame(int i)
+        {
+            for (var k = 0; k < i; k++) if (entries[k].FestivalId == entries[i].FestivalId) return true;
+            return false;
+        }
+
+        bool LaterQualifies(int i)
+        {
+            for (var j = i; j < entries.Count; j++) if (entries[j].FestivalId == entries[i].FestivalId && Qualifies(entries[j])) return true;
+            return false;
+        }
     }
+
+    /// <summary>Up to this many entries a list helper scans in place (at most SmallList² comparisons); above, it uses a set.</summary>
+    private const int SmallList = 32;
 
     private static bool Matches(FestivalEntry e, FestivalMatch match) => match switch
     {
@@ -163,26 +178,43 @@ public abstract class RuleScope
         var entries = Work.Prizes;
         if (entries.Count == 0) return 0m;
         var listed = _lists.IdMatcher("prizes", prizes, lists);
-        decimal total = 0m;
-        HashSet<string>? counted = null; // each prize once per row: its first matching entry
-        foreach (var e in entries)
+        bool Qualifies(PrizeEntry e) => listed.Contains(e.PrizeId) && match switch
         {
-            if (!listed.Contains(e.PrizeId)) continue;
-            var ok = match switch
-            {
-                PrizeMatch.Any => true,
-                PrizeMatch.BestFilmNomination => e.Category == PrizeCategory.BestFilm,
-                PrizeMatch.BestFilmWin => e.Category == PrizeCategory.BestFilm && e.Outcome == PrizeOutcome.Win,
-                PrizeMatch.ArtisticNomination => e.Category == PrizeCategory.Artistic,
-                PrizeMatch.ArtisticWin => e.Category == PrizeCategory.Artistic && e.Outcome == PrizeOutcome.Win,
-                _ => false,
-            };
-            if (!ok || contractBeforeSelection && !ContractBefore(e.SelectionDate)) continue;
-            if (!(counted ??= new HashSet<string>(StringComparer.Ordinal)).Add(e.PrizeId)) continue;
+            PrizeMatch.Any => true,
+            PrizeMatch.BestFilmNomination => e.Category == PrizeCategory.BestFilm,
+            PrizeMatch.BestFilmWin => e.Category == PrizeCategory.BestFilm && e.Outcome == PrizeOutcome.Win,
+            PrizeMatch.ArtisticNomination => e.Category == PrizeCategory.Artistic,
+            PrizeMatch.ArtisticWin => e.Category == PrizeCategory.Artistic && e.Outcome == PrizeOutcome.Win,
+            _ => false,
+        } && (!contractBeforeSelection || ContractBefore(e.SelectionDate));
+        // Each prize once per row, at its first qualifying entry: a set for a long list, a scan for a short one.
+        var counted = entries.Count > SmallList ? Scratch() : null;
+        decimal total = 0m;
+        for (var i = 0; i < entries.Count; i++)
+        {
+            var e = entries[i];
+            if (!Qualifies(e)) continue;
+            if (counted is not null ? !counted.Add(e.PrizeId) : EarlierQualifies(i)) continue;
             total += points;
             _trace?.Add($"{e.PrizeId} ({e.Category}, {e.Outcome}): {points.ToString(CultureInfo.InvariantCulture)}");
         }
         return total;
+
+        bool EarlierQualifies(int i)
+        {
+            for (var k = 0; k < i; k++) if (entries[k].PrizeId == entries[i].PrizeId && Qualifies(entries[k])) return true;
+            return false;
+        }
+    }
+
+    private HashSet<string>? _scratch;
+
+    /// <summary>An empty set of ids for one helper call, the same one for every row of a scoring (no allocation per row).</summary>
+    private HashSet<string> Scratch()
+    {
+        var set = _scratch ??= new HashSet<string>(StringComparer.Ordinal);
+        set.Clear();
+        return set;
     }
 
     /// <summary>Market rows (Tabella 8): <paramref name="points"/> once if the work took part in any listed market: markets never add up.</summary>
