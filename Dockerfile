@@ -34,12 +34,11 @@ FROM mcr.microsoft.com/dotnet/aspnet:10.0 AS runtime
 WORKDIR /app
 COPY --from=build /app ./
 # Bind every interface inside the container (the default outside one is 127.0.0.1 only); rules from /app/rules
-# (a mounted volume replaces them); compiled rules cached in /tmp, writable by the non-root user.
-# ASPNETCORE_HTTP_PORTS is cleared: the server binds its own configured port.
+# (a mounted volume replaces them); compiled rules cached in the non-root user's own ~/.cache (created 0700;
+# never a shared path in /tmp). ASPNETCORE_HTTP_PORTS is cleared: the server binds its own configured port.
 ENV Contributi__Address=0.0.0.0 \
     Contributi__Port=50051 \
     Contributi__Rules=/app/rules \
-    CONTRIBUTI_RULES_CACHE=/tmp/contributi-rules-cache \
     ASPNETCORE_HTTP_PORTS=""
 # The image's non-root 'app' user.
 USER $APP_UID

@@ -30,7 +30,11 @@ public static class Program
             return 2;
         }
         var rules = RulesLocator.Find(opts.Rules);
-        var compile = new RuleCompileOptions { CacheDirectory = opts.NoCache ? null : RuleCompileOptions.DefaultCacheDirectory };
+        var compile = new RuleCompileOptions
+        {
+            CacheDirectory = opts.NoCache ? null : RuleCompileOptions.DefaultCacheDirectory,
+            Warn = w => stderr.WriteLine("warning: " + w),
+        };
         RuleCatalog catalog;
         try
         {
@@ -116,7 +120,17 @@ public static class Program
         {
             return 1;
         }
-        var result = req.RuleSet.Score(req.Work, req.Roles, req.Options);
+        ScoreResult result;
+        try
+        {
+            result = req.RuleSet.Score(req.Work, req.Roles, req.Options);
+        }
+        catch (RuleEvaluationException ex)
+        {
+            // A rule failed on this work (it divided by zero, overflowed): an error of that row, not a crash.
+            stderr.WriteLine($"{file}: {ex.Message}");
+            return 1;
+        }
         if (opts.Json)
         {
             stdout.WriteLine(new JsonFormatter(JsonFormatter.Settings.Default.WithIndentation()).Format(ResponseMapper.ToProto(result, req.Excluded)));

@@ -175,6 +175,7 @@ public static class GoldenTests
         }
         catch (InvalidRequestException ex) { return new GoldenResult(c, [ex.Message]); }
         catch (RuleSetNotFoundException ex) { return new GoldenResult(c, [ex.Message]); }
+        catch (RuleEvaluationException ex) { return new GoldenResult(c, [ex.Message]); }
 
         Same("missing rows (incomplete score)", c.Missing, result.Roles.SelectMany(r => r.MissingRows));
         Same("provisional rows", c.Provisional, result.Roles.SelectMany(r => r.ProvisionalRows));

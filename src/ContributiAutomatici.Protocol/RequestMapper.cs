@@ -18,7 +18,7 @@ public sealed class RuleSetNotFoundException(string message) : Exception(message
 
 /// <summary>The request is malformed; every offending field is listed.</summary>
 public sealed class InvalidRequestException(IReadOnlyList<FieldError> errors)
-    : Exception("invalid request: " + string.Join("; ", errors))
+    : Exception("invalid request: " + string.Join("; ", errors.Take(5)) + (errors.Count > 5 ? $"; and {errors.Count - 5} more" : ""))
 {
     public IReadOnlyList<FieldError> Errors { get; } = errors;
 }
@@ -90,6 +90,7 @@ public static class RequestMapper
     {
         var result = new List<M.RoleInput>();
         if (roles.Count == 0) ctx.Errors.Add(new FieldError("roles", "at least one role to score"));
+        if (!RequestLimits.CheckCount(roles, "roles", ctx.Errors, RequestLimits.MaxRoles)) return result;
         for (var i = 0; i < roles.Count; i++)
         {
             if (MapRole(roles[i], $"roles[{i}]", "", workId, ctx) is not { } role) continue;
@@ -143,6 +144,8 @@ public static class RequestMapper
         }
         void Exclude(string field, (string Article, string Reason) why) =>
             ctx.Excluded.Add(new Exclusion("", w.Id, null, field, why.Article, why.Reason));
+        RequestLimits.CheckLength(w.Id, $"{path}.id", errors);
+        RequestLimits.CheckLength(w.Title, $"{path}.title", errors, RequestLimits.MaxTitleLength);
         if (w.Kind == V1.WorkKind.Unspecified || !Enum.IsDefined(w.Kind)) errors.Add(new FieldError($"{path}.kind", "kind is required (WORK_KIND_CINEMA or WORK_KIND_TV_WEB)"));
         var share = Decimal(w.ItalianSharePercent, $"{path}.italian_share_percent", errors);
         if (share is < 0 or > 100) errors.Add(new FieldError($"{path}.italian_share_percent", $"a share is 0-100%, got {share}"));
@@ -198,17 +201,18 @@ public static class RequestMapper
             Destination = Enum.IsDefined(w.Destination) ? (M.TvWebDestination)(int)w.Destination : M.TvWebDestination.Unspecified,
             Audience = Amount(w.Audience, $"{path}.audience", errors),
             Views = Amount(w.Views, $"{path}.views", errors),
-            Festivals = Items(w.Festivals, $"{path}.festivals", (f, p) =>
+            Festivals = Items(w.Festivals, $"{path}.festivals", errors, (f, p) =>
             {
                 if (!lists.Contains("festivals", f.FestivalId))
                     errors.Add(new FieldError(p + ".festival_id", $"'{f.FestivalId}' is not a Tabella 6 festival"));
                 if (f.Section == V1.FestivalSection.Unspecified || !Enum.IsDefined(f.Section))
                     errors.Add(new FieldError(p + ".section", "section is required (competition or official out of competition)"));
-                if (f.OtherPrizes < 0) errors.Add(new FieldError(p + ".other_prizes", $"must be >= 0, got {f.OtherPrizes}"));
+                if (f.OtherPrizes is < 0 or > RequestLimits.MaxOtherPrizes)
+                    errors.Add(new FieldError(p + ".other_prizes", $"must be 0-{RequestLimits.MaxOtherPrizes}, got {f.OtherPrizes}"));
                 return new M.FestivalEntry(f.FestivalId, (M.FestivalSection)(int)f.Section,
                     Date(f.SelectionDate, p + ".selection_date", errors), f.BestFilmPrize, f.OtherPrizes);
             }),
-            Prizes = Items(w.Prizes, $"{path}.prizes", (x, p) =>
+            Prizes = Items(w.Prizes, $"{path}.prizes", errors, (x, p) =>
             {
                 if (!lists.Contains("prizes", x.PrizeId))
                     errors.Add(new FieldError(p + ".prize_id", $"'{x.PrizeId}' is not a Tabella 7 prize"));
@@ -219,7 +223,7 @@ public static class RequestMapper
                 return new M.PrizeEntry(x.PrizeId, (M.PrizeCategory)(int)x.Category, (M.PrizeOutcome)(int)x.Outcome,
                     Date(x.SelectionDate, p + ".selection_date", errors));
             }),
-            Markets = Items(w.Markets, $"{path}.markets", (x, p) =>
+            Markets = Items(w.Markets, $"{path}.markets", errors, (x, p) =>
             {
                 if (!lists.Contains("markets", x.MarketId))
                     errors.Add(new FieldError(p + ".market_id", $"'{x.MarketId}' is not a Tabella 8 market or lab"));
@@ -228,9 +232,10 @@ public static class RequestMapper
         };
     }
 
-    private static List<TOut> Items<TIn, TOut>(RepeatedField<TIn> items, string path, Func<TIn, string, TOut> map)
+    private static List<TOut> Items<TIn, TOut>(RepeatedField<TIn> items, string path, List<FieldError> errors, Func<TIn, string, TOut> map)
     {
         var list = new List<TOut>(items.Count);
+        if (!RequestLimits.CheckCount(items, path, errors)) return list;
         for (var i = 0; i < items.Count; i++) list.Add(map(items[i], $"{path}[{i}]"));
         return list;
     }
@@ -245,6 +250,7 @@ public static class RequestMapper
         Func<TOut, DateOnly> date, Func<TOut, object>? key = null) where TOut : class
     {
         var list = new List<TOut>(items.Count);
+        if (!RequestLimits.CheckCount(items, $"{path}.{field}", ctx.Errors)) return list;
         var seen = new HashSet<object>();
         var once = ctx.RuleSet.Definition.Allocation?.DeclaredOnceCitation;
         for (var i = 0; i < items.Count; i++)
@@ -297,7 +303,10 @@ public static class RequestMapper
     {
         if (s.Length == 0) return null;
         if (decimal.TryParse(s, NumberStyles.AllowLeadingSign | NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var d))
+        {
+            RequestLimits.CheckNumber(d, path, errors);
             return d;
+        }
         errors.Add(new FieldError(path, $"not a decimal number: '{s}' (write e.g. \"1234.56\")"));
         return null;
     }

@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using ContributiAutomatici.Contracts.V1;
 using ContributiAutomatici.Engine.Allocation;
-using ContributiAutomatici.Engine.Scoring;
 using ContributiAutomatici.Protocol;
 using Grpc.Core;
 
@@ -13,7 +12,7 @@ namespace ContributiAutomatici.Server;
 /// INVALID_ARGUMENT naming every offending item and field (<see cref="ErrorInterceptor"/>); nothing is half-answered,
 /// since nothing is written before the whole year is read and allocated.
 /// </summary>
-public sealed class AllocationGrpcService(RuleCatalog catalog, ILogger<AllocationGrpcService> logger)
+public sealed class AllocationGrpcService(LiveRules rules, ILogger<AllocationGrpcService> logger)
     : AllocationService.AllocationServiceBase
 {
     private static readonly WriteOptions Buffered = new(WriteFlags.BufferHint);
@@ -23,7 +22,8 @@ public sealed class AllocationGrpcService(RuleCatalog catalog, ILogger<Allocatio
         IServerStreamWriter<AllocateResponse> responseStream, ServerCallContext context)
     {
         var ct = context.CancellationToken;
-        var reader = new AllocationMapper.Reader(catalog);
+        // The rules current when the call starts allocate the whole year, whatever a reload does meanwhile.
+        var reader = new AllocationMapper.Reader(rules.Current);
         var items = 0;
         while (await requestStream.MoveNext(ct))
         {

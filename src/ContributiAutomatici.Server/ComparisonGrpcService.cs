@@ -1,5 +1,4 @@
 using ContributiAutomatici.Contracts.V1;
-using ContributiAutomatici.Engine.Scoring;
 using ContributiAutomatici.Protocol;
 using Grpc.Core;
 
@@ -10,15 +9,16 @@ namespace ContributiAutomatici.Server;
 /// CompareWorks answers each work in order (a bad item is an error item, as in ScoreWorks); CompareAllocations reads a
 /// whole year, allocates it under both sides, and answers once.
 /// </summary>
-public sealed class ComparisonGrpcService(RuleCatalog catalog, ILogger<ComparisonGrpcService> logger) : ComparisonService.ComparisonServiceBase
+public sealed class ComparisonGrpcService(LiveRules rules, ILogger<ComparisonGrpcService> logger) : ComparisonService.ComparisonServiceBase
 {
     public override Task<DiffRuleSetsResponse> DiffRuleSets(DiffRuleSetsRequest request, ServerCallContext context) =>
-        Task.FromResult(Comparisons.Diff(request, catalog));
+        Task.FromResult(Comparisons.Diff(request, rules.Current));
 
     public override async Task CompareWorks(IAsyncStreamReader<CompareWorksRequest> requestStream,
         IServerStreamWriter<CompareWorksResponse> responseStream, ServerCallContext context)
     {
         var ct = context.CancellationToken;
+        var catalog = rules.Current; // a stream finishes on the rules it started with
         while (await requestStream.MoveNext(ct))
         {
             var item = requestStream.Current;
@@ -44,7 +44,7 @@ public sealed class ComparisonGrpcService(RuleCatalog catalog, ILogger<Compariso
     public override async Task<CompareAllocationsResponse> CompareAllocations(IAsyncStreamReader<CompareAllocationsRequest> requestStream,
         ServerCallContext context)
     {
-        var reader = new Comparisons.YearReader(catalog);
+        var reader = new Comparisons.YearReader(rules.Current);
         while (await requestStream.MoveNext(context.CancellationToken)) reader.Add(requestStream.Current);
         return reader.Compare();
     }

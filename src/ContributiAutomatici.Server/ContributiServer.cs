@@ -34,7 +34,9 @@ public static class ContributiServer
         var options = builder.Configuration.GetSection(ContributiServerOptions.Section).Get<ContributiServerOptions>() ?? new();
 
         var rulesPath = RulesLocator.Find(options.Rules);
-        catalog ??= RuleCatalog.Load(rulesPath, new RuleCompileOptions { CacheDirectory = CacheDirectory(options.RulesCache) });
+        var cacheWarnings = new List<string>();
+        var compileOptions = new RuleCompileOptions { CacheDirectory = CacheDirectory(options.RulesCache), Warn = cacheWarnings.Add };
+        catalog ??= RuleCatalog.Load(rulesPath, compileOptions);
 
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
@@ -42,9 +44,21 @@ public static class ContributiServer
             Listen(kestrel, options);
         });
 
-        builder.Services.AddSingleton(catalog);
+        builder.Services.AddSingleton(sp =>
+        {
+            var rulesLog = sp.GetRequiredService<ILoggerFactory>().CreateLogger("ContributiAutomatici.Server.Rules");
+            // After start-up, cache warnings of a reload go to the log as they come.
+            return new LiveRules(catalog, rulesPath, compileOptions with { Warn = w => rulesLog.LogWarning("{Warning}", w) },
+                options.WatchRules, rulesLog);
+        });
         builder.Services.AddSingleton(options);
         builder.Services.AddSingleton<ScoringStats>();
+        builder.Services.AddSingleton<MalformedMessages>();
+        builder.Services.AddHttpContextAccessor(); // MalformedMessages is reached from the request marshaller
+        // The framework logs every status a handler raised with its exception (a stack trace at Information); a bad
+        // caller would flood the log. What deserves a line is logged by this server: rule failures, internal errors,
+        // malformed messages (rate-limited).
+        builder.Logging.AddFilter("Grpc.AspNetCore.Server", LogLevel.Warning);
         builder.Services.AddGrpc(grpc =>
         {
             grpc.EnableDetailedErrors = false; // never an exception message or stack trace to the caller
@@ -63,12 +77,15 @@ public static class ContributiServer
 
         var app = builder.Build();
         var log = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("ContributiAutomatici.Server");
+        foreach (var w in cacheWarnings) log.LogWarning("{Warning}", w);
+        app.Services.GetRequiredService<LiveRules>(); // watching the rules folder and SIGHUP from now on
         log.LogInformation("rules loaded from {RulesPath} in {LoadMs:0} ms: {Count} rule set(s)",
             Path.GetFullPath(rulesPath), catalog.LoadTime.TotalMilliseconds, catalog.RuleSets.Count);
         foreach (var rs in catalog.RuleSets)
             log.LogInformation("rule set {RuleSetId} sha256 {ContentHash} ({Source})",
                 rs.Id, rs.ContentHash, rs.Source == CompileSource.Cache ? "from cache" : "compiled");
 
+        app.Use(MalformedFraming.Middleware);
         app.MapGrpcService<ScoringGrpcService>();
         app.MapGrpcService<AllocationGrpcService>();
         app.MapGrpcService<ComparisonGrpcService>();
@@ -123,14 +140,19 @@ public static class ContributiServer
 /// SERVING once the rules are loaded (they are before the server accepts a call), NOT_SERVING from the
 /// moment the server starts shutting down, so a balancer drains it first.
 /// </summary>
-public sealed class RulesHealthCheck(RuleCatalog catalog, IHostApplicationLifetime lifetime) : IHealthCheck
+public sealed class RulesHealthCheck(LiveRules rules, IHostApplicationLifetime lifetime) : IHealthCheck
 {
     public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
     {
         if (lifetime.ApplicationStopping.IsCancellationRequested)
             return Task.FromResult(HealthCheckResult.Unhealthy("shutting down"));
-        return Task.FromResult(catalog.RuleSets.Count > 0
-            ? HealthCheckResult.Healthy($"{catalog.RuleSets.Count} rule set(s): {string.Join(", ", catalog.RuleSets.Select(r => r.Id))}")
-            : HealthCheckResult.Unhealthy("no rule set loaded"));
+        var catalog = rules.Current;
+        if (catalog.RuleSets.Count == 0) return Task.FromResult(HealthCheckResult.Unhealthy("no rule set loaded"));
+        var serving = $"{catalog.RuleSets.Count} rule set(s): {LiveRules.Describe(catalog)}";
+        // A refused reload still serves the last good rules (SERVING), degraded, saying why it was refused.
+        return Task.FromResult(rules.LastRefusal is { } refused
+            ? HealthCheckResult.Degraded($"{serving}; the reload of {refused.At:u} ({refused.Reason}) was refused: {string.Join("; ", refused.Errors.Take(10))}" +
+                                         (refused.Errors.Count > 10 ? $"; and {refused.Errors.Count - 10} more" : ""))
+            : HealthCheckResult.Healthy(serving));
     }
 }

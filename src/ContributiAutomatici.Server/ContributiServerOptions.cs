@@ -19,9 +19,14 @@ public sealed class ContributiServerOptions
     /// current directory, else the copy beside the program. Config <c>Contributi:Rules</c>, env <c>Contributi__Rules</c>.</summary>
     public string? Rules { get; set; }
 
-    /// <summary>Folder of compiled rule assemblies; empty: $CONTRIBUTI_RULES_CACHE or the temp folder;
-    /// "off" disables the cache. Config <c>Contributi:RulesCache</c>.</summary>
+    /// <summary>Folder of compiled rule assemblies; empty: $CONTRIBUTI_RULES_CACHE or the user's cache folder
+    /// (~/.cache/contributi-automatici/rules-cache); "off" disables the cache. It must be private to the user (a folder
+    /// others can write is not used) and every assembly in it is checked before loading. Config <c>Contributi:RulesCache</c>.</summary>
     public string? RulesCache { get; set; }
+
+    /// <summary>Reload the rules when a file of the rules folder changes (default); SIGHUP reloads them either way.
+    /// Config <c>Contributi:WatchRules</c>.</summary>
+    public bool WatchRules { get; set; } = true;
 
     /// <summary>TLS; without a certificate the server speaks plaintext HTTP/2 (h2c).</summary>
     public TlsOptions Tls { get; set; } = new();

@@ -1,3 +1,4 @@
+using ContributiAutomatici.Engine.Scoring;
 using Grpc.Core;
 using Grpc.Core.Interceptors;
 
@@ -86,6 +87,12 @@ public sealed class ErrorInterceptor(ILogger<ErrorInterceptor> logger) : Interce
             return new RpcException(new Status(StatusCode.Cancelled, "call cancelled"));
         }
         var id = GrpcErrors.NewCorrelationId();
+        if (ex is RuleEvaluationException rule)
+        {
+            // The row, role and file:line say it all; no stack trace.
+            logger.LogError("rule evaluation failed, correlation id {CorrelationId}, in {Method}: {Failure}", id, context.Method, rule.Message);
+            return GrpcErrors.RuleFailed(rule, id).ToRpcException();
+        }
         logger.LogError(ex, "internal error, correlation id {CorrelationId}, in {Method}", id, context.Method);
         return GrpcErrors.Internal(id).ToRpcException();
     }

@@ -1,4 +1,4 @@
-using System.Collections.Concurrent;
+using System.Runtime.CompilerServices;
 using ContributiAutomatici.Engine.Scoring;
 using ContributiAutomatici.Protocol;
 using ContributiAutomatici.Contracts.V1;
@@ -11,18 +11,19 @@ namespace ContributiAutomatici.Server;
 /// the mapper's exceptions and turned into statuses by <see cref="ErrorInterceptor"/>; in ScoreWorks each bad
 /// item becomes an error item and the stream goes on.
 /// </summary>
-public sealed class ScoringGrpcService(RuleCatalog catalog, ScoringStats stats, ILogger<ScoringGrpcService> logger)
+[BindServiceMethod(typeof(ScoringServiceBinding), nameof(ScoringServiceBinding.BindService))]
+public sealed class ScoringGrpcService(LiveRules rules, ScoringStats stats, ILogger<ScoringGrpcService> logger)
     : ScoringService.ScoringServiceBase
 {
-    // The catalog is immutable after start-up, so its descriptions are built once per process.
-    private static readonly ConcurrentDictionary<RuleCatalog, ListRuleSetsResponse> Lists = new();
-    private static readonly ConcurrentDictionary<CompiledRuleSet, RuleSetDetail> Details = new();
+    // A catalog is immutable, so its descriptions are built once; a catalog replaced by a reload is collected with them.
+    private static readonly ConditionalWeakTable<RuleCatalog, ListRuleSetsResponse> Lists = new();
+    private static readonly ConditionalWeakTable<CompiledRuleSet, RuleSetDetail> Details = new();
     private static readonly WriteOptions Buffered = new(WriteFlags.BufferHint);
     private const int MaxUnflushed = 32;
 
     public override Task<ListRuleSetsResponse> ListRuleSets(ListRuleSetsRequest request, ServerCallContext context)
     {
-        var response = Lists.GetOrAdd(catalog, c =>
+        var response = Lists.GetValue(rules.Current, c =>
         {
             var r = new ListRuleSetsResponse();
             r.RuleSets.AddRange(c.Versions.Select(v => ResponseMapper.Summary(v, c)));
@@ -36,15 +37,16 @@ public sealed class ScoringGrpcService(RuleCatalog catalog, ScoringStats stats, 
     {
         if (request.Id.Length == 0)
             throw new InvalidRequestException([new FieldError("id", "a rule set id from ListRuleSets is required")]);
+        var catalog = rules.Current;
         var ruleSet = catalog.Find(request.Id) ?? throw new RpcException(new Status(StatusCode.NotFound,
-            $"rule set '{request.Id}' is not loaded (loaded: {string.Join(", ", catalog.RuleSets.Select(r => r.Id))})"));
-        return Task.FromResult(Details.GetOrAdd(ruleSet, ResponseMapper.Detail));
+            $"rule set '{GrpcErrors.Cut(request.Id)}' is not loaded (loaded: {string.Join(", ", catalog.RuleSets.Select(r => r.Id))})"));
+        return Task.FromResult(Details.GetValue(ruleSet, ResponseMapper.Detail));
     }
 
     public override Task<ScoreWorkResponse> ScoreWork(ScoreWorkRequest request, ServerCallContext context)
     {
         context.CancellationToken.ThrowIfCancellationRequested();
-        var response = Score(request);
+        var response = Score(request, rules.Current);
         stats.UnaryScored();
         return Task.FromResult(response);
     }
@@ -59,6 +61,7 @@ public sealed class ScoringGrpcService(RuleCatalog catalog, ScoringStats stats, 
         IServerStreamWriter<ScoreWorksResponse> responseStream, ServerCallContext context)
     {
         var ct = context.CancellationToken;
+        var catalog = rules.Current; // the whole stream is scored with the rules it started with
         stats.StreamStarted();
         try
         {
@@ -82,7 +85,7 @@ public sealed class ScoringGrpcService(RuleCatalog catalog, ScoringStats stats, 
                 }
                 if (!await next) break;
                 ct.ThrowIfCancellationRequested();
-                pending = ScoreItem(requestStream.Current, context.Method);
+                pending = ScoreItem(requestStream.Current, catalog, context.Method);
             }
         }
         catch (Exception ex) when (ct.IsCancellationRequested || ex is IOException)
@@ -98,29 +101,36 @@ public sealed class ScoringGrpcService(RuleCatalog catalog, ScoringStats stats, 
         }
     }
 
-    private ScoreWorkResponse Score(ScoreWorkRequest request)
+    private static ScoreWorkResponse Score(ScoreWorkRequest request, RuleCatalog catalog)
     {
         var mapped = RequestMapper.Map(request, catalog);
         var result = mapped.RuleSet.Score(mapped.Work, mapped.Roles, mapped.Options);
         return ResponseMapper.ToProto(result, mapped.Excluded);
     }
 
-    private ScoreWorksResponse ScoreItem(ScoreWorksRequest item, string method)
+    private ScoreWorksResponse ScoreItem(ScoreWorksRequest item, RuleCatalog catalog, string method)
     {
         var answer = new ScoreWorksResponse { RequestId = item.RequestId };
         try
         {
-            answer.Response = Score(item.Request ?? new ScoreWorkRequest());
+            answer.Response = Score(item.Request ?? new ScoreWorkRequest(), catalog);
         }
         catch (Exception ex) when (GrpcErrors.ForKnown(ex) is { } status)
         {
             answer.Error = status;
         }
+        catch (RuleEvaluationException ex)
+        {
+            var id = GrpcErrors.NewCorrelationId();
+            logger.LogError("rule evaluation failed, correlation id {CorrelationId}, in {Method} item {RequestId}: {Failure}", id, method,
+                GrpcErrors.Cut(item.RequestId), ex.Message);
+            answer.Error = GrpcErrors.RuleFailed(ex, id);
+        }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
             // One work whose rules failed must not break the other works of the stream.
             var id = GrpcErrors.NewCorrelationId();
-            logger.LogError(ex, "internal error, correlation id {CorrelationId}, in {Method} item {RequestId}", id, method, item.RequestId);
+            logger.LogError(ex, "internal error, correlation id {CorrelationId}, in {Method} item {RequestId}", id, method, GrpcErrors.Cut(item.RequestId));
             answer.Error = GrpcErrors.Internal(id);
         }
         return answer;

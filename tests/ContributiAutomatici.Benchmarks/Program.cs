@@ -130,6 +130,10 @@ public static class Program
         var text = report.ToString().Replace("| 1.00x slower |", "| 1.00x (baseline) |");
         Console.Write(text);
         var outPath = Path.Combine(FindProjectDir(), "RESULTS.md");
+        // Section (c), the server's memory, is written by the load benchmark (--memory): kept as it is.
+        const string memory = "## (c) Memory of the server";
+        if (File.Exists(outPath) && File.ReadAllText(outPath) is var previous && previous.IndexOf(memory, StringComparison.Ordinal) is var at and >= 0)
+            text = text.TrimEnd() + "\n\n" + previous[at..];
         File.WriteAllText(outPath, text);
         Console.WriteLine($"written {outPath}");
         return 0;

@@ -56,7 +56,7 @@ public sealed class LoopbackServer : IAsyncDisposable
     public ListLoggerProvider Logs { get; }
     public Uri Address => new($"{(App.Services.GetRequiredService<ContributiServerOptions>().Tls.Enabled ? "https" : "http")}://127.0.0.1:{Port}");
     public ScoringStats Stats => App.Services.GetRequiredService<ScoringStats>();
-    public RuleCatalog Catalog => App.Services.GetRequiredService<RuleCatalog>();
+    public RuleCatalog Catalog => App.Services.GetRequiredService<LiveRules>().Current;
 
     /// <summary>Starts a server; port 0 picks a free one. A fixed port that is still held (a restart) is retried for a while.</summary>
     public static async Task<LoopbackServer> StartAsync(int port = 0, string? rules = null, RuleCatalog? catalog = null,

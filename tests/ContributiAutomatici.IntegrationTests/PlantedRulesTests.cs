@@ -94,10 +94,10 @@ public sealed class PlantedRulesTests : IDisposable
     }
 
     [Fact]
-    public async Task A_rule_failing_at_run_time_is_INTERNAL_with_a_correlation_id_that_is_in_the_log()
+    public async Task A_rule_failing_at_run_time_is_INTERNAL_naming_row_role_and_line_with_a_correlation_id_that_is_in_the_log()
     {
         // T1.B.1 divides by zero for an essai film without selective contributions.
-        var (folder, _, _) = Plant("T1.B.1", "producer: \"(Work.Essai ? producer_essai_points : 0) + (Work.SelectiveContributions ? producer_selective_points : 0)\"",
+        var (folder, _, line) = Plant("T1.B.1", "producer: \"(Work.Essai ? producer_essai_points : 0) + (Work.SelectiveContributions ? producer_selective_points : 0)\"",
             "producer: \"Work.Essai ? 1m / (Work.SelectiveContributions ? 1m : 0m) : 0m\"");
         await using var server = await LoopbackServer.StartAsync(rules: folder);
         using var client = new ContributiClient(new ContributiClientOptions { Address = server.Address, RetryCount = 0 });
@@ -107,10 +107,11 @@ public sealed class PlantedRulesTests : IDisposable
         var ex = await Assert.ThrowsAsync<RpcException>(() => client.ScoreWorkAsync(request));
 
         Assert.Equal(StatusCode.Internal, ex.StatusCode);
-        var match = System.Text.RegularExpressions.Regex.Match(ex.Status.Detail, "^internal error, correlation id ([0-9a-f]+)$");
+        var match = System.Text.RegularExpressions.Regex.Match(ex.Status.Detail,
+            $"^rule evaluation failed: rule set dm-2021(\\+covid-19)?, row T1.B.1 \\(producer\\) points at dm-2021/tabella-1.yaml:{line}: division by zero; correlation id ([0-9a-f]+)$");
         Assert.True(match.Success, ex.Status.Detail);
         var id = match.Groups[1].Value;
-        Assert.Contains(server.Logs.Entries, e => e.Level == LogLevel.Error && e.Message.Contains(id) && e.Exception is not null);
+        Assert.Contains(server.Logs.Entries, e => e.Level == LogLevel.Error && e.Message.Contains(id) && e.Message.Contains($"tabella-1.yaml:{line}"));
         Assert.DoesNotContain("DivideByZero", ex.Status.Detail + ex.Trailers.ToString());
         Assert.DoesNotContain(ex.Trailers, t => t.Key == "grpc-status-details-bin" && t.ValueBytes.Length > 200);
 
@@ -123,7 +124,7 @@ public sealed class PlantedRulesTests : IDisposable
                        }))
             items.Add(item);
         Assert.Equal((int)StatusCode.Internal, items[0].Error.Code);
-        Assert.StartsWith("internal error, correlation id ", items[0].Error.Message);
+        Assert.Matches(@"^rule evaluation failed: rule set dm-2021(\+covid-19)?, row T1.B.1 \(producer\)", items[0].Error.Message);
         Examples.AssertMatches(Examples.ExpectedFor(2_400_000m), items[1].Response, "good");
     }
 

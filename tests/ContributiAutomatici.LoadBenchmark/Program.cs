@@ -19,6 +19,7 @@ namespace ContributiAutomatici.LoadBenchmark;
 /// Starts the real server on 127.0.0.1 (a free port, in-process Kestrel), runs three bounded loops and prints a
 /// markdown table, also written to tests/ContributiAutomatici.LoadBenchmark/RESULTS.md (or --out). Loopback only;
 /// every loop is counted, and the whole run is cancelled after 10 minutes.
+/// With --memory [--requests N]: the server's RSS after a warm start and after N varied requests (MemoryBenchmark).
 /// </summary>
 public static class Program
 {
@@ -27,6 +28,7 @@ public static class Program
 
     public static async Task<int> Main(string[] args)
     {
+        if (args.Contains("--memory")) return await MemoryBenchmark.RunAsync(args);
         var unaryCount = IntArg(args, "--unary", 20_000);
         var concurrency = IntArg(args, "--concurrency", 64);
         var lowCount = IntArg(args, "--low-unary", 5_000);
@@ -50,7 +52,7 @@ public static class Program
         });
         await app.StartAsync(ct);
         var address = new Uri($"http://127.0.0.1:{ContributiServer.Port(app)}");
-        var catalog = app.Services.GetRequiredService<RuleCatalog>();
+        var catalog = app.Services.GetRequiredService<LiveRules>().Current;
         Console.WriteLine($"server on {address}");
 
         using var client = new ContributiClient(new ContributiClientOptions { Address = address, PerCallTimeout = TimeSpan.FromSeconds(30) });

@@ -70,8 +70,7 @@ public class CliTests
     [Fact]
     public void Score_names_every_bad_field_of_a_request()
     {
-        var file = Path.Combine(Path.GetTempPath(), $"bad-{Guid.NewGuid():N}.json");
-        File.WriteAllText(file, """
+        var file = WriteRequest("""
             { "ruleSetId": "dm-2021",
               "work": { "kind": "WORK_KIND_CINEMA", "italianSharePercent": "150",
                         "boxOffice": [{ "date": { "year": 2016, "month": 5, "day": 1 }, "amount": "-5" }],
@@ -125,5 +124,52 @@ public class CliTests
         Assert.Contains("FAIL ", output2);
         Assert.Contains("producer T1.B.6: expected 55, got 50", output2);
         Assert.Contains("1 failed", output2);
+    }
+
+    [Fact]
+    public void Score_reports_a_rule_failing_on_the_work_as_an_error_of_its_row_and_exits_1()
+    {
+        using var t = TempRules.CopyOfRepo();
+        t.Replace("dm-2021/tabella-1.yaml", "producer: \"(Work.Essai ? producer_essai_points : 0) + (Work.SelectiveContributions ? producer_selective_points : 0)\"",
+            "producer: \"Work.Essai ? 1m / (Work.SelectiveContributions ? 1m : 0m) : 0m\"");
+        var line = t.LineOf("dm-2021/tabella-1.yaml", "Work.Essai ? 1m /");
+        var file = WriteRequest("""{ "ruleSetId": "dm-2021", "work": { "kind": "WORK_KIND_CINEMA", "essai": true }, "roles": [{ "role": "ROLE_PRODUCER" }] }""");
+        try
+        {
+            var (exit, _, err) = Run("score", file, "--rules", t.Root);
+            Assert.Equal(1, exit);
+            Assert.Contains($"row T1.B.1 (producer) points at dm-2021/tabella-1.yaml:{line}: division by zero", err);
+            Assert.DoesNotContain("   at ", err);
+        }
+        finally { File.Delete(file); }
+    }
+
+    [Fact]
+    public void Score_refuses_amounts_beyond_the_request_limits_naming_the_field()
+    {
+        var file = WriteRequest("""
+            { "ruleSetId": "dm-2021",
+              "work": { "kind": "WORK_KIND_CINEMA",
+                        "boxOffice": [{ "date": { "year": 2022, "month": 5, "day": 1 }, "amount": "79228162514264337593543950335" },
+                                      { "date": { "year": 2022, "month": 5, "day": 2 }, "amount": "79228162514264337593543950335" },
+                                      { "date": { "year": 2022, "month": 5, "day": 3 }, "amount": "0.000001" }] },
+              "roles": [{ "role": "ROLE_PRODUCER" }] }
+            """);
+        try
+        {
+            var (exit, _, err) = Run("score", file, "--rules", Repo.Rules);
+            Assert.Equal(1, exit);
+            Assert.Contains("work.box_office[0].amount: at most 1,000,000,000,000 in absolute value (request limit)", err);
+            Assert.Contains("work.box_office[1].amount: at most 1,000,000,000,000", err);
+            Assert.Contains("work.box_office[2].amount: at most 4 decimal places (request limit)", err);
+        }
+        finally { File.Delete(file); }
+    }
+
+    private static string WriteRequest(string json)
+    {
+        var file = Path.Combine(Path.GetTempPath(), $"req-{Guid.NewGuid():N}.json");
+        File.WriteAllText(file, json);
+        return file;
     }
 }

@@ -149,4 +149,26 @@ public class RuleLoadingTests
         Assert.Equal(10m, warm.Score(work, [new(Engine.Model.Role.Producer)]).Roles[0].TotalPoints);
         Assert.Equal(5m, changed.Score(work, [new(Engine.Model.Role.Producer)]).Roles[0].TotalPoints);
     }
+
+    [Fact]
+    public void YAML_nested_200000_levels_deep_is_refused_with_its_line_not_a_stack_overflow()
+    {
+        using var t = TempRules.WithRow("1");
+        File.WriteAllText(Path.Combine(t.Set, "t.yaml"), "table: T\ntitle: \"t\"\nsections: " + new string('[', 200_000) + new string(']', 200_000) + "\n");
+        var e = Assert.Single(t.LoadFails().Errors);
+        Assert.Equal(3, e.Line);
+        Assert.Contains("YAML nested more than 64 levels deep", e.Message);
+    }
+
+    [Theory]
+    [InlineData("id: test-set", "id: ../../../tmp/evil", "id must be lowercase letters")]
+    [InlineData("tables: [t.yaml]", "tables: [../../../../etc/passwd]", "is not a file name of this rule set's folder")]
+    public void A_rule_set_id_or_file_name_that_is_a_path_is_refused(string from, string to, string expected)
+    {
+        using var t = TempRules.WithRow("1");
+        t.Replace("test-set/ruleset.yaml", from, to);
+        var e = Assert.Single(t.LoadFails().Errors);
+        Assert.EndsWith("ruleset.yaml", e.File);
+        Assert.Contains(expected, e.Message);
+    }
 }

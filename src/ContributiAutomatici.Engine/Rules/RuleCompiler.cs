@@ -7,6 +7,7 @@ using ContributiAutomatici.Engine.Scoring;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp;
 using Microsoft.CodeAnalysis.CSharp.Syntax;
+using Microsoft.CodeAnalysis.Text;
 
 namespace ContributiAutomatici.Engine.Rules;
 
@@ -36,13 +37,17 @@ public enum CompileSource { Compiled, Cache }
 /// <summary>Options of the rule compiler.</summary>
 public sealed record RuleCompileOptions
 {
-    /// <summary>Folder of compiled rule assemblies, keyed by content hash; null disables the cache.</summary>
+    /// <summary>
+    /// Folder of compiled rule assemblies, keyed by content hash; null disables the cache. It must be private to the
+    /// user (created 0700; a folder others can write is not used) and every assembly in it is checked before loading.
+    /// </summary>
     public string? CacheDirectory { get; init; } = DefaultCacheDirectory;
 
-    public static string DefaultCacheDirectory =>
-        Environment.GetEnvironmentVariable("CONTRIBUTI_RULES_CACHE") is { Length: > 0 } d
-            ? d
-            : Path.Combine(Path.GetTempPath(), "contributi-automatici", "rules-cache");
+    /// <summary>$CONTRIBUTI_RULES_CACHE, else the user's cache folder (~/.cache/contributi-automatici/rules-cache).</summary>
+    public static string? DefaultCacheDirectory => RuleCache.DefaultDirectory();
+
+    /// <summary>Where warnings go: a cache folder not used, a cached assembly discarded. Default: nowhere.</summary>
+    public Action<string> Warn { get; init; } = _ => { };
 }
 
 /// <summary>
@@ -63,47 +68,71 @@ public static class RuleCompiler
         var cells = Flatten(def);
         var className = "RuleSet_" + new string(def.Id.Select(c => char.IsLetterOrDigit(c) ? c : '_').ToArray());
         var cacheKey = CacheKey(def);
-        var cachePath = options.CacheDirectory is { } dir ? Path.Combine(dir, $"{def.Id}-{cacheKey}.dll") : null;
+        var cache = options.CacheDirectory is { } dir ? RuleCache.Open(dir, options.Warn) : null;
+        var cacheFile = $"{def.Id}-{cacheKey}.dll";
+        var assemblyName = AssemblyName(def);
 
         // Every expression is parsed on its own first: a rule is one expression, never code that
-        // closes the generated method and opens another.
-        var exprs = new List<(RuleExpression Expr, string Method, string ReturnType, string Params, bool Whole)>();
+        // closes the generated method and opens another. One refused by the syntax check is left out of the
+        // generated class (its method returns default), so the symbol check still reports every other one.
+        var exprs = new List<ExpressionSite>();
         CollectExpressions(def, cells, exprs);
         var cellExpressions = cells.SelectMany(c => new[] { c.Cell.Points, c.Cell.When }).OfType<RuleExpression>()
             .ToHashSet(ReferenceEqualityComparer.Instance);
-        foreach (var (e, _, _, _, _) in exprs)
+        foreach (var site in exprs)
         {
+            var e = site.Expr;
+            if (RuleSandbox.CheckSize(e.Text) is { } size)
+            {
+                errors.Add(new RuleError(e.Location.File, e.Location.Line + e.LineOffset + size.Line, size.Message));
+                site.Refused = true;
+                continue;
+            }
             var parsed = SyntaxFactory.ParseExpression(e.Text);
             var diag = parsed.GetDiagnostics().FirstOrDefault(d => d.Severity == DiagnosticSeverity.Error);
             if (diag is not null)
                 errors.Add(new RuleError(e.Location.File, e.Location.Line + e.LineOffset + diag.Location.GetLineSpan().StartLinePosition.Line,
                     "not a valid C# expression: " + diag.GetMessage()));
-            else if (RuleSandbox.CheckSyntax(parsed, mayReadClaimant: cellExpressions.Contains(e)) is { } bad)
+            else if ((RuleSandbox.CheckDirectives(e.Text) ?? RuleSandbox.CheckSyntax(parsed, mayReadClaimant: cellExpressions.Contains(e))) is { } bad)
                 errors.Add(new RuleError(e.Location.File, e.Location.Line + e.LineOffset + bad.Line, bad.Message));
+            else continue;
+            site.Refused = true;
         }
-        if (errors.Count > firstError) return null;
+        var syntaxRefused = errors.Count > firstError;
 
         var source = Generate(def, cells, exprs, className);
         var timings = new CompileTimings { Checked = sw.Elapsed };
         Assembly assembly;
         CompileSource from;
-        if (cachePath is not null && File.Exists(cachePath))
+        if (syntaxRefused)
         {
-            assembly = Load(def, File.ReadAllBytes(cachePath));
+            // Bind what is left for its symbol errors, then refuse the whole rule set.
+            Emit(def, source, className, lists, errors, timings, sw);
+            return null;
+        }
+        if (cache?.TryRead(cacheFile, assemblyName) is { } cached)
+        {
+            assembly = Load(def, cached);
             from = CompileSource.Cache;
         }
         else
         {
             var image = Emit(def, source, className, lists, errors, timings, sw);
-            if (image is null || errors.Count > firstError) return null;
-            if (cachePath is not null) TryWriteCache(cachePath, image);
+            if (image is null || errors.Count > firstError || syntaxRefused) return null;
+            if (cache is not null)
+            {
+                // What is cached must pass the check it will meet when read back.
+                var problems = RuleAssemblyVerifier.Check(image, assemblyName);
+                if (problems.Count == 0) cache.TryWrite(cacheFile, image);
+                else options.Warn($"rule set {def.Id} not cached: its assembly does not pass the check ({string.Join("; ", problems)})");
+            }
             assembly = Load(def, image);
             from = CompileSource.Compiled;
         }
         var type = assembly.GetType($"{Namespace}.{className}", throwOnError: true)!;
         var factory = type.GetMethod("Create", BindingFlags.Public | BindingFlags.Static)!.CreateDelegate<Func<RuleScope>>();
         timings.Total = sw.Elapsed;
-        return new CompiledRuleSet(def, lists, cells, factory, from, timings);
+        return new CompiledRuleSet(def, lists, cells, exprs.Select(x => x.Describe(def)).ToArray(), factory, from, timings);
     }
 
     private static List<CellInfo> Flatten(RuleSetDefinition def)
@@ -124,27 +153,43 @@ public static class RuleCompiler
         return cells;
     }
 
-    private static void CollectExpressions(RuleSetDefinition def, List<CellInfo> cells,
-        List<(RuleExpression, string, string, string, bool)> exprs)
+    /// <summary>One rule expression of the rule set and the method it compiles to.</summary>
+    private sealed class ExpressionSite(RuleExpression expr, string method, string returnType, string parameters, bool whole, string what)
+    {
+        public RuleExpression Expr { get; } = expr;
+        public string Method { get; } = method;
+        public string ReturnType { get; } = returnType;
+        public string Params { get; } = parameters;
+        public bool Whole { get; } = whole;
+        /// <summary>Refused by the syntax check: not compiled.</summary>
+        public bool Refused { get; set; }
+        /// <summary>"row T1.A.1 (producer) points at dm-2021/tabella-1.yaml:57", the file relative to the rules folder.</summary>
+        public string Describe(RuleSetDefinition def) =>
+            $"{what} at {Path.GetRelativePath(Path.GetDirectoryName(Path.GetFullPath(def.Directory)) ?? "", Path.GetFullPath(Expr.Location.File)).Replace('\\', '/')}:{Expr.Location.Line + Expr.LineOffset}";
+    }
+
+    private static void CollectExpressions(RuleSetDefinition def, List<CellInfo> cells, List<ExpressionSite> exprs)
     {
         for (var t = 0; t < def.Tables.Count; t++)
         {
             var table = def.Tables[t];
-            if (table.Applies is { } a) exprs.Add((a, $"T{t}", "bool", "", false));
+            if (table.Applies is { } a) exprs.Add(new(a, $"T{t}", "bool", "", false, $"table {table.Id} 'applies'"));
             for (var s = 0; s < table.Sections.Count; s++)
-                if (table.Sections[s].When is { } w) exprs.Add((w, $"S{t}_{s}", "bool", "", false));
+                if (table.Sections[s].When is { } w) exprs.Add(new(w, $"S{t}_{s}", "bool", "", false, $"section {table.Id}.{table.Sections[s].Id} 'when'"));
         }
         var rows = cells.Select(c => c.Row).Distinct().ToList();
         for (var r = 0; r < rows.Count; r++)
-            if (rows[r].When is { } w) exprs.Add((w, $"W{r}", "bool", FigureParameters(rows[r].Figures, ""), false));
+            if (rows[r].When is { } w) exprs.Add(new(w, $"W{r}", "bool", FigureParameters(rows[r].Figures, ""), false, $"row {rows[r].Id} 'when'"));
         foreach (var c in cells)
         {
+            var role = RoleNames.Key(c.Role);
             var figures = c.Row.Figures;
-            if (c.Cell.When is { } w) exprs.Add((w, $"C{c.Index}", "bool", FigureParameters(figures, ""), false));
-            exprs.Add((c.Cell.Points, $"P{c.Index}", "decimal", FigureParameters(figures, "decimal Base"), c.Row.WholePoints));
+            if (c.Cell.When is { } w) exprs.Add(new(w, $"C{c.Index}", "bool", FigureParameters(figures, ""), false, $"row {c.Row.Id} ({role}) 'when'"));
+            exprs.Add(new(c.Cell.Points, $"P{c.Index}", "decimal", FigureParameters(figures, "decimal Base"), c.Row.WholePoints, $"row {c.Row.Id} ({role}) points"));
             // An overlay's figures inside its window: the same expression, with those figures, on the entries dated inside.
             if (c.Row.Windowed is { } wf)
-                exprs.Add((c.Cell.Points, $"P{c.Index}w", "decimal", FigureParameters(Merge(figures, wf.Figures), "decimal Base"), c.Row.WholePoints));
+                exprs.Add(new(c.Cell.Points, $"P{c.Index}w", "decimal", FigureParameters(Merge(figures, wf.Figures), "decimal Base"), c.Row.WholePoints,
+                    $"row {c.Row.Id} ({role}) points inside the {wf.OverlayId} window"));
         }
     }
 
@@ -160,8 +205,7 @@ public static class RuleCompiler
     internal static IReadOnlyList<Figure> Merge(IReadOnlyList<Figure> figures, IReadOnlyList<Figure> patch) =>
         figures.Select(f => patch.FirstOrDefault(p => p.Name == f.Name) ?? f).ToList();
 
-    private static string Generate(RuleSetDefinition def, List<CellInfo> cells,
-        List<(RuleExpression Expr, string Method, string ReturnType, string Params, bool Whole)> exprs, string className)
+    private static string Generate(RuleSetDefinition def, List<CellInfo> cells, List<ExpressionSite> exprs, string className)
     {
         var sb = new StringBuilder();
         sb.AppendLine("// <auto-generated/> from the rule files of " + def.Id + ", content hash " + def.ContentHash);
@@ -177,15 +221,28 @@ public static class RuleCompiler
         sb.AppendLine($"public sealed class {className} : ContributiAutomatici.Engine.Scoring.RuleScope");
         sb.AppendLine("{");
         sb.AppendLine($"    public static ContributiAutomatici.Engine.Scoring.RuleScope Create() => new {className}();");
-        foreach (var (e, method, ret, pars, whole) in exprs)
+        for (var k = 0; k < exprs.Count; k++)
         {
-            sb.AppendLine($"    private {ret} {method}({pars}) =>");
-            if (whole) sb.AppendLine("        Math.Floor(");
+            var x = exprs[k];
+            var e = x.Expr;
+            // The index of the expression being evaluated, so an evaluation error names its row, role and line.
+            sb.AppendLine($"    private {x.ReturnType} {x.Method}({x.Params})");
+            sb.AppendLine("    {");
+            sb.AppendLine($"        CurrentExpression = {k};");
+            if (x.Refused)
+            {
+                sb.AppendLine("        return default;");
+                sb.AppendLine("    }");
+                continue;
+            }
+            sb.AppendLine("        return");
+            if (x.Whole) sb.AppendLine("        Math.Floor(");
             sb.AppendLine($"#line {e.Location.Line + e.LineOffset} \"{e.Location.File.Replace("\\", "\\\\").Replace("\"", "\\\"")}\"");
             sb.AppendLine("(" + e.Text + "\n)");
             sb.AppendLine("#line default");
-            if (whole) sb.Append(')');
+            if (x.Whole) sb.Append(')');
             sb.AppendLine("        ;");
+            sb.AppendLine("    }");
         }
 
         // Rows whose figures an overlay patches within its window: the points are the expression's on the entries dated
@@ -246,8 +303,11 @@ public static class RuleCompiler
         sb.AppendLine("    {");
         sb.AppendLine("        switch (cell)");
         sb.AppendLine("        {");
+        // Refused expressions are not compiled, nor parsed again here (one may be too deep for the parser).
+        var refused = exprs.Where(x => x.Refused).Select(x => x.Expr).ToHashSet(ReferenceEqualityComparer.Instance);
         foreach (var c in cells)
         {
+            if (refused.Contains(c.Row.When) || refused.Contains(c.Cell.When) || refused.Contains(c.Cell.Points)) continue;
             var reads = ReadPaths(c.Row.When).Concat(ReadPaths(c.Cell.When)).Concat(ReadPaths(c.Cell.Points)).Distinct().ToList();
             if (reads.Count == 0) continue;
             sb.Append($"            case {c.Index}: Use({(int)c.Role}); ");
@@ -284,10 +344,11 @@ public static class RuleCompiler
     {
         var tree = CSharpSyntaxTree.ParseText(source, new CSharpParseOptions(LanguageVersion.Latest), path: $"{def.Id}.generated.cs");
         var compilation = CSharpCompilation.Create(
-            $"ContributiAutomatici.Rules.{def.Id}.{def.ContentHash[..12]}",
+            AssemblyName(def),
             [tree], References.Value,
             new CSharpCompilationOptions(OutputKind.DynamicallyLinkedLibrary, optimizationLevel: OptimizationLevel.Release,
-                nullableContextOptions: NullableContextOptions.Enable, allowUnsafe: false, deterministic: true));
+                nullableContextOptions: NullableContextOptions.Enable, allowUnsafe: false, deterministic: true,
+                checkOverflow: true));
 
         // Emit first: it binds every method once and reports every compile error. The image is only
         // loaded after the sandbox below has passed.
@@ -296,25 +357,38 @@ public static class RuleCompiler
         timings.Emitted = sw.Elapsed;
         var before = errors.Count;
         var generatedErrors = false;
+        var broken = new List<TextSpan>();
         foreach (var d in result.Diagnostics.Where(d => d.Severity == DiagnosticSeverity.Error))
         {
             var span = d.Location.GetMappedLineSpan();
             if (span.HasMappedPath)
+            {
                 errors.Add(new RuleError(span.Path, span.StartLinePosition.Line + 1, d.GetMessage()));
+                broken.Add(d.Location.SourceSpan);
+            }
             else generatedErrors = true;
         }
-        if (errors.Count > before) return null;
-        if (generatedErrors || !result.Success) throw new InvalidOperationException("the generated rule class does not compile: " + source);
+        if (generatedErrors && errors.Count == before)
+        {
+            // Not reachable from a rule that passed the syntax check; if it were, the rule set is refused without
+            // dumping the generated source.
+            var first = result.Diagnostics.First(d => d.Severity == DiagnosticSeverity.Error);
+            errors.Add(new RuleError(Path.Combine(def.Directory, RuleFileParser.ManifestName), 1,
+                $"the rule set does not compile ({first.Id}: {first.GetMessage()})"));
+            return null;
+        }
 
         var model = compilation.GetSemanticModel(tree);
         var generated = compilation.GetTypeByMetadataName($"{Namespace}.{className}")!;
         foreach (var method in tree.GetRoot().DescendantNodes().OfType<MethodDeclarationSyntax>())
         {
-            if (method.ExpressionBody?.Expression is not { } body) continue;
+            if (method.Body?.Statements is not [ExpressionStatementSyntax, ReturnStatementSyntax { Expression: { } body }]) continue;
             // Each rule expression is the parenthesized expression under its #line directive.
             var ruleExpr = body is InvocationExpressionSyntax { ArgumentList.Arguments: [var only] } floor &&
                            floor.Expression.ToString() == "Math.Floor" ? only.Expression : body;
-            if (ruleExpr is ParenthesizedExpressionSyntax paren)
+            // An expression that does not compile has its error already; every other one is checked against the
+            // sandbox, so one load reports every refusal.
+            if (ruleExpr is ParenthesizedExpressionSyntax paren && !broken.Any(b => paren.Span.IntersectsWith(b)))
                 RuleSandbox.CheckSymbols(model, paren.Expression, generated, lists, errors);
         }
         timings.Sandboxed = sw.Elapsed;
@@ -332,7 +406,8 @@ public static class RuleCompiler
     });
 
     private static Assembly Load(RuleSetDefinition def, byte[] image) =>
-        new AssemblyLoadContext($"rules:{def.Id}:{def.ContentHash[..12]}").LoadFromStream(new MemoryStream(image));
+        // Collectible: a rule set replaced by a reload is unloaded once no call uses it any more.
+        new AssemblyLoadContext($"rules:{def.Id}:{def.ContentHash[..12]}", isCollectible: true).LoadFromStream(new MemoryStream(image));
 
     /// <summary>The cache key: the rules' content and the engine build that compiled them.</summary>
     private static string CacheKey(RuleSetDefinition def)
@@ -341,16 +416,5 @@ public static class RuleCompiler
         return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(def.ContentHash + "/" + engine)))[..32];
     }
 
-    private static void TryWriteCache(string path, byte[] image)
-    {
-        try
-        {
-            Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-            var tmp = path + "." + Guid.NewGuid().ToString("N") + ".tmp";
-            File.WriteAllBytes(tmp, image);
-            File.Move(tmp, path, overwrite: true);
-        }
-        catch (IOException) { /* a read-only or full disk only costs the next start a compilation */ }
-        catch (UnauthorizedAccessException) { }
-    }
+    private static string AssemblyName(RuleSetDefinition def) => $"ContributiAutomatici.Rules.{def.Id}.{def.ContentHash[..12]}";
 }

@@ -26,6 +26,11 @@ public static partial class RuleFileParser
         var hashed = new List<(string Name, string Text)>();
         string Read(string path)
         {
+            if (new FileInfo(path).Length > YamlFile.MaxFileLength)
+            {
+                errors.Add(new RuleError(path, 1, $"a rule file is at most {YamlFile.MaxFileLength / 1024 / 1024} MiB"));
+                return "";
+            }
             var text = File.ReadAllText(path);
             hashed.Add((Path.GetRelativePath(directory, path).Replace('\\', '/'), text));
             return text;
@@ -37,6 +42,9 @@ public static partial class RuleFileParser
         if (m is null) return null;
 
         var id = m.Str("id", required: true) ?? "";
+        // The id names the compiled assembly and its cache file: a plain name, never a path.
+        if (id.Length > 0 && !System.Text.RegularExpressions.Regex.IsMatch(id, "^[a-z0-9][a-z0-9._-]{0,63}$") || id.Contains(".."))
+            yf.Error(m.Node_("id")!, $"id must be lowercase letters, digits, '.', '_' or '-' (at most 64), got '{(id.Length > 80 ? id[..80] + "…" : id)}'");
         var title = m.Str("title", required: true) ?? "";
         var decree = m.Str("decree") ?? "";
         var kind = m.Str("kind") ?? "version";
@@ -78,6 +86,7 @@ public static partial class RuleFileParser
         var lists = new List<ListDefinition>();
         foreach (var name in m.StrList("lists"))
         {
+            if (!PlainFileName(yf, m, "lists", name)) continue;
             var path = Path.Combine(directory, name);
             if (!File.Exists(path)) { yf.Error(m.Node_("lists")!, $"list file '{name}' does not exist"); continue; }
             if (ParseList(path, Read(path), errors) is { } l) lists.Add(l);
@@ -89,6 +98,7 @@ public static partial class RuleFileParser
         var quotaIds = quotas.Select(q => q.Id).ToHashSet();
         foreach (var name in m.StrList("tables"))
         {
+            if (!PlainFileName(yf, m, "tables", name)) continue;
             var path = Path.Combine(directory, name);
             if (!File.Exists(path)) { yf.Error(m.Node_("tables")!, $"table file '{name}' does not exist"); continue; }
             if (ParseTable(path, Read(path), quotaIds, errors) is { } t) tables.Add(t);
@@ -110,6 +120,14 @@ public static partial class RuleFileParser
             YearsLocation = m.Node_("application_years") is { } yn ? yf.At(yn) : null,
             PatchesLocation = m.Node_("patches") is { } pn ? yf.At(pn) : null,
         };
+    }
+
+    /// <summary>A table or list file is a file of the rule set's own folder: a name, never a path elsewhere.</summary>
+    private static bool PlainFileName(YamlFile yf, YamlMap m, string key, string name)
+    {
+        if (name.Length > 0 && Path.GetFileName(name) == name && name != ".." && !name.Contains('\\')) return true;
+        yf.Error(m.Node_(key)!, $"'{name}' is not a file name of this rule set's folder (no folders or paths)");
+        return false;
     }
 
     /// <summary>sha256 over the files' relative names and contents, in name order.</summary>

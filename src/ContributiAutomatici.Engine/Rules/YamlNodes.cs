@@ -15,8 +15,30 @@ public sealed class YamlFile(string path, List<RuleError> errors)
     /// <summary>Errors reported so far (by any file sharing the list).</summary>
     public int ErrorCount => errors.Count;
 
+    /// <summary>Largest rule file (the largest of DM 2021 is 30 KB).</summary>
+    public const int MaxFileLength = 2 * 1024 * 1024;
+
+    /// <summary>Deepest nesting of YAML flow collections ([ ] and { }): the YAML reader recurses on it.</summary>
+    public const int MaxFlowNesting = 64;
+
     public static YamlNode? Load(string path, string text, List<RuleError> errors)
     {
+        if (text.Length > MaxFileLength)
+        {
+            errors.Add(new RuleError(path, 1, $"a rule file is at most {MaxFileLength / 1024 / 1024} MiB"));
+            return null;
+        }
+        int depth = 0, line = 1;
+        foreach (var c in text)
+        {
+            if (c == '\n') line++;
+            else if (c is '[' or '{' && ++depth > MaxFlowNesting)
+            {
+                errors.Add(new RuleError(path, line, $"YAML nested more than {MaxFlowNesting} levels deep"));
+                return null;
+            }
+            else if (c is ']' or '}') depth = Math.Max(0, depth - 1);
+        }
         try
         {
             var stream = new YamlStream();

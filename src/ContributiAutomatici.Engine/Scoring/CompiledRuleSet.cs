@@ -42,8 +42,29 @@ public sealed record ScoreResult(string RuleSetId, string ContentHash, string Wo
     public IReadOnlyList<string> Overlays { get; init; } = [];
 }
 
-/// <summary>A rule evaluated to an error (e.g. it divided by zero); names the row and its rule file line.</summary>
-public sealed class RuleEvaluationException(string message, Exception inner) : Exception(message, inner);
+/// <summary>
+/// A rule evaluated to an error (it divided by zero, overflowed): an error of that row, naming the row, the role,
+/// and its rule file and line (<see cref="Site"/>), and what went wrong (<see cref="Reason"/>).
+/// </summary>
+public sealed class RuleEvaluationException(string ruleSetId, string site, string reason, Exception inner)
+    : Exception($"rule set {ruleSetId}, {site}: {reason}", inner)
+{
+    public string RuleSetId { get; } = ruleSetId;
+
+    /// <summary>"row T1.A.1 (producer) points at dm-2021/tabella-1.yaml:57".</summary>
+    public string Site { get; } = site;
+
+    /// <summary>"division by zero", "arithmetic overflow", ...</summary>
+    public string Reason { get; } = reason;
+
+    internal static string ReasonOf(Exception ex) => ex switch
+    {
+        DivideByZeroException => "division by zero",
+        OverflowException => "arithmetic overflow (a value beyond the range of decimal numbers)",
+        InvalidOperationException => "no value: " + ex.Message,
+        _ => ex.GetType().Name,
+    };
+}
 
 /// <summary>A rule set compiled into its scoring class, ready to score works (thread-safe).</summary>
 public sealed class CompiledRuleSet
@@ -57,9 +78,12 @@ public sealed class CompiledRuleSet
     private readonly string[] _quotaIds;
     private readonly bool _flagged;
 
-    internal CompiledRuleSet(RuleSetDefinition definition, ListCatalog lists, IReadOnlyList<CellInfo> cells,
+    private readonly string[] _expressionSites;
+
+    internal CompiledRuleSet(RuleSetDefinition definition, ListCatalog lists, IReadOnlyList<CellInfo> cells, string[] expressionSites,
         Func<RuleScope> factory, CompileSource source, CompileTimings timings)
     {
+        _expressionSites = expressionSites;
         Timings = timings;
         Roles = cells.Select(c => c.Role).ToHashSet();
         Definition = definition;
@@ -121,25 +145,23 @@ public sealed class CompiledRuleSet
             scope.Bind(work, roles, Lists);
             var mask = 0;
             foreach (var r in roles) mask |= _dependencyMask[(int)r.Role];
+            scope.CurrentExpression = -1;
             try
             {
                 scope.Evaluate(points, status, mask);
+                var result = new List<RoleScore>(roles.Count);
+                foreach (var r in roles)
+                {
+                    var role = BuildRole(r.Role, scope, points, status, options);
+                    if (_flagged) role = Flag(role, points, status);
+                    result.Add(role);
+                }
+                return new ScoreResult(Definition.BaseId, ContentHash, work.Id, result) { Overlays = Definition.AppliedOverlays };
             }
-            catch (Exception ex)
+            catch (Exception ex) when (ex is ArithmeticException or InvalidOperationException or ArgumentException && scope.CurrentExpression >= 0)
             {
-                var cell = Cells[scope.CurrentCell];
-                throw new RuleEvaluationException(
-                    $"{cell.Row.Id} ({RoleNames.Key(cell.Role)}) at {cell.Cell.Location}: {ex.Message}", ex);
+                throw new RuleEvaluationException(Id, _expressionSites[scope.CurrentExpression], RuleEvaluationException.ReasonOf(ex), ex);
             }
-
-            var result = new List<RoleScore>(roles.Count);
-            foreach (var r in roles)
-            {
-                var role = BuildRole(r.Role, scope, points, status, options);
-                if (_flagged) role = Flag(role, points, status);
-                result.Add(role);
-            }
-            return new ScoreResult(Definition.BaseId, ContentHash, work.Id, result) { Overlays = Definition.AppliedOverlays };
         }
         finally
         {

@@ -104,6 +104,10 @@ public sealed class ListReferenceAttribute(string kind, ListField field) : Attri
 
 public enum ListField { Id, Band, Category }
 
+/// <summary>Marks a helper parameter of ("HH:mm", value) pairs whose times must be constants; checked at load time.</summary>
+[AttributeUsage(AttributeTargets.Parameter)]
+public sealed class TimeOfDayAttribute : Attribute;
+
 /// <summary>Marks a helper parameter whose constant argument is a day of the year "MM-dd"; checked at load time.</summary>
 [AttributeUsage(AttributeTargets.Parameter)]
 public sealed class MonthDayAttribute : Attribute

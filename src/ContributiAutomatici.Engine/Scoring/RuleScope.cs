@@ -30,8 +30,11 @@ public abstract class RuleScope
     /// <summary>The model values a cell's expressions read, for the explanation.</summary>
     public abstract void DescribeInputs(int cell, List<KeyValuePair<string, string>> inputs);
 
-    /// <summary>The cell being evaluated, for error reports.</summary>
+    /// <summary>The cell being evaluated.</summary>
     protected internal int CurrentCell;
+
+    /// <summary>The rule expression being evaluated (its index in the rule set), for error reports.</summary>
+    protected internal int CurrentExpression;
 
     private static readonly RoleInput[] NoFacts = [.. Enumerable.Range(0, 5).Select(r => new RoleInput((Role)r))];
 
@@ -111,7 +114,7 @@ public abstract class RuleScope
     }
 
     /// <summary>The window of dates of the overlay that wrote the rule being evaluated (set by the generated code).</summary>
-    protected (DateOnly From, DateOnly To)? CurrentWindow { get; set; }
+    protected (DateOnly From, DateOnly To)? CurrentWindow;
 
     /// <summary>True when the date is given and inside the window of the overlay that wrote the rule (e.g. Covid-19's).</summary>
     protected bool InWindow(DateOnly? date) => date is { } d && CurrentWindow is { } w && d >= w.From && d <= w.To;
@@ -135,7 +138,7 @@ public abstract class RuleScope
     /// a slot runs to the next one's start, the last wraps past midnight to the first; start inclusive.
     /// No time given: 0.
     /// </summary>
-    protected static decimal Slot(TimeOnly? time, params ReadOnlySpan<(string From, decimal Points)> slots)
+    protected static decimal Slot(TimeOnly? time, [TimeOfDay] params ReadOnlySpan<(string From, decimal Points)> slots)
     {
         if (time is not { } t || slots.Length == 0) return 0m;
         var result = slots[^1].Points; // before the first start: still in the last slot (wraps midnight)
@@ -161,32 +164,42 @@ public abstract class RuleScope
         var entries = Work.Festivals;
         if (entries.Count == 0) return 0m;
         var listed = _lists.FestivalMatcher(band, lists);
+        bool Qualifies(FestivalEntry e) => Matches(e, match) && (!contractBeforeSelection || ContractBefore(e.SelectionDate));
+        // A festival counts once, at its first entry, if any of its entries qualifies. A long list is first swept
+        // into the set of festivals with a qualifying entry (linear); a short one is scanned in place (no allocation).
+        var hits = entries.Count > SmallList ? Scratch() : null;
+        if (hits is not null)
+            foreach (var e in entries)
+                if (listed.ContainsKey(e.FestivalId) && Qualifies(e)) hits.Add(e.FestivalId);
         decimal total = 0m;
         for (var i = 0; i < entries.Count; i++)
         {
             var id = entries[i].FestivalId;
-            if (!listed.TryGetValue(id, out var inc) || SeenBefore(entries, i)) continue; // a festival counts once per row
+            if (!listed.TryGetValue(id, out var inc)) continue;
             // A festival printed in two bands counts in the one its entries hold for this work (reading guide 7).
             if (_lists.Conditional("festivals", id) && !_lists.ListedFor(band, lists, id, Work, out inc)) continue;
-            var hit = false;
-            for (var j = i; j < entries.Count && !hit; j++)
-            {
-                var e = entries[j];
-                hit = e.FestivalId == id && Matches(e, match) && (!contractBeforeSelection || ContractBefore(e.SelectionDate));
-            }
-            if (!hit) continue;
+            if (hits is not null ? !hits.Remove(id) : EarlierSame(i) || !LaterQualifies(i)) continue;
             var p = points * (1m + inc / 100m);
             total += p;
-            _trace?.Add($"{id} (fascia {string.Join("/", _lists.Entries("festivals", id).Select(e => e.Band).Distinct())}{(inc > 0 ? $", +{inc:0.##}%" : "")}): {p.ToString(CultureInfo.InvariantCulture)}");
+            _trace?.Add($"{id} (fascia {string.Join("/", _lists.Entries("festivals", id).Select(x => x.Band).Distinct())}{(inc > 0 ? $", +{inc:0.##}%" : "")}): {p.ToString(CultureInfo.InvariantCulture)}");
         }
         return total;
 
-        static bool SeenBefore(IReadOnlyList<FestivalEntry> es, int i)
+        bool EarlierSame(int i)
         {
-            for (var k = 0; k < i; k++) if (es[k].FestivalId == es[i].FestivalId) return true;
+            for (var k = 0; k < i; k++) if (entries[k].FestivalId == entries[i].FestivalId) return true;
+            return false;
+        }
+
+        bool LaterQualifies(int i)
+        {
+            for (var j = i; j < entries.Count; j++) if (entries[j].FestivalId == entries[i].FestivalId && Qualifies(entries[j])) return true;
             return false;
         }
     }
+
+    /// <summary>Up to this many entries a list helper scans in place (at most SmallList² comparisons); above, it uses a set.</summary>
+    private const int SmallList = 32;
 
     private static bool Matches(FestivalEntry e, FestivalMatch match) => match switch
     {
@@ -214,35 +227,43 @@ public abstract class RuleScope
         var entries = Work.Prizes;
         if (entries.Count == 0) return 0m;
         var listed = _lists.IdMatcher("prizes", prizes, lists);
+        bool Qualifies(PrizeEntry e) => listed.Contains(e.PrizeId) && match switch
+        {
+            PrizeMatch.Any => true,
+            PrizeMatch.BestFilmNomination => e.Category == PrizeCategory.BestFilm,
+            PrizeMatch.BestFilmWin => e.Category == PrizeCategory.BestFilm && e.Outcome == PrizeOutcome.Win,
+            PrizeMatch.ArtisticNomination => e.Category == PrizeCategory.Artistic,
+            PrizeMatch.ArtisticWin => e.Category == PrizeCategory.Artistic && e.Outcome == PrizeOutcome.Win,
+            _ => false,
+        } && (!contractBeforeSelection || ContractBefore(e.SelectionDate));
+        // Each prize once per row, at its first qualifying entry: a set for a long list, a scan for a short one.
+        var counted = entries.Count > SmallList ? Scratch() : null;
         decimal total = 0m;
-        var counted = 0UL; // bit i: entry i was counted (each prize once per row)
         for (var i = 0; i < entries.Count; i++)
         {
             var e = entries[i];
-            if (CountedBefore(entries, i, counted)) continue;
-            if (!listed.Contains(e.PrizeId)) continue;
-            var ok = match switch
-            {
-                PrizeMatch.Any => true,
-                PrizeMatch.BestFilmNomination => e.Category == PrizeCategory.BestFilm,
-                PrizeMatch.BestFilmWin => e.Category == PrizeCategory.BestFilm && e.Outcome == PrizeOutcome.Win,
-                PrizeMatch.ArtisticNomination => e.Category == PrizeCategory.Artistic,
-                PrizeMatch.ArtisticWin => e.Category == PrizeCategory.Artistic && e.Outcome == PrizeOutcome.Win,
-                _ => false,
-            };
-            if (!ok || contractBeforeSelection && !ContractBefore(e.SelectionDate)) continue;
-            if (i < 64) counted |= 1UL << i;
+            if (!Qualifies(e)) continue;
+            if (counted is not null ? !counted.Add(e.PrizeId) : EarlierQualifies(i)) continue;
             total += points;
             _trace?.Add($"{e.PrizeId} ({e.Category}, {e.Outcome}): {points.ToString(CultureInfo.InvariantCulture)}");
         }
         return total;
 
-        static bool CountedBefore(IReadOnlyList<PrizeEntry> es, int i, ulong counted)
+        bool EarlierQualifies(int i)
         {
-            for (var k = 0; k < i && k < 64; k++)
-                if ((counted & (1UL << k)) != 0 && es[k].PrizeId == es[i].PrizeId) return true;
+            for (var k = 0; k < i; k++) if (entries[k].PrizeId == entries[i].PrizeId && Qualifies(entries[k])) return true;
             return false;
         }
+    }
+
+    private HashSet<string>? _scratch;
+
+    /// <summary>An empty set of ids for one helper call, the same one for every row of a scoring (no allocation per row).</summary>
+    private HashSet<string> Scratch()
+    {
+        var set = _scratch ??= new HashSet<string>(StringComparer.Ordinal);
+        set.Clear();
+        return set;
     }
 
     /// <summary>Market rows (Tabella 8): <paramref name="points"/> once if the work took part in any listed market: markets never add up.</summary>

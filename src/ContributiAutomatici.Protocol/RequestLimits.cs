@@ -1,0 +1,57 @@
+using System.Globalization;
+using Google.Protobuf.Collections;
+
+namespace ContributiAutomatici.Protocol;
+
+/// <summary>
+/// The bounds of a request, where the decree's quantities are bounded: no amount, list or text beyond them is a
+/// real work's, and within them no rule of the decree can overflow (the largest total, 10,000 entries of
+/// EUR 1,000 billion, divided by the smallest amount, 0.0001, is 1e20, far below decimal's 7.9e28). Beyond them a
+/// request is INVALID_ARGUMENT naming the field (README, "Request limits").
+/// </summary>
+public static class RequestLimits
+{
+    /// <summary>Largest amount (euro, minutes, percent): EUR 1,000 billion.</summary>
+    public const decimal MaxAmount = 1_000_000_000_000m;
+
+    /// <summary>Most decimal places of an amount (cents and below).</summary>
+    public const int MaxDecimals = 4;
+
+    /// <summary>Most entries of each list of a work (box office, sales, festivals, prizes, markets).</summary>
+    public const int MaxEntries = 10_000;
+
+    /// <summary>Most roles in one request (there are four).</summary>
+    public const int MaxRoles = 8;
+
+    /// <summary>Longest work id, list entry id or request id.</summary>
+    public const int MaxIdLength = 200;
+
+    /// <summary>Longest title.</summary>
+    public const int MaxTitleLength = 1_000;
+
+    /// <summary>Most "other prizes" of one festival entry.</summary>
+    public const int MaxOtherPrizes = 1_000;
+
+    /// <summary>Adds an error when a number is beyond <see cref="MaxAmount"/> or has more than <see cref="MaxDecimals"/> decimals.</summary>
+    public static void CheckNumber(decimal d, string path, List<FieldError> errors)
+    {
+        if (Math.Abs(d) > MaxAmount)
+            errors.Add(new FieldError(path, $"at most {MaxAmount.ToString("#,0", CultureInfo.InvariantCulture)} in absolute value (request limit)"));
+        else if (d.Scale > MaxDecimals && d != Math.Round(d, MaxDecimals))
+            errors.Add(new FieldError(path, $"at most {MaxDecimals} decimal places (request limit)"));
+    }
+
+    /// <summary>False, with an error, when a list is longer than <paramref name="max"/> (its items are then not read).</summary>
+    public static bool CheckCount<T>(RepeatedField<T> items, string path, List<FieldError> errors, int max = MaxEntries)
+    {
+        if (items.Count <= max) return true;
+        errors.Add(new FieldError(path, $"at most {max} entries, got {items.Count} (request limit)"));
+        return false;
+    }
+
+    /// <summary>Adds an error when a text is longer than <paramref name="max"/> characters.</summary>
+    public static void CheckLength(string s, string path, List<FieldError> errors, int max = MaxIdLength)
+    {
+        if (s.Length > max) errors.Add(new FieldError(path, $"at most {max} characters, got {s.Length} (request limit)"));
+    }
+}

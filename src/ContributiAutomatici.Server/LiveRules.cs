@@ -1,0 +1,130 @@
+using System.Runtime.InteropServices;
+using ContributiAutomatici.Engine.Rules;
+using ContributiAutomatici.Engine.Scoring;
+
+namespace ContributiAutomatici.Server;
+
+/// <summary>
+/// The rule catalog being served, reloaded without a restart on SIGHUP or when a file of the rules folder changes.
+/// A reload loads and compiles the whole folder aside (unchanged rule sets come from the cache, without Roslyn); only
+/// a catalog with no error replaces the current one. A broken edit is refused: every <c>file:line: reason</c> goes
+/// to the log and to the health check's detail, and the last good rule sets keep serving. A call takes
+/// <see cref="Current"/> once, when it starts, and finishes on that catalog whatever happens meanwhile; every response
+/// carries the content hash it was scored with.
+/// </summary>
+public sealed class LiveRules : IDisposable
+{
+    /// <summary>Quiet time after the last file change before reloading (an editor writes a file in several steps).</summary>
+    public static readonly TimeSpan Debounce = TimeSpan.FromMilliseconds(300);
+
+    private readonly string _rulesPath;
+    private readonly RuleCompileOptions _options;
+    private readonly ILogger _logger;
+    private readonly SemaphoreSlim _reloading = new(1, 1);
+    private readonly FileSystemWatcher? _watcher;
+    private readonly PosixSignalRegistration? _sighup;
+    private readonly Timer _debounce;
+    private volatile RuleCatalog _current;
+    private volatile ReloadOutcome? _lastRefusal;
+    private long _reloads;
+
+    public LiveRules(RuleCatalog initial, string rulesPath, RuleCompileOptions options, bool watch, ILogger logger)
+    {
+        _current = initial;
+        _rulesPath = rulesPath;
+        _options = options;
+        _logger = logger;
+        _debounce = new Timer(_ => _ = ReloadAsync("a file of the rules folder changed"));
+        if (watch && Directory.Exists(rulesPath))
+        {
+            _watcher = new FileSystemWatcher(rulesPath) { IncludeSubdirectories = true, NotifyFilter = NotifyFilters.FileName | NotifyFilters.LastWrite | NotifyFilters.DirectoryName | NotifyFilters.Size };
+            _watcher.Changed += Changed;
+            _watcher.Created += Changed;
+            _watcher.Deleted += Changed;
+            _watcher.Renamed += Changed;
+            _watcher.EnableRaisingEvents = true;
+        }
+        if (!OperatingSystem.IsWindows())
+            _sighup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, context =>
+            {
+                context.Cancel = true; // SIGHUP reloads; it does not stop the server
+                _ = ReloadAsync("SIGHUP");
+            });
+    }
+
+    /// <summary>The catalog new calls are scored with.</summary>
+    public RuleCatalog Current => _current;
+
+    /// <summary>The last reload that was refused, while no later reload succeeded; null otherwise.</summary>
+    public ReloadOutcome? LastRefusal => _lastRefusal;
+
+    /// <summary>Successful reloads since start.</summary>
+    public long Reloads => Interlocked.Read(ref _reloads);
+
+    private void Changed(object sender, FileSystemEventArgs e) => _debounce.Change(Debounce, Timeout.InfiniteTimeSpan);
+
+    /// <summary>Loads the rules folder again; replaces the current catalog only if it loads without error.</summary>
+    public async Task<ReloadOutcome> ReloadAsync(string reason)
+    {
+        await _reloading.WaitAsync();
+        try
+        {
+            RuleCatalog next;
+            try
+            {
+                next = await LoadAside();
+            }
+            catch (RuleLoadException ex)
+            {
+                var refused = new ReloadOutcome(false, DateTimeOffset.UtcNow, reason, ex.Errors.Select(e => e.ToString()).ToList());
+                _lastRefusal = refused;
+                _logger.LogWarning("rules reload ({Reason}) refused, still serving {Serving}: {Count} error(s)\n{Errors}", reason,
+                    Describe(_current), ex.Errors.Count, string.Join("\n", refused.Errors.Take(50)));
+                return refused;
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                // The folder is being rewritten (a file moved away for a moment): the next change event tries again.
+                var refused = new ReloadOutcome(false, DateTimeOffset.UtcNow, reason, [$"{_rulesPath}: {ex.Message}"]);
+                _lastRefusal = refused;
+                _logger.LogWarning("rules reload ({Reason}) failed, still serving {Serving}: {Error}", reason, Describe(_current), ex.Message);
+                return refused;
+            }
+            var previous = _current;
+            _current = next;
+            _lastRefusal = null;
+            Interlocked.Increment(ref _reloads);
+            _logger.LogInformation("rules reloaded ({Reason}) in {LoadMs:0} ms: {Serving} (was {Previous})", reason,
+                next.LoadTime.TotalMilliseconds, Describe(next), Describe(previous));
+            return new ReloadOutcome(true, DateTimeOffset.UtcNow, reason, []);
+        }
+        finally
+        {
+            _reloading.Release();
+        }
+    }
+
+    /// <summary>On a thread of its own with the stack of a main thread: parsing and compiling recurse on the rules' nesting.</summary>
+    private Task<RuleCatalog> LoadAside()
+    {
+        var done = new TaskCompletionSource<RuleCatalog>(TaskCreationOptions.RunContinuationsAsynchronously);
+        new Thread(() =>
+        {
+            try { done.SetResult(RuleCatalog.Load(_rulesPath, _options)); }
+            catch (Exception ex) { done.SetException(ex); }
+        }, 8 * 1024 * 1024) { IsBackground = true, Name = "rules reload" }.Start();
+        return done.Task;
+    }
+
+    public static string Describe(RuleCatalog c) => string.Join(", ", c.RuleSets.Select(r => $"{r.Id} sha256 {r.ContentHash[..16]}"));
+
+    public void Dispose()
+    {
+        _watcher?.Dispose();
+        _sighup?.Dispose();
+        _debounce.Dispose();
+    }
+}
+
+/// <summary>What a reload did: replaced the rules, or was refused with every <c>file:line: reason</c>.</summary>
+public sealed record ReloadOutcome(bool Loaded, DateTimeOffset At, string Reason, IReadOnlyList<string> Errors);

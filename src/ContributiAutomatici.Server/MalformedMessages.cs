@@ -1,0 +1,130 @@
+using ContributiAutomatici.Contracts.V1;
+using Google.Protobuf;
+using Grpc.Core;
+
+namespace ContributiAutomatici.Server;
+
+/// <summary>
+/// Binds contributi.v1.ScoringService with request marshallers that turn bytes which are not the request message
+/// into INVALID_ARGUMENT ("malformed request message"), instead of the framework's UNKNOWN with a logged stack trace.
+/// The framework deserializes a unary request before any interceptor runs, so this is where it can be caught.
+/// Grpc.AspNetCore finds this method through <see cref="BindServiceMethodAttribute"/> on <see cref="ScoringGrpcService"/>;
+/// the service descriptor (reflection) is still the generated one.
+/// </summary>
+public static class ScoringServiceBinding
+{
+    /// <summary>Called by Grpc.AspNetCore with its binder; <paramref name="serviceImpl"/> is null there.</summary>
+    public static void BindService(ServiceBinderBase serviceBinder, ScoringService.ScoringServiceBase? serviceImpl) =>
+        ScoringService.BindService(new TolerantBinder(serviceBinder), serviceImpl!);
+
+    private sealed class TolerantBinder(ServiceBinderBase inner) : ServiceBinderBase
+    {
+        public override void AddMethod<TRequest, TResponse>(Method<TRequest, TResponse> method, UnaryServerMethod<TRequest, TResponse>? handler) =>
+            inner.AddMethod(Tolerant(method), handler);
+
+        public override void AddMethod<TRequest, TResponse>(Method<TRequest, TResponse> method, ClientStreamingServerMethod<TRequest, TResponse>? handler) =>
+            inner.AddMethod(Tolerant(method), handler);
+
+        public override void AddMethod<TRequest, TResponse>(Method<TRequest, TResponse> method, ServerStreamingServerMethod<TRequest, TResponse>? handler) =>
+            inner.AddMethod(Tolerant(method), handler);
+
+        public override void AddMethod<TRequest, TResponse>(Method<TRequest, TResponse> method, DuplexStreamingServerMethod<TRequest, TResponse>? handler) =>
+            inner.AddMethod(Tolerant(method), handler);
+
+        private static Method<TRequest, TResponse> Tolerant<TRequest, TResponse>(Method<TRequest, TResponse> method)
+            where TRequest : class where TResponse : class
+        {
+            var deserialize = method.RequestMarshaller.ContextualDeserializer;
+            var name = method.FullName;
+            var requests = Marshallers.Create(method.RequestMarshaller.ContextualSerializer, context =>
+            {
+                try
+                {
+                    return deserialize(context);
+                }
+                catch (InvalidProtocolBufferException ex)
+                {
+                    MalformedMessages.Report(name, ex.Message);
+                    throw new RpcException(new Status(StatusCode.InvalidArgument,
+                        $"malformed request message: not a {typeof(TRequest).Name} ({GrpcErrors.Cut(ex.Message)})"));
+                }
+            });
+            return new Method<TRequest, TResponse>(method.Type, method.ServiceName, method.Name, requests, method.ResponseMarshaller);
+        }
+    }
+}
+
+/// <summary>
+/// Logs malformed request messages as warnings, without a stack trace and at most one line per
+/// <see cref="Interval"/> (the next line says how many were not logged), so a bad caller cannot flood the log.
+/// A singleton of each server, reached from the marshaller through the current HTTP context.
+/// </summary>
+public sealed class MalformedMessages(ILogger<MalformedMessages> logger)
+{
+    /// <summary>At most one warning per interval: 10 seconds.</summary>
+    public TimeSpan Interval { get; init; } = TimeSpan.FromSeconds(10);
+
+    private readonly Lock _lock = new();
+    private long _nextLogAt;
+    private long _suppressed;
+    private long _total;
+
+    /// <summary>Malformed messages received since start.</summary>
+    public long Total => Interlocked.Read(ref _total);
+
+    internal static void Report(string method, string reason)
+    {
+        var http = new HttpContextAccessor().HttpContext;
+        http?.RequestServices.GetService<MalformedMessages>()?.Received(method, http.Connection.RemoteIpAddress?.ToString() ?? "?", reason);
+    }
+
+    /// <summary>Counts a malformed message; logs it unless another was logged less than <see cref="Interval"/> ago.</summary>
+    public void Received(string method, string peer, string reason)
+    {
+        Interlocked.Increment(ref _total);
+        long suppressed;
+        lock (_lock)
+        {
+            var now = Environment.TickCount64;
+            if (now < _nextLogAt)
+            {
+                _suppressed++;
+                return;
+            }
+            _nextLogAt = now + (long)Interval.TotalMilliseconds;
+            suppressed = _suppressed;
+            _suppressed = 0;
+        }
+        logger.LogWarning("malformed request message for {Method} from {Peer}: {Reason} (INVALID_ARGUMENT){Suppressed}", method, peer,
+            GrpcErrors.Cut(reason), suppressed > 0 ? $"; {suppressed} more since the last warning, not logged" : "");
+    }
+}
+
+/// <summary>
+/// Broken gRPC framing (a truncated message, data after the message, a compressed message without its encoding)
+/// is answered by Grpc.AspNetCore as INTERNAL before any handler runs. It is the caller's mistake: this middleware
+/// turns those statuses into INVALID_ARGUMENT "malformed request message: ..." and reports them (rate-limited).
+/// </summary>
+public static class MalformedFraming
+{
+    private static readonly string[] FrameworkMessages =
+    [
+        "Incomplete message.", "Additional data after the message received.",
+        "Request did not include grpc-encoding value with compressed message.", "Unsupported grpc-encoding value",
+    ];
+
+    public static async Task Middleware(HttpContext context, RequestDelegate next)
+    {
+        await next(context);
+        if (context.Request.ContentType?.StartsWith("application/grpc", StringComparison.Ordinal) != true) return;
+        // Trailers-only (nothing sent yet): the status is in the headers; otherwise in the trailers, not yet sent.
+        var status = context.Response.Headers.ContainsKey("grpc-status") ? context.Response.Headers
+            : context.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpResponseTrailersFeature>()?.Trailers;
+        if (status is null || status["grpc-status"] != "13") return;
+        var message = Uri.UnescapeDataString(status["grpc-message"].ToString());
+        if (!FrameworkMessages.Any(m => message.StartsWith(m, StringComparison.Ordinal))) return;
+        status["grpc-status"] = "3";
+        status["grpc-message"] = Uri.EscapeDataString("malformed request message: " + message).Replace("%20", " ", StringComparison.Ordinal);
+        context.RequestServices.GetService<MalformedMessages>()?.Received(context.Request.Path, context.Connection.RemoteIpAddress?.ToString() ?? "?", message);
+    }
+}

@@ -1,0 +1,134 @@
+using ContributiAutomatici.Contracts.V1;
+using ContributiAutomatici.Server;
+using Grpc.Core;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Logging;
+using Xunit;
+
+namespace ContributiAutomatici.IntegrationTests;
+
+/// <summary>Rules reloaded while the server runs: on a file change or SIGHUP; a broken edit keeps the last good rules.</summary>
+public sealed class ReloadTests : IDisposable
+{
+    private readonly string _folder = TestRules.CopyToTemp();
+
+    private string Table1 => Path.Combine(_folder, "dm-2021", "tabella-1.yaml");
+
+    public void Dispose()
+    {
+        try { Directory.Delete(_folder, recursive: true); }
+        catch (IOException) { }
+    }
+
+    /// <summary>Rewrites the T1.B.10 points line (producer 15 for a first work); returns its 1-based line.</summary>
+    private int EditFirstWorkPoints(string producer)
+    {
+        var lines = File.ReadAllLines(Table1);
+        var row = Array.FindIndex(lines, l => l.Trim() == "- id: T1.B.10");
+        var at = Array.FindIndex(lines, row, l => l.TrimStart().StartsWith("points:", StringComparison.Ordinal));
+        lines[at] = $"        points: {{ producer: \"{producer}\", theatrical_distributor: \"10\" }}";
+        File.WriteAllLines(Table1, lines);
+        return at + 1;
+    }
+
+    private static decimal Producer(ScoreWorkResponse r) => decimal.Parse(r.Roles.Single(x => x.Role == Role.Producer).TotalPoints, System.Globalization.CultureInfo.InvariantCulture);
+
+    private static CallOptions Options => new(deadline: DateTime.UtcNow.AddSeconds(60));
+
+    [Fact]
+    public async Task A_changed_rule_file_is_reloaded_and_responses_carry_the_new_content_hash()
+    {
+        await using var server = await LoopbackServer.StartAsync(rules: _folder);
+        using var channel = server.Channel();
+        var client = new ScoringService.ScoringServiceClient(channel);
+        var before = await client.ScoreWorkAsync(Examples.FirstFeature(), Options);
+
+        EditFirstWorkPoints("16");
+        Assert.True(await Eventually.TrueAsync(() => server.Catalog.Find("dm-2021+covid-19")!.ContentHash != before.ContentHash, TimeSpan.FromSeconds(90)));
+
+        var after = await client.ScoreWorkAsync(Examples.FirstFeature(), Options);
+        Assert.Equal(server.Catalog.Find("dm-2021+covid-19")!.ContentHash, after.ContentHash);
+        Assert.NotEqual(before.ContentHash, after.ContentHash);
+        Assert.Equal(Producer(before) + 1, Producer(after));
+        Assert.Contains(server.Logs.Entries, e => e.Level == LogLevel.Information && e.Message.Contains("rules reloaded"));
+    }
+
+    [Fact]
+    public async Task A_broken_edit_is_refused_with_file_and_line_in_the_log_and_the_health_detail_and_the_last_good_rules_serve()
+    {
+        await using var server = await LoopbackServer.StartAsync(rules: _folder);
+        using var channel = server.Channel();
+        var client = new ScoringService.ScoringServiceClient(channel);
+        var good = await client.ScoreWorkAsync(Examples.FirstFeature(), Options);
+        var live = server.App.Services.GetRequiredService<LiveRules>();
+
+        var line = EditFirstWorkPoints("15 + Work.NoSuchField");
+        Assert.True(await Eventually.TrueAsync(() => live.LastRefusal is not null, TimeSpan.FromSeconds(90)));
+
+        var where = $"{Table1}:{line}: ";
+        Assert.Contains(live.LastRefusal!.Errors, e => e.StartsWith(where, StringComparison.Ordinal) && e.Contains("NoSuchField"));
+        Assert.Contains(server.Logs.Entries, e => e.Level == LogLevel.Warning && e.Message.Contains("refused") && e.Message.Contains(where));
+        var health = await server.App.Services.GetRequiredService<HealthCheckService>().CheckHealthAsync();
+        Assert.Equal(HealthStatus.Degraded, health.Entries["rules"].Status);
+        Assert.Contains(where, health.Entries["rules"].Description);
+        var grpcHealth = await new Grpc.Health.V1.Health.HealthClient(channel).CheckAsync(new Grpc.Health.V1.HealthCheckRequest(), Options);
+        Assert.Equal(Grpc.Health.V1.HealthCheckResponse.Types.ServingStatus.Serving, grpcHealth.Status);
+
+        // Still the last good rules.
+        var still = await client.ScoreWorkAsync(Examples.FirstFeature(), Options);
+        Assert.Equal(good.ContentHash, still.ContentHash);
+        Assert.Equal(Producer(good), Producer(still));
+
+        // Fixed: loaded, healthy again.
+        EditFirstWorkPoints("17");
+        Assert.True(await Eventually.TrueAsync(() => live.LastRefusal is null && live.Current.Find("dm-2021")!.ContentHash != good.ContentHash, TimeSpan.FromSeconds(90)));
+        Assert.Equal(Producer(good) + 2, Producer(await client.ScoreWorkAsync(Examples.FirstFeature(), Options)));
+        Assert.Equal(HealthStatus.Healthy, (await server.App.Services.GetRequiredService<HealthCheckService>().CheckHealthAsync()).Entries["rules"].Status);
+    }
+
+    [Fact]
+    public async Task A_stream_in_flight_finishes_on_the_rules_it_started_with()
+    {
+        await using var server = await LoopbackServer.StartAsync(rules: _folder);
+        using var channel = server.Channel();
+        var client = new ScoringService.ScoringServiceClient(channel);
+        using var stream = client.ScoreWorks(Options);
+        await stream.RequestStream.WriteAsync(new ScoreWorksRequest { RequestId = "1", Request = Examples.FirstFeature() });
+        Assert.True(await stream.ResponseStream.MoveNext());
+        var first = stream.ResponseStream.Current.Response;
+
+        EditFirstWorkPoints("16");
+        Assert.True(await Eventually.TrueAsync(() => server.Catalog.Find("dm-2021+covid-19")!.ContentHash != first.ContentHash, TimeSpan.FromSeconds(90)));
+
+        await stream.RequestStream.WriteAsync(new ScoreWorksRequest { RequestId = "2", Request = Examples.FirstFeature() });
+        Assert.True(await stream.ResponseStream.MoveNext());
+        var second = stream.ResponseStream.Current.Response;
+        await stream.RequestStream.CompleteAsync();
+        Assert.False(await stream.ResponseStream.MoveNext());
+        Assert.Equal(first.ContentHash, second.ContentHash);
+        Assert.Equal(Producer(first), Producer(second));
+
+        var fresh = await client.ScoreWorkAsync(Examples.FirstFeature(), Options);
+        Assert.NotEqual(first.ContentHash, fresh.ContentHash);
+        Assert.Equal(Producer(first) + 1, Producer(fresh));
+    }
+
+    [Fact]
+    public async Task SIGHUP_reloads_the_rules_when_file_watching_is_off()
+    {
+        if (OperatingSystem.IsWindows()) return;
+        await using var server = await LoopbackServer.StartAsync(rules: _folder, settings: new Dictionary<string, string?> { ["Contributi:WatchRules"] = "false" });
+        var live = server.App.Services.GetRequiredService<LiveRules>();
+        var before = live.Current.Find("dm-2021")!.ContentHash;
+
+        EditFirstWorkPoints("16");
+        await Task.Delay(LiveRules.Debounce * 3);
+        Assert.Equal(before, live.Current.Find("dm-2021")!.ContentHash); // not watching
+
+        using (var kill = System.Diagnostics.Process.Start("kill", ["-HUP", Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
+            await kill.WaitForExitAsync();
+        Assert.True(await Eventually.TrueAsync(() => live.Current.Find("dm-2021")!.ContentHash != before, TimeSpan.FromSeconds(90)));
+        Assert.Contains(server.Logs.Entries, e => e.Message.Contains("rules reloaded (SIGHUP)"));
+    }
+}

@@ -1,0 +1,139 @@
+using ContributiAutomatici.Engine.Rules;
+using ContributiAutomatici.Engine.Scoring;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp;
+
+namespace ContributiAutomatici.Tests;
+
+/// <summary>The compiled-rules cache is private to the user and nothing is loaded from it unchecked.</summary>
+public class TrustedCacheTests
+{
+    private static (RuleCatalog Catalog, List<string> Warnings) Load(string root, string cache)
+    {
+        var warnings = new List<string>();
+        var catalog = RuleCatalog.Load(root, new RuleCompileOptions { CacheDirectory = cache, Warn = warnings.Add });
+        return (catalog, warnings);
+    }
+
+    [Fact]
+    public void The_repository_rules_pass_the_check_and_start_warm_from_the_cache()
+    {
+        using var t = TempRules.CopyOfRepo();
+        var cache = Path.Combine(t.Root, "cache");
+        var (cold, coldWarnings) = Load(t.Root, cache);
+        var (warm, warmWarnings) = Load(t.Root, cache);
+        Assert.True(coldWarnings.Count == 0, string.Join("\n", coldWarnings));
+        Assert.Empty(warmWarnings);
+        Assert.Equal(CompileSource.Compiled, cold.RuleSets[0].Source);
+        Assert.Equal(CompileSource.Cache, warm.RuleSets[0].Source);
+        Assert.Equal(cold.RuleSets.Count, Directory.GetFiles(cache, "*.dll").Length);
+        foreach (var rs in cold.RuleSets)
+        {
+            var dll = Assert.Single(Directory.GetFiles(cache, $"{rs.Id}-*.dll"));
+            Assert.Empty(RuleAssemblyVerifier.Check(File.ReadAllBytes(dll), $"ContributiAutomatici.Rules.{rs.Id}.{rs.ContentHash[..12]}"));
+        }
+        var dll2021 = Assert.Single(Directory.GetFiles(cache, "dm-2021-*.dll"));
+        if (!OperatingSystem.IsWindows())
+        {
+            Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute, File.GetUnixFileMode(cache));
+            Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(dll2021));
+        }
+    }
+
+    [Theory]
+    [InlineData("System.IO.File.WriteAllText(Marker, \"poisoned\");")]
+    [InlineData("System.Diagnostics.Process.Start(\"/bin/sh\", \"-c 'touch \" + Marker + \"'\");")]
+    [InlineData("Native.getpid();")]
+    [InlineData("System.Func<string, System.Type?> f = System.Type.GetType; f(\"x\");")]
+    [InlineData("int x = 0; int* p = &x; *p = 1;")] // raw memory access, no reference to any API: caught in the IL
+    public void A_poisoned_assembly_in_the_cache_is_discarded_logged_and_recompiled_without_running(string payload)
+    {
+        using var t = TempRules.WithRow("Per(Work.BoxOfficeTotal, 1_000)");
+        var cache = Path.Combine(t.Root, "cache");
+        var (good, _) = Load(t.Root, cache);
+        var set = good.RuleSets[0];
+        var dll = Assert.Single(Directory.GetFiles(cache, "*.dll"));
+        var marker = Path.Combine(t.Root, "marker.txt");
+
+        // Same file, same assembly and class name, same entry point: a build that runs the payload when created.
+        File.WriteAllBytes(dll, Poison($"ContributiAutomatici.Rules.test-set.{set.ContentHash[..12]}", "RuleSet_test_set", marker, payload));
+        var (reloaded, warnings) = Load(t.Root, cache);
+
+        Assert.Equal(CompileSource.Compiled, reloaded.RuleSets[0].Source);
+        var work = new Engine.Model.Work { BoxOffice = [new(new DateOnly(2022, 1, 1), 10_000m)] };
+        Assert.Equal(10m, reloaded.RuleSets[0].Score(work, [new(Engine.Model.Role.Producer)]).Roles[0].TotalPoints);
+        Assert.False(File.Exists(marker), "the poisoned assembly ran");
+        var warning = Assert.Single(warnings);
+        Assert.Contains($"compiled rules {dll} discarded: it does not pass the rule language check", warning);
+        // The recompiled, checked image replaced it: the next start is warm again.
+        var (again, againWarnings) = Load(t.Root, cache);
+        Assert.Equal(CompileSource.Cache, again.RuleSets[0].Source);
+        Assert.Empty(againWarnings);
+    }
+
+    [Fact]
+    public void Garbage_and_a_foreign_assembly_name_are_discarded()
+    {
+        using var t = TempRules.WithRow("Per(Work.BoxOfficeTotal, 1_000)");
+        var cache = Path.Combine(t.Root, "cache");
+        var (good, _) = Load(t.Root, cache);
+        var dll = Assert.Single(Directory.GetFiles(cache, "*.dll"));
+        var image = File.ReadAllBytes(dll);
+        Assert.NotEmpty(RuleAssemblyVerifier.Check(image, "ContributiAutomatici.Rules.other.000000000000"));
+        File.WriteAllBytes(dll, [.. image.Take(300)]);
+        var (reloaded, warnings) = Load(t.Root, cache);
+        Assert.Equal(CompileSource.Compiled, reloaded.RuleSets[0].Source);
+        Assert.Contains("discarded", Assert.Single(warnings));
+        Assert.Equal(good.RuleSets[0].ContentHash, reloaded.RuleSets[0].ContentHash);
+    }
+
+    [Fact]
+    public void A_cache_folder_others_can_write_is_refused()
+    {
+        if (OperatingSystem.IsWindows()) return;
+        using var t = TempRules.WithRow("Per(Work.BoxOfficeTotal, 1_000)");
+        var cache = Path.Combine(t.Root, "shared-cache");
+        Directory.CreateDirectory(cache);
+        File.SetUnixFileMode(cache, (UnixFileMode)0b111_111_111); // 0777
+        var (first, warnings) = Load(t.Root, cache);
+        var (second, _) = Load(t.Root, cache);
+        Assert.Equal(CompileSource.Compiled, first.RuleSets[0].Source);
+        Assert.Equal(CompileSource.Compiled, second.RuleSets[0].Source);
+        Assert.Empty(Directory.GetFiles(cache));
+        Assert.Contains("others can write it", Assert.Single(warnings));
+    }
+
+    [Fact]
+    public void The_default_cache_is_the_users_cache_folder_never_the_shared_temp_folder()
+    {
+        if (OperatingSystem.IsWindows()) return;
+        Assert.Equal("/home/u/.cache/contributi-automatici/rules-cache", RuleCache.DefaultDirectory(_ => null, "/home/u"));
+        Assert.Equal("/x/contributi-automatici/rules-cache", RuleCache.DefaultDirectory(v => v == "XDG_CACHE_HOME" ? "/x" : null, "/home/u"));
+        Assert.Equal("/mine", RuleCache.DefaultDirectory(v => v == "CONTRIBUTI_RULES_CACHE" ? "/mine" : null, "/home/u"));
+        Assert.Null(RuleCache.DefaultDirectory(_ => null, ""));
+    }
+
+    private static byte[] Poison(string assemblyName, string className, string marker, string payload)
+    {
+        var source = $$"""
+            namespace ContributiAutomatici.Rules.Generated;
+            {{(payload.Contains("Native.") ? "internal static class Native { [System.Runtime.InteropServices.DllImport(\"libc\")] public static extern int getpid(); }" : "")}}
+            public sealed unsafe class {{className}} : ContributiAutomatici.Engine.Scoring.RuleScope
+            {
+                private const string Marker = @"{{marker}}";
+                public static ContributiAutomatici.Engine.Scoring.RuleScope Create() { {{payload}} return new {{className}}(); }
+                public override void Evaluate(decimal[] p, byte[] s, int m) { s[0] = 1; p[0] = 10m; }
+                public override decimal EvaluateCell(int cell, decimal b) => 10m;
+                public override void DescribeInputs(int cell, System.Collections.Generic.List<System.Collections.Generic.KeyValuePair<string, string>> inputs) { }
+            }
+            """;
+        var refs = ((string)AppContext.GetData("TRUSTED_PLATFORM_ASSEMBLIES")!).Split(Path.PathSeparator)
+            .Append(typeof(RuleScope).Assembly.Location).Select(p => MetadataReference.CreateFromFile(p));
+        var compilation = CSharpCompilation.Create(assemblyName, [CSharpSyntaxTree.ParseText(source)], refs,
+            new CSharpCompilationOptions(OutputKind.DynamicallyLinkedLibrary, allowUnsafe: true));
+        using var ms = new MemoryStream();
+        var result = compilation.Emit(ms);
+        Assert.True(result.Success, string.Join("\n", result.Diagnostics));
+        return ms.ToArray();
+    }
+}
