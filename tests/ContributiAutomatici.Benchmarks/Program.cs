@@ -17,12 +17,15 @@ namespace ContributiAutomatici.Benchmarks;
 ///     explanation path. Writes RESULTS.md beside the project.
 /// Usage: dotnet run -c Release --project tests/ContributiAutomatici.Benchmarks [-- [--quick] [--published-cli PATH]]
 /// (PATH: a ReadyToRun publish of src/ContributiAutomatici.Cli, to measure its cold start side by side).
+/// (c, d) the yearly allocation, in-process and over gRPC: <c>-- allocation</c>, see <see cref="AllocationBenchmark"/>.
 /// </summary>
 public static class Program
 {
     public static int Main(string[] args)
     {
         if (args.Length >= 3 && args[0] == "--child") return Child(args[1], args[2]);
+        if (args.Length >= 1 && args[0] == "--alloc-child") return AllocationBenchmark.Child(args[1..]).GetAwaiter().GetResult();
+        if (args.Length >= 1 && args[0] == "allocation") return AllocationBenchmark.Measure(args[1..]);
         var quick = args.Contains("--quick");
         var rules = Path.GetFullPath(RulesLocator.Find(null));
         var inv = CultureInfo.InvariantCulture;
@@ -130,11 +133,24 @@ public static class Program
         var text = report.ToString().Replace("| 1.00x slower |", "| 1.00x (baseline) |");
         Console.Write(text);
         var outPath = Path.Combine(FindProjectDir(), "RESULTS.md");
-        // Section (c), the server's memory, is written by the load benchmark (--memory): kept as it is.
-        const string memory = "## (c) Memory of the server";
-        if (File.Exists(outPath) && File.ReadAllText(outPath) is var previous && previous.IndexOf(memory, StringComparison.Ordinal) is var at and >= 0)
-            text = text.TrimEnd() + "\n\n" + previous[at..];
-        File.WriteAllText(outPath, text);
+        // Sections written by other modes are kept as they are: (c) the server's memory (the load benchmark's --memory),
+        // (d) the allocation (-- allocation). They follow (a) and (b), in that order.
+        var old = File.Exists(outPath) ? File.ReadAllText(outPath) : "";
+        foreach (var heading in new[] { "## (c) Memory of the server", AllocationBenchmark.Heading })
+        {
+            var at = old.IndexOf(heading, StringComparison.Ordinal);
+            if (at < 0) continue;
+            var end = old.IndexOf("\n## (", at + heading.Length, StringComparison.Ordinal);
+            var next = end < 0 ? old.Length : end + 1;
+            // A section runs to the next top-level section that is not one of its own (the allocation's (d') stays with (d)).
+            while (end >= 0 && old.AsSpan(end + 1).StartsWith(heading[..5]))
+            {
+                end = old.IndexOf("\n## (", end + 1, StringComparison.Ordinal);
+                next = end < 0 ? old.Length : end + 1;
+            }
+            text = text.TrimEnd() + "\n\n" + old[at..next].TrimEnd();
+        }
+        File.WriteAllText(outPath, text + "\n");
         Console.WriteLine($"written {outPath}");
         return 0;
     }
@@ -224,13 +240,16 @@ public static class Program
         Markets = [new("berlinale-coproduction-market", new DateOnly(2021, 12, 1)), new("torino-film-lab", new DateOnly(2021, 6, 1))],
     };
 
-    private static double Median(IEnumerable<double> xs)
+    internal static int IntArg(string[] args, string name, int fallback) =>
+        Array.IndexOf(args, name) is var i and >= 0 && i + 1 < args.Length ? int.Parse(args[i + 1], CultureInfo.InvariantCulture) : fallback;
+
+    internal static double Median(IEnumerable<double> xs)
     {
         var s = xs.Order().ToArray();
         return s.Length % 2 == 1 ? s[s.Length / 2] : (s[s.Length / 2 - 1] + s[s.Length / 2]) / 2;
     }
 
-    private static string CpuModel()
+    internal static string CpuModel()
     {
         try
         {
@@ -239,7 +258,7 @@ public static class Program
         catch (IOException) { return "unknown CPU"; }
     }
 
-    private static string FindProjectDir()
+    internal static string FindProjectDir()
     {
         for (var d = new DirectoryInfo(AppContext.BaseDirectory); d is not null; d = d.Parent)
             if (File.Exists(Path.Combine(d.FullName, "ContributiAutomatici.Benchmarks.csproj"))) return d.FullName;

@@ -71,9 +71,10 @@ public static class Allocator
             var pool = new Pool(parts[q.Id], r, r * a.WorkCap.Value / 100m, r * a.CompanyCap.Value / 100m, q.ShortFilmsLimitPercent, excess);
             pool.Solve();
             var rounding = Round(pool.Parts, r);
+            var byCompany = pool.Parts.ToLookup(p => p.Claim.CompanyId, Ord);
             foreach (var (companyId, exact, amount, giveBack) in rounding.Companies)
             {
-                var mine = pool.Parts.Where(p => p.Claim.CompanyId == companyId).ToList();
+                var mine = byCompany[companyId];
                 var caps = mine.Where(p => p.WorkCapped).Select(p => $"work cap ({a.WorkCap.Citation}): {p.Claim.WorkId}").Distinct()
                     .Concat(mine.Any(p => p.CompanyCapped) ? [$"company cap ({a.CompanyCap.Citation})"] : []).ToList();
                 (credits.TryGetValue(companyId, out var list) ? list : credits[companyId] = []).Add(new CreditOutcome(q.Id,

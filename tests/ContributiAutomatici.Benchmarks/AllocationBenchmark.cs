@@ -1,0 +1,305 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Runtime.InteropServices;
+using System.Text;
+using ContributiAutomatici.Contracts.V1;
+using ContributiAutomatici.Engine.Allocation;
+using ContributiAutomatici.Engine.Rules;
+using ContributiAutomatici.Engine.Scoring;
+using ContributiAutomatici.Protocol;
+using ContributiAutomatici.Server;
+using Google.Protobuf;
+using Grpc.Net.Client;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.Configuration;
+
+namespace ContributiAutomatici.Benchmarks;
+
+/// <summary>
+/// Issue 7 item 9: a synthetic year (<see cref="YearSynthesizer"/>, fixed seed) allocated end to end, side by side
+/// (c) in-process: proto items -> <see cref="AllocationMapper.Reader"/> -> <see cref="Allocator.Run"/> -> proto result,
+///     with the scoring of the same works by the rule set (totals only) timed beside it;
+/// (d) over gRPC: the real server started in-process on a loopback port, the items streamed with Grpc.Net.Client,
+///     the whole result read.
+/// Each measure in fresh child processes (so each has its own peak working set), a few allocations per process.
+/// Usage: dotnet run -c Release --project tests/ContributiAutomatici.Benchmarks -- allocation
+///     [--companies 5000] [--works 50000] [--seed 7] [--processes 3] [--runs 4]
+/// Replaces its own section of RESULTS.md; the sections before it and after it are kept.
+/// </summary>
+public static class AllocationBenchmark
+{
+    public const string Heading = "## (d) Allocation of a synthetic year";
+    private const decimal Budget = 100_000_000m;
+    private const int Year = 2023;
+    private static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
+
+    private sealed record Run(double Total, double Reader, double Allocator, double Result, double Scoring, double Sent, double First);
+
+    private sealed record ChildResult(List<Run> Runs, long PeakWorkingSet, long WorkingSetBefore, long AllocatedPerRun, long ManagedAfter, string Info);
+
+    public static int Measure(string[] args)
+    {
+        var companies = Program.IntArg(args, "--companies", 5_000);
+        var works = Program.IntArg(args, "--works", 50_000);
+        var seed = Program.IntArg(args, "--seed", 7);
+        var processes = Program.IntArg(args, "--processes", 3);
+        var runs = Program.IntArg(args, "--runs", 4);
+        var rules = Path.GetFullPath(RulesLocator.Find(null));
+        var cache = Path.Combine(Path.GetTempPath(), "contributi-bench-alloc-cache-" + Guid.NewGuid().ToString("N"));
+        RuleCatalog.Load(rules, new RuleCompileOptions { CacheDirectory = cache }); // compiled once, loaded from the cache by the children
+
+        (string Mode, bool ServerGc)[] measures = [("inprocess", false), ("inprocess", true), ("grpc", true)];
+        var results = new Dictionary<(string, bool), List<ChildResult>>();
+        foreach (var (mode, serverGc) in measures)
+            results[(mode, serverGc)] = Enumerable.Range(0, processes).Select(_ =>
+            {
+                var r = RunChild([mode, rules, cache, companies.ToString(Inv), works.ToString(Inv), seed.ToString(Inv), runs.ToString(Inv)], serverGc);
+                Console.Error.WriteLine($"{mode} ({(serverGc ? "server" : "workstation")} GC): {string.Join(" ", r.Runs.Select(x => x.Total.ToString("0", Inv)))} ms");
+                return r;
+            }).ToList();
+        Directory.Delete(cache, true);
+
+        var text = Report(results, companies, works, seed, processes, runs, args);
+        Console.Write(text);
+        var path = Path.Combine(Program.FindProjectDir(), "RESULTS.md");
+        // This section replaced; what comes before it, and any section after it (notes by hand), kept.
+        var old = File.Exists(path) ? File.ReadAllText(path) : "";
+        var start = old.IndexOf(Heading, StringComparison.Ordinal);
+        var end = start < 0 ? -1 : old.IndexOf("\n## ", start + Heading.Length, StringComparison.Ordinal);
+        var before = start < 0 ? old.TrimEnd() + "\n\n" : old[..start];
+        File.WriteAllText(path, before + text + (end < 0 ? "" : old[end..]));
+        Console.WriteLine($"written {path}");
+        return 0;
+    }
+
+    // ------------------------------------------------------------------ the report
+
+    private static string Report(Dictionary<(string, bool), List<ChildResult>> results, int companies, int works, int seed, int processes,
+        int runs, string[] args)
+    {
+        var sb = new StringBuilder();
+        var inproc = results[("inprocess", false)];
+        var inprocServer = results[("inprocess", true)];
+        var grpc = results[("grpc", true)];
+        sb.AppendLine(Heading);
+        sb.AppendLine();
+        sb.AppendLine(Inv, $"Measured {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC by `dotnet run -c Release --project tests/ContributiAutomatici.Benchmarks -- {string.Join(" ", args.Prepend("allocation"))}`.");
+        sb.AppendLine(Inv, $"Machine: {Environment.ProcessorCount} cores (nproc), {Program.CpuModel()}, {RuntimeInformation.OSDescription}, .NET {Environment.Version}; load average at the end {LoadAverage()}.");
+        sb.AppendLine();
+        sb.Append(Inv, $"The year: `YearSynthesizer.Items(dm-2021, companies: {companies:N0}, works: {works:N0}, seed: {seed}, year: {Year}, budget: {Budget:N0})`, ")
+                   .AppendLine(Inv, $"{inproc[0].Info}. Every work is scored by the rule set inside the allocation (none has given points).");
+        sb.Append(Inv, $"{processes} fresh process(es) per measure, {runs} allocations in each; the first allocation of a process (JIT, cold caches) is reported apart, ")
+            .AppendLine("the others pooled: median, and min-max as the spread. Times are wall-clock stopwatch phases inside the process.");
+        sb.AppendLine();
+        sb.AppendLine("| measure | first in a process (ms) | warm median (ms) | warm min-max (ms) | target | met |");
+        sb.AppendLine("|---|---:|---:|---:|---|---|");
+        Row(sb, "(c) in-process end to end: Reader + Allocator + proto result, workstation GC (as the CLI)", inproc, r => r.Total, "< 2000 ms");
+        Row(sb, "(c) in-process end to end, server GC (as the server)", inprocServer, r => r.Total, "< 2000 ms");
+        Row(sb, "(d) gRPC: stream the items in, read the whole result (server GC)", grpc, r => r.Total, "< 5000 ms");
+        sb.AppendLine();
+        sb.AppendLine("Where the time goes (warm medians, ms):");
+        sb.AppendLine();
+        sb.AppendLine("| measure | Reader (items -> AllocationInput) | Allocator.Run (scoring included) | outcome -> proto result | scoring alone, same works, totals only | Allocator.Run less scoring alone |");
+        sb.AppendLine("|---|---:|---:|---:|---:|---:|");
+        foreach (var (name, rs) in new[] { ("in-process, workstation GC", inproc), ("in-process, server GC", inprocServer) })
+            sb.AppendLine(Inv, $"| {name} | {Med(rs, r => r.Reader):0} | {Med(rs, r => r.Allocator):0} | {Med(rs, r => r.Result):0} | {Med(rs, r => r.Scoring):0} | {Med(rs, r => r.Allocator - r.Scoring):0} |");
+        sb.AppendLine();
+        sb.Append(Inv, $"Over gRPC (warm medians): all items written and the request stream completed at {Med(grpc, r => r.Sent):0} ms; the summary (first response, ")
+            .Append(Inv, $"after the server has read, checked and allocated the year) at {Med(grpc, r => r.First):0} ms; the last statement at {Med(grpc, r => r.Total):0} ms. ")
+            .AppendLine("The result read over gRPC is checked to be byte for byte the in-process one.");
+        sb.AppendLine();
+        sb.AppendLine("Memory (per process, median over the processes; `Process.PeakWorkingSet64` read by the child itself at its end, " +
+                      "`GC.GetTotalAllocatedBytes` for the bytes allocated per allocation, `GC.GetTotalMemory(true)` after an allocation with its outcome and proto result still referenced, the rules and the year's items included):");
+        sb.AppendLine();
+        sb.AppendLine("| measure | working set before the first allocation (MB) | peak working set (MB) | allocated per allocation (MB) | managed heap holding one result (MB) |");
+        sb.AppendLine("|---|---:|---:|---:|---:|");
+        foreach (var (name, rs) in new[] { ("(c) in-process, workstation GC", inproc), ("(c) in-process, server GC", inprocServer), ("(d) gRPC, client and server in one process, server GC", grpc) })
+            sb.AppendLine(Inv, $"| {name} | {MedL(rs, c => c.WorkingSetBefore):0} | {MedL(rs, c => c.PeakWorkingSet):0} | {MedL(rs, c => c.AllocatedPerRun):0} | {(rs[0].ManagedAfter == 0 ? "n/a" : MedL(rs, c => c.ManagedAfter).ToString("0", Inv))} |");
+        sb.AppendLine();
+        sb.AppendLine("*Scoring alone* is `CompiledRuleSet.Score` with `ScoreOptions.TotalsOnly` of each work of the year once, for the distinct roles claimed on it " +
+                      "(the rule set's work; the allocation scores per (work, role), and per claim for claims with facts of their own). " +
+                      "The working set before the first allocation holds the runtime, the compiled rules and the year's items; for gRPC also Kestrel and the client.");
+        return sb.ToString();
+    }
+
+    private static void Row(StringBuilder sb, string name, List<ChildResult> rs, Func<Run, double> f, string target)
+    {
+        var first = Median(rs.Select(c => f(c.Runs[0])));
+        var warm = rs.SelectMany(c => c.Runs.Skip(1)).Select(f).ToList();
+        var med = Median(warm);
+        var limit = double.Parse(target.Split(' ')[1], Inv);
+        sb.AppendLine(Inv, $"| {name} | {first:0} | {med:0} | {warm.Min():0}-{warm.Max():0} | {target} | {(med < limit ? "yes" : "no")}{(first < limit ? "" : " (first: no)")} |");
+    }
+
+    private static double Med(List<ChildResult> rs, Func<Run, double> f) => Median(rs.SelectMany(c => c.Runs.Skip(1)).Select(f));
+
+    private static double MedL(List<ChildResult> rs, Func<ChildResult, long> f) => Median(rs.Select(c => f(c) / 1048576.0));
+
+    private static double Median(IEnumerable<double> xs) => Program.Median(xs);
+
+    private static string LoadAverage()
+    {
+        try { return string.Join(" / ", File.ReadAllText("/proc/loadavg").Split(' ').Take(3)); }
+        catch (IOException) { return "unknown"; }
+    }
+
+    // ------------------------------------------------------------------ the child processes
+
+    private static ChildResult RunChild(string[] args, bool serverGc)
+    {
+        var self = typeof(Program).Assembly.Location;
+        var psi = new ProcessStartInfo(Environment.ProcessPath!) { RedirectStandardOutput = true, UseShellExecute = false };
+        if (Path.GetFileNameWithoutExtension(Environment.ProcessPath!) == "dotnet") psi.ArgumentList.Add(self);
+        psi.ArgumentList.Add("--alloc-child");
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        psi.Environment["DOTNET_gcServer"] = serverGc ? "1" : "0";
+        using var p = Process.Start(psi)!;
+        var output = p.StandardOutput.ReadToEnd();
+        p.WaitForExit();
+        if (p.ExitCode != 0) throw new InvalidOperationException("child failed: " + output);
+        var lines = output.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        double[] Numbers(string line) => line.Split(' ').Skip(1).Select(x => double.Parse(x, Inv)).ToArray();
+        var runs = lines.Where(l => l.StartsWith("RUN ", StringComparison.Ordinal)).Select(Numbers)
+            .Select(n => new Run(n[0], n[1], n[2], n[3], n[4], n[5], n[6])).ToList();
+        var mem = Numbers(lines.Single(l => l.StartsWith("MEM ", StringComparison.Ordinal)));
+        var info = lines.Single(l => l.StartsWith("INFO ", StringComparison.Ordinal))[5..];
+        return new ChildResult(runs, (long)mem[0], (long)mem[1], (long)mem[2], (long)mem[3], info);
+    }
+
+    /// <summary>A child: load the rules (from the cache), synthesize the year, allocate it <c>runs</c> times; print the figures.</summary>
+    public static async Task<int> Child(string[] a)
+    {
+        var (mode, rules, cache) = (a[0], a[1], a[2]);
+        var (companies, works, seed, runs) = (int.Parse(a[3], Inv), int.Parse(a[4], Inv), int.Parse(a[5], Inv), int.Parse(a[6], Inv));
+        var catalog = RuleCatalog.Load(rules, new RuleCompileOptions { CacheDirectory = cache });
+        var rs = catalog.Find("dm-2021")!;
+        var items = YearSynthesizer.Items(rs, companies, works, seed, Year, Budget).ToList();
+        var results = new List<Run>();
+        long allocated = 0, managed = 0;
+        Kept? last = null;
+
+        WebApplication? app = null;
+        GrpcChannel? channel = null;
+        if (mode == "grpc")
+        {
+            app = ContributiServer.Build([], builder =>
+            {
+                builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+                {
+                    ["Contributi:Address"] = "127.0.0.1", ["Contributi:Port"] = "0", ["Logging:LogLevel:Default"] = "Warning",
+                });
+            }, catalog);
+            await app.StartAsync();
+            channel = GrpcChannel.ForAddress($"http://127.0.0.1:{ContributiServer.Port(app)}",
+                new GrpcChannelOptions { MaxReceiveMessageSize = 16 * 1024 * 1024 });
+        }
+        GC.Collect();
+        var before = Environment.WorkingSet;
+        for (var i = 0; i < runs; i++)
+        {
+            last = null;
+            GC.Collect();
+            GC.WaitForPendingFinalizers();
+            var bytes = GC.GetTotalAllocatedBytes(precise: true);
+            var run = mode == "grpc" ? await OverGrpc(channel!, items) : InProcess(catalog, items, out last);
+            if (i > 0) allocated += GC.GetTotalAllocatedBytes(precise: true) - bytes;
+            if (last is not null) managed = Math.Max(managed, GC.GetTotalMemory(forceFullCollection: true));
+            GC.KeepAlive(last);
+            results.Add(run);
+        }
+        string info;
+        {
+            var (input, outcome, result) = AllocateOnce(catalog, items);
+            info = $"{items.Count:N0} stream items: {input.Companies.Count:N0} companies, {input.Works.Count:N0} works, {input.Claims.Count:N0} claims; " +
+                   $"result {result.CalculateSize() / 1048576.0:0.0} MB as one AllocationResult, {outcome.Exclusions.Count:N0} exclusions, " +
+                   $"EUR {outcome.Allocated:N2} allocated, EUR {outcome.Unassigned:N2} unassigned";
+            if (mode == "grpc")
+            {
+                var remote = await ReadOverGrpc(channel!, items);
+                if (!remote.ToByteArray().AsSpan().SequenceEqual(result.ToByteArray()))
+                    throw new InvalidOperationException("the result over gRPC differs from the in-process one");
+            }
+        }
+        if (app is not null)
+        {
+            channel!.Dispose();
+            await app.StopAsync();
+            await app.DisposeAsync();
+        }
+        foreach (var r in results)
+            Console.WriteLine(string.Join(" ", new[] { r.Total, r.Reader, r.Allocator, r.Result, r.Scoring, r.Sent, r.First }
+                .Select(x => x.ToString("0.###", Inv)).Prepend("RUN")));
+        Console.WriteLine($"MEM {Process.GetCurrentProcess().PeakWorkingSet64} {before} {allocated / Math.Max(1, runs - 1)} {managed}");
+        Console.WriteLine("INFO " + info);
+        return 0;
+    }
+
+    private sealed class Kept(AllocationOutcome outcome, AllocationResult result)
+    {
+        public AllocationOutcome Outcome { get; } = outcome;
+        public AllocationResult Result { get; } = result;
+    }
+
+    private static (AllocationInput, AllocationOutcome, AllocationResult) AllocateOnce(RuleCatalog catalog, List<AllocateRequest> items)
+    {
+        var reader = new AllocationMapper.Reader(catalog);
+        foreach (var item in items) reader.Add(item);
+        var input = reader.Build();
+        var outcome = Allocator.Run(input);
+        return (input, outcome, AllocationMapper.Result(AllocationMapper.Items(outcome)));
+    }
+
+    private static Run InProcess(RuleCatalog catalog, List<AllocateRequest> items, out Kept? kept)
+    {
+        var sw = Stopwatch.StartNew();
+        var reader = new AllocationMapper.Reader(catalog);
+        foreach (var item in items) reader.Add(item);
+        var input = reader.Build();
+        var tReader = sw.Elapsed.TotalMilliseconds;
+        var outcome = Allocator.Run(input);
+        var tAllocator = sw.Elapsed.TotalMilliseconds;
+        var result = AllocationMapper.Result(AllocationMapper.Items(outcome));
+        var tResult = sw.Elapsed.TotalMilliseconds;
+        kept = new Kept(outcome, result);
+
+        // Scoring alone: each work once, for the distinct roles claimed on it, totals only.
+        var scoring = Stopwatch.StartNew();
+        var roles = input.Claims.GroupBy(c => c.WorkId, StringComparer.Ordinal)
+            .ToDictionary(g => g.Key, g => g.GroupBy(c => c.Role.Role).Select(r => r.First().Role).ToList(), StringComparer.Ordinal);
+        var points = 0m;
+        foreach (var w in input.Works)
+            if (roles.TryGetValue(w.Work.Id, out var mine))
+                points += input.RuleSet.Score(w.Work, mine, ScoreOptions.TotalsOnly).Roles.Sum(r => r.TotalPoints);
+        scoring.Stop();
+        GC.KeepAlive(points);
+        return new Run(tResult, tReader, tAllocator - tReader, tResult - tAllocator, scoring.Elapsed.TotalMilliseconds, 0, 0);
+    }
+
+    private static async Task<Run> OverGrpc(GrpcChannel channel, List<AllocateRequest> items)
+    {
+        var sw = Stopwatch.StartNew();
+        var (_, sent, first) = await Call(channel, items, sw);
+        return new Run(sw.Elapsed.TotalMilliseconds, 0, 0, 0, 0, sent, first);
+    }
+
+    private static async Task<AllocationResult> ReadOverGrpc(GrpcChannel channel, List<AllocateRequest> items) =>
+        (await Call(channel, items, Stopwatch.StartNew())).Result;
+
+    /// <summary>One Allocate call: every item written, the request stream completed, every response read into one result.</summary>
+    private static async Task<(AllocationResult Result, double Sent, double First)> Call(GrpcChannel channel, List<AllocateRequest> items, Stopwatch sw)
+    {
+        var client = new AllocationService.AllocationServiceClient(channel);
+        using var call = client.Allocate();
+        foreach (var item in items) await call.RequestStream.WriteAsync(item);
+        await call.RequestStream.CompleteAsync();
+        var sent = sw.Elapsed.TotalMilliseconds;
+        var first = 0.0;
+        var responses = new List<AllocateResponse>();
+        while (await call.ResponseStream.MoveNext(CancellationToken.None))
+        {
+            if (responses.Count == 0) first = sw.Elapsed.TotalMilliseconds;
+            responses.Add(call.ResponseStream.Current);
+        }
+        return (AllocationMapper.Result(responses), sent, first);
+    }
+}
