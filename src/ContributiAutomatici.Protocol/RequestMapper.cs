@@ -299,15 +299,25 @@ public static class RequestMapper
     }
 
     /// <summary>A decimal string ("1234.56"), invariant culture, no thousands separators.</summary>
+    /// <summary>The one grammar of decimal strings in requests (work.proto says so).</summary>
+    public const string DecimalGrammar = "-?[0-9]+(\\.[0-9]+)?";
+
+    private static readonly System.Text.RegularExpressions.Regex DecimalSyntax = new("^" + DecimalGrammar + "$", System.Text.RegularExpressions.RegexOptions.CultureInvariant);
+
+    /// <summary>
+    /// A decimal string of the grammar <see cref="DecimalGrammar"/>: an optional minus, digits, an optional point and
+    /// digits; no plus sign, exponent, separators or spaces. Anything else is refused quoting the grammar.
+    /// </summary>
     public static decimal? Decimal(string s, string path, List<FieldError> errors)
     {
         if (s.Length == 0) return null;
-        if (decimal.TryParse(s, NumberStyles.AllowLeadingSign | NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var d))
+        if (s.Length <= 64 && DecimalSyntax.IsMatch(s) &&
+            decimal.TryParse(s, NumberStyles.AllowLeadingSign | NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var d))
         {
             RequestLimits.CheckNumber(d, path, errors);
             return d;
         }
-        errors.Add(new FieldError(path, $"not a decimal number: '{s}' (write e.g. \"1234.56\")"));
+        errors.Add(new FieldError(path, $"not a decimal number of the form {DecimalGrammar}: '{s}' (write e.g. \"1234.56\")"));
         return null;
     }
 

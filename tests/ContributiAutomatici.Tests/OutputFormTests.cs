@@ -44,5 +44,36 @@ public class OutputFormTests
         Assert.True(strings > 400, $"only {strings} lines scored: the synthetic works should score");
     }
 
+    [Theory]
+    [InlineData("+2400000")]
+    [InlineData("2.4e6")]
+    [InlineData("1e-7")]
+    [InlineData("1,000")]
+    [InlineData(" 5")]
+    [InlineData("5.")]
+    [InlineData(".5")]
+    [InlineData("0x10")]
+    public void A_decimal_string_outside_the_grammar_is_refused_quoting_the_grammar(string amount)
+    {
+        var request = new V1.ScoreWorkRequest { RuleSetId = "dm-2021", Work = new V1.Work { Kind = V1.WorkKind.Cinema, ProductionCost = amount } };
+        request.Roles.Add(new V1.RoleInput { Role = V1.Role.Producer });
+        var ex = Assert.Throws<InvalidRequestException>(() => RequestMapper.Map(request, Repo.Catalog));
+        var error = Assert.Single(ex.Errors);
+        Assert.Equal("work.production_cost", error.Field);
+        Assert.Contains(RequestMapper.DecimalGrammar, error.Description);
+    }
+
+    [Theory]
+    [InlineData("2400000", 2400000)]
+    [InlineData("2400000.00", 2400000)]
+    [InlineData("-0.5", -0.5)]
+    public void A_decimal_string_of_the_grammar_is_read(string text, double expected)
+    {
+        var request = new V1.ScoreWorkRequest { RuleSetId = "dm-2021", Work = new V1.Work { Kind = V1.WorkKind.Cinema, ItalianSharePercent = "50", AverageHourlyCost = text.TrimStart('-') } };
+        request.Roles.Add(new V1.RoleInput { Role = V1.Role.Producer });
+        var mapped = RequestMapper.Map(request, Repo.Catalog);
+        Assert.Equal(Math.Abs((decimal)expected), mapped.Work.AverageHourlyCostGiven);
+    }
+
     private static decimal D(string s) => decimal.Parse(s, NumberStyles.AllowLeadingSign | NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture);
 }
