@@ -90,6 +90,10 @@ public static class Program
                              $"sandboxed {rs.Timings.Sandboxed.TotalMilliseconds:0} ms, ready {rs.Timings.Total.TotalMilliseconds:0} ms)");
         }
         stdout.WriteLine($"{catalog.RuleSets.Count} rule set(s) in {rules} valid ({catalog.LoadTime.TotalMilliseconds:0} ms)");
+        // For the warm-start test: which assemblies the load pulled in (a warm start loads none of Roslyn).
+        if (Environment.GetEnvironmentVariable("CONTRIBUTI_REPORT_ASSEMBLIES") == "1")
+            foreach (var a in AppDomain.CurrentDomain.GetAssemblies().Select(a => a.GetName().Name).Order(StringComparer.Ordinal))
+                stdout.WriteLine("assembly " + a);
         return 0;
     }
 

@@ -74,17 +74,18 @@ public static class Program
         report.AppendLine();
         report.AppendLine("| start-up | load (ms) | process (ms) | target |");
         report.AppendLine("|---|---:|---:|---|");
-        report.AppendLine($"| cold: parse + validate + Roslyn compile, empty cache | {Median(cold.Select(c => c.Load)):0} | {Median(cold.Select(c => c.Process)):0} | load < 3000 ms |");
-        report.AppendLine($"| warm: parse + validate + compiled assembly from the cache | {Median(warm.Select(c => c.Load)):0} | {Median(warm.Select(c => c.Process)):0} | load < 500 ms |");
+        report.AppendLine($"| cold: parse + validate + Roslyn compile, empty cache | {Median(cold.Select(c => c.Load)):0} | {Median(cold.Select(c => c.Process)):0} | load <= 1500 ms as shipped (ReadyToRun) |");
+        report.AppendLine($"| warm: parse + compiled assembly from the cache, verified; no Roslyn loaded | {Median(warm.Select(c => c.Load)):0} | {Median(warm.Select(c => c.Process)):0} | load <= 100 ms |");
         if (r2rCold is not null && r2rWarm is not null)
         {
-            report.AppendLine($"| cold, ReadyToRun publish (as in the container image) | {Median(r2rCold.Select(c => c.Load)):0} | {Median(r2rCold.Select(c => c.Process)):0} | load < 3000 ms |");
-            report.AppendLine($"| warm, ReadyToRun publish | {Median(r2rWarm.Select(c => c.Load)):0} | {Median(r2rWarm.Select(c => c.Process)):0} | load < 500 ms |");
+            report.AppendLine($"| cold, ReadyToRun publish (as in the container image) | {Median(r2rCold.Select(c => c.Load)):0} | {Median(r2rCold.Select(c => c.Process)):0} | load <= 1500 ms |");
+            report.AppendLine($"| warm, ReadyToRun publish (`validate`) | {Median(r2rWarm.Select(c => c.Load)):0} | {Median(r2rWarm.Select(c => c.Process)):0} | load <= 100 ms, process <= 250 ms |");
         }
         report.AppendLine();
         report.AppendLine("Cold start-up is mostly the JIT compiling Roslyn itself: the NuGet Roslyn assemblies are IL only. " +
                           "A ReadyToRun publish (`dotnet publish -p:PublishReadyToRun=true -r linux-x64`) precompiles them; the rule set's own " +
-                          "parse, checks and sandbox take a few hundred ms (`contributi validate` prints the phases).");
+                          "parse, checks and sandbox take a few hundred ms (`contributi validate` prints the phases). A warm start tries the cache before " +
+                          "anything else and loads no Microsoft.CodeAnalysis assembly (WarmStartTests): what is left is the YAML parse and the verifier.");
         report.AppendLine();
 
         // (b) throughput

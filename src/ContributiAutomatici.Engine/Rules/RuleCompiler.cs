@@ -4,10 +4,6 @@ using System.Security.Cryptography;
 using System.Text;
 using ContributiAutomatici.Engine.Model;
 using ContributiAutomatici.Engine.Scoring;
-using Microsoft.CodeAnalysis;
-using Microsoft.CodeAnalysis.CSharp;
-using Microsoft.CodeAnalysis.CSharp.Syntax;
-using Microsoft.CodeAnalysis.Text;
 
 namespace ContributiAutomatici.Engine.Rules;
 
@@ -21,7 +17,10 @@ public sealed record CellInfo(int Index, RowDefinition Row, CellDefinition Cell,
 /// <summary>Where a rule set's load time went (elapsed since the start of its compilation).</summary>
 public sealed class CompileTimings
 {
-    /// <summary>Expressions parsed alone and syntax-checked, source generated.</summary>
+    /// <summary>
+    /// Compiled: expressions parsed alone and syntax-checked, source generated. From the cache: the cached assembly
+    /// read and verified (no expression is parsed: nothing of Roslyn runs).
+    /// </summary>
     public TimeSpan Checked { get; set; }
     /// <summary>Roslyn compiled and emitted (zero when taken from the cache).</summary>
     public TimeSpan Emitted { get; set; }
@@ -53,12 +52,14 @@ public sealed record RuleCompileOptions
 /// <summary>
 /// Turns a parsed rule set into one C# class (one method per condition and per points expression,
 /// with <c>#line</c> directives pointing at the rule files), checks it against the sandbox, compiles
-/// it as ONE Roslyn compilation and loads it. The emitted assembly is cached by content hash, so an
-/// unchanged rule set starts without Roslyn at all.
+/// it as ONE Roslyn compilation and loads it. The emitted assembly is cached by content hash (and engine build), and
+/// the cache is tried first: an unchanged rule set starts without Roslyn at all, not one Microsoft.CodeAnalysis
+/// assembly loaded. Everything that touches Roslyn is in <see cref="RoslynEmitter"/>, called on a miss only; keep
+/// every Roslyn type (fields, signatures, lambdas, method bodies) out of this class.
 /// </summary>
 public static class RuleCompiler
 {
-    private const string Namespace = "ContributiAutomatici.Rules.Generated";
+    internal const string Namespace = "ContributiAutomatici.Rules.Generated";
 
     public static CompiledRuleSet? Compile(RuleSetDefinition def, RuleCompileOptions options, List<RuleError> errors)
     {
@@ -71,54 +72,25 @@ public static class RuleCompiler
         var cache = options.CacheDirectory is { } dir ? RuleCache.Open(dir, options.Warn) : null;
         var cacheFile = $"{def.Id}-{cacheKey}.dll";
         var assemblyName = AssemblyName(def);
-
-        // Every expression is parsed on its own first: a rule is one expression, never code that
-        // closes the generated method and opens another. One refused by the syntax check is left out of the
-        // generated class (its method returns default), so the symbol check still reports every other one.
         var exprs = new List<ExpressionSite>();
         CollectExpressions(def, cells, exprs);
-        var cellExpressions = cells.SelectMany(c => new[] { c.Cell.Points, c.Cell.When }).OfType<RuleExpression>()
-            .ToHashSet(ReferenceEqualityComparer.Instance);
-        foreach (var site in exprs)
-        {
-            var e = site.Expr;
-            if (RuleSandbox.CheckSize(e.Text) is { } size)
-            {
-                errors.Add(new RuleError(e.Location.File, e.Location.Line + e.LineOffset + size.Line, size.Message));
-                site.Refused = true;
-                continue;
-            }
-            var parsed = SyntaxFactory.ParseExpression(e.Text);
-            var diag = parsed.GetDiagnostics().FirstOrDefault(d => d.Severity == DiagnosticSeverity.Error);
-            if (diag is not null)
-                errors.Add(new RuleError(e.Location.File, e.Location.Line + e.LineOffset + diag.Location.GetLineSpan().StartLinePosition.Line,
-                    "not a valid C# expression: " + diag.GetMessage()));
-            else if ((RuleSandbox.CheckDirectives(e.Text) ?? RuleSandbox.CheckSyntax(parsed, mayReadClaimant: cellExpressions.Contains(e))) is { } bad)
-                errors.Add(new RuleError(e.Location.File, e.Location.Line + e.LineOffset + bad.Line, bad.Message));
-            else continue;
-            site.Refused = true;
-        }
-        var syntaxRefused = errors.Count > firstError;
+        var timings = new CompileTimings();
 
-        var source = Generate(def, cells, exprs, className);
-        var timings = new CompileTimings { Checked = sw.Elapsed };
+        // The cache first: an assembly there was emitted from rule files of this content hash by this engine build, and
+        // passed every check then (nothing refused is ever cached); it is loaded only if it passes the verifier now.
+        // A hit touches nothing of Roslyn: RoslynEmitter, the only code here that does, is not even JIT-compiled.
         Assembly assembly;
         CompileSource from;
-        if (syntaxRefused)
-        {
-            // Bind what is left for its symbol errors, then refuse the whole rule set.
-            Emit(def, source, className, lists, errors, timings, sw);
-            return null;
-        }
         if (cache?.TryRead(cacheFile, assemblyName) is { } cached)
         {
+            timings.Checked = sw.Elapsed;
             assembly = Load(def, cached);
             from = CompileSource.Cache;
         }
         else
         {
-            var image = Emit(def, source, className, lists, errors, timings, sw);
-            if (image is null || errors.Count > firstError || syntaxRefused) return null;
+            var image = RoslynEmitter.Build(def, cells, exprs, className, lists, errors, timings, sw);
+            if (image is null || errors.Count > firstError) return null;
             if (cache is not null)
             {
                 // What is cached must pass the check it will meet when read back.
@@ -154,7 +126,7 @@ public static class RuleCompiler
     }
 
     /// <summary>One rule expression of the rule set and the method it compiles to.</summary>
-    private sealed class ExpressionSite(RuleExpression expr, string method, string returnType, string parameters, bool whole, string what)
+    internal sealed class ExpressionSite(RuleExpression expr, string method, string returnType, string parameters, bool whole, string what)
     {
         public RuleExpression Expr { get; } = expr;
         public string Method { get; } = method;
@@ -205,206 +177,6 @@ public static class RuleCompiler
     internal static IReadOnlyList<Figure> Merge(IReadOnlyList<Figure> figures, IReadOnlyList<Figure> patch) =>
         figures.Select(f => patch.FirstOrDefault(p => p.Name == f.Name) ?? f).ToList();
 
-    private static string Generate(RuleSetDefinition def, List<CellInfo> cells, List<ExpressionSite> exprs, string className)
-    {
-        var sb = new StringBuilder();
-        sb.AppendLine("// <auto-generated/> from the rule files of " + def.Id + ", content hash " + def.ContentHash);
-        sb.AppendLine("#nullable enable");
-        sb.AppendLine("#pragma warning disable");
-        sb.AppendLine("using System;");
-        sb.AppendLine("using System.Linq;");
-        sb.AppendLine("using ContributiAutomatici.Engine.Model;");
-        sb.AppendLine("using static ContributiAutomatici.Engine.Model.FestivalMatch;");
-        sb.AppendLine("using static ContributiAutomatici.Engine.Model.PrizeMatch;");
-        sb.AppendLine("using static ContributiAutomatici.Engine.Model.Role;");
-        sb.AppendLine($"namespace {Namespace};");
-        sb.AppendLine($"public sealed class {className} : ContributiAutomatici.Engine.Scoring.RuleScope");
-        sb.AppendLine("{");
-        sb.AppendLine($"    public static ContributiAutomatici.Engine.Scoring.RuleScope Create() => new {className}();");
-        for (var k = 0; k < exprs.Count; k++)
-        {
-            var x = exprs[k];
-            var e = x.Expr;
-            // The index of the expression being evaluated, so an evaluation error names its row, role and line.
-            sb.AppendLine($"    private {x.ReturnType} {x.Method}({x.Params})");
-            sb.AppendLine("    {");
-            sb.AppendLine($"        CurrentExpression = {k};");
-            if (x.Refused)
-            {
-                sb.AppendLine("        return default;");
-                sb.AppendLine("    }");
-                continue;
-            }
-            sb.AppendLine("        return");
-            if (x.Whole) sb.AppendLine("        Math.Floor(");
-            sb.AppendLine($"#line {e.Location.Line + e.LineOffset} \"{e.Location.File.Replace("\\", "\\\\").Replace("\"", "\\\"")}\"");
-            sb.AppendLine("(" + e.Text + "\n)");
-            sb.AppendLine("#line default");
-            if (x.Whole) sb.Append(')');
-            sb.AppendLine("        ;");
-            sb.AppendLine("    }");
-        }
-
-        // Rows whose figures an overlay patches within its window: the points are the expression's on the entries dated
-        // outside the window, with the row's figures, plus the same expression's on those dated inside, with the overlay's.
-        foreach (var c in cells.Where(c => c.Row.Windowed is not null))
-        {
-            var w = c.Row.Windowed!;
-            sb.AppendLine($"    private decimal P{c.Index}s(decimal Base) => Windowed(new DateOnly({w.From.Year}, {w.From.Month}, {w.From.Day}), " +
-                          $"new DateOnly({w.To.Year}, {w.To.Month}, {w.To.Day}), () => P{c.Index}(Base), () => P{c.Index}w(Base));");
-        }
-
-        var has = exprs.Select(x => x.Method).ToHashSet();
-        var rows = cells.Select(c => c.Row).Distinct().ToList();
-        sb.AppendLine("    public override void Evaluate(decimal[] p, byte[] s, int m)");
-        sb.AppendLine("    {");
-        sb.AppendLine("        bool ta, sa, rw;");
-        foreach (var (table, t) in def.Tables.Select((x, i) => (x, i)))
-        {
-            sb.AppendLine($"        ta = {(has.Contains($"T{t}") ? $"T{t}()" : "true")};");
-            foreach (var (section, si) in table.Sections.Select((x, i) => (x, i)))
-            {
-                sb.AppendLine($"        sa = ta && {(has.Contains($"S{t}_{si}") ? $"S{t}_{si}()" : "true")};");
-                foreach (var row in section.Rows)
-                {
-                    var r = rows.IndexOf(row);
-                    var rowCells = cells.Where(c => c.Row == row).ToList();
-                    if (rowCells.Count == 0) continue;
-                    var mask = rowCells.Aggregate(0, (acc, c) => acc | (1 << (int)c.Role));
-                    sb.AppendLine($"        if ((m & {mask}) != 0)");
-                    sb.AppendLine("        {");
-                    sb.AppendLine($"            CurrentWindow = {Window(row)};");
-                    sb.AppendLine($"            rw = sa && {(has.Contains($"W{r}") ? $"W{r}()" : "true")};");
-                    foreach (var c in rowCells)
-                    {
-                        var i = c.Index;
-                        var cond = has.Contains($"C{i}") ? $"!C{i}()" : "false";
-                        var baseSum = c.BaseCells.Length == 0 ? "0m" : string.Join(" + ", c.BaseCells.Select(b => $"p[{b}]"));
-                        sb.AppendLine($"            if ((m & {1 << (int)c.Role}) != 0) {{ CurrentCell = {i}; if (!ta) s[{i}] = 2; else if (!sa) s[{i}] = 3; else if (!rw) s[{i}] = 4; " +
-                                      $"else {{ Use({(int)c.Role}); if ({cond}) s[{i}] = 5; else {{ p[{i}] = P{i}{(c.Row.Windowed is null ? "" : "s")}({baseSum}); s[{i}] = 1; }} }} }}");
-                    }
-                    sb.AppendLine("        }");
-                }
-            }
-        }
-        sb.AppendLine("    }");
-
-        sb.AppendLine("    public override decimal EvaluateCell(int cell, decimal b)");
-        sb.AppendLine("    {");
-        sb.AppendLine("        switch (cell)");
-        sb.AppendLine("        {");
-        foreach (var c in cells)
-            sb.AppendLine($"            case {c.Index}: Use({(int)c.Role}); CurrentWindow = {Window(c.Row)}; return P{c.Index}{(c.Row.Windowed is null ? "" : "s")}(b);");
-        sb.AppendLine("            default: throw new ArgumentOutOfRangeException(nameof(cell));");
-        sb.AppendLine("        }");
-        sb.AppendLine("    }");
-
-        sb.AppendLine("    public override void DescribeInputs(int cell, System.Collections.Generic.List<System.Collections.Generic.KeyValuePair<string, string>> inputs)");
-        sb.AppendLine("    {");
-        sb.AppendLine("        switch (cell)");
-        sb.AppendLine("        {");
-        // Refused expressions are not compiled, nor parsed again here (one may be too deep for the parser).
-        var refused = exprs.Where(x => x.Refused).Select(x => x.Expr).ToHashSet(ReferenceEqualityComparer.Instance);
-        foreach (var c in cells)
-        {
-            if (refused.Contains(c.Row.When) || refused.Contains(c.Cell.When) || refused.Contains(c.Cell.Points)) continue;
-            var reads = ReadPaths(c.Row.When).Concat(ReadPaths(c.Cell.When)).Concat(ReadPaths(c.Cell.Points)).Distinct().ToList();
-            if (reads.Count == 0) continue;
-            sb.Append($"            case {c.Index}: Use({(int)c.Role}); ");
-            foreach (var path in reads) sb.Append($"inputs.Add(new(\"{path}\", Fmt({path}))); ");
-            sb.AppendLine("break;");
-        }
-        sb.AppendLine("        }");
-        sb.AppendLine("    }");
-        sb.AppendLine("}");
-        return sb.ToString();
-    }
-
-    private static string Window(RowDefinition row) => row.Window is { } w
-        ? $"(new DateOnly({w.From.Year}, {w.From.Month}, {w.From.Day}), new DateOnly({w.To.Year}, {w.To.Month}, {w.To.Day}))"
-        : "null";
-
-    /// <summary>The model values an expression reads: the longest member chains rooted at Work or Claimant.</summary>
-    private static IEnumerable<string> ReadPaths(RuleExpression? e)
-    {
-        if (e is null) yield break;
-        foreach (var ma in SyntaxFactory.ParseExpression(e.Text).DescendantNodesAndSelf().OfType<MemberAccessExpressionSyntax>())
-        {
-            if (ma.Expression is not IdentifierNameSyntax { Identifier.ValueText: "Work" or "Claimant" }) continue;
-            SyntaxNode top = ma;
-            while (top.Parent is MemberAccessExpressionSyntax up && up.Expression == top && up.Parent is not InvocationExpressionSyntax)
-                top = up;
-            if (top.Parent is InvocationExpressionSyntax call && call.Expression == top) continue; // a method, not a value
-            yield return top.ToString();
-        }
-    }
-
-    private static byte[]? Emit(RuleSetDefinition def, string source, string className, ListCatalog lists,
-        List<RuleError> errors, CompileTimings timings, System.Diagnostics.Stopwatch sw)
-    {
-        var tree = CSharpSyntaxTree.ParseText(source, new CSharpParseOptions(LanguageVersion.Latest), path: $"{def.Id}.generated.cs");
-        var compilation = CSharpCompilation.Create(
-            AssemblyName(def),
-            [tree], References.Value,
-            new CSharpCompilationOptions(OutputKind.DynamicallyLinkedLibrary, optimizationLevel: OptimizationLevel.Release,
-                nullableContextOptions: NullableContextOptions.Enable, allowUnsafe: false, deterministic: true,
-                checkOverflow: true));
-
-        // Emit first: it binds every method once and reports every compile error. The image is only
-        // loaded after the sandbox below has passed.
-        using var ms = new MemoryStream();
-        var result = compilation.Emit(ms);
-        timings.Emitted = sw.Elapsed;
-        var before = errors.Count;
-        var generatedErrors = false;
-        var broken = new List<TextSpan>();
-        foreach (var d in result.Diagnostics.Where(d => d.Severity == DiagnosticSeverity.Error))
-        {
-            var span = d.Location.GetMappedLineSpan();
-            if (span.HasMappedPath)
-            {
-                errors.Add(new RuleError(span.Path, span.StartLinePosition.Line + 1, d.GetMessage()));
-                broken.Add(d.Location.SourceSpan);
-            }
-            else generatedErrors = true;
-        }
-        if (generatedErrors && errors.Count == before)
-        {
-            // Not reachable from a rule that passed the syntax check; if it were, the rule set is refused without
-            // dumping the generated source.
-            var first = result.Diagnostics.First(d => d.Severity == DiagnosticSeverity.Error);
-            errors.Add(new RuleError(Path.Combine(def.Directory, RuleFileParser.ManifestName), 1,
-                $"the rule set does not compile ({first.Id}: {first.GetMessage()})"));
-            return null;
-        }
-
-        var model = compilation.GetSemanticModel(tree);
-        var generated = compilation.GetTypeByMetadataName($"{Namespace}.{className}")!;
-        foreach (var method in tree.GetRoot().DescendantNodes().OfType<MethodDeclarationSyntax>())
-        {
-            if (method.Body?.Statements is not [ExpressionStatementSyntax, ReturnStatementSyntax { Expression: { } body }]) continue;
-            // Each rule expression is the parenthesized expression under its #line directive.
-            var ruleExpr = body is InvocationExpressionSyntax { ArgumentList.Arguments: [var only] } floor &&
-                           floor.Expression.ToString() == "Math.Floor" ? only.Expression : body;
-            // An expression that does not compile has its error already; every other one is checked against the
-            // sandbox, so one load reports every refusal.
-            if (ruleExpr is ParenthesizedExpressionSyntax paren && !broken.Any(b => paren.Span.IntersectsWith(b)))
-                RuleSandbox.CheckSymbols(model, paren.Expression, generated, lists, errors);
-        }
-        timings.Sandboxed = sw.Elapsed;
-        return errors.Count > before ? null : ms.ToArray();
-    }
-
-    private static readonly Lazy<MetadataReference[]> References = new(() =>
-    {
-        var tpa = ((string)AppContext.GetData("TRUSTED_PLATFORM_ASSEMBLIES")!).Split(Path.PathSeparator);
-        string[] wanted = ["System.Private.CoreLib", "System.Runtime", "System.Linq", "System.Collections", "System.Memory"];
-        return tpa.Where(p => wanted.Contains(Path.GetFileNameWithoutExtension(p)))
-            .Append(typeof(RuleScope).Assembly.Location)
-            .Select(p => (MetadataReference)MetadataReference.CreateFromFile(p))
-            .ToArray();
-    });
-
     private static Assembly Load(RuleSetDefinition def, byte[] image) =>
         // Collectible: a rule set replaced by a reload is unloaded once no call uses it any more.
         new AssemblyLoadContext($"rules:{def.Id}:{def.ContentHash[..12]}", isCollectible: true).LoadFromStream(new MemoryStream(image));
@@ -416,5 +188,5 @@ public static class RuleCompiler
         return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(def.ContentHash + "/" + engine)))[..32];
     }
 
-    private static string AssemblyName(RuleSetDefinition def) => $"ContributiAutomatici.Rules.{def.Id}.{def.ContentHash[..12]}";
+    internal static string AssemblyName(RuleSetDefinition def) => $"ContributiAutomatici.Rules.{def.Id}.{def.ContentHash[..12]}";
 }

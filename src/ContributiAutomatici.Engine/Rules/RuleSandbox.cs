@@ -63,25 +63,30 @@ internal static class RuleSandbox
     private const string ModelNamespace = "ContributiAutomatici.Engine.Model";
     public const string GeneratedNamespace = "ContributiAutomatici.Rules.Generated";
 
-    private static readonly HashSet<SyntaxKind> AllowedSyntax =
-    [
-        SyntaxKind.IdentifierName, SyntaxKind.QualifiedName, SyntaxKind.AliasQualifiedName, SyntaxKind.SimpleMemberAccessExpression, SyntaxKind.InvocationExpression,
-        SyntaxKind.ArgumentList, SyntaxKind.Argument, SyntaxKind.NameColon,
-        SyntaxKind.NumericLiteralExpression, SyntaxKind.StringLiteralExpression, SyntaxKind.TrueLiteralExpression,
-        SyntaxKind.FalseLiteralExpression, SyntaxKind.NullLiteralExpression,
-        SyntaxKind.ParenthesizedExpression, SyntaxKind.ConditionalExpression,
-        SyntaxKind.AddExpression, SyntaxKind.SubtractExpression, SyntaxKind.MultiplyExpression, SyntaxKind.DivideExpression,
-        SyntaxKind.ModuloExpression, SyntaxKind.LogicalAndExpression, SyntaxKind.LogicalOrExpression, SyntaxKind.CoalesceExpression,
-        SyntaxKind.EqualsExpression, SyntaxKind.NotEqualsExpression, SyntaxKind.LessThanExpression, SyntaxKind.LessThanOrEqualExpression,
-        SyntaxKind.GreaterThanExpression, SyntaxKind.GreaterThanOrEqualExpression,
-        SyntaxKind.LogicalNotExpression, SyntaxKind.UnaryMinusExpression, SyntaxKind.UnaryPlusExpression,
-        SyntaxKind.TupleExpression, SyntaxKind.SimpleLambdaExpression, SyntaxKind.ParenthesizedLambdaExpression,
-        SyntaxKind.ParameterList, SyntaxKind.Parameter,
-        SyntaxKind.ObjectCreationExpression, SyntaxKind.PredefinedType, SyntaxKind.NullableType, SyntaxKind.CastExpression,
-        SyntaxKind.ConditionalAccessExpression, SyntaxKind.MemberBindingExpression,
-        SyntaxKind.IsPatternExpression, SyntaxKind.ConstantPattern, SyntaxKind.RelationalPattern, SyntaxKind.OrPattern,
-        SyntaxKind.AndPattern, SyntaxKind.NotPattern, SyntaxKind.ParenthesizedPattern,
-    ];
+    // In a class of its own: RuleSandbox's static fields are initialized together when the verifier of a cached assembly
+    // first reads the allow-list, and a HashSet<SyntaxKind> among them would load Roslyn on a warm start.
+    private static class SyntaxAllowList
+    {
+        public static readonly HashSet<SyntaxKind> AllowedSyntax =
+        [
+            SyntaxKind.IdentifierName, SyntaxKind.QualifiedName, SyntaxKind.AliasQualifiedName, SyntaxKind.SimpleMemberAccessExpression, SyntaxKind.InvocationExpression,
+            SyntaxKind.ArgumentList, SyntaxKind.Argument, SyntaxKind.NameColon,
+            SyntaxKind.NumericLiteralExpression, SyntaxKind.StringLiteralExpression, SyntaxKind.TrueLiteralExpression,
+            SyntaxKind.FalseLiteralExpression, SyntaxKind.NullLiteralExpression,
+            SyntaxKind.ParenthesizedExpression, SyntaxKind.ConditionalExpression,
+            SyntaxKind.AddExpression, SyntaxKind.SubtractExpression, SyntaxKind.MultiplyExpression, SyntaxKind.DivideExpression,
+            SyntaxKind.ModuloExpression, SyntaxKind.LogicalAndExpression, SyntaxKind.LogicalOrExpression, SyntaxKind.CoalesceExpression,
+            SyntaxKind.EqualsExpression, SyntaxKind.NotEqualsExpression, SyntaxKind.LessThanExpression, SyntaxKind.LessThanOrEqualExpression,
+            SyntaxKind.GreaterThanExpression, SyntaxKind.GreaterThanOrEqualExpression,
+            SyntaxKind.LogicalNotExpression, SyntaxKind.UnaryMinusExpression, SyntaxKind.UnaryPlusExpression,
+            SyntaxKind.TupleExpression, SyntaxKind.SimpleLambdaExpression, SyntaxKind.ParenthesizedLambdaExpression,
+            SyntaxKind.ParameterList, SyntaxKind.Parameter,
+            SyntaxKind.ObjectCreationExpression, SyntaxKind.PredefinedType, SyntaxKind.NullableType, SyntaxKind.CastExpression,
+            SyntaxKind.ConditionalAccessExpression, SyntaxKind.MemberBindingExpression,
+            SyntaxKind.IsPatternExpression, SyntaxKind.ConstantPattern, SyntaxKind.RelationalPattern, SyntaxKind.OrPattern,
+            SyntaxKind.AndPattern, SyntaxKind.NotPattern, SyntaxKind.ParenthesizedPattern,
+        ];
+    }
 
     /// <summary>Longest rule expression, in characters (the longest of DM 2021 has about 200).</summary>
     public const int MaxExpressionLength = 2_000;
@@ -165,7 +170,7 @@ internal static class RuleSandbox
             case ObjectCreationExpressionSyntax { Initializer: not null } or ObjectCreationExpressionSyntax { ArgumentList: null }:
                 return "only new DateOnly(y, m, d) and new TimeOnly(h, m) may be created in a rule";
         }
-        if (AllowedSyntax.Contains(node.Kind())) return null;
+        if (SyntaxAllowList.AllowedSyntax.Contains(node.Kind())) return null;
         return node switch
         {
             AssignmentExpressionSyntax => "assignment is not allowed: a rule computes a value, it changes nothing",

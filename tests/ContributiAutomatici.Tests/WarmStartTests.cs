@@ -1,0 +1,119 @@
+using System.Diagnostics;
+using ContributiAutomatici.Engine.Rules;
+using ContributiAutomatici.Engine.Scoring;
+
+namespace ContributiAutomatici.Tests;
+
+/// <summary>
+/// A warm start without Roslyn (issue 10, item 4): an unchanged rule set (same content hash, same engine build) is
+/// loaded from the compiled-rules cache without loading any Microsoft.CodeAnalysis assembly. Checked in fresh
+/// processes (the test host has Roslyn loaded already): the CLI's <c>validate</c>, run twice on a copy of the rules
+/// with a private cache, prints its loaded assemblies (CONTRIBUTI_REPORT_ASSEMBLIES=1).
+/// </summary>
+public class WarmStartTests
+{
+    private const string Roslyn = "Microsoft.CodeAnalysis";
+
+    [Fact]
+    public void Warm_validate_loads_every_rule_set_from_the_cache_without_any_Roslyn_assembly()
+    {
+        using var rules = TempRules.CopyOfRepo();
+        var cache = Path.Combine(rules.Root + "-cache", "rules-cache");
+        try
+        {
+            var cold = Validate(rules.Root, cache);
+            var warm = Validate(rules.Root, cache);
+
+            // The cold run compiled every rule set (the versions and the version+overlay sets) with Roslyn: so this
+            // test sees Roslyn when it is loaded, and fails if a warm start loads it.
+            var coldSets = RuleSetLines(cold);
+            Assert.True(coldSets.Count >= 3, "expected the versions and an overlay combination:\n" + cold);
+            Assert.Contains(coldSets, l => l.StartsWith("ok dm-2021+", StringComparison.Ordinal));
+            Assert.All(coldSets, l => Assert.Contains("; compiled (", l));
+            Assert.Contains(LoadedAssemblies(cold), a => a.StartsWith(Roslyn, StringComparison.Ordinal));
+
+            // The warm run took every one of them, overlays included, from the cache, and loaded nothing of Roslyn.
+            var warmSets = RuleSetLines(warm);
+            Assert.Equal(coldSets.Select(Id), warmSets.Select(Id));
+            Assert.All(warmSets, l => Assert.Contains("; cache (", l));
+            var loaded = LoadedAssemblies(warm);
+            Assert.Contains("ContributiAutomatici.Engine", loaded);
+            Assert.DoesNotContain(loaded, a => a.StartsWith(Roslyn, StringComparison.Ordinal));
+        }
+        finally
+        {
+            if (Directory.Exists(rules.Root + "-cache")) Directory.Delete(rules.Root + "-cache", recursive: true);
+        }
+    }
+
+    [Fact]
+    public void A_changed_rule_after_a_warm_start_is_checked_again_and_refused_with_its_line()
+    {
+        using var rules = TempRules.WithRow("Work.ProductionCost > 1000000m ? 10m : 5m");
+        var cache = Path.Combine(rules.Root + "-cache", "rules-cache");
+        try
+        {
+            var options = new RuleCompileOptions { CacheDirectory = cache };
+            Assert.Equal(CompileSource.Compiled, RuleCatalog.Load(rules.Root, options).RuleSets[0].Source);
+            var warm = RuleCatalog.Load(rules.Root, options).RuleSets[0];
+            Assert.Equal(CompileSource.Cache, warm.Source);
+            Assert.Equal(TimeSpan.Zero, warm.Timings.Emitted);
+            Assert.Equal(TimeSpan.Zero, warm.Timings.Sandboxed);
+
+            // Another content hash: the cache has nothing for it, so the syntax and symbol checks run again.
+            rules.Replace("test-set/t.yaml", "Work.ProductionCost > 1000000m ? 10m : 5m", "System.IO.File.Exists(\"/etc/passwd\") ? 10m : 5m");
+            var ex = Assert.Throws<RuleLoadException>(() => RuleCatalog.Load(rules.Root, options));
+            var error = Assert.Single(ex.Errors);
+            Assert.EndsWith("t.yaml", error.File);
+            Assert.Equal(rules.LineOf("test-set/t.yaml", "System.IO.File.Exists"), error.Line);
+
+            // And the old rule, unchanged again, is back from the cache.
+            rules.Replace("test-set/t.yaml", "System.IO.File.Exists(\"/etc/passwd\") ? 10m : 5m", "Work.ProductionCost > 1000000m ? 10m : 5m");
+            Assert.Equal(CompileSource.Cache, RuleCatalog.Load(rules.Root, options).RuleSets[0].Source);
+        }
+        finally
+        {
+            if (Directory.Exists(rules.Root + "-cache")) Directory.Delete(rules.Root + "-cache", recursive: true);
+        }
+    }
+
+    /// <summary>Runs the built CLI's validate in a fresh process with the given cache; its standard output.</summary>
+    private static string Validate(string rulesRoot, string cache)
+    {
+        var cli = Path.Combine(AppContext.BaseDirectory, "contributi.dll");
+        Assert.True(File.Exists(cli), "the CLI is built beside the tests: " + cli);
+        var dotnet = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host && File.Exists(host)
+            ? host
+            : Environment.ProcessPath is { } self && Path.GetFileNameWithoutExtension(self) == "dotnet" ? self : "dotnet";
+        var psi = new ProcessStartInfo(dotnet)
+        {
+            RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
+            ArgumentList = { cli, "validate", "--rules", rulesRoot },
+        };
+        psi.Environment["CONTRIBUTI_RULES_CACHE"] = cache;
+        psi.Environment["CONTRIBUTI_REPORT_ASSEMBLIES"] = "1";
+        using var p = Process.Start(psi)!;
+        var stderr = p.StandardError.ReadToEndAsync();
+        var stdout = p.StandardOutput.ReadToEnd();
+        if (!p.WaitForExit(180_000))
+        {
+            p.Kill(entireProcessTree: true);
+            throw new TimeoutException("contributi validate did not finish in 180 s");
+        }
+        Assert.True(p.ExitCode == 0, $"validate exited {p.ExitCode}:\n{stdout}\n{stderr.Result}");
+        return stdout;
+    }
+
+    private static List<string> RuleSetLines(string output) =>
+        output.Split('\n').Select(l => l.TrimEnd('\r')).Where(l => l.StartsWith("ok ", StringComparison.Ordinal)).ToList();
+
+    private static string Id(string okLine) => okLine[3..okLine.IndexOf(':', StringComparison.Ordinal)];
+
+    private static List<string> LoadedAssemblies(string output)
+    {
+        var names = output.Split('\n').Select(l => l.TrimEnd('\r')).Where(l => l.StartsWith("assembly ", StringComparison.Ordinal))
+            .Select(l => l["assembly ".Length..]).ToList();
+        Assert.NotEmpty(names); // the CLI printed them: an empty list would pass the check for Roslyn vacuously
+        return names;
+    }
+}
