@@ -170,12 +170,15 @@ public sealed class HostileRequestTests(ServerFixture fixture)
     [InlineData("00000000000000000000")] // an empty message, then more data
     [InlineData("0100000004deadbeef", "gzip")] // compressed, but not gzip data
     [InlineData("0100000004deadbeef", "snappy")] // an encoding the server does not know
-    public async Task Broken_grpc_framing_is_not_INTERNAL_or_UNKNOWN(string hex, string? encoding = null)
+    [InlineData("0000000010", null, "ScoreWorks")] // the stream: a length of 16, no bytes
+    [InlineData("0000000002ffff", null, "ScoreWorks")] // the stream: bytes that are not a message
+    [InlineData("0100000004deadbeef", "gzip", "ScoreWorks")] // the stream: compressed, not gzip data
+    public async Task Broken_grpc_framing_is_not_INTERNAL_or_UNKNOWN(string hex, string? encoding = null, string method = "ScoreWork")
     {
         using var http = new HttpClient(new SocketsHttpHandler());
         using var content = new ByteArrayContent(Convert.FromHexString(hex));
         content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/grpc");
-        using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(fixture.Server.Address, "/contributi.v1.ScoringService/ScoreWork"))
+        using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(fixture.Server.Address, "/contributi.v1.ScoringService/" + method))
         {
             Content = content,
             Version = System.Net.HttpVersion.Version20,
