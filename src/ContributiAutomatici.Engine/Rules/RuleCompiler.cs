@@ -229,6 +229,8 @@ public static class RuleCompiler
         }
 
         var has = exprs.Select(x => x.Method).ToHashSet();
+        // The points expression of each cell, so adding up its base (art. 9.5 shares) is blamed on that cell too.
+        var pointsSite = cells.ToDictionary(c => c.Index, c => exprs.FindIndex(x => x.Method == $"P{c.Index}"));
         var rows = cells.Select(c => c.Row).Distinct().ToList();
         sb.AppendLine("    public override void Evaluate(decimal[] p, byte[] s, int m)");
         sb.AppendLine("    {");
@@ -254,7 +256,7 @@ public static class RuleCompiler
                         var cond = has.Contains($"C{i}") ? $"!C{i}()" : "false";
                         var baseSum = c.BaseCells.Length == 0 ? "0m" : string.Join(" + ", c.BaseCells.Select(b => $"p[{b}]"));
                         sb.AppendLine($"            if ((m & {1 << (int)c.Role}) != 0) {{ CurrentCell = {i}; if (!ta) s[{i}] = 2; else if (!sa) s[{i}] = 3; else if (!rw) s[{i}] = 4; " +
-                                      $"else {{ Use({(int)c.Role}); if ({cond}) s[{i}] = 5; else {{ p[{i}] = P{i}({baseSum}); s[{i}] = 1; }} }} }}");
+                                      $"else {{ Use({(int)c.Role}); if ({cond}) s[{i}] = 5; else {{ CurrentExpression = {pointsSite[i]}; p[{i}] = P{i}({baseSum}); s[{i}] = 1; }} }} }}");
                     }
                     sb.AppendLine("        }");
                 }
