@@ -58,7 +58,7 @@ public sealed record RuleCompileOptions
 /// </summary>
 public static class RuleCompiler
 {
-    private const string Namespace = "ContributiAutomatici.Rules.Generated";
+    private const string Namespace = RuleSandbox.GeneratedNamespace;
 
     public static CompiledRuleSet? Compile(RuleSetDefinition def, RuleCompileOptions options, List<RuleError> errors)
     {
