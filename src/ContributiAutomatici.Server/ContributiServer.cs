@@ -65,6 +65,8 @@ public static class ContributiServer
             grpc.MaxReceiveMessageSize = ContributiServerOptions.MaxReceiveMessageSize;
             grpc.MaxSendMessageSize = ContributiServerOptions.MaxSendMessageSize;
             grpc.Interceptors.Add<ErrorInterceptor>();
+            grpc.CompressionProviders.Clear();
+            foreach (var provider in TolerantDecompression.Defaults()) grpc.CompressionProviders.Add(provider);
         });
         builder.Services.AddGrpcReflection();
         builder.Services.AddGrpcHealthChecks(health =>

@@ -58,7 +58,7 @@ public sealed record RuleCompileOptions
 /// </summary>
 public static class RuleCompiler
 {
-    private const string Namespace = "ContributiAutomatici.Rules.Generated";
+    private const string Namespace = RuleSandbox.GeneratedNamespace;
 
     public static CompiledRuleSet? Compile(RuleSetDefinition def, RuleCompileOptions options, List<RuleError> errors)
     {
@@ -84,17 +84,17 @@ public static class RuleCompiler
             var e = site.Expr;
             if (RuleSandbox.CheckSize(e.Text) is { } size)
             {
-                errors.Add(new RuleError(e.Location.File, e.Location.Line + e.LineOffset + size.Line, size.Message));
+                errors.Add(new RuleError(e.Location.File, e.LineOf(size.Line), size.Message));
                 site.Refused = true;
                 continue;
             }
             var parsed = SyntaxFactory.ParseExpression(e.Text);
             var diag = parsed.GetDiagnostics().FirstOrDefault(d => d.Severity == DiagnosticSeverity.Error);
             if (diag is not null)
-                errors.Add(new RuleError(e.Location.File, e.Location.Line + e.LineOffset + diag.Location.GetLineSpan().StartLinePosition.Line,
+                errors.Add(new RuleError(e.Location.File, e.LineOf(diag.Location.GetLineSpan().StartLinePosition.Line),
                     "not a valid C# expression: " + diag.GetMessage()));
             else if ((RuleSandbox.CheckDirectives(e.Text) ?? RuleSandbox.CheckSyntax(parsed, mayReadClaimant: cellExpressions.Contains(e))) is { } bad)
-                errors.Add(new RuleError(e.Location.File, e.Location.Line + e.LineOffset + bad.Line, bad.Message));
+                errors.Add(new RuleError(e.Location.File, e.LineOf(bad.Line), bad.Message));
             else continue;
             site.Refused = true;
         }
@@ -107,7 +107,7 @@ public static class RuleCompiler
         if (syntaxRefused)
         {
             // Bind what is left for its symbol errors, then refuse the whole rule set.
-            Emit(def, source, className, lists, errors, timings, sw);
+            Emit(def, source, className, lists, exprs, errors, timings, sw);
             return null;
         }
         if (cache?.TryRead(cacheFile, assemblyName) is { } cached)
@@ -117,7 +117,7 @@ public static class RuleCompiler
         }
         else
         {
-            var image = Emit(def, source, className, lists, errors, timings, sw);
+            var image = Emit(def, source, className, lists, exprs, errors, timings, sw);
             if (image is null || errors.Count > firstError || syntaxRefused) return null;
             if (cache is not null)
             {
@@ -255,6 +255,8 @@ public static class RuleCompiler
         }
 
         var has = exprs.Select(x => x.Method).ToHashSet();
+        // The points expression of each cell, so adding up its base (art. 9.5 shares) is blamed on that cell too.
+        var pointsSite = cells.ToDictionary(c => c.Index, c => exprs.FindIndex(x => x.Method == $"P{c.Index}"));
         var rows = cells.Select(c => c.Row).Distinct().ToList();
         sb.AppendLine("    public override void Evaluate(decimal[] p, byte[] s, int m)");
         sb.AppendLine("    {");
@@ -281,7 +283,7 @@ public static class RuleCompiler
                         var cond = has.Contains($"C{i}") ? $"!C{i}()" : "false";
                         var baseSum = c.BaseCells.Length == 0 ? "0m" : string.Join(" + ", c.BaseCells.Select(b => $"p[{b}]"));
                         sb.AppendLine($"            if ((m & {1 << (int)c.Role}) != 0) {{ CurrentCell = {i}; if (!ta) s[{i}] = 2; else if (!sa) s[{i}] = 3; else if (!rw) s[{i}] = 4; " +
-                                      $"else {{ Use({(int)c.Role}); if ({cond}) s[{i}] = 5; else {{ p[{i}] = P{i}{(c.Row.Windowed is null ? "" : "s")}({baseSum}); s[{i}] = 1; }} }} }}");
+                                      $"else {{ Use({(int)c.Role}); if ({cond}) s[{i}] = 5; else {{ CurrentExpression = {pointsSite[i]}; p[{i}] = P{i}{(c.Row.Windowed is null ? "" : "s")}({baseSum}); s[{i}] = 1; }} }} }}");
                     }
                     sb.AppendLine("        }");
                 }
@@ -339,9 +341,16 @@ public static class RuleCompiler
         }
     }
 
-    private static byte[]? Emit(RuleSetDefinition def, string source, string className, ListCatalog lists,
+    private static byte[]? Emit(RuleSetDefinition def, string source, string className, ListCatalog lists, List<ExpressionSite> sites,
         List<RuleError> errors, CompileTimings timings, System.Diagnostics.Stopwatch sw)
     {
+        var byMethod = sites.ToDictionary(x => x.Method, x => x.Expr);
+        // An error inside an expression whose value lines are not the file's lines (a "\n" escape) is reported at the
+        // expression's own line, never at a line the author did not write it on.
+        RuleError At(SyntaxNode? node, RuleError e) =>
+            node?.FirstAncestorOrSelf<MethodDeclarationSyntax>() is { } m && byMethod.TryGetValue(m.Identifier.ValueText, out var x) && !x.FileLines
+                ? e with { Line = x.LineOf(0) }
+                : e;
         var tree = CSharpSyntaxTree.ParseText(source, new CSharpParseOptions(LanguageVersion.Latest), path: $"{def.Id}.generated.cs");
         var compilation = CSharpCompilation.Create(
             AssemblyName(def),
@@ -363,7 +372,7 @@ public static class RuleCompiler
             var span = d.Location.GetMappedLineSpan();
             if (span.HasMappedPath)
             {
-                errors.Add(new RuleError(span.Path, span.StartLinePosition.Line + 1, d.GetMessage()));
+                errors.Add(At(tree.GetRoot().FindNode(d.Location.SourceSpan), new RuleError(span.Path, span.StartLinePosition.Line + 1, d.GetMessage())));
                 broken.Add(d.Location.SourceSpan);
             }
             else generatedErrors = true;
@@ -389,7 +398,11 @@ public static class RuleCompiler
             // An expression that does not compile has its error already; every other one is checked against the
             // sandbox, so one load reports every refusal.
             if (ruleExpr is ParenthesizedExpressionSyntax paren && !broken.Any(b => paren.Span.IntersectsWith(b)))
-                RuleSandbox.CheckSymbols(model, paren.Expression, generated, lists, errors);
+            {
+                var found = new List<RuleError>();
+                RuleSandbox.CheckSymbols(model, paren.Expression, generated, lists, found);
+                errors.AddRange(found.Select(e => At(method, e)));
+            }
         }
         timings.Sandboxed = sw.Elapsed;
         return errors.Count > before ? null : ms.ToArray();
