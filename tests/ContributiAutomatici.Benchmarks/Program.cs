@@ -143,7 +143,7 @@ public static class Program
             var end = old.IndexOf("\n## (", at + heading.Length, StringComparison.Ordinal);
             var next = end < 0 ? old.Length : end + 1;
             // A section runs to the next top-level section that is not one of its own (the allocation's (d') stays with (d)).
-            while (end >= 0 && old.AsSpan(end + 1).StartsWith(heading[..5]))
+            while (end >= 0 && old.AsSpan(end + 1).StartsWith(heading.AsSpan(0, 5)))
             {
                 end = old.IndexOf("\n## (", end + 1, StringComparison.Ordinal);
                 next = end < 0 ? old.Length : end + 1;
