@@ -136,7 +136,7 @@ public static class Program
         // Sections written by other modes are kept as they are: (c) the server's memory (the load benchmark's --memory),
         // (d) the allocation (-- allocation). They follow (a) and (b), in that order.
         var old = File.Exists(outPath) ? File.ReadAllText(outPath) : "";
-        foreach (var heading in new[] { "## (c) Memory of the server", AllocationBenchmark.Heading })
+        foreach (var heading in new[] { "## (c) Memory of the server", AllocationBenchmark.Heading, "## (e) Comparing a year" })
         {
             var at = old.IndexOf(heading, StringComparison.Ordinal);
             if (at < 0) continue;
