@@ -17,6 +17,14 @@ public static class ScoringServiceBinding
     public static void BindService(ServiceBinderBase serviceBinder, ScoringService.ScoringServiceBase? serviceImpl) =>
         ScoringService.BindService(new TolerantBinder(serviceBinder), serviceImpl!);
 
+    /// <summary>The same for contributi.v1.AllocationService.</summary>
+    public static void BindAllocation(ServiceBinderBase serviceBinder, AllocationService.AllocationServiceBase? serviceImpl) =>
+        AllocationService.BindService(new TolerantBinder(serviceBinder), serviceImpl!);
+
+    /// <summary>The same for contributi.v1.ComparisonService.</summary>
+    public static void BindComparison(ServiceBinderBase serviceBinder, ComparisonService.ComparisonServiceBase? serviceImpl) =>
+        ComparisonService.BindService(new TolerantBinder(serviceBinder), serviceImpl!);
+
     private sealed class TolerantBinder(ServiceBinderBase inner) : ServiceBinderBase
     {
         public override void AddMethod<TRequest, TResponse>(Method<TRequest, TResponse> method, UnaryServerMethod<TRequest, TResponse>? handler) =>
