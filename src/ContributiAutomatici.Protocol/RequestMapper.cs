@@ -87,14 +87,16 @@ public static class RequestMapper
             var rs = catalog.Versions.FirstOrDefault(v => v.Id == request.RuleSetId) ?? throw new RuleSetNotFoundException(
                 $"rule set '{request.RuleSetId}' is not loaded (versions: {string.Join(", ", catalog.Versions.Select(r => r.Id))})");
             var d = rs.Definition;
-            if (request.ApplicationYear != 0 && !anyYear &&
+            if (request.HasApplicationYear && !anyYear &&
                 (request.ApplicationYear < d.ApplicationYearFrom || d.ApplicationYearTo is { } to && request.ApplicationYear > to))
                 throw new InvalidRequestException([new FieldError(prefix + "application_year",
                     $"rule set {rs.Id} covers application years {Years(d)}, not {request.ApplicationYear}")]);
             return rs;
         }
-        if (request.ApplicationYear == 0)
+        if (!request.HasApplicationYear)
             throw new InvalidRequestException([new FieldError(prefix + "rule_set_id", "give rule_set_id or application_year")]);
+        if (request.ApplicationYear is < 1900 or > 9999)
+            throw new InvalidRequestException([new FieldError(prefix + "application_year", $"not a year: {request.ApplicationYear}")]);
         return catalog.ForApplicationYear(request.ApplicationYear) ?? throw new RuleSetNotFoundException(
             $"no decree version in force for application year {request.ApplicationYear} (governed: " +
             string.Join(", ", catalog.Versions.Select(r => $"{Years(r.Definition)} by {r.Id}")) + ")");

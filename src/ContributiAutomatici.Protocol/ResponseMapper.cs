@@ -72,10 +72,11 @@ public static class ResponseMapper
         var s = new V1.RuleSetSummary
         {
             Id = d.Id, Title = d.Title, Decree = d.Decree, InForceFrom = Date(d.InForceFrom),
-            ApplicationYearFrom = d.ApplicationYearFrom, ApplicationYearTo = d.ApplicationYearTo ?? 0,
+            ApplicationYearFrom = d.ApplicationYearFrom,
             ContentHash = d.ContentHash, RowCount = d.Tables.Sum(t => t.Rows.Count()),
         };
         if (d.InForceTo is { } to) s.InForceTo = Date(to);
+        if (d.ApplicationYearTo is { } last) s.ApplicationYearTo = last;
         var rows = d.Tables.SelectMany(t => t.Rows).ToList();
         s.Kind = d.Kind;
         s.Supersedes = d.Supersedes ?? "";
