@@ -138,11 +138,16 @@ internal static class CompareCommand
         return 0;
     }
 
-    private static V1.AllocationHeader Header(V1.AllocationHeader year, V1.RuleSetRef side) => new()
+    private static V1.AllocationHeader Header(V1.AllocationHeader year, V1.RuleSetRef side)
     {
-        RuleSetId = side.RuleSetId, ApplicationYear = year.ApplicationYear, Budget = year.Budget, CreditingYear = year.CreditingYear,
-        ExcessPolicy = year.ExcessPolicy, WithOverlays = { side.WithOverlays }, WithoutOverlays = { side.WithoutOverlays },
-    };
+        var h = year.Clone();
+        h.RuleSetId = side.RuleSetId;
+        h.WithOverlays.Clear();
+        h.WithOverlays.AddRange(side.WithOverlays);
+        h.WithoutOverlays.Clear();
+        h.WithoutOverlays.AddRange(side.WithoutOverlays);
+        return h;
+    }
 
     internal static string Signed(string d) => d.StartsWith('-') ? d : "+" + d;
 }

@@ -72,11 +72,12 @@ public static class AllocationMapper
             }
             var h = _header;
             var (ruleSet, resolution) = Resolve(h);
-            if (h.ApplicationYear is < 1900 or > 9999) Error("items[0].header.application_year", $"a year, got {h.ApplicationYear}");
+            if (!h.HasApplicationYear) Error("items[0].header.application_year", "the application year is required");
+            else if (h.ApplicationYear is < 1900 or > 9999) Error("items[0].header.application_year", $"a year, got {h.ApplicationYear}");
             var budget = RequestMapper.Decimal(h.Budget, "items[0].header.budget", _errors);
             if (budget is null && h.Budget.Length == 0) Error("items[0].header.budget", "the year's budget in euro is required");
             else if (budget <= 0) Error("items[0].header.budget", $"must be > 0, got {h.Budget}");
-            if (h.CreditingYear != 0 && h.CreditingYear < h.ApplicationYear)
+            if (h.HasCreditingYear && h.CreditingYear < h.ApplicationYear)
                 Error("items[0].header.crediting_year", $"cannot precede the application year {h.ApplicationYear}, got {h.CreditingYear}");
             if (!Enum.IsDefined(h.ExcessPolicy)) Error("items[0].header.excess_policy", $"unknown policy {h.ExcessPolicy}");
 
@@ -108,7 +109,7 @@ public static class AllocationMapper
                     claims.Add(new YearClaim(c.CompanyId, c.WorkId, role, share));
             }
             if (_errors.Count > 0) throw new InvalidRequestException(_errors);
-            return new AllocationInput(ruleSet, resolution, h.ApplicationYear, h.CreditingYear == 0 ? h.ApplicationYear : h.CreditingYear,
+            return new AllocationInput(ruleSet, resolution, h.ApplicationYear, h.HasCreditingYear ? h.CreditingYear : h.ApplicationYear,
                 budget!.Value, h.ExcessPolicy switch
                 {
                     V1.ExcessPolicy.Unassigned => ExcessPolicy.Unassigned,
@@ -119,10 +120,12 @@ public static class AllocationMapper
 
         private (CompiledRuleSet, string) Resolve(V1.AllocationHeader h)
         {
-            var rs = RequestMapper.Resolve(new V1.ScoreWorkRequest
+            var request = new V1.ScoreWorkRequest
             {
-                RuleSetId = h.RuleSetId, ApplicationYear = h.ApplicationYear, WithOverlays = { h.WithOverlays }, WithoutOverlays = { h.WithoutOverlays },
-            }, catalog, "items[0].header.", anyYear);
+                RuleSetId = h.RuleSetId, WithOverlays = { h.WithOverlays }, WithoutOverlays = { h.WithoutOverlays },
+            };
+            if (h.HasApplicationYear) request.ApplicationYear = h.ApplicationYear;
+            var rs = RequestMapper.Resolve(request, catalog, "items[0].header.", anyYear);
             if (rs.Definition.Allocation is null)
                 throw new InvalidRequestException([new FieldError("items[0].header.rule_set_id",
                     $"rule set {rs.Id} has no allocation block in its manifest: it can score, not allocate")]);

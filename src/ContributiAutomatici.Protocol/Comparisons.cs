@@ -20,11 +20,12 @@ public static class Comparisons
         return RequestMapper.Resolve(Request(side), catalog, path + ".");
     }
 
-    private static V1.ScoreWorkRequest Request(V1.RuleSetRef side) => new()
+    private static V1.ScoreWorkRequest Request(V1.RuleSetRef side)
     {
-        RuleSetId = side.RuleSetId, ApplicationYear = side.ApplicationYear,
-        WithOverlays = { side.WithOverlays }, WithoutOverlays = { side.WithoutOverlays },
-    };
+        var r = new V1.ScoreWorkRequest { RuleSetId = side.RuleSetId, WithOverlays = { side.WithOverlays }, WithoutOverlays = { side.WithoutOverlays } };
+        if (side.HasApplicationYear) r.ApplicationYear = side.ApplicationYear;
+        return r;
+    }
 
     /// <summary>A rule-set diff between two sides.</summary>
     public static V1.DiffRuleSetsResponse Diff(V1.DiffRuleSetsRequest request, RuleCatalog catalog) =>
@@ -130,7 +131,7 @@ public static class Comparisons
             var a = _sides!.A ?? new V1.AllocationHeader();
             var b = (_sides.B ?? new V1.AllocationHeader()).Clone();
             if (b.Budget.Length == 0) b.Budget = a.Budget;
-            if (b.ApplicationYear == 0) b.ApplicationYear = a.ApplicationYear;
+            if (!b.HasApplicationYear && a.HasApplicationYear) b.ApplicationYear = a.ApplicationYear;
             return Allocations(Allocate(a, "a"), Allocate(b, "b"), _sides.Top > 0 ? _sides.Top : 10);
         }
 

@@ -31,7 +31,11 @@ public sealed record ScoringRequest(CompiledRuleSet RuleSet, M.Work Work, IReadO
 /// What mapping one work (and its claimants) needs: the rule set (lists, admissible dates), which dated results count,
 /// and where problems go: malformed fields to <see cref="Errors"/>, admissible-but-kept-out results to <see cref="Excluded"/>.
 /// </summary>
-public sealed record MapContext(CompiledRuleSet RuleSet, ResultAdmission Admission, List<FieldError> Errors, List<Exclusion> Excluded);
+public sealed record MapContext(CompiledRuleSet RuleSet, ResultAdmission Admission, List<FieldError> Errors, List<Exclusion> Excluded)
+{
+    /// <summary>False while the request's rule-set selection is itself wrong: checks that depend on the version wait.</summary>
+    public bool RuleSetKnown { get; init; } = true;
+}
 
 /// <summary>
 /// Maps <see cref="V1.ScoreWorkRequest"/> onto the engine's model, checking every field on the way and
@@ -41,8 +45,21 @@ public static class RequestMapper
 {
     public static ScoringRequest Map(V1.ScoreWorkRequest request, RuleCatalog catalog)
     {
-        var ruleSet = Resolve(request, catalog);
-        var ctx = new MapContext(ruleSet, new ResultAdmission(ruleSet.Definition), [], []);
+        // The request is checked whole: a wrong rule-set selection is reported with every other wrong field. The rest
+        // is then read against a stand-in version for its shape only (the checks that depend on the version, list ids
+        // and role columns, wait for a right selection).
+        CompiledRuleSet ruleSet;
+        List<FieldError> selection = [];
+        try
+        {
+            ruleSet = Resolve(request, catalog);
+        }
+        catch (InvalidRequestException ex) when (catalog.Versions.LastOrDefault() is { } standIn)
+        {
+            selection.AddRange(ex.Errors);
+            ruleSet = standIn;
+        }
+        var ctx = new MapContext(ruleSet, new ResultAdmission(ruleSet.Definition), selection, []) { RuleSetKnown = selection.Count == 0 };
         var work = MapWork(request.Work, "work", ctx);
         var roles = MapRoles(request.Roles, work?.Id ?? "", ctx);
         if (ctx.Errors.Count > 0) throw new InvalidRequestException(ctx.Errors);
@@ -70,14 +87,16 @@ public static class RequestMapper
             var rs = catalog.Versions.FirstOrDefault(v => v.Id == request.RuleSetId) ?? throw new RuleSetNotFoundException(
                 $"rule set '{request.RuleSetId}' is not loaded (versions: {string.Join(", ", catalog.Versions.Select(r => r.Id))})");
             var d = rs.Definition;
-            if (request.ApplicationYear != 0 && !anyYear &&
+            if (request.HasApplicationYear && !anyYear &&
                 (request.ApplicationYear < d.ApplicationYearFrom || d.ApplicationYearTo is { } to && request.ApplicationYear > to))
                 throw new InvalidRequestException([new FieldError(prefix + "application_year",
                     $"rule set {rs.Id} covers application years {Years(d)}, not {request.ApplicationYear}")]);
             return rs;
         }
-        if (request.ApplicationYear == 0)
+        if (!request.HasApplicationYear)
             throw new InvalidRequestException([new FieldError(prefix + "rule_set_id", "give rule_set_id or application_year")]);
+        if (request.ApplicationYear is < 1900 or > 9999)
+            throw new InvalidRequestException([new FieldError(prefix + "application_year", $"not a year: {request.ApplicationYear}")]);
         return catalog.ForApplicationYear(request.ApplicationYear) ?? throw new RuleSetNotFoundException(
             $"no decree version in force for application year {request.ApplicationYear} (governed: " +
             string.Join(", ", catalog.Versions.Select(r => $"{Years(r.Definition)} by {r.Id}")) + ")");
@@ -110,7 +129,7 @@ public static class RequestMapper
             return null;
         }
         var role = (M.Role)(int)r.Role;
-        if (!ctx.RuleSet.Roles.Contains(role)) errors.Add(new FieldError($"{path}.role", $"rule set {ctx.RuleSet.Id} has no {r.Role} column"));
+        if (ctx.RuleSetKnown && !ctx.RuleSet.Roles.Contains(role)) errors.Add(new FieldError($"{path}.role", $"rule set {ctx.RuleSet.Id} has no {r.Role} column"));
         void Exclude(string field, (string Article, string Reason) why) =>
             ctx.Excluded.Add(new Exclusion(companyId, workId, role, "role." + field, why.Article, why.Reason));
         return new M.RoleInput(role, Date(r.ContractSignedOn, $"{path}.contract_signed_on", errors),
@@ -203,7 +222,7 @@ public static class RequestMapper
             Views = Amount(w.Views, $"{path}.views", errors),
             Festivals = Items(w.Festivals, $"{path}.festivals", errors, (f, p) =>
             {
-                if (!lists.Contains("festivals", f.FestivalId))
+                if (ctx.RuleSetKnown && !lists.Contains("festivals", f.FestivalId))
                     errors.Add(new FieldError(p + ".festival_id", $"'{f.FestivalId}' is not a Tabella 6 festival"));
                 if (f.Section == V1.FestivalSection.Unspecified || !Enum.IsDefined(f.Section))
                     errors.Add(new FieldError(p + ".section", "section is required (competition or official out of competition)"));
@@ -214,7 +233,7 @@ public static class RequestMapper
             }),
             Prizes = Items(w.Prizes, $"{path}.prizes", errors, (x, p) =>
             {
-                if (!lists.Contains("prizes", x.PrizeId))
+                if (ctx.RuleSetKnown && !lists.Contains("prizes", x.PrizeId))
                     errors.Add(new FieldError(p + ".prize_id", $"'{x.PrizeId}' is not a Tabella 7 prize"));
                 if (x.Category == V1.PrizeCategory.Unspecified || !Enum.IsDefined(x.Category))
                     errors.Add(new FieldError(p + ".category", "category is required (best film or artistic)"));
@@ -225,7 +244,7 @@ public static class RequestMapper
             }),
             Markets = Items(w.Markets, $"{path}.markets", errors, (x, p) =>
             {
-                if (!lists.Contains("markets", x.MarketId))
+                if (ctx.RuleSetKnown && !lists.Contains("markets", x.MarketId))
                     errors.Add(new FieldError(p + ".market_id", $"'{x.MarketId}' is not a Tabella 8 market or lab"));
                 return new M.MarketEntry(x.MarketId, Date(x.SelectionDate, p + ".selection_date", errors));
             }),

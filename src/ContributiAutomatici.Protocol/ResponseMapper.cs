@@ -72,10 +72,11 @@ public static class ResponseMapper
         var s = new V1.RuleSetSummary
         {
             Id = d.Id, Title = d.Title, Decree = d.Decree, InForceFrom = Date(d.InForceFrom),
-            ApplicationYearFrom = d.ApplicationYearFrom, ApplicationYearTo = d.ApplicationYearTo ?? 0,
+            ApplicationYearFrom = d.ApplicationYearFrom,
             ContentHash = d.ContentHash, RowCount = d.Tables.Sum(t => t.Rows.Count()),
         };
         if (d.InForceTo is { } to) s.InForceTo = Date(to);
+        if (d.ApplicationYearTo is { } last) s.ApplicationYearTo = last;
         var rows = d.Tables.SelectMany(t => t.Rows).ToList();
         s.Kind = d.Kind;
         s.Supersedes = d.Supersedes ?? "";
@@ -94,10 +95,11 @@ public static class ResponseMapper
         return s;
     }
 
-    public static V1.RuleSetDetail Detail(CompiledRuleSet rs)
+    /// <summary>A compiled rule set's tables and rows; with the catalog, its summary names the version's overlays.</summary>
+    public static V1.RuleSetDetail Detail(CompiledRuleSet rs, RuleCatalog? catalog = null)
     {
         var d = rs.Definition;
-        var detail = new V1.RuleSetDetail { Summary = Summary(rs) };
+        var detail = new V1.RuleSetDetail { Summary = Summary(rs, catalog) };
         detail.Quotas.AddRange(d.Quotas.Select(q => new V1.Quota
         {
             Id = q.Id, Title = q.Title, SharePercent = Dec(q.SharePercent), ParentId = q.ParentId ?? "", Reserved = q.Reserved, Citation = q.Citation,

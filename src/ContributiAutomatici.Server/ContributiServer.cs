@@ -59,12 +59,20 @@ public static class ContributiServer
         // caller would flood the log. What deserves a line is logged by this server: rule failures, internal errors,
         // malformed messages (rate-limited).
         builder.Logging.AddFilter("Grpc.AspNetCore.Server", LogLevel.Warning);
+        // The framework's call handler logs as an error, with a stack trace, an exception it meets before or after the
+        // service's own code: a request stream the client reset, a deadline that passed while the request was read, a
+        // response the caller is no longer there to take. Those are the caller's doing, not faults of the server. Every
+        // fault of the service itself is logged by ErrorInterceptor (with its correlation id), and malformed messages by
+        // MalformedMessages; so the handler's own log is left out.
+        builder.Logging.AddFilter("Grpc.AspNetCore.Server.ServerCallHandler", LogLevel.None);
         builder.Services.AddGrpc(grpc =>
         {
             grpc.EnableDetailedErrors = false; // never an exception message or stack trace to the caller
             grpc.MaxReceiveMessageSize = ContributiServerOptions.MaxReceiveMessageSize;
             grpc.MaxSendMessageSize = ContributiServerOptions.MaxSendMessageSize;
             grpc.Interceptors.Add<ErrorInterceptor>();
+            grpc.CompressionProviders.Clear();
+            foreach (var provider in TolerantDecompression.Defaults()) grpc.CompressionProviders.Add(provider);
         });
         builder.Services.AddGrpcReflection();
         builder.Services.AddGrpcHealthChecks(health =>

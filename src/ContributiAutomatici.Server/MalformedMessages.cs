@@ -17,6 +17,14 @@ public static class ScoringServiceBinding
     public static void BindService(ServiceBinderBase serviceBinder, ScoringService.ScoringServiceBase? serviceImpl) =>
         ScoringService.BindService(new TolerantBinder(serviceBinder), serviceImpl!);
 
+    /// <summary>The same for contributi.v1.AllocationService.</summary>
+    public static void BindAllocation(ServiceBinderBase serviceBinder, AllocationService.AllocationServiceBase? serviceImpl) =>
+        AllocationService.BindService(new TolerantBinder(serviceBinder), serviceImpl!);
+
+    /// <summary>The same for contributi.v1.ComparisonService.</summary>
+    public static void BindComparison(ServiceBinderBase serviceBinder, ComparisonService.ComparisonServiceBase? serviceImpl) =>
+        ComparisonService.BindService(new TolerantBinder(serviceBinder), serviceImpl!);
+
     private sealed class TolerantBinder(ServiceBinderBase inner) : ServiceBinderBase
     {
         public override void AddMethod<TRequest, TResponse>(Method<TRequest, TResponse> method, UnaryServerMethod<TRequest, TResponse>? handler) =>
@@ -126,5 +134,65 @@ public static class MalformedFraming
         status["grpc-status"] = "3";
         status["grpc-message"] = Uri.EscapeDataString("malformed request message: " + message).Replace("%20", " ", StringComparison.Ordinal);
         context.RequestServices.GetService<MalformedMessages>()?.Received(context.Request.Path, context.Connection.RemoteIpAddress?.ToString() ?? "?", message);
+    }
+}
+
+/// <summary>
+/// gzip and deflate for compressed requests, as Grpc.AspNetCore's own, except that data which does not decompress is
+/// INVALID_ARGUMENT "malformed request message" (the framework answers UNKNOWN and logs a stack trace per call).
+/// </summary>
+public sealed class TolerantDecompression(Grpc.Net.Compression.ICompressionProvider inner) : Grpc.Net.Compression.ICompressionProvider
+{
+    public static IEnumerable<Grpc.Net.Compression.ICompressionProvider> Defaults() =>
+    [
+        new TolerantDecompression(new Grpc.Net.Compression.GzipCompressionProvider(System.IO.Compression.CompressionLevel.Fastest)),
+        new TolerantDecompression(new Grpc.Net.Compression.DeflateCompressionProvider(System.IO.Compression.CompressionLevel.Fastest)),
+    ];
+
+    public string EncodingName => inner.EncodingName;
+
+    public Stream CreateCompressionStream(Stream stream, System.IO.Compression.CompressionLevel? compressionLevel) =>
+        inner.CreateCompressionStream(stream, compressionLevel);
+
+    public Stream CreateDecompressionStream(Stream stream) => new Guarded(inner.CreateDecompressionStream(stream), inner.EncodingName);
+
+    private sealed class Guarded(Stream inner, string encoding) : Stream
+    {
+        public override bool CanRead => true;
+        public override bool CanSeek => false;
+        public override bool CanWrite => false;
+        public override long Length => throw new NotSupportedException();
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+        public override void Flush() { }
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+        public override void SetLength(long value) => throw new NotSupportedException();
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+        public override int Read(byte[] buffer, int offset, int count)
+        {
+            try { return inner.Read(buffer, offset, count); }
+            catch (InvalidDataException ex) { throw Malformed(ex); }
+        }
+
+        public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+        {
+            try { return await inner.ReadAsync(buffer, cancellationToken); }
+            catch (InvalidDataException ex) { throw Malformed(ex); }
+        }
+
+        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+            ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+
+        private RpcException Malformed(InvalidDataException ex)
+        {
+            MalformedMessages.Report("(" + encoding + " request)", ex.Message);
+            return new RpcException(new Status(StatusCode.InvalidArgument, $"malformed request message: not valid {encoding} data"));
+        }
+
+        protected override void Dispose(bool disposing)
+        {
+            if (disposing) inner.Dispose();
+            base.Dispose(disposing);
+        }
     }
 }

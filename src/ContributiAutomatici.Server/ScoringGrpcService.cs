@@ -40,7 +40,7 @@ public sealed class ScoringGrpcService(LiveRules rules, ScoringStats stats, ILog
         var catalog = rules.Current;
         var ruleSet = catalog.Find(request.Id) ?? throw new RpcException(new Status(StatusCode.NotFound,
             $"rule set '{GrpcErrors.Cut(request.Id)}' is not loaded (loaded: {string.Join(", ", catalog.RuleSets.Select(r => r.Id))})"));
-        return Task.FromResult(Details.GetValue(ruleSet, ResponseMapper.Detail));
+        return Task.FromResult(Details.GetValue(ruleSet, r => ResponseMapper.Detail(r, catalog)));
     }
 
     public override Task<ScoreWorkResponse> ScoreWork(ScoreWorkRequest request, ServerCallContext context)

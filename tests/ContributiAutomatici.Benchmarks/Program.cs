@@ -137,14 +137,14 @@ public static class Program
         // Sections written by other modes are kept as they are: (c) the server's memory (the load benchmark's --memory),
         // (d) the allocation (-- allocation). They follow (a) and (b), in that order.
         var old = File.Exists(outPath) ? File.ReadAllText(outPath) : "";
-        foreach (var heading in new[] { "## (c) Memory of the server", AllocationBenchmark.Heading })
+        foreach (var heading in new[] { "## (c) Memory of the server", AllocationBenchmark.Heading, "## (e) Comparing a year" })
         {
             var at = old.IndexOf(heading, StringComparison.Ordinal);
             if (at < 0) continue;
             var end = old.IndexOf("\n## (", at + heading.Length, StringComparison.Ordinal);
             var next = end < 0 ? old.Length : end + 1;
             // A section runs to the next top-level section that is not one of its own (the allocation's (d') stays with (d)).
-            while (end >= 0 && old.AsSpan(end + 1).StartsWith(heading[..5]))
+            while (end >= 0 && old.AsSpan(end + 1).StartsWith(heading.AsSpan(0, 5)))
             {
                 end = old.IndexOf("\n## (", end + 1, StringComparison.Ordinal);
                 next = end < 0 ? old.Length : end + 1;

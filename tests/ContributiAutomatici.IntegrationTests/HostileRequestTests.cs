@@ -168,25 +168,41 @@ public sealed class HostileRequestTests(ServerFixture fixture)
     [InlineData("0000000010")]           // a length of 16, no bytes
     [InlineData("0000")]                 // half a frame header
     [InlineData("00000000000000000000")] // an empty message, then more data
-    public async Task Broken_grpc_framing_is_not_INTERNAL_or_UNKNOWN(string hex)
+    [InlineData("0100000004deadbeef", "gzip")] // compressed, but not gzip data
+    [InlineData("0100000004deadbeef", "snappy")] // an encoding the server does not know
+    [InlineData("0000000010", null, "ScoreWorks")] // the stream: a length of 16, no bytes
+    [InlineData("0000000002ffff", null, "ScoreWorks")] // the stream: bytes that are not a message
+    [InlineData("0100000004deadbeef", "gzip", "ScoreWorks")] // the stream: compressed, not gzip data
+    public async Task Broken_grpc_framing_is_not_INTERNAL_or_UNKNOWN(string hex, string? encoding = null, string method = "ScoreWork")
     {
         using var http = new HttpClient(new SocketsHttpHandler());
         using var content = new ByteArrayContent(Convert.FromHexString(hex));
         content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/grpc");
-        using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(fixture.Server.Address, "/contributi.v1.ScoringService/ScoreWork"))
+        using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(fixture.Server.Address, "/contributi.v1.ScoringService/" + method))
         {
             Content = content,
             Version = System.Net.HttpVersion.Version20,
             VersionPolicy = HttpVersionPolicy.RequestVersionExact,
         };
         request.Headers.TE.ParseAdd("trailers");
+        if (encoding is not null) request.Headers.Add("grpc-encoding", encoding);
         using var response = await http.SendAsync(request);
         await response.Content.ReadAsByteArrayAsync();
         var status = response.TrailingHeaders.TryGetValues("grpc-status", out var t) ? t.Single()
             : response.Headers.TryGetValues("grpc-status", out var h) ? h.Single() : "none";
         var message = response.TrailingHeaders.TryGetValues("grpc-message", out var tm) ? tm.Single()
             : response.Headers.TryGetValues("grpc-message", out var hm) ? hm.Single() : "";
-        Assert.True(status == ((int)StatusCode.InvalidArgument).ToString(CultureInfo.InvariantCulture), $"grpc-status {status}: {message} (HTTP {(int)response.StatusCode} {response.Version} {response.Headers} {response.TrailingHeaders})");
+        // An encoding the server does not know is UNIMPLEMENTED, as the gRPC protocol says; anything else is the caller's INVALID_ARGUMENT.
+        var expected = encoding == "snappy" ? StatusCode.Unimplemented : StatusCode.InvalidArgument;
+        Assert.True(status == ((int)expected).ToString(CultureInfo.InvariantCulture), $"grpc-status {status}: {message} (HTTP {(int)response.StatusCode} {response.Version} {response.Headers} {response.TrailingHeaders})");
+    }
+
+    [Fact]
+    public async Task A_gzip_compressed_request_is_still_scored()
+    {
+        var headers = new Metadata { { "grpc-internal-encoding-request", "gzip" } };
+        var response = await Client.ScoreWorkAsync(Examples.FirstFeature(), headers, DateTime.UtcNow.AddSeconds(30));
+        Examples.AssertMatches(Examples.ExpectedFor(2_400_000m), response, "gzip");
     }
 
     /// <summary>Bit flips, byte changes, truncation, insertion, duplication or random bytes.</summary>

@@ -75,7 +75,6 @@ public class HostileExpressionTests
         var first = RuleCatalog.Load(t.Rules.Root, new RuleCompileOptions { CacheDirectory = null }).RuleSets[0];
         var second = RuleCatalog.Load(t.Rules.Root, new RuleCompileOptions { CacheDirectory = null }).RuleSets[0];
         var work = CatalogueRules.LargeWork(first.Lists);
-        Role[] roles = [Role.Producer];
 
         first.Score(work, [new(Role.Producer)]); // warm-up (JIT)
         var sw = Stopwatch.StartNew();
@@ -84,7 +83,7 @@ public class HostileExpressionTests
         var b = Points(first.Score(work, [new(Role.Producer)]));
         var c = Points(second.Score(work, [new(Role.Producer)]));
 
-        // 1,000 entries in every list, every accepted expression: well under a second (linear: a few ms).
+        // 1,000 entries in every list, every accepted expression at once: bounded well under a second.
         Assert.True(elapsed < TimeSpan.FromSeconds(1), $"scoring took {elapsed.TotalMilliseconds} ms");
         foreach (var e in accepted)
         {
@@ -93,7 +92,6 @@ public class HostileExpressionTests
             if (e.Points is { } expected) Assert.True(expected == b.GetValueOrDefault(row), $"#{e.Index} '{e.Expr}': expected {expected}, got {b.GetValueOrDefault(row)}");
         }
         Assert.Equal(a.Values.Sum(), b.Values.Sum());
-        Assert.NotNull(roles);
     }
 
     [Fact]

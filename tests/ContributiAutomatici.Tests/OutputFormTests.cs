@@ -77,3 +77,21 @@ public class OutputFormTests
 
     private static decimal D(string s) => decimal.Parse(s, NumberStyles.AllowLeadingSign | NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture);
 }
+
+/// <summary>A request is checked whole: every offending field in one answer, the rule-set selection included.</summary>
+public class WholeRequestTests
+{
+    [Fact]
+    public void A_request_without_rule_set_or_year_reports_that_and_every_other_wrong_field()
+    {
+        var request = new V1.ScoreWorkRequest
+        {
+            Work = new V1.Work { ItalianSharePercent = "150", ProductionCost = "-5", BoxOffice = { new V1.DatedAmount { Amount = "100" } } },
+            Roles = { new V1.RoleInput() },
+        };
+        var ex = Assert.Throws<InvalidRequestException>(() => RequestMapper.Map(request, Repo.Catalog));
+        Assert.Equal(
+            ["rule_set_id", "work.kind", "work.italian_share_percent", "work.production_cost", "work.box_office[0].date", "roles[0].role"],
+            ex.Errors.Select(e => e.Field).ToList());
+    }
+}

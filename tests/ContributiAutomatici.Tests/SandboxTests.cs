@@ -73,4 +73,19 @@ public class SandboxTests
         };
         Assert.Equal(21m, set.Score(work, [new(Engine.Model.Role.Producer)]).Roles[0].TotalPoints);
     }
+
+    [Theory]
+    [InlineData(@"#line 1 \""other.yaml\""\nWork.NoSuchField", "preprocessor directives")]
+    [InlineData(@"1m\n#line 1 \""other.yaml\""\nWork.NoSuchField", "not a valid C# expression")]
+    [InlineData(@"1m +\n\n\n Work.NoSuchField", "NoSuchField")]
+    [InlineData(@"1m +\n\n\n Work.Title.GetHashCode()", "GetHashCode")]
+    public void An_expression_with_line_breaks_in_a_quoted_YAML_string_is_refused_at_its_own_line(string yamlEscaped, string expected)
+    {
+        using var t = TempRules.WithRow("0");
+        t.Replace("test-set/t.yaml", "points: '0'", $"points: \"{yamlEscaped}\"");
+        var e = Assert.Single(t.LoadFails().Errors);
+        Assert.EndsWith("t.yaml", e.File);
+        Assert.Equal(t.LineOf("test-set/t.yaml", "points:"), e.Line);
+        Assert.Contains(expected, e.Message);
+    }
 }

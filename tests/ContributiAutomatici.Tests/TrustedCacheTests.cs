@@ -41,12 +41,14 @@ public class TrustedCacheTests
     }
 
     [Theory]
-    [InlineData("System.IO.File.WriteAllText(Marker, \"poisoned\");")]
-    [InlineData("System.Diagnostics.Process.Start(\"/bin/sh\", \"-c 'touch \" + Marker + \"'\");")]
-    [InlineData("Native.getpid();")]
-    [InlineData("System.Func<string, System.Type?> f = System.Type.GetType; f(\"x\");")]
-    [InlineData("int x = 0; int* p = &x; *p = 1;")] // raw memory access, no reference to any API: caught in the IL
-    public void A_poisoned_assembly_in_the_cache_is_discarded_logged_and_recompiled_without_running(string payload)
+    [InlineData("System.IO.File.WriteAllText(Marker, \"poisoned\");", "System.IO.File")]
+    [InlineData("System.Diagnostics.Process.Start(\"/bin/sh\", \"-c 'touch \" + Marker + \"'\");", "System.Diagnostics.Process")]
+    [InlineData("Native.getpid();", "P/Invoke")]
+    [InlineData("System.Func<string, System.Type?> f = System.Type.GetType; f(\"x\");", "System.Type")]
+    [InlineData("int x = 0; int* p = &x; *p = 1;", "raw memory access")] // no reference to any API: caught in the IL
+    [InlineData("for (var i = 0; i >= 0; i = i * 1) { }", "backward branch")] // a loop that never ends, allowed instructions only
+    [InlineData("Create();", "recursion")] // recursion until the stack overflows and the process dies
+    public void A_poisoned_assembly_in_the_cache_is_discarded_logged_and_recompiled_without_running(string payload, string reason)
     {
         using var t = TempRules.WithRow("Per(Work.BoxOfficeTotal, 1_000)");
         var cache = Path.Combine(t.Root, "cache");
@@ -65,6 +67,7 @@ public class TrustedCacheTests
         Assert.False(File.Exists(marker), "the poisoned assembly ran");
         var warning = Assert.Single(warnings);
         Assert.Contains($"compiled rules {dll} discarded: it does not pass the rule language check", warning);
+        Assert.Contains(reason, warning);
         // The recompiled, checked image replaced it: the next start is warm again.
         var (again, againWarnings) = Load(t.Root, cache);
         Assert.Equal(CompileSource.Cache, again.RuleSets[0].Source);

@@ -41,6 +41,15 @@ public class VersionTests
     }
 
     [Fact]
+    public void An_application_year_given_as_0_is_a_wrong_year_not_an_absent_one()
+    {
+        var ex = Assert.Throws<InvalidRequestException>(() => RequestMapper.Resolve(new V1.ScoreWorkRequest { ApplicationYear = 0 }, Repo.Catalog));
+        Assert.Equal("application_year", Assert.Single(ex.Errors).Field);
+        var absent = Assert.Throws<InvalidRequestException>(() => RequestMapper.Resolve(new V1.ScoreWorkRequest(), Repo.Catalog));
+        Assert.Equal("rule_set_id", Assert.Single(absent.Errors).Field);
+    }
+
+    [Fact]
     public void The_Covid_overlay_is_on_by_default_and_can_be_left_off_or_named_wrong()
     {
         Assert.Equal("dm-2021+covid-19", RequestMapper.Resolve(new V1.ScoreWorkRequest { RuleSetId = "dm-2021" }, Repo.Catalog).Id);

@@ -9,7 +9,14 @@ public sealed record SourceLocation(string File, int Line, int Column = 1)
 }
 
 /// <summary>A rule expression (C#) as written in a rule file, with where it was written.</summary>
-public sealed record RuleExpression(string Text, SourceLocation Location, int LineOffset = 0);
+public sealed record RuleExpression(string Text, SourceLocation Location, int LineOffset = 0, bool FileLines = true)
+{
+    /// <summary>
+    /// The file line of line <paramref name="inner"/> (0-based) of the expression. Only a literal block scalar (|)
+    /// keeps the file's lines; any other multi-line value (a "\n" escape, folded lines) reports its first line.
+    /// </summary>
+    public int LineOf(int inner) => Location.Line + LineOffset + (FileLines ? inner : 0);
+}
 
 /// <summary>A quota or sub-quota of the yearly resources (art. 3); <paramref name="ShortFilmsLimitPercent"/>: art. 3.3.</summary>
 public sealed record QuotaDefinition(

@@ -39,17 +39,17 @@ internal static class RoslynEmitter
             var e = site.Expr;
             if (RuleSandbox.CheckSize(e.Text) is { } size)
             {
-                errors.Add(new RuleError(e.Location.File, e.Location.Line + e.LineOffset + size.Line, size.Message));
+                errors.Add(new RuleError(e.Location.File, e.LineOf(size.Line), size.Message));
                 site.Refused = true;
                 continue;
             }
             var parsed = SyntaxFactory.ParseExpression(e.Text);
             var diag = parsed.GetDiagnostics().FirstOrDefault(d => d.Severity == DiagnosticSeverity.Error);
             if (diag is not null)
-                errors.Add(new RuleError(e.Location.File, e.Location.Line + e.LineOffset + diag.Location.GetLineSpan().StartLinePosition.Line,
+                errors.Add(new RuleError(e.Location.File, e.LineOf(diag.Location.GetLineSpan().StartLinePosition.Line),
                     "not a valid C# expression: " + diag.GetMessage()));
             else if ((RuleSandbox.CheckDirectives(e.Text) ?? RuleSandbox.CheckSyntax(parsed, mayReadClaimant: cellExpressions.Contains(e))) is { } bad)
-                errors.Add(new RuleError(e.Location.File, e.Location.Line + e.LineOffset + bad.Line, bad.Message));
+                errors.Add(new RuleError(e.Location.File, e.LineOf(bad.Line), bad.Message));
             else continue;
             site.Refused = true;
         }
@@ -58,7 +58,7 @@ internal static class RoslynEmitter
         var source = Generate(def, cells, exprs, className);
         timings.Checked = sw.Elapsed;
         // Refused by the syntax check: what is left is still bound for its symbol errors, then the whole rule set is refused.
-        var image = Emit(def, source, className, lists, errors, timings, sw);
+        var image = Emit(def, source, className, lists, exprs, errors, timings, sw);
         return syntaxRefused || errors.Count > firstError ? null : image;
     }
 
@@ -94,7 +94,7 @@ internal static class RoslynEmitter
             }
             sb.AppendLine("        return");
             if (x.Whole) sb.AppendLine("        Math.Floor(");
-            sb.AppendLine($"#line {e.Location.Line + e.LineOffset} \"{e.Location.File.Replace("\\", "\\\\").Replace("\"", "\\\"")}\"");
+            sb.AppendLine($"#line {e.LineOf(0)} \"{e.Location.File.Replace("\\", "\\\\").Replace("\"", "\\\"")}\"");
             sb.AppendLine("(" + e.Text + "\n)");
             sb.AppendLine("#line default");
             if (x.Whole) sb.Append(')');
@@ -112,6 +112,8 @@ internal static class RoslynEmitter
         }
 
         var has = exprs.Select(x => x.Method).ToHashSet();
+        // The points expression of each cell, so adding up its base (art. 9.5 shares) is blamed on that cell too.
+        var pointsSite = cells.ToDictionary(c => c.Index, c => exprs.FindIndex(x => x.Method == $"P{c.Index}"));
         var rows = cells.Select(c => c.Row).Distinct().ToList();
         sb.AppendLine("    public override void Evaluate(decimal[] p, byte[] s, int m)");
         sb.AppendLine("    {");
@@ -138,7 +140,7 @@ internal static class RoslynEmitter
                         var cond = has.Contains($"C{i}") ? $"!C{i}()" : "false";
                         var baseSum = c.BaseCells.Length == 0 ? "0m" : string.Join(" + ", c.BaseCells.Select(b => $"p[{b}]"));
                         sb.AppendLine($"            if ((m & {1 << (int)c.Role}) != 0) {{ CurrentCell = {i}; if (!ta) s[{i}] = 2; else if (!sa) s[{i}] = 3; else if (!rw) s[{i}] = 4; " +
-                                      $"else {{ Use({(int)c.Role}); if ({cond}) s[{i}] = 5; else {{ p[{i}] = P{i}{(c.Row.Windowed is null ? "" : "s")}({baseSum}); s[{i}] = 1; }} }} }}");
+                                      $"else {{ Use({(int)c.Role}); if ({cond}) s[{i}] = 5; else {{ CurrentExpression = {pointsSite[i]}; p[{i}] = P{i}{(c.Row.Windowed is null ? "" : "s")}({baseSum}); s[{i}] = 1; }} }} }}");
                     }
                     sb.AppendLine("        }");
                 }
@@ -196,9 +198,16 @@ internal static class RoslynEmitter
         }
     }
 
-    private static byte[]? Emit(RuleSetDefinition def, string source, string className, ListCatalog lists,
+    private static byte[]? Emit(RuleSetDefinition def, string source, string className, ListCatalog lists, List<RuleCompiler.ExpressionSite> sites,
         List<RuleError> errors, CompileTimings timings, System.Diagnostics.Stopwatch sw)
     {
+        var byMethod = sites.GroupBy(x => x.Method).ToDictionary(g => g.Key, g => g.First().Expr);
+        // An error inside an expression whose value lines are not the file's lines (a "\n" escape) is reported at the
+        // expression's own line, never at a line the author did not write it on.
+        RuleError At(SyntaxNode? node, RuleError e) =>
+            node?.FirstAncestorOrSelf<MethodDeclarationSyntax>() is { } m && byMethod.TryGetValue(m.Identifier.ValueText, out var x) && !x.FileLines
+                ? e with { Line = x.LineOf(0) }
+                : e;
         var tree = CSharpSyntaxTree.ParseText(source, new CSharpParseOptions(LanguageVersion.Latest), path: $"{def.Id}.generated.cs");
         var compilation = CSharpCompilation.Create(
             RuleCompiler.AssemblyName(def),
@@ -220,7 +229,7 @@ internal static class RoslynEmitter
             var span = d.Location.GetMappedLineSpan();
             if (span.HasMappedPath)
             {
-                errors.Add(new RuleError(span.Path, span.StartLinePosition.Line + 1, d.GetMessage()));
+                errors.Add(At(tree.GetRoot().FindNode(d.Location.SourceSpan), new RuleError(span.Path, span.StartLinePosition.Line + 1, d.GetMessage())));
                 broken.Add(d.Location.SourceSpan);
             }
             else generatedErrors = true;
@@ -246,7 +255,11 @@ internal static class RoslynEmitter
             // An expression that does not compile has its error already; every other one is checked against the
             // sandbox, so one load reports every refusal.
             if (ruleExpr is ParenthesizedExpressionSyntax paren && !broken.Any(b => paren.Span.IntersectsWith(b)))
-                RuleSandbox.CheckSymbols(model, paren.Expression, generated, lists, errors);
+            {
+                var found = new List<RuleError>();
+                RuleSandbox.CheckSymbols(model, paren.Expression, generated, lists, found);
+                errors.AddRange(found.Select(e => At(method, e)));
+            }
         }
         timings.Sandboxed = sw.Elapsed;
         return errors.Count > before ? null : ms.ToArray();

@@ -21,7 +21,7 @@ internal static class RuleAssemblyVerifier
 
     private static readonly string RuleScopeName = typeof(RuleScope).FullName!;
 
-    /// <summary>Members of the rule scope the generated class calls besides the helpers (see RuleCompiler.Generate).</summary>
+    /// <summary>Members of the rule scope the generated class calls besides the helpers (see RoslynEmitter.Generate).</summary>
     private static readonly HashSet<string> ScopeInfrastructure =
         [".ctor", "Work", "Claimant", "CurrentCell", "CurrentExpression", "CurrentWindow", "Windowed", "Use", "Fmt",
          "Per", "Tiers", "TiersOf", "InWindow", "Between", "Within", "Slot", "Festivals", "Prizes", "Markets", "ContractBefore"];
@@ -126,14 +126,19 @@ internal static class RuleAssemblyVerifier
             for (var row = 1; row <= md.GetTableRowCount(TableIndex.MethodSpec); row++)
                 foreach (var t in types.InSignature(md.GetMethodSpecification(MetadataTokens.MethodSpecificationHandle(row)).Signature))
                     if (!AllowedType(t)) problems.Add($"instantiates a method with '{t}'");
+            var calls = new Dictionary<int, List<int>>();
             foreach (var h in md.MethodDefinitions)
             {
                 var def = md.GetMethodDefinition(h);
                 if ((def.ImplAttributes & (MethodImplAttributes.InternalCall | MethodImplAttributes.Native | MethodImplAttributes.Unmanaged)) != 0 ||
                     (def.Attributes & MethodAttributes.PinvokeImpl) != 0)
                     problems.Add($"method '{md.GetString(def.Name)}' is not managed IL");
-                if (def.RelativeVirtualAddress != 0) CheckIl(pe.GetMethodBody(def.RelativeVirtualAddress).GetILBytes(), md.GetString(def.Name), problems);
+                var callees = calls[MetadataTokens.GetRowNumber(h)] = [];
+                if (def.RelativeVirtualAddress != 0)
+                    CheckIl(pe.GetMethodBody(def.RelativeVirtualAddress).GetILBytes(), md.GetString(def.Name), problems, callees, md);
             }
+            if (FindCycle(calls) is { } cycle)
+                problems.Add($"method '{md.GetString(md.GetMethodDefinition(MetadataTokens.MethodDefinitionHandle(cycle)).Name)}' can call itself (recursion)");
         }
         catch (Exception ex) when (ex is BadImageFormatException or InvalidOperationException or ArgumentException or IndexOutOfRangeException)
         {
@@ -164,15 +169,17 @@ internal static class RuleAssemblyVerifier
 
     /// <summary>
     /// Walks the IL of one method: every instruction must be one the compiler emits for a rule expression. Refused:
-    /// indirect calls (calli), jmp, stack allocation, raw memory blocks, varargs and typed references, and function
-    /// pointers to anything but the assembly's own methods (lambdas).
+    /// indirect calls (calli), jmp, stack allocation, raw memory access, varargs and typed references, function
+    /// pointers to anything but the assembly's own methods (lambdas), and backward branches (loops). Calls to the
+    /// assembly's own methods are collected for the recursion check.
     /// </summary>
-    private static void CheckIl(byte[]? il, string method, List<string> problems)
+    private static void CheckIl(byte[]? il, string method, List<string> problems, List<int> callees, MetadataReader md)
     {
         if (il is null) return;
         var i = 0;
         while (i < il.Length)
         {
+            var start = i;
             int op = il[i++];
             if (op == 0xFE)
             {
@@ -194,9 +201,53 @@ internal static class RuleAssemblyVerifier
                 return;
             }
             var size = OperandSize(op, il, i);
-            if (size < 0) { problems.Add($"{method}: unknown IL opcode 0x{op:X}"); return; }
+            if (size < 0 || i + size > il.Length) { problems.Add($"{method}: unknown or truncated IL at {start}"); return; }
+            // Rules never loop: every branch goes forward (a backward one could spin for ever).
+            var backward = op switch
+            {
+                >= 0x2B and <= 0x37 or 0xDE => (sbyte)il[i] < 0,
+                >= 0x38 and <= 0x44 or 0xDD => BitConverter.ToInt32(il, i) < 0,
+                0x45 => Enumerable.Range(0, BitConverter.ToInt32(il, i)).Any(k => BitConverter.ToInt32(il, i + 4 + 4 * k) < 0),
+                _ => false,
+            };
+            if (backward) { problems.Add($"{method}: a backward branch (a loop) at IL offset {start}"); return; }
+            // Calls, object creations and function pointers to the assembly's own methods: the call graph, checked for cycles.
+            if (op is 0x28 or 0x6F or 0x73 or 0xFE06)
+            {
+                var token = BitConverter.ToInt32(il, i);
+                var handle = MetadataTokens.EntityHandle(token);
+                if (handle.Kind == HandleKind.MethodSpecification) handle = md.GetMethodSpecification((MethodSpecificationHandle)handle).Method;
+                if (handle.Kind == HandleKind.MethodDefinition) callees.Add(MetadataTokens.GetRowNumber(handle));
+            }
             i += size;
         }
+    }
+
+    /// <summary>A method on a cycle of the call graph (recursion, direct or through a lambda), or null.</summary>
+    private static int? FindCycle(Dictionary<int, List<int>> calls)
+    {
+        var state = new Dictionary<int, int>(); // 1: on the current path, 2: done
+        foreach (var root in calls.Keys)
+        {
+            if (state.ContainsKey(root)) continue;
+            var stack = new Stack<(int Node, int Next)>();
+            stack.Push((root, 0));
+            state[root] = 1;
+            while (stack.Count > 0)
+            {
+                var (node, next) = stack.Pop();
+                var edges = calls.GetValueOrDefault(node) ?? [];
+                if (next < edges.Count)
+                {
+                    stack.Push((node, next + 1));
+                    var to = edges[next];
+                    if (state.GetValueOrDefault(to) == 1) return to;
+                    if (!state.ContainsKey(to)) { state[to] = 1; stack.Push((to, 0)); }
+                }
+                else state[node] = 2;
+            }
+        }
+        return null;
     }
 
     private static int OperandSize(int op, byte[] il, int at) => op switch

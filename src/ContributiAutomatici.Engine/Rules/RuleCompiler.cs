@@ -59,7 +59,7 @@ public sealed record RuleCompileOptions
 /// </summary>
 public static class RuleCompiler
 {
-    internal const string Namespace = "ContributiAutomatici.Rules.Generated";
+    internal const string Namespace = RuleSandbox.GeneratedNamespace;
 
     public static CompiledRuleSet? Compile(RuleSetDefinition def, RuleCompileOptions options, List<RuleError> errors)
     {

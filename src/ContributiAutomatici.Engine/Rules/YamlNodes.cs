@@ -132,7 +132,7 @@ public sealed class YamlMap(YamlFile file, YamlMappingNode node)
         {
             // Block scalars (| and >) start on the line after the indicator.
             var offset = s.Style is ScalarStyle.Literal or ScalarStyle.Folded ? 1 : 0;
-            return new RuleExpression(s.Value!, file.At(v), offset);
+            return new RuleExpression(s.Value!, file.At(v), offset, FileLines: s.Style == ScalarStyle.Literal || !s.Value!.Contains('\n'));
         }
         file.Error(v, $"'{what}' must be a C# expression");
         return null;
