@@ -123,10 +123,10 @@ public sealed class ContributiClient : IDisposable
                 {
                     more = await call.ResponseStream.MoveNext(cts.Token).ConfigureAwait(false);
                 }
-                catch (RpcException ex) when (ex.StatusCode == StatusCode.Cancelled && writeFailure is { } failure &&
-                                              failure is not RpcException && !cancellationToken.IsCancellationRequested)
+                catch (RpcException) when (writeFailure is { } failure && failure is not RpcException && !cancellationToken.IsCancellationRequested)
                 {
-                    // The call was cancelled because the request source threw: that is the error to report.
+                    // The call was ended because the request source threw: that is the error to report, whatever status
+                    // the ended call came back with (CANCELLED, or UNAVAILABLE when the transport saw the abort first).
                     ExceptionDispatchInfo.Throw(failure);
                     throw;
                 }
