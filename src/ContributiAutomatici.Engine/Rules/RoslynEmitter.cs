@@ -78,6 +78,15 @@ internal static class RoslynEmitter
         sb.AppendLine($"public sealed class {className} : ContributiAutomatici.Engine.Scoring.RuleScope");
         sb.AppendLine("{");
         sb.AppendLine($"    public static ContributiAutomatici.Engine.Scoring.RuleScope Create() => new {className}();");
+        var rows = cells.Select(c => c.Row).Distinct().ToList();
+        for (var r = 0; r < rows.Count; r++)
+        {
+            foreach (var f in RuleCompiler.FigureFields(rows[r].Figures, r, windowed: false)) sb.AppendLine(f);
+            if (rows[r].Windowed is { } wf)
+                foreach (var f in RuleCompiler.FigureFields(RuleCompiler.Merge(rows[r].Figures, wf.Figures), r, windowed: true)) sb.AppendLine(f);
+        }
+        string Args(CellInfo c, string first, bool windowed = false) =>
+            RuleCompiler.FigureArguments(c.Row.Figures, rows.IndexOf(c.Row), windowed, first);
         for (var k = 0; k < exprs.Count; k++)
         {
             var x = exprs[k];
@@ -108,13 +117,12 @@ internal static class RoslynEmitter
         {
             var w = c.Row.Windowed!;
             sb.AppendLine($"    private decimal P{c.Index}s(decimal Base) => Windowed(new DateOnly({w.From.Year}, {w.From.Month}, {w.From.Day}), " +
-                          $"new DateOnly({w.To.Year}, {w.To.Month}, {w.To.Day}), () => P{c.Index}(Base), () => P{c.Index}w(Base));");
+                          $"new DateOnly({w.To.Year}, {w.To.Month}, {w.To.Day}), () => P{c.Index}({Args(c, "Base")}), () => P{c.Index}w({Args(c, "Base", windowed: true)}));");
         }
 
         var has = exprs.Select(x => x.Method).ToHashSet();
         // The points expression of each cell, so adding up its base (art. 9.5 shares) is blamed on that cell too.
         var pointsSite = cells.ToDictionary(c => c.Index, c => exprs.FindIndex(x => x.Method == $"P{c.Index}"));
-        var rows = cells.Select(c => c.Row).Distinct().ToList();
         sb.AppendLine("    public override void Evaluate(decimal[] p, byte[] s, int m)");
         sb.AppendLine("    {");
         sb.AppendLine("        bool ta, sa, rw;");
@@ -133,14 +141,14 @@ internal static class RoslynEmitter
                     sb.AppendLine($"        if ((m & {mask}) != 0)");
                     sb.AppendLine("        {");
                     sb.AppendLine($"            CurrentWindow = {Window(row)};");
-                    sb.AppendLine($"            rw = sa && {(has.Contains($"W{r}") ? $"W{r}()" : "true")};");
+                    sb.AppendLine($"            rw = sa && {(has.Contains($"W{r}") ? $"W{r}({RuleCompiler.FigureArguments(row.Figures, r, false)})" : "true")};");
                     foreach (var c in rowCells)
                     {
                         var i = c.Index;
-                        var cond = has.Contains($"C{i}") ? $"!C{i}()" : "false";
+                        var cond = has.Contains($"C{i}") ? $"!C{i}({Args(c, "")})" : "false";
                         var baseSum = c.BaseCells.Length == 0 ? "0m" : string.Join(" + ", c.BaseCells.Select(b => $"p[{b}]"));
                         sb.AppendLine($"            if ((m & {1 << (int)c.Role}) != 0) {{ CurrentCell = {i}; if (!ta) s[{i}] = 2; else if (!sa) s[{i}] = 3; else if (!rw) s[{i}] = 4; " +
-                                      $"else {{ Use({(int)c.Role}); if ({cond}) s[{i}] = 5; else {{ CurrentExpression = {pointsSite[i]}; p[{i}] = P{i}{(c.Row.Windowed is null ? "" : "s")}({baseSum}); s[{i}] = 1; }} }} }}");
+                                      $"else {{ Use({(int)c.Role}); if ({cond}) s[{i}] = 5; else {{ CurrentExpression = {pointsSite[i]}; p[{i}] = {(c.Row.Windowed is null ? $"P{i}({Args(c, baseSum)})" : $"P{i}s({baseSum})")}; s[{i}] = 1; }} }} }}");
                     }
                     sb.AppendLine("        }");
                 }
@@ -153,7 +161,7 @@ internal static class RoslynEmitter
         sb.AppendLine("        switch (cell)");
         sb.AppendLine("        {");
         foreach (var c in cells)
-            sb.AppendLine($"            case {c.Index}: Use({(int)c.Role}); CurrentWindow = {Window(c.Row)}; return P{c.Index}{(c.Row.Windowed is null ? "" : "s")}(b);");
+            sb.AppendLine($"            case {c.Index}: Use({(int)c.Role}); CurrentWindow = {Window(c.Row)}; return {(c.Row.Windowed is null ? $"P{c.Index}({Args(c, "b")})" : $"P{c.Index}s(b)")};");
         sb.AppendLine("            default: throw new ArgumentOutOfRangeException(nameof(cell));");
         sb.AppendLine("        }");
         sb.AppendLine("    }");

@@ -166,12 +166,20 @@ public static class RuleCompiler
     }
 
     /// <summary>
-    /// A row's figures as parameters with constant defaults (<c>decimal eur_per_point = 5000m</c>): the expression
-    /// reads them by name, every call passes the defaults, and the JIT sees constants.
+    /// A row's figures as the parameters of its expressions (<c>decimal eur_per_point</c>): the expression reads them by
+    /// name; every call passes the row's static readonly fields (<see cref="FigureArguments"/>), read from memory, not
+    /// a decimal built at each call.
     /// </summary>
     private static string FigureParameters(IReadOnlyList<Figure> figures, string first) =>
-        string.Join(", ", (first.Length > 0 ? new[] { first } : []).Concat(
-            figures.Select(f => $"decimal {f.Name} = {f.Value.ToString(System.Globalization.CultureInfo.InvariantCulture)}m")));
+        string.Join(", ", (first.Length > 0 ? new[] { first } : []).Concat(figures.Select(f => $"decimal {f.Name}")));
+
+    /// <summary>The arguments matching <see cref="FigureParameters"/>: the fields of row <paramref name="row"/> (F3_x, or F3w_x inside an overlay's window).</summary>
+    internal static string FigureArguments(IReadOnlyList<Figure> figures, int row, bool windowed, string first = "") =>
+        string.Join(", ", (first.Length > 0 ? new[] { first } : []).Concat(figures.Select(f => $"F{row}{(windowed ? "w" : "")}_{f.Name}")));
+
+    /// <summary>The static readonly fields holding a row's figures.</summary>
+    internal static IEnumerable<string> FigureFields(IReadOnlyList<Figure> figures, int row, bool windowed) =>
+        figures.Select(f => $"    private static readonly decimal F{row}{(windowed ? "w" : "")}_{f.Name} = {f.Value.ToString(System.Globalization.CultureInfo.InvariantCulture)}m;");
 
     /// <summary>The row's figures with an overlay's replacing those of the same name.</summary>
     internal static IReadOnlyList<Figure> Merge(IReadOnlyList<Figure> figures, IReadOnlyList<Figure> patch) =>
