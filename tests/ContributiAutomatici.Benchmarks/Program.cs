@@ -26,6 +26,7 @@ public static class Program
         if (args.Length >= 3 && args[0] == "--child") return Child(args[1], args[2]);
         if (args.Length >= 1 && args[0] == "--alloc-child") return AllocationBenchmark.Child(args[1..]).GetAwaiter().GetResult();
         if (args.Length >= 1 && args[0] == "allocation") return AllocationBenchmark.Measure(args[1..]);
+        if (args.Length >= 1 && args[0] == "--guard") return Guard();
         var quick = args.Contains("--quick");
         var rules = Path.GetFullPath(RulesLocator.Find(null));
         var inv = CultureInfo.InvariantCulture;
@@ -89,35 +90,9 @@ public static class Program
         report.AppendLine();
 
         // (b) throughput
-        var full = RuleCatalog.Load(rules, new RuleCompileOptions { CacheDirectory = null }).Find("dm-2021")!;
-        var t1Dir = Tabella1Only(rules);
-        var t1 = RuleCatalog.Load(t1Dir, new RuleCompileOptions { CacheDirectory = null }).RuleSets[0];
-        var festivals = full.Definition.Lists.First(l => l.Kind == "festivals").Entries
-            .GroupBy(e => e.Id).ToDictionary(g => g.Key, g => g.Select(e => (e.Band ?? "", e.Category, e.IncrementPercent)).ToArray());
-        var hand = new HandWrittenTabella1(festivals);
-        var work = ExampleWork();
-        RoleInput[] roles = [new(Role.Producer), new(Role.TheatricalDistributor, new DateOnly(2022, 5, 2), 800_000m)];
-
-        // The baseline must compute the same numbers, or the comparison means nothing.
-        var compiled = t1.Score(work, roles, ScoreOptions.TotalsOnly);
-        foreach (var r in roles)
-        {
-            var (e, c) = hand.Score(work, r);
-            var q = compiled.For(r.Role)!.Quotas.ToDictionary(x => x.QuotaId, x => x.Points);
-            if (q.GetValueOrDefault("cinema.economic") != e || q.GetValueOrDefault("cinema.cultural") != c)
-                throw new InvalidOperationException($"hand-written and compiled Tabella 1 disagree for {r.Role}: {e}/{c} vs {string.Join(", ", q)}");
-        }
-
         var n = quick ? 100_000 : 1_000_000;
         var rounds = quick ? 3 : 5;
-        var results = new List<(string Name, double PerSecond, double AllocPerOp)>
-        {
-            Measure("hand-written C# Tabella 1 (totals)", n, rounds, () => { var a = hand.Score(work, roles[0]); var b = hand.Score(work, roles[1]); return a.Economic + b.Cultural; }),
-            Measure("compiled rules, Tabella 1 only (totals)", n, rounds, () => t1.Score(work, roles, ScoreOptions.TotalsOnly).Roles[0].TotalPoints),
-            Measure("compiled rules, all of DM 2021 (totals)", n, rounds, () => full.Score(work, roles, ScoreOptions.TotalsOnly).Roles[0].TotalPoints),
-            Measure("compiled rules, all of DM 2021, with explanation", n / 10, rounds, () => full.Score(work, roles, ScoreOptions.Default).Roles[0].TotalPoints),
-        };
-        Directory.Delete(t1Dir, true);
+        var results = Throughput(rules, n, rounds);
 
         report.AppendLine("## (b) Scoring throughput, one thread");
         report.AppendLine();
@@ -154,6 +129,73 @@ public static class Program
         File.WriteAllText(outPath, text + "\n");
         Console.WriteLine($"written {outPath}");
         return 0;
+    }
+
+    /// <summary>
+    /// The side-by-side throughput of (b): the hand-written Tabella 1 and the compiled rules, in one process, the
+    /// baseline first checked to give the same totals.
+    /// </summary>
+    private static List<(string Name, double PerSecond, double AllocPerOp)> Throughput(string rules, int n, int rounds)
+    {
+        var full = RuleCatalog.Load(rules, new RuleCompileOptions { CacheDirectory = null }).Find("dm-2021")!;
+        var t1Dir = Tabella1Only(rules);
+        var t1 = RuleCatalog.Load(t1Dir, new RuleCompileOptions { CacheDirectory = null }).RuleSets[0];
+        var festivals = full.Definition.Lists.First(l => l.Kind == "festivals").Entries
+            .GroupBy(e => e.Id).ToDictionary(g => g.Key, g => g.Select(e => (e.Band ?? "", e.Category, e.IncrementPercent)).ToArray());
+        var hand = new HandWrittenTabella1(festivals);
+        var work = ExampleWork();
+        RoleInput[] roles = [new(Role.Producer), new(Role.TheatricalDistributor, new DateOnly(2022, 5, 2), 800_000m)];
+
+        // The baseline must compute the same numbers, or the comparison means nothing.
+        var compiled = t1.Score(work, roles, ScoreOptions.TotalsOnly);
+        foreach (var r in roles)
+        {
+            var (e, c) = hand.Score(work, r);
+            var q = compiled.For(r.Role)!.Quotas.ToDictionary(x => x.QuotaId, x => x.Points);
+            if (q.GetValueOrDefault("cinema.economic") != e || q.GetValueOrDefault("cinema.cultural") != c)
+                throw new InvalidOperationException($"hand-written and compiled Tabella 1 disagree for {r.Role}: {e}/{c} vs {string.Join(", ", q)}");
+        }
+
+        var results = new List<(string Name, double PerSecond, double AllocPerOp)>
+        {
+            Measure("hand-written C# Tabella 1 (totals)", n, rounds, () => { var a = hand.Score(work, roles[0]); var b = hand.Score(work, roles[1]); return a.Economic + b.Cultural; }),
+            Measure("compiled rules, Tabella 1 only (totals)", n, rounds, () => t1.Score(work, roles, ScoreOptions.TotalsOnly).Roles[0].TotalPoints),
+            Measure("compiled rules, all of DM 2021 (totals)", n, rounds, () => full.Score(work, roles, ScoreOptions.TotalsOnly).Roles[0].TotalPoints),
+            Measure("compiled rules, all of DM 2021, with explanation", n / 10, rounds, () => full.Score(work, roles, ScoreOptions.Default).Roles[0].TotalPoints),
+        };
+        Directory.Delete(t1Dir, true);
+        return results;
+    }
+
+    /// <summary>
+    /// CI's guard against a gross regression: a short run of (b), and the ratios of the compiled rules to the hand-written
+    /// scorer (measured in the same process, so a busy machine slows both) compared with the ratios committed in
+    /// RESULTS.md: exit 1 when one is worse than twice its committed value.
+    /// </summary>
+    private static int Guard()
+    {
+        var inv = CultureInfo.InvariantCulture;
+        var rules = Path.GetFullPath(RulesLocator.Find(null));
+        var resultsFile = Path.Combine(Path.GetDirectoryName(rules)!, "tests", "ContributiAutomatici.Benchmarks", "RESULTS.md");
+        var committed = File.ReadLines(resultsFile)
+            .Select(l => System.Text.RegularExpressions.Regex.Match(l, @"^\| (compiled rules, [^|]*\(totals\)) \|.*\| ([0-9.]+)x slower \|$"))
+            .Where(m => m.Success).ToDictionary(m => m.Groups[1].Value, m => double.Parse(m.Groups[2].Value, inv));
+        var results = Throughput(rules, 200_000, 3);
+        var baseline = results[0].PerSecond;
+        var failed = false;
+        foreach (var (name, perSecond, _) in results.Where(r => committed.ContainsKey(r.Name)))
+        {
+            var ratio = baseline / perSecond;
+            var limit = 2 * committed[name];
+            failed |= ratio > limit;
+            Console.WriteLine($"guard: {name}: {ratio.ToString("0.00", inv)}x the hand-written scorer (committed {committed[name].ToString("0.00", inv)}x, limit {limit.ToString("0.00", inv)}x){(ratio > limit ? ": REGRESSION" : "")}");
+        }
+        if (committed.Count == 0)
+        {
+            Console.WriteLine($"guard: no committed ratios found in {resultsFile}");
+            return 1;
+        }
+        return failed ? 1 : 0;
     }
 
     private static (string, double, double) Measure(string name, int n, int rounds, Func<decimal> op)
