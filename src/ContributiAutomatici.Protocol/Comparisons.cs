@@ -35,7 +35,7 @@ public static class Comparisons
     public static V1.WorkComparison CompareWork(V1.CompareWorksRequest request, RuleCatalog catalog)
     {
         var errors = new List<FieldError>();
-        ScoreResult? Score(V1.RuleSetRef? side, string name)
+        (ScoreResult Result, string RuleSet)? Score(V1.RuleSetRef? side, string name)
         {
             var r = Request(side ?? new V1.RuleSetRef());
             r.Work = request.Work;
@@ -43,7 +43,7 @@ public static class Comparisons
             try
             {
                 var mapped = RequestMapper.Map(r, catalog);
-                return mapped.RuleSet.Score(mapped.Work, mapped.Roles, ScoreOptions.Default);
+                return (mapped.RuleSet.Score(mapped.Work, mapped.Roles, ScoreOptions.Default), mapped.RuleSet.Id);
             }
             catch (InvalidRequestException ex)
             {
@@ -52,14 +52,13 @@ public static class Comparisons
                 return null;
             }
         }
-        var a = Score(request.A, "a");
-        var b = Score(request.B, "b");
+        var sa = Score(request.A, "a");
+        var sb = Score(request.B, "b");
         if (errors.Count > 0) throw new InvalidRequestException(errors.DistinctBy(e => e.ToString()).ToList());
-        var ra = Resolve(request.A, catalog, "a");
-        var rb = Resolve(request.B, catalog, "b");
+        var (a, b) = (sa!.Value.Result, sb!.Value.Result);
         var result = new V1.WorkComparison
         {
-            WorkId = request.Work?.Id ?? "", A = ra.Id, B = rb.Id, AIncomplete = a!.Incomplete, BIncomplete = b!.Incomplete,
+            WorkId = request.Work?.Id ?? "", A = sa.Value.RuleSet, B = sb.Value.RuleSet, AIncomplete = a.Incomplete, BIncomplete = b.Incomplete,
             AProvisionalRows = { a.Roles.SelectMany(r => r.ProvisionalRows).Distinct() },
             BProvisionalRows = { b.Roles.SelectMany(r => r.ProvisionalRows).Distinct() },
         };

@@ -142,7 +142,13 @@ public static class Allocator
     /// Above a cap or limit, by more than the last digits decimal division leaves (a value exactly at a cap is not
     /// capped, reading guide 7, even when its quotient is 28-digit rounded).
     /// </summary>
-    private static bool Over(decimal amount, decimal cap) => amount - cap > 0.000000000000000001m;
+    private static bool Over(decimal amount, decimal cap) => amount - cap > Tolerance;
+
+    /// <summary>The unit amounts are rounded to (reading guide 2 and 7: euro, to the cent): the mechanism, not a decree figure.</summary>
+    private const decimal Cent = 0.01m;
+
+    /// <summary>What decimal division leaves in its last digits, far below a cent.</summary>
+    private const decimal Tolerance = 0.000000000000000001m;
 
     private static string Dec(decimal d) => d.ToString("0.############", CultureInfo.InvariantCulture);
 
@@ -273,9 +279,9 @@ public static class Allocator
             for (var i = 0; i < rows.Count; i++)
                 if (amounts[i] > 0 && (best < 0 || amounts[i] - rows[i].Exact > amounts[best] - rows[best].Exact)) best = i;
             if (best < 0) break;
-            amounts[best] -= 0.01m;
+            amounts[best] -= Cent;
             giveBack[best] = true;
-            sum -= 0.01m;
+            sum -= Cent;
         }
         return new Rounding(sum, rows.Select((r, i) => (r.Id, r.Exact, amounts[i], giveBack[i])).ToList());
     }
