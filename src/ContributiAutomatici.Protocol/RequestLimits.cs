@@ -33,8 +33,13 @@ public static class RequestLimits
     public const int MaxOtherPrizes = 1_000;
 
     /// <summary>Adds an error when a number is beyond <see cref="MaxAmount"/> or has more than <see cref="MaxDecimals"/> decimals.</summary>
-    public static void CheckNumber(decimal d, string path, List<FieldError> errors)
+    public static void CheckNumber(decimal d, string path, List<FieldError> errors) => CheckNumber(d, path, null, errors);
+
+    /// <summary><see cref="CheckNumber(decimal, string, List{FieldError})"/> at path.leaf, the path built only for an error.</summary>
+    public static void CheckNumber(decimal d, string path, string? leaf, List<FieldError> errors)
     {
+        if (leaf is not null && Math.Abs(d) <= MaxAmount && (d.Scale <= MaxDecimals || d == Math.Round(d, MaxDecimals))) return;
+        if (leaf is not null) path = path + "." + leaf;
         if (Math.Abs(d) > MaxAmount)
             errors.Add(new FieldError(path, $"at most {MaxAmount.ToString("#,0", CultureInfo.InvariantCulture)} in absolute value (request limit)"));
         else if (d.Scale > MaxDecimals && d != Math.Round(d, MaxDecimals))

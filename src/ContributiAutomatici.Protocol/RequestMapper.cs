@@ -84,7 +84,7 @@ public static class RequestMapper
     {
         if (request.RuleSetId.Length > 0)
         {
-            var rs = catalog.Versions.FirstOrDefault(v => v.Id == request.RuleSetId) ?? throw new RuleSetNotFoundException(
+            var rs = catalog.FindVersion(request.RuleSetId) ?? throw new RuleSetNotFoundException(
                 $"rule set '{request.RuleSetId}' is not loaded (versions: {string.Join(", ", catalog.Versions.Select(r => r.Id))})");
             var d = rs.Definition;
             if (request.HasApplicationYear && !anyYear &&
@@ -132,8 +132,8 @@ public static class RequestMapper
         if (ctx.RuleSetKnown && !ctx.RuleSet.Roles.Contains(role)) errors.Add(new FieldError($"{path}.role", $"rule set {ctx.RuleSet.Id} has no {r.Role} column"));
         void Exclude(string field, (string Article, string Reason) why) =>
             ctx.Excluded.Add(new Exclusion(companyId, workId, role, "role." + field, why.Article, why.Reason));
-        return new M.RoleInput(role, Date(r.ContractSignedOn, $"{path}.contract_signed_on", errors),
-            Amount(r.DistributionCost, $"{path}.distribution_cost", errors))
+        return new M.RoleInput(role, Date(r.ContractSignedOn, path, "contract_signed_on", errors),
+            Amount(r.DistributionCost, path, "distribution_cost", errors))
         {
             ForeignSales = Results(r.ForeignSales, "foreign_sales", path, ctx, Exclude, ForeignSale, e => e.Date),
             HomeEntertainmentSales = Results(r.HomeEntertainmentSales, "home_entertainment_sales", path, ctx, Exclude, DatedAmount, e => e.Date),
@@ -141,14 +141,14 @@ public static class RequestMapper
     }
 
     private static M.DatedAmount? DatedAmount(V1.DatedAmount e, string p, MapContext ctx) =>
-        ResultDate(e.Date, p, ctx.Errors) is { } d ? new M.DatedAmount(d, Amount(e.Amount, p + ".amount", ctx.Errors, required: true) ?? 0) : null;
+        ResultDate(e.Date, p, ctx.Errors) is { } d ? new M.DatedAmount(d, Amount(e.Amount, p, "amount", ctx.Errors, required: true) ?? 0) : null;
 
     private static M.ForeignSale? ForeignSale(V1.ForeignSale e, string p, MapContext ctx)
     {
-        if (e.Country.Length != 2 || !e.Country.All(char.IsAsciiLetter))
+        if (e.Country.Length != 2 || !char.IsAsciiLetter(e.Country[0]) || !char.IsAsciiLetter(e.Country[1]))
             ctx.Errors.Add(new FieldError(p + ".country", $"an ISO 3166-1 alpha-2 country code, got '{e.Country}'"));
         return ResultDate(e.Date, p, ctx.Errors) is { } d
-            ? new M.ForeignSale(d, Amount(e.Amount, p + ".amount", ctx.Errors, required: true) ?? 0, e.Country.ToUpperInvariant())
+            ? new M.ForeignSale(d, Amount(e.Amount, p, "amount", ctx.Errors, required: true) ?? 0, e.Country.ToUpperInvariant())
             : null;
     }
 
@@ -166,9 +166,9 @@ public static class RequestMapper
         RequestLimits.CheckLength(w.Id, $"{path}.id", errors);
         RequestLimits.CheckLength(w.Title, $"{path}.title", errors, RequestLimits.MaxTitleLength);
         if (w.Kind == V1.WorkKind.Unspecified || !Enum.IsDefined(w.Kind)) errors.Add(new FieldError($"{path}.kind", "kind is required (WORK_KIND_CINEMA or WORK_KIND_TV_WEB)"));
-        var share = Decimal(w.ItalianSharePercent, $"{path}.italian_share_percent", errors);
+        var share = Decimal(w.ItalianSharePercent, path, "italian_share_percent", errors);
         if (share is < 0 or > 100) errors.Add(new FieldError($"{path}.italian_share_percent", $"a share is 0-100%, got {share}"));
-        var duration = Amount(w.DurationMinutes, $"{path}.duration_minutes", errors);
+        var duration = Amount(w.DurationMinutes, path, "duration_minutes", errors);
         var phases = new List<M.ProcessingPhase>();
         for (var i = 0; i < w.ItalianPhases.Count; i++)
         {
@@ -189,16 +189,16 @@ public static class RequestMapper
             FirstOrSecondWork = w.FirstOrSecondWork,
             YoungAuthors = w.YoungAuthors,
             ResearchAndTraining = w.ResearchAndTraining,
-            ProductionCost = Amount(w.ProductionCost, $"{path}.production_cost", errors),
+            ProductionCost = Amount(w.ProductionCost, path, "production_cost", errors),
             DurationMinutes = duration,
-            AverageHourlyCostGiven = Amount(w.AverageHourlyCost, $"{path}.average_hourly_cost", errors),
-            FirstReleaseDate = Date(w.FirstReleaseDate, $"{path}.first_release_date", errors),
+            AverageHourlyCostGiven = Amount(w.AverageHourlyCost, path, "average_hourly_cost", errors),
+            FirstReleaseDate = Date(w.FirstReleaseDate, path, "first_release_date", errors),
             FirstBroadcastStart = Time(w.FirstBroadcastStart, $"{path}.first_broadcast_start", errors),
             // A box-office period is one result per date; a sale, one per identical entry (art. 5.10).
             BoxOffice = Results(w.BoxOffice, "box_office", path, ctx, Exclude, DatedAmount, e => e.Date, e => e.Date),
             MediaSales = Results(w.MediaSales, "media_sales", path, ctx, Exclude, (e, p, c) =>
                 ResultDate(e.Date, p, c.Errors) is { } d
-                    ? new M.MediaSale(d, Amount(e.Amount, p + ".amount", c.Errors, required: true) ?? 0, e.TheatricalDerogation)
+                    ? new M.MediaSale(d, Amount(e.Amount, p, "amount", c.Errors, required: true) ?? 0, e.TheatricalDerogation)
                     : null, e => e.Date),
             ForeignSales = Results(w.ForeignSales, "foreign_sales", path, ctx, Exclude, ForeignSale, e => e.Date),
             Essai = w.Essai,
@@ -218,8 +218,8 @@ public static class RequestMapper
             ItalianPhases = phases,
             IndependentCreativeRights = w.IndependentCreativeRights,
             Destination = Enum.IsDefined(w.Destination) ? (M.TvWebDestination)(int)w.Destination : M.TvWebDestination.Unspecified,
-            Audience = Amount(w.Audience, $"{path}.audience", errors),
-            Views = Amount(w.Views, $"{path}.views", errors),
+            Audience = Amount(w.Audience, path, "audience", errors),
+            Views = Amount(w.Views, path, "views", errors),
             Festivals = Items(w.Festivals, $"{path}.festivals", errors, (f, p) =>
             {
                 if (ctx.RuleSetKnown && !lists.Contains("festivals", f.FestivalId))
@@ -229,7 +229,7 @@ public static class RequestMapper
                 if (f.OtherPrizes is < 0 or > RequestLimits.MaxOtherPrizes)
                     errors.Add(new FieldError(p + ".other_prizes", $"must be 0-{RequestLimits.MaxOtherPrizes}, got {f.OtherPrizes}"));
                 return new M.FestivalEntry(f.FestivalId, (M.FestivalSection)(int)f.Section,
-                    Date(f.SelectionDate, p + ".selection_date", errors), f.BestFilmPrize, f.OtherPrizes);
+                    Date(f.SelectionDate, p, "selection_date", errors), f.BestFilmPrize, f.OtherPrizes);
             }),
             Prizes = Items(w.Prizes, $"{path}.prizes", errors, (x, p) =>
             {
@@ -240,13 +240,13 @@ public static class RequestMapper
                 if (x.Outcome == V1.PrizeOutcome.Unspecified || !Enum.IsDefined(x.Outcome))
                     errors.Add(new FieldError(p + ".outcome", "outcome is required (nomination or win)"));
                 return new M.PrizeEntry(x.PrizeId, (M.PrizeCategory)(int)x.Category, (M.PrizeOutcome)(int)x.Outcome,
-                    Date(x.SelectionDate, p + ".selection_date", errors));
+                    Date(x.SelectionDate, p, "selection_date", errors));
             }),
             Markets = Items(w.Markets, $"{path}.markets", errors, (x, p) =>
             {
                 if (ctx.RuleSetKnown && !lists.Contains("markets", x.MarketId))
                     errors.Add(new FieldError(p + ".market_id", $"'{x.MarketId}' is not a Tabella 8 market or lab"));
-                return new M.MarketEntry(x.MarketId, Date(x.SelectionDate, p + ".selection_date", errors));
+                return new M.MarketEntry(x.MarketId, Date(x.SelectionDate, p, "selection_date", errors));
             }),
         };
     }
@@ -270,15 +270,15 @@ public static class RequestMapper
     {
         var list = new List<TOut>(items.Count);
         if (!RequestLimits.CheckCount(items, $"{path}.{field}", ctx.Errors)) return list;
-        var seen = new HashSet<object>();
-        var once = ctx.RuleSet.Definition.Allocation?.DeclaredOnceCitation;
+        // Declared twice (art. 5.10) is only asked when there are two entries.
+        var once = items.Count > 1 ? ctx.RuleSet.Definition.Allocation?.DeclaredOnceCitation : null;
+        var seen = string.IsNullOrEmpty(once) ? null : new HashSet<object>();
         for (var i = 0; i < items.Count; i++)
         {
-            var rel = $"{field}[{i}]";
-            if (map(items[i], $"{path}.{rel}", ctx) is not { } e) continue;
-            if (ctx.Admission.Reject(date(e)) is { } why) exclude(rel, why);
-            else if (!string.IsNullOrEmpty(once) && !seen.Add(key?.Invoke(e) ?? e))
-                exclude(rel, (once, $"the same result is declared twice ({e}): it counts once"));
+            if (map(items[i], string.Concat(path, ".", field, "[", i.ToString(CultureInfo.InvariantCulture), "]"), ctx) is not { } e) continue;
+            if (ctx.Admission.Reject(date(e)) is { } why) exclude($"{field}[{i}]", why);
+            else if (seen is not null && !seen.Add(key?.Invoke(e) ?? e))
+                exclude($"{field}[{i}]", (once!, $"the same result is declared twice ({e}): it counts once"));
             else list.Add(e);
         }
         return list;
@@ -292,19 +292,22 @@ public static class RequestMapper
             errors.Add(new FieldError(path + ".date", "a result needs its date"));
             return null;
         }
-        return Date(d, path + ".date", errors);
+        return Date(d, path, "date", errors);
     }
 
-    public static DateOnly? Date(Google.Type.Date? d, string path, List<FieldError> errors)
+    public static DateOnly? Date(Google.Type.Date? d, string path, List<FieldError> errors) => Date(d, path, null, errors);
+
+    /// <summary>A date at <paramref name="path"/>.<paramref name="leaf"/>: the path is only built for an error.</summary>
+    private static DateOnly? Date(Google.Type.Date? d, string path, string? leaf, List<FieldError> errors)
     {
         if (d is null) return null;
-        try { return new DateOnly(d.Year, d.Month, d.Day); }
-        catch (ArgumentOutOfRangeException)
-        {
-            errors.Add(new FieldError(path, $"not a calendar date: {d.Year:D4}-{d.Month:D2}-{d.Day:D2}"));
-            return null;
-        }
+        if (d.Year is >= 1 and <= 9999 && d.Month is >= 1 and <= 12 && d.Day >= 1 && d.Day <= DateTime.DaysInMonth(d.Year, d.Month))
+            return new DateOnly(d.Year, d.Month, d.Day);
+        errors.Add(new FieldError(Join(path, leaf), $"not a calendar date: {d.Year:D4}-{d.Month:D2}-{d.Day:D2}"));
+        return null;
     }
+
+    private static string Join(string path, string? leaf) => leaf is null ? path : path + "." + leaf;
 
     private static TimeOnly? Time(Google.Type.TimeOfDay? t, string path, List<FieldError> errors)
     {
@@ -317,39 +320,54 @@ public static class RequestMapper
         return new TimeOnly(t.Hours, t.Minutes, t.Seconds);
     }
 
-    /// <summary>A decimal string ("1234.56"), invariant culture, no thousands separators.</summary>
     /// <summary>The one grammar of decimal strings in requests (work.proto says so).</summary>
     public const string DecimalGrammar = "-?[0-9]+(\\.[0-9]+)?";
-
-    private static readonly System.Text.RegularExpressions.Regex DecimalSyntax = new("^" + DecimalGrammar + "$", System.Text.RegularExpressions.RegexOptions.CultureInvariant);
 
     /// <summary>
     /// A decimal string of the grammar <see cref="DecimalGrammar"/>: an optional minus, digits, an optional point and
     /// digits; no plus sign, exponent, separators or spaces. Anything else is refused quoting the grammar.
     /// </summary>
-    public static decimal? Decimal(string s, string path, List<FieldError> errors)
+    public static decimal? Decimal(string s, string path, List<FieldError> errors) => Decimal(s, path, null, errors);
+
+    private static decimal? Decimal(string s, string path, string? leaf, List<FieldError> errors)
     {
         if (s.Length == 0) return null;
-        if (s.Length <= 64 && DecimalSyntax.IsMatch(s) &&
+        if (s.Length <= 64 && OfGrammar(s) &&
             decimal.TryParse(s, NumberStyles.AllowLeadingSign | NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var d))
         {
-            RequestLimits.CheckNumber(d, path, errors);
+            RequestLimits.CheckNumber(d, path, leaf, errors);
             return d;
         }
-        errors.Add(new FieldError(path, $"not a decimal number of the form {DecimalGrammar}: '{s}' (write e.g. \"1234.56\")"));
+        errors.Add(new FieldError(Join(path, leaf), $"not a decimal number of the form {DecimalGrammar}: '{s}' (write e.g. \"1234.56\")"));
         return null;
     }
 
+    /// <summary>Whether <paramref name="s"/> matches <see cref="DecimalGrammar"/> (scanned by hand: no regex per field).</summary>
+    internal static bool OfGrammar(ReadOnlySpan<char> s)
+    {
+        var i = s.Length > 0 && s[0] == '-' ? 1 : 0;
+        var start = i;
+        while (i < s.Length && char.IsAsciiDigit(s[i])) i++;
+        if (i == start) return false;
+        if (i == s.Length) return true;
+        if (s[i] != '.') return false;
+        start = ++i;
+        while (i < s.Length && char.IsAsciiDigit(s[i])) i++;
+        return i > start && i == s.Length;
+    }
+
     /// <summary>A non-negative amount.</summary>
-    public static decimal? Amount(string s, string path, List<FieldError> errors, bool required = false)
+    public static decimal? Amount(string s, string path, List<FieldError> errors, bool required = false) => Amount(s, path, null, errors, required);
+
+    private static decimal? Amount(string s, string path, string? leaf, List<FieldError> errors, bool required = false)
     {
         if (s.Length == 0)
         {
-            if (required) errors.Add(new FieldError(path, "amount is required"));
+            if (required) errors.Add(new FieldError(Join(path, leaf), "amount is required"));
             return null;
         }
-        var d = Decimal(s, path, errors);
-        if (d < 0) errors.Add(new FieldError(path, $"must be >= 0, got {s}"));
+        var d = Decimal(s, path, leaf, errors);
+        if (d < 0) errors.Add(new FieldError(Join(path, leaf), $"must be >= 0, got {s}"));
         return d;
     }
 }

@@ -13,7 +13,20 @@ public static class ResponseMapper
     public const int PointsScale = 10;
 
     /// <summary>A decimal as a canonical string: invariant culture, no trailing zeros ("190", "203.2", not "203.20").</summary>
-    public static string Dec(decimal d) => d.ToString("0.############################", CultureInfo.InvariantCulture);
+    public static string Dec(decimal d)
+    {
+        // The same string as the custom format "0.####…" (28 #), without parsing a format at every call: the invariant
+        // digits with their scale, then the trailing zeros of the fraction (and a bare point) cut.
+        if (d == 0m) return "0";
+        Span<char> buffer = stackalloc char[64];
+        d.TryFormat(buffer, out var n, default, CultureInfo.InvariantCulture);
+        if (buffer[..n].IndexOf('.') >= 0)
+        {
+            while (buffer[n - 1] == '0') n--;
+            if (buffer[n - 1] == '.') n--;
+        }
+        return new string(buffer[..n]);
+    }
 
     /// <summary>Points at the documented scale (10 decimals), canonical: equal numbers print equal.</summary>
     public static decimal Points(decimal d) => Math.Round(d, PointsScale, MidpointRounding.AwayFromZero);
@@ -21,11 +34,17 @@ public static class ResponseMapper
     public static V1.ScoreWorkResponse ToProto(ScoreResult result, IReadOnlyList<Exclusion>? excluded = null)
     {
         var response = new V1.ScoreWorkResponse { RuleSetId = result.RuleSetId, ContentHash = result.ContentHash, WorkId = result.WorkId };
-        if (excluded is not null) response.Excluded.AddRange(excluded.Select(Exclusion));
-        response.Overlays.AddRange(result.Overlays);
+        if (excluded is { Count: > 0 }) response.Excluded.AddRange(excluded.Select(Exclusion));
+        if (result.Overlays.Count > 0) response.Overlays.AddRange(result.Overlays);
         response.Incomplete = result.Incomplete;
-        response.MissingRows.AddRange(result.Roles.SelectMany(r => r.MissingRows).Distinct());
-        response.ProvisionalRows.AddRange(result.Roles.SelectMany(r => r.ProvisionalRows).Distinct());
+        foreach (var role in result.Roles)
+        {
+            // Each row once, in the order the roles name them.
+            foreach (var row in role.MissingRows)
+                if (!response.MissingRows.Contains(row)) response.MissingRows.Add(row);
+            foreach (var row in role.ProvisionalRows)
+                if (!response.ProvisionalRows.Contains(row)) response.ProvisionalRows.Add(row);
+        }
         // Every number at the points scale, and every total the exact sum of the numbers printed under it: a quota's
         // points are the sum of its lines as printed (without lines: the quota's points at the scale), a role's total
         // the sum of its quotas as printed.
@@ -38,11 +57,11 @@ public static class ResponseMapper
                 var points = q.Lines.Count > 0 ? q.Lines.Sum(l => Points(l.Points)) : Points(q.Points);
                 total += points;
                 var qs = new V1.QuotaScore { QuotaId = q.QuotaId, Points = Dec(points) };
-                qs.Lines.AddRange(q.Lines.Select(Line));
+                if (q.Lines.Count > 0) qs.Lines.AddRange(q.Lines.Select(Line));
                 rs.Quotas.Add(qs);
             }
             rs.TotalPoints = Dec(total);
-            rs.NotApplied.AddRange(role.NotApplied.Select(Line));
+            if (role.NotApplied.Count > 0) rs.NotApplied.AddRange(role.NotApplied.Select(Line));
             response.Roles.Add(rs);
         }
         return response;

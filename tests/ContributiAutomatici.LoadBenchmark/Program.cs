@@ -63,6 +63,11 @@ public static class Program
         var totalsTemplate = template.Clone();
         totalsTemplate.TotalsOnly = true;
         var totalsVariants = variants.Select(v => { var c = v.Clone(); c.TotalsOnly = true; return c; }).ToArray();
+        if (args.Contains("--parts"))
+        {
+            Console.Write(Parts.Measure(catalog, totalsVariants, IntArg(args, "--rounds", 9)));
+            return 0;
+        }
 
         // Warm-up: JIT, tiered compilation, connections.
         Console.WriteLine("warming up");

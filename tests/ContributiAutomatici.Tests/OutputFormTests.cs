@@ -11,6 +11,22 @@ public class OutputFormTests
     private static readonly Regex Canonical = new(@"^-?(0|[1-9][0-9]*)(\.[0-9]*[1-9])?$");
 
     [Fact]
+    public void The_canonical_decimal_is_the_custom_formats_string_for_any_decimal()
+    {
+        var rnd = new Random(11);
+        decimal[] edges = [0m, -0m, 0.0000m, -0.0m, 1m, -1m, 10m, 100.00m, 0.5m, -0.05m, 203.20m, decimal.MaxValue, decimal.MinValue,
+            0.0000000000000000000000000001m, 847.3333333333333333333333333m, 657.33333333333333333333333334m, 1_000_000.0010m];
+        var values = edges.Concat(Enumerable.Range(0, 20_000).Select(_ =>
+            new decimal(rnd.Next(), rnd.Next(), rnd.Next(3) == 0 ? rnd.Next() : 0, rnd.Next(2) == 0, (byte)rnd.Next(29))));
+        foreach (var d in values)
+        {
+            var expected = d.ToString("0.############################", System.Globalization.CultureInfo.InvariantCulture);
+            Assert.Equal(expected == "-0" ? "0" : expected, ResponseMapper.Dec(d));
+            Assert.Matches(Canonical, ResponseMapper.Dec(d));
+        }
+    }
+
+    [Fact]
     public void Scores_print_points_canonically_at_ten_decimals_and_every_total_is_the_sum_of_what_it_prints()
     {
         var rs = Repo.Catalog.Find("dm-2021")!;

@@ -52,7 +52,16 @@ public sealed record WorkFacts(IReadOnlyDictionary<string, bool> Facts)
         ["first_or_second_work"] = w => w.FirstOrSecondWork,
     };
 
-    public bool Match(Model.Work work) => Facts.All(f => Known[f.Key](work) == f.Value);
+    // The facts' readers resolved once per condition (kept beside the record, not in it: equality stays the record's).
+    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<WorkFacts, (Func<Model.Work, bool> Fact, bool Value)[]> Readers = new();
+
+    public bool Match(Model.Work work)
+    {
+        var facts = Readers.GetValue(this, static f => [.. f.Facts.Select(x => (Known[x.Key], x.Value))]);
+        foreach (var (fact, value) in facts)
+            if (fact(work) != value) return false;
+        return true;
+    }
 
     public override string ToString() => "{ " + string.Join(", ", Facts.Select(f => $"{f.Key}: {(f.Value ? "true" : "false")}")) + " }";
 }

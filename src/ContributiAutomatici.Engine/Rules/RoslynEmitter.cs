@@ -147,7 +147,7 @@ internal static class RoslynEmitter
                         var i = c.Index;
                         var cond = has.Contains($"C{i}") ? $"!C{i}({Args(c, "")})" : "false";
                         var baseSum = c.BaseCells.Length == 0 ? "0m" : string.Join(" + ", c.BaseCells.Select(b => $"p[{b}]"));
-                        sb.AppendLine($"            if ((m & {1 << (int)c.Role}) != 0) {{ CurrentCell = {i}; if (!ta) s[{i}] = 2; else if (!sa) s[{i}] = 3; else if (!rw) s[{i}] = 4; " +
+                        sb.AppendLine($"            if ((m & {1 << (int)c.Role}) != 0) {{ CurrentCell = {i}; p[{i}] = 0m; if (!ta) s[{i}] = 2; else if (!sa) s[{i}] = 3; else if (!rw) s[{i}] = 4; " +
                                       $"else {{ Use({(int)c.Role}); if ({cond}) s[{i}] = 5; else {{ CurrentExpression = {pointsSite[i]}; p[{i}] = {(c.Row.Windowed is null ? $"P{i}({Args(c, baseSum)})" : $"P{i}s({baseSum})")}; s[{i}] = 1; }} }} }}");
                     }
                     sb.AppendLine("        }");

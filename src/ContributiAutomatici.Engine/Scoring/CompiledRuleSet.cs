@@ -1,4 +1,3 @@
-using System.Buffers;
 using ContributiAutomatici.Engine.Model;
 using ContributiAutomatici.Engine.Rules;
 
@@ -43,6 +42,48 @@ public sealed record ScoreResult(string RuleSetId, string ContentHash, string Wo
 }
 
 /// <summary>
+/// The points of one scoring per role and quota, without lines: what <see cref="CompiledRuleSet.ScoreTotals"/> fills. A caller
+/// scoring many works reuses one instance (not thread-safe: one per thread), so the totals path allocates nothing per work.
+/// </summary>
+public sealed class PointTotals
+{
+    private decimal[] _sums = [];
+    private readonly decimal[] _totals = new decimal[5];
+    private string[] _quotaIds = [];
+
+    /// <summary>The rule set that filled these totals.</summary>
+    public string RuleSetId { get; private set; } = "";
+
+    /// <summary>The quotas of that rule set, in its manifest's order.</summary>
+    public IReadOnlyList<string> QuotaIds => _quotaIds;
+
+    /// <summary>A role's points (0 when it was not scored or earned nothing).</summary>
+    public decimal Total(Role role) => _totals[(int)role];
+
+    /// <summary>A role's points in one quota, by its index in <see cref="QuotaIds"/>.</summary>
+    public decimal Quota(Role role, int quota) => _sums[(int)role * _quotaIds.Length + quota];
+
+    /// <summary>A role's points in one quota, by id (0 when the rule set has no such quota).</summary>
+    public decimal Quota(Role role, string quotaId) => Array.IndexOf(_quotaIds, quotaId) is var q and >= 0 ? Quota(role, q) : 0m;
+
+    internal Span<decimal> Reset(string ruleSetId, string[] quotaIds)
+    {
+        RuleSetId = ruleSetId;
+        if (!ReferenceEquals(_quotaIds, quotaIds))
+        {
+            _quotaIds = quotaIds;
+            if (_sums.Length < 5 * quotaIds.Length) _sums = new decimal[5 * quotaIds.Length];
+        }
+        Array.Clear(_totals);
+        var sums = _sums.AsSpan(0, 5 * quotaIds.Length);
+        sums.Clear();
+        return sums;
+    }
+
+    internal void SetTotal(Role role, decimal total) => _totals[(int)role] = total;
+}
+
+/// <summary>
 /// A rule evaluated to an error (it divided by zero, overflowed): an error of that row, naming the row, the role,
 /// and its rule file and line (<see cref="Site"/>), and what went wrong (<see cref="Reason"/>).
 /// </summary>
@@ -73,6 +114,8 @@ public sealed class CompiledRuleSet
     private readonly int[] _dependencyMask = new int[5];
     private readonly int[] _cellQuota;
     private readonly CellInfo[][] _cellsByRole;
+    private readonly int[][] _roleCells;       // per role: its cells' indices
+    private readonly int[][] _roleCellQuotas;  // per role: each of those cells' quota index
     private readonly bool[] _traced;
     private readonly string?[] _baseRows;
     private readonly string[] _quotaIds;
@@ -95,6 +138,8 @@ public sealed class CompiledRuleSet
         _flagged = cells.Any(c => c.Row.Provenance != Provenance.Sourced);
         _cellQuota = cells.Select(c => Array.IndexOf(_quotaIds, c.QuotaId)).ToArray();
         _cellsByRole = Enumerable.Range(0, 5).Select(r => cells.Where(c => (int)c.Role == r).ToArray()).ToArray();
+        _roleCells = _cellsByRole.Select(cs => cs.Select(c => c.Index).ToArray()).ToArray();
+        _roleCellQuotas = _cellsByRole.Select(cs => cs.Select(c => _cellQuota[c.Index]).ToArray()).ToArray();
         // Only cells calling a list helper have matches to trace; the others are not run a second time.
         _traced = cells.Select(c => TracingHelpers.Any(h => c.Cell.Points.Text.Contains(h + "(", StringComparison.Ordinal))).ToArray();
         _baseRows = cells.Select(c => c.BaseCells.Length == 0 ? null : string.Join(" + ", c.BaseCells.Select(i => cells[i].Row.Id).Distinct())).ToArray();
@@ -134,40 +179,99 @@ public sealed class CompiledRuleSet
     public ScoreResult Score(Work work, IReadOnlyList<RoleInput> roles, ScoreOptions? options = null)
     {
         options ??= ScoreOptions.Default;
-        var n = Cells.Count;
-        var points = ArrayPool<decimal>.Shared.Rent(n);
-        var status = ArrayPool<byte>.Shared.Rent(n);
+        var scope = Rent();
         try
         {
-            Array.Clear(points, 0, n);
-            Array.Clear(status, 0, n);
-            var scope = _factory();
-            scope.Bind(work, roles, Lists);
-            var mask = 0;
-            foreach (var r in roles) mask |= _dependencyMask[(int)r.Role];
-            scope.CurrentExpression = -1;
-            try
+            Run(scope, work, roles);
+            var result = new List<RoleScore>(roles.Count);
+            foreach (var r in roles)
             {
-                scope.Evaluate(points, status, mask);
-                var result = new List<RoleScore>(roles.Count);
-                foreach (var r in roles)
-                {
-                    var role = BuildRole(r.Role, scope, points, status, options);
-                    if (_flagged) role = Flag(role, points, status);
-                    result.Add(role);
-                }
-                return new ScoreResult(Definition.BaseId, ContentHash, work.Id, result) { Overlays = Definition.AppliedOverlays };
+                var role = BuildRole(r.Role, scope, scope.Points, scope.Status, options);
+                if (_flagged) role = Flag(role, scope.Points, scope.Status);
+                result.Add(role);
             }
-            catch (Exception ex) when (ex is ArithmeticException or InvalidOperationException or ArgumentException && scope.CurrentExpression >= 0)
-            {
-                throw new RuleEvaluationException(Id, _expressionSites[scope.CurrentExpression], RuleEvaluationException.ReasonOf(ex), ex);
-            }
+            return new ScoreResult(Definition.BaseId, ContentHash, work.Id, result) { Overlays = Definition.AppliedOverlays };
+        }
+        catch (Exception ex) when (ex is ArithmeticException or InvalidOperationException or ArgumentException && scope.CurrentExpression >= 0)
+        {
+            throw new RuleEvaluationException(Id, _expressionSites[scope.CurrentExpression], RuleEvaluationException.ReasonOf(ex), ex);
         }
         finally
         {
-            ArrayPool<decimal>.Shared.Return(points);
-            ArrayPool<byte>.Shared.Return(status);
+            Return(scope);
         }
+    }
+
+    /// <summary>
+    /// The totals path: the work's points per role and quota into <paramref name="into"/>, no lines, no flags. A caller that
+    /// reuses <paramref name="into"/> (and its roles array) allocates nothing per work in steady state.
+    /// </summary>
+    public void ScoreTotals(Work work, IReadOnlyList<RoleInput> roles, PointTotals into)
+    {
+        var scope = Rent();
+        try
+        {
+            Run(scope, work, roles);
+            var sums = into.Reset(Definition.BaseId, _quotaIds);
+            var points = scope.Points;
+            var status = scope.Status;
+            for (var k = 0; k < roles.Count; k++)
+            {
+                // Only the cells that applied are added (a byte compare is cheaper than adding a zero decimal).
+                var role = (int)roles[k].Role;
+                var cells = _roleCells[role];
+                var quotas = _roleCellQuotas[role];
+                var row = sums.Slice(role * _quotaIds.Length, _quotaIds.Length);
+                var total = 0m;
+                for (var i = 0; i < cells.Length; i++)
+                {
+                    var c = cells[i];
+                    if (status[c] != CellStatus.Applied) continue;
+                    var p = points[c];
+                    row[quotas[i]] += p;
+                    total += p;
+                }
+                into.SetTotal(roles[k].Role, total);
+            }
+        }
+        catch (Exception ex) when (ex is ArithmeticException or InvalidOperationException or ArgumentException && scope.CurrentExpression >= 0)
+        {
+            throw new RuleEvaluationException(Id, _expressionSites[scope.CurrentExpression], RuleEvaluationException.ReasonOf(ex), ex);
+        }
+        finally
+        {
+            Return(scope);
+        }
+    }
+
+    /// <summary>Evaluates the cells of the roles asked for (and of the roles their bases read) into the scope's arrays.</summary>
+    private void Run(RuleScope scope, Work work, IReadOnlyList<RoleInput> roles)
+    {
+        scope.Bind(work, roles, Lists);
+        var mask = 0;
+        for (var k = 0; k < roles.Count; k++) mask |= _dependencyMask[(int)roles[k].Role];
+        scope.CurrentExpression = -1;
+        // Every cell of a role in the mask has its status and its points written (0 when it does not apply): no clearing.
+        scope.Evaluate(scope.Points, scope.Status, mask);
+    }
+
+    // One scope kept for the next call (the common case: one thread scoring many works); concurrent calls make their own.
+    private RuleScope? _spare;
+
+    private RuleScope Rent()
+    {
+        var scope = Interlocked.Exchange(ref _spare, null);
+        if (scope is not null) return scope;
+        scope = _factory();
+        scope.Points = new decimal[Cells.Count];
+        scope.Status = new byte[Cells.Count];
+        return scope;
+    }
+
+    private void Return(RuleScope scope)
+    {
+        scope.Release();
+        _spare = scope;
     }
 
     /// <summary>The missing rows whose conditions held, and the provisional rows that scored, for one role.</summary>
@@ -232,7 +336,13 @@ public sealed class CompiledRuleSet
         // Run the cell again with the helpers' trace on, for what the list look-ups matched.
         var trace = new List<string>(2);
         scope.Trace = trace;
-        try { scope.EvaluateCell(c.Index, b); }
+        try
+        {
+            // The traced helpers are a second implementation of the list look-ups (the fast ones resolve a work's entries
+            // once): they must agree, or the explanation would not be the arithmetic of the points.
+            if (scope.EvaluateCell(c.Index, b) != points[c.Index])
+                throw new InvalidOperationException($"the explanation of {c.Row.Id} ({RoleNames.Key(c.Role)}) does not give its points");
+        }
         finally { scope.Trace = null; }
         foreach (var t in trace) inputs.Add(new("match", t));
         return inputs;

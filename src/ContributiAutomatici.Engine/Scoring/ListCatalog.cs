@@ -16,6 +16,43 @@ public sealed class ListCatalog
         _byKind = lists.ToDictionary(l => l.Kind);
         _entries = _byKind.ToDictionary(kv => kv.Key,
             kv => kv.Value.Entries.GroupBy(e => e.Id).ToDictionary(g => g.Key, g => g.ToArray(), StringComparer.Ordinal));
+        Festivals = new DenseList(_byKind.GetValueOrDefault("festivals"));
+        Prizes = new DenseList(_byKind.GetValueOrDefault("prizes"));
+        Markets = new DenseList(_byKind.GetValueOrDefault("markets"));
+    }
+
+    /// <summary>The festival ids numbered 0..n-1, so a work's entries are looked up once and the rows read arrays.</summary>
+    internal DenseList Festivals { get; }
+
+    internal DenseList Prizes { get; }
+
+    internal DenseList Markets { get; }
+
+    private readonly ConcurrentDictionary<(string, string), decimal[]> _festivalIncrements = new(ReferencePair.Comparer);
+    private readonly ConcurrentDictionary<(string, string, string), bool[]> _idSets = new();
+
+    /// <summary>
+    /// <see cref="FestivalMatcher"/> as an array over <see cref="Festivals"/>' numbering: the increment (%) of each festival
+    /// in the named lists of the named bands, -1 for the others.
+    /// </summary>
+    internal decimal[] FestivalIncrements(string bands, string lists)
+    {
+        if (_festivalIncrements.TryGetValue((bands, lists), out var known)) return known;
+        var matcher = FestivalMatcher(bands, lists);
+        var increments = new decimal[Festivals.Count];
+        for (var i = 0; i < increments.Length; i++) increments[i] = matcher.TryGetValue(Festivals.Ids[i], out var inc) ? inc : -1m;
+        return _festivalIncrements.GetOrAdd((bands, lists), increments);
+    }
+
+    /// <summary><see cref="IdMatcher"/> as an array over the kind's numbering (prizes or markets).</summary>
+    internal bool[] IdSet(string kind, string ids, string categories)
+    {
+        if (_idSets.TryGetValue((kind, ids, categories), out var known)) return known;
+        var matcher = IdMatcher(kind, ids, categories);
+        var dense = kind == "prizes" ? Prizes : Markets;
+        var set = new bool[dense.Count];
+        for (var i = 0; i < set.Length; i++) set[i] = matcher.Contains(dense.Ids[i]);
+        return _idSets.GetOrAdd((kind, ids, categories), set);
     }
 
     public IReadOnlyCollection<ListDefinition> Lists => _byKind.Values;
@@ -45,7 +82,7 @@ public sealed class ListCatalog
 
     /// <summary>Festival id -> its increment (%), for the festivals in the named lists of the named bands.</summary>
     internal FrozenDictionary<string, decimal> FestivalMatcher(string bands, string lists) =>
-        _festivalMatchers.GetOrAdd((bands, lists), k =>
+        _festivalMatchers.TryGetValue((bands, lists), out var known) ? known : _festivalMatchers.GetOrAdd((bands, lists), k =>
         {
             var b = Set(k.Item1);
             var l = Set(k.Item2);
@@ -63,9 +100,15 @@ public sealed class ListCatalog
     {
         var b = Set(bands);
         var l = Set(lists);
-        var hits = Entries("festivals", id).Where(e => (b.Contains("*") || b.Contains(e.Band ?? "")) && (l.Contains("*") || l.Contains(e.Category)) && e.HoldsFor(work)).ToList();
-        increment = hits.Count == 0 ? 0 : hits.Max(e => e.IncrementPercent);
-        return hits.Count > 0;
+        var listed = false;
+        increment = 0m;
+        foreach (var e in Entries("festivals", id))
+        {
+            if (!(b.Contains("*") || b.Contains(e.Band ?? "")) || !(l.Contains("*") || l.Contains(e.Category)) || !e.HoldsFor(work)) continue;
+            increment = listed ? Math.Max(increment, e.IncrementPercent) : e.IncrementPercent;
+            listed = true;
+        }
+        return listed;
     }
 
     /// <summary>Whether some entry with that id holds only for some works.</summary>
@@ -73,7 +116,9 @@ public sealed class ListCatalog
 
     /// <summary>The ids of a list kind named by a rule (ids "*" or "a, b") that sit in the named categories.</summary>
     internal FrozenSet<string> IdMatcher(string kind, string ids, string categories) =>
-        _idMatchers.GetOrAdd(kind, _ => new(ReferencePair.Comparer)).GetOrAdd((ids, categories), _ =>
+        _idMatchers.GetOrAdd(kind, _ => new(ReferencePair.Comparer)) is var byKind && byKind.TryGetValue((ids, categories), out var known)
+            ? known
+            : byKind.GetOrAdd((ids, categories), _ =>
         {
             var i = Set(ids);
             var c = Set(categories);
@@ -81,6 +126,29 @@ public sealed class ListCatalog
                 .Where(e => (i.Contains("*") || i.Contains(e.Id)) && (c.Contains("*") || c.Contains(e.Category)))
                 .Select(e => e.Id).ToFrozenSet(StringComparer.Ordinal);
         });
+
+    /// <summary>The ids of one list kind numbered in order of first appearance, with each one's entries.</summary>
+    internal sealed class DenseList
+    {
+        public DenseList(ListDefinition? list)
+        {
+            var groups = (list?.Entries ?? []).GroupBy(e => e.Id, StringComparer.Ordinal).ToArray();
+            Ids = groups.Select(g => g.Key).ToArray();
+            Index = groups.Select((g, i) => KeyValuePair.Create(g.Key, i)).ToFrozenDictionary(StringComparer.Ordinal);
+            Conditional = groups.Select(g => g.Any(e => e.ForWorks is not null || e.NotForWorks is not null)).ToArray();
+        }
+
+        public string[] Ids { get; }
+
+        public FrozenDictionary<string, int> Index { get; }
+
+        /// <summary>Per id: some entry holds only for some works (the band is decided per work).</summary>
+        public bool[] Conditional { get; }
+
+        public int Count => Ids.Length;
+
+        public int IndexOf(string id) => Index.TryGetValue(id, out var i) ? i : -1;
+    }
 
     private sealed class ReferencePair : IEqualityComparer<(string, string)>
     {

@@ -17,13 +17,23 @@ public sealed class RuleCatalog
         Overlays = overlays;
         LoadTime = loadTime;
         _byId = sets.ToDictionary(s => s.Id, StringComparer.Ordinal);
+        _versions = sets.Where(s => s.Definition.AppliedOverlays.Count == 0).ToArray();
+        _versionsById = _versions.ToDictionary(s => s.Id, StringComparer.Ordinal);
     }
+
+    private readonly CompiledRuleSet[] _versions;
+    private readonly Dictionary<string, CompiledRuleSet> _versionsById;
+    // A version with its default overlays, for the requests that name none (most): resolved once.
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<CompiledRuleSet, CompiledRuleSet?> _defaults = new();
+
+    /// <summary>The decree version with that id (not an overlay combination), or null.</summary>
+    public CompiledRuleSet? FindVersion(string id) => _versionsById.GetValueOrDefault(id);
 
     /// <summary>Every compiled rule set: the versions, and each version with its overlays applied ("dm-2021+covid-19").</summary>
     public IReadOnlyList<CompiledRuleSet> RuleSets { get; }
 
     /// <summary>The decree versions, without overlays.</summary>
-    public IEnumerable<CompiledRuleSet> Versions => RuleSets.Where(s => s.Definition.AppliedOverlays.Count == 0);
+    public IEnumerable<CompiledRuleSet> Versions => _versions;
 
     /// <summary>The overlays (temporary measures) and what they patch.</summary>
     public IReadOnlyList<RuleSetDefinition> Overlays { get; }
@@ -41,6 +51,16 @@ public sealed class RuleCatalog
     /// <paramref name="without"/> ("*": every default). Null when an overlay named is not one of the version's.
     /// </summary>
     public CompiledRuleSet? WithOverlays(CompiledRuleSet version, IEnumerable<string> with, IEnumerable<string> without, out string? unknown)
+    {
+        if (with is ICollection<string> { Count: 0 } && without is ICollection<string> { Count: 0 })
+        {
+            unknown = null;
+            return _defaults.TryGetValue(version, out var known) ? known : _defaults.GetOrAdd(version, v => Combine(v, [], [], out _));
+        }
+        return Combine(version, with, without, out unknown);
+    }
+
+    private CompiledRuleSet? Combine(CompiledRuleSet version, IEnumerable<string> with, IEnumerable<string> without, out string? unknown)
     {
         var known = OverlaysOf(version.Id).ToDictionary(o => o.Id, StringComparer.Ordinal);
         var off = without.ToHashSet(StringComparer.Ordinal);

@@ -36,14 +36,35 @@ public abstract class RuleScope
     /// <summary>The rule expression being evaluated (its index in the rule set), for error reports.</summary>
     protected internal int CurrentExpression;
 
+    /// <summary>The points and status of every cell, owned by this scope (sized by the compiled rule set).</summary>
+    internal decimal[] Points = [];
+
+    internal byte[] Status = [];
+
     private static readonly RoleInput[] NoFacts = [.. Enumerable.Range(0, 5).Select(r => new RoleInput((Role)r))];
 
     internal void Bind(Work work, IReadOnlyList<RoleInput> roles, ListCatalog lists)
     {
         Work = work;
+        if (!ReferenceEquals(_lists, lists))
+        {
+            _festivalSites.Clear();
+            _prizeSites.Clear();
+            _marketSites.Clear();
+        }
         _lists = lists;
+        _resolution.For = null;
         NoFacts.CopyTo(_claimants, 0);
-        foreach (var role in roles) _claimants[(int)role.Role] = role;
+        for (var k = 0; k < roles.Count; k++) _claimants[(int)roles[k].Role] = roles[k];
+    }
+
+    /// <summary>Lets go of the work and claimants of the last scoring (the scope is kept for the next one).</summary>
+    internal void Release()
+    {
+        Work = null!;
+        Claimant = null!;
+        Array.Clear(_claimants);
+        _trace = null;
     }
 
     protected void Use(int role) => Claimant = _claimants[role];
@@ -161,6 +182,31 @@ public abstract class RuleScope
         [ListReference("festivals", ListField.Category)] string lists,
         FestivalMatch match, decimal points, bool contractBeforeSelection = false)
     {
+        if (_trace is not null) return FestivalsTraced(band, lists, match, points, contractBeforeSelection);
+        var entries = Work.Festivals;
+        if (entries.Count == 0) return 0m;
+        var r = Resolved();
+        var increments = _festivalSites.Get(band, lists) ?? _festivalSites.Add(band, lists, _lists.FestivalIncrements(band, lists));
+        var masks = contractBeforeSelection ? r.FestivalMasksUnderContract(this) : r.FestivalMasks;
+        var bit = 1 << (int)match;
+        var dense = _lists.Festivals;
+        decimal total = 0m;
+        for (var i = 0; i < entries.Count; i++)
+        {
+            // Only at a festival's first entry, whose mask holds what any of its entries matched.
+            if (r.FestivalHead[i] != i || (masks[i] & bit) == 0) continue;
+            var f = r.FestivalIndex[i];
+            var inc = increments[f];
+            // A festival printed in two bands counts in the one its entries hold for this work (reading guide 7).
+            if (dense.Conditional[f] ? !_lists.ListedFor(band, lists, dense.Ids[f], Work, out inc) : inc < 0m) continue;
+            total += points * (1m + inc / 100m);
+        }
+        return total;
+    }
+
+    /// <summary><see cref="Festivals"/> for an explanation: the same points, each festival that scored traced.</summary>
+    private decimal FestivalsTraced(string band, string lists, FestivalMatch match, decimal points, bool contractBeforeSelection)
+    {
         var entries = Work.Festivals;
         if (entries.Count == 0) return 0m;
         var listed = _lists.FestivalMatcher(band, lists);
@@ -224,6 +270,22 @@ public abstract class RuleScope
         [ListReference("prizes", ListField.Category)] string lists = "*",
         bool contractBeforeSelection = false)
     {
+        if (_trace is not null) return PrizesTraced(points, match, prizes, lists, contractBeforeSelection);
+        var entries = Work.Prizes;
+        if (entries.Count == 0) return 0m;
+        var r = Resolved();
+        var named = _prizeSites.Get(prizes, lists) ?? _prizeSites.Add(prizes, lists, _lists.IdSet("prizes", prizes, lists));
+        var masks = contractBeforeSelection ? r.PrizeMasksUnderContract(this) : r.PrizeMasks;
+        var bit = 1 << (int)match;
+        decimal total = 0m;
+        for (var i = 0; i < entries.Count; i++)
+            if (r.PrizeHead[i] == i && named[r.PrizeIndex[i]] && (masks[i] & bit) != 0) total += points;
+        return total;
+    }
+
+    /// <summary><see cref="Prizes"/> for an explanation: the same points, each prize that scored traced.</summary>
+    private decimal PrizesTraced(decimal points, PrizeMatch match, string prizes, string lists, bool contractBeforeSelection)
+    {
         var entries = Work.Prizes;
         if (entries.Count == 0) return 0m;
         var listed = _lists.IdMatcher("prizes", prizes, lists);
@@ -273,6 +335,15 @@ public abstract class RuleScope
     {
         var markets = Work.Markets;
         if (markets.Count == 0) return 0m;
+        if (_trace is null)
+        {
+            var r = Resolved();
+            var set = _marketSites.Get("*", lists) ?? _marketSites.Add("*", lists, _lists.IdSet("markets", "*", lists));
+            for (var i = 0; i < markets.Count; i++)
+                if (r.MarketIndex[i] is var m && m >= 0 && set[m] && (!contractBeforeSelection || ContractBefore(markets[i].SelectionDate)))
+                    return points;
+            return 0m;
+        }
         var listed = _lists.IdMatcher("markets", "*", lists);
         foreach (var e in markets)
         {
@@ -287,6 +358,178 @@ public abstract class RuleScope
     /// <summary>The claimant's contract was signed strictly before the selection date (both known).</summary>
     protected bool ContractBefore(DateOnly? selection) =>
         Claimant.ContractSignedOn is { } c && selection is { } s && c < s;
+
+    // ---------------------------------------------------------------- a work's list entries, resolved once
+
+    private readonly CallSites<decimal[]> _festivalSites = new();
+    private readonly CallSites<bool[]> _prizeSites = new();
+    private readonly CallSites<bool[]> _marketSites = new();
+    private readonly ListResolution _resolution = new();
+
+    /// <summary>The work's festival, prize and market entries looked up in the lists once per scoring (not per row).</summary>
+    private ListResolution Resolved()
+    {
+        if (!ReferenceEquals(_resolution.For, Work)) _resolution.Resolve(Work, _lists);
+        return _resolution;
+    }
+
+    /// <summary>
+    /// A helper's list arguments are constant strings of the rule (the sandbox refuses anything else): what they select is
+    /// built once by the catalog and kept here by the strings' references, a few comparisons per call.
+    /// </summary>
+    private sealed class CallSites<T> where T : class
+    {
+        private string[] _a = new string[8];
+        private string[] _b = new string[8];
+        private T[] _v = new T[8];
+        private int _n;
+
+        public T? Get(string a, string b)
+        {
+            for (var i = 0; i < _n; i++)
+                if (ReferenceEquals(_a[i], a) && ReferenceEquals(_b[i], b)) return _v[i];
+            return null;
+        }
+
+        public T Add(string a, string b, T v)
+        {
+            if (_n == _a.Length)
+            {
+                Array.Resize(ref _a, _n * 2);
+                Array.Resize(ref _b, _n * 2);
+                Array.Resize(ref _v, _n * 2);
+            }
+            (_a[_n], _b[_n], _v[_n]) = (a, b, v);
+            _n++;
+            return v;
+        }
+
+        public void Clear() => _n = 0;
+    }
+
+    /// <summary>
+    /// One work's entries against the lists: each entry's index in its list (-1: not listed), the first entry of each
+    /// festival or prize (a festival or prize counts once per row), and, on that first entry, the bits of what any of
+    /// its entries matches (<see cref="FestivalMatch"/>, <see cref="PrizeMatch"/>), also under a claimant's contract.
+    /// The buffers grow to the longest work seen and are reused: no allocation per work.
+    /// </summary>
+    private sealed class ListResolution
+    {
+        public Work? For;
+        public int[] FestivalIndex = [], FestivalHead = [], FestivalMasks = [], PrizeIndex = [], PrizeHead = [], PrizeMasks = [], MarketIndex = [];
+        private int[] _festivalContract = [], _prizeContract = [];
+        private RoleInput? _festivalContractFor, _prizeContractFor;
+        private int[] _stamp = [], _first = [];
+        private int _generation;
+
+        public void Resolve(Work work, ListCatalog lists)
+        {
+            For = work;
+            _festivalContractFor = _prizeContractFor = null;
+            Entries(work.Festivals, lists.Festivals, ref FestivalIndex, ref FestivalHead, ref FestivalMasks, static e => e.FestivalId, Bits);
+            Entries(work.Prizes, lists.Prizes, ref PrizeIndex, ref PrizeHead, ref PrizeMasks, static e => e.PrizeId, Bits);
+            var ms = work.Markets;
+            Grow(ref MarketIndex, ms.Count);
+            for (var i = 0; i < ms.Count; i++) MarketIndex[i] = lists.Markets.IndexOf(ms[i].MarketId);
+        }
+
+        /// <summary>One kind of entries: each one's list index, its first entry, and on the first entries the bits matched.</summary>
+        private void Entries<T>(IReadOnlyList<T> entries, ListCatalog.DenseList list, ref int[] index, ref int[] head, ref int[] masks,
+            Func<T, string> id, Func<T, int> bits)
+        {
+            Grow(ref index, entries.Count);
+            Grow(ref head, entries.Count);
+            Grow(ref masks, entries.Count);
+            for (var i = 0; i < entries.Count; i++) index[i] = list.IndexOf(id(entries[i]));
+            Heads(entries.Count, list.Count, index, head);
+            for (var i = 0; i < entries.Count; i++) masks[i] = 0;
+            for (var i = 0; i < entries.Count; i++)
+                if (head[i] >= 0) masks[head[i]] |= bits(entries[i]);
+        }
+
+        /// <summary>The festival masks counting only the entries selected after the claimant's contract.</summary>
+        public int[] FestivalMasksUnderContract(RuleScope scope) =>
+            UnderContract(scope, For!.Festivals, FestivalHead, ref _festivalContract, ref _festivalContractFor, static e => e.SelectionDate, Bits);
+
+        public int[] PrizeMasksUnderContract(RuleScope scope) =>
+            UnderContract(scope, For!.Prizes, PrizeHead, ref _prizeContract, ref _prizeContractFor, static e => e.SelectionDate, Bits);
+
+        /// <summary>The masks on the first entries, of the entries selected after the claimant's contract; once per claimant.</summary>
+        private static int[] UnderContract<T>(RuleScope scope, IReadOnlyList<T> entries, int[] head, ref int[] masks, ref RoleInput? of,
+            Func<T, DateOnly?> selection, Func<T, int> bits)
+        {
+            if (ReferenceEquals(of, scope.Claimant)) return masks;
+            of = scope.Claimant;
+            Grow(ref masks, entries.Count);
+            for (var i = 0; i < entries.Count; i++) masks[i] = 0;
+            for (var i = 0; i < entries.Count; i++)
+                if (head[i] >= 0 && scope.ContractBefore(selection(entries[i]))) masks[head[i]] |= bits(entries[i]);
+            return masks;
+        }
+
+        /// <summary>For each entry, the position of the first entry with the same list index (-1: not listed). Linear.</summary>
+        private void Heads(int count, int listCount, int[] index, int[] head)
+        {
+            if (_stamp.Length < listCount)
+            {
+                _stamp = new int[listCount];
+                _first = new int[listCount];
+            }
+            // _stamp[f] == _generation: festival (or prize) f was met in this pass, first at _first[f].
+            if (++_generation == int.MaxValue)
+            {
+                Array.Clear(_stamp);
+                _generation = 1;
+            }
+            for (var i = 0; i < count; i++)
+            {
+                var f = index[i];
+                if (f < 0) { head[i] = -1; continue; }
+                if (_stamp[f] != _generation) { _stamp[f] = _generation; _first[f] = i; }
+                head[i] = _first[f];
+            }
+        }
+
+        private static void Grow(ref int[] buffer, int count)
+        {
+            if (buffer.Length < count) buffer = new int[Math.Max(count, buffer.Length * 2)];
+        }
+
+        private static int Bits(FestivalEntry e)
+        {
+            var bits = 1 << (int)FestivalMatch.Participation;
+            var competition = e.Section == FestivalSection.Competition;
+            var outOfCompetition = e.Section == FestivalSection.OfficialOutOfCompetition;
+            if (competition) bits |= 1 << (int)FestivalMatch.Competition;
+            if (outOfCompetition) bits |= 1 << (int)FestivalMatch.OutOfCompetition;
+            if (e.AnyPrize)
+            {
+                bits |= 1 << (int)FestivalMatch.AnyPrize;
+                if (competition) bits |= 1 << (int)FestivalMatch.CompetitionPrize;
+                if (outOfCompetition) bits |= 1 << (int)FestivalMatch.OutOfCompetitionPrize;
+            }
+            if (e.BestFilmPrize) bits |= 1 << (int)FestivalMatch.BestFilmPrize;
+            if (e.OtherPrizes > 0) bits |= 1 << (int)FestivalMatch.OtherPrize;
+            return bits;
+        }
+
+        private static int Bits(PrizeEntry e)
+        {
+            var bits = 1 << (int)PrizeMatch.Any;
+            var win = e.Outcome == PrizeOutcome.Win;
+            if (e.Category == PrizeCategory.BestFilm)
+            {
+                bits |= 1 << (int)PrizeMatch.BestFilmNomination;
+                if (win) bits |= 1 << (int)PrizeMatch.BestFilmWin;
+            }
+            else if (e.Category == PrizeCategory.Artistic)
+            {
+                bits |= 1 << (int)PrizeMatch.ArtisticNomination;
+                if (win) bits |= 1 << (int)PrizeMatch.ArtisticWin;
+            }
+            return bits;
+        }
+    }
 
     // ---------------------------------------------------------------- explanations
 

@@ -1,0 +1,174 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using ContributiAutomatici.Engine.Model;
+using ContributiAutomatici.Engine.Rules;
+using ContributiAutomatici.Engine.Scoring;
+
+namespace ContributiAutomatici.Benchmarks;
+
+/// <summary>
+/// Issue 10's side-by-side throughput: the compiled rules against the plain hand-written scorers (<see cref="PlainTabella1"/>,
+/// <see cref="PlainTabella5"/>) on the same seeded, varied works, in one process, one thread. Before timing, every work is
+/// scored by both and the totals must be equal (or the run stops). Then interleaved rounds: each round runs every scorer
+/// once over all the works (in an order rotated per round), so a busy machine slows them alike; medians per work with the
+/// spread (min-max over rounds), and the bytes each allocated per work.
+/// </summary>
+public sealed class SideBySide
+{
+    /// <summary>A scorer's rounds: ns per work of the thread's CPU time (what the ratios use) and of wall-clock time.</summary>
+    public sealed record Row(string Name, string Against, double[] NsPerWork, double[] WallNsPerWork, double BytesPerWork)
+    {
+        public double Median => Program.Median(NsPerWork);
+    }
+
+
+    private readonly SeededWork[] _works;
+    private readonly List<(string Name, string Against, Func<SeededWork[], decimal> Pass)> _scorers = [];
+
+    public int WorkCount => _works.Length;
+
+    public int Seed { get; }
+
+    public SideBySide(string rules, int works, int seed)
+    {
+        Seed = seed;
+        var full = RuleCatalog.Load(rules, new RuleCompileOptions { CacheDirectory = null }).Find("dm-2021")!;
+        var t1 = OnlyTables(rules, "tabella-1.yaml");
+        var t5 = OnlyTables(rules, "tabella-5.yaml");
+        _works = SeededWorks.Generate(full.Definition.Lists, works, seed);
+        var plain1 = new PlainTabella1(full.Definition.Lists);
+
+        // The baseline must compute the same numbers on every work, or the comparison means nothing.
+        var buffer = new PointTotals();
+        foreach (var s in _works)
+        {
+            foreach (var claimant in new[] { s.Producer, s.Distributor })
+            {
+                var (e, c) = plain1.Score(s.Work, claimant);
+                foreach (var rs in new[] { t1, full })
+                {
+                    var r = rs.Score(s.Work, [claimant], ScoreOptions.TotalsOnly).For(claimant.Role);
+                    var q = r?.Quotas.ToDictionary(x => x.QuotaId, x => x.Points) ?? [];
+                    var (ee, ec) = (q.GetValueOrDefault("cinema.economic"), q.GetValueOrDefault("cinema.cultural"));
+                    // dm-2021 as a whole also scores Tabelle 2 and 3 into other quotas; its cinema quotas are Tabella 1's.
+                    if (ee != e || ec != c)
+                        throw new InvalidOperationException($"{s.Work.Id} {claimant.Role}: hand-written {e}/{c}, {rs.Id} compiled {ee}/{ec}");
+                    rs.ScoreTotals(s.Work, [claimant], buffer);
+                    if (buffer.Total(claimant.Role) != (r?.TotalPoints ?? 0m))
+                        throw new InvalidOperationException($"{s.Work.Id} {claimant.Role}: ScoreTotals {buffer.Total(claimant.Role)} != Score {r?.TotalPoints}");
+                }
+            }
+            var he = PlainTabella5.Score(s.Work, s.Publisher);
+            var e5 = t5.Score(s.Work, [s.Publisher], ScoreOptions.TotalsOnly).For(Role.HomeEntertainmentPublisher)?.TotalPoints ?? 0m;
+            if (he != e5) throw new InvalidOperationException($"{s.Work.Id} HE publisher: hand-written {he}, compiled Tabella 5 {e5}");
+        }
+
+        RoleInput[] producer = [new(Role.Producer)];
+        _scorers.Add(("hand-written Tabella 1, producer (plain fields)", "", ws =>
+        {
+            decimal sink = 0m;
+            foreach (var s in ws) { var (e, c) = plain1.Score(s.Work, s.Producer); sink += e + c; }
+            return sink;
+        }));
+        _scorers.Add(("compiled rules, Tabella 1 only, producer (totals)", "hand-written Tabella 1, producer (plain fields)", ws =>
+        {
+            decimal sink = 0m;
+            foreach (var s in ws) { t1.ScoreTotals(s.Work, producer, buffer); sink += buffer.Total(Role.Producer); }
+            return sink;
+        }));
+        _scorers.Add(("compiled rules, all of DM 2021, producer (totals)", "compiled rules, Tabella 1 only, producer (totals)", ws =>
+        {
+            decimal sink = 0m;
+            foreach (var s in ws) { full.ScoreTotals(s.Work, producer, buffer); sink += buffer.Total(Role.Producer); }
+            return sink;
+        }));
+        _scorers.Add(("compiled rules, all of DM 2021, producer (with explanation)", "compiled rules, all of DM 2021, producer (totals)", ws =>
+        {
+            decimal sink = 0m;
+            foreach (var s in ws) sink += full.Score(s.Work, producer, ScoreOptions.Default).Roles[0].TotalPoints;
+            return sink;
+        }));
+        _scorers.Add(("hand-written Tabella 5, HE publisher (plain fields)", "", ws =>
+        {
+            decimal sink = 0m;
+            foreach (var s in ws) sink += PlainTabella5.Score(s.Work, s.Publisher);
+            return sink;
+        }));
+        RoleInput[] one = new RoleInput[1];
+        _scorers.Add(("compiled rules, Tabella 5 only, HE publisher (totals)", "hand-written Tabella 5, HE publisher (plain fields)", ws =>
+        {
+            decimal sink = 0m;
+            foreach (var s in ws) { one[0] = s.Publisher; t5.ScoreTotals(s.Work, one, buffer); sink += buffer.Total(Role.HomeEntertainmentPublisher); }
+            return sink;
+        }));
+    }
+
+    /// <summary>Keeps only the scorers whose name contains <paramref name="part"/> (for a profile of one).</summary>
+    public void Only(string part) => _scorers.RemoveAll(s => !s.Name.Contains(part, StringComparison.Ordinal));
+
+    /// <summary>Interleaved rounds of <paramref name="passes"/> passes over the works per scorer.</summary>
+    public List<Row> Run(int rounds, int passes)
+    {
+        decimal sink = 0m;
+        // Warm-up: every scorer to its final JIT tier.
+        foreach (var (_, _, pass) in _scorers)
+            for (var i = 0; i < 30; i++) sink += pass(_works);
+        var times = _scorers.Select(_ => new double[rounds]).ToArray();
+        var walls = _scorers.Select(_ => new double[rounds]).ToArray();
+        var bytes = new double[_scorers.Count];
+        for (var r = 0; r < rounds; r++)
+            for (var k = 0; k < _scorers.Count; k++)
+            {
+                var i = (k + r) % _scorers.Count;
+                var before = GC.GetAllocatedBytesForCurrentThread();
+                var cpu = ThreadCpu.Nanoseconds();
+                var sw = Stopwatch.StartNew();
+                for (var p = 0; p < passes; p++) sink += _scorers[i].Pass(_works);
+                sw.Stop();
+                cpu = ThreadCpu.Nanoseconds() - cpu;
+                var after = GC.GetAllocatedBytesForCurrentThread();
+                times[i][r] = cpu / ((double)passes * _works.Length);
+                walls[i][r] = sw.Elapsed.TotalNanoseconds / ((double)passes * _works.Length);
+                bytes[i] = (after - before) / ((double)passes * _works.Length);
+            }
+        if (sink == -1m) Console.WriteLine(sink);
+        return _scorers.Select((s, i) => new Row(s.Name, s.Against, times[i], walls[i], bytes[i])).ToList();
+    }
+
+    public static string Table(List<Row> rows)
+    {
+        var inv = CultureInfo.InvariantCulture;
+        var sb = new StringBuilder();
+        sb.AppendLine("| scorer | CPU ns/work, median (min-max) | wall ns/work, median | works/s (CPU) | bytes/work | ratio | against |");
+        sb.AppendLine("|---|---:|---:|---:|---:|---:|---|");
+        foreach (var r in rows)
+        {
+            var against = rows.FirstOrDefault(x => x.Name == r.Against);
+            var ratio = against is null ? "1.00x (baseline)" : (r.Median / against.Median).ToString("0.00", inv) + "x";
+            sb.AppendLine($"| {r.Name} | {r.Median.ToString("0", inv)} ({r.NsPerWork.Min().ToString("0", inv)}-{r.NsPerWork.Max().ToString("0", inv)}) | " +
+                          $"{Program.Median(r.WallNsPerWork).ToString("0", inv)} | {(1e9 / r.Median).ToString("N0", inv)} | {r.BytesPerWork.ToString("0", inv)} | {ratio} | {(against is null ? "" : r.Against)} |");
+        }
+        return sb.ToString();
+    }
+
+    /// <summary>A copy of dm-2021 whose manifest lists only the given table file (and the lists), compiled alone.</summary>
+    private static CompiledRuleSet OnlyTables(string rules, string table)
+    {
+        var root = Path.Combine(Path.GetTempPath(), "contributi-bench-" + Guid.NewGuid().ToString("N"));
+        var dir = Path.Combine(root, "dm-2021-" + Path.GetFileNameWithoutExtension(table));
+        Directory.CreateDirectory(dir);
+        try
+        {
+            foreach (var f in Directory.GetFiles(Path.Combine(rules, "dm-2021"), "*.yaml")) File.Copy(f, Path.Combine(dir, Path.GetFileName(f)));
+            var manifest = Path.Combine(dir, "ruleset.yaml");
+            File.WriteAllLines(manifest, File.ReadAllLines(manifest)
+                .Where(l => !System.Text.RegularExpressions.Regex.IsMatch(l, @"^\s+- tabella-[1-5]\.yaml") || l.Trim() == "- " + table));
+            return RuleCatalog.Load(root, new RuleCompileOptions { CacheDirectory = null }).RuleSets[0];
+        }
+        finally
+        {
+            Directory.Delete(root, true);
+        }
+    }
+}
