@@ -14,7 +14,8 @@ namespace ContributiAutomatici.Server;
 /// <summary>
 /// Builds the server: loads and compiles the rule catalog first (a rules folder with one error refuses to
 /// start: <see cref="RuleLoadException"/>), then configures Kestrel, the ScoringService, grpc.health.v1 and
-/// server reflection, JSON transcoding of the unary calls and their OpenAPI description. Used by Program and, in-process, by the integration tests and the load benchmark.
+/// server reflection, JSON transcoding of the unary calls and their OpenAPI description. Used by Program and,
+/// in-process, by the integration tests and the load benchmark.
 /// </summary>
 public static class ContributiServer
 {
