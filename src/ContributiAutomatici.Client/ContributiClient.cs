@@ -71,8 +71,8 @@ public sealed class ContributiClient : IDisposable
         await Execute("ListRuleSets", new ListRuleSetsRequest(), static (c, r, o) => c.ListRuleSetsAsync(r, o), cancellationToken);
 
     /// <summary>One rule set's tables and rows. NOT_FOUND for an id that is not loaded. Idempotent: retried.</summary>
-    public async Task<RuleSetDetail> GetRuleSetAsync(string id, CancellationToken cancellationToken = default) =>
-        await Execute("GetRuleSet", new GetRuleSetRequest { Id = id }, static (c, r, o) => c.GetRuleSetAsync(r, o), cancellationToken);
+    public async Task<GetRuleSetResponse> GetRuleSetAsync(string id, CancellationToken cancellationToken = default) =>
+        await Execute("GetRuleSet", new GetRuleSetRequest { RuleSetId = id }, static (c, r, o) => c.GetRuleSetAsync(r, o), cancellationToken);
 
     /// <summary>Scores one work. INVALID_ARGUMENT (see <see cref="FieldViolations(RpcException)"/>) for a bad request, NOT_FOUND
     /// for an unknown rule set or year. Idempotent: retried.</summary>

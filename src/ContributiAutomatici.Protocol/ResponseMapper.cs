@@ -115,10 +115,10 @@ public static class ResponseMapper
     }
 
     /// <summary>A compiled rule set's tables and rows; with the catalog, its summary names the version's overlays.</summary>
-    public static V1.RuleSetDetail Detail(CompiledRuleSet rs, RuleCatalog? catalog = null)
+    public static V1.GetRuleSetResponse Detail(CompiledRuleSet rs, RuleCatalog? catalog = null)
     {
         var d = rs.Definition;
-        var detail = new V1.RuleSetDetail { Summary = Summary(rs, catalog) };
+        var detail = new V1.GetRuleSetResponse { Summary = Summary(rs, catalog) };
         detail.Quotas.AddRange(d.Quotas.Select(q => new V1.Quota
         {
             Id = q.Id, Title = q.Title, SharePercent = Dec(q.SharePercent), ParentId = q.ParentId ?? "", Reserved = q.Reserved, Citation = q.Citation,

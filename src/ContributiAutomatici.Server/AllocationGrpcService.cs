@@ -12,7 +12,7 @@ namespace ContributiAutomatici.Server;
 /// INVALID_ARGUMENT naming every offending item and field (<see cref="ErrorInterceptor"/>); nothing is half-answered,
 /// since nothing is written before the whole year is read and allocated.
 /// </summary>
-[BindServiceMethod(typeof(ScoringServiceBinding), nameof(ScoringServiceBinding.BindAllocation))]
+[BindServiceMethod(typeof(AllocationServiceBinding), nameof(AllocationServiceBinding.BindService))]
 public sealed class AllocationGrpcService(LiveRules rules, ILogger<AllocationGrpcService> logger)
     : AllocationService.AllocationServiceBase
 {

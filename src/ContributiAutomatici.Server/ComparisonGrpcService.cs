@@ -9,7 +9,7 @@ namespace ContributiAutomatici.Server;
 /// CompareWorks answers each work in order (a bad item is an error item, as in ScoreWorks); CompareAllocations reads a
 /// whole year, allocates it under both sides, and answers once.
 /// </summary>
-[BindServiceMethod(typeof(ScoringServiceBinding), nameof(ScoringServiceBinding.BindComparison))]
+[BindServiceMethod(typeof(ComparisonServiceBinding), nameof(ComparisonServiceBinding.BindService))]
 public sealed class ComparisonGrpcService(LiveRules rules, ILogger<ComparisonGrpcService> logger) : ComparisonService.ComparisonServiceBase
 {
     public override Task<DiffRuleSetsResponse> DiffRuleSets(DiffRuleSetsRequest request, ServerCallContext context) =>

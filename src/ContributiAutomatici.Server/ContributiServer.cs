@@ -6,16 +6,22 @@ using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Google.Protobuf.Reflection;
+using Microsoft.OpenApi.Models;
 
 namespace ContributiAutomatici.Server;
 
 /// <summary>
 /// Builds the server: loads and compiles the rule catalog first (a rules folder with one error refuses to
 /// start: <see cref="RuleLoadException"/>), then configures Kestrel, the ScoringService, grpc.health.v1 and
-/// server reflection. Used by Program and, in-process, by the integration tests and the load benchmark.
+/// server reflection, JSON transcoding of the unary calls and their OpenAPI description. Used by Program and,
+/// in-process, by the integration tests and the load benchmark.
 /// </summary>
 public static class ContributiServer
 {
+    /// <summary>Where the OpenAPI description of the JSON/HTTP paths is served: /openapi/v1.json.</summary>
+    public const string OpenApiRoute = "openapi/{documentName}.json";
+
     /// <summary>
     /// Loads the rules and builds the application (not started). <paramref name="configure"/> runs before the
     /// configuration is read, so it can add settings (e.g. <c>Contributi:Port = 0</c>) or change logging.
@@ -73,6 +79,15 @@ public static class ContributiServer
             grpc.Interceptors.Add<ErrorInterceptor>();
             grpc.CompressionProviders.Clear();
             foreach (var provider in TolerantDecompression.Defaults()) grpc.CompressionProviders.Add(provider);
+        }).AddJsonTranscoding(json => // the google.api.http paths of the protos: JSON over HTTP on the same port,
+            // an error as a JSON google.rpc.Status whose details (a BadRequest) are printed with their type
+            json.TypeRegistry = TypeRegistry.FromFiles(Google.Rpc.ErrorDetailsReflection.Descriptor));
+        builder.Services.AddGrpcSwagger().AddSwaggerGen(swagger =>
+        {
+            swagger.SwaggerDoc("v1", new OpenApiInfo { Title = "contributi.v1 (JSON over HTTP)", Version = "v1" });
+            // The proto comments, carried into the generated code's XML docs, describe the paths and fields.
+            var docs = Path.Combine(AppContext.BaseDirectory, "ContributiAutomatici.Contracts.xml");
+            if (File.Exists(docs)) swagger.IncludeGrpcXmlComments(docs, includeControllerXmlComments: true);
         });
         builder.Services.AddGrpcReflection();
         builder.Services.AddGrpcHealthChecks(health =>
@@ -99,6 +114,7 @@ public static class ContributiServer
         app.MapGrpcService<ComparisonGrpcService>();
         app.MapGrpcHealthChecksService();
         app.MapGrpcReflectionService();
+        app.UseSwagger(swagger => swagger.RouteTemplate = OpenApiRoute); // the REST paths' OpenAPI description
         app.Lifetime.ApplicationStarted.Register(() =>
             log.LogInformation("serving contributi.v1.ScoringService on {Addresses} ({Protocol})",
                 string.Join(", ", Addresses(app)), options.Tls.Enabled ? "HTTP/2 over TLS" : "h2c, plaintext HTTP/2"));
@@ -123,7 +139,8 @@ public static class ContributiServer
     {
         void Endpoint(ListenOptions listen)
         {
-            // gRPC needs HTTP/2 only. Without TLS there is no ALPN, so HTTP/2 must be the sole protocol (h2c).
+            // gRPC needs HTTP/2. Without TLS there is no ALPN, so HTTP/2 must be the sole protocol (h2c): Kestrel serves an
+            // Http1AndHttp2 cleartext endpoint as HTTP/1.1 only. So the JSON paths too are h2c (curl --http2-prior-knowledge).
             listen.Protocols = HttpProtocols.Http2;
             if (options.Tls.Enabled)
                 listen.UseHttps(options.Tls.CertificatePath!, string.IsNullOrEmpty(options.Tls.CertificatePassword) ? null : options.Tls.CertificatePassword);

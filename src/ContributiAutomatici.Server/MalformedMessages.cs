@@ -9,23 +9,19 @@ namespace ContributiAutomatici.Server;
 /// into INVALID_ARGUMENT ("malformed request message"), instead of the framework's UNKNOWN with a logged stack trace.
 /// The framework deserializes a unary request before any interceptor runs, so this is where it can be caught.
 /// Grpc.AspNetCore finds this method through <see cref="BindServiceMethodAttribute"/> on <see cref="ScoringGrpcService"/>;
-/// the service descriptor (reflection) is still the generated one.
+/// the service descriptor (reflection) is still the generated one. JSON transcoding reads that descriptor from the
+/// <c>Descriptor</c> property of the class holding the bind method, hence one such class per service.
 /// </summary>
 public static class ScoringServiceBinding
 {
+    /// <summary>The generated descriptor of contributi.v1.ScoringService.</summary>
+    public static Google.Protobuf.Reflection.ServiceDescriptor Descriptor => ScoringService.Descriptor;
+
     /// <summary>Called by Grpc.AspNetCore with its binder; <paramref name="serviceImpl"/> is null there.</summary>
     public static void BindService(ServiceBinderBase serviceBinder, ScoringService.ScoringServiceBase? serviceImpl) =>
         ScoringService.BindService(new TolerantBinder(serviceBinder), serviceImpl!);
 
-    /// <summary>The same for contributi.v1.AllocationService.</summary>
-    public static void BindAllocation(ServiceBinderBase serviceBinder, AllocationService.AllocationServiceBase? serviceImpl) =>
-        AllocationService.BindService(new TolerantBinder(serviceBinder), serviceImpl!);
-
-    /// <summary>The same for contributi.v1.ComparisonService.</summary>
-    public static void BindComparison(ServiceBinderBase serviceBinder, ComparisonService.ComparisonServiceBase? serviceImpl) =>
-        ComparisonService.BindService(new TolerantBinder(serviceBinder), serviceImpl!);
-
-    private sealed class TolerantBinder(ServiceBinderBase inner) : ServiceBinderBase
+    internal sealed class TolerantBinder(ServiceBinderBase inner) : ServiceBinderBase
     {
         public override void AddMethod<TRequest, TResponse>(Method<TRequest, TResponse> method, UnaryServerMethod<TRequest, TResponse>? handler) =>
             inner.AddMethod(Tolerant(method), handler);
@@ -60,6 +56,28 @@ public static class ScoringServiceBinding
             return new Method<TRequest, TResponse>(method.Type, method.ServiceName, method.Name, requests, method.ResponseMarshaller);
         }
     }
+}
+
+/// <summary>The same as <see cref="ScoringServiceBinding"/> for contributi.v1.AllocationService.</summary>
+public static class AllocationServiceBinding
+{
+    /// <summary>The generated descriptor of contributi.v1.AllocationService.</summary>
+    public static Google.Protobuf.Reflection.ServiceDescriptor Descriptor => AllocationService.Descriptor;
+
+    /// <summary>Called by Grpc.AspNetCore with its binder; <paramref name="serviceImpl"/> is null there.</summary>
+    public static void BindService(ServiceBinderBase serviceBinder, AllocationService.AllocationServiceBase? serviceImpl) =>
+        AllocationService.BindService(new ScoringServiceBinding.TolerantBinder(serviceBinder), serviceImpl!);
+}
+
+/// <summary>The same as <see cref="ScoringServiceBinding"/> for contributi.v1.ComparisonService.</summary>
+public static class ComparisonServiceBinding
+{
+    /// <summary>The generated descriptor of contributi.v1.ComparisonService.</summary>
+    public static Google.Protobuf.Reflection.ServiceDescriptor Descriptor => ComparisonService.Descriptor;
+
+    /// <summary>Called by Grpc.AspNetCore with its binder; <paramref name="serviceImpl"/> is null there.</summary>
+    public static void BindService(ServiceBinderBase serviceBinder, ComparisonService.ComparisonServiceBase? serviceImpl) =>
+        ComparisonService.BindService(new ScoringServiceBinding.TolerantBinder(serviceBinder), serviceImpl!);
 }
 
 /// <summary>

@@ -17,7 +17,7 @@ public sealed class ScoringGrpcService(LiveRules rules, ScoringStats stats, ILog
 {
     // A catalog is immutable, so its descriptions are built once; a catalog replaced by a reload is collected with them.
     private static readonly ConditionalWeakTable<RuleCatalog, ListRuleSetsResponse> Lists = new();
-    private static readonly ConditionalWeakTable<CompiledRuleSet, RuleSetDetail> Details = new();
+    private static readonly ConditionalWeakTable<CompiledRuleSet, GetRuleSetResponse> Details = new();
     private static readonly WriteOptions Buffered = new(WriteFlags.BufferHint);
     private const int MaxUnflushed = 32;
 
@@ -33,13 +33,13 @@ public sealed class ScoringGrpcService(LiveRules rules, ScoringStats stats, ILog
         return Task.FromResult(response);
     }
 
-    public override Task<RuleSetDetail> GetRuleSet(GetRuleSetRequest request, ServerCallContext context)
+    public override Task<GetRuleSetResponse> GetRuleSet(GetRuleSetRequest request, ServerCallContext context)
     {
-        if (request.Id.Length == 0)
-            throw new InvalidRequestException([new FieldError("id", "a rule set id from ListRuleSets is required")]);
+        if (request.RuleSetId.Length == 0)
+            throw new InvalidRequestException([new FieldError("rule_set_id", "a rule set id from ListRuleSets is required")]);
         var catalog = rules.Current;
-        var ruleSet = catalog.Find(request.Id) ?? throw new RpcException(new Status(StatusCode.NotFound,
-            $"rule set '{GrpcErrors.Cut(request.Id)}' is not loaded (loaded: {string.Join(", ", catalog.RuleSets.Select(r => r.Id))})"));
+        var ruleSet = catalog.Find(request.RuleSetId) ?? throw new RpcException(new Status(StatusCode.NotFound,
+            $"rule set '{GrpcErrors.Cut(request.RuleSetId)}' is not loaded (loaded: {string.Join(", ", catalog.RuleSets.Select(r => r.Id))})"));
         return Task.FromResult(Details.GetValue(ruleSet, r => ResponseMapper.Detail(r, catalog)));
     }
 

@@ -82,19 +82,19 @@ public sealed class ComparisonRpcTests(ServerFixture fixture)
 
 /// <summary>GetRuleSet shows a version with its overlays, figures included.</summary>
 [Collection("server")]
-public sealed class RuleSetDetailTests(ServerFixture fixture)
+public sealed class GetRuleSetTests(ServerFixture fixture)
 {
     [Fact]
     public async Task GetRuleSet_names_the_overlays_and_shows_figures_and_windowed_figures()
     {
         var client = new ScoringService.ScoringServiceClient(fixture.Channel);
-        var plain = await client.GetRuleSetAsync(new GetRuleSetRequest { Id = "dm-2021" }, deadline: DateTime.UtcNow.AddSeconds(30));
+        var plain = await client.GetRuleSetAsync(new GetRuleSetRequest { RuleSetId = "dm-2021" }, deadline: DateTime.UtcNow.AddSeconds(30));
         Assert.Equal(["covid-19"], plain.Summary.Overlays);
         var t4 = plain.Tables.Single(t => t.Id == "T4").Rows.Single(r => r.Id == "T4.A.1");
         Assert.Equal(("eur_per_point", "5000", "EUR"), (t4.Figures[0].Name, t4.Figures[0].Value, t4.Figures[0].Unit));
         Assert.Null(t4.Windowed);
 
-        var covid = await client.GetRuleSetAsync(new GetRuleSetRequest { Id = "dm-2021+covid-19" }, deadline: DateTime.UtcNow.AddSeconds(30));
+        var covid = await client.GetRuleSetAsync(new GetRuleSetRequest { RuleSetId = "dm-2021+covid-19" }, deadline: DateTime.UtcNow.AddSeconds(30));
         var w = covid.Tables.Single(t => t.Id == "T4").Rows.Single(r => r.Id == "T4.A.1").Windowed;
         Assert.Equal(("covid-19", "1000", "art. 17.2.b"), (w.OverlayId, w.Figures[0].Value, w.Citation));
         Assert.Equal(new Google.Type.Date { Year = 2020, Month = 2, Day = 23 }, w.From);

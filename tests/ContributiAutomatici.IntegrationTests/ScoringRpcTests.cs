@@ -43,14 +43,14 @@ public sealed class ScoringRpcTests(ServerFixture fixture)
     [Fact]
     public async Task GetRuleSet_returns_the_tables_and_NOT_FOUND_for_an_unknown_id()
     {
-        var detail = await Raw.GetRuleSetAsync(new GetRuleSetRequest { Id = "dm-2021" }, deadline: Deadline);
+        var detail = await Raw.GetRuleSetAsync(new GetRuleSetRequest { RuleSetId = "dm-2021" }, deadline: Deadline);
         Assert.Equal("dm-2021", detail.Summary.Id);
         var t1 = Assert.Single(detail.Tables, t => t.Id == "T1");
         var a1 = Assert.Single(t1.Rows, r => r.Id == "T1.A.1");
         Assert.Contains(a1.Cells, c => c.Role == Role.Producer && c.QuotaId == "cinema.economic" && c.Points.Contains("Tiers"));
         Assert.Contains(detail.Quotas, q => q.Id == "cinema.economic");
 
-        var raw = await Assert.ThrowsAsync<RpcException>(() => Raw.GetRuleSetAsync(new GetRuleSetRequest { Id = "dm-1999" }, deadline: Deadline).ResponseAsync);
+        var raw = await Assert.ThrowsAsync<RpcException>(() => Raw.GetRuleSetAsync(new GetRuleSetRequest { RuleSetId = "dm-1999" }, deadline: Deadline).ResponseAsync);
         Assert.Equal(StatusCode.NotFound, raw.StatusCode);
 
         using var typed = Typed();
