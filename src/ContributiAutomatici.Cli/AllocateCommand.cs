@@ -42,12 +42,16 @@ internal static class AllocateCommand
     internal static Option<int> Top()
     {
         var top = new Option<int>("--top") { Description = "How many companies (and exclusions) to show", DefaultValueFactory = _ => 10, HelpName = "N" };
-        top.Validators.Add(r =>
-        {
-            if (r.GetValueOrDefault<int>() < 0) r.AddError("--top is a count: 0 or more");
-        });
+        AtLeast(top, 0, "--top is a count: 0 or more");
         return top;
     }
+
+    /// <summary>A usage error below <paramref name="min"/> (a value that is not a number is System.CommandLine's error already).</summary>
+    private static void AtLeast(Option<int> option, int min, string message) =>
+        option.Validators.Add(r =>
+        {
+            if (r.Tokens is [var token] && int.TryParse(token.Value, NumberStyles.Integer, Inv, out var value) && value < min) r.AddError(message);
+        });
 
     private static int Run(RuleSource source, string file, bool json, string? policy, int top, Io io)
     {
@@ -183,10 +187,7 @@ internal static class AllocateCommand
         static Option<int> Count(string name, string description)
         {
             var option = new Option<int>(name) { Description = description, Required = true, HelpName = "N" };
-            option.Validators.Add(r =>
-            {
-                if (r.GetValueOrDefault<int>() <= 0) r.AddError($"{name} is a count above 0");
-            });
+            AtLeast(option, 1, $"{name} is a count above 0");
             return option;
         }
     }
