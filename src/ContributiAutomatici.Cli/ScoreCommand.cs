@@ -38,21 +38,25 @@ internal static class ScoreCommand
         {
             var path = r.GetValue(file)!;
             var name = path == "-" ? "stdin" : path;
-            string text;
+            var many = r.GetValue(jsonl) || path.EndsWith(".jsonl", StringComparison.OrdinalIgnoreCase);
+            var options = new Options(r.GetValue(json), r.GetValue(notApplied));
+            IEnumerable<string> lines;
+            string? text = null;
             try
             {
-                text = path == "-" ? io.In.ReadToEnd() : File.ReadAllText(path);
+                // A file of JSON lines is read as it is scored; one request, or standard input (to tell which it is), at once.
+                if (many && path != "-") lines = File.ReadLines(path);
+                else lines = (text = path == "-" ? io.In.ReadToEnd() : File.ReadAllText(path)).Split('\n');
             }
-            catch (IOException ex)
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
             {
                 io.Err.WriteLine($"{name}: {ex.Message}");
                 return Program.InputError;
             }
             if (source(r).Catalog() is not { } catalog) return Program.InputError;
-            var options = new Options(r.GetValue(json), r.GetValue(notApplied));
-            return r.GetValue(jsonl) || path.EndsWith(".jsonl", StringComparison.OrdinalIgnoreCase) || (path == "-" && IsJsonLines(text))
-                ? Many(catalog, name, text, options, io)
-                : One(catalog, name, text, options, io);
+            return many || (path == "-" && IsJsonLines(Numbered(lines)))
+                ? Many(catalog, name, Numbered(lines), options, io)
+                : One(catalog, name, text!, options, io);
         });
         return command;
     }
@@ -60,11 +64,12 @@ internal static class ScoreCommand
     private sealed record Options(bool Json, bool NotApplied);
 
     /// <summary>Standard input is JSON lines when each of its lines is a whole object (a pretty-printed request is not).</summary>
-    private static bool IsJsonLines(string text) =>
-        Lines(text).All(l => l.Text.StartsWith('{') && l.Text.EndsWith('}'));
+    private static bool IsJsonLines(IEnumerable<(int Number, string Text)> lines) =>
+        lines.All(l => l.Text.StartsWith('{') && l.Text.EndsWith('}'));
 
-    private static IEnumerable<(int Number, string Text)> Lines(string text) =>
-        text.Split('\n').Select((l, i) => (i + 1, l.Trim())).Where(l => l.Item2.Length > 0);
+    /// <summary>The non-blank lines with their 1-based numbers.</summary>
+    private static IEnumerable<(int Number, string Text)> Numbered(IEnumerable<string> lines) =>
+        lines.Select((l, i) => (i + 1, l.Trim())).Where(l => l.Item2.Length > 0);
 
     private static int One(RuleCatalog catalog, string name, string text, Options options, Io io)
     {
@@ -80,10 +85,10 @@ internal static class ScoreCommand
     }
 
     /// <summary>One result per line of input; a bad line is reported as file:line on stderr, the others are scored, and the exit is 1.</summary>
-    private static int Many(RuleCatalog catalog, string name, string text, Options options, Io io)
+    private static int Many(RuleCatalog catalog, string name, IEnumerable<(int Number, string Text)> lines, Options options, Io io)
     {
         var failed = 0;
-        foreach (var (number, line) in Lines(text))
+        foreach (var (number, line) in lines)
         {
             if (Score(catalog, $"{name}:{number}", line, options, io.Err) is not var (result, _, excluded))
             {
