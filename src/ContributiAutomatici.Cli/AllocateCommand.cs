@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Globalization;
 using ContributiAutomatici.Engine.Allocation;
 using ContributiAutomatici.Engine.Scoring;
@@ -16,13 +17,44 @@ internal static class AllocateCommand
 {
     private static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
 
-    public static int Run(RuleCatalog catalog, Program.Options opts, TextWriter stdout, TextWriter stderr)
+    public static Command Build(Io io)
     {
-        if (opts.Positional is not { } file)
+        var command = new Command("allocate", "Allocate a year's budget in-process: per quota the resources, points, point value, caps and rounding; " +
+                                              "the top companies; what the decree keeps out, with its article.");
+        var file = new Argument<string>("YEAR")
         {
-            stderr.WriteLine("allocate needs a year file: contributi.v1.AllocationYear (.json) or AllocateRequest lines (.jsonl)");
-            return 2;
-        }
+            Description = "A contributi.v1.AllocationYear (.json, examples/year-2023.json), or one contributi.v1.AllocateRequest per line (.jsonl)",
+        };
+        var json = CommonOptions.Json("Print the whole contributi.v1.AllocationResult");
+        var policy = new Option<string?>("--policy") { Description = "The excess policy of the caps, instead of the year's or the rule set's" };
+        policy.AcceptOnlyFromAmong("unassigned", "redistribute");
+        var top = Top();
+        command.Arguments.Add(file);
+        command.Options.Add(json);
+        command.Options.Add(policy);
+        command.Options.Add(top);
+        var source = CommonOptions.AddRuleOptions(command, io);
+        command.SetAction(r => Run(source(r), r.GetValue(file)!, r.GetValue(json), r.GetValue(policy), r.GetValue(top), io));
+        return command;
+    }
+
+    /// <summary>--top N: how many companies (and exclusions) the readable summary shows.</summary>
+    internal static Option<int> Top()
+    {
+        var top = new Option<int>("--top") { Description = "How many companies (and exclusions) to show", DefaultValueFactory = _ => 10, HelpName = "N" };
+        AtLeast(top, 0, "--top is a count: 0 or more");
+        return top;
+    }
+
+    /// <summary>A usage error below <paramref name="min"/> (a value that is not a number is System.CommandLine's error already).</summary>
+    private static void AtLeast(Option<int> option, int min, string message) =>
+        option.Validators.Add(r =>
+        {
+            if (r.Tokens is [var token] && int.TryParse(token.Value, NumberStyles.Integer, Inv, out var value) && value < min) r.AddError(message);
+        });
+
+    private static int Run(RuleSource source, string file, bool json, string? policy, int top, Io io)
+    {
         List<V1.AllocateRequest> items;
         try
         {
@@ -30,23 +62,12 @@ internal static class AllocateCommand
         }
         catch (Exception ex) when (ex is InvalidProtocolBufferException or IOException or InvalidJsonException)
         {
-            stderr.WriteLine($"{file}: {ex.Message}");
-            return 1;
+            io.Err.WriteLine($"{file}: {ex.Message}");
+            return Program.InputError;
         }
-        if (opts.Value("--policy") is { } policy && items.Count > 0 && items[0].Header is { } header)
-        {
-            header.ExcessPolicy = policy switch
-            {
-                "unassigned" => V1.ExcessPolicy.Unassigned,
-                "redistribute" => V1.ExcessPolicy.Redistribute,
-                _ => V1.ExcessPolicy.Unspecified,
-            };
-            if (header.ExcessPolicy == V1.ExcessPolicy.Unspecified)
-            {
-                stderr.WriteLine($"--policy is 'unassigned' or 'redistribute', got '{policy}'");
-                return 2;
-            }
-        }
+        if (source.Catalog() is not { } catalog) return Program.InputError;
+        if (policy is not null && items.Count > 0 && items[0].Header is { } header)
+            header.ExcessPolicy = policy == "redistribute" ? V1.ExcessPolicy.Redistribute : V1.ExcessPolicy.Unassigned;
         AllocationOutcome outcome;
         try
         {
@@ -54,19 +75,18 @@ internal static class AllocateCommand
             foreach (var item in items) reader.Add(item);
             outcome = Allocator.Run(reader.Build());
         }
-        catch (Exception ex) when (Program.ReportRequestError(ex, file, stderr))
+        catch (Exception ex) when (ScoreCommand.ReportRequestError(ex, file, io.Err))
         {
-            return 1;
+            return Program.InputError;
         }
-        if (opts.Json)
+        if (json)
         {
             var result = AllocationMapper.Result(AllocationMapper.Items(outcome));
-            stdout.WriteLine(new JsonFormatter(JsonFormatter.Settings.Default.WithIndentation()).Format(result));
-            return 0;
+            io.Out.WriteLine(new JsonFormatter(JsonFormatter.Settings.Default.WithIndentation()).Format(result));
+            return Program.Ok;
         }
-        var top = int.TryParse(opts.Value("--top"), NumberStyles.None, Inv, out var n) ? n : 10;
-        WriteSummary(outcome, top, stdout);
-        return 0;
+        WriteSummary(outcome, top, io.Out);
+        return Program.Ok;
     }
 
     /// <summary>A year file: one AllocationYear (JSON), or one AllocateRequest per line (JSON lines, for large years).</summary>
@@ -118,45 +138,57 @@ internal static class AllocateCommand
         }
     }
 
-    public static int Synth(RuleCatalog catalog, Program.Options opts, TextWriter stdout, TextWriter stderr)
+    public static Command BuildSynth(Io io)
     {
-        int Int(string name, int fallback) => opts.Value(name) is { } v ? int.Parse(v, NumberStyles.None, Inv) : fallback;
-        int companies, works, seed, year;
-        decimal budget;
-        try
+        var command = new Command("synth", "Write a synthetic year (JSON lines of contributi.v1.AllocateRequest) for tests and benchmarks: " +
+                                           "the same for the same seed, festivals, prizes and markets from the rule set's own lists. Compiles no rule.");
+        var companies = Count("--companies", "How many companies");
+        var works = Count("--works", "How many works");
+        var seed = new Option<int>("--seed") { Description = "The random seed", DefaultValueFactory = _ => 1 };
+        var year = new Option<int>("--year") { Description = "The application year", DefaultValueFactory = _ => 2023 };
+        var budget = new Option<decimal>("--budget") { Description = "The budget in EUR", DefaultValueFactory = _ => 100_000_000m, HelpName = "EUR" };
+        var ruleSet = new Option<string?>("--rule-set") { Description = "A version id [default: the version in force for --year]", HelpName = "ID" };
+        var output = new Option<string?>("--out") { Description = "The file to write [default: standard output]", HelpName = "FILE" };
+        foreach (var o in new Option[] { companies, works, seed, year, budget, ruleSet, output }) command.Options.Add(o);
+        var rules = CommonOptions.Rules();
+        command.Options.Add(rules);
+        command.SetAction(r =>
         {
-            companies = Int("--companies", 0);
-            works = Int("--works", 0);
-            seed = Int("--seed", 1);
-            year = Int("--year", 2023);
-            budget = opts.Value("--budget") is { } b ? decimal.Parse(b, NumberStyles.Number, Inv) : 100_000_000m;
-        }
-        catch (FormatException ex)
+            // The rule set's lists come from its files, parsed and checked; nothing is compiled.
+            if (new RuleSource(r.GetValue(rules), noCache: true, io.Err).Definitions() is not { } defs) return Program.InputError;
+            var versions = defs.Where(d => d.Kind == "version").ToList();
+            var y = r.GetValue(year);
+            var id = r.GetValue(ruleSet);
+            var version = id is not null
+                ? versions.FirstOrDefault(d => d.Id == id)
+                : versions.Where(d => d.ApplicationYearFrom <= y && (d.ApplicationYearTo is null || y <= d.ApplicationYearTo))
+                    .MaxBy(d => d.ApplicationYearFrom);
+            if (version is null)
+            {
+                io.Err.WriteLine("synth: " + (id is not null ? RuleSource.Unknown(id, versions.Select(d => d.Id)) : $"no version governs application year {y}"));
+                return Program.InputError;
+            }
+            var items = YearSynthesizer.Items(version.Id, new ListCatalog(version.Lists), r.GetValue(companies), r.GetValue(works), r.GetValue(seed), y,
+                r.GetValue(budget));
+            var path = r.GetValue(output);
+            var writer = path is not null ? new StreamWriter(path) : io.Out;
+            try
+            {
+                foreach (var item in items) writer.WriteLine(JsonFormatter.Default.Format(item));
+            }
+            finally
+            {
+                if (!ReferenceEquals(writer, io.Out)) writer.Dispose();
+            }
+            return Program.Ok;
+        });
+        return command;
+
+        static Option<int> Count(string name, string description)
         {
-            stderr.WriteLine($"synth: {ex.Message}");
-            return 2;
+            var option = new Option<int>(name) { Description = description, Required = true, HelpName = "N" };
+            AtLeast(option, 1, $"{name} is a count above 0");
+            return option;
         }
-        if (companies <= 0 || works <= 0)
-        {
-            stderr.WriteLine("synth needs --companies N and --works M (both > 0)");
-            return 2;
-        }
-        var ruleSet = opts.Value("--rule-set") is { } id ? catalog.Find(id) : catalog.ForApplicationYear(year);
-        if (ruleSet is null)
-        {
-            stderr.WriteLine($"synth: no rule set {(opts.Value("--rule-set") ?? $"for {year}")}");
-            return 1;
-        }
-        var items = YearSynthesizer.Items(ruleSet, companies, works, seed, year, budget);
-        var writer = opts.Value("--out") is { } path ? new StreamWriter(path) : stdout;
-        try
-        {
-            foreach (var item in items) writer.WriteLine(JsonFormatter.Default.Format(item));
-        }
-        finally
-        {
-            if (!ReferenceEquals(writer, stdout)) writer.Dispose();
-        }
-        return 0;
     }
 }

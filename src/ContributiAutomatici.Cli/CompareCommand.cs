@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Globalization;
 using ContributiAutomatici.Engine.Rules;
 using ContributiAutomatici.Engine.Scoring;
@@ -17,34 +18,54 @@ internal static class CompareCommand
 {
     private static readonly JsonFormatter Json = new(JsonFormatter.Settings.Default.WithIndentation());
 
-    public static int Diff(RuleCatalog catalog, string? a, string? b, bool json, TextWriter stdout, TextWriter stderr)
+    public static Command BuildDiff(Io io)
     {
-        if (a is null || b is null)
+        var command = new Command("diff", "What differs between two rule sets: rows added, removed and changed, each changed figure, condition, " +
+                                          "points expression, quota, policy or citation.");
+        var a = SideArgument("A");
+        var b = SideArgument("B");
+        var json = CommonOptions.Json("Print the contributi.v1.DiffRuleSetsResponse");
+        command.Arguments.Add(a);
+        command.Arguments.Add(b);
+        command.Options.Add(json);
+        var source = CommonOptions.AddRuleOptions(command, io);
+        command.SetAction(r => Diff(source(r), r.GetValue(a)!, r.GetValue(b)!, r.GetValue(json), io));
+        return command;
+
+        static Argument<string> SideArgument(string name) => new(name)
         {
-            stderr.WriteLine("diff needs two rule sets: ids (dm-2021, dm-2021+covid-19) or folders of rule files");
-            return 2;
-        }
-        var errors = new List<RuleError>();
-        var da = Definition(catalog, a, errors);
-        var db = Definition(catalog, b, errors);
-        if (da is null || db is null)
-        {
-            foreach (var e in errors) stderr.WriteLine(e);
-            return 1;
-        }
-        var diff = RuleSetDiff.Compare(da, db);
-        if (json) stdout.WriteLine(Json.Format(diff));
-        else RuleSetDiff.Write(diff, stdout);
-        return 0;
+            Description = "A loaded rule set (dm-2021, dm-2021+covid-19, covid-19: see 'contributi list') or a folder of rule files (rules/dm-2021)",
+        };
     }
 
-    /// <summary>A loaded rule set by id, or a folder of rule files parsed (not compiled: a diff needs no scoring).</summary>
-    private static RuleSetDefinition? Definition(RuleCatalog catalog, string spec, List<RuleError> errors)
+    private static int Diff(RuleSource source, string a, string b, bool json, Io io)
     {
+        var errors = new List<RuleError>();
+        var da = Definition(source, a, errors);
+        var db = Definition(source, b, errors);
+        if (da is null || db is null)
+        {
+            foreach (var e in errors) io.Err.WriteLine(e.Line > 0 ? e.ToString() : $"diff: {e.Message}");
+            return Program.InputError;
+        }
+        var diff = RuleSetDiff.Compare(da, db);
+        if (json) io.Out.WriteLine(Json.Format(diff));
+        else RuleSetDiff.Write(diff, io.Out);
+        return Program.Ok;
+    }
+
+    /// <summary>
+    /// A folder of rule files parsed (not compiled: a diff needs no scoring), else a loaded rule set by id (the rules
+    /// compiled only then).
+    /// </summary>
+    private static RuleSetDefinition? Definition(RuleSource source, string spec, List<RuleError> errors)
+    {
+        if (File.Exists(Path.Combine(spec, RuleFileParser.ManifestName))) return RuleFileParser.Parse(Path.GetFullPath(spec), errors);
+        if (source.Catalog() is not { } catalog) return null;
         if (catalog.Find(spec) is { } rs) return rs.Definition;
         if (catalog.Overlays.FirstOrDefault(o => o.Id == spec) is { } o) return o;
-        if (Directory.Exists(spec)) return RuleFileParser.Parse(Path.GetFullPath(spec), errors);
-        errors.Add(new RuleError(spec, 0, $"neither a loaded rule set ({string.Join(", ", catalog.RuleSets.Select(r => r.Id))}) nor a folder of rule files"));
+        errors.Add(new RuleError(spec, 0, $"{RuleSource.Unknown(spec, catalog.RuleSets.Select(r => r.Id).Concat(catalog.Overlays.Select(x => x.Id)))}, " +
+                                          "and not a folder of rule files (with ruleset.yaml)"));
         return null;
     }
 
@@ -57,30 +78,50 @@ internal static class CompareCommand
         return side;
     }
 
-    public static int Compare(RuleCatalog catalog, Program.Options opts, TextWriter stdout, TextWriter stderr)
+    public static Command BuildCompare(Io io)
     {
-        var (a, b) = (opts.Value("--a"), opts.Value("--b"));
-        if (a is null || b is null || (opts.Value("--works") is null) == (opts.Value("--year") is null))
+        var command = new Command("compare", "The same works, or the same year, under two rule sets: who gains, who loses, and the table rows that explain it.");
+        var a = SideOption("--a");
+        var b = SideOption("--b");
+        var works = new Option<string?>("--works") { Description = "Works to score under both: JSON lines of contributi.v1.ScoreWorkRequest", HelpName = "FILE.jsonl" };
+        var year = new Option<string?>("--year") { Description = "A year to allocate under both: an AllocationYear (.json) or AllocateRequest lines (.jsonl)", HelpName = "FILE" };
+        var json = CommonOptions.Json("Print the contributi.v1 comparison messages");
+        var html = new Option<string?>("--html") { Description = "With --year: write a self-contained HTML report there", HelpName = "REPORT.html" };
+        var top = AllocateCommand.Top();
+        foreach (var o in new Option[] { a, b, works, year, json, html, top }) command.Options.Add(o);
+        command.Validators.Add(r =>
         {
-            stderr.WriteLine("compare needs --a SIDE --b SIDE and either --works FILE.jsonl or --year FILE (.json or .jsonl)");
-            return 2;
-        }
-        var file = opts.Value("--works") ?? opts.Value("--year")!;
-        try
+            if ((r.GetResult(works) is null) == (r.GetResult(year) is null)) r.AddError("compare takes either --works FILE.jsonl or --year FILE (one of them)");
+            if (r.GetResult(html) is not null && r.GetResult(year) is null) r.AddError("--html is a report of a year: it needs --year FILE");
+        });
+        var source = CommonOptions.AddRuleOptions(command, io);
+        command.SetAction(r =>
         {
-            return opts.Value("--works") is not null
-                ? Works(catalog, file, Side(a), Side(b), opts.Json, stdout)
-                : Year(catalog, file, Side(a), Side(b), opts, stdout);
-        }
-        catch (Exception ex) when (ex is InvalidProtocolBufferException or IOException or InvalidJsonException)
+            var file = r.GetValue(works) ?? r.GetValue(year)!;
+            if (source(r).Catalog() is not { } catalog) return Program.InputError;
+            try
+            {
+                return r.GetValue(works) is not null
+                    ? Works(catalog, file, Side(r.GetValue(a)!), Side(r.GetValue(b)!), r.GetValue(json), io.Out)
+                    : Year(catalog, file, Side(r.GetValue(a)!), Side(r.GetValue(b)!), r.GetValue(json), r.GetValue(html), r.GetValue(top), io.Out);
+            }
+            catch (Exception ex) when (ex is InvalidProtocolBufferException or IOException or InvalidJsonException)
+            {
+                io.Err.WriteLine($"{file}: {ex.Message}");
+                return Program.InputError;
+            }
+            catch (Exception ex) when (ScoreCommand.ReportRequestError(ex, file, io.Err))
+            {
+                return Program.InputError;
+            }
+        });
+        return command;
+
+        static Option<string> SideOption(string name) => new(name)
         {
-            stderr.WriteLine($"{file}: {ex.Message}");
-            return 1;
-        }
-        catch (Exception ex) when (Program.ReportRequestError(ex, file, stderr))
-        {
-            return 1;
-        }
+            Required = true, HelpName = "SIDE",
+            Description = "A compiled rule set id, exactly: 'dm-2021' is the version alone, 'dm-2021+covid-19' with the overlay (see 'contributi list')",
+        };
     }
 
     private static int Works(RuleCatalog catalog, string file, V1.RuleSetRef a, V1.RuleSetRef b, bool json, TextWriter o)
@@ -113,14 +154,14 @@ internal static class CompareCommand
         return 0;
     }
 
-    private static int Year(RuleCatalog catalog, string file, V1.RuleSetRef a, V1.RuleSetRef b, Program.Options opts, TextWriter o)
+    private static int Year(RuleCatalog catalog, string file, V1.RuleSetRef a, V1.RuleSetRef b, bool json, string? html, int top, TextWriter o)
     {
         var items = AllocateCommand.Read(file);
         var header = items.FirstOrDefault(i => i.ItemCase == V1.AllocateRequest.ItemOneofCase.Header)?.Header ?? new V1.AllocationHeader();
         var sides = new V1.CompareSides
         {
             A = Header(header, a), B = Header(header, b),
-            Top = int.TryParse(opts.Value("--top"), NumberStyles.None, CultureInfo.InvariantCulture, out var top) ? top : 10,
+            Top = top,
         };
         var reader = new Comparisons.YearReader(catalog);
         reader.Add(new V1.CompareAllocationsRequest { Sides = sides });
@@ -132,8 +173,8 @@ internal static class CompareCommand
                 _ => new V1.CompareAllocationsRequest { Claim = item.Claim },
             });
         var result = reader.Compare();
-        if (opts.Value("--html") is { } html) File.WriteAllText(html, ComparisonReport.Html(result));
-        if (opts.Json) o.WriteLine(Json.Format(result));
+        if (html is not null) File.WriteAllText(html, ComparisonReport.Html(result));
+        if (json) o.WriteLine(Json.Format(result));
         else ComparisonReport.Text(result, o);
         return 0;
     }

@@ -13,10 +13,13 @@ namespace ContributiAutomatici.Protocol;
 /// </summary>
 public static class YearSynthesizer
 {
-    public static IEnumerable<V1.AllocateRequest> Items(CompiledRuleSet ruleSet, int companies, int works, int seed, int year, decimal budget)
+    public static IEnumerable<V1.AllocateRequest> Items(CompiledRuleSet ruleSet, int companies, int works, int seed, int year, decimal budget) =>
+        Items(ruleSet.Id, ruleSet.Lists, companies, works, seed, year, budget);
+
+    /// <summary>The same from a rule set's id and lists alone (its files parsed, nothing compiled).</summary>
+    public static IEnumerable<V1.AllocateRequest> Items(string ruleSetId, ListCatalog lists, int companies, int works, int seed, int year, decimal budget)
     {
         var rnd = new Random(seed);
-        var lists = ruleSet.Lists;
         string[] Ids(string kind) => lists.Lists.Where(l => l.Kind == kind).SelectMany(l => l.Entries).Select(e => e.Id).Distinct().Order(StringComparer.Ordinal).ToArray();
         var festivals = Ids("festivals");
         var prizes = Ids("prizes");
@@ -28,7 +31,7 @@ public static class YearSynthesizer
 
         yield return new V1.AllocateRequest
         {
-            Header = new V1.AllocationHeader { RuleSetId = ruleSet.Id, ApplicationYear = year, Budget = budget.ToString(inv) },
+            Header = new V1.AllocationHeader { RuleSetId = ruleSetId, ApplicationYear = year, Budget = budget.ToString(inv) },
         };
 
         // Companies: producers first (60%), then theatrical distributors, international distributors, HE publishers.

@@ -1,0 +1,92 @@
+using System.CommandLine;
+using ContributiAutomatici.Engine.Rules;
+using ContributiAutomatici.Engine.Scoring;
+
+namespace ContributiAutomatici.Cli;
+
+/// <summary>The options every verb that reads the rules shares.</summary>
+internal static class CommonOptions
+{
+    public static Option<string?> Rules() => new("--rules")
+    {
+        HelpName = "DIR",
+        Description = "The rules folder [default: $CONTRIBUTI_RULES_DIR, else a rules/ folder in or above the current directory, else the rules shipped with contributi]",
+    };
+
+    public static Option<bool> NoCache() => new("--no-cache") { Description = "Compile the rules without reading or writing the compiled-rules cache" };
+
+    public static Option<bool> Json(string what) => new("--json") { Description = what };
+
+    /// <summary>Adds --rules and --no-cache to a verb; the source they describe, for its action.</summary>
+    public static Func<ParseResult, RuleSource> AddRuleOptions(Command command, Io io)
+    {
+        var rules = Rules();
+        var noCache = NoCache();
+        command.Options.Add(rules);
+        command.Options.Add(noCache);
+        return r => new RuleSource(r.GetValue(rules), r.GetValue(noCache), io.Err);
+    }
+}
+
+/// <summary>
+/// The rules folder a verb reads (as given, else <see cref="RulesLocator"/>), parsed or compiled on first use only;
+/// a refusal is printed on stderr (every file:line: reason) and the caller exits 1.
+/// </summary>
+internal sealed class RuleSource(string? given, bool noCache, TextWriter stderr)
+{
+    private RuleCatalog? _catalog;
+
+    public string Root { get; } = RulesLocator.Find(given);
+
+    /// <summary>Every rule set compiled, or null (the errors printed).</summary>
+    public RuleCatalog? Catalog()
+    {
+        if (_catalog is not null || !Exists()) return _catalog;
+        var compile = new RuleCompileOptions
+        {
+            CacheDirectory = noCache ? null : RuleCompileOptions.DefaultCacheDirectory,
+            Warn = w => stderr.WriteLine("warning: " + w),
+        };
+        try
+        {
+            _catalog = RuleCatalog.Load(Root, compile);
+        }
+        catch (RuleLoadException ex)
+        {
+            Report(ex.Errors);
+        }
+        return _catalog;
+    }
+
+    /// <summary>Every rule set parsed and checked as files, not compiled (for what needs their lists, not their scoring), or null.</summary>
+    public IReadOnlyList<RuleSetDefinition>? Definitions()
+    {
+        if (!Exists()) return null;
+        var errors = new List<RuleError>();
+        var defs = Directory.GetDirectories(Root).Where(d => File.Exists(Path.Combine(d, RuleFileParser.ManifestName)))
+            .Order(StringComparer.Ordinal).Select(d => RuleFileParser.Parse(d, errors)).OfType<RuleSetDefinition>().ToList();
+        if (defs.Count == 0 && errors.Count == 0) errors.Add(new RuleError(Root, 0, "no rule set (a folder with ruleset.yaml) in the rules folder"));
+        if (errors.Count == 0) return defs;
+        Report(errors);
+        return null;
+    }
+
+    /// <summary>The message for an unknown rule-set id, naming the known ones.</summary>
+    public static string Unknown(string id, IEnumerable<string> known) => $"unknown rule set '{id}' (loaded: {string.Join(", ", known)})";
+
+    private bool Exists()
+    {
+        if (Directory.Exists(Root)) return true;
+        stderr.WriteLine(given is null
+            ? $"rules folder not found: no --rules DIR, no ${RulesLocator.EnvironmentVariable}, no rules/ folder in or above the current directory, and '{Root}' does not exist"
+            : $"rules folder '{Root}' does not exist");
+        return false;
+    }
+
+    private void Report(IReadOnlyList<RuleError> errors)
+    {
+        // An error of the folder itself has no line: said plainly, not as PATH:0:.
+        foreach (var e in errors) stderr.WriteLine(e.Line > 0 ? e.ToString() : $"{e.File}: {e.Message}");
+        stderr.WriteLine($"refused: {errors.Count} error(s) in {Root}; nothing loaded");
+    }
+}

@@ -1,0 +1,124 @@
+using System.CommandLine;
+using ContributiAutomatici.Engine.Rules;
+using ContributiAutomatici.Engine.Scoring;
+using ContributiAutomatici.Protocol;
+using Google.Protobuf;
+using V1 = ContributiAutomatici.Contracts.V1;
+
+namespace ContributiAutomatici.Cli;
+
+/// <summary><c>validate</c>, <c>list</c> and <c>test</c>: the rule files themselves.</summary>
+internal static class RulesCommands
+{
+    public static Command Validate(Io io)
+    {
+        var command = new Command("validate", "Check and compile every rule set of the rules folder; print each with its tables, rows and load times. " +
+                                              "A refused folder prints every error as file:line: reason and exits 1.");
+        var source = CommonOptions.AddRuleOptions(command, io);
+        command.SetAction(r => source(r) is var rules && rules.Catalog() is { } catalog ? Validate(catalog, rules.Root, io.Out) : Program.InputError);
+        return command;
+    }
+
+    private static int Validate(RuleCatalog catalog, string rules, TextWriter stdout)
+    {
+        foreach (var rs in catalog.RuleSets)
+        {
+            var d = rs.Definition;
+            stdout.WriteLine($"ok {d.Id}: {d.Tables.Count} tables, {Rows(d)} rows, {rs.Cells.Count} role cells, " +
+                             $"{d.Lists.Sum(l => l.Entries.Count)} list entries; sha256 {d.ContentHash[..16]}; {rs.Source.ToString().ToLowerInvariant()} " +
+                             $"(checked {rs.Timings.Checked.TotalMilliseconds:0} ms, emitted {rs.Timings.Emitted.TotalMilliseconds:0} ms, " +
+                             $"sandboxed {rs.Timings.Sandboxed.TotalMilliseconds:0} ms, ready {rs.Timings.Total.TotalMilliseconds:0} ms)");
+        }
+        stdout.WriteLine($"{catalog.RuleSets.Count} rule set(s) in {rules} valid ({catalog.LoadTime.TotalMilliseconds:0} ms)");
+        // For the warm-start test: which assemblies the load pulled in (a warm start loads none of Roslyn).
+        if (Environment.GetEnvironmentVariable("CONTRIBUTI_REPORT_ASSEMBLIES") == "1")
+            foreach (var a in AppDomain.CurrentDomain.GetAssemblies().Select(a => a.GetName().Name).Order(StringComparer.Ordinal))
+                stdout.WriteLine("assembly " + a);
+        return Program.Ok;
+    }
+
+    private static int Rows(RuleSetDefinition d) => d.Tables.Sum(t => t.Rows.Count());
+
+    public static Command List(Io io)
+    {
+        var command = new Command("list", "The loaded decree versions, each version with its overlays (the ids 'diff' and 'compare' take), " +
+                                          "and the overlays: application years, tables, rows and content hash.");
+        var json = CommonOptions.Json("Print the contributi.v1.ListRuleSetsResponse the server's ListRuleSets returns");
+        command.Options.Add(json);
+        var source = CommonOptions.AddRuleOptions(command, io);
+        command.SetAction(r => source(r).Catalog() is { } catalog ? List(catalog, r.GetValue(json), io.Out) : Program.InputError);
+        return command;
+    }
+
+    private static int List(RuleCatalog catalog, bool json, TextWriter o)
+    {
+        if (json)
+        {
+            var response = new V1.ListRuleSetsResponse();
+            response.RuleSets.AddRange(catalog.Versions.Select(v => ResponseMapper.Summary(v, catalog)));
+            response.RuleSets.AddRange(catalog.Overlays.Select(ResponseMapper.Summary));
+            o.WriteLine(new JsonFormatter(JsonFormatter.Settings.Default.WithIndentation()).Format(response));
+            return Program.Ok;
+        }
+        var width = catalog.RuleSets.Select(r => r.Id).Concat(catalog.Overlays.Select(x => x.Id)).Max(id => id.Length);
+        foreach (var rs in catalog.RuleSets)
+        {
+            var d = rs.Definition;
+            var what = d.AppliedOverlays.Count == 0
+                ? $"version, application years {d.ApplicationYearFrom}-{d.ApplicationYearTo?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? ""}"
+                : $"{d.BaseId} with {string.Join(", ", d.AppliedOverlays)}";
+            o.WriteLine($"{d.Id.PadRight(width)}  {d.Tables.Count} tables, {Rows(d),4} rows  sha256 {d.ContentHash}  {what}");
+        }
+        foreach (var d in catalog.Overlays)
+            o.WriteLine($"{d.Id.PadRight(width)}  overlay of {d.Overlay!.Patches}, {d.Overlay.Rows.Count} row patches  sha256 {d.ContentHash}  " +
+                        $"{d.Overlay.From:yyyy-MM-dd} to {d.Overlay.To:yyyy-MM-dd}{(d.Overlay.OnByDefault ? ", on by default" : "")}");
+        o.WriteLine($"{catalog.Versions.Count()} version(s), {catalog.Overlays.Count} overlay(s) in {catalog.LoadTime.TotalMilliseconds:0} ms");
+        return Program.Ok;
+    }
+
+    public static Command Test(Io io)
+    {
+        var command = new Command("test", "Run the golden tests (works and the points the decree gives them; years and their allocation) of every rule set, " +
+                                          "or of one. A failing case prints its file:line and the difference, and exits 1.");
+        var id = new Argument<string?>("RULE_SET_ID") { Arity = ArgumentArity.ZeroOrOne, Description = "A version or overlay id (dm-2021, covid-19); all when absent" };
+        command.Arguments.Add(id);
+        var source = CommonOptions.AddRuleOptions(command, io);
+        command.SetAction(r => source(r).Catalog() is { } catalog ? Test(catalog, r.GetValue(id), io) : Program.InputError);
+        return command;
+    }
+
+    private static int Test(RuleCatalog catalog, string? only, Io io)
+    {
+        int passed = 0, failed = 0;
+        var errors = new List<RuleError>();
+        var sets = catalog.Versions.Select(v => v.Definition).Concat(catalog.Overlays).ToList();
+        if (only is not null && sets.All(d => d.Id != only))
+        {
+            io.Err.WriteLine("test: " + RuleSource.Unknown(only, sets.Select(d => d.Id)));
+            return Program.InputError;
+        }
+        foreach (var rs in sets.Where(r => only is null || r.Id == only))
+        {
+            var cases = GoldenTests.Load(rs, errors);
+            foreach (var c in cases) Report(GoldenTests.Run(c, catalog), c.File, c.Line, c.Name);
+            var allocations = AllocationGoldenTests.Load(rs.Directory, rs.Overlay?.Patches ?? rs.Id, errors);
+            foreach (var c in allocations) Report(AllocationGoldenTests.Run(c, catalog), c.File, c.Line, c.Name);
+            io.Out.WriteLine($"{rs.Id}: {cases.Count} golden case(s), {allocations.Count} golden allocation(s)");
+        }
+        foreach (var e in errors) io.Err.WriteLine(e);
+        io.Out.WriteLine($"{passed} passed, {failed + errors.Count} failed");
+        return failed + errors.Count == 0 ? Program.Ok : Program.InputError;
+
+        void Report(GoldenResult r, string file, int line, string name)
+        {
+            if (r.Passed)
+            {
+                passed++;
+                return;
+            }
+            failed++;
+            io.Out.WriteLine($"FAIL {file}:{line} {name}");
+            foreach (var f in r.Failures) io.Out.WriteLine($"     {f}");
+        }
+    }
+}

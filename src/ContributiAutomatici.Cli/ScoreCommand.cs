@@ -1,0 +1,193 @@
+using System.CommandLine;
+using System.Globalization;
+using ContributiAutomatici.Engine.Allocation;
+using ContributiAutomatici.Engine.Rules;
+using ContributiAutomatici.Engine.Scoring;
+using ContributiAutomatici.Protocol;
+using Google.Protobuf;
+using V1 = ContributiAutomatici.Contracts.V1;
+
+namespace ContributiAutomatici.Cli;
+
+/// <summary>
+/// <c>score</c>: one work (a ScoreWorkRequest as JSON) explained line by line, or many works (JSON lines of
+/// ScoreWorkRequest: a .jsonl file, <c>--jsonl</c>, or standard input with <c>-</c>) with one result per line.
+/// </summary>
+internal static class ScoreCommand
+{
+    private static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
+
+    public static Command Build(Io io)
+    {
+        var command = new Command("score", "Score a work: its points per role and quota, each line with its table row, citation and inputs. " +
+                                           "Many works: JSON lines (one request per line), one result per line.");
+        var file = new Argument<string>("REQUEST")
+        {
+            Description = "A contributi.v1.ScoreWorkRequest in the protobuf JSON mapping (examples/first-feature.json); " +
+                          "a .jsonl file of them, one per line; '-' reads standard input (JSON lines when each line is a whole request)",
+        };
+        var json = CommonOptions.Json("Print the contributi.v1.ScoreWorkResponse (with many works: one per line)");
+        var jsonl = new Option<bool>("--jsonl") { Description = "Read REQUEST as JSON lines whatever its name" };
+        var notApplied = new Option<bool>("--not-applied") { Description = "Also list every row that did not apply, with its reason" };
+        command.Arguments.Add(file);
+        command.Options.Add(json);
+        command.Options.Add(jsonl);
+        command.Options.Add(notApplied);
+        var source = CommonOptions.AddRuleOptions(command, io);
+        command.SetAction(r =>
+        {
+            var path = r.GetValue(file)!;
+            var name = path == "-" ? "stdin" : path;
+            var many = r.GetValue(jsonl) || path.EndsWith(".jsonl", StringComparison.OrdinalIgnoreCase);
+            var options = new Options(r.GetValue(json), r.GetValue(notApplied));
+            IEnumerable<string> lines;
+            string? text = null;
+            try
+            {
+                // A file of JSON lines is read as it is scored; one request, or standard input (to tell which it is), at once.
+                if (many && path != "-") lines = File.ReadLines(path);
+                else lines = (text = path == "-" ? io.In.ReadToEnd() : File.ReadAllText(path)).Split('\n');
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                io.Err.WriteLine($"{name}: {ex.Message}");
+                return Program.InputError;
+            }
+            if (source(r).Catalog() is not { } catalog) return Program.InputError;
+            return many || (path == "-" && IsJsonLines(Numbered(lines)))
+                ? Many(catalog, name, Numbered(lines), options, io)
+                : One(catalog, name, text!, options, io);
+        });
+        return command;
+    }
+
+    private sealed record Options(bool Json, bool NotApplied);
+
+    /// <summary>Standard input is JSON lines when each of its lines is a whole object (a pretty-printed request is not).</summary>
+    private static bool IsJsonLines(IEnumerable<(int Number, string Text)> lines) =>
+        lines.All(l => l.Text.StartsWith('{') && l.Text.EndsWith('}'));
+
+    /// <summary>The non-blank lines with their 1-based numbers.</summary>
+    private static IEnumerable<(int Number, string Text)> Numbered(IEnumerable<string> lines) =>
+        lines.Select((l, i) => (i + 1, l.Trim())).Where(l => l.Item2.Length > 0);
+
+    private static int One(RuleCatalog catalog, string name, string text, Options options, Io io)
+    {
+        if (Score(catalog, name, text, options, io.Err) is not var (result, req, excluded)) return Program.InputError;
+        if (options.Json)
+        {
+            io.Out.WriteLine(new JsonFormatter(JsonFormatter.Settings.Default.WithIndentation()).Format(ResponseMapper.ToProto(result, excluded)));
+            return Program.Ok;
+        }
+        ScoreTable.Write(result, req, io.Out);
+        foreach (var e in excluded) io.Out.WriteLine($"kept out: {e.Field} [{e.Article}] {e.Reason}");
+        return Program.Ok;
+    }
+
+    /// <summary>One result per line of input; a bad line is reported as file:line on stderr, the others are scored, and the exit is 1.</summary>
+    private static int Many(RuleCatalog catalog, string name, IEnumerable<(int Number, string Text)> lines, Options options, Io io)
+    {
+        var failed = 0;
+        foreach (var (number, line) in lines)
+        {
+            if (Score(catalog, $"{name}:{number}", line, options, io.Err) is not var (result, _, excluded))
+            {
+                failed++;
+                continue;
+            }
+            if (options.Json)
+            {
+                io.Out.WriteLine(JsonFormatter.Default.Format(ResponseMapper.ToProto(result, excluded)));
+                continue;
+            }
+            var roles = string.Join("; ", result.Roles.Select(r => $"{RoleNames.Key(r.Role)} {r.TotalPoints.ToString("0.####", Inv)}"));
+            io.Out.WriteLine($"{(result.WorkId.Length > 0 ? result.WorkId : "#" + number)}  {result.RuleSetId}  {roles}" +
+                             (excluded.Count > 0 ? $"  ({excluded.Count} result(s) kept out)" : ""));
+        }
+        if (failed > 0) io.Err.WriteLine($"{failed} request(s) of {name} not scored");
+        return failed == 0 ? Program.Ok : Program.InputError;
+    }
+
+    /// <summary>A request parsed, checked and scored; null with its errors printed against <paramref name="where"/>.</summary>
+    private static (ScoreResult Result, CompiledRuleSet RuleSet, IReadOnlyList<Exclusion> Excluded)? Score(
+        RuleCatalog catalog, string where, string json, Options options, TextWriter stderr)
+    {
+        V1.ScoreWorkRequest request;
+        try
+        {
+            request = JsonParser.Default.Parse<V1.ScoreWorkRequest>(json);
+        }
+        catch (Exception ex) when (ex is InvalidProtocolBufferException or InvalidJsonException)
+        {
+            stderr.WriteLine($"{where}: {ex.Message}");
+            return null;
+        }
+        if (options.NotApplied) request.IncludeNotApplied = true;
+        ScoringRequest req;
+        try
+        {
+            req = RequestMapper.Map(request, catalog);
+        }
+        catch (Exception ex) when (ReportRequestError(ex, where, stderr))
+        {
+            return null;
+        }
+        try
+        {
+            return (req.RuleSet.Score(req.Work, req.Roles, req.Options), req.RuleSet, req.Excluded);
+        }
+        catch (RuleEvaluationException ex)
+        {
+            // A rule failed on this work (it divided by zero, overflowed): an error of that row, not a crash.
+            stderr.WriteLine($"{where}: {ex.Message}");
+            return null;
+        }
+    }
+
+    /// <summary>Prints a request's errors (every bad field, or the unknown version) against its file; false for any other exception.</summary>
+    internal static bool ReportRequestError(Exception ex, string file, TextWriter stderr)
+    {
+        switch (ex)
+        {
+            case InvalidRequestException invalid:
+                foreach (var e in invalid.Errors) stderr.WriteLine($"{file}: {e}");
+                return true;
+            case RuleSetNotFoundException notFound:
+                stderr.WriteLine($"{file}: {notFound.Message}");
+                return true;
+            default:
+                return false;
+        }
+    }
+}
+
+/// <summary>The explanation as a table for people.</summary>
+internal static class ScoreTable
+{
+    public static void Write(ScoreResult result, CompiledRuleSet rs, TextWriter o)
+    {
+        var inv = CultureInfo.InvariantCulture;
+        o.WriteLine($"{result.RuleSetId} (sha256 {result.ContentHash[..16]})  work: {(result.WorkId.Length > 0 ? result.WorkId : "-")}");
+        var quotas = rs.Definition.Quotas.ToDictionary(q => q.Id);
+        foreach (var role in result.Roles)
+        {
+            o.WriteLine();
+            o.WriteLine($"{RoleNames.Key(role.Role)}: {role.TotalPoints.ToString("0.####", inv)} points");
+            foreach (var q in role.Quotas)
+            {
+                o.WriteLine($"  {q.QuotaId} ({quotas.GetValueOrDefault(q.QuotaId)?.Title}): {q.Points.ToString("0.####", inv)}");
+                foreach (var l in q.Lines)
+                {
+                    o.WriteLine($"    {l.RowId,-18} {l.Points.ToString("0.####", inv),12}  {l.Label}");
+                    o.WriteLine($"    {"",-18} {"",12}  [{l.Citation}]");
+                    foreach (var (k, v) in l.Inputs) o.WriteLine($"    {"",-18} {"",12}    {k} = {v}");
+                }
+            }
+            if (role.NotApplied.Count > 0)
+            {
+                o.WriteLine("  not applied:");
+                foreach (var l in role.NotApplied) o.WriteLine($"    {l.RowId,-18} {l.Reason}");
+            }
+        }
+    }
+}

@@ -1,0 +1,80 @@
+using System.Diagnostics;
+using System.Reflection;
+using ContributiAutomatici.Cli;
+
+namespace ContributiAutomatici.Tests;
+
+/// <summary>
+/// The command line as a .NET tool, as the README installs it: packed from the CLI just built, installed into a tool
+/// folder, run from a directory outside the repository with the rules shipped in the package. About 30-60 s (pack,
+/// install, one cold compile of the rules); filter it out with <c>--filter "Category!=Tool"</c>.
+/// </summary>
+[Trait("Category", "Tool")]
+public class CliToolTests
+{
+#if DEBUG
+    private const string Configuration = "Debug";
+#else
+    private const string Configuration = "Release";
+#endif
+
+    [Fact]
+    public void The_packed_tool_installs_and_runs_with_its_shipped_rules_outside_the_repository()
+    {
+        var work = Directory.CreateTempSubdirectory("contributi-tool-");
+        try
+        {
+            var packages = Path.Combine(work.FullName, "packages");
+            var tools = Path.Combine(work.FullName, "tools");
+            var outside = Directory.CreateDirectory(Path.Combine(work.FullName, "somewhere")).FullName;
+            // The CLI is built beside these tests (a project reference): pack it as it is.
+            var project = Path.Combine(Repo.Root, "src", "ContributiAutomatici.Cli", "ContributiAutomatici.Cli.csproj");
+            Dotnet(outside, "pack", project, "-c", Configuration, "--no-build", "-o", packages);
+            Assert.Single(Directory.GetFiles(packages, "ContributiAutomatici.Cli.*.nupkg"));
+            Dotnet(outside, "tool", "install", "--tool-path", tools, "--add-source", packages, "--ignore-failed-sources", "ContributiAutomatici.Cli");
+
+            var contributi = Path.Combine(tools, OperatingSystem.IsWindows() ? "contributi.exe" : "contributi");
+            var version = Exec(contributi, outside, work.FullName, "--version");
+            Assert.Equal(typeof(Program).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()!.InformationalVersion, version.Trim());
+
+            var list = Exec(contributi, outside, work.FullName, "list");
+            var dm2021 = Repo.Catalog.Find("dm-2021")!.Definition;
+            Assert.Matches($@"(?m)^dm-2021\s+5 tables,\s+126 rows  sha256 {dm2021.ContentHash}  version", list);
+            Assert.Contains("2 version(s), 1 overlay(s)", list);
+        }
+        finally
+        {
+            try { work.Delete(recursive: true); } catch (IOException) { }
+        }
+    }
+
+    private static string DotnetHost =>
+        Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host && File.Exists(host)
+            ? host
+            : Environment.ProcessPath is { } self && Path.GetFileNameWithoutExtension(self) == "dotnet" ? self : "dotnet";
+
+    private static void Dotnet(string cwd, params string[] args) => Exec(DotnetHost, cwd, cwd, args);
+
+    /// <summary>Runs a program from <paramref name="cwd"/> with a private rules cache and no rules folder in the environment; its stdout.</summary>
+    private static string Exec(string exe, string cwd, string scratch, params string[] args)
+    {
+        var psi = new ProcessStartInfo(exe) { WorkingDirectory = cwd, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        psi.Environment.Remove("CONTRIBUTI_RULES_DIR");
+        psi.Environment["CONTRIBUTI_RULES_CACHE"] = Path.Combine(scratch, "rules-cache");
+        psi.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
+        psi.Environment["DOTNET_NOLOGO"] = "1";
+        // The tool's launcher finds the runtime the tests run on.
+        if (Path.IsPathRooted(DotnetHost)) psi.Environment["DOTNET_ROOT"] = Path.GetDirectoryName(DotnetHost);
+        using var p = Process.Start(psi)!;
+        var stderr = p.StandardError.ReadToEndAsync();
+        var stdout = p.StandardOutput.ReadToEnd();
+        if (!p.WaitForExit(300_000))
+        {
+            p.Kill(entireProcessTree: true);
+            throw new TimeoutException($"{exe} {string.Join(' ', args)} did not finish in 300 s");
+        }
+        Assert.True(p.ExitCode == 0, $"{exe} {string.Join(' ', args)} exited {p.ExitCode}:\n{stdout}\n{stderr.Result}");
+        return stdout;
+    }
+}
