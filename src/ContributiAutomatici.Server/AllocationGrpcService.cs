@@ -13,7 +13,7 @@ namespace ContributiAutomatici.Server;
 /// since nothing is written before the whole year is read and allocated.
 /// </summary>
 [BindServiceMethod(typeof(ScoringServiceBinding), nameof(ScoringServiceBinding.BindAllocation))]
-public sealed class AllocationGrpcService(LiveRules rules, ILogger<AllocationGrpcService> logger)
+public sealed class AllocationGrpcService(LiveRules rules, ContributiMetrics metrics, ILogger<AllocationGrpcService> logger)
     : AllocationService.AllocationServiceBase
 {
     private static readonly WriteOptions Buffered = new(WriteFlags.BufferHint);
@@ -24,7 +24,8 @@ public sealed class AllocationGrpcService(LiveRules rules, ILogger<AllocationGrp
     {
         var ct = context.CancellationToken;
         // The rules current when the call starts allocate the whole year, whatever a reload does meanwhile.
-        var reader = new AllocationMapper.Reader(rules.Current);
+        var catalog = rules.Current;
+        var reader = new AllocationMapper.Reader(catalog);
         var items = 0;
         while (await requestStream.MoveNext(ct))
         {
@@ -35,6 +36,10 @@ public sealed class AllocationGrpcService(LiveRules rules, ILogger<AllocationGrp
         var input = reader.Build();
         ct.ThrowIfCancellationRequested();
         var outcome = Allocator.Run(input);
+        // The outcome names the version; the rule set allocated is the version with its overlays ("dm-2021+covid-19").
+        var ruleSetId = catalog.RuleSets.FirstOrDefault(r => r.ContentHash == outcome.ContentHash)?.Id ?? outcome.RuleSetId;
+        context.ResolvedRuleSet(ruleSetId, outcome.ContentHash);
+        metrics.AllocationRun(ruleSetId);
         logger.LogInformation(
             "allocated {Year} under {RuleSet} ({Hash}): {Items} items, {Companies} companies, {Works} works, {Exclusions} exclusions, EUR {Allocated} in {Ms} ms",
             outcome.ApplicationYear, outcome.RuleSetId, outcome.ContentHash[..12], items, outcome.Companies.Count, outcome.Works.Count,
