@@ -36,10 +36,7 @@ public sealed class AllocationGrpcService(LiveRules rules, ContributiMetrics met
         var input = reader.Build();
         ct.ThrowIfCancellationRequested();
         var outcome = Allocator.Run(input);
-        // The outcome names the version; the rule set allocated is the version with its overlays ("dm-2021+covid-19").
-        var ruleSetId = catalog.RuleSets.FirstOrDefault(r => r.ContentHash == outcome.ContentHash)?.Id ?? outcome.RuleSetId;
-        context.ResolvedRuleSet(ruleSetId, outcome.ContentHash);
-        metrics.AllocationRun(ruleSetId);
+        metrics.AllocationRun(context.ResolvedRuleSet(catalog, outcome.ContentHash, outcome.RuleSetId));
         logger.LogInformation(
             "allocated {Year} under {RuleSet} ({Hash}): {Items} items, {Companies} companies, {Works} works, {Exclusions} exclusions, EUR {Allocated} in {Ms} ms",
             outcome.ApplicationYear, outcome.RuleSetId, outcome.ContentHash[..12], items, outcome.Companies.Count, outcome.Works.Count,

@@ -74,6 +74,17 @@ public static class Telemetry
 
     public static void ResolvedRuleSet(this ServerCallContext context, CompiledRuleSet ruleSet) =>
         context.ResolvedRuleSet(ruleSet.Id, ruleSet.ContentHash);
+
+    /// <summary>
+    /// The rule set of <paramref name="catalog"/> with that content hash: an allocation names the version
+    /// (<paramref name="versionId"/>), the rule set used is the version with its overlays ("dm-2021+covid-19").
+    /// </summary>
+    public static string ResolvedRuleSet(this ServerCallContext context, RuleCatalog catalog, string contentHash, string versionId)
+    {
+        var id = catalog.RuleSets.FirstOrDefault(r => r.ContentHash == contentHash)?.Id ?? versionId;
+        context.ResolvedRuleSet(id, contentHash);
+        return id;
+    }
 }
 
 /// <summary>The instruments of the meter <see cref="Telemetry.Name"/>, and the call log (a singleton).</summary>

@@ -9,8 +9,11 @@ using ContributiAutomatici.Protocol;
 using ContributiAutomatici.Server;
 using Google.Protobuf;
 using Grpc.Core;
+using OpenTelemetry.Trace;
+using StatusCode = Grpc.Core.StatusCode;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Xunit;
 
@@ -90,8 +93,13 @@ public sealed class MetricsTests
         var scored = await client.ScoreWorkAsync(Examples.FirstFeature(), deadline: Deadline);
         await Assert.ThrowsAsync<RpcException>(() => client.ScoreWorkAsync(new ScoreWorkRequest(), deadline: Deadline).ResponseAsync);
         var allocated = await AllocateAsync(channel);
+        var diff = await new ComparisonService.ComparisonServiceClient(channel).DiffRuleSetsAsync(new DiffRuleSetsRequest
+        {
+            A = new RuleSetRef { RuleSetId = "dm-2017" },
+            B = new RuleSetRef { RuleSetId = "dm-2021" },
+        }, deadline: Deadline);
 
-        Assert.True(await Eventually.TrueAsync(() => spans.Count(s => s.GetTagItem("rpc.grpc.status_code") is not null) >= 3));
+        Assert.True(await Eventually.TrueAsync(() => spans.Count(s => s.GetTagItem("rpc.grpc.status_code") is not null) >= 4));
         var ok = Assert.Single(spans, s => s.OperationName == "contributi.v1.ScoringService/ScoreWork" && s.Status == ActivityStatusCode.Unset);
         Assert.Equal("grpc", ok.GetTagItem("rpc.system"));
         Assert.Equal("contributi.v1.ScoringService", ok.GetTagItem("rpc.service"));
@@ -109,6 +117,36 @@ public sealed class MetricsTests
         var allocation = Assert.Single(spans, s => s.OperationName == "contributi.v1.AllocationService/Allocate");
         Assert.Equal(RuleSetOf(allocated.ContentHash), allocation.GetTagItem("contributi.rule_set.id"));
         Assert.Equal(allocated.ContentHash, allocation.GetTagItem("contributi.rule_set.content_hash"));
+
+        // A comparison resolves two rule sets: both are listed, in order.
+        var compared = Assert.Single(spans, s => s.OperationName == "contributi.v1.ComparisonService/DiffRuleSets");
+        Assert.Equal("dm-2017,dm-2021+covid-19", compared.GetTagItem("contributi.rule_set.id"));
+        Assert.Equal($"{diff.AContentHash},{diff.BContentHash}", compared.GetTagItem("contributi.rule_set.content_hash"));
+    }
+
+    [Fact]
+    public async Task Traces_are_exported_only_when_an_OTLP_endpoint_is_configured()
+    {
+        await using (var plain = await LoopbackServer.StartAsync(catalog: TestRules.Catalog))
+            Assert.Null(plain.App.Services.GetService(typeof(TracerProvider)));
+
+        await using var exporting = await LoopbackServer.StartAsync(catalog: TestRules.Catalog,
+            settings: new Dictionary<string, string?> { [Telemetry.OtlpEndpointVariable] = "http://127.0.0.1:1" });
+        Assert.NotNull(exporting.App.Services.GetService(typeof(TracerProvider)));
+    }
+
+    [Fact]
+    public async Task A_reload_of_the_rules_is_one_more_load_duration_sample()
+    {
+        await using var server = await LoopbackServer.StartAsync(catalog: TestRules.Catalog);
+        var before = Sum(Parse(await ScrapeAsync(server.Port, "/metrics")), "contributi_rules_load_duration_seconds_count");
+
+        var reload = await server.App.Services.GetRequiredService<LiveRules>().ReloadAsync("test");
+        await Task.Delay(400); // the exporter answers a scrape from a cache of 300 ms
+
+        Assert.True(reload.Loaded, string.Join("; ", reload.Errors));
+        Assert.Equal(1, before);
+        Assert.Equal(2, Sum(Parse(await ScrapeAsync(server.Port, "/metrics")), "contributi_rules_load_duration_seconds_count"));
     }
 
     [Fact]
