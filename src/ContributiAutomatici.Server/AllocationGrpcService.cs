@@ -13,7 +13,7 @@ namespace ContributiAutomatici.Server;
 /// since nothing is written before the whole year is read and allocated.
 /// </summary>
 [BindServiceMethod(typeof(AllocationServiceBinding), nameof(AllocationServiceBinding.BindService))]
-public sealed class AllocationGrpcService(LiveRules rules, ILogger<AllocationGrpcService> logger)
+public sealed class AllocationGrpcService(LiveRules rules, ContributiMetrics metrics, ILogger<AllocationGrpcService> logger)
     : AllocationService.AllocationServiceBase
 {
     private static readonly WriteOptions Buffered = new(WriteFlags.BufferHint);
@@ -24,7 +24,8 @@ public sealed class AllocationGrpcService(LiveRules rules, ILogger<AllocationGrp
     {
         var ct = context.CancellationToken;
         // The rules current when the call starts allocate the whole year, whatever a reload does meanwhile.
-        var reader = new AllocationMapper.Reader(rules.Current);
+        var catalog = rules.Current;
+        var reader = new AllocationMapper.Reader(catalog);
         var items = 0;
         while (await requestStream.MoveNext(ct))
         {
@@ -35,6 +36,7 @@ public sealed class AllocationGrpcService(LiveRules rules, ILogger<AllocationGrp
         var input = reader.Build();
         ct.ThrowIfCancellationRequested();
         var outcome = Allocator.Run(input);
+        metrics.AllocationRun(context.ResolvedRuleSet(catalog, outcome.ContentHash, outcome.RuleSetId));
         logger.LogInformation(
             "allocated {Year} under {RuleSet} ({Hash}): {Items} items, {Companies} companies, {Works} works, {Exclusions} exclusions, EUR {Allocated} in {Ms} ms",
             outcome.ApplicationYear, outcome.RuleSetId, outcome.ContentHash[..12], items, outcome.Companies.Count, outcome.Works.Count,

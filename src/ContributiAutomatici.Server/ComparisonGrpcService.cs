@@ -12,8 +12,13 @@ namespace ContributiAutomatici.Server;
 [BindServiceMethod(typeof(ComparisonServiceBinding), nameof(ComparisonServiceBinding.BindService))]
 public sealed class ComparisonGrpcService(LiveRules rules, ILogger<ComparisonGrpcService> logger) : ComparisonService.ComparisonServiceBase
 {
-    public override Task<DiffRuleSetsResponse> DiffRuleSets(DiffRuleSetsRequest request, ServerCallContext context) =>
-        Task.FromResult(Comparisons.Diff(request, rules.Current));
+    public override Task<DiffRuleSetsResponse> DiffRuleSets(DiffRuleSetsRequest request, ServerCallContext context)
+    {
+        var diff = Comparisons.Diff(request, rules.Current);
+        context.ResolvedRuleSet(diff.A, diff.AContentHash);
+        context.ResolvedRuleSet(diff.B, diff.BContentHash);
+        return Task.FromResult(diff);
+    }
 
     public override async Task CompareWorks(IAsyncStreamReader<CompareWorksRequest> requestStream,
         IServerStreamWriter<CompareWorksResponse> responseStream, ServerCallContext context)
@@ -27,6 +32,8 @@ public sealed class ComparisonGrpcService(LiveRules rules, ILogger<ComparisonGrp
             try
             {
                 answer.Comparison = Comparisons.CompareWork(item, catalog);
+                foreach (var side in new[] { answer.Comparison.A, answer.Comparison.B })
+                    if (catalog.Find(side) is { } ruleSet) context.ResolvedRuleSet(ruleSet);
             }
             catch (Exception ex) when (GrpcErrors.ForKnown(ex) is { } status)
             {
@@ -45,8 +52,12 @@ public sealed class ComparisonGrpcService(LiveRules rules, ILogger<ComparisonGrp
     public override async Task<CompareAllocationsResponse> CompareAllocations(IAsyncStreamReader<CompareAllocationsRequest> requestStream,
         ServerCallContext context)
     {
-        var reader = new Comparisons.YearReader(rules.Current);
+        var catalog = rules.Current;
+        var reader = new Comparisons.YearReader(catalog);
         while (await requestStream.MoveNext(context.CancellationToken)) reader.Add(requestStream.Current);
-        return reader.Compare();
+        var comparison = reader.Compare();
+        foreach (var side in new[] { comparison.A, comparison.B })
+            context.ResolvedRuleSet(catalog, side.ContentHash, side.RuleSetId);
+        return comparison;
     }
 }

@@ -60,6 +60,7 @@ public static class ContributiServer
         builder.Services.AddSingleton(options);
         builder.Services.AddSingleton<ScoringStats>();
         builder.Services.AddSingleton<MalformedMessages>();
+        Telemetry.AddContributiTelemetry(builder, options);
         builder.Services.AddHttpContextAccessor(); // MalformedMessages is reached from the request marshaller
         // The framework logs every status a handler raised with its exception (a stack trace at Information); a bad
         // caller would flood the log. What deserves a line is logged by this server: rule failures, internal errors,
@@ -115,6 +116,7 @@ public static class ContributiServer
         app.MapGrpcHealthChecksService();
         app.MapGrpcReflectionService();
         app.UseSwagger(swagger => swagger.RouteTemplate = OpenApiRoute); // the REST paths' OpenAPI description
+        Telemetry.MapContributiTelemetry(app, options);
         app.Lifetime.ApplicationStarted.Register(() =>
             log.LogInformation("serving contributi.v1.ScoringService on {Addresses} ({Protocol})",
                 string.Join(", ", Addresses(app)), options.Tls.Enabled ? "HTTP/2 over TLS" : "h2c, plaintext HTTP/2"));

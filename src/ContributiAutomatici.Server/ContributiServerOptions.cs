@@ -28,6 +28,17 @@ public sealed class ContributiServerOptions
     /// Config <c>Contributi:WatchRules</c>.</summary>
     public bool WatchRules { get; set; } = true;
 
+    /// <summary>Path of the Prometheus scrape endpoint on the server's port: /metrics by default; "" or "off" turns it off.
+    /// Config <c>Contributi:MetricsPath</c>, env <c>Contributi__MetricsPath</c>.</summary>
+    public string? MetricsPath { get; set; } = "/metrics";
+
+    /// <summary>The scrape path to map, or null when turned off.</summary>
+    public string? MetricsEndpoint => MetricsPath?.Trim() switch
+    {
+        null or "" or "off" or "none" => null,
+        var p => p.StartsWith('/') ? p : "/" + p,
+    };
+
     /// <summary>TLS; without a certificate the server speaks plaintext HTTP/2 (h2c).</summary>
     public TlsOptions Tls { get; set; } = new();
 

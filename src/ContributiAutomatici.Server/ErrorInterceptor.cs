@@ -8,62 +8,66 @@ namespace ContributiAutomatici.Server;
 /// Turns what a service method throws into a status the caller can act on: InvalidRequestException is
 /// INVALID_ARGUMENT with a BadRequest detail, RuleSetNotFoundException is NOT_FOUND, a cancelled call stays
 /// cancelled, and anything else is INTERNAL "internal error, correlation id X", the exception being logged
-/// with the same id. No stack trace or exception message ever reaches the caller.
+/// with the same id. No stack trace or exception message ever reaches the caller. Every call's status, duration and
+/// span are recorded here too (<see cref="CallObservation"/>), streams included.
 /// </summary>
-public sealed class ErrorInterceptor(ILogger<ErrorInterceptor> logger) : Interceptor
+public sealed class ErrorInterceptor(ILogger<ErrorInterceptor> logger, ContributiMetrics metrics) : Interceptor
 {
-    public override async Task<TResponse> UnaryServerHandler<TRequest, TResponse>(TRequest request,
-        ServerCallContext context, UnaryServerMethod<TRequest, TResponse> continuation)
-    {
-        try
-        {
-            return await continuation(request, context);
-        }
-        catch (Exception ex) when (Map(ex, context) is { } rpc)
-        {
-            throw rpc;
-        }
-    }
+    public override Task<TResponse> UnaryServerHandler<TRequest, TResponse>(TRequest request,
+        ServerCallContext context, UnaryServerMethod<TRequest, TResponse> continuation) =>
+        Guard(context, () => continuation(request, context));
 
-    public override async Task<TResponse> ClientStreamingServerHandler<TRequest, TResponse>(
+    public override Task<TResponse> ClientStreamingServerHandler<TRequest, TResponse>(
         IAsyncStreamReader<TRequest> requestStream, ServerCallContext context,
-        ClientStreamingServerMethod<TRequest, TResponse> continuation)
-    {
-        try
-        {
-            return await continuation(requestStream, context);
-        }
-        catch (Exception ex) when (Map(ex, context) is { } rpc)
-        {
-            throw rpc;
-        }
-    }
+        ClientStreamingServerMethod<TRequest, TResponse> continuation) =>
+        Guard(context, () => continuation(requestStream, context));
 
-    public override async Task ServerStreamingServerHandler<TRequest, TResponse>(TRequest request,
+    public override Task ServerStreamingServerHandler<TRequest, TResponse>(TRequest request,
         IServerStreamWriter<TResponse> responseStream, ServerCallContext context,
-        ServerStreamingServerMethod<TRequest, TResponse> continuation)
-    {
-        try
+        ServerStreamingServerMethod<TRequest, TResponse> continuation) =>
+        Guard(context, async () =>
         {
             await continuation(request, responseStream, context);
-        }
-        catch (Exception ex) when (Map(ex, context) is { } rpc)
-        {
-            throw rpc;
-        }
-    }
+            return true;
+        });
 
-    public override async Task DuplexStreamingServerHandler<TRequest, TResponse>(
+    public override Task DuplexStreamingServerHandler<TRequest, TResponse>(
         IAsyncStreamReader<TRequest> requestStream, IServerStreamWriter<TResponse> responseStream,
-        ServerCallContext context, DuplexStreamingServerMethod<TRequest, TResponse> continuation)
-    {
-        try
+        ServerCallContext context, DuplexStreamingServerMethod<TRequest, TResponse> continuation) =>
+        Guard(context, async () =>
         {
             await continuation(requestStream, responseStream, context);
-        }
-        catch (Exception ex) when (Map(ex, context) is { } rpc)
+            return true;
+        });
+
+    /// <summary>Runs a call: what it throws is mapped (<see cref="Map"/>), and its status, duration and span recorded.</summary>
+    private async Task<T> Guard<T>(ServerCallContext context, Func<Task<T>> call)
+    {
+        var observed = new CallObservation(context, metrics);
+        var status = StatusCode.OK;
+        try
         {
+            var result = await call();
+            status = context.Status.StatusCode;
+            return result;
+        }
+        catch (Exception ex)
+        {
+            var rpc = Map(ex, context);
+            status = (rpc ?? ex) switch
+            {
+                RpcException r => r.StatusCode,
+                // Left to the framework (Map returns null): the deadline passed or the caller cancelled.
+                _ when context.Deadline <= DateTime.UtcNow => StatusCode.DeadlineExceeded,
+                _ when context.CancellationToken.IsCancellationRequested => StatusCode.Cancelled,
+                _ => StatusCode.Unknown,
+            };
+            if (rpc is null) throw;
             throw rpc;
+        }
+        finally
+        {
+            observed.Ended(status);
         }
     }
 

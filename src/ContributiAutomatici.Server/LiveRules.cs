@@ -58,6 +58,9 @@ public sealed class LiveRules : IDisposable
     /// <summary>The last reload that was refused, while no later reload succeeded; null otherwise.</summary>
     public ReloadOutcome? LastRefusal => _lastRefusal;
 
+    /// <summary>Raised after a reload replaced the catalog, with the new one.</summary>
+    public event Action<RuleCatalog>? Loaded;
+
     /// <summary>Successful reloads since start.</summary>
     public long Reloads => Interlocked.Read(ref _reloads);
 
@@ -94,6 +97,7 @@ public sealed class LiveRules : IDisposable
             _current = next;
             _lastRefusal = null;
             Interlocked.Increment(ref _reloads);
+            Loaded?.Invoke(next);
             _logger.LogInformation("rules reloaded ({Reason}) in {LoadMs:0} ms: {Serving} (was {Previous})", reason,
                 next.LoadTime.TotalMilliseconds, Describe(next), Describe(previous));
             return new ReloadOutcome(true, DateTimeOffset.UtcNow, reason, []);

@@ -12,7 +12,7 @@ namespace ContributiAutomatici.Server;
 /// item becomes an error item and the stream goes on.
 /// </summary>
 [BindServiceMethod(typeof(ScoringServiceBinding), nameof(ScoringServiceBinding.BindService))]
-public sealed class ScoringGrpcService(LiveRules rules, ScoringStats stats, ILogger<ScoringGrpcService> logger)
+public sealed class ScoringGrpcService(LiveRules rules, ScoringStats stats, ContributiMetrics metrics, ILogger<ScoringGrpcService> logger)
     : ScoringService.ScoringServiceBase
 {
     // A catalog is immutable, so its descriptions are built once; a catalog replaced by a reload is collected with them.
@@ -46,7 +46,7 @@ public sealed class ScoringGrpcService(LiveRules rules, ScoringStats stats, ILog
     public override Task<ScoreWorkResponse> ScoreWork(ScoreWorkRequest request, ServerCallContext context)
     {
         context.CancellationToken.ThrowIfCancellationRequested();
-        var response = Score(request, rules.Current);
+        var response = Score(request, rules.Current, context);
         stats.UnaryScored();
         return Task.FromResult(response);
     }
@@ -85,7 +85,7 @@ public sealed class ScoringGrpcService(LiveRules rules, ScoringStats stats, ILog
                 }
                 if (!await next) break;
                 ct.ThrowIfCancellationRequested();
-                pending = ScoreItem(requestStream.Current, catalog, context.Method);
+                pending = ScoreItem(requestStream.Current, catalog, context);
             }
         }
         catch (Exception ex) when (ct.IsCancellationRequested || ex is IOException)
@@ -101,19 +101,22 @@ public sealed class ScoringGrpcService(LiveRules rules, ScoringStats stats, ILog
         }
     }
 
-    private static ScoreWorkResponse Score(ScoreWorkRequest request, RuleCatalog catalog)
+    private ScoreWorkResponse Score(ScoreWorkRequest request, RuleCatalog catalog, ServerCallContext context)
     {
         var mapped = RequestMapper.Map(request, catalog);
+        context.ResolvedRuleSet(mapped.RuleSet);
         var result = mapped.RuleSet.Score(mapped.Work, mapped.Roles, mapped.Options);
+        metrics.WorkScored(mapped.RuleSet);
         return ResponseMapper.ToProto(result, mapped.Excluded);
     }
 
-    private ScoreWorksResponse ScoreItem(ScoreWorksRequest item, RuleCatalog catalog, string method)
+    private ScoreWorksResponse ScoreItem(ScoreWorksRequest item, RuleCatalog catalog, ServerCallContext context)
     {
+        var method = context.Method;
         var answer = new ScoreWorksResponse { RequestId = item.RequestId };
         try
         {
-            answer.Response = Score(item.Request ?? new ScoreWorkRequest(), catalog);
+            answer.Response = Score(item.Request ?? new ScoreWorkRequest(), catalog, context);
         }
         catch (Exception ex) when (GrpcErrors.ForKnown(ex) is { } status)
         {
