@@ -43,6 +43,19 @@ public static class GoldenTests
 {
     public const string Folder = "tests";
 
+    /// <summary>The keys of the mappings of golden test files: the reader refuses any other key; the schemas under
+    /// rules/schema/ declare exactly these (SchemaTests). A case's work and roles are protobuf JSON, checked by its parser.</summary>
+    public static class Keys
+    {
+        public static readonly YamlKeys File = new("file", ["cases"]);
+
+        public static readonly YamlKeys Case = new("case", ["name", "overlays", "work", "roles", "expect", "exact", "missing", "provisional"]);
+
+        public static readonly YamlKeys Expectation = new("expectation", ["rows", "quotas", "total"]);
+
+        public static IReadOnlyList<YamlKeys> All { get; } = [File, Case, Expectation];
+    }
+
     /// <summary>
     /// The golden cases of a rule set. A version's cases score the version alone (its rows, without overlays, unless a
     /// case lists <c>overlays</c>); an overlay's cases score the version it patches with the overlay on (unless a case
@@ -62,7 +75,7 @@ public static class GoldenTests
         foreach (var path in Directory.GetFiles(dir, "*.yaml").Order(StringComparer.Ordinal))
         {
             var file = new YamlFile(path, errors);
-            if (file.Map(YamlFile.Load(path, File.ReadAllText(path), errors), what) is not { } m) continue;
+            if (file.Map(YamlFile.Load(path, File.ReadAllText(path), errors), what, Keys.File) is not { } m) continue;
             foreach (var node in file.Seq(m.Node_("cases"), "cases"))
                 if (parse(file, node) is { } c) cases.Add(c);
             m.Done(what);
@@ -74,7 +87,7 @@ public static class GoldenTests
 
     private static GoldenCase? ParseCase(YamlFile file, YamlNode node, string ruleSetId, IReadOnlyList<string> overlays)
     {
-        if (file.Map(node, "a case") is not { } c) return null;
+        if (file.Map(node, "a case", Keys.Case) is not { } c) return null;
         var before = file.ErrorCount;
         var name = c.Str("name", required: true) ?? "";
         var request = new V1.ScoreWorkRequest { RuleSetId = ruleSetId, IncludeNotApplied = false, WithoutOverlays = { "*" } };
@@ -87,13 +100,17 @@ public static class GoldenTests
         else file.Error(node, $"case '{name}' has no work");
 
         var expect = new Dictionary<Role, RoleExpectation>();
-        if (file.Map(c.Node_("expect"), "expect") is { } em)
+        if (file.Mapping(c.Node_("expect"), "expect") is { } em)
         {
-            foreach (var (k, v) in em.Node.Children)
+            foreach (var (k, v) in em.Children)
             {
                 var key = ((YamlScalarNode)k).Value ?? "";
-                if (!RoleNames.ByKey.TryGetValue(key, out var role)) { file.Error(k, $"unknown role '{key}'"); continue; }
-                if (file.Map(v, $"expectations of {key}") is not { } rm) continue;
+                if (!RoleNames.ByKey.TryGetValue(key, out var role))
+                {
+                    file.Error(k, $"unknown role '{key}'{YamlKeys.Suggestion(key, RoleNames.ByKey.Keys)}");
+                    continue;
+                }
+                if (file.Map(v, $"expectations of {key}", Keys.Expectation) is not { } rm) continue;
                 var e = new RoleExpectation(Numbers(file, rm.Node_("rows")), Numbers(file, rm.Node_("quotas")), rm.Dec("total"));
                 rm.Done($"expectations of {key}");
                 expect[role] = e;
@@ -122,8 +139,8 @@ public static class GoldenTests
     private static Dictionary<string, decimal> Numbers(YamlFile file, YamlNode? node)
     {
         var d = new Dictionary<string, decimal>();
-        if (file.Map(node, "a 'name: points' mapping") is not { } m) return d;
-        foreach (var (k, v) in m.Node.Children)
+        if (file.Mapping(node, "a 'name: points' mapping") is not { } m) return d;
+        foreach (var (k, v) in m.Children)
         {
             var text = (v as YamlScalarNode)?.Value;
             if (decimal.TryParse(text, NumberStyles.Number, CultureInfo.InvariantCulture, out var x)) d[((YamlScalarNode)k).Value!] = x;
