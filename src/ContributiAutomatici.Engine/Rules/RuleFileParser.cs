@@ -160,7 +160,8 @@ public static partial class RuleFileParser
         q.Done("a quota");
     }
 
-    private static readonly HashSet<string> ListKinds = ["festivals", "prizes", "markets"];
+    /// <summary>The kinds of list files (Tabelle 6, 7, 8).</summary>
+    public static readonly IReadOnlySet<string> ListKinds = new HashSet<string> { "festivals", "prizes", "markets" };
 
     private static ListDefinition? ParseList(string path, string text, List<RuleError> errors)
     {
