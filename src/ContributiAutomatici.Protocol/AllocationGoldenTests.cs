@@ -54,10 +54,7 @@ public static class AllocationGoldenTests
         var name = c.Str("name", required: true) ?? "";
         var year = new V1.AllocationYear();
         if (c.Node_("year") is { } yn)
-        {
-            try { year = GoldenTests.Parser.Parse<V1.AllocationYear>(GoldenTests.ToJson(yn)); }
-            catch (InvalidProtocolBufferException ex) { file.Error(yn, $"case '{name}': year is not a contributi.v1.AllocationYear: {ex.Message}"); }
-        }
+            year = GoldenTests.Message<V1.AllocationYear>(file, yn, $"case '{name}': year") ?? year;
         else file.Error(node, $"case '{name}' has no year");
         year.Header ??= new V1.AllocationHeader();
         if (year.Header.RuleSetId.Length == 0 && year.Header.ApplicationYear == 0) year.Header.RuleSetId = ruleSetId;

@@ -5,6 +5,7 @@ using ContributiAutomatici.Engine.Model;
 using ContributiAutomatici.Engine.Rules;
 using ContributiAutomatici.Engine.Scoring;
 using Google.Protobuf;
+using Google.Protobuf.Reflection;
 using YamlDotNet.Core;
 using YamlDotNet.RepresentationModel;
 using V1 = ContributiAutomatici.Contracts.V1;
@@ -94,8 +95,7 @@ public static class GoldenTests
         request.WithOverlays.AddRange(c.Node_("overlays") is { } on ? c.StrList("overlays") : overlays);
         if (c.Node_("work") is { } wn)
         {
-            try { request.Work = Parser.Parse<V1.Work>(ToJson(wn)); }
-            catch (InvalidProtocolBufferException ex) { file.Error(wn, $"case '{name}': work is not a contributi.v1.Work: {ex.Message}"); }
+            if (Message<V1.Work>(file, wn, $"case '{name}': work") is { } work) request.Work = work;
         }
         else file.Error(node, $"case '{name}' has no work");
 
@@ -119,11 +119,10 @@ public static class GoldenTests
         else file.Error(node, $"case '{name}' has no expect");
 
         if (c.Node_("roles") is YamlSequenceNode rs)
+        {
             foreach (var rn in rs.Children)
-            {
-                try { request.Roles.Add(Parser.Parse<V1.RoleInput>(ToJson(rn))); }
-                catch (InvalidProtocolBufferException ex) { file.Error(rn, $"case '{name}': not a contributi.v1.RoleInput: {ex.Message}"); }
-            }
+                if (Message<V1.RoleInput>(file, rn, $"case '{name}': a role") is { } input) request.Roles.Add(input);
+        }
         else
             foreach (var role in expect.Keys) request.Roles.Add(new V1.RoleInput { Role = (V1.Role)(int)role });
         var exact = c.Str("exact") is not "false";
@@ -135,6 +134,41 @@ public static class GoldenTests
     }
 
     internal static readonly JsonParser Parser = new(JsonParser.Settings.Default.WithIgnoreUnknownFields(false));
+
+    /// <summary>A contract message written as YAML (the protobuf JSON mapping). An unknown field is reported at its line and
+    /// column with the nearest field of its message; any other mistake in the protobuf parser's words.</summary>
+    internal static T? Message<T>(YamlFile file, YamlNode node, string what) where T : class, IMessage<T>, new()
+    {
+        var descriptor = new T().Descriptor;
+        if (!KnownFields(file, node, descriptor)) return null;
+        try { return Parser.Parse<T>(ToJson(node)); }
+        catch (InvalidProtocolBufferException ex)
+        {
+            file.Error(node, $"{what} is not a {descriptor.FullName}: {ex.Message}");
+            return null;
+        }
+    }
+
+    /// <summary>Every key of the YAML is a field (JSON or proto name) of its message, recursively.</summary>
+    private static bool KnownFields(YamlFile file, YamlNode node, MessageDescriptor message)
+    {
+        var ok = true;
+        if (node is YamlSequenceNode seq)
+            foreach (var item in seq.Children) ok &= KnownFields(file, item, message);
+        else if (node is YamlMappingNode map)
+            foreach (var (k, v) in map.Children)
+            {
+                var key = (k as YamlScalarNode)?.Value ?? "";
+                var fields = message.Fields.InDeclarationOrder();
+                if (fields.FirstOrDefault(f => f.JsonName == key || f.Name == key) is not { } field)
+                {
+                    file.Error(k, $"unknown field '{key}' in {message.FullName}{YamlKeys.Suggestion(key, fields.Select(f => f.JsonName))}");
+                    ok = false;
+                }
+                else if (field.FieldType == FieldType.Message && !field.IsMap) ok &= KnownFields(file, v, field.MessageType);
+            }
+        return ok;
+    }
 
     private static Dictionary<string, decimal> Numbers(YamlFile file, YamlNode? node)
     {

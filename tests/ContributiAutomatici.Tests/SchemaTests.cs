@@ -254,6 +254,10 @@ public partial class SchemaTests
         { "dm-2021/tabella-6-festival.yaml", "    band: A", "    bands: A", "unknown field 'bands' in a list entry; did you mean 'band'?", "bands" },
         { "dm-2021/tests/tabella-1.yaml", "    expect:", "    expekt:", "unknown field 'expekt' in case", "expekt" },
         { "dm-2021/tests/allocation/01-rounding.yaml", "    expect:", "    expected:", "unknown field 'expected' in case", "expected" },
+        { "dm-2021/tests/tabella-1.yaml", "      boxOffice: [", "      boxOfice: [",
+            "unknown field 'boxOfice' in contributi.v1.Work; did you mean 'boxOffice'?", "boxOfice" },
+        { "dm-2021/tests/tabella-1.yaml", "day: 1 }, amount: \"800000\"", "day: 1 }, amout: \"800000\"",
+            "unknown field 'amout' in contributi.v1.DatedAmount; did you mean 'amount'?", "amout" },
     };
 
     [Theory]
@@ -293,6 +297,20 @@ public partial class SchemaTests
         var exit = ContributiAutomatici.Cli.Program.Run(["validate", "--rules", t.Root, "--no-cache"], new StringWriter(), e);
         Assert.Equal(1, exit);
         Assert.Matches($@"dm-2021/tabella-1\.yaml:{line}:9: unknown field 'pionts' in row T1\.A\.2; did you mean 'points'\?", e.ToString());
+    }
+
+    [Fact]
+    public void A_misspelt_field_of_a_golden_work_is_reported_at_its_column()
+    {
+        using var t = TempRules.CopyOfRepo();
+        const string T1 = "dm-2021/tests/tabella-1.yaml";
+        t.Replace(T1, "day: 1 }, amount: \"800000\"", "day: 1 }, amout: \"800000\"");
+        var line = t.LineOf(T1, "amout");
+        var column = File.ReadAllLines(t.File_(T1))[line - 1].IndexOf("amout", StringComparison.Ordinal) + 1;
+        var errors = new List<RuleError>();
+        GoldenTests.Load(RuleFileParser.Parse(Path.Combine(t.Root, "dm-2021"), errors)!, errors);
+        var e = Assert.Single(errors);
+        Assert.EndsWith($"{T1}:{line}:{column}: unknown field 'amout' in contributi.v1.DatedAmount; did you mean 'amount'?", e.ToString());
     }
 
     [Theory]
