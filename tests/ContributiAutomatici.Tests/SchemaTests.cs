@@ -86,7 +86,7 @@ public partial class SchemaTests
             problems.AddRange(Validate(expected[file], File.ReadAllText(file)).Select(p => $"{file}: {p}"));
         }
         Assert.True(problems.Count == 0, string.Join("\n", problems));
-        Assert.Equal(43, files.Count);
+        Assert.Equal(5, expected.Values.Distinct().Count()); // every schema has files
     }
 
     /// <summary>The schema of each YAML file, from what the loader makes of it: manifests, their tables and lists, golden tests.</summary>

@@ -62,3 +62,13 @@ test('a misspelt field of a row is flagged by the schema', { timeout: 60000 }, a
     assert.ok(messages.some((m) => m.includes('pionts')), `no diagnostic naming 'pionts' on line ${line + 1}: ${JSON.stringify(found)}`);
   });
 });
+
+test('a golden case\'s work is completed with the contract\'s fields', { timeout: 60000 }, async () => {
+  const copy = tempCopy('dm-2021/tests/tabella-1.yaml', (t) => t.trimEnd() + '\n  - name: "new case"\n    work:\n      \n');
+  const line = copy.text.split('\n').length - 2;
+  await session(copy, async (lsp) => {
+    const result = await lsp.request('textDocument/completion', { textDocument: { uri: copy.uri }, position: { line, character: 6 } });
+    const labels = (Array.isArray(result) ? result : result.items).map((i) => i.label);
+    for (const field of ['kind', 'boxOffice', 'firstReleaseDate', 'festivals']) assert.ok(labels.includes(field), `${field} not in [${labels}]`);
+  });
+});
