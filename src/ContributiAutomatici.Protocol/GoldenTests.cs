@@ -107,7 +107,7 @@ public static class GoldenTests
                 var key = ((YamlScalarNode)k).Value ?? "";
                 if (!RoleNames.ByKey.TryGetValue(key, out var role))
                 {
-                    file.Error(k, $"unknown role '{key}'{YamlKeys.Suggestion(key, RoleNames.ByKey.Keys)}");
+                    file.Error(k, RuleFileParser.Keys.UnknownRole(key));
                     continue;
                 }
                 if (file.Map(v, $"expectations of {key}", Keys.Expectation) is not { } rm) continue;

@@ -329,14 +329,16 @@ public partial class SchemaTests
     }
 
     [Fact]
-    public void A_misspelt_role_column_and_a_misspelt_work_fact_are_suggested_too()
+    public void A_misspelt_role_column_role_and_work_fact_are_suggested_too()
     {
         using var t = TempRules.CopyOfRepo();
         t.Replace("dm-2021/tabella-1.yaml", "          theatrical_distributor: \"Tiers(", "          theatrical_distributer: \"Tiers(");
         t.Replace("dm-2021/tabella-6-festival.yaml", "not_for_works: { documentary: true", "not_for_works: { documentery: true");
+        t.Replace("dm-2021/tabella-1.yaml", "        role: producer", "        role: prodcer");
         var ex = t.LoadFails();
         Assert.Contains(ex.Errors, e => e.Message.Contains("unknown role column 'theatrical_distributer'") && e.Message.EndsWith("did you mean 'theatrical_distributor'?") && e.Column == 11);
         Assert.Contains(ex.Errors, e => e.Message.StartsWith("unknown field 'documentery' in work facts") && e.Message.EndsWith("did you mean 'documentary'?"));
+        Assert.Contains(ex.Errors, e => e.Message.StartsWith("unknown role 'prodcer' (roles: producer,") && e.Message.EndsWith("did you mean 'producer'?"));
     }
 
     [Fact]

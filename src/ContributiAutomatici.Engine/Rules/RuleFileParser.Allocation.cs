@@ -46,7 +46,7 @@ public static partial class RuleFileParser
             var roles = new HashSet<Role>();
             foreach (var r in am.StrList("roles"))
                 if (RoleNames.ByKey.TryGetValue(r, out var role)) roles.Add(role);
-                else yf.Error(am.Node_("roles")!, $"unknown role '{r}' (one of {string.Join(", ", RoleNames.ByKey.Keys)})");
+                else yf.Error(am.Node_("roles")!, Keys.UnknownRole(r));
             if (categories.Count == 0) yf.Error(am.Node, "authors_shares needs its categories");
             authors = new AuthorsSharesDefinition(pct, categories, roles, am.Str("cite", required: true) ?? "");
             am.Done("authors_shares");

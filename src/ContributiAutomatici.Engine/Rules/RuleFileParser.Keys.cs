@@ -68,6 +68,10 @@ public static partial class RuleFileParser
 
         public static readonly YamlKeys FirstExploitation = new("firstExploitation", ["not_yet_exploited", "other_year", "too_early_years", "too_early"]);
 
+        /// <summary>"unknown role 'prodcer' (roles: producer, ...); did you mean 'producer'?"</summary>
+        public static string UnknownRole(string key, string what = "role") =>
+            $"unknown {what} '{key}' (roles: {string.Join(", ", RoleNames.ByKey.Keys)}){YamlKeys.Suggestion(key, RoleNames.ByKey.Keys)}";
+
         public static IReadOnlyList<YamlKeys> All { get; } =
         [
             Range, Quota, Manifest, Table, Section, Row, Cell, Figure, RowPatch, List, ListEntry, WorkFacts, Allocation, Cap, Expiry,

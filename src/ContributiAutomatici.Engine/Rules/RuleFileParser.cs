@@ -247,7 +247,7 @@ public static partial class RuleFileParser
         if (r.Str("base_role") is { } br)
         {
             if (RoleNames.ByKey.TryGetValue(br, out var brr)) baseRole = brr;
-            else yf.Error(r.Node_("base_role")!, $"unknown role '{br}' (roles: {string.Join(", ", RoleNames.ByKey.Keys)})");
+            else yf.Error(r.Node_("base_role")!, Keys.UnknownRole(br));
         }
         var whole = r.Bool("whole_points");
         var figures = ParseFigures(yf, r.Node_("figures"), id);
@@ -273,7 +273,7 @@ public static partial class RuleFileParser
         else if (singleRole is not null)
         {
             if (!RoleNames.ByKey.TryGetValue(singleRole, out var role))
-                yf.Error(r.Node_("role")!, $"unknown role '{singleRole}' (roles: {string.Join(", ", RoleNames.ByKey.Keys)})");
+                yf.Error(r.Node_("role")!, Keys.UnknownRole(singleRole));
             else if (r.ExprOf(pointsNode, "points") is { } e) cells.Add(new CellDefinition(role, null, e, yf.At(pointsNode)));
         }
         else if (yf.Mapping(pointsNode, "points (one entry per role column)") is { } pm)
@@ -283,7 +283,7 @@ public static partial class RuleFileParser
                 var key = (k as YamlDotNet.RepresentationModel.YamlScalarNode)?.Value ?? "";
                 if (!RoleNames.ByKey.TryGetValue(key, out var role))
                 {
-                    yf.Error(k, $"row {id}: unknown role column '{key}' (roles: {string.Join(", ", RoleNames.ByKey.Keys)}){YamlKeys.Suggestion(key, RoleNames.ByKey.Keys)}");
+                    yf.Error(k, $"row {id}: {Keys.UnknownRole(key, "role column")}");
                     continue;
                 }
                 if (v is YamlDotNet.RepresentationModel.YamlMappingNode cm)
