@@ -48,7 +48,7 @@ public static partial class RuleFileParser
         var title = m.Str("title", required: true) ?? "";
         var decree = m.Str("decree") ?? "";
         var kind = m.Str("kind") ?? "version";
-        if (kind is not ("version" or "overlay")) yf.Error(m.Node_("kind")!, $"kind must be 'version' or 'overlay', got '{kind}'");
+        if (kind is not ("version" or "overlay")) yf.Error(m.Node_("kind")!, $"kind must be 'version' or 'overlay', got '{kind}'{YamlKeys.Suggestion(kind, ["version", "overlay"])}");
         var patches = m.Str("patches");
         DateOnly from = default; DateOnly? to = null;
         if (yf.Map(m.Node_("in_force"), "in_force", Keys.Range) is { } f)
@@ -168,7 +168,7 @@ public static partial class RuleFileParser
         var yf = new YamlFile(path, errors);
         if (yf.Map(YamlFile.Load(path, text, errors), "a list file", Keys.List) is not { } m) return null;
         var kind = m.Str("list", required: true) ?? "";
-        if (!ListKinds.Contains(kind)) yf.Error(m.Node, $"list must be one of {string.Join(", ", ListKinds)}, got '{kind}'");
+        if (!ListKinds.Contains(kind)) yf.Error(m.Node_("list") ?? m.Node, $"list must be one of {string.Join(", ", ListKinds)}, got '{kind}'{YamlKeys.Suggestion(kind, ListKinds)}");
         var entries = new List<ListEntry>();
         foreach (var en in yf.Seq(m.Node_("entries"), "entries"))
         {
@@ -253,7 +253,7 @@ public static partial class RuleFileParser
         var figures = ParseFigures(yf, r.Node_("figures"), id);
         var provenance = Provenance.Sourced;
         if (r.Str("provenance") is { } pv && !Enum.TryParse(pv, ignoreCase: true, out provenance))
-            yf.Error(r.Node_("provenance")!, $"row {id}: provenance is sourced, provisional or missing, got '{pv}'");
+            yf.Error(r.Node_("provenance")!, $"row {id}: provenance is sourced, provisional or missing, got '{pv}'{YamlKeys.Suggestion(pv, ["sourced", "provisional", "missing"])}");
         var borrows = r.Str("borrows");
         if (provenance == Provenance.Provisional && borrows is null)
             yf.Error(node, $"row {id} is provisional: say which row's figure it borrows ('borrows: DM 2021 T1.A.1')");
