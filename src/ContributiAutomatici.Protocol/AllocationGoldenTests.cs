@@ -31,6 +31,16 @@ public static class AllocationGoldenTests
 {
     public const string Folder = "allocation";
 
+    /// <summary>The keys of a golden allocation case and of its expectations (the file's are <see cref="GoldenTests.Keys.File"/>).</summary>
+    public static class Keys
+    {
+        public static readonly YamlKeys Case = new("case", ["name", "year", "expect"]);
+
+        public static readonly YamlKeys Expect = new("expect", ["quotas", "credits", "authorShares", "summary", "exclusions"]);
+
+        public static IReadOnlyList<YamlKeys> All { get; } = [Case, Expect];
+    }
+
     private static readonly JsonFormatter Formatter = new(JsonFormatter.Settings.Default.WithFormatDefaultValues(true));
 
     public static IReadOnlyList<AllocationGoldenCase> Load(string ruleSetDirectory, string ruleSetId, List<RuleError> errors) =>
@@ -39,22 +49,19 @@ public static class AllocationGoldenTests
 
     private static AllocationGoldenCase? ParseCase(YamlFile file, YamlNode node, string ruleSetId)
     {
-        if (file.Map(node, "a case") is not { } c) return null;
+        if (file.Map(node, "a case", Keys.Case) is not { } c) return null;
         var before = file.ErrorCount;
         var name = c.Str("name", required: true) ?? "";
         var year = new V1.AllocationYear();
         if (c.Node_("year") is { } yn)
-        {
-            try { year = GoldenTests.Parser.Parse<V1.AllocationYear>(GoldenTests.ToJson(yn)); }
-            catch (InvalidProtocolBufferException ex) { file.Error(yn, $"case '{name}': year is not a contributi.v1.AllocationYear: {ex.Message}"); }
-        }
+            year = GoldenTests.Message<V1.AllocationYear>(file, yn, $"case '{name}': year") ?? year;
         else file.Error(node, $"case '{name}' has no year");
         year.Header ??= new V1.AllocationHeader();
         if (year.Header.RuleSetId.Length == 0 && year.Header.ApplicationYear == 0) year.Header.RuleSetId = ruleSetId;
 
         var expect = new List<(string, Func<JsonElement, JsonElement?>, string)>();
         List<IReadOnlyDictionary<string, string>>? exclusions = null;
-        if (file.Map(c.Node_("expect"), "expect") is { } em)
+        if (file.Map(c.Node_("expect"), "expect", Keys.Expect) is { } em)
         {
             foreach (var (quota, fields) in Pairs(file, em.Node_("quotas")))
                 foreach (var (field, value) in Pairs(file, fields))
@@ -88,8 +95,8 @@ public static class AllocationGoldenTests
     }
 
     private static IEnumerable<(string Key, YamlNode Value)> Pairs(YamlFile file, YamlNode? node) =>
-        file.Map(node, "a 'name: value' mapping") is { } m
-            ? m.Node.Children.Select(kv => (((YamlScalarNode)kv.Key).Value ?? "", kv.Value)).ToList()
+        file.Mapping(node, "a 'name: value' mapping") is { } m
+            ? m.Children.Select(kv => (((YamlScalarNode)kv.Key).Value ?? "", kv.Value)).ToList()
             : [];
 
     private static string Scalar(YamlFile file, YamlNode node)

@@ -5,6 +5,7 @@ using ContributiAutomatici.Engine.Model;
 using ContributiAutomatici.Engine.Rules;
 using ContributiAutomatici.Engine.Scoring;
 using Google.Protobuf;
+using Google.Protobuf.Reflection;
 using YamlDotNet.Core;
 using YamlDotNet.RepresentationModel;
 using V1 = ContributiAutomatici.Contracts.V1;
@@ -43,6 +44,19 @@ public static class GoldenTests
 {
     public const string Folder = "tests";
 
+    /// <summary>The keys of the mappings of golden test files: the reader refuses any other key; the schemas under
+    /// rules/schema/ declare exactly these (SchemaTests). A case's work and roles are protobuf JSON, checked by its parser.</summary>
+    public static class Keys
+    {
+        public static readonly YamlKeys File = new("file", ["cases"]);
+
+        public static readonly YamlKeys Case = new("case", ["name", "overlays", "work", "roles", "expect", "exact", "missing", "provisional"]);
+
+        public static readonly YamlKeys Expectation = new("expectation", ["rows", "quotas", "total"]);
+
+        public static IReadOnlyList<YamlKeys> All { get; } = [File, Case, Expectation];
+    }
+
     /// <summary>
     /// The golden cases of a rule set. A version's cases score the version alone (its rows, without overlays, unless a
     /// case lists <c>overlays</c>); an overlay's cases score the version it patches with the overlay on (unless a case
@@ -62,7 +76,7 @@ public static class GoldenTests
         foreach (var path in Directory.GetFiles(dir, "*.yaml").Order(StringComparer.Ordinal))
         {
             var file = new YamlFile(path, errors);
-            if (file.Map(YamlFile.Load(path, File.ReadAllText(path), errors), what) is not { } m) continue;
+            if (file.Map(YamlFile.Load(path, File.ReadAllText(path), errors), what, Keys.File) is not { } m) continue;
             foreach (var node in file.Seq(m.Node_("cases"), "cases"))
                 if (parse(file, node) is { } c) cases.Add(c);
             m.Done(what);
@@ -74,26 +88,29 @@ public static class GoldenTests
 
     private static GoldenCase? ParseCase(YamlFile file, YamlNode node, string ruleSetId, IReadOnlyList<string> overlays)
     {
-        if (file.Map(node, "a case") is not { } c) return null;
+        if (file.Map(node, "a case", Keys.Case) is not { } c) return null;
         var before = file.ErrorCount;
         var name = c.Str("name", required: true) ?? "";
         var request = new V1.ScoreWorkRequest { RuleSetId = ruleSetId, IncludeNotApplied = false, WithoutOverlays = { "*" } };
         request.WithOverlays.AddRange(c.Node_("overlays") is { } on ? c.StrList("overlays") : overlays);
         if (c.Node_("work") is { } wn)
         {
-            try { request.Work = Parser.Parse<V1.Work>(ToJson(wn)); }
-            catch (InvalidProtocolBufferException ex) { file.Error(wn, $"case '{name}': work is not a contributi.v1.Work: {ex.Message}"); }
+            if (Message<V1.Work>(file, wn, $"case '{name}': work") is { } work) request.Work = work;
         }
         else file.Error(node, $"case '{name}' has no work");
 
         var expect = new Dictionary<Role, RoleExpectation>();
-        if (file.Map(c.Node_("expect"), "expect") is { } em)
+        if (file.Mapping(c.Node_("expect"), "expect") is { } em)
         {
-            foreach (var (k, v) in em.Node.Children)
+            foreach (var (k, v) in em.Children)
             {
                 var key = ((YamlScalarNode)k).Value ?? "";
-                if (!RoleNames.ByKey.TryGetValue(key, out var role)) { file.Error(k, $"unknown role '{key}'"); continue; }
-                if (file.Map(v, $"expectations of {key}") is not { } rm) continue;
+                if (!RoleNames.ByKey.TryGetValue(key, out var role))
+                {
+                    file.Error(k, RuleFileParser.Keys.UnknownRole(key));
+                    continue;
+                }
+                if (file.Map(v, $"expectations of {key}", Keys.Expectation) is not { } rm) continue;
                 var e = new RoleExpectation(Numbers(file, rm.Node_("rows")), Numbers(file, rm.Node_("quotas")), rm.Dec("total"));
                 rm.Done($"expectations of {key}");
                 expect[role] = e;
@@ -102,11 +119,10 @@ public static class GoldenTests
         else file.Error(node, $"case '{name}' has no expect");
 
         if (c.Node_("roles") is YamlSequenceNode rs)
+        {
             foreach (var rn in rs.Children)
-            {
-                try { request.Roles.Add(Parser.Parse<V1.RoleInput>(ToJson(rn))); }
-                catch (InvalidProtocolBufferException ex) { file.Error(rn, $"case '{name}': not a contributi.v1.RoleInput: {ex.Message}"); }
-            }
+                if (Message<V1.RoleInput>(file, rn, $"case '{name}': a role") is { } input) request.Roles.Add(input);
+        }
         else
             foreach (var role in expect.Keys) request.Roles.Add(new V1.RoleInput { Role = (V1.Role)(int)role });
         var exact = c.Str("exact") is not "false";
@@ -119,11 +135,46 @@ public static class GoldenTests
 
     internal static readonly JsonParser Parser = new(JsonParser.Settings.Default.WithIgnoreUnknownFields(false));
 
+    /// <summary>A contract message written as YAML (the protobuf JSON mapping). An unknown field is reported at its line and
+    /// column with the nearest field of its message; any other mistake in the protobuf parser's words.</summary>
+    internal static T? Message<T>(YamlFile file, YamlNode node, string what) where T : class, IMessage<T>, new()
+    {
+        var descriptor = new T().Descriptor;
+        if (!KnownFields(file, node, descriptor)) return null;
+        try { return Parser.Parse<T>(ToJson(node)); }
+        catch (InvalidProtocolBufferException ex)
+        {
+            file.Error(node, $"{what} is not a {descriptor.FullName}: {ex.Message}");
+            return null;
+        }
+    }
+
+    /// <summary>Every key of the YAML is a field (JSON or proto name) of its message, recursively.</summary>
+    private static bool KnownFields(YamlFile file, YamlNode node, MessageDescriptor message)
+    {
+        var ok = true;
+        if (node is YamlSequenceNode seq)
+            foreach (var item in seq.Children) ok &= KnownFields(file, item, message);
+        else if (node is YamlMappingNode map)
+            foreach (var (k, v) in map.Children)
+            {
+                var key = (k as YamlScalarNode)?.Value ?? "";
+                var fields = message.Fields.InDeclarationOrder();
+                if (fields.FirstOrDefault(f => f.JsonName == key || f.Name == key) is not { } field)
+                {
+                    file.Error(k, $"unknown field '{key}' in {message.FullName}{YamlKeys.Suggestion(key, fields.Select(f => f.JsonName))}");
+                    ok = false;
+                }
+                else if (field.FieldType == FieldType.Message && !field.IsMap) ok &= KnownFields(file, v, field.MessageType);
+            }
+        return ok;
+    }
+
     private static Dictionary<string, decimal> Numbers(YamlFile file, YamlNode? node)
     {
         var d = new Dictionary<string, decimal>();
-        if (file.Map(node, "a 'name: points' mapping") is not { } m) return d;
-        foreach (var (k, v) in m.Node.Children)
+        if (file.Mapping(node, "a 'name: points' mapping") is not { } m) return d;
+        foreach (var (k, v) in m.Children)
         {
             var text = (v as YamlScalarNode)?.Value;
             if (decimal.TryParse(text, NumberStyles.Number, CultureInfo.InvariantCulture, out var x)) d[((YamlScalarNode)k).Value!] = x;

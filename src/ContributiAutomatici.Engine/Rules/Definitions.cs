@@ -191,10 +191,10 @@ public sealed record AllocationDefinition(
     string EligibleWorksCitation, CoproductionThreshold? Coproduction, string RightsSharesCitation,
     FirstExploitationDefinition? FirstExploitation, string DeclaredOnceCitation, string NotYetObtainedCitation);
 
-/// <summary>One problem in a rule file, as <c>file:line: reason</c>.</summary>
-public sealed record RuleError(string File, int Line, string Message)
+/// <summary>One problem in a rule file, as <c>file:line:column: reason</c> (<c>file:line: reason</c> when the column is not known: 0).</summary>
+public sealed record RuleError(string File, int Line, string Message, int Column = 0)
 {
-    public override string ToString() => $"{File}:{Line}: {Message}";
+    public override string ToString() => Column > 0 ? $"{File}:{Line}:{Column}: {Message}" : $"{File}:{Line}: {Message}";
 }
 
 /// <summary>A rule set (or the whole rules folder) was refused. Nothing of it is loaded.</summary>

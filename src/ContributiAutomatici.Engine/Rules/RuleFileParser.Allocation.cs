@@ -17,7 +17,7 @@ public static partial class RuleFileParser
         if (!ExcessPolicies.Contains(excess))
             yf.Error(a.Node, $"policies.excess must be one of {string.Join(", ", ExcessPolicies)}, got '{excess}'");
 
-        CitedFigure? Figure(YamlMap m, string key, string valueKey, bool required)
+        CitedFigure? Figure(YamlMap m, string key, YamlKeys keys, string valueKey, bool required)
         {
             var node = m.Node_(key);
             if (node is null)
@@ -25,28 +25,28 @@ public static partial class RuleFileParser
                 if (required) yf.Error(m.Node, $"missing required field '{key}'");
                 return null;
             }
-            if (yf.Map(node, key) is not { } f) return null;
+            if (yf.Map(node, key, keys) is not { } f) return null;
             var value = f.Dec(valueKey, required: true);
             var cite = f.Str("cite", required: true);
             f.Done(key);
             return value is { } v && cite is not null ? new CitedFigure(v, cite) : null;
         }
 
-        var workCap = Figure(a, "work_cap", "percent", true);
-        var companyCap = Figure(a, "company_cap", "percent", true);
-        var expiry = Figure(a, "credit_expiry", "years", true);
+        var workCap = Figure(a, "work_cap", Keys.Cap, "percent", true);
+        var companyCap = Figure(a, "company_cap", Keys.Cap, "percent", true);
+        var expiry = Figure(a, "credit_expiry", Keys.Expiry, "years", true);
         foreach (var (name, f) in new[] { ("work_cap", workCap), ("company_cap", companyCap) })
             if (f is { Value: <= 0 or > 100 }) yf.Error(a.Node_(name)!, $"{name}.percent must be above 0 and at most 100, got {f.Value}");
 
         AuthorsSharesDefinition? authors = null;
-        if (yf.Map(a.Node_("authors_shares"), "authors_shares") is { } am)
+        if (yf.Map(a.Node_("authors_shares"), "authors_shares", Keys.AuthorsShares) is { } am)
         {
             var pct = am.Dec("percent", required: true) ?? 0;
             var categories = am.StrList("categories");
             var roles = new HashSet<Role>();
             foreach (var r in am.StrList("roles"))
                 if (RoleNames.ByKey.TryGetValue(r, out var role)) roles.Add(role);
-                else yf.Error(am.Node_("roles")!, $"unknown role '{r}' (one of {string.Join(", ", RoleNames.ByKey.Keys)})");
+                else yf.Error(am.Node_("roles")!, Keys.UnknownRole(r));
             if (categories.Count == 0) yf.Error(am.Node, "authors_shares needs its categories");
             authors = new AuthorsSharesDefinition(pct, categories, roles, am.Str("cite", required: true) ?? "");
             am.Done("authors_shares");
@@ -54,12 +54,12 @@ public static partial class RuleFileParser
 
         var applicants = new Dictionary<Role, ApplicantRoleDefinition>();
         var eeaCite = "";
-        if (yf.Map(a.Node_("applicants"), "applicants") is { } ap)
+        if (yf.Map(a.Node_("applicants"), "applicants", Keys.Applicants) is { } ap)
         {
             eeaCite = ap.Str("eea_seat", required: true) ?? "";
             foreach (var (key, role) in RoleNames.ByKey)
             {
-                if (yf.Map(ap.Node_(key), key) is not { } rm) continue;
+                if (yf.Map(ap.Node_(key), key, Keys.Applicant) is not { } rm) continue;
                 var ateco = rm.StrList("ateco");
                 if (ateco.Count == 0) yf.Error(rm.Node, $"applicants.{key} needs its ATECO codes");
                 var kinds = new HashSet<WorkKind>();
@@ -75,7 +75,7 @@ public static partial class RuleFileParser
 
         CitedFigure? netWorth = null;
         decimal? netWorthShorts = null;
-        if (yf.Map(a.Node_("net_worth"), "net_worth") is { } nw)
+        if (yf.Map(a.Node_("net_worth"), "net_worth", Keys.NetWorth) is { } nw)
         {
             netWorth = new CitedFigure(nw.Dec("minimum", required: true) ?? 0, nw.Str("cite", required: true) ?? "");
             netWorthShorts = nw.Dec("short_films");
@@ -84,11 +84,11 @@ public static partial class RuleFileParser
 
         string eligible = "", rightsShares = "";
         CoproductionThreshold? copro = null;
-        if (yf.Map(a.Node_("works"), "works") is { } wm)
+        if (yf.Map(a.Node_("works"), "works", Keys.Works) is { } wm)
         {
             eligible = wm.Str("eligible", required: true) ?? "";
             rightsShares = wm.Str("rights_shares", required: true) ?? "";
-            if (yf.Map(wm.Node_("coproduction"), "coproduction") is { } cm)
+            if (yf.Map(wm.Node_("coproduction"), "coproduction", Keys.Coproduction) is { } cm)
             {
                 copro = new CoproductionThreshold(cm.Dec("minimum_share", required: true) ?? 0, cm.Dec("reduced_share", required: true) ?? 0,
                     cm.Dec("reduced_from_cost", required: true) ?? 0, cm.Str("cite", required: true) ?? "");
@@ -100,11 +100,11 @@ public static partial class RuleFileParser
 
         FirstExploitationDefinition? first = null;
         string once = "", notYet = "";
-        if (yf.Map(a.Node_("results"), "results") is { } rs)
+        if (yf.Map(a.Node_("results"), "results", Keys.Results) is { } rs)
         {
             once = rs.Str("declared_once", required: true) ?? "";
             notYet = rs.Str("not_yet_obtained", required: true) ?? "";
-            if (yf.Map(rs.Node_("first_exploitation"), "first_exploitation") is { } fe)
+            if (yf.Map(rs.Node_("first_exploitation"), "first_exploitation", Keys.FirstExploitation) is { } fe)
             {
                 first = new FirstExploitationDefinition(fe.Str("not_yet_exploited", required: true) ?? "",
                     fe.Str("other_year", required: true) ?? "", fe.Int("too_early_years", required: true) ?? 0,

@@ -38,7 +38,7 @@ public static partial class RuleFileParser
 
         var yf = new YamlFile(manifestPath, errors);
         var root = YamlFile.Load(manifestPath, Read(manifestPath), errors);
-        var m = yf.Map(root, "the manifest");
+        var m = yf.Map(root, "the manifest", Keys.Manifest);
         if (m is null) return null;
 
         var id = m.Str("id", required: true) ?? "";
@@ -48,10 +48,10 @@ public static partial class RuleFileParser
         var title = m.Str("title", required: true) ?? "";
         var decree = m.Str("decree") ?? "";
         var kind = m.Str("kind") ?? "version";
-        if (kind is not ("version" or "overlay")) yf.Error(m.Node_("kind")!, $"kind must be 'version' or 'overlay', got '{kind}'");
+        if (kind is not ("version" or "overlay")) yf.Error(m.Node_("kind")!, $"kind must be 'version' or 'overlay', got '{kind}'{YamlKeys.Suggestion(kind, ["version", "overlay"])}");
         var patches = m.Str("patches");
         DateOnly from = default; DateOnly? to = null;
-        if (yf.Map(m.Node_("in_force"), "in_force") is { } f)
+        if (yf.Map(m.Node_("in_force"), "in_force", Keys.Range) is { } f)
         {
             from = f.Date("from", required: true) ?? default;
             to = f.Date("to");
@@ -59,7 +59,7 @@ public static partial class RuleFileParser
         }
         else yf.Error(m.Node, "missing required field 'in_force'");
         int yearFrom = 0; int? yearTo = null;
-        if (yf.Map(m.Node_("application_years"), "application_years") is { } y)
+        if (yf.Map(m.Node_("application_years"), "application_years", Keys.Range) is { } y)
         {
             yearFrom = y.Int("from", required: true) ?? 0;
             yearTo = y.Int("to");
@@ -75,9 +75,9 @@ public static partial class RuleFileParser
         foreach (var qn in yf.Seq(m.Node_("quotas"), "quotas")) ParseQuota(yf, qn, null, quotas);
 
         var policies = new Dictionary<string, string>();
-        if (yf.Map(m.Node_("policies"), "policies") is { } pm)
+        if (yf.Mapping(m.Node_("policies"), "policies") is { } pm)
         {
-            foreach (var (k, v) in pm.Node.Children)
+            foreach (var (k, v) in pm.Children)
                 if (k is YamlDotNet.RepresentationModel.YamlScalarNode ks && v is YamlDotNet.RepresentationModel.YamlScalarNode vs)
                     policies[ks.Value!] = vs.Value ?? "";
                 else yf.Error(k, "a policy is a 'name: value' line");
@@ -103,7 +103,7 @@ public static partial class RuleFileParser
             if (!File.Exists(path)) { yf.Error(m.Node_("tables")!, $"table file '{name}' does not exist"); continue; }
             if (ParseTable(path, Read(path), quotaIds, errors) is { } t) tables.Add(t);
         }
-        var allocation = yf.Map(m.Node_("allocation"), "allocation") is { } am ? ParseAllocation(yf, am, policies) : null;
+        var allocation = yf.Map(m.Node_("allocation"), "allocation", Keys.Allocation) is { } am ? ParseAllocation(yf, am, policies) : null;
         OverlayDefinition? overlay = null;
         if (kind == "overlay") overlay = ParseOverlay(yf, m, patches, quotaIds);
         else if (patches is not null) yf.Error(m.Node_("patches")!, "only an overlay (kind: overlay) patches another rule set");
@@ -145,7 +145,7 @@ public static partial class RuleFileParser
 
     private static void ParseQuota(YamlFile yf, YamlDotNet.RepresentationModel.YamlNode node, string? parent, List<QuotaDefinition> quotas)
     {
-        if (yf.Map(node, "a quota") is not { } q) return;
+        if (yf.Map(node, "a quota", Keys.Quota) is not { } q) return;
         var id = q.Str("id", required: true) ?? "";
         if (quotas.Any(x => x.Id == id)) yf.Error(node, $"duplicate quota id '{id}'");
         quotas.Add(new QuotaDefinition(id, q.Str("title", required: true) ?? "", q.Dec("share", required: true) ?? 0,
@@ -160,18 +160,19 @@ public static partial class RuleFileParser
         q.Done("a quota");
     }
 
-    private static readonly HashSet<string> ListKinds = ["festivals", "prizes", "markets"];
+    /// <summary>The kinds of list files (Tabelle 6, 7, 8).</summary>
+    public static readonly IReadOnlySet<string> ListKinds = new HashSet<string> { "festivals", "prizes", "markets" };
 
     private static ListDefinition? ParseList(string path, string text, List<RuleError> errors)
     {
         var yf = new YamlFile(path, errors);
-        if (yf.Map(YamlFile.Load(path, text, errors), "a list file") is not { } m) return null;
+        if (yf.Map(YamlFile.Load(path, text, errors), "a list file", Keys.List) is not { } m) return null;
         var kind = m.Str("list", required: true) ?? "";
-        if (!ListKinds.Contains(kind)) yf.Error(m.Node, $"list must be one of {string.Join(", ", ListKinds)}, got '{kind}'");
+        if (!ListKinds.Contains(kind)) yf.Error(m.Node_("list") ?? m.Node, $"list must be one of {string.Join(", ", ListKinds)}, got '{kind}'{YamlKeys.Suggestion(kind, ListKinds)}");
         var entries = new List<ListEntry>();
         foreach (var en in yf.Seq(m.Node_("entries"), "entries"))
         {
-            if (yf.Map(en, "a list entry") is not { } e) continue;
+            if (yf.Map(en, "a list entry", Keys.ListEntry) is not { } e) continue;
             var entry = new ListEntry(e.Str("id", required: true) ?? "", e.Str("name", required: true) ?? "", e.Str("band"),
                 e.Str("category", required: true) ?? "", e.Dec("increment") ?? 0, e.Str("cite", required: true) ?? "", yf.At(en))
             {
@@ -193,21 +194,18 @@ public static partial class RuleFileParser
     /// <summary><c>{ documentary: true, short_film: false }</c>: facts of the work a list entry holds for.</summary>
     private static WorkFacts? Facts(YamlFile yf, YamlDotNet.RepresentationModel.YamlNode? node)
     {
-        if (yf.Map(node, "work facts") is not { } m) return null;
+        if (yf.Map(node, "work facts", Keys.WorkFacts) is not { } m) return null;
         var facts = new Dictionary<string, bool>();
-        foreach (var (k, _) in m.Node.Children)
-        {
-            var key = (k as YamlDotNet.RepresentationModel.YamlScalarNode)?.Value ?? "";
-            if (!WorkFacts.Known.ContainsKey(key)) yf.Error(k, $"unknown work fact '{key}' (known: {string.Join(", ", WorkFacts.Known.Keys)})");
-            else facts[key] = m.Bool(key);
-        }
+        foreach (var key in Keys.WorkFacts.Keys)
+            if (m.Node_(key) is not null) facts[key] = m.Bool(key);
+        m.Done($"work facts (known: {string.Join(", ", Keys.WorkFacts.Keys)})");
         return new WorkFacts(facts);
     }
 
     private static TableDefinition? ParseTable(string path, string text, HashSet<string> quotaIds, List<RuleError> errors)
     {
         var yf = new YamlFile(path, errors);
-        if (yf.Map(YamlFile.Load(path, text, errors), "a table file") is not { } m) return null;
+        if (yf.Map(YamlFile.Load(path, text, errors), "a table file", Keys.Table) is not { } m) return null;
         var tableId = m.Str("table", required: true) ?? "";
         var title = m.Str("title", required: true) ?? "";
         var cite = m.Str("cite", required: true) ?? "";
@@ -215,14 +213,14 @@ public static partial class RuleFileParser
         var sections = new List<SectionDefinition>();
         foreach (var sn in yf.Seq(m.Node_("sections"), "sections"))
         {
-            if (yf.Map(sn, "a section") is not { } s) continue;
+            if (yf.Map(sn, "a section", Keys.Section) is not { } s) continue;
             var sectionId = s.Str("id", required: true) ?? "";
             var sectionQuota = s.Str("quota");
             var sTitle = s.Str("title", required: true) ?? "";
             var when = s.Expr("when");
             var rows = new List<RowDefinition>();
             foreach (var rn in yf.Seq(s.Node_("rows"), "rows"))
-                if (ParseRow(yf, rn, tableId, sectionId, sectionQuota, quotaIds) is { } r) rows.Add(r);
+                if (yf.Map(rn, "a row", Keys.Row) is { } rm && ParseRow(yf, rm, tableId, sectionId, sectionQuota, quotaIds) is { } r) rows.Add(r);
             s.Done("a section");
             sections.Add(new SectionDefinition(sectionId, sTitle, when, rows, yf.At(sn)));
         }
@@ -230,13 +228,14 @@ public static partial class RuleFileParser
         return new TableDefinition(tableId, title, cite, applies, sections, path);
     }
 
-    private static RowDefinition? ParseRow(YamlFile yf, YamlDotNet.RepresentationModel.YamlNode node, string tableId, string sectionId,
+    /// <summary>A row of a table, or the row an overlay adds or patches (then <paramref name="finish"/> is false: the caller
+    /// reads the patch's other keys and reports the unknown ones).</summary>
+    private static RowDefinition? ParseRow(YamlFile yf, YamlMap r, string tableId, string sectionId,
         string? sectionQuota, HashSet<string> quotaIds, bool quotaOptional = false, bool labelOptional = false, string idKey = "id",
-        string[]? ignore = null)
+        bool finish = true)
     {
-        if (yf.Map(node, "a row") is not { } r) return null;
+        var node = r.Node;
         var id = r.Str(idKey, required: true) ?? "";
-        foreach (var k in ignore ?? []) r.Node_(k);
         var label = r.Str("label", required: !labelOptional) ?? "";
         var cite = r.Str("cite", required: true) ?? "";
         var quota = r.Str("quota") ?? sectionQuota;
@@ -248,13 +247,13 @@ public static partial class RuleFileParser
         if (r.Str("base_role") is { } br)
         {
             if (RoleNames.ByKey.TryGetValue(br, out var brr)) baseRole = brr;
-            else yf.Error(r.Node_("base_role")!, $"unknown role '{br}' (roles: {string.Join(", ", RoleNames.ByKey.Keys)})");
+            else yf.Error(r.Node_("base_role")!, Keys.UnknownRole(br));
         }
         var whole = r.Bool("whole_points");
         var figures = ParseFigures(yf, r.Node_("figures"), id);
         var provenance = Provenance.Sourced;
         if (r.Str("provenance") is { } pv && !Enum.TryParse(pv, ignoreCase: true, out provenance))
-            yf.Error(r.Node_("provenance")!, $"row {id}: provenance is sourced, provisional or missing, got '{pv}'");
+            yf.Error(r.Node_("provenance")!, $"row {id}: provenance is sourced, provisional or missing, got '{pv}'{YamlKeys.Suggestion(pv, ["sourced", "provisional", "missing"])}");
         var borrows = r.Str("borrows");
         if (provenance == Provenance.Provisional && borrows is null)
             yf.Error(node, $"row {id} is provisional: say which row's figure it borrows ('borrows: DM 2021 T1.A.1')");
@@ -274,31 +273,31 @@ public static partial class RuleFileParser
         else if (singleRole is not null)
         {
             if (!RoleNames.ByKey.TryGetValue(singleRole, out var role))
-                yf.Error(r.Node_("role")!, $"unknown role '{singleRole}' (roles: {string.Join(", ", RoleNames.ByKey.Keys)})");
+                yf.Error(r.Node_("role")!, Keys.UnknownRole(singleRole));
             else if (r.ExprOf(pointsNode, "points") is { } e) cells.Add(new CellDefinition(role, null, e, yf.At(pointsNode)));
         }
-        else if (yf.Map(pointsNode, "points (one entry per role column)") is { } pm)
+        else if (yf.Mapping(pointsNode, "points (one entry per role column)") is { } pm)
         {
-            foreach (var (k, v) in pm.Node.Children)
+            foreach (var (k, v) in pm.Children)
             {
                 var key = (k as YamlDotNet.RepresentationModel.YamlScalarNode)?.Value ?? "";
                 if (!RoleNames.ByKey.TryGetValue(key, out var role))
                 {
-                    yf.Error(k, $"row {id}: unknown role column '{key}' (roles: {string.Join(", ", RoleNames.ByKey.Keys)})");
+                    yf.Error(k, $"row {id}: {Keys.UnknownRole(key, "role column")}");
                     continue;
                 }
                 if (v is YamlDotNet.RepresentationModel.YamlMappingNode cm)
                 {
-                    var cmap = new YamlMap(yf, cm);
+                    var cmap = new YamlMap(yf, cm, Keys.Cell);
                     var cw = cmap.Expr("when");
                     var cp = cmap.Expr("points", required: true);
                     cmap.Done($"the {key} column of row {id}");
                     if (cp is not null) cells.Add(new CellDefinition(role, cw, cp, yf.At(v)));
                 }
-                else if (pm.ExprOf(v, $"points of {key}") is { } e) cells.Add(new CellDefinition(role, null, e, yf.At(v)));
+                else if (r.ExprOf(v, $"points of {key}") is { } e) cells.Add(new CellDefinition(role, null, e, yf.At(v)));
             }
         }
-        r.Done($"row {id}");
+        if (finish) r.Done($"row {id}");
         return new RowDefinition(id, label, cite, tableId, sectionId, quota ?? "", when, basePatterns, baseRole, whole, cells, yf.At(node))
         {
             Figures = figures, Provenance = provenance, Borrows = borrows,
@@ -311,8 +310,8 @@ public static partial class RuleFileParser
     private static List<Figure> ParseFigures(YamlFile yf, YamlDotNet.RepresentationModel.YamlNode? node, string rowId)
     {
         var figures = new List<Figure>();
-        if (yf.Map(node, "figures") is not { } fm) return figures;
-        foreach (var (k, v) in fm.Node.Children)
+        if (yf.Mapping(node, "figures") is not { } fm) return figures;
+        foreach (var (k, v) in fm.Children)
         {
             var name = (k as YamlDotNet.RepresentationModel.YamlScalarNode)?.Value ?? "";
             if (!FigureName.IsMatch(name))
@@ -324,7 +323,7 @@ public static partial class RuleFileParser
             string unit = "", cite = "";
             if (v is YamlDotNet.RepresentationModel.YamlMappingNode vm)
             {
-                var f = new YamlMap(yf, vm);
+                var f = new YamlMap(yf, vm, Keys.Figure);
                 value = f.Dec("value", required: true);
                 unit = f.Str("unit") ?? "";
                 cite = f.Str("cite") ?? "";
@@ -347,7 +346,7 @@ public static partial class RuleFileParser
     {
         if (patches is null) yf.Error(m.Node, "an overlay names the version it patches ('patches: dm-2021')");
         DateOnly from = default, to = default;
-        if (yf.Map(m.Node_("window"), "window") is { } w)
+        if (yf.Map(m.Node_("window"), "window", Keys.Range) is { } w)
         {
             from = w.Date("from", required: true) ?? default;
             to = w.Date("to", required: true) ?? default;
@@ -359,13 +358,13 @@ public static partial class RuleFileParser
         var rows = new List<RowPatch>();
         foreach (var pn in yf.Seq(m.Node_("rows"), "rows"))
         {
-            if (yf.Map(pn, "a row patch") is not { } pm) continue;
+            if (yf.Map(pn, "a row patch", Keys.RowPatch) is not { } pm) continue;
             var at = yf.At(pn);
             if (pm.Str("add") is { } addId)
             {
                 var after = pm.Str("after", required: true);
                 // The added row is read like any row; its table and section are those of the row it follows.
-                var row = ParseRow(yf, pn, "", "", null, quotaIds, quotaOptional: true, idKey: "add", ignore: ["after"]);
+                var row = ParseRow(yf, pm, "", "", null, quotaIds, quotaOptional: true, idKey: "add");
                 rows.Add(new RowPatch(addId, "add", row?.Citation ?? "", [], row, after, at));
                 continue;
             }
@@ -387,7 +386,7 @@ public static partial class RuleFileParser
             if (pm.Node_("points") is not null || pm.Node_("when") is not null)
             {
                 // New expressions for the row (its columns, or its condition), whole: not windowed.
-                replaced = ParseRow(yf, pn, "", "", null, quotaIds, quotaOptional: true, labelOptional: true, idKey: "patch", ignore: ["figures"]);
+                replaced = ParseRow(yf, pm, "", "", null, quotaIds, quotaOptional: true, labelOptional: true, idKey: "patch", finish: false);
             }
             if (figures.Count == 0 && replaced is null) yf.Error(pn, $"patch of {id} changes nothing: give 'figures', 'points' or 'when'");
             if (figures.Count > 0 && replaced is not null) yf.Error(pn, $"patch of {id}: give either windowed 'figures' or new expressions, not both");

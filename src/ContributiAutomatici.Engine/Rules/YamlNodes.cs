@@ -52,7 +52,7 @@ public sealed class YamlFile(string path, List<RuleError> errors)
         }
         catch (YamlException ex)
         {
-            errors.Add(new RuleError(path, (int)ex.Start.Line, "YAML syntax error: " + ex.Message));
+            errors.Add(new RuleError(path, (int)ex.Start.Line, "YAML syntax error: " + ex.Message, (int)ex.Start.Column));
             return null;
         }
         catch (InvalidOperationException ex)
@@ -64,11 +64,20 @@ public sealed class YamlFile(string path, List<RuleError> errors)
 
     public SourceLocation At(YamlNode node) => new(Path, (int)node.Start.Line, (int)node.Start.Column);
 
-    public void Error(YamlNode node, string message) => errors.Add(new RuleError(Path, (int)node.Start.Line, message));
+    public void Error(YamlNode node, string message) => errors.Add(new RuleError(Path, (int)node.Start.Line, message, (int)node.Start.Column));
 
-    public YamlMap? Map(YamlNode? node, string what)
+    /// <summary>A mapping of the kind <paramref name="keys"/> names: only its keys are read, every other key is refused.</summary>
+    public YamlMap? Map(YamlNode? node, string what, YamlKeys keys)
     {
-        if (node is YamlMappingNode m) return new YamlMap(this, m);
+        if (node is YamlMappingNode m) return new YamlMap(this, m, keys);
+        if (node is not null) Error(node, $"{what} must be a mapping (key: value lines)");
+        return null;
+    }
+
+    /// <summary>A mapping whose keys are names the caller checks (figures, role columns, policies).</summary>
+    public YamlMappingNode? Mapping(YamlNode? node, string what)
+    {
+        if (node is YamlMappingNode m) return m;
         if (node is not null) Error(node, $"{what} must be a mapping (key: value lines)");
         return null;
     }
@@ -81,15 +90,62 @@ public sealed class YamlFile(string path, List<RuleError> errors)
     }
 }
 
-/// <summary>A YAML mapping being read: every key read is remembered, and <see cref="Done"/> reports the rest as unknown.</summary>
-public sealed class YamlMap(YamlFile file, YamlMappingNode node)
+/// <summary>
+/// The keys one kind of YAML mapping may have (a row, a quota, a golden case, ...): the single list the parser reads
+/// and refuses the other keys by, and the one the JSON Schema under rules/schema/ must declare (SchemaTests).
+/// </summary>
+public sealed class YamlKeys(string kind, IEnumerable<string> keys)
+{
+    /// <summary>The kind, as the schema's definition names it (<c>row</c>, <c>quota</c>, ...).</summary>
+    public string Kind { get; } = kind;
+
+    public IReadOnlyList<string> Keys { get; } = keys.ToList();
+
+    public bool Contains(string key) => Keys.Contains(key, StringComparer.Ordinal);
+
+    public override string ToString() => Kind;
+
+    /// <summary>"; did you mean 'points'?" for the known word nearest to <paramref name="word"/>, or "" when none is near.</summary>
+    public static string Suggestion(string word, IEnumerable<string> known)
+    {
+        var best = known.Select(k => (Key: k, Distance: Distance(word.ToLowerInvariant(), k.ToLowerInvariant())))
+            .Where(x => x.Distance <= Math.Max(1, word.Length / 3))
+            .OrderBy(x => x.Distance).Select(x => x.Key).FirstOrDefault();
+        return best is null ? "" : $"; did you mean '{best}'?";
+    }
+
+    /// <summary>Edit distance: insertions, deletions, substitutions and swaps of two neighbours ('pionts' is 1 from 'points').</summary>
+    public static int Distance(string a, string b)
+    {
+        var d = new int[a.Length + 1, b.Length + 1];
+        for (var i = 0; i <= a.Length; i++) d[i, 0] = i;
+        for (var j = 0; j <= b.Length; j++) d[0, j] = j;
+        for (var i = 1; i <= a.Length; i++)
+            for (var j = 1; j <= b.Length; j++)
+            {
+                var cost = a[i - 1] == b[j - 1] ? 0 : 1;
+                d[i, j] = Math.Min(Math.Min(d[i - 1, j] + 1, d[i, j - 1] + 1), d[i - 1, j - 1] + cost);
+                if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) d[i, j] = Math.Min(d[i, j], d[i - 2, j - 2] + 1);
+            }
+        return d[a.Length, b.Length];
+    }
+}
+
+/// <summary>
+/// A YAML mapping being read: only the keys of its kind are read, every key read is remembered, and <see cref="Done"/>
+/// refuses the rest: a key of another kind as unknown (with the nearest known one), a known key this mapping does
+/// not use (an overlay's 'window' in a version's manifest) as not applying.
+/// </summary>
+public sealed class YamlMap(YamlFile file, YamlMappingNode node, YamlKeys keys)
 {
     private readonly HashSet<string> _read = [];
     public YamlMappingNode Node { get; } = node;
+    public YamlKeys Keys { get; } = keys;
     public SourceLocation Location => file.At(Node);
 
     public YamlNode? Node_(string key)
     {
+        if (!Keys.Contains(key)) throw new InvalidOperationException($"the parser reads '{key}', which is not a key of {Keys.Kind}");
         _read.Add(key);
         foreach (var (k, v) in Node.Children)
             if (k is YamlScalarNode s && s.Value == key) return v;
@@ -198,6 +254,8 @@ public sealed class YamlMap(YamlFile file, YamlMappingNode node)
     {
         foreach (var k in Node.Children.Keys)
             if (k is YamlScalarNode s && !_read.Contains(s.Value ?? ""))
-                file.Error(k, $"unknown field '{s.Value}' in {what}");
+                file.Error(k, Keys.Contains(s.Value ?? "")
+                    ? $"field '{s.Value}' does not apply in {what}"
+                    : $"unknown field '{s.Value}' in {what}{YamlKeys.Suggestion(s.Value ?? "", Keys.Keys)}");
     }
 }
