@@ -160,18 +160,18 @@ public static class Program
         var rules = Path.GetFullPath(RulesLocator.Find(null));
         var resultsFile = Path.Combine(Path.GetDirectoryName(rules)!, "tests", "ContributiAutomatici.Benchmarks", "RESULTS.md");
         var committed = File.ReadLines(resultsFile)
-            .Select(l => System.Text.RegularExpressions.Regex.Match(l, @"^\| (compiled rules, [^|]*) \|.*\| ([0-9.]+)x \| [^|]+ \|$"))
+            .Select(l => System.Text.RegularExpressions.Regex.Match(l, @"^\| (compiled rules, [^|]*) \|.*\| ([0-9.]+)x \([0-9.]+-[0-9.]+\) \| [^|]+ \|$"))
             .Where(m => m.Success).ToDictionary(m => m.Groups[1].Value, m => double.Parse(m.Groups[2].Value, inv));
         if (committed.Count == 0)
         {
             Console.WriteLine($"guard: no committed ratios found in {resultsFile}");
             return 1;
         }
-        var rows = new SideBySide(rules, SideBySideWorks, SideBySideSeed).Run(5, 3);
+        var rows = new SideBySide(rules, SideBySideWorks, SideBySideSeed).Run(9, 2);
         var failed = false;
         foreach (var r in rows.Where(r => committed.ContainsKey(r.Name)))
         {
-            var ratio = r.Median / rows.First(x => x.Name == r.Against).Median;
+            var ratio = SideBySide.Ratio(r, rows)!.Value.Median;
             var limit = 2 * committed[r.Name];
             failed |= ratio > limit;
             Console.WriteLine($"guard: {r.Name}: {ratio.ToString("0.00", inv)}x {r.Against} (committed {committed[r.Name].ToString("0.00", inv)}x, limit {limit.ToString("0.00", inv)}x){(ratio > limit ? ": REGRESSION" : "")}");

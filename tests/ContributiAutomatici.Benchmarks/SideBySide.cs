@@ -136,18 +136,30 @@ public sealed class SideBySide
         return _scorers.Select((s, i) => new Row(s.Name, s.Against, times[i], walls[i], bytes[i])).ToList();
     }
 
+    /// <summary>
+    /// A row's ratio to its 'against' row, round by round (the two ran seconds apart in each round, so a slow spell of the
+    /// machine slows both): the median of the per-round ratios, with their spread.
+    /// </summary>
+    public static (double Median, double Min, double Max)? Ratio(Row row, List<Row> rows)
+    {
+        if (rows.FirstOrDefault(x => x.Name == row.Against) is not { } against) return null;
+        var ratios = row.NsPerWork.Select((ns, r) => ns / against.NsPerWork[r]).ToArray();
+        return (Program.Median(ratios), ratios.Min(), ratios.Max());
+    }
+
     public static string Table(List<Row> rows)
     {
         var inv = CultureInfo.InvariantCulture;
         var sb = new StringBuilder();
-        sb.AppendLine("| scorer | CPU ns/work, median (min-max) | wall ns/work, median | works/s (CPU) | bytes/work | ratio | against |");
+        sb.AppendLine("| scorer | CPU ns/work, median (min-max) | wall ns/work, median | works/s (CPU) | bytes/work | ratio, median of rounds (min-max) | against |");
         sb.AppendLine("|---|---:|---:|---:|---:|---:|---|");
         foreach (var r in rows)
         {
-            var against = rows.FirstOrDefault(x => x.Name == r.Against);
-            var ratio = against is null ? "1.00x (baseline)" : (r.Median / against.Median).ToString("0.00", inv) + "x";
+            var ratio = Ratio(r, rows) is { } x
+                ? $"{x.Median.ToString("0.00", inv)}x ({x.Min.ToString("0.00", inv)}-{x.Max.ToString("0.00", inv)})"
+                : "1.00x (baseline)";
             sb.AppendLine($"| {r.Name} | {r.Median.ToString("0", inv)} ({r.NsPerWork.Min().ToString("0", inv)}-{r.NsPerWork.Max().ToString("0", inv)}) | " +
-                          $"{Program.Median(r.WallNsPerWork).ToString("0", inv)} | {(1e9 / r.Median).ToString("N0", inv)} | {r.BytesPerWork.ToString("0", inv)} | {ratio} | {(against is null ? "" : r.Against)} |");
+                          $"{Program.Median(r.WallNsPerWork).ToString("0", inv)} | {(1e9 / r.Median).ToString("N0", inv)} | {r.BytesPerWork.ToString("0", inv)} | {ratio} | {r.Against} |");
         }
         return sb.ToString();
     }

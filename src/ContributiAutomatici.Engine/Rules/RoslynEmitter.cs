@@ -85,8 +85,9 @@ internal static class RoslynEmitter
             if (rows[r].Windowed is { } wf)
                 foreach (var f in RuleCompiler.FigureFields(RuleCompiler.Merge(rows[r].Figures, wf.Figures), r, windowed: true)) sb.AppendLine(f);
         }
-        string Args(CellInfo c, string first, bool windowed = false) =>
-            RuleCompiler.FigureArguments(c.Row.Figures, rows.IndexOf(c.Row), windowed, first);
+        // The arguments of a cell's points expression (P) or of its own condition (C, when: true).
+        string Args(CellInfo c, string first, bool windowed = false, bool when = false) =>
+            RuleCompiler.FigureArguments(c.Row.Figures, rows.IndexOf(c.Row), windowed, when ? c.Cell.When! : c.Cell.Points, first);
         for (var k = 0; k < exprs.Count; k++)
         {
             var x = exprs[k];
@@ -123,9 +124,13 @@ internal static class RoslynEmitter
         var has = exprs.Select(x => x.Method).ToHashSet();
         // The points expression of each cell, so adding up its base (art. 9.5 shares) is blamed on that cell too.
         var pointsSite = cells.ToDictionary(c => c.Index, c => exprs.FindIndex(x => x.Method == $"P{c.Index}"));
-        sb.AppendLine("    public override void Evaluate(decimal[] p, byte[] s, int m)");
+        // t: each role's points per quota (role * quotas + quota), added up as the cells apply (the totals path reads them).
+        var quotaIds = def.Quotas.Select(q => q.Id).ToList();
+        sb.AppendLine("    public override void Evaluate(decimal[] p, byte[] s, decimal[] t, int m)");
         sb.AppendLine("    {");
         sb.AppendLine("        bool ta, sa, rw;");
+        sb.AppendLine("        CurrentWindow = null;");
+        var window = "null";
         foreach (var (table, t) in def.Tables.Select((x, i) => (x, i)))
         {
             sb.AppendLine($"        ta = {(has.Contains($"T{t}") ? $"T{t}()" : "true")};");
@@ -138,17 +143,20 @@ internal static class RoslynEmitter
                     var rowCells = cells.Where(c => c.Row == row).ToList();
                     if (rowCells.Count == 0) continue;
                     var mask = rowCells.Aggregate(0, (acc, c) => acc | (1 << (int)c.Role));
+                    // The overlay window a row reads (InWindow): set where it changes from the row before, outside the role guard.
+                    if (Window(row) != window) sb.AppendLine($"        CurrentWindow = {Window(row)};");
+                    window = Window(row);
                     sb.AppendLine($"        if ((m & {mask}) != 0)");
                     sb.AppendLine("        {");
-                    sb.AppendLine($"            CurrentWindow = {Window(row)};");
-                    sb.AppendLine($"            rw = sa && {(has.Contains($"W{r}") ? $"W{r}({RuleCompiler.FigureArguments(row.Figures, r, false)})" : "true")};");
+                    sb.AppendLine($"            rw = sa && {(has.Contains($"W{r}") ? $"W{r}({RuleCompiler.FigureArguments(row.Figures, r, false, row.When!)})" : "true")};");
+                    string Sum(CellInfo c) => quotaIds.IndexOf(c.QuotaId) is var q and >= 0 ? $"t[{(int)c.Role * quotaIds.Count + q}] += p[{c.Index}]; " : "";
                     foreach (var c in rowCells)
                     {
                         var i = c.Index;
-                        var cond = has.Contains($"C{i}") ? $"!C{i}({Args(c, "")})" : "false";
+                        var cond = has.Contains($"C{i}") ? $"!C{i}({Args(c, "", when: true)})" : "false";
                         var baseSum = c.BaseCells.Length == 0 ? "0m" : string.Join(" + ", c.BaseCells.Select(b => $"p[{b}]"));
-                        sb.AppendLine($"            if ((m & {1 << (int)c.Role}) != 0) {{ CurrentCell = {i}; p[{i}] = 0m; if (!ta) s[{i}] = 2; else if (!sa) s[{i}] = 3; else if (!rw) s[{i}] = 4; " +
-                                      $"else {{ Use({(int)c.Role}); if ({cond}) s[{i}] = 5; else {{ CurrentExpression = {pointsSite[i]}; p[{i}] = {(c.Row.Windowed is null ? $"P{i}({Args(c, baseSum)})" : $"P{i}s({baseSum})")}; s[{i}] = 1; }} }} }}");
+                        sb.AppendLine($"            if ((m & {1 << (int)c.Role}) != 0) {{ p[{i}] = 0m; if (!ta) s[{i}] = 2; else if (!sa) s[{i}] = 3; else if (!rw) s[{i}] = 4; " +
+                                      $"else {{ Use({(int)c.Role}); if ({cond}) s[{i}] = 5; else {{ CurrentExpression = {pointsSite[i]}; p[{i}] = {(c.Row.Windowed is null ? $"P{i}({Args(c, baseSum)})" : $"P{i}s({baseSum})")}; s[{i}] = 1; {Sum(c)}}} }} }}");
                     }
                     sb.AppendLine("        }");
                 }

@@ -57,27 +57,35 @@ public sealed class PointTotals
     /// <summary>The quotas of that rule set, in its manifest's order.</summary>
     public IReadOnlyList<string> QuotaIds => _quotaIds;
 
-    /// <summary>A role's points (0 when it was not scored or earned nothing).</summary>
-    public decimal Total(Role role) => _totals[(int)role];
+    /// <summary>A role's points (0 when it was not scored or earned nothing): the sum of its quotas.</summary>
+    public decimal Total(Role role) => Scored(role) ? _totals[(int)role] : 0m;
 
     /// <summary>A role's points in one quota, by its index in <see cref="QuotaIds"/>.</summary>
-    public decimal Quota(Role role, int quota) => _sums[(int)role * _quotaIds.Length + quota];
+    public decimal Quota(Role role, int quota) => Scored(role) ? _sums[(int)role * _quotaIds.Length + quota] : 0m;
 
     /// <summary>A role's points in one quota, by id (0 when the rule set has no such quota).</summary>
     public decimal Quota(Role role, string quotaId) => Array.IndexOf(_quotaIds, quotaId) is var q and >= 0 ? Quota(role, q) : 0m;
 
-    internal Span<decimal> Reset(string ruleSetId, string[] quotaIds)
+    private int _scored; // the roles of the last scoring (the others' rows are stale, read as 0)
+
+    private bool Scored(Role role) => (_scored & (1 << (int)role)) != 0;
+
+    internal void Reset(string ruleSetId, string[] quotaIds)
     {
         RuleSetId = ruleSetId;
-        if (!ReferenceEquals(_quotaIds, quotaIds))
-        {
-            _quotaIds = quotaIds;
-            if (_sums.Length < 5 * quotaIds.Length) _sums = new decimal[5 * quotaIds.Length];
-        }
-        Array.Clear(_totals);
-        var sums = _sums.AsSpan(0, 5 * quotaIds.Length);
-        sums.Clear();
-        return sums;
+        _scored = 0;
+        if (ReferenceEquals(_quotaIds, quotaIds)) return;
+        _quotaIds = quotaIds;
+        if (_sums.Length < 5 * quotaIds.Length) _sums = new decimal[5 * quotaIds.Length];
+    }
+
+    /// <summary>A role's quota sums, cleared, to be filled.</summary>
+    internal Span<decimal> Row(Role role)
+    {
+        _scored |= 1 << (int)role;
+        var row = _sums.AsSpan((int)role * _quotaIds.Length, _quotaIds.Length);
+        row.Clear();
+        return row;
     }
 
     internal void SetTotal(Role role, decimal total) => _totals[(int)role] = total;
@@ -114,10 +122,9 @@ public sealed class CompiledRuleSet
     private readonly int[] _dependencyMask = new int[5];
     private readonly int[] _cellQuota;
     private readonly CellInfo[][] _cellsByRole;
-    private readonly int[][] _roleCells;       // per role: its cells' indices
-    private readonly int[][] _roleCellQuotas;  // per role: each of those cells' quota index
     private readonly bool[] _traced;
     private readonly string?[] _baseRows;
+    private readonly KeyValuePair<string, string>[][] _figureInputs; // per cell: its row's figures as explanation inputs
     private readonly string[] _quotaIds;
     private readonly bool _flagged;
 
@@ -138,10 +145,14 @@ public sealed class CompiledRuleSet
         _flagged = cells.Any(c => c.Row.Provenance != Provenance.Sourced);
         _cellQuota = cells.Select(c => Array.IndexOf(_quotaIds, c.QuotaId)).ToArray();
         _cellsByRole = Enumerable.Range(0, 5).Select(r => cells.Where(c => (int)c.Role == r).ToArray()).ToArray();
-        _roleCells = _cellsByRole.Select(cs => cs.Select(c => c.Index).ToArray()).ToArray();
-        _roleCellQuotas = _cellsByRole.Select(cs => cs.Select(c => _cellQuota[c.Index]).ToArray()).ToArray();
         // Only cells calling a list helper have matches to trace; the others are not run a second time.
         _traced = cells.Select(c => TracingHelpers.Any(h => c.Cell.Points.Text.Contains(h + "(", StringComparison.Ordinal))).ToArray();
+        // A row's figures read the same in every explanation: formatted once.
+        _figureInputs = cells.Select(c => (c.Row.Windowed is { } w
+                ? c.Row.Figures.Concat(w.Figures.Select(x => x with { Name = x.Name + $" ({w.OverlayId}, {w.From:yyyy-MM-dd}..{w.To:yyyy-MM-dd})" }))
+                : c.Row.Figures)
+            .Select(f => KeyValuePair.Create(f.Name, f.Value.ToString(System.Globalization.CultureInfo.InvariantCulture) + (f.Unit.Length > 0 ? " " + f.Unit : "")))
+            .ToArray()).ToArray();
         _baseRows = cells.Select(c => c.BaseCells.Length == 0 ? null : string.Join(" + ", c.BaseCells.Select(i => cells[i].Row.Id).Distinct())).ToArray();
         // A role's cells may take as base another role's points (art. 9.5): score that role too.
         for (var r = 1; r <= 4; r++)
@@ -212,25 +223,15 @@ public sealed class CompiledRuleSet
         try
         {
             Run(scope, work, roles);
-            var sums = into.Reset(Definition.BaseId, _quotaIds);
-            var points = scope.Points;
-            var status = scope.Status;
+            into.Reset(Definition.BaseId, _quotaIds);
+            var n = _quotaIds.Length;
             for (var k = 0; k < roles.Count; k++)
             {
-                // Only the cells that applied are added (a byte compare is cheaper than adding a zero decimal).
-                var role = (int)roles[k].Role;
-                var cells = _roleCells[role];
-                var quotas = _roleCellQuotas[role];
-                var row = sums.Slice(role * _quotaIds.Length, _quotaIds.Length);
+                // Evaluate added each applied cell into its role's quota: copied, and the role's total is their sum.
+                var row = into.Row(roles[k].Role);
+                scope.QuotaSums.AsSpan((int)roles[k].Role * n, n).CopyTo(row);
                 var total = 0m;
-                for (var i = 0; i < cells.Length; i++)
-                {
-                    var c = cells[i];
-                    if (status[c] != CellStatus.Applied) continue;
-                    var p = points[c];
-                    row[quotas[i]] += p;
-                    total += p;
-                }
+                foreach (var q in row) total += q;
                 into.SetTotal(roles[k].Role, total);
             }
         }
@@ -251,8 +252,12 @@ public sealed class CompiledRuleSet
         var mask = 0;
         for (var k = 0; k < roles.Count; k++) mask |= _dependencyMask[(int)roles[k].Role];
         scope.CurrentExpression = -1;
-        // Every cell of a role in the mask has its status and its points written (0 when it does not apply): no clearing.
-        scope.Evaluate(scope.Points, scope.Status, mask);
+        // Every cell of a role in the mask has its status and its points written (0 when it does not apply): no clearing of
+        // those; the quota sums of the roles in the mask start from 0.
+        var n = _quotaIds.Length;
+        for (var r = 1; r < 5; r++)
+            if ((mask & (1 << r)) != 0) scope.QuotaSums.AsSpan(r * n, n).Clear();
+        scope.Evaluate(scope.Points, scope.Status, scope.QuotaSums, mask);
     }
 
     // One scope kept for the next call (the common case: one thread scoring many works); concurrent calls make their own.
@@ -265,6 +270,7 @@ public sealed class CompiledRuleSet
         scope = _factory();
         scope.Points = new decimal[Cells.Count];
         scope.Status = new byte[Cells.Count];
+        scope.QuotaSums = new decimal[5 * _quotaIds.Length];
         return scope;
     }
 
@@ -303,7 +309,6 @@ public sealed class CompiledRuleSet
             if (st == CellStatus.Applied && p != 0m)
             {
                 var q = _cellQuota[c.Index];
-                total += p;
                 sums[q] += p;
                 used |= 1UL << q;
                 if (lines is not null) (lines[q] ??= []).Add(Line(c, p, Explain(c, scope, points), null));
@@ -311,9 +316,13 @@ public sealed class CompiledRuleSet
             else notApplied?.Add(Line(c, 0m, [], Reason(c, st)));
         }
         var list = new List<QuotaScore>(System.Numerics.BitOperations.PopCount(used));
+        // The total is the sum of the quotas, in the manifest's order (as the totals path adds them).
         for (var q = 0; q < _quotaIds.Length; q++)
             if ((used & (1UL << q)) != 0)
+            {
+                total += sums[q];
                 list.Add(new QuotaScore(_quotaIds[q], sums[q], (IReadOnlyList<ScoreLine>?)lines?[q] ?? []));
+            }
         return new RoleScore(role, total, list, (IReadOnlyList<ScoreLine>?)notApplied ?? []);
     }
 
@@ -324,12 +333,12 @@ public sealed class CompiledRuleSet
 
     private IReadOnlyList<KeyValuePair<string, string>> Explain(CellInfo c, RuleScope scope, decimal[] points)
     {
-        var inputs = new List<KeyValuePair<string, string>>(4);
+        var figures = _figureInputs[c.Index];
+        var inputs = new List<KeyValuePair<string, string>>(4 + figures.Length);
         scope.DescribeInputs(c.Index, inputs);
         var b = 0m;
         foreach (var i in c.BaseCells) b += points[i];
-        foreach (var f in c.Row.Windowed is { } w ? c.Row.Figures.Select(f => f).Concat(w.Figures.Select(x => x with { Name = x.Name + $" ({w.OverlayId}, {w.From:yyyy-MM-dd}..{w.To:yyyy-MM-dd})" })) : c.Row.Figures)
-            inputs.Add(new(f.Name, f.Value.ToString(System.Globalization.CultureInfo.InvariantCulture) + (f.Unit.Length > 0 ? " " + f.Unit : "")));
+        inputs.AddRange(figures);
         if (_baseRows[c.Index] is { } rows)
             inputs.Add(new("Base", $"{b.ToString(System.Globalization.CultureInfo.InvariantCulture)} ({rows})"));
         if (!_traced[c.Index]) return inputs;

@@ -28,20 +28,20 @@ public sealed class ListCatalog
 
     internal DenseList Markets { get; }
 
-    private readonly ConcurrentDictionary<(string, string), decimal[]> _festivalIncrements = new(ReferencePair.Comparer);
+    private readonly ConcurrentDictionary<(string, string), decimal[]> _festivalMultipliers = new(ReferencePair.Comparer);
     private readonly ConcurrentDictionary<(string, string, string), bool[]> _idSets = new();
 
     /// <summary>
-    /// <see cref="FestivalMatcher"/> as an array over <see cref="Festivals"/>' numbering: the increment (%) of each festival
-    /// in the named lists of the named bands, -1 for the others.
+    /// <see cref="FestivalMatcher"/> as an array over <see cref="Festivals"/>' numbering: what a festival in the named lists of
+    /// the named bands multiplies a row's points by (1 + its increment %), 0 for the festivals not in them.
     /// </summary>
-    internal decimal[] FestivalIncrements(string bands, string lists)
+    internal decimal[] FestivalMultipliers(string bands, string lists)
     {
-        if (_festivalIncrements.TryGetValue((bands, lists), out var known)) return known;
+        if (_festivalMultipliers.TryGetValue((bands, lists), out var known)) return known;
         var matcher = FestivalMatcher(bands, lists);
-        var increments = new decimal[Festivals.Count];
-        for (var i = 0; i < increments.Length; i++) increments[i] = matcher.TryGetValue(Festivals.Ids[i], out var inc) ? inc : -1m;
-        return _festivalIncrements.GetOrAdd((bands, lists), increments);
+        var multipliers = new decimal[Festivals.Count];
+        for (var i = 0; i < multipliers.Length; i++) multipliers[i] = matcher.TryGetValue(Festivals.Ids[i], out var inc) ? 1m + inc / 100m : 0m;
+        return _festivalMultipliers.GetOrAdd((bands, lists), multipliers);
     }
 
     /// <summary><see cref="IdMatcher"/> as an array over the kind's numbering (prizes or markets).</summary>

@@ -22,7 +22,7 @@ public abstract class RuleScope
     public RoleInput Claimant { get; private set; } = null!;
 
     /// <summary>Status of a cell after <see cref="Evaluate"/>; see <see cref="CellStatus"/>.</summary>
-    public abstract void Evaluate(decimal[] points, byte[] status, int roleMask);
+    public abstract void Evaluate(decimal[] points, byte[] status, decimal[] quotaSums, int roleMask);
 
     /// <summary>Points of one cell alone (explanations, traces).</summary>
     public abstract decimal EvaluateCell(int cell, decimal @base);
@@ -41,6 +41,9 @@ public abstract class RuleScope
 
     internal byte[] Status = [];
 
+    /// <summary>Each role's points per quota (role * quotas + quota), added up by <see cref="Evaluate"/>.</summary>
+    internal decimal[] QuotaSums = [];
+
     private static readonly RoleInput[] NoFacts = [.. Enumerable.Range(0, 5).Select(r => new RoleInput((Role)r))];
 
     internal void Bind(Work work, IReadOnlyList<RoleInput> roles, ListCatalog lists)
@@ -54,18 +57,21 @@ public abstract class RuleScope
         }
         _lists = lists;
         _resolution.For = null;
-        NoFacts.CopyTo(_claimants, 0);
-        for (var k = 0; k < roles.Count; k++) _claimants[(int)roles[k].Role] = roles[k];
+        // Only the slots the last scoring set go back to "no facts" (the others still hold them).
+        for (var r = 0; _bound != 0; r++, _bound >>= 1)
+            if ((_bound & 1) != 0) _claimants[r] = NoFacts[r];
+        for (var k = 0; k < roles.Count; k++)
+        {
+            var role = (int)roles[k].Role;
+            _claimants[role] = roles[k];
+            _bound |= 1 << role;
+        }
     }
 
-    /// <summary>Lets go of the work and claimants of the last scoring (the scope is kept for the next one).</summary>
-    internal void Release()
-    {
-        Work = null!;
-        Claimant = null!;
-        Array.Clear(_claimants);
-        _trace = null;
-    }
+    /// <summary>Ends a scoring (the scope, with the last work it read, is kept for the next one).</summary>
+    internal void Release() => _trace = null;
+
+    private int _bound; // the roles whose claimant slot the last Bind set
 
     protected void Use(int role) => Claimant = _claimants[role];
 
@@ -186,7 +192,7 @@ public abstract class RuleScope
         var entries = Work.Festivals;
         if (entries.Count == 0) return 0m;
         var r = Resolved();
-        var increments = _festivalSites.Get(band, lists) ?? _festivalSites.Add(band, lists, _lists.FestivalIncrements(band, lists));
+        var multipliers = _festivalSites.Get(band, lists) ?? _festivalSites.Add(band, lists, _lists.FestivalMultipliers(band, lists));
         var masks = contractBeforeSelection ? r.FestivalMasksUnderContract(this) : r.FestivalMasks;
         var bit = 1 << (int)match;
         var dense = _lists.Festivals;
@@ -196,10 +202,15 @@ public abstract class RuleScope
             // Only at a festival's first entry, whose mask holds what any of its entries matched.
             if (r.FestivalHead[i] != i || (masks[i] & bit) == 0) continue;
             var f = r.FestivalIndex[i];
-            var inc = increments[f];
+            var multiplier = multipliers[f];
             // A festival printed in two bands counts in the one its entries hold for this work (reading guide 7).
-            if (dense.Conditional[f] ? !_lists.ListedFor(band, lists, dense.Ids[f], Work, out inc) : inc < 0m) continue;
-            total += points * (1m + inc / 100m);
+            if (dense.Conditional[f])
+            {
+                if (!_lists.ListedFor(band, lists, dense.Ids[f], Work, out var inc)) continue;
+                multiplier = 1m + inc / 100m;
+            }
+            else if (multiplier == 0m) continue;
+            total += points * multiplier;
         }
         return total;
     }
