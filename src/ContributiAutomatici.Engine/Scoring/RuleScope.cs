@@ -57,6 +57,11 @@ public abstract class RuleScope
         }
         _lists = lists;
         _resolution.For = null;
+        if (_datedWork is not null)
+        {
+            _datedWork = null;
+            Array.Clear(_datedClaimants);
+        }
         // Only the slots the last scoring set go back to "no facts" (the others still hold them).
         for (var r = 0; _bound != 0; r++, _bound >>= 1)
             if ((_bound & 1) != 0) _claimants[r] = NoFacts[r];
@@ -85,17 +90,38 @@ public abstract class RuleScope
         var (work, claimant) = (Work, Claimant);
         try
         {
-            Work = work.Dated(d => d < from || d > to);
-            Claimant = claimant.Dated(d => d < from || d > to);
+            // The two parts of the work and of each claimant are made once per scoring and window, not per row.
+            var w = DatedWork(work, from, to);
+            var c = DatedClaimant(claimant, from, to);
+            (Work, Claimant) = (w.Outside, c.Outside);
             var points = outside();
-            Work = work.Dated(d => d >= from && d <= to);
-            Claimant = claimant.Dated(d => d >= from && d <= to);
+            (Work, Claimant) = (w.Inside, c.Inside);
             return points + inside();
         }
         finally
         {
             (Work, Claimant) = (work, claimant);
         }
+    }
+
+    private (Work Of, DateOnly From, DateOnly To, Work Outside, Work Inside)? _datedWork;
+    private readonly (RoleInput Of, DateOnly From, DateOnly To, RoleInput Outside, RoleInput Inside)?[] _datedClaimants = new (RoleInput, DateOnly, DateOnly, RoleInput, RoleInput)?[5];
+
+    private (Work Outside, Work Inside) DatedWork(Work work, DateOnly from, DateOnly to)
+    {
+        if (_datedWork is { } d && ReferenceEquals(d.Of, work) && d.From == from && d.To == to) return (d.Outside, d.Inside);
+        var parts = (work.Dated(x => x < from || x > to), work.Dated(x => x >= from && x <= to));
+        _datedWork = (work, from, to, parts.Item1, parts.Item2);
+        return parts;
+    }
+
+    private (RoleInput Outside, RoleInput Inside) DatedClaimant(RoleInput claimant, DateOnly from, DateOnly to)
+    {
+        var slot = (int)claimant.Role;
+        if (_datedClaimants[slot] is { } d && ReferenceEquals(d.Of, claimant) && d.From == from && d.To == to) return (d.Outside, d.Inside);
+        var parts = (claimant.Dated(x => x < from || x > to), claimant.Dated(x => x >= from && x <= to));
+        _datedClaimants[slot] = (claimant, from, to, parts.Item1, parts.Item2);
+        return parts;
     }
 
     internal List<string>? Trace { get => _trace; set => _trace = value; }
