@@ -128,7 +128,9 @@ internal static class RoslynEmitter
         var quotaIds = def.Quotas.Select(q => q.Id).ToList();
         sb.AppendLine("    public override void Evaluate(decimal[] p, byte[] s, decimal[] t, int m)");
         sb.AppendLine("    {");
+        // u: the role whose claimant is in scope (Use writes a reference field: only when the role changes).
         sb.AppendLine("        bool ta, sa, rw;");
+        sb.AppendLine("        int u = 0;");
         sb.AppendLine("        CurrentWindow = null;");
         var window = "null";
         foreach (var (table, t) in def.Tables.Select((x, i) => (x, i)))
@@ -156,7 +158,7 @@ internal static class RoslynEmitter
                         var cond = has.Contains($"C{i}") ? $"!C{i}({Args(c, "", when: true)})" : "false";
                         var baseSum = c.BaseCells.Length == 0 ? "0m" : string.Join(" + ", c.BaseCells.Select(b => $"p[{b}]"));
                         sb.AppendLine($"            if ((m & {1 << (int)c.Role}) != 0) {{ p[{i}] = 0m; if (!ta) s[{i}] = 2; else if (!sa) s[{i}] = 3; else if (!rw) s[{i}] = 4; " +
-                                      $"else {{ Use({(int)c.Role}); if ({cond}) s[{i}] = 5; else {{ CurrentExpression = {pointsSite[i]}; p[{i}] = {(c.Row.Windowed is null ? $"P{i}({Args(c, baseSum)})" : $"P{i}s({baseSum})")}; s[{i}] = 1; {Sum(c)}}} }} }}");
+                                      $"else {{ if (u != {(int)c.Role}) {{ Use({(int)c.Role}); u = {(int)c.Role}; }} if ({cond}) s[{i}] = 5; else {{ CurrentExpression = {pointsSite[i]}; p[{i}] = {(c.Row.Windowed is null ? $"P{i}({Args(c, baseSum)})" : $"P{i}s({baseSum})")}; s[{i}] = 1; {Sum(c)}}} }} }}");
                     }
                     sb.AppendLine("        }");
                 }
