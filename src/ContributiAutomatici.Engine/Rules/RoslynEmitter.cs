@@ -151,7 +151,7 @@ internal static class RoslynEmitter
                     sb.AppendLine($"        if ((m & {mask}) != 0)");
                     sb.AppendLine("        {");
                     sb.AppendLine($"            rw = sa && {(has.Contains($"W{r}") ? $"W{r}({RuleCompiler.FigureArguments(row.Figures, r, false, row.When!)})" : "true")};");
-                    string Sum(CellInfo c) => quotaIds.IndexOf(c.QuotaId) is var q and >= 0 ? $"t[{(int)c.Role * quotaIds.Count + q}] += p[{c.Index}]; " : "";
+                    string Sum(CellInfo c) => quotaIds.IndexOf(c.QuotaId) is var q and >= 0 ? $"if (p[{c.Index}] != 0m) t[{(int)c.Role * quotaIds.Count + q}] += p[{c.Index}]; " : "";
                     foreach (var c in rowCells)
                     {
                         var i = c.Index;

@@ -136,7 +136,11 @@ public sealed class ListCatalog
             Ids = groups.Select(g => g.Key).ToArray();
             Index = groups.Select((g, i) => KeyValuePair.Create(g.Key, i)).ToFrozenDictionary(StringComparer.Ordinal);
             Conditional = groups.Select(g => g.Any(e => e.ForWorks is not null || e.NotForWorks is not null)).ToArray();
+            Bands = groups.Select(g => string.Join("/", g.Select(e => e.Band).Distinct())).ToArray();
         }
+
+        /// <summary>Per id: the bands its entries are printed in ("B/C"), as explanations name them.</summary>
+        public string[] Bands { get; }
 
         public string[] Ids { get; }
 

@@ -264,7 +264,7 @@ public abstract class RuleScope
             if (hits is not null ? !hits.Remove(id) : EarlierSame(i) || !LaterQualifies(i)) continue;
             var p = points * (1m + inc / 100m);
             total += p;
-            _trace?.Add($"{id} (fascia {string.Join("/", _lists.Entries("festivals", id).Select(x => x.Band).Distinct())}{(inc > 0 ? $", +{inc:0.##}%" : "")}): {p.ToString(CultureInfo.InvariantCulture)}");
+            _trace?.Add($"{id} (fascia {_lists.Festivals.Bands[_lists.Festivals.IndexOf(id)]}{(inc > 0 ? $", +{inc:0.##}%" : "")}): {p.ToString(CultureInfo.InvariantCulture)}");
         }
         return total;
 
