@@ -215,30 +215,54 @@ public abstract class RuleScope
         FestivalMatch match, decimal points, bool contractBeforeSelection = false)
     {
         if (_trace is not null) return FestivalsTraced(band, lists, match, points, contractBeforeSelection);
-        var entries = Work.Festivals;
-        if (entries.Count == 0) return 0m;
+        if (Work.Festivals.Count == 0) return 0m;
         var r = Resolved();
-        var multipliers = _festivalSites.Get(band, lists) ?? _festivalSites.Add(band, lists, _lists.FestivalMultipliers(band, lists));
-        var masks = contractBeforeSelection ? r.FestivalMasksUnderContract(this) : r.FestivalMasks;
-        var bit = 1 << (int)match;
-        var dense = _lists.Festivals;
-        decimal total = 0m;
-        for (var i = 0; i < entries.Count; i++)
+        var site = _festivalSites.Get(band, lists) ?? _festivalSites.Add(band, lists, new FestivalSite(_lists.FestivalMultipliers(band, lists)));
+        // Every row of a call site reads one pass over the work's festivals: per match, the sum of the listed festivals'
+        // multipliers (1 + increment); the row's points are its points times that sum (the sum of its points per festival).
+        var sums = contractBeforeSelection
+            ? site.Sums(this, r, band, lists, r.FestivalMasksUnderContract(this), Claimant, ref site.UnderContract, ref site.UnderContractOf, ref site.UnderContractGeneration)
+            : site.Sums(this, r, band, lists, r.FestivalMasks, null, ref site.All, ref site.AllOf, ref site.AllGeneration);
+        var sum = sums[(int)match];
+        return sum == 0m ? 0m : points * sum;
+    }
+
+    /// <summary>
+    /// A festival call site (bands and lists of a rule): the multipliers of its festivals and, for the work being scored,
+    /// the sums of those multipliers per <see cref="FestivalMatch"/>, without and under the last claimant's contract.
+    /// </summary>
+    private sealed class FestivalSite(decimal[] multipliers)
+    {
+        public decimal[] All = new decimal[8], UnderContract = new decimal[8];
+        public RoleInput? AllOf, UnderContractOf;
+        public int AllGeneration = -1, UnderContractGeneration = -1;
+
+        public decimal[] Sums(RuleScope scope, ListResolution r, string band, string lists, int[] masks, RoleInput? claimant,
+            ref decimal[] sums, ref RoleInput? of, ref int generation)
         {
-            // Only at a festival's first entry, whose mask holds what any of its entries matched.
-            if (r.FestivalHead[i] != i || (masks[i] & bit) == 0) continue;
-            var f = r.FestivalIndex[i];
-            var multiplier = multipliers[f];
-            // A festival printed in two bands counts in the one its entries hold for this work (reading guide 7).
-            if (dense.Conditional[f])
+            if (generation == r.Generation && ReferenceEquals(of, claimant)) return sums;
+            (generation, of) = (r.Generation, claimant);
+            Array.Clear(sums);
+            var entries = scope.Work.Festivals;
+            var dense = scope._lists.Festivals;
+            for (var i = 0; i < entries.Count; i++)
             {
-                if (!_lists.ListedFor(band, lists, dense.Ids[f], Work, out var inc)) continue;
-                multiplier = 1m + inc / 100m;
+                // Only at a festival's first entry, whose mask holds what any of its entries matched.
+                if (r.FestivalHead[i] != i || masks[i] == 0) continue;
+                var f = r.FestivalIndex[i];
+                var multiplier = multipliers[f];
+                // A festival printed in two bands counts in the one its entries hold for this work (reading guide 7).
+                if (dense.Conditional[f])
+                {
+                    if (!scope._lists.ListedFor(band, lists, dense.Ids[f], scope.Work, out var inc)) continue;
+                    multiplier = 1m + inc / 100m;
+                }
+                else if (multiplier == 0m) continue;
+                for (var bits = masks[i]; bits != 0; bits &= bits - 1)
+                    sums[System.Numerics.BitOperations.TrailingZeroCount(bits)] += multiplier;
             }
-            else if (multiplier == 0m) continue;
-            total += points * multiplier;
+            return sums;
         }
-        return total;
     }
 
     /// <summary><see cref="Festivals"/> for an explanation: the same points, each festival that scored traced.</summary>
@@ -398,7 +422,7 @@ public abstract class RuleScope
 
     // ---------------------------------------------------------------- a work's list entries, resolved once
 
-    private readonly CallSites<decimal[]> _festivalSites = new();
+    private readonly CallSites<FestivalSite> _festivalSites = new();
     private readonly CallSites<bool[]> _prizeSites = new();
     private readonly CallSites<bool[]> _marketSites = new();
     private readonly ListResolution _resolution = new();
@@ -459,9 +483,13 @@ public abstract class RuleScope
         private int[] _stamp = [], _first = [];
         private int _generation;
 
+        /// <summary>Which resolution this is (one more at each): what per-work sums built on it are valid for.</summary>
+        public int Generation;
+
         public void Resolve(Work work, ListCatalog lists)
         {
             For = work;
+            Generation++;
             _festivalContractFor = _prizeContractFor = null;
             Entries(work.Festivals, lists.Festivals, ref FestivalIndex, ref FestivalHead, ref FestivalMasks, static e => e.FestivalId, Bits);
             Entries(work.Prizes, lists.Prizes, ref PrizeIndex, ref PrizeHead, ref PrizeMasks, static e => e.PrizeId, Bits);
