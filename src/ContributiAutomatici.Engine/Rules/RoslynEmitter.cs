@@ -133,16 +133,41 @@ internal static class RoslynEmitter
         sb.AppendLine("        int u = 0;");
         sb.AppendLine("        CurrentWindow = null;");
         var window = "null";
+        string Sum(CellInfo c) => quotaIds.IndexOf(c.QuotaId) is var q and >= 0 ? $"if (p[{c.Index}] != 0m) t[{(int)c.Role * quotaIds.Count + q}] += p[{c.Index}]; " : "";
+        // The cells of a table or section that does not apply, all at once: each role's cells get 0 points and the status.
+        void Skip(IEnumerable<CellInfo> skipped, int status)
+        {
+            foreach (var byRole in skipped.GroupBy(c => c.Role))
+                sb.AppendLine($"            if ((m & {1 << (int)byRole.Key}) != 0) {{ {string.Concat(byRole.Select(c => $"p[{c.Index}] = 0m; s[{c.Index}] = {status}; "))}}}");
+        }
         foreach (var (table, t) in def.Tables.Select((x, i) => (x, i)))
         {
+            var tableCells = cells.Where(c => ReferenceEquals(c.Table, table)).ToList();
+            if (tableCells.Count == 0) continue;
             sb.AppendLine($"        ta = {(has.Contains($"T{t}") ? $"T{t}()" : "true")};");
+            sb.AppendLine("        if (!ta)");
+            sb.AppendLine("        {");
+            Skip(tableCells, 2);
+            sb.AppendLine("        }");
+            sb.AppendLine("        else");
+            sb.AppendLine("        {");
             foreach (var (section, si) in table.Sections.Select((x, i) => (x, i)))
             {
-                sb.AppendLine($"        sa = ta && {(has.Contains($"S{t}_{si}") ? $"S{t}_{si}()" : "true")};");
+                var sectionCells = tableCells.Where(c => ReferenceEquals(c.Section, section)).ToList();
+                if (sectionCells.Count == 0) continue;
+                sb.AppendLine($"        sa = {(has.Contains($"S{t}_{si}") ? $"S{t}_{si}()" : "true")};");
+                sb.AppendLine("        if (!sa)");
+                sb.AppendLine("        {");
+                Skip(sectionCells, 3);
+                sb.AppendLine("        }");
+                sb.AppendLine("        else");
+                sb.AppendLine("        {");
+                // Which window is in scope is only known along one path: the first row of a branch sets its own.
+                window = "";
                 foreach (var row in section.Rows)
                 {
                     var r = rows.IndexOf(row);
-                    var rowCells = cells.Where(c => c.Row == row).ToList();
+                    var rowCells = sectionCells.Where(c => c.Row == row).ToList();
                     if (rowCells.Count == 0) continue;
                     var mask = rowCells.Aggregate(0, (acc, c) => acc | (1 << (int)c.Role));
                     // The overlay window a row reads (InWindow): set where it changes from the row before, outside the role guard.
@@ -150,19 +175,21 @@ internal static class RoslynEmitter
                     window = Window(row);
                     sb.AppendLine($"        if ((m & {mask}) != 0)");
                     sb.AppendLine("        {");
-                    sb.AppendLine($"            rw = sa && {(has.Contains($"W{r}") ? $"W{r}({RuleCompiler.FigureArguments(row.Figures, r, false, row.When!)})" : "true")};");
-                    string Sum(CellInfo c) => quotaIds.IndexOf(c.QuotaId) is var q and >= 0 ? $"if (p[{c.Index}] != 0m) t[{(int)c.Role * quotaIds.Count + q}] += p[{c.Index}]; " : "";
+                    sb.AppendLine($"            rw = {(has.Contains($"W{r}") ? $"W{r}({RuleCompiler.FigureArguments(row.Figures, r, false, row.When!)})" : "true")};");
                     foreach (var c in rowCells)
                     {
                         var i = c.Index;
                         var cond = has.Contains($"C{i}") ? $"!C{i}({Args(c, "", when: true)})" : "false";
                         var baseSum = c.BaseCells.Length == 0 ? "0m" : string.Join(" + ", c.BaseCells.Select(b => $"p[{b}]"));
-                        sb.AppendLine($"            if ((m & {1 << (int)c.Role}) != 0) {{ p[{i}] = 0m; if (!ta) s[{i}] = 2; else if (!sa) s[{i}] = 3; else if (!rw) s[{i}] = 4; " +
+                        sb.AppendLine($"            if ((m & {1 << (int)c.Role}) != 0) {{ p[{i}] = 0m; if (!rw) s[{i}] = 4; " +
                                       $"else {{ if (u != {(int)c.Role}) {{ Use({(int)c.Role}); u = {(int)c.Role}; }} if ({cond}) s[{i}] = 5; else {{ CurrentExpression = {pointsSite[i]}; p[{i}] = {(c.Row.Windowed is null ? $"P{i}({Args(c, baseSum)})" : $"P{i}s({baseSum})")}; s[{i}] = 1; {Sum(c)}}} }} }}");
                     }
                     sb.AppendLine("        }");
                 }
+                sb.AppendLine("        }");
+                window = "";
             }
+            sb.AppendLine("        }");
         }
         sb.AppendLine("    }");
 
