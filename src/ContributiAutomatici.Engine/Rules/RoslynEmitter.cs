@@ -93,6 +93,7 @@ internal static class RoslynEmitter
             var x = exprs[k];
             var e = x.Expr;
             // The index of the expression being evaluated, so an evaluation error names its row, role and line.
+            sb.AppendLine("    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]");
             sb.AppendLine($"    private {x.ReturnType} {x.Method}({x.Params})");
             sb.AppendLine("    {");
             sb.AppendLine($"        CurrentExpression = {k};");

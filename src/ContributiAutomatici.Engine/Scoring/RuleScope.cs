@@ -335,13 +335,38 @@ public abstract class RuleScope
         var entries = Work.Prizes;
         if (entries.Count == 0) return 0m;
         var r = Resolved();
-        var named = _prizeSites.Get(prizes, lists) ?? _prizeSites.Add(prizes, lists, _lists.IdSet("prizes", prizes, lists));
-        var masks = contractBeforeSelection ? r.PrizeMasksUnderContract(this) : r.PrizeMasks;
-        var bit = 1 << (int)match;
-        decimal total = 0m;
-        for (var i = 0; i < entries.Count; i++)
-            if (r.PrizeHead[i] == i && named[r.PrizeIndex[i]] && (masks[i] & bit) != 0) total += points;
-        return total;
+        var site = _prizeSites.Get(prizes, lists) ?? _prizeSites.Add(prizes, lists, new PrizeSite(_lists.IdSet("prizes", prizes, lists)));
+        // Every row of a call site reads one pass over the work's prizes: per match, how many distinct named prizes match.
+        var counts = contractBeforeSelection
+            ? site.Counts(r, r.PrizeMasksUnderContract(this), Claimant, ref site.UnderContract, ref site.UnderContractOf, ref site.UnderContractGeneration)
+            : site.Counts(r, r.PrizeMasks, null, ref site.All, ref site.AllOf, ref site.AllGeneration);
+        var n = counts[(int)match];
+        return n == 0 ? 0m : n == 1 ? points : points * n;
+    }
+
+    /// <summary>
+    /// A prize call site (the prize ids and lists of a rule): which prizes it names and, for the work being scored, how many
+    /// distinct named prizes match each <see cref="PrizeMatch"/>, without and under the last claimant's contract.
+    /// </summary>
+    private sealed class PrizeSite(bool[] named)
+    {
+        public int[] All = new int[8], UnderContract = new int[8];
+        public RoleInput? AllOf, UnderContractOf;
+        public int AllGeneration = -1, UnderContractGeneration = -1;
+
+        public int[] Counts(ListResolution r, int[] masks, RoleInput? claimant, ref int[] counts, ref RoleInput? of, ref int generation)
+        {
+            if (generation == r.Generation && ReferenceEquals(of, claimant)) return counts;
+            (generation, of) = (r.Generation, claimant);
+            Array.Clear(counts);
+            var n = r.PrizeCount;
+            for (var i = 0; i < n; i++)
+                // Only at a prize's first entry, whose mask holds what any of its entries matched.
+                if (r.PrizeHead[i] == i && named[r.PrizeIndex[i]])
+                    for (var bits = masks[i]; bits != 0; bits &= bits - 1)
+                        counts[System.Numerics.BitOperations.TrailingZeroCount(bits)]++;
+            return counts;
+        }
     }
 
     /// <summary><see cref="Prizes"/> for an explanation: the same points, each prize that scored traced.</summary>
@@ -423,7 +448,7 @@ public abstract class RuleScope
     // ---------------------------------------------------------------- a work's list entries, resolved once
 
     private readonly CallSites<FestivalSite> _festivalSites = new();
-    private readonly CallSites<bool[]> _prizeSites = new();
+    private readonly CallSites<PrizeSite> _prizeSites = new();
     private readonly CallSites<bool[]> _marketSites = new();
     private readonly ListResolution _resolution = new();
 
@@ -491,26 +516,49 @@ public abstract class RuleScope
             For = work;
             Generation++;
             _festivalContractFor = _prizeContractFor = null;
-            Entries(work.Festivals, lists.Festivals, ref FestivalIndex, ref FestivalHead, ref FestivalMasks, static e => e.FestivalId, Bits);
-            Entries(work.Prizes, lists.Prizes, ref PrizeIndex, ref PrizeHead, ref PrizeMasks, static e => e.PrizeId, Bits);
+            // Each kind through its own struct accessor: the JIT specializes the loops, no delegate per entry.
+            FestivalCount = ResolveKind<FestivalEntry, FestivalKind>(work.Festivals, lists.Festivals, ref FestivalIndex, ref FestivalHead, ref FestivalMasks);
+            PrizeCount = ResolveKind<PrizeEntry, PrizeKind>(work.Prizes, lists.Prizes, ref PrizeIndex, ref PrizeHead, ref PrizeMasks);
             var ms = work.Markets;
             Grow(ref MarketIndex, ms.Count);
             for (var i = 0; i < ms.Count; i++) MarketIndex[i] = lists.Markets.IndexOf(ms[i].MarketId);
         }
 
-        /// <summary>One kind of entries: each one's list index, its first entry, and on the first entries the bits matched.</summary>
-        private void Entries<T>(IReadOnlyList<T> entries, ListCatalog.DenseList list, ref int[] index, ref int[] head, ref int[] masks,
-            Func<T, string> id, Func<T, int> bits)
+        private interface IKind<T>
         {
-            Grow(ref index, entries.Count);
-            Grow(ref head, entries.Count);
-            Grow(ref masks, entries.Count);
-            for (var i = 0; i < entries.Count; i++) index[i] = list.IndexOf(id(entries[i]));
-            Heads(entries.Count, list.Count, index, head);
-            for (var i = 0; i < entries.Count; i++) masks[i] = 0;
-            for (var i = 0; i < entries.Count; i++)
-                if (head[i] >= 0) masks[head[i]] |= bits(entries[i]);
+            static abstract string Id(T entry);
+            static abstract int Bits(T entry);
         }
+
+        private struct FestivalKind : IKind<FestivalEntry>
+        {
+            public static string Id(FestivalEntry entry) => entry.FestivalId;
+            public static int Bits(FestivalEntry entry) => ListResolution.Bits(entry);
+        }
+
+        private struct PrizeKind : IKind<PrizeEntry>
+        {
+            public static string Id(PrizeEntry entry) => entry.PrizeId;
+            public static int Bits(PrizeEntry entry) => ListResolution.Bits(entry);
+        }
+
+        /// <summary>One kind's entries: their list indexes, first entries and masks. Returns how many entries there are.</summary>
+        private int ResolveKind<T, TKind>(IReadOnlyList<T> entries, ListCatalog.DenseList list, ref int[] index, ref int[] head, ref int[] masks)
+            where TKind : struct, IKind<T>
+        {
+            var count = entries.Count;
+            Grow(ref index, count);
+            Grow(ref head, count);
+            Grow(ref masks, count);
+            for (var i = 0; i < count; i++) index[i] = list.IndexOf(TKind.Id(entries[i]));
+            Heads(count, list.Count, index, head, masks);
+            for (var i = 0; i < count; i++)
+                if (head[i] >= 0) masks[head[i]] |= TKind.Bits(entries[i]);
+            return count;
+        }
+
+        /// <summary>How many festival and prize entries the resolved work has.</summary>
+        public int FestivalCount, PrizeCount;
 
         /// <summary>The festival masks counting only the entries selected after the claimant's contract.</summary>
         public int[] FestivalMasksUnderContract(RuleScope scope) =>
@@ -532,8 +580,8 @@ public abstract class RuleScope
             return masks;
         }
 
-        /// <summary>For each entry, the position of the first entry with the same list index (-1: not listed). Linear.</summary>
-        private void Heads(int count, int listCount, int[] index, int[] head)
+        /// <summary>For each entry, the position of the first entry with the same list index (-1: not listed), and its mask cleared. Linear.</summary>
+        private void Heads(int count, int listCount, int[] index, int[] head, int[] masks)
         {
             if (_stamp.Length < listCount)
             {
@@ -549,6 +597,7 @@ public abstract class RuleScope
             for (var i = 0; i < count; i++)
             {
                 var f = index[i];
+                masks[i] = 0;
                 if (f < 0) { head[i] = -1; continue; }
                 if (_stamp[f] != _generation) { _stamp[f] = _generation; _first[f] = i; }
                 head[i] = _first[f];
