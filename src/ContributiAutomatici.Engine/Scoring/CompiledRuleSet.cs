@@ -333,28 +333,32 @@ public sealed class CompiledRuleSet
 
     private IReadOnlyList<KeyValuePair<string, string>> Explain(CellInfo c, RuleScope scope, decimal[] points)
     {
-        var figures = _figureInputs[c.Index];
-        var inputs = new List<KeyValuePair<string, string>>(4 + figures.Length);
+        // Gathered in the scope's buffer, then copied into an array of the exact size: one allocation per line.
+        var inputs = scope.InputsScratch;
+        inputs.Clear();
         scope.DescribeInputs(c.Index, inputs);
         var b = 0m;
         foreach (var i in c.BaseCells) b += points[i];
-        inputs.AddRange(figures);
+        inputs.AddRange(_figureInputs[c.Index]);
         if (_baseRows[c.Index] is { } rows)
             inputs.Add(new("Base", $"{b.ToString(System.Globalization.CultureInfo.InvariantCulture)} ({rows})"));
-        if (!_traced[c.Index]) return inputs;
-        // Run the cell again with the helpers' trace on, for what the list look-ups matched.
-        var trace = new List<string>(2);
-        scope.Trace = trace;
-        try
+        if (_traced[c.Index])
         {
-            // The traced helpers are a second implementation of the list look-ups (the fast ones resolve a work's entries
-            // once): they must agree, or the explanation would not be the arithmetic of the points.
-            if (scope.EvaluateCell(c.Index, b) != points[c.Index])
-                throw new InvalidOperationException($"the explanation of {c.Row.Id} ({RoleNames.Key(c.Role)}) does not give its points");
+            // Run the cell again with the helpers' trace on, for what the list look-ups matched.
+            var trace = scope.TraceScratch;
+            trace.Clear();
+            scope.Trace = trace;
+            try
+            {
+                // The traced helpers are a second implementation of the list look-ups (the fast ones resolve a work's
+                // entries once): they must agree, or the explanation would not be the arithmetic of the points.
+                if (scope.EvaluateCell(c.Index, b) != points[c.Index])
+                    throw new InvalidOperationException($"the explanation of {c.Row.Id} ({RoleNames.Key(c.Role)}) does not give its points");
+            }
+            finally { scope.Trace = null; }
+            foreach (var t in trace) inputs.Add(new("match", t));
         }
-        finally { scope.Trace = null; }
-        foreach (var t in trace) inputs.Add(new("match", t));
-        return inputs;
+        return inputs.ToArray();
     }
 
     private static string Reason(CellInfo c, byte status) => status switch

@@ -126,6 +126,10 @@ public abstract class RuleScope
 
     internal List<string>? Trace { get => _trace; set => _trace = value; }
 
+    /// <summary>An explanation's buffers, reused line after line of a scoring (each line keeps an exact copy).</summary>
+    internal readonly List<KeyValuePair<string, string>> InputsScratch = new(16);
+    internal readonly List<string> TraceScratch = new(4);
+
     // ---------------------------------------------------------------- numbers
 
     /// <summary>"1 punto ogni EUR X": amount / X, proportional, not floored (reading guide 4). Null or negative: 0.</summary>
@@ -647,10 +651,31 @@ public abstract class RuleScope
 
     // ---------------------------------------------------------------- explanations
 
+    private const string NotGiven = "(non indicato)";
+
+    // The model's value types formatted without boxing (the same text as Fmt(object)): an explanation formats every value
+    // its rows read.
+    protected static string Fmt(decimal? value) => value is { } d ? d.ToString(CultureInfo.InvariantCulture) : NotGiven;
+    protected static string Fmt(int? value) => value is { } i ? i.ToString(CultureInfo.InvariantCulture) : NotGiven;
+    protected static string Fmt(long? value) => value is { } i ? i.ToString(CultureInfo.InvariantCulture) : NotGiven;
+    protected static string Fmt(bool? value) => value is { } b ? b ? "sì" : "no" : NotGiven;
+    protected static string Fmt(DateOnly? value) => value is { } d ? d.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture) : NotGiven;
+    protected static string Fmt(TimeOnly? value) => value is { } t ? t.ToString("HH:mm", CultureInfo.InvariantCulture) : NotGiven;
+    protected static string Fmt(string? value) => value ?? NotGiven;
+    protected static string Fmt<T>(T value) where T : struct, Enum => EnumNames<T>.Of(value);
+    protected static string Fmt<T>(T? value) where T : struct, Enum => value is { } e ? EnumNames<T>.Of(e) : NotGiven;
+
+    /// <summary>An enum's member names, made once per enum type (Enum.ToString allocates at each call).</summary>
+    private static class EnumNames<T> where T : struct, Enum
+    {
+        private static readonly System.Collections.Concurrent.ConcurrentDictionary<T, string> Names = new();
+        public static string Of(T value) => Names.GetOrAdd(value, static v => v.ToString());
+    }
+
     /// <summary>Formats a value read by a rule for the explanation.</summary>
     protected static string Fmt(object? value) => value switch
     {
-        null => "(non indicato)",
+        null => NotGiven,
         decimal d => d.ToString(CultureInfo.InvariantCulture),
         bool b => b ? "sì" : "no",
         DateOnly d => d.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture),
