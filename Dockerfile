@@ -12,6 +12,7 @@ FROM mcr.microsoft.com/dotnet/sdk:10.0 AS build
 WORKDIR /src
 # Restore first, from the project files only, so the package layer is cached across source changes.
 COPY global.json Directory.Build.props Directory.Packages.props ./
+COPY src/ShipCompiledRules.targets src/
 COPY src/ContributiAutomatici.Engine/ContributiAutomatici.Engine.csproj src/ContributiAutomatici.Engine/
 COPY src/ContributiAutomatici.Contracts/ContributiAutomatici.Contracts.csproj src/ContributiAutomatici.Contracts/
 COPY src/ContributiAutomatici.Protocol/ContributiAutomatici.Protocol.csproj src/ContributiAutomatici.Protocol/
@@ -24,7 +25,9 @@ COPY src/ContributiAutomatici.Engine/ src/ContributiAutomatici.Engine/
 COPY src/ContributiAutomatici.Contracts/ src/ContributiAutomatici.Contracts/
 COPY src/ContributiAutomatici.Protocol/ src/ContributiAutomatici.Protocol/
 COPY src/ContributiAutomatici.Server/ src/ContributiAutomatici.Server/
-# The server project copies rules/** into its output: the image carries them at /app/rules.
+# The server project copies rules/** into its output: the image carries them at /app/rules. The publish also compiles
+# them once into /app/rules-cache, read-only (src/ShipCompiledRules.targets): the container's first start loads its rules
+# from there without Roslyn (0.2 s instead of 3-5 s; RESULTS.md (a)). Rules mounted over /app/rules are compiled at start.
 COPY rules/ rules/
 RUN dotnet publish src/ContributiAutomatici.Server/ContributiAutomatici.Server.csproj \
         -c Release -o /app --no-restore -r linux-x64 --self-contained false \

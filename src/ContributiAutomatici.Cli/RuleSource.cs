@@ -13,7 +13,7 @@ internal static class CommonOptions
         Description = "The rules folder [default: $CONTRIBUTI_RULES_DIR, else a rules/ folder in or above the current directory, else the rules shipped with contributi]",
     };
 
-    public static Option<bool> NoCache() => new("--no-cache") { Description = "Compile the rules without reading or writing the compiled-rules cache" };
+    public static Option<bool> NoCache() => new("--no-cache") { Description = "Compile the rules without reading or writing the compiled-rules cache (nor reading the compiled rules shipped with the program)" };
 
     public static Option<bool> Json(string what) => new("--json") { Description = what };
 
@@ -45,6 +45,7 @@ internal sealed class RuleSource(string? given, bool noCache, TextWriter stderr)
         var compile = new RuleCompileOptions
         {
             CacheDirectory = noCache ? null : RuleCompileOptions.DefaultCacheDirectory,
+            ShippedDirectory = noCache ? null : RuleCompileOptions.DefaultShippedDirectory,
             Warn = w => stderr.WriteLine("warning: " + w),
         };
         try

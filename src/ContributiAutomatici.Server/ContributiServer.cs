@@ -41,7 +41,13 @@ public static class ContributiServer
 
         var rulesPath = RulesLocator.Find(options.Rules);
         var cacheWarnings = new List<string>();
-        var compileOptions = new RuleCompileOptions { CacheDirectory = CacheDirectory(options.RulesCache), Warn = cacheWarnings.Add };
+        var compileOptions = new RuleCompileOptions
+        {
+            CacheDirectory = CacheDirectory(options.RulesCache),
+            // RulesCache=off: compiled from the rule files, the shipped images not used either.
+            ShippedDirectory = options.RulesCache is "off" or "none" ? null : RuleCompileOptions.DefaultShippedDirectory,
+            Warn = cacheWarnings.Add,
+        };
         catalog ??= RuleCatalog.Load(rulesPath, compileOptions);
 
         builder.WebHost.ConfigureKestrel(kestrel =>
@@ -107,7 +113,12 @@ public static class ContributiServer
             Path.GetFullPath(rulesPath), catalog.LoadTime.TotalMilliseconds, catalog.RuleSets.Count);
         foreach (var rs in catalog.RuleSets)
             log.LogInformation("rule set {RuleSetId} sha256 {ContentHash} ({Source})",
-                rs.Id, rs.ContentHash, rs.Source == CompileSource.Cache ? "from cache" : "compiled");
+                rs.Id, rs.ContentHash, rs.Source switch
+                {
+                    CompileSource.Cache => "from cache",
+                    CompileSource.Shipped => "shipped precompiled",
+                    _ => "compiled",
+                });
 
         app.Use(MalformedFraming.Middleware);
         app.MapGrpcService<ScoringGrpcService>();

@@ -1,21 +1,44 @@
 using ContributiAutomatici.Engine.Rules;
+using ContributiAutomatici.Engine.Scoring;
 
 namespace ContributiAutomatici.Server;
 
 /// <summary>
 /// ContributiAutomatici.Server [--Contributi:Port=N] [--Contributi:Address=IP] [--Contributi:Rules=DIR] ...
 /// ContributiAutomatici.Server --health-check   (asks grpc.health.v1 on the configured port: exit 0 SERVING, 1 otherwise)
+/// ContributiAutomatici.Server --precompile-rules RULES   (compiles RULES into the compiled-rules cache, $CONTRIBUTI_RULES_CACHE
+///     or the user's, and exits: run at publish, it makes the shipped rules-cache, see src/ShipCompiledRules.targets)
 /// Exit codes: 0 stopped normally, 1 the rules were refused (each error printed as file:line: reason) or unhealthy.
 /// </summary>
 public static class Program
 {
     public const string HealthCheckSwitch = "--health-check";
+    public const string PrecompileSwitch = "--precompile-rules";
 
     public static async Task<int> Main(string[] args)
     {
         if (args.Contains(HealthCheckSwitch))
             return await HealthProbe.RunAsync(args.Where(a => a != HealthCheckSwitch).ToArray(), Console.Out, Console.Error);
+        if (args is [PrecompileSwitch, var rules])
+            return Precompile(rules, RuleCompileOptions.DefaultCacheDirectory ?? "rules-cache", Console.Out, Console.Error);
         return await RunAsync(args, Console.Error);
+    }
+
+    /// <summary>Compiles every rule set under <paramref name="rules"/> into the cache folder <paramref name="into"/>.</summary>
+    public static int Precompile(string rules, string into, TextWriter stdout, TextWriter stderr)
+    {
+        try
+        {
+            var catalog = RuleCatalog.Load(rules, new RuleCompileOptions { CacheDirectory = into, ShippedDirectory = null, Warn = w => stderr.WriteLine("warning: " + w) });
+            foreach (var rs in catalog.RuleSets) stdout.WriteLine($"{rs.Id} sha256 {rs.ContentHash[..16]}: {rs.Source.ToString().ToLowerInvariant()} into {into}");
+            return 0;
+        }
+        catch (RuleLoadException ex)
+        {
+            foreach (var error in ex.Errors) stderr.WriteLine(error);
+            stderr.WriteLine($"refused: {ex.Errors.Count} error(s) in the rules; nothing precompiled");
+            return 1;
+        }
     }
 
     /// <summary>Loads the rules, then serves until the host is stopped (Ctrl+C, SIGTERM).</summary>

@@ -136,7 +136,7 @@ public sealed class ContributiMetrics
 
     public void AllocationRun(string ruleSetId) => _allocationRuns.Add(1, new KeyValuePair<string, object?>(Tags.RuleSetId, ruleSetId));
 
-    /// <summary>A catalog loaded: "compiled" if Roslyn compiled any of its rule sets, "cache" if all came from the cache.</summary>
+    /// <summary>A catalog loaded: "compiled" if Roslyn compiled any of its rule sets, "cache" if all came from the cache or the shipped images.</summary>
     public void RulesLoaded(RuleCatalog catalog) =>
         _rulesLoad.Record(catalog.LoadTime.TotalSeconds, new KeyValuePair<string, object?>(Tags.RulesSource,
             catalog.RuleSets.Any(r => r.Source == CompileSource.Compiled) ? "compiled" : "cache"));

@@ -6,8 +6,9 @@ namespace ContributiAutomatici.Tests;
 
 /// <summary>
 /// The command line as a .NET tool, as the README installs it: packed from the CLI just built, installed into a tool
-/// folder, run from a directory outside the repository with the rules shipped in the package. About 30-60 s (pack,
-/// install, one cold compile of the rules); filter it out with <c>--filter "Category!=Tool"</c>.
+/// folder, run from a directory outside the repository with the rules shipped in the package, and their compiled images.
+/// About 30-60 s (pack, with the publish that compiles the rules once, install); filter it out with
+/// <c>--filter "Category!=Tool"</c>.
 /// </summary>
 [Trait("Category", "Tool")]
 public class CliToolTests
@@ -41,6 +42,17 @@ public class CliToolTests
             var dm2021 = Repo.Catalog.Find("dm-2021")!.Definition;
             Assert.Matches($@"(?m)^dm-2021\s+5 tables,\s+126 rows  sha256 {dm2021.ContentHash}  version", list);
             Assert.Contains("2 version(s), 1 overlay(s)", list);
+
+            // The package ships its rules compiled (src/ShipCompiledRules.targets, run by the pack's publish): with an empty
+            // user cache, every rule set loads from the shipped images, and no Roslyn assembly is loaded.
+            var validate = Exec(contributi, outside, work.FullName, "validate");
+            var sets = validate.Split('\n').Where(l => l.StartsWith("ok ", StringComparison.Ordinal)).ToList();
+            Assert.Equal(Repo.Catalog.RuleSets.Count, sets.Count);
+            Assert.All(sets, l => Assert.Contains("; shipped (", l));
+            var assemblies = validate.Split('\n').Where(l => l.StartsWith("assembly ", StringComparison.Ordinal)).ToList();
+            Assert.Contains("assembly ContributiAutomatici.Engine", assemblies);
+            Assert.DoesNotContain(assemblies, a => a.StartsWith("assembly Microsoft.CodeAnalysis", StringComparison.Ordinal));
+            Assert.Empty(Directory.GetFiles(Path.Combine(work.FullName, "rules-cache"))); // nothing compiled, nothing cached
         }
         finally
         {
@@ -64,6 +76,7 @@ public class CliToolTests
         psi.Environment["CONTRIBUTI_RULES_CACHE"] = Path.Combine(scratch, "rules-cache");
         psi.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
         psi.Environment["DOTNET_NOLOGO"] = "1";
+        psi.Environment["CONTRIBUTI_REPORT_ASSEMBLIES"] = "1"; // read by validate only
         // The tool's launcher finds the runtime the tests run on.
         if (Path.IsPathRooted(DotnetHost)) psi.Environment["DOTNET_ROOT"] = Path.GetDirectoryName(DotnetHost);
         using var p = Process.Start(psi)!;

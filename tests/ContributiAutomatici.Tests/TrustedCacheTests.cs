@@ -106,6 +106,81 @@ public class TrustedCacheTests
         Assert.Contains("others can write it", Assert.Single(warnings));
     }
 
+    private static (RuleCatalog Catalog, List<string> Warnings) LoadShipped(string root, string cache, string shipped)
+    {
+        var warnings = new List<string>();
+        var catalog = RuleCatalog.Load(root, new RuleCompileOptions { CacheDirectory = cache, ShippedDirectory = shipped, Warn = warnings.Add });
+        return (catalog, warnings);
+    }
+
+    /// <summary>What the publish target does (src/ShipCompiledRules.targets): compile into the folder, then u=rwX,go=rX.</summary>
+    private static string Ship(string root, string app)
+    {
+        var shipped = Path.Combine(app, "rules-cache");
+        Load(root, shipped);
+        if (!OperatingSystem.IsWindows())
+        {
+            File.SetUnixFileMode(shipped, (UnixFileMode)0b111_101_101); // 0755
+            foreach (var f in Directory.GetFiles(shipped)) File.SetUnixFileMode(f, (UnixFileMode)0b110_100_100); // 0644
+        }
+        return shipped;
+    }
+
+    [Fact]
+    public void Images_shipped_with_the_program_start_a_new_user_without_compiling_and_are_never_written()
+    {
+        using var t = TempRules.WithRow("Per(Work.BoxOfficeTotal, 1_000)");
+        var shipped = Ship(t.Root, Path.Combine(t.Root, "app"));
+        var image = File.ReadAllBytes(Assert.Single(Directory.GetFiles(shipped)));
+        var user = Path.Combine(t.Root, "user-cache");
+
+        var (first, warnings) = LoadShipped(t.Root, user, shipped);
+        Assert.Empty(warnings);
+        Assert.Equal(CompileSource.Shipped, first.RuleSets[0].Source);
+        Assert.Equal(TimeSpan.Zero, first.RuleSets[0].Timings.Emitted);
+        var work = new Engine.Model.Work { BoxOffice = [new(new DateOnly(2022, 1, 1), 10_000m)] };
+        Assert.Equal(10m, first.RuleSets[0].Score(work, [new(Engine.Model.Role.Producer)]).Roles[0].TotalPoints);
+        Assert.Empty(Directory.GetFiles(user)); // nothing copied: the shipped image is read where it is
+
+        // The rules changed after shipping: another content hash, so compiled, and cached in the user's cache only.
+        t.Replace("test-set/t.yaml", "1_000", "2_000");
+        var (changed, changedWarnings) = LoadShipped(t.Root, user, shipped);
+        Assert.Empty(changedWarnings);
+        Assert.Equal(CompileSource.Compiled, changed.RuleSets[0].Source);
+        Assert.Equal(5m, changed.RuleSets[0].Score(work, [new(Engine.Model.Role.Producer)]).Roles[0].TotalPoints);
+        Assert.Single(Directory.GetFiles(user));
+        Assert.Equal(image, File.ReadAllBytes(Assert.Single(Directory.GetFiles(shipped))));
+    }
+
+    [Fact]
+    public void A_shipped_image_that_fails_the_check_is_reported_and_compiled_but_left_in_place()
+    {
+        using var t = TempRules.WithRow("Per(Work.BoxOfficeTotal, 1_000)");
+        var shipped = Ship(t.Root, Path.Combine(t.Root, "app"));
+        var dll = Assert.Single(Directory.GetFiles(shipped));
+        byte[] garbage = [.. File.ReadAllBytes(dll).Take(300)];
+        File.WriteAllBytes(dll, garbage);
+
+        var (loaded, warnings) = LoadShipped(t.Root, Path.Combine(t.Root, "user-cache"), shipped);
+        Assert.Equal(CompileSource.Compiled, loaded.RuleSets[0].Source);
+        Assert.Contains($"shipped compiled rules {dll} not used: it does not pass the rule language check", Assert.Single(warnings));
+        Assert.Equal(garbage, File.ReadAllBytes(dll)); // the program's own files are not the engine's to delete
+    }
+
+    [Fact]
+    public void A_shipped_folder_others_can_write_is_not_used()
+    {
+        if (OperatingSystem.IsWindows()) return;
+        using var t = TempRules.WithRow("Per(Work.BoxOfficeTotal, 1_000)");
+        var shipped = Ship(t.Root, Path.Combine(t.Root, "app"));
+        File.SetUnixFileMode(shipped, (UnixFileMode)0b111_111_111); // 0777
+
+        var (loaded, warnings) = LoadShipped(t.Root, Path.Combine(t.Root, "user-cache"), shipped);
+        Assert.Equal(CompileSource.Compiled, loaded.RuleSets[0].Source);
+        Assert.Contains($"shipped compiled rules {shipped} not used: others can write it", Assert.Single(warnings));
+        Assert.Single(Directory.GetFiles(shipped));
+    }
+
     [Fact]
     public void The_default_cache_is_the_users_cache_folder_never_the_shared_temp_folder()
     {

@@ -4,7 +4,9 @@ namespace ContributiAutomatici.Engine.Rules;
 /// The folder of compiled rule assemblies, trusted only as far as it is private: created owner-only (0700), refused
 /// when others can write it (or a folder above it, unless sticky like /tmp) or when it belongs to another user, its
 /// files written owner-only (0600). Every assembly read back is checked by <see cref="RuleAssemblyVerifier"/> before
-/// it is loaded; one that fails is deleted, reported and compiled again.
+/// it is loaded; one that fails is deleted, reported and compiled again. A shipped cache (<see cref="OpenShipped"/>) is
+/// the program's own read-only folder of images compiled at publish: used when no one but its owner can write it, never
+/// written, and an image that fails is reported and compiled, not deleted.
 /// </summary>
 internal sealed class RuleCache
 {
@@ -17,10 +19,13 @@ internal sealed class RuleCache
 
     private readonly Action<string> _warn;
 
-    private RuleCache(string directory, Action<string> warn)
+    private readonly bool _shipped;
+
+    private RuleCache(string directory, Action<string> warn, bool shipped = false)
     {
         Directory = directory;
         _warn = warn;
+        _shipped = shipped;
     }
 
     public string Directory { get; }
@@ -72,13 +77,38 @@ internal sealed class RuleCache
         }
     }
 
+    /// <summary>
+    /// The read-only folder of images shipped with the program (compiled when it was published), or null: missing (a
+    /// build without it), or writable by others than its owner, or below a folder they can write (with a warning). Unlike
+    /// the user's cache it may belong to another user (root, who installed the program), as the program's files do.
+    /// </summary>
+    public static RuleCache? OpenShipped(string directory, Action<string> warn)
+    {
+        var full = Path.GetFullPath(directory);
+        try
+        {
+            if (!System.IO.Directory.Exists(full)) return null;
+            if (!OperatingSystem.IsWindows() && Untrusted(full, mustOwn: false) is { } why)
+            {
+                warn($"shipped compiled rules {full} not used: {why}; compiling");
+                return null;
+            }
+            return new RuleCache(full, warn, shipped: true);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            warn($"shipped compiled rules {full} not used: {ex.Message}; compiling");
+            return null;
+        }
+    }
+
     /// <summary>Why a folder may not hold trusted code, or null: others can write it or a folder above it, or it is not ours.</summary>
     [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
-    private static string? Untrusted(string folder)
+    private static string? Untrusted(string folder, bool mustOwn = true)
     {
         var mode = File.GetUnixFileMode(folder);
         if ((mode & OthersWrite) != 0) return $"others can write it (mode {Octal(mode)}); it must be private to the user (chmod 700)";
-        if (!Owned(folder, mode)) return "it belongs to another user";
+        if (mustOwn && !Owned(folder, mode)) return "it belongs to another user";
         for (var up = Path.GetDirectoryName(folder); !string.IsNullOrEmpty(up); up = Path.GetDirectoryName(up))
         {
             var m = File.GetUnixFileMode(up);
@@ -120,7 +150,7 @@ internal sealed class RuleCache
             if (!OperatingSystem.IsWindows())
             {
                 var mode = File.GetUnixFileMode(path);
-                if ((mode & OthersWrite) != 0 || !Owned(path, mode))
+                if ((mode & OthersWrite) != 0 || (!_shipped && !Owned(path, mode)))
                     return Discard(path, $"others can write it or it belongs to another user (mode {Octal(mode)})");
             }
             if (new FileInfo(path).Length > MaxImageBytes) return Discard(path, "larger than any compiled rule set");
@@ -137,6 +167,11 @@ internal sealed class RuleCache
 
     private byte[]? Discard(string path, string why)
     {
+        if (_shipped)
+        {
+            _warn($"shipped compiled rules {path} not used: {why}; compiling");
+            return null;
+        }
         _warn($"compiled rules {path} discarded: {why}; compiling again");
         try { File.Delete(path); }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException) { }

@@ -30,8 +30,8 @@ public sealed class CompileTimings
     public TimeSpan Total { get; set; }
 }
 
-/// <summary>How a rule set came to be loaded: compiled now, or taken from the cache.</summary>
-public enum CompileSource { Compiled, Cache }
+/// <summary>How a rule set came to be loaded: compiled now, taken from the user's cache, or from the images shipped with the program.</summary>
+public enum CompileSource { Compiled, Cache, Shipped }
 
 /// <summary>Options of the rule compiler.</summary>
 public sealed record RuleCompileOptions
@@ -44,6 +44,16 @@ public sealed record RuleCompileOptions
 
     /// <summary>$CONTRIBUTI_RULES_CACHE, else the user's cache folder (~/.cache/contributi-automatici/rules-cache).</summary>
     public static string? DefaultCacheDirectory => RuleCache.DefaultDirectory();
+
+    /// <summary>
+    /// Read-only folder of rule assemblies compiled when the program was published (its rules-cache folder), tried when
+    /// <see cref="CacheDirectory"/> has no image of the rule set: the program as shipped starts on its own rules without
+    /// Roslyn. Same key and checks as the cache; never written. Null: none.
+    /// </summary>
+    public string? ShippedDirectory { get; init; } = DefaultShippedDirectory;
+
+    /// <summary>rules-cache beside the program.</summary>
+    public static string DefaultShippedDirectory => Path.Combine(AppContext.BaseDirectory, "rules-cache");
 
     /// <summary>Where warnings go: a cache folder not used, a cached assembly discarded. Default: nowhere.</summary>
     public Action<string> Warn { get; init; } = _ => { };
@@ -79,6 +89,7 @@ public static class RuleCompiler
         // The cache first: an assembly there was emitted from rule files of this content hash by this engine build, and
         // passed every check then (nothing refused is ever cached); it is loaded only if it passes the verifier now.
         // A hit touches nothing of Roslyn: RoslynEmitter, the only code here that does, is not even JIT-compiled.
+        // Then the images shipped with the program (compiled at publish, same key, same checks).
         Assembly assembly;
         CompileSource from;
         if (cache?.TryRead(cacheFile, assemblyName) is { } cached)
@@ -86,6 +97,12 @@ public static class RuleCompiler
             timings.Checked = sw.Elapsed;
             assembly = Load(def, cacheKey, cached);
             from = CompileSource.Cache;
+        }
+        else if (options.ShippedDirectory is { } shippedDir && RuleCache.OpenShipped(shippedDir, options.Warn)?.TryRead(cacheFile, assemblyName) is { } shipped)
+        {
+            timings.Checked = sw.Elapsed;
+            assembly = Load(def, cacheKey, shipped);
+            from = CompileSource.Shipped;
         }
         else
         {
