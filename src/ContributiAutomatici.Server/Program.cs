@@ -36,7 +36,7 @@ public static class Program
         catch (RuleLoadException ex)
         {
             foreach (var error in ex.Errors) stderr.WriteLine(error);
-            stderr.WriteLine($"refused: {ex.Errors.Count} error(s) in the rules; nothing precompiled");
+            stderr.WriteLine($"refused: {ex.Errors.Count} error(s) in the rules; not fit to ship (exit 1 fails the publish)");
             return 1;
         }
     }

@@ -57,6 +57,30 @@ public sealed class PlantedRulesTests : IDisposable
     }
 
     [Fact]
+    public void Precompiling_for_publish_writes_one_checked_image_per_rule_set_and_refuses_broken_rules_with_their_line()
+    {
+        // What src/ShipCompiledRules.targets runs after publish: --precompile-rules RULES, into $CONTRIBUTI_RULES_CACHE.
+        var good = TestRules.CopyToTemp();
+        _temp.Add(good);
+        var into = Path.Combine(good + "-shipped", "rules-cache");
+        _temp.Add(good + "-shipped");
+        var stdout = new StringWriter();
+        Assert.Equal(0, Program.Precompile(good, into, stdout, new StringWriter()));
+        var sets = ContributiAutomatici.Engine.Scoring.RuleCatalog.Load(good, new() { CacheDirectory = into, ShippedDirectory = null }).RuleSets;
+        Assert.All(sets, rs => Assert.Equal(ContributiAutomatici.Engine.Rules.CompileSource.Cache, rs.Source));
+        Assert.Equal(sets.Count, Directory.GetFiles(into, "*.dll").Length);
+        Assert.Equal(sets.Count, stdout.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries).Length);
+
+        var (broken, file, line) = PlantCompileError();
+        var stderr = new StringWriter();
+        var brokenInto = Path.Combine(broken + "-shipped", "rules-cache");
+        _temp.Add(broken + "-shipped");
+        Assert.Equal(1, Program.Precompile(broken, brokenInto, new StringWriter(), stderr));
+        Assert.Contains($"{file}:{line}: ", stderr.ToString());
+        Assert.Contains("refused: 1 error(s) in the rules", stderr.ToString());
+    }
+
+    [Fact]
     public async Task The_server_executable_exits_1_on_broken_rules_and_serves_health_on_good_ones()
     {
         var (folder, file, line) = PlantCompileError();
