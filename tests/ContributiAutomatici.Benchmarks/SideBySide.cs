@@ -114,10 +114,10 @@ public sealed class SideBySide
         // Loading compiled three rule sets with Roslyn: the JIT's background thread still has thousands of Roslyn methods
         // queued for their optimized tier, and every scorer's methods would wait behind them. Wait until it is done, then
         // warm every scorer up to its final tier and wait for those compilations too: the rounds time steady code.
-        JitQuiet();
+        Jit.Quiet();
         foreach (var (_, _, pass) in _scorers)
             for (var i = 0; i < 30; i++) sink += pass(_works);
-        JitQuiet();
+        Jit.Quiet();
         var times = _scorers.Select(_ => new double[rounds]).ToArray();
         var walls = _scorers.Select(_ => new double[rounds]).ToArray();
         var bytes = new double[_scorers.Count];
@@ -138,22 +138,6 @@ public sealed class SideBySide
             }
         if (sink == -1m) Console.WriteLine(sink);
         return _scorers.Select((s, i) => new Row(s.Name, s.Against, times[i], walls[i], bytes[i])).ToList();
-    }
-
-    /// <summary>Waits until the JIT has compiled no method for half a second (at most 60 s): tiered-up code, not a backlog.</summary>
-    private static void JitQuiet()
-    {
-        var sw = Stopwatch.StartNew();
-        var last = System.Runtime.JitInfo.GetCompiledMethodCount();
-        var quietSince = sw.Elapsed;
-        while (sw.Elapsed < TimeSpan.FromSeconds(60))
-        {
-            Thread.Sleep(100);
-            var now = System.Runtime.JitInfo.GetCompiledMethodCount();
-            if (now != last) (last, quietSince) = (now, sw.Elapsed);
-            else if (sw.Elapsed - quietSince >= TimeSpan.FromMilliseconds(500)) break;
-        }
-        Console.Error.WriteLine($"JIT quiet after {sw.Elapsed.TotalSeconds:0.0} s ({last} methods compiled)");
     }
 
     /// <summary>

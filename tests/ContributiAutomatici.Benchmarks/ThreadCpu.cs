@@ -26,3 +26,23 @@ public static class ThreadCpu
     [DllImport("libc", EntryPoint = "clock_gettime")]
     private static extern int ClockGetTime(int clock, out TimeSpec time);
 }
+
+/// <summary>The JIT's background work: a benchmark times steady code, not code waiting for its optimized tier.</summary>
+public static class Jit
+{
+    /// <summary>Waits until the JIT has compiled no method for half a second (at most 60 s): tiered-up code, not a backlog.</summary>
+    public static void Quiet()
+    {
+        var sw = Stopwatch.StartNew();
+        var last = System.Runtime.JitInfo.GetCompiledMethodCount();
+        var quietSince = sw.Elapsed;
+        while (sw.Elapsed < TimeSpan.FromSeconds(60))
+        {
+            Thread.Sleep(100);
+            var now = System.Runtime.JitInfo.GetCompiledMethodCount();
+            if (now != last) (last, quietSince) = (now, sw.Elapsed);
+            else if (sw.Elapsed - quietSince >= TimeSpan.FromMilliseconds(500)) break;
+        }
+        Console.Error.WriteLine($"JIT quiet after {sw.Elapsed.TotalSeconds:0.0} s ({last} methods compiled)");
+    }
+}

@@ -43,8 +43,12 @@ public static class Parts
             }),
         ];
         long sink = 0;
+        // Compiling the rules queued thousands of Roslyn methods for the JIT's optimized tier: let it finish, warm every step
+        // up to its final tier, and wait for those compilations too, so the rounds time steady code.
+        Jit.Quiet();
         foreach (var (_, pass) in steps)
             for (var i = 0; i < 20; i++) sink += pass();
+        Jit.Quiet();
         var cpu = steps.Select(_ => new double[rounds]).ToArray();
         var alloc = new double[steps.Length];
         for (var r = 0; r < rounds; r++)
