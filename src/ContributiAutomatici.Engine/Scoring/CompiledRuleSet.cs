@@ -122,6 +122,8 @@ public sealed class CompiledRuleSet
     private readonly int[] _dependencyMask = new int[5];
     private readonly int[] _cellQuota;
     private readonly CellInfo[][] _cellsByRole;
+    private readonly CellInfo[] _cells;
+    private readonly int[][] _indexesByRole; // per role, its cells' indexes: the scan reads the status bytes first
     private readonly bool[] _traced;
     private readonly string?[] _baseRows;
     private readonly KeyValuePair<string, string>[][] _figureInputs; // per cell: its row's figures as explanation inputs
@@ -145,6 +147,8 @@ public sealed class CompiledRuleSet
         _flagged = cells.Any(c => c.Row.Provenance != Provenance.Sourced);
         _cellQuota = cells.Select(c => Array.IndexOf(_quotaIds, c.QuotaId)).ToArray();
         _cellsByRole = Enumerable.Range(0, 5).Select(r => cells.Where(c => (int)c.Role == r).ToArray()).ToArray();
+        _cells = [.. cells];
+        _indexesByRole = _cellsByRole.Select(role => role.Select(c => c.Index).ToArray()).ToArray();
         // Only cells calling a list helper have matches to trace; the others are not run a second time.
         _traced = cells.Select(c => TracingHelpers.Any(h => c.Cell.Points.Text.Contains(h + "(", StringComparison.Ordinal))).ToArray();
         // A row's figures read the same in every explanation: formatted once.
@@ -302,18 +306,18 @@ public sealed class CompiledRuleSet
         var notApplied = options.IncludeNotApplied ? new List<ScoreLine>() : null;
         decimal total = 0m;
         var used = 0UL;
-        foreach (var c in _cellsByRole[(int)role])
+        foreach (var i in _indexesByRole[(int)role])
         {
-            var st = status[c.Index];
-            var p = points[c.Index];
-            if (st == CellStatus.Applied && p != 0m)
+            // Most of a role's cells did not apply: their status byte is all that is read (unless they are listed).
+            var st = status[i];
+            if (st == CellStatus.Applied && points[i] is var p && p != 0m)
             {
-                var q = _cellQuota[c.Index];
+                var q = _cellQuota[i];
                 sums[q] += p;
                 used |= 1UL << q;
-                if (lines is not null) (lines[q] ??= []).Add(Line(c, p, Explain(c, scope, points), null));
+                if (lines is not null) (lines[q] ??= []).Add(Line(_cells[i], p, Explain(_cells[i], scope, points), null));
             }
-            else notApplied?.Add(Line(c, 0m, [], Reason(c, st)));
+            else notApplied?.Add(Line(_cells[i], 0m, [], Reason(_cells[i], st)));
         }
         var list = new List<QuotaScore>(System.Numerics.BitOperations.PopCount(used));
         // The total is the sum of the quotas, in the manifest's order (as the totals path adds them).

@@ -269,48 +269,51 @@ public abstract class RuleScope
         }
     }
 
-    /// <summary><see cref="Festivals"/> for an explanation: the same points, each festival that scored traced.</summary>
+    /// <summary>
+    /// <see cref="Festivals"/> for an explanation: the same points, each festival that scored traced. A second reading of
+    /// the rule, entry by entry (which festivals the band and lists name, which entries match, the contract), checked
+    /// against the fast one's points; it shares only the work's entries resolved to list positions.
+    /// </summary>
     private decimal FestivalsTraced(string band, string lists, FestivalMatch match, decimal points, bool contractBeforeSelection)
     {
         var entries = Work.Festivals;
         if (entries.Count == 0) return 0m;
         var listed = _lists.FestivalMatcher(band, lists);
-        bool Qualifies(FestivalEntry e) => Matches(e, match) && (!contractBeforeSelection || ContractBefore(e.SelectionDate));
-        // A festival counts once, at its first entry, if any of its entries qualifies. A long list is first swept
-        // into the set of festivals with a qualifying entry (linear); a short one is scanned in place (no allocation).
-        var hits = entries.Count > SmallList ? Scratch() : null;
-        if (hits is not null)
-            foreach (var e in entries)
-                if (listed.ContainsKey(e.FestivalId) && Qualifies(e)) hits.Add(e.FestivalId);
+        var r = Resolved();
+        var dense = _lists.Festivals;
+        // A festival counts once, at its first entry, if any of its entries qualifies: marked at its first entry.
+        var qualifies = QualifyScratch(entries.Count);
+        for (var j = 0; j < entries.Count; j++)
+        {
+            var e = entries[j];
+            if (r.FestivalHead[j] is var h && h >= 0 && Matches(e, match) && (!contractBeforeSelection || ContractBefore(e.SelectionDate)))
+                qualifies[h] = true;
+        }
         decimal total = 0m;
         for (var i = 0; i < entries.Count; i++)
         {
+            if (r.FestivalHead[i] != i || !qualifies[i]) continue;
             var id = entries[i].FestivalId;
             if (!listed.TryGetValue(id, out var inc)) continue;
+            var f = r.FestivalIndex[i];
             // A festival printed in two bands counts in the one its entries hold for this work (reading guide 7).
-            if (_lists.Conditional("festivals", id) && !_lists.ListedFor(band, lists, id, Work, out inc)) continue;
-            if (hits is not null ? !hits.Remove(id) : EarlierSame(i) || !LaterQualifies(i)) continue;
+            if (dense.Conditional[f] && !_lists.ListedFor(band, lists, id, Work, out inc)) continue;
             var p = points * (1m + inc / 100m);
             total += p;
-            _trace?.Add($"{id} (fascia {_lists.Festivals.Bands[_lists.Festivals.IndexOf(id)]}{(inc > 0 ? $", +{inc:0.##}%" : "")}): {p.ToString(CultureInfo.InvariantCulture)}");
+            _trace?.Add($"{id} (fascia {dense.Bands[f]}{(inc > 0 ? $", +{inc:0.##}%" : "")}): {p.ToString(CultureInfo.InvariantCulture)}");
         }
         return total;
-
-        bool EarlierSame(int i)
-        {
-            for (var k = 0; k < i; k++) if (entries[k].FestivalId == entries[i].FestivalId) return true;
-            return false;
-        }
-
-        bool LaterQualifies(int i)
-        {
-            for (var j = i; j < entries.Count; j++) if (entries[j].FestivalId == entries[i].FestivalId && Qualifies(entries[j])) return true;
-            return false;
-        }
     }
 
-    /// <summary>Up to this many entries a list helper scans in place (at most SmallList² comparisons); above, it uses a set.</summary>
-    private const int SmallList = 32;
+    private bool[] _qualify = new bool[16];
+
+    /// <summary>A cleared flag per entry, the same buffer for every traced row of a scoring.</summary>
+    private bool[] QualifyScratch(int count)
+    {
+        if (_qualify.Length < count) _qualify = new bool[Math.Max(count, _qualify.Length * 2)];
+        Array.Clear(_qualify, 0, count);
+        return _qualify;
+    }
 
     private static bool Matches(FestivalEntry e, FestivalMatch match) => match switch
     {
@@ -373,12 +376,16 @@ public abstract class RuleScope
         }
     }
 
-    /// <summary><see cref="Prizes"/> for an explanation: the same points, each prize that scored traced.</summary>
+    /// <summary>
+    /// <see cref="Prizes"/> for an explanation: the same points, each prize that scored traced. A second reading, entry by
+    /// entry, checked against the fast one's points; it shares only the work's entries resolved to list positions.
+    /// </summary>
     private decimal PrizesTraced(decimal points, PrizeMatch match, string prizes, string lists, bool contractBeforeSelection)
     {
         var entries = Work.Prizes;
         if (entries.Count == 0) return 0m;
         var listed = _lists.IdMatcher("prizes", prizes, lists);
+        var r = Resolved();
         bool Qualifies(PrizeEntry e) => listed.Contains(e.PrizeId) && match switch
         {
             PrizeMatch.Any => true,
@@ -388,34 +395,19 @@ public abstract class RuleScope
             PrizeMatch.ArtisticWin => e.Category == PrizeCategory.Artistic && e.Outcome == PrizeOutcome.Win,
             _ => false,
         } && (!contractBeforeSelection || ContractBefore(e.SelectionDate));
-        // Each prize once per row, at its first qualifying entry: a set for a long list, a scan for a short one.
-        var counted = entries.Count > SmallList ? Scratch() : null;
+        // Each prize once per row, at its first qualifying entry (its entries share their first entry's position).
+        var counted = QualifyScratch(entries.Count);
         decimal total = 0m;
         for (var i = 0; i < entries.Count; i++)
         {
             var e = entries[i];
-            if (!Qualifies(e)) continue;
-            if (counted is not null ? !counted.Add(e.PrizeId) : EarlierQualifies(i)) continue;
+            var h = r.PrizeHead[i];
+            if (h < 0 || counted[h] || !Qualifies(e)) continue;
+            counted[h] = true;
             total += points;
             _trace?.Add($"{e.PrizeId} ({e.Category}, {e.Outcome}): {points.ToString(CultureInfo.InvariantCulture)}");
         }
         return total;
-
-        bool EarlierQualifies(int i)
-        {
-            for (var k = 0; k < i; k++) if (entries[k].PrizeId == entries[i].PrizeId && Qualifies(entries[k])) return true;
-            return false;
-        }
-    }
-
-    private HashSet<string>? _scratch;
-
-    /// <summary>An empty set of ids for one helper call, the same one for every row of a scoring (no allocation per row).</summary>
-    private HashSet<string> Scratch()
-    {
-        var set = _scratch ??= new HashSet<string>(StringComparer.Ordinal);
-        set.Clear();
-        return set;
     }
 
     /// <summary>Market rows (Tabella 8): <paramref name="points"/> once if the work took part in any listed market: markets never add up.</summary>
