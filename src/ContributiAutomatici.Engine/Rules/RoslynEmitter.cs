@@ -134,7 +134,10 @@ internal static class RoslynEmitter
         sb.AppendLine("        int u = 0;");
         sb.AppendLine("        CurrentWindow = null;");
         var window = "null";
-        string Sum(CellInfo c) => quotaIds.IndexOf(c.QuotaId) is var q and >= 0 ? $"if (p[{c.Index}] != 0m) t[{(int)c.Role * quotaIds.Count + q}] += p[{c.Index}]; " : "";
+        string Sum(CellInfo c) => quotaIds.IndexOf(c.QuotaId) is var q and >= 0 ? $"if (NonZero(v)) t[{(int)c.Role * quotaIds.Count + q}] += v; " : "";
+        // The highest index of each array read first: the JIT then drops the bounds check of every constant index below it.
+        if (cells.Count > 0) sb.AppendLine($"        _ = p[{cells.Count - 1}]; _ = s[{cells.Count - 1}];");
+        if (quotaIds.Count > 0) sb.AppendLine($"        _ = t[{5 * quotaIds.Count - 1}];");
         // The cells of a table or section that does not apply, all at once: each role's cells get 0 points and the status.
         void Skip(IEnumerable<CellInfo> skipped, int status)
         {
@@ -182,8 +185,9 @@ internal static class RoslynEmitter
                         var i = c.Index;
                         var cond = has.Contains($"C{i}") ? $"!C{i}({Args(c, "", when: true)})" : "false";
                         var baseSum = c.BaseCells.Length == 0 ? "0m" : string.Join(" + ", c.BaseCells.Select(b => $"p[{b}]"));
-                        sb.AppendLine($"            if ((m & {1 << (int)c.Role}) != 0) {{ p[{i}] = 0m; if (!rw) s[{i}] = 4; " +
-                                      $"else {{ if (u != {(int)c.Role}) {{ Use({(int)c.Role}); u = {(int)c.Role}; }} if ({cond}) s[{i}] = 5; else {{ CurrentExpression = {pointsSite[i]}; p[{i}] = {(c.Row.Windowed is null ? $"P{i}({Args(c, baseSum)})" : $"P{i}s({baseSum})")}; s[{i}] = 1; {Sum(c)}}} }} }}");
+                        // Each cell's points written once: 0 where it does not apply, else its value (v), summed into its quota.
+                        sb.AppendLine($"            if ((m & {1 << (int)c.Role}) != 0) {{ if (!rw) {{ p[{i}] = 0m; s[{i}] = 4; }} " +
+                                      $"else {{ if (u != {(int)c.Role}) {{ Use({(int)c.Role}); u = {(int)c.Role}; }} if ({cond}) {{ p[{i}] = 0m; s[{i}] = 5; }} else {{ CurrentExpression = {pointsSite[i]}; var v = {(c.Row.Windowed is null ? $"P{i}({Args(c, baseSum)})" : $"P{i}s({baseSum})")}; p[{i}] = v; s[{i}] = 1; {Sum(c)}}} }} }}");
                     }
                     sb.AppendLine("        }");
                 }

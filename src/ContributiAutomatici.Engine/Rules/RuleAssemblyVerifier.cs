@@ -24,7 +24,8 @@ internal static class RuleAssemblyVerifier
     /// <summary>Members of the rule scope the generated class calls besides the helpers (see RoslynEmitter.Generate).</summary>
     private static readonly HashSet<string> ScopeInfrastructure =
         [".ctor", "Work", "Claimant", "CurrentCell", "CurrentExpression", "CurrentWindow", "Windowed", "Use", "Fmt",
-         "Per", "Tiers", "TiersOf", "InWindow", "Between", "Within", "Slot", "Festivals", "Prizes", "Markets", "ContractBefore"];
+         "Per", "Tiers", "TiersOf", "InWindow", "Between", "Within", "Slot", "Festivals", "Prizes", "Markets", "ContractBefore",
+         "NonZero"];
 
     /// <summary>What the compiler emits around the rule expressions: the class, lambdas, explanations, attributes.</summary>
     private static readonly HashSet<(string Type, string Member)> Infrastructure =

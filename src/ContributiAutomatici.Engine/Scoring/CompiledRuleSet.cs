@@ -234,8 +234,10 @@ public sealed class CompiledRuleSet
                 // Evaluate added each applied cell into its role's quota: copied, and the role's total is their sum.
                 var row = into.Row(roles[k].Role);
                 scope.QuotaSums.AsSpan((int)roles[k].Role * n, n).CopyTo(row);
+                // The quotas that scored, in the manifest's order (as Score adds them); most of a role's quotas are 0.
                 var total = 0m;
-                foreach (var q in row) total += q;
+                foreach (var q in row)
+                    if (RuleScope.NonZero(q)) total += q;
                 into.SetTotal(roles[k].Role, total);
             }
         }

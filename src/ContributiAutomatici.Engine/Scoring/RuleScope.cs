@@ -228,7 +228,7 @@ public abstract class RuleScope
             ? site.Sums(this, r, band, lists, r.FestivalMasksUnderContract(this), Claimant, ref site.UnderContract, ref site.UnderContractOf, ref site.UnderContractGeneration)
             : site.Sums(this, r, band, lists, r.FestivalMasks, null, ref site.All, ref site.AllOf, ref site.AllGeneration);
         var sum = sums[(int)match];
-        return sum == 0m ? 0m : points * sum;
+        return NonZero(sum) ? points * sum : 0m;
     }
 
     /// <summary>
@@ -261,7 +261,7 @@ public abstract class RuleScope
                     if (!scope._lists.ListedFor(band, lists, dense.Ids[f], scope.Work, out var inc)) continue;
                     multiplier = 1m + inc / 100m;
                 }
-                else if (multiplier == 0m) continue;
+                else if (!NonZero(multiplier)) continue;
                 for (var bits = masks[i]; bits != 0; bits &= bits - 1)
                     sums[System.Numerics.BitOperations.TrailingZeroCount(bits)] += multiplier;
             }
@@ -642,6 +642,16 @@ public abstract class RuleScope
     }
 
     // ---------------------------------------------------------------- explanations
+
+    /// <summary>
+    /// Whether a cell's points are not zero (generated code: only those are added into their quota). decimal's own
+    /// IsZero, reached through INumberBase: a test of its bits, where != 0m is a call that compares two decimals.
+    /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    protected internal static bool NonZero(decimal value) => !IsZero(value);
+
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    private static bool IsZero<T>(T value) where T : System.Numerics.INumberBase<T> => T.IsZero(value);
 
     private const string NotGiven = "(non indicato)";
 
