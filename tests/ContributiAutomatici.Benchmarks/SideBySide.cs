@@ -113,11 +113,19 @@ public sealed class SideBySide
         decimal sink = 0m;
         // Loading compiled three rule sets with Roslyn: the JIT's background thread still has thousands of Roslyn methods
         // queued for their optimized tier, and every scorer's methods would wait behind them. Wait until it is done, then
-        // warm every scorer up to its final tier and wait for those compilations too: the rounds time steady code.
+        // warm every scorer up to its final tier: the runtime counts calls to promote a method only once new methods stop
+        // appearing, so the scorers keep running until a whole warm-up pass of all of them compiles no method, twice in a
+        // row (at most 60 s). Waiting without calls left the promotions to the first timed rounds, 3x slower.
         Jit.Quiet();
-        foreach (var (_, _, pass) in _scorers)
-            for (var i = 0; i < 30; i++) sink += pass(_works);
-        Jit.Quiet();
+        var warm = Stopwatch.StartNew();
+        for (var stable = 0; stable < 2 && warm.Elapsed < TimeSpan.FromSeconds(60);)
+        {
+            var compiled = System.Runtime.JitInfo.GetCompiledMethodCount();
+            foreach (var (_, _, pass) in _scorers)
+                for (var i = 0; i < 10; i++) sink += pass(_works);
+            stable = System.Runtime.JitInfo.GetCompiledMethodCount() == compiled ? stable + 1 : 0;
+        }
+        Console.Error.WriteLine($"warm after {warm.Elapsed.TotalSeconds:0.0} s");
         var times = _scorers.Select(_ => new double[rounds]).ToArray();
         var walls = _scorers.Select(_ => new double[rounds]).ToArray();
         var bytes = new double[_scorers.Count];

@@ -13,6 +13,21 @@ public class TotalsPathTests
     private static readonly SeededWork[] Works = SeededWorks.Generate(Repo.Catalog.Find("dm-2021")!.Definition.Lists, 1000, 2026);
 
     [Fact]
+    public void The_generated_codes_zero_test_agrees_with_decimal_comparison()
+    {
+        decimal[] values = [0m, 0.00m, -0m, -0.0000000000m, 1m, -1m, 0.0000000000000000000000000001m, -0.0000000000000000000000000001m,
+            decimal.MaxValue, decimal.MinValue, 4294967296m, 18446744073709551616m, 0.5m, 100m * 0.20m, 711285.81m / 5000m];
+        foreach (var v in values) Assert.Equal(v != 0m, RuleScope.NonZero(v));
+        var random = new Random(7);
+        for (var i = 0; i < 10_000; i++)
+        {
+            var v = new decimal(random.Next(), random.Next(), random.Next(4) == 0 ? 0 : random.Next(), random.Next(2) == 0, (byte)random.Next(29));
+            if (random.Next(3) == 0) v = new decimal(0, 0, 0, random.Next(2) == 0, (byte)random.Next(29)); // zeros of every sign and scale
+            Assert.Equal(v != 0m, RuleScope.NonZero(v));
+        }
+    }
+
+    [Fact]
     public void Hand_written_tabelle_1_and_5_agree_with_the_rules_on_every_seeded_work()
     {
         var dm2021 = Repo.Catalog.Find("dm-2021")!;
