@@ -304,7 +304,10 @@ public sealed class CompiledRuleSet
     {
         // Per-quota sums indexed like the manifest's quotas (and so in its order): no dictionary, no sorting.
         Span<decimal> sums = stackalloc decimal[_quotaIds.Length];
-        List<ScoreLine>?[]? lines = options.Explain ? new List<ScoreLine>?[_quotaIds.Length] : null;
+        Span<int> counts = stackalloc int[_quotaIds.Length];
+        // The lines, in cell order, gathered in the scope's buffer; each quota then gets an array of its own, of the exact size.
+        var lines = options.Explain ? scope.LinesScratch : null;
+        lines?.Clear();
         var notApplied = options.IncludeNotApplied ? new List<ScoreLine>() : null;
         decimal total = 0m;
         var used = 0UL;
@@ -312,24 +315,39 @@ public sealed class CompiledRuleSet
         {
             // Most of a role's cells did not apply: their status byte is all that is read (unless they are listed).
             var st = status[i];
-            if (st == CellStatus.Applied && points[i] is var p && p != 0m)
+            if (st == CellStatus.Applied && points[i] is var p && RuleScope.NonZero(p))
             {
                 var q = _cellQuota[i];
                 sums[q] += p;
                 used |= 1UL << q;
-                if (lines is not null) (lines[q] ??= []).Add(Line(_cells[i], p, Explain(_cells[i], scope, points), null));
+                if (lines is not null)
+                {
+                    lines.Add((q, Line(_cells[i], p, Explain(_cells[i], scope, points), null)));
+                    counts[q]++;
+                }
             }
             else notApplied?.Add(Line(_cells[i], 0m, [], Reason(_cells[i], st)));
         }
-        var list = new List<QuotaScore>(System.Numerics.BitOperations.PopCount(used));
+        var quotas = new QuotaScore[System.Numerics.BitOperations.PopCount(used)];
+        var k = 0;
         // The total is the sum of the quotas, in the manifest's order (as the totals path adds them).
         for (var q = 0; q < _quotaIds.Length; q++)
             if ((used & (1UL << q)) != 0)
             {
                 total += sums[q];
-                list.Add(new QuotaScore(_quotaIds[q], sums[q], (IReadOnlyList<ScoreLine>?)lines?[q] ?? []));
+                IReadOnlyList<ScoreLine> quotaLines = [];
+                if (lines is not null)
+                {
+                    var own = new ScoreLine[counts[q]];
+                    var j = 0;
+                    foreach (var (lq, line) in lines)
+                        if (lq == q) own[j++] = line;
+                    quotaLines = own;
+                }
+                quotas[k++] = new QuotaScore(_quotaIds[q], sums[q], quotaLines);
             }
-        return new RoleScore(role, total, list, (IReadOnlyList<ScoreLine>?)notApplied ?? []);
+        lines?.Clear(); // the buffer keeps no line of this result alive
+        return new RoleScore(role, total, quotas, (IReadOnlyList<ScoreLine>?)notApplied ?? []);
     }
 
     private static ScoreLine Line(CellInfo c, decimal points, IReadOnlyList<KeyValuePair<string, string>> inputs, string? reason) =>

@@ -129,6 +129,7 @@ public abstract class RuleScope
     /// <summary>An explanation's buffers, reused line after line of a scoring (each line keeps an exact copy).</summary>
     internal readonly List<KeyValuePair<string, string>> InputsScratch = new(16);
     internal readonly List<string> TraceScratch = new(4);
+    internal readonly List<(int Quota, ScoreLine Line)> LinesScratch = new(16);
 
     // ---------------------------------------------------------------- numbers
 
