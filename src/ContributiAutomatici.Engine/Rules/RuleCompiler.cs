@@ -224,8 +224,8 @@ public static class RuleCompiler
     /// rules) takes the assembly already loaded, its code already compiled by the JIT. Not collectible: the runtime never tiers
     /// up the code of a collectible assembly (the perf map labels it [Optimized], compiled once, without the instrumented
     /// tier and the profile-guided [OptimizedTier1] that non-collectible code reaches), which made scoring 15-20% slower
-    /// (RESULTS.md (b)). The cost
-    /// is that a rule set replaced by a reload stays loaded: tens of KB of IL and its compiled code per distinct content.
+    /// (RESULTS.md (b)). The cost is that a rule set replaced by a reload stays loaded: tens of KB of IL and its compiled
+    /// code per distinct content, for the life of the process.
     /// </summary>
     private static Assembly Load(RuleSetDefinition def, string cacheKey, byte[] image) =>
         Loaded.GetOrAdd(cacheKey, _ => new Lazy<Assembly>(() =>

@@ -374,8 +374,9 @@ public sealed class CompiledRuleSet
             scope.Trace = trace;
             try
             {
-                // The traced helpers are a second implementation of the list look-ups (the fast ones resolve a work's
-                // entries once): they must agree, or the explanation would not be the arithmetic of the points.
+                // The traced helpers are a second reading of the list rows, entry by entry (they share only the entries'
+                // list positions with the fast ones, which sum per call site): they must agree, or the explanation would
+                // not be the arithmetic of the points.
                 if (scope.EvaluateCell(c.Index, b) != points[c.Index])
                     throw new InvalidOperationException($"the explanation of {c.Row.Id} ({RoleNames.Key(c.Role)}) does not give its points");
             }
