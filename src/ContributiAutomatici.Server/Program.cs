@@ -31,6 +31,12 @@ public static class Program
         {
             var catalog = RuleCatalog.Load(rules, new RuleCompileOptions { CacheDirectory = into, ShippedDirectory = null, Warn = w => stderr.WriteLine("warning: " + w) });
             foreach (var rs in catalog.RuleSets) stdout.WriteLine($"{rs.Id} sha256 {rs.ContentHash[..16]}: {rs.Source.ToString().ToLowerInvariant()} into {into}");
+            // A folder the cache refuses (others can write it or a folder above it) gets no image: the program still works,
+            // compiling its rules at first start, so this is said, not failed.
+            var written = Directory.Exists(into) ? Directory.GetFiles(into, "*.dll").Length : 0;
+            if (written < catalog.RuleSets.Count)
+                stderr.WriteLine($"warning: {written} of {catalog.RuleSets.Count} rule sets precompiled into {into} (see the warnings above): " +
+                                 "the others are compiled at first start");
             return 0;
         }
         catch (RuleLoadException ex)
