@@ -167,7 +167,7 @@ public static class Program
             Console.WriteLine($"guard: no committed ratios found in {resultsFile}");
             return 1;
         }
-        var rows = new SideBySide(rules, SideBySideWorks, SideBySideSeed).Run(9, 2);
+        var rows = new SideBySide(rules, SideBySideWorks, SideBySideSeed).Run(15, 10);
         var failed = false;
         foreach (var r in rows.Where(r => committed.ContainsKey(r.Name)))
         {
