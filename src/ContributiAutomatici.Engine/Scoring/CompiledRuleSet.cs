@@ -121,7 +121,6 @@ public sealed class CompiledRuleSet
     private readonly Func<RuleScope> _factory;
     private readonly int[] _dependencyMask = new int[5];
     private readonly int[] _cellQuota;
-    private readonly CellInfo[][] _cellsByRole;
     private readonly CellInfo[] _cells;
     private readonly int[][] _indexesByRole; // per role, its cells' indexes: the scan reads the status bytes first
     private readonly bool[] _traced;
@@ -140,15 +139,13 @@ public sealed class CompiledRuleSet
         Roles = cells.Select(c => c.Role).ToHashSet();
         Definition = definition;
         Lists = lists;
-        Cells = cells;
+        Cells = _cells = [.. cells];
         _factory = factory;
         Source = source;
         _quotaIds = definition.Quotas.Select(q => q.Id).ToArray();
         _flagged = cells.Any(c => c.Row.Provenance != Provenance.Sourced);
         _cellQuota = cells.Select(c => Array.IndexOf(_quotaIds, c.QuotaId)).ToArray();
-        _cellsByRole = Enumerable.Range(0, 5).Select(r => cells.Where(c => (int)c.Role == r).ToArray()).ToArray();
-        _cells = [.. cells];
-        _indexesByRole = _cellsByRole.Select(role => role.Select(c => c.Index).ToArray()).ToArray();
+        _indexesByRole = Enumerable.Range(0, 5).Select(r => cells.Where(c => (int)c.Role == r).Select(c => c.Index).ToArray()).ToArray();
         // Only cells calling a list helper have matches to trace; the others are not run a second time.
         _traced = cells.Select(c => TracingHelpers.Any(h => c.Cell.Points.Text.Contains(h + "(", StringComparison.Ordinal))).ToArray();
         // A row's figures read the same in every explanation: formatted once.
@@ -290,9 +287,10 @@ public sealed class CompiledRuleSet
     private RoleScore Flag(RoleScore role, decimal[] points, byte[] status)
     {
         List<string>? missing = null, provisional = null;
-        foreach (var c in _cellsByRole[(int)role.Role])
+        foreach (var i in _indexesByRole[(int)role.Role])
         {
-            if (status[c.Index] != CellStatus.Applied) continue;
+            if (status[i] != CellStatus.Applied) continue;
+            var c = _cells[i];
             if (c.Row.Provenance == Provenance.Missing) (missing ??= []).Add(c.Row.Id);
             else if (c.Row.Provenance == Provenance.Provisional && points[c.Index] != 0m) (provisional ??= []).Add(c.Row.Id);
         }

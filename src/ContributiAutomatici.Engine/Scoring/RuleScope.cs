@@ -133,6 +133,13 @@ public abstract class RuleScope
 
     // ---------------------------------------------------------------- numbers
 
+    /// <summary>
+    /// Whether a value is not zero (generated code: only a cell's non-zero points are added into its quota). decimal.Sign
+    /// tests the magnitude's bits and is inlined, where != 0m is a call that compares two decimals.
+    /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    protected internal static bool NonZero(decimal value) => decimal.Sign(value) != 0;
+
     /// <summary>"1 punto ogni EUR X": amount / X, proportional, not floored (reading guide 4). Null or negative: 0.</summary>
     protected static decimal Per(decimal? amount, decimal unit) => amount is { } a && a > 0 ? a / unit : 0m;
 
@@ -367,7 +374,7 @@ public abstract class RuleScope
             if (generation == r.Generation && ReferenceEquals(of, claimant)) return counts;
             (generation, of) = (r.Generation, claimant);
             Array.Clear(counts);
-            var n = r.PrizeCount;
+            var n = r.For!.Prizes.Count;
             for (var i = 0; i < n; i++)
                 // Only at a prize's first entry, whose mask holds what any of its entries matched.
                 if (r.PrizeHead[i] == i && named[r.PrizeIndex[i]])
@@ -514,8 +521,8 @@ public abstract class RuleScope
             Generation++;
             _festivalContractFor = _prizeContractFor = null;
             // Each kind through its own struct accessor: the JIT specializes the loops, no delegate per entry.
-            FestivalCount = ResolveKind<FestivalEntry, FestivalKind>(work.Festivals, lists.Festivals, ref FestivalIndex, ref FestivalHead, ref FestivalMasks);
-            PrizeCount = ResolveKind<PrizeEntry, PrizeKind>(work.Prizes, lists.Prizes, ref PrizeIndex, ref PrizeHead, ref PrizeMasks);
+            ResolveKind<FestivalEntry, FestivalKind>(work.Festivals, lists.Festivals, ref FestivalIndex, ref FestivalHead, ref FestivalMasks);
+            ResolveKind<PrizeEntry, PrizeKind>(work.Prizes, lists.Prizes, ref PrizeIndex, ref PrizeHead, ref PrizeMasks);
             var ms = work.Markets;
             Grow(ref MarketIndex, ms.Count);
             for (var i = 0; i < ms.Count; i++) MarketIndex[i] = lists.Markets.IndexOf(ms[i].MarketId);
@@ -539,8 +546,8 @@ public abstract class RuleScope
             public static int Bits(PrizeEntry entry) => ListResolution.Bits(entry);
         }
 
-        /// <summary>One kind's entries: their list indexes, first entries and masks. Returns how many entries there are.</summary>
-        private int ResolveKind<T, TKind>(IReadOnlyList<T> entries, ListCatalog.DenseList list, ref int[] index, ref int[] head, ref int[] masks)
+        /// <summary>One kind's entries: their list indexes, first entries and masks.</summary>
+        private void ResolveKind<T, TKind>(IReadOnlyList<T> entries, ListCatalog.DenseList list, ref int[] index, ref int[] head, ref int[] masks)
             where TKind : struct, IKind<T>
         {
             var count = entries.Count;
@@ -551,11 +558,7 @@ public abstract class RuleScope
             Heads(count, list.Count, index, head, masks);
             for (var i = 0; i < count; i++)
                 if (head[i] >= 0) masks[head[i]] |= TKind.Bits(entries[i]);
-            return count;
         }
-
-        /// <summary>How many festival and prize entries the resolved work has.</summary>
-        public int FestivalCount, PrizeCount;
 
         /// <summary>The festival masks counting only the entries selected after the claimant's contract.</summary>
         public int[] FestivalMasksUnderContract(RuleScope scope) =>
@@ -644,16 +647,9 @@ public abstract class RuleScope
 
     // ---------------------------------------------------------------- explanations
 
-    /// <summary>
-    /// Whether a value is not zero (generated code: only a cell's non-zero points are added into its quota). decimal.Sign
-    /// tests the magnitude's bits and is inlined, where != 0m is a call that compares two decimals.
-    /// </summary>
-    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
-    protected internal static bool NonZero(decimal value) => decimal.Sign(value) != 0;
-
     private const string NotGiven = "(non indicato)";
 
-    // The model's value types formatted without boxing (the same text as Fmt(object)): an explanation formats every value
+    // The model's value types formatted without boxing (Fmt(object) hands them here): an explanation formats every value
     // its rows read.
     protected static string Fmt(decimal? value) => value is { } d ? d.ToString(CultureInfo.InvariantCulture) : NotGiven;
     protected static string Fmt(int? value) => value is { } i ? i.ToString(CultureInfo.InvariantCulture) : NotGiven;
@@ -676,10 +672,10 @@ public abstract class RuleScope
     protected static string Fmt(object? value) => value switch
     {
         null => NotGiven,
-        decimal d => d.ToString(CultureInfo.InvariantCulture),
-        bool b => b ? "sì" : "no",
-        DateOnly d => d.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture),
-        TimeOnly t => t.ToString("HH:mm", CultureInfo.InvariantCulture),
+        decimal d => Fmt(d),
+        bool b => Fmt(b),
+        DateOnly d => Fmt(d),
+        TimeOnly t => Fmt(t),
         string s => s,
         System.Collections.IEnumerable e => "[" + string.Join("; ", e.Cast<object?>().Select(Fmt)) + "]",
         IFormattable f => f.ToString(null, CultureInfo.InvariantCulture),
