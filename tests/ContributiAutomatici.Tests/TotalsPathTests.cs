@@ -68,6 +68,14 @@ public class TotalsPathTests
                 foreach (var q in role.Quotas) Assert.Equal(q.Points, totals.Quota(role.Role, q.QuotaId));
                 checkedLines += role.Quotas.Sum(q => q.Lines.Count);
             }
+            // Each role alone too: the totals path runs only the cells of that role and of the roles whose points it takes as base.
+            var alone = new PointTotals();
+            foreach (var role in explained.Roles)
+            {
+                rs.ScoreTotals(s.Work, [roles.First(r => r.Role == role.Role)], alone);
+                Assert.Equal(role.TotalPoints, alone.Total(role.Role));
+                foreach (var q in role.Quotas) Assert.Equal(q.Points, alone.Quota(role.Role, q.QuotaId));
+            }
         }
         Assert.True(checkedLines > 1000, $"only {checkedLines} lines scored: the seeded works do not exercise {ruleSet}");
     }

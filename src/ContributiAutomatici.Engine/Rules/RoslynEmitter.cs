@@ -127,76 +127,106 @@ internal static class RoslynEmitter
         var pointsSite = cells.ToDictionary(c => c.Index, c => exprs.FindIndex(x => x.Method == $"P{c.Index}"));
         // t: each role's points per quota (role * quotas + quota), added up as the cells apply (the totals path reads them).
         var quotaIds = def.Quotas.Select(q => q.Id).ToList();
-        sb.AppendLine("    public override void Evaluate(decimal[] p, byte[] s, decimal[] t, int m)");
-        sb.AppendLine("    {");
-        // u: the role whose claimant is in scope (Use writes a reference field: only when the role changes).
-        sb.AppendLine("        bool ta, sa, rw;");
-        sb.AppendLine("        int u = 0;");
-        sb.AppendLine("        CurrentWindow = null;");
-        var window = "null";
-        string Sum(CellInfo c) => quotaIds.IndexOf(c.QuotaId) is var q and >= 0 ? $"if (NonZero(v)) t[{(int)c.Role * quotaIds.Count + q}] += v; " : "";
-        // The highest index of each array read first: the JIT then drops the bounds check of every constant index below it.
-        if (cells.Count > 0) sb.AppendLine($"        _ = p[{cells.Count - 1}]; _ = s[{cells.Count - 1}];");
-        if (quotaIds.Count > 0) sb.AppendLine($"        _ = t[{5 * quotaIds.Count - 1}];");
-        // The cells of a table or section that does not apply, all at once: each role's cells get 0 points and the status.
-        void Skip(IEnumerable<CellInfo> skipped, int status)
+        // The cells some other cell adds up as its base: the only points read back while the rules run.
+        var baseCells = cells.SelectMany(c => c.BaseCells).ToHashSet();
+        EmitEvaluate(totals: false);
+        EmitEvaluate(totals: true);
+
+        // Evaluate writes every cell's points and status (the explanation reads them); EvaluateTotals, the totals path, only
+        // adds the applied cells into their quotas and writes the points of the base cells, which later cells read.
+        void EmitEvaluate(bool totals)
         {
-            foreach (var byRole in skipped.GroupBy(c => c.Role))
-                sb.AppendLine($"            if ((m & {1 << (int)byRole.Key}) != 0) {{ {string.Concat(byRole.Select(c => $"p[{c.Index}] = 0m; s[{c.Index}] = {status}; "))}}}");
-        }
-        foreach (var (table, t) in def.Tables.Select((x, i) => (x, i)))
-        {
-            var tableCells = cells.Where(c => ReferenceEquals(c.Table, table)).ToList();
-            if (tableCells.Count == 0) continue;
-            sb.AppendLine($"        ta = {(has.Contains($"T{t}") ? $"T{t}()" : "true")};");
-            sb.AppendLine("        if (!ta)");
-            sb.AppendLine("        {");
-            Skip(tableCells, 2);
-            sb.AppendLine("        }");
-            sb.AppendLine("        else");
-            sb.AppendLine("        {");
-            foreach (var (section, si) in table.Sections.Select((x, i) => (x, i)))
+            sb.AppendLine(totals
+                ? "    public override void EvaluateTotals(decimal[] p, decimal[] t, int m)"
+                : "    public override void Evaluate(decimal[] p, byte[] s, decimal[] t, int m)");
+            sb.AppendLine("    {");
+            // u: the role whose claimant is in scope (Use writes a reference field: only when the role changes).
+            sb.AppendLine("        bool ta, sa, rw;");
+            sb.AppendLine("        int u = 0;");
+            sb.AppendLine("        CurrentWindow = null;");
+            var window = "null";
+            string Sum(CellInfo c) => quotaIds.IndexOf(c.QuotaId) is var q and >= 0 ? $"if (NonZero(v)) t[{(int)c.Role * quotaIds.Count + q}] += v; " : "";
+            // A cell that does not apply: its points 0 and its status (the totals path: only a base cell's points).
+            string NotApplied(CellInfo c, int status) =>
+                !totals ? $"p[{c.Index}] = 0m; s[{c.Index}] = {status}; " : baseCells.Contains(c.Index) ? $"p[{c.Index}] = 0m; " : "";
+            // The highest index of each array read first: the JIT then drops the bounds check of every constant index below it.
+            if (cells.Count > 0) sb.AppendLine(totals ? $"        _ = p[{cells.Count - 1}];" : $"        _ = p[{cells.Count - 1}]; _ = s[{cells.Count - 1}];");
+            if (quotaIds.Count > 0) sb.AppendLine($"        _ = t[{5 * quotaIds.Count - 1}];");
+            // The cells of a table or section that does not apply, all at once: each role's cells get 0 points and the status
+            // (the totals path: only the base cells that a cell outside the block reads; the cells inside it do not run).
+            void Skip(List<CellInfo> skipped, int status)
             {
-                var sectionCells = tableCells.Where(c => ReferenceEquals(c.Section, section)).ToList();
-                if (sectionCells.Count == 0) continue;
-                sb.AppendLine($"        sa = {(has.Contains($"S{t}_{si}") ? $"S{t}_{si}()" : "true")};");
-                sb.AppendLine("        if (!sa)");
+                var inside = skipped.Select(c => c.Index).ToHashSet();
+                bool ReadOutside(CellInfo b) => cells.Any(d => !inside.Contains(d.Index) && d.BaseCells.Contains(b.Index));
+                foreach (var byRole in skipped.GroupBy(c => c.Role))
+                    if (string.Concat(byRole.Where(c => !totals || ReadOutside(c)).Select(c => NotApplied(c, status))) is { Length: > 0 } writes)
+                        sb.AppendLine($"            if ((m & {1 << (int)byRole.Key}) != 0) {{ {writes}}}");
+            }
+            // The roles with a cell in a block: a block none of whose roles is scored is not entered (nor its condition run).
+            static int Mask(IEnumerable<CellInfo> block) => block.Aggregate(0, (acc, c) => acc | (1 << (int)c.Role));
+            foreach (var (table, t) in def.Tables.Select((x, i) => (x, i)))
+            {
+                var tableCells = cells.Where(c => ReferenceEquals(c.Table, table)).ToList();
+                if (tableCells.Count == 0) continue;
+                sb.AppendLine($"        if ((m & {Mask(tableCells)}) != 0)");
                 sb.AppendLine("        {");
-                Skip(sectionCells, 3);
+                sb.AppendLine($"        ta = {(has.Contains($"T{t}") ? $"T{t}()" : "true")};");
+                sb.AppendLine("        if (!ta)");
+                sb.AppendLine("        {");
+                Skip(tableCells, 2);
                 sb.AppendLine("        }");
                 sb.AppendLine("        else");
                 sb.AppendLine("        {");
-                // Which window is in scope is only known along one path: the first row of a branch sets its own.
-                window = "";
-                foreach (var row in section.Rows)
+                foreach (var (section, si) in table.Sections.Select((x, i) => (x, i)))
                 {
-                    var r = rows.IndexOf(row);
-                    var rowCells = sectionCells.Where(c => c.Row == row).ToList();
-                    if (rowCells.Count == 0) continue;
-                    var mask = rowCells.Aggregate(0, (acc, c) => acc | (1 << (int)c.Role));
-                    // The overlay window a row reads (InWindow): set where it changes from the row before, outside the role guard.
-                    if (Window(row) != window) sb.AppendLine($"        CurrentWindow = {Window(row)};");
-                    window = Window(row);
-                    sb.AppendLine($"        if ((m & {mask}) != 0)");
+                    var sectionCells = tableCells.Where(c => ReferenceEquals(c.Section, section)).ToList();
+                    if (sectionCells.Count == 0) continue;
+                    sb.AppendLine($"        if ((m & {Mask(sectionCells)}) != 0)");
                     sb.AppendLine("        {");
-                    sb.AppendLine($"            rw = {(has.Contains($"W{r}") ? $"W{r}({RuleCompiler.FigureArguments(row.Figures, r, false, row.When!)})" : "true")};");
-                    foreach (var c in rowCells)
+                    sb.AppendLine($"        sa = {(has.Contains($"S{t}_{si}") ? $"S{t}_{si}()" : "true")};");
+                    sb.AppendLine("        if (!sa)");
+                    sb.AppendLine("        {");
+                    Skip(sectionCells, 3);
+                    sb.AppendLine("        }");
+                    sb.AppendLine("        else");
+                    sb.AppendLine("        {");
+                    // Which window is in scope is only known along one path: the first row of a branch sets its own.
+                    window = "";
+                    foreach (var row in section.Rows)
                     {
-                        var i = c.Index;
-                        var cond = has.Contains($"C{i}") ? $"!C{i}({Args(c, "", when: true)})" : "false";
-                        var baseSum = c.BaseCells.Length == 0 ? "0m" : string.Join(" + ", c.BaseCells.Select(b => $"p[{b}]"));
-                        // Each cell's points written once: 0 where it does not apply, else its value (v), summed into its quota.
-                        sb.AppendLine($"            if ((m & {1 << (int)c.Role}) != 0) {{ if (!rw) {{ p[{i}] = 0m; s[{i}] = 4; }} " +
-                                      $"else {{ if (u != {(int)c.Role}) {{ Use({(int)c.Role}); u = {(int)c.Role}; }} if ({cond}) {{ p[{i}] = 0m; s[{i}] = 5; }} else {{ CurrentExpression = {pointsSite[i]}; var v = {(c.Row.Windowed is null ? $"P{i}({Args(c, baseSum)})" : $"P{i}s({baseSum})")}; p[{i}] = v; s[{i}] = 1; {Sum(c)}}} }} }}");
+                        var r = rows.IndexOf(row);
+                        var rowCells = sectionCells.Where(c => c.Row == row).ToList();
+                        if (rowCells.Count == 0) continue;
+                        var mask = Mask(rowCells);
+                        // The overlay window a row reads (InWindow): set where it changes from the row before, outside the role guard.
+                        if (Window(row) != window) sb.AppendLine($"        CurrentWindow = {Window(row)};");
+                        window = Window(row);
+                        sb.AppendLine($"        if ((m & {mask}) != 0)");
+                        sb.AppendLine("        {");
+                        sb.AppendLine($"            rw = {(has.Contains($"W{r}") ? $"W{r}({RuleCompiler.FigureArguments(row.Figures, r, false, row.When!)})" : "true")};");
+                        foreach (var c in rowCells)
+                        {
+                            var i = c.Index;
+                            var cond = has.Contains($"C{i}") ? $"!C{i}({Args(c, "", when: true)})" : "false";
+                            var baseSum = c.BaseCells.Length == 0 ? "0m" : string.Join(" + ", c.BaseCells.Select(b => $"p[{b}]"));
+                            // Each cell's points written once: 0 where it does not apply, else its value (v), summed into its quota.
+                            // The points expression sets CurrentExpression itself; a base is added up before it is called.
+                            var blame = c.BaseCells.Length == 0 ? "" : $"CurrentExpression = {pointsSite[i]}; ";
+                            var store = !totals ? $"p[{i}] = v; s[{i}] = 1; " : baseCells.Contains(i) ? $"p[{i}] = v; " : "";
+                            sb.AppendLine($"            if ((m & {1 << (int)c.Role}) != 0) {{ if (!rw) {{ {NotApplied(c, 4)}}} " +
+                                          $"else {{ if (u != {(int)c.Role}) {{ Use({(int)c.Role}); u = {(int)c.Role}; }} if ({cond}) {{ {NotApplied(c, 5)}}} else {{ {blame}var v = {(c.Row.Windowed is null ? $"P{i}({Args(c, baseSum)})" : $"P{i}s({baseSum})")}; {store}{Sum(c)}}} }} }}");
+                        }
+                        sb.AppendLine("        }");
                     }
                     sb.AppendLine("        }");
+                    sb.AppendLine("        }");
+                    window = "";
                 }
                 sb.AppendLine("        }");
-                window = "";
+                sb.AppendLine("        }");
             }
-            sb.AppendLine("        }");
+            sb.AppendLine("    }");
         }
-        sb.AppendLine("    }");
 
         sb.AppendLine("    public override decimal EvaluateCell(int cell, decimal b)");
         sb.AppendLine("    {");

@@ -194,7 +194,7 @@ public sealed class CompiledRuleSet
         var scope = Rent();
         try
         {
-            Run(scope, work, roles);
+            Run(scope, work, roles, totals: false);
             var result = new List<RoleScore>(roles.Count);
             foreach (var r in roles)
             {
@@ -223,7 +223,7 @@ public sealed class CompiledRuleSet
         var scope = Rent();
         try
         {
-            Run(scope, work, roles);
+            Run(scope, work, roles, totals: true);
             into.Reset(Definition.BaseId, _quotaIds);
             var n = _quotaIds.Length;
             for (var k = 0; k < roles.Count; k++)
@@ -248,8 +248,11 @@ public sealed class CompiledRuleSet
         }
     }
 
-    /// <summary>Evaluates the cells of the roles asked for (and of the roles their bases read) into the scope's arrays.</summary>
-    private void Run(RuleScope scope, Work work, IReadOnlyList<RoleInput> roles)
+    /// <summary>
+    /// Evaluates the cells of the roles asked for (and of the roles their bases read) into the scope's arrays: every cell's
+    /// points and status, or (<paramref name="totals"/>) only the quota sums.
+    /// </summary>
+    private void Run(RuleScope scope, Work work, IReadOnlyList<RoleInput> roles, bool totals)
     {
         scope.Bind(work, roles, Lists);
         var mask = 0;
@@ -260,7 +263,8 @@ public sealed class CompiledRuleSet
         var n = _quotaIds.Length;
         for (var r = 1; r < 5; r++)
             if ((mask & (1 << r)) != 0) scope.QuotaSums.AsSpan(r * n, n).Clear();
-        scope.Evaluate(scope.Points, scope.Status, scope.QuotaSums, mask);
+        if (totals) scope.EvaluateTotals(scope.Points, scope.QuotaSums, mask);
+        else scope.Evaluate(scope.Points, scope.Status, scope.QuotaSums, mask);
     }
 
     // One scope kept for the next call (the common case: one thread scoring many works); concurrent calls make their own.

@@ -24,6 +24,12 @@ public abstract class RuleScope
     /// <summary>Status of a cell after <see cref="Evaluate"/>; see <see cref="CellStatus"/>.</summary>
     public abstract void Evaluate(decimal[] points, byte[] status, decimal[] quotaSums, int roleMask);
 
+    /// <summary>
+    /// <see cref="Evaluate"/> for the totals path: only the quota sums, and the points of the cells other cells take as
+    /// their base; no status, and no points of the other cells.
+    /// </summary>
+    public abstract void EvaluateTotals(decimal[] points, decimal[] quotaSums, int roleMask);
+
     /// <summary>Points of one cell alone (explanations, traces).</summary>
     public abstract decimal EvaluateCell(int cell, decimal @base);
 
