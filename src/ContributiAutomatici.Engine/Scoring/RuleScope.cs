@@ -235,7 +235,7 @@ public abstract class RuleScope
         if (_trace is not null) return FestivalsTraced(band, lists, match, points, contractBeforeSelection);
         if (Work.Festivals.Count == 0) return 0m;
         var r = Resolved();
-        var site = _festivalSites.Get(band, lists) ?? _festivalSites.Add(band, lists, new FestivalSite(_lists.FestivalMultipliers(band, lists)));
+        var site = FestivalSiteOf(band, lists);
         // Every row of a call site reads one pass over the work's festivals: per match, the sum of the listed festivals'
         // multipliers (1 + increment); the row's points are its points times that sum (the sum of its points per festival).
         var sums = contractBeforeSelection
@@ -249,8 +249,17 @@ public abstract class RuleScope
     /// A festival call site (bands and lists of a rule): the multipliers of its festivals and, for the work being scored,
     /// the sums of those multipliers per <see cref="FestivalMatch"/>, without and under the last claimant's contract.
     /// </summary>
+    private FestivalSite FestivalSiteOf(string band, string lists) =>
+        _festivalSites.Get(band, lists) ?? _festivalSites.Add(band, lists, new FestivalSite(_lists.FestivalMultipliers(band, lists)));
+
     private sealed class FestivalSite(decimal[] multipliers)
     {
+        /// <summary>Per festival (list position): what it multiplies the row's points by, 0 when not in the site's lists.</summary>
+        public readonly decimal[] Multipliers = multipliers;
+
+        /// <summary>The explanation's text of a festival's points at this site, made once per festival and points.</summary>
+        public readonly TraceLines Lines = new();
+
         public decimal[] All = new decimal[8], UnderContract = new decimal[8];
         public RoleInput? AllOf, UnderContractOf;
         public int AllGeneration = -1, UnderContractGeneration = -1;
@@ -268,7 +277,7 @@ public abstract class RuleScope
                 // Only at a festival's first entry, whose mask holds what any of its entries matched.
                 if (r.FestivalHead[i] != i || masks[i] == 0) continue;
                 var f = r.FestivalIndex[i];
-                var multiplier = multipliers[f];
+                var multiplier = Multipliers[f];
                 // A festival printed in two bands counts in the one its entries hold for this work (reading guide 7).
                 if (dense.Conditional[f])
                 {
@@ -284,39 +293,63 @@ public abstract class RuleScope
     }
 
     /// <summary>
-    /// <see cref="Festivals"/> for an explanation: the same points, each festival that scored traced. A second reading of
-    /// the rule, entry by entry (which festivals the band and lists name, which entries match, the contract), checked
-    /// against the fast one's points; it shares only the work's entries resolved to list positions.
+    /// <see cref="Festivals"/> for an explanation: the same points, added up festival by festival, each festival that scored
+    /// traced. It reads what the fast path reads (the work's entries resolved to list positions, their match masks, the call
+    /// site's multipliers), and the explanation checks that its total is the row's points.
     /// </summary>
     private decimal FestivalsTraced(string band, string lists, FestivalMatch match, decimal points, bool contractBeforeSelection)
     {
         var entries = Work.Festivals;
         if (entries.Count == 0) return 0m;
-        var listed = _lists.FestivalMatcher(band, lists);
         var r = Resolved();
+        var site = FestivalSiteOf(band, lists);
+        var masks = contractBeforeSelection ? r.FestivalMasksUnderContract(this) : r.FestivalMasks;
         var dense = _lists.Festivals;
-        // A festival counts once, at its first entry, if any of its entries qualifies: marked at its first entry.
-        var qualifies = QualifyScratch(entries.Count);
-        for (var j = 0; j < entries.Count; j++)
-        {
-            var e = entries[j];
-            if (r.FestivalHead[j] is var h && h >= 0 && Matches(e, match) && (!contractBeforeSelection || ContractBefore(e.SelectionDate)))
-                qualifies[h] = true;
-        }
+        var bit = 1 << (int)match;
         decimal total = 0m;
         for (var i = 0; i < entries.Count; i++)
         {
-            if (r.FestivalHead[i] != i || !qualifies[i]) continue;
-            var id = entries[i].FestivalId;
-            if (!listed.TryGetValue(id, out var inc)) continue;
+            // A festival counts once, at its first entry, whose mask holds what any of its entries matched.
+            if (r.FestivalHead[i] != i || (masks[i] & bit) == 0) continue;
             var f = r.FestivalIndex[i];
+            var multiplier = site.Multipliers[f];
             // A festival printed in two bands counts in the one its entries hold for this work (reading guide 7).
-            if (dense.Conditional[f] && !_lists.ListedFor(band, lists, id, Work, out inc)) continue;
-            var p = points * (1m + inc / 100m);
+            if (dense.Conditional[f])
+            {
+                if (!_lists.ListedFor(band, lists, dense.Ids[f], Work, out var inc)) continue;
+                multiplier = 1m + inc / 100m;
+            }
+            else if (!NonZero(multiplier)) continue;
+            var p = points * multiplier;
             total += p;
-            _trace?.Add($"{id} (fascia {dense.Bands[f]}{(inc > 0 ? $", +{inc:0.##}%" : "")}): {p.ToString(CultureInfo.InvariantCulture)}");
+            _trace?.Add(site.Lines.Get(f, 0, p, multiplier, static (f, _, p, multiplier, dense) =>
+            {
+                var inc = (multiplier - 1m) * 100m;
+                return $"{dense.Ids[f]} (fascia {dense.Bands[f]}{(inc > 0 ? $", +{inc:0.##}%" : "")}): {p.ToString(CultureInfo.InvariantCulture)}";
+            }, dense));
         }
         return total;
+    }
+
+    /// <summary>
+    /// A call site's explanation texts, keyed by list position, a detail (the prize's category and outcome), the points with
+    /// their scale (1.0 and 1 print differently) and what they were computed from (the festival's multiplier): formatted
+    /// once, then reused. At most <see cref="Max"/> kept per site
+    /// (points computed from a work's own figures could otherwise grow it without end).
+    /// </summary>
+    private sealed class TraceLines
+    {
+        private const int Max = 4096;
+        private readonly Dictionary<(int, int, decimal, byte, decimal, byte), string> _texts = [];
+
+        public string Get<TState>(int index, int detail, decimal points, decimal extra, Func<int, int, decimal, decimal, TState, string> format, TState state)
+        {
+            var key = (index, detail, points, points.Scale, extra, extra.Scale);
+            if (_texts.TryGetValue(key, out var text)) return text;
+            text = format(index, detail, points, extra, state);
+            if (_texts.Count < Max) _texts[key] = text;
+            return text;
+        }
     }
 
     private bool[] _qualify = new bool[16];
@@ -328,19 +361,6 @@ public abstract class RuleScope
         Array.Clear(_qualify, 0, count);
         return _qualify;
     }
-
-    private static bool Matches(FestivalEntry e, FestivalMatch match) => match switch
-    {
-        FestivalMatch.Participation => true,
-        FestivalMatch.Competition => e.Section == FestivalSection.Competition,
-        FestivalMatch.OutOfCompetition => e.Section == FestivalSection.OfficialOutOfCompetition,
-        FestivalMatch.AnyPrize => e.AnyPrize,
-        FestivalMatch.CompetitionPrize => e.AnyPrize && e.Section == FestivalSection.Competition,
-        FestivalMatch.OutOfCompetitionPrize => e.AnyPrize && e.Section == FestivalSection.OfficialOutOfCompetition,
-        FestivalMatch.BestFilmPrize => e.BestFilmPrize,
-        FestivalMatch.OtherPrize => e.OtherPrizes > 0,
-        _ => false,
-    };
 
     /// <summary>
     /// Prize rows (Tabella 7): <paramref name="points"/> once for each distinct prize named in
@@ -356,7 +376,7 @@ public abstract class RuleScope
         var entries = Work.Prizes;
         if (entries.Count == 0) return 0m;
         var r = Resolved();
-        var site = _prizeSites.Get(prizes, lists) ?? _prizeSites.Add(prizes, lists, new PrizeSite(_lists.IdSet("prizes", prizes, lists)));
+        var site = PrizeSiteOf(prizes, lists);
         // Every row of a call site reads one pass over the work's prizes: per match, how many distinct named prizes match.
         var counts = contractBeforeSelection
             ? site.Counts(r, r.PrizeMasksUnderContract(this), Claimant, ref site.UnderContract, ref site.UnderContractOf, ref site.UnderContractGeneration)
@@ -369,8 +389,17 @@ public abstract class RuleScope
     /// A prize call site (the prize ids and lists of a rule): which prizes it names and, for the work being scored, how many
     /// distinct named prizes match each <see cref="PrizeMatch"/>, without and under the last claimant's contract.
     /// </summary>
+    private PrizeSite PrizeSiteOf(string prizes, string lists) =>
+        _prizeSites.Get(prizes, lists) ?? _prizeSites.Add(prizes, lists, new PrizeSite(_lists.IdSet("prizes", prizes, lists)));
+
     private sealed class PrizeSite(bool[] named)
     {
+        /// <summary>Per prize (list position): whether the site names it.</summary>
+        public readonly bool[] Named = named;
+
+        /// <summary>The explanation's text of a prize's points at this site.</summary>
+        public readonly TraceLines Lines = new();
+
         public int[] All = new int[8], UnderContract = new int[8];
         public RoleInput? AllOf, UnderContractOf;
         public int AllGeneration = -1, UnderContractGeneration = -1;
@@ -383,7 +412,7 @@ public abstract class RuleScope
             var n = r.For!.Prizes.Count;
             for (var i = 0; i < n; i++)
                 // Only at a prize's first entry, whose mask holds what any of its entries matched.
-                if (r.PrizeHead[i] == i && named[r.PrizeIndex[i]])
+                if (r.PrizeHead[i] == i && Named[r.PrizeIndex[i]])
                     for (var bits = masks[i]; bits != 0; bits &= bits - 1)
                         counts[System.Numerics.BitOperations.TrailingZeroCount(bits)]++;
             return counts;
@@ -391,35 +420,31 @@ public abstract class RuleScope
     }
 
     /// <summary>
-    /// <see cref="Prizes"/> for an explanation: the same points, each prize that scored traced. A second reading, entry by
-    /// entry, checked against the fast one's points; it shares only the work's entries resolved to list positions.
+    /// <see cref="Prizes"/> for an explanation: the same points, prize by prize, each prize that scored traced with its first
+    /// matching entry's category and outcome. It reads the work's entries resolved to list positions and the call site's
+    /// prizes, as the fast path does, and the explanation checks that its total is the row's points.
     /// </summary>
     private decimal PrizesTraced(decimal points, PrizeMatch match, string prizes, string lists, bool contractBeforeSelection)
     {
         var entries = Work.Prizes;
         if (entries.Count == 0) return 0m;
-        var listed = _lists.IdMatcher("prizes", prizes, lists);
         var r = Resolved();
-        bool Qualifies(PrizeEntry e) => listed.Contains(e.PrizeId) && match switch
-        {
-            PrizeMatch.Any => true,
-            PrizeMatch.BestFilmNomination => e.Category == PrizeCategory.BestFilm,
-            PrizeMatch.BestFilmWin => e.Category == PrizeCategory.BestFilm && e.Outcome == PrizeOutcome.Win,
-            PrizeMatch.ArtisticNomination => e.Category == PrizeCategory.Artistic,
-            PrizeMatch.ArtisticWin => e.Category == PrizeCategory.Artistic && e.Outcome == PrizeOutcome.Win,
-            _ => false,
-        } && (!contractBeforeSelection || ContractBefore(e.SelectionDate));
-        // Each prize once per row, at its first qualifying entry (its entries share their first entry's position).
+        var site = PrizeSiteOf(prizes, lists);
+        var bit = 1 << (int)match;
+        // Each prize once per row, at its first matching entry (its entries share their first entry's position).
         var counted = QualifyScratch(entries.Count);
         decimal total = 0m;
         for (var i = 0; i < entries.Count; i++)
         {
             var e = entries[i];
             var h = r.PrizeHead[i];
-            if (h < 0 || counted[h] || !Qualifies(e)) continue;
+            if (h < 0 || counted[h] || !site.Named[r.PrizeIndex[i]] || (ListResolution.Bits(e) & bit) == 0 ||
+                contractBeforeSelection && !ContractBefore(e.SelectionDate)) continue;
             counted[h] = true;
             total += points;
-            _trace?.Add($"{e.PrizeId} ({e.Category}, {e.Outcome}): {points.ToString(CultureInfo.InvariantCulture)}");
+            _trace?.Add(site.Lines.Get(r.PrizeIndex[i], (int)e.Category * 256 + (int)e.Outcome, points, 0m,
+                static (p, detail, points, _, ids) => $"{ids[p]} ({(PrizeCategory)(detail / 256)}, {(PrizeOutcome)(detail % 256)}): {points.ToString(CultureInfo.InvariantCulture)}",
+                _lists.Prizes.Ids));
         }
         return total;
     }
@@ -431,24 +456,24 @@ public abstract class RuleScope
     {
         var markets = Work.Markets;
         if (markets.Count == 0) return 0m;
-        if (_trace is null)
-        {
-            var r = Resolved();
-            var set = _marketSites.Get("*", lists) ?? _marketSites.Add("*", lists, _lists.IdSet("markets", "*", lists));
-            for (var i = 0; i < markets.Count; i++)
-                if (r.MarketIndex[i] is var m && m >= 0 && set[m] && (!contractBeforeSelection || ContractBefore(markets[i].SelectionDate)))
-                    return points;
-            return 0m;
-        }
-        var listed = _lists.IdMatcher("markets", "*", lists);
-        foreach (var e in markets)
-        {
-            if (!listed.Contains(e.MarketId)) continue;
-            if (contractBeforeSelection && !ContractBefore(e.SelectionDate)) continue;
-            _trace?.Add($"{e.MarketId}: {points.ToString(CultureInfo.InvariantCulture)} (mercati non cumulabili)");
-            return points;
-        }
+        var r = Resolved();
+        var site = _marketSites.Get("*", lists) ?? _marketSites.Add("*", lists, new MarketSite(_lists.IdSet("markets", "*", lists)));
+        for (var i = 0; i < markets.Count; i++)
+            if (r.MarketIndex[i] is var m && m >= 0 && site.Listed[m] && (!contractBeforeSelection || ContractBefore(markets[i].SelectionDate)))
+            {
+                // The first listed market is the row's (an explanation names it).
+                _trace?.Add(site.Lines.Get(m, 0, points, 0m,
+                    static (m, _, points, _, ids) => $"{ids[m]}: {points.ToString(CultureInfo.InvariantCulture)} (mercati non cumulabili)", _lists.Markets.Ids));
+                return points;
+            }
         return 0m;
+    }
+
+    /// <summary>A market call site (the lists of a rule): which markets it names, and its explanation texts.</summary>
+    private sealed class MarketSite(bool[] listed)
+    {
+        public readonly bool[] Listed = listed;
+        public readonly TraceLines Lines = new();
     }
 
     /// <summary>The claimant's contract was signed strictly before the selection date (both known).</summary>
@@ -459,7 +484,7 @@ public abstract class RuleScope
 
     private readonly CallSites<FestivalSite> _festivalSites = new();
     private readonly CallSites<PrizeSite> _prizeSites = new();
-    private readonly CallSites<bool[]> _marketSites = new();
+    private readonly CallSites<MarketSite> _marketSites = new();
     private readonly ListResolution _resolution = new();
 
     /// <summary>The work's festival, prize and market entries looked up in the lists once per scoring (not per row).</summary>
@@ -615,7 +640,7 @@ public abstract class RuleScope
             if (buffer.Length < count) buffer = new int[Math.Max(count, buffer.Length * 2)];
         }
 
-        private static int Bits(FestivalEntry e)
+        internal static int Bits(FestivalEntry e)
         {
             var bits = 1 << (int)FestivalMatch.Participation;
             var competition = e.Section == FestivalSection.Competition;
@@ -633,7 +658,7 @@ public abstract class RuleScope
             return bits;
         }
 
-        private static int Bits(PrizeEntry e)
+        internal static int Bits(PrizeEntry e)
         {
             var bits = 1 << (int)PrizeMatch.Any;
             var win = e.Outcome == PrizeOutcome.Win;
@@ -657,21 +682,77 @@ public abstract class RuleScope
 
     // The model's value types formatted without boxing (Fmt(object) hands them here): an explanation formats every value
     // its rows read.
-    protected static string Fmt(decimal? value) => value is { } d ? d.ToString(CultureInfo.InvariantCulture) : NotGiven;
+    protected static string Fmt(decimal? value) => value is { } d ? FormatMemo.Current.Decimal(d) : NotGiven;
     protected static string Fmt(int? value) => value is { } i ? i.ToString(CultureInfo.InvariantCulture) : NotGiven;
     protected static string Fmt(long? value) => value is { } i ? i.ToString(CultureInfo.InvariantCulture) : NotGiven;
     protected static string Fmt(bool? value) => value is { } b ? b ? "sì" : "no" : NotGiven;
-    protected static string Fmt(DateOnly? value) => value is { } d ? d.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture) : NotGiven;
+    protected static string Fmt(DateOnly? value) => value is { } d ? FormatMemo.Current.Date(d) : NotGiven;
     protected static string Fmt(TimeOnly? value) => value is { } t ? t.ToString("HH:mm", CultureInfo.InvariantCulture) : NotGiven;
     protected static string Fmt(string? value) => value ?? NotGiven;
     protected static string Fmt<T>(T value) where T : struct, Enum => EnumNames<T>.Of(value);
     protected static string Fmt<T>(T? value) where T : struct, Enum => value is { } e ? EnumNames<T>.Of(e) : NotGiven;
 
-    /// <summary>An enum's member names, made once per enum type (Enum.ToString allocates at each call).</summary>
+    /// <summary>
+    /// The texts of the numbers and dates an explanation formats, kept per thread in a small table: a work's lines read
+    /// the same values again and again (its box office in three rows, its release date in two), and the rows of the next work
+    /// often the same figures. A decimal is matched with its scale (1.0 and 1 print differently).
+    /// </summary>
+    private sealed class FormatMemo
+    {
+        [ThreadStatic] private static FormatMemo? _current;
+        public static FormatMemo Current => _current ??= new FormatMemo();
+
+        private const int Slots = 32;
+        private readonly decimal[] _decimals = new decimal[Slots];
+        private readonly string?[] _decimalTexts = new string?[Slots];
+        private readonly int[] _days = new int[Slots];
+        private readonly string?[] _dayTexts = new string?[Slots];
+
+        public string Decimal(decimal d)
+        {
+            var slot = (d.GetHashCode() ^ d.Scale) & (Slots - 1);
+            if (_decimalTexts[slot] is { } text && _decimals[slot] == d && _decimals[slot].Scale == d.Scale) return text;
+            text = d.ToString(CultureInfo.InvariantCulture);
+            (_decimals[slot], _decimalTexts[slot]) = (d, text);
+            return text;
+        }
+
+        public string Date(DateOnly d)
+        {
+            var slot = d.DayNumber & (Slots - 1);
+            if (_dayTexts[slot] is { } text && _days[slot] == d.DayNumber) return text;
+            text = d.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
+            (_days[slot], _dayTexts[slot]) = (d.DayNumber, text);
+            return text;
+        }
+    }
+
+    /// <summary>
+    /// An enum's member names, made once per enum type (Enum.ToString allocates at each call): by value for the model's small
+    /// enums, in a dictionary for any other value.
+    /// </summary>
     private static class EnumNames<T> where T : struct, Enum
     {
-        private static readonly System.Collections.Concurrent.ConcurrentDictionary<T, string> Names = new();
-        public static string Of(T value) => Names.GetOrAdd(value, static v => v.ToString());
+        private static readonly string[] ByValue = Small();
+        private static readonly System.Collections.Concurrent.ConcurrentDictionary<T, string> Others = new();
+
+        private static string[] Small()
+        {
+            if (Enum.GetUnderlyingType(typeof(T)) != typeof(int)) return [];
+            var values = Enum.GetValues<T>();
+            var max = values.Length == 0 ? -1 : values.Max(v => System.Runtime.CompilerServices.Unsafe.As<T, int>(ref v));
+            if (max is < 0 or > 63 || values.Any(v => System.Runtime.CompilerServices.Unsafe.As<T, int>(ref v) < 0)) return [];
+            var names = new string[max + 1];
+            for (var i = 0; i <= max; i++) names[i] = System.Runtime.CompilerServices.Unsafe.As<int, T>(ref i).ToString();
+            return names;
+        }
+
+        public static string Of(T value)
+        {
+            if (System.Runtime.CompilerServices.Unsafe.SizeOf<T>() == 4 && System.Runtime.CompilerServices.Unsafe.As<T, int>(ref value) is var i &&
+                (uint)i < (uint)ByValue.Length) return ByValue[i];
+            return Others.GetOrAdd(value, static v => v.ToString());
+        }
     }
 
     /// <summary>Formats a value read by a rule for the explanation.</summary>
