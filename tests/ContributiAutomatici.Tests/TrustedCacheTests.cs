@@ -202,7 +202,6 @@ public class TrustedCacheTests
                 public static ContributiAutomatici.Engine.Scoring.RuleScope Create() { {{payload}} return new {{className}}(); }
                 public override void Evaluate(decimal[] p, byte[] s, decimal[] t, int m) { s[0] = 1; p[0] = 10m; }
                 public override void EvaluateTotals(decimal[] p, decimal[] t, int m) { p[0] = 10m; }
-                public override decimal EvaluateCell(int cell, decimal b) => 10m;
                 public override void DescribeInputs(int cell, System.Collections.Generic.List<System.Collections.Generic.KeyValuePair<string, string>> inputs) { }
             }
             """;

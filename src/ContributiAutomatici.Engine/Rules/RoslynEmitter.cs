@@ -213,8 +213,10 @@ internal static class RoslynEmitter
                             // The points expression sets CurrentExpression itself; a base is added up before it is called.
                             var blame = c.BaseCells.Length == 0 ? "" : $"CurrentExpression = {pointsSite[i]}; ";
                             var store = !totals ? $"p[{i}] = v; s[{i}] = 1; " : baseCells.Contains(i) ? $"p[{i}] = v; " : "";
+                            // A list row's matches are recorded as it is evaluated, when an explanation asks (not on the totals path).
+                            var (traceOn, traceOff) = !totals && CompiledRuleSet.CallsListHelper(c.Cell.Points) ? ($"TraceCell({i}); ", $"TraceDone({i}); ") : ("", "");
                             sb.AppendLine($"            if ((m & {1 << (int)c.Role}) != 0) {{ if (!rw) {{ {NotApplied(c, 4)}}} " +
-                                          $"else {{ if (u != {(int)c.Role}) {{ Use({(int)c.Role}); u = {(int)c.Role}; }} if ({cond}) {{ {NotApplied(c, 5)}}} else {{ {blame}var v = {(c.Row.Windowed is null ? $"P{i}({Args(c, baseSum)})" : $"P{i}s({baseSum})")}; {store}{Sum(c)}}} }} }}");
+                                          $"else {{ if (u != {(int)c.Role}) {{ Use({(int)c.Role}); u = {(int)c.Role}; }} if ({cond}) {{ {NotApplied(c, 5)}}} else {{ {blame}{traceOn}var v = {(c.Row.Windowed is null ? $"P{i}({Args(c, baseSum)})" : $"P{i}s({baseSum})")}; {traceOff}{store}{Sum(c)}}} }} }}");
                         }
                         sb.AppendLine("        }");
                     }
@@ -227,16 +229,6 @@ internal static class RoslynEmitter
             }
             sb.AppendLine("    }");
         }
-
-        sb.AppendLine("    public override decimal EvaluateCell(int cell, decimal b)");
-        sb.AppendLine("    {");
-        sb.AppendLine("        switch (cell)");
-        sb.AppendLine("        {");
-        foreach (var c in cells)
-            sb.AppendLine($"            case {c.Index}: Use({(int)c.Role}); CurrentWindow = {Window(c.Row)}; return {(c.Row.Windowed is null ? $"P{c.Index}({Args(c, "b")})" : $"P{c.Index}s(b)")};");
-        sb.AppendLine("            default: throw new ArgumentOutOfRangeException(nameof(cell));");
-        sb.AppendLine("        }");
-        sb.AppendLine("    }");
 
         sb.AppendLine("    public override void DescribeInputs(int cell, System.Collections.Generic.List<System.Collections.Generic.KeyValuePair<string, string>> inputs)");
         sb.AppendLine("    {");

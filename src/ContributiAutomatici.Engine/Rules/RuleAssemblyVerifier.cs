@@ -25,7 +25,7 @@ internal static class RuleAssemblyVerifier
     private static readonly HashSet<string> ScopeInfrastructure =
         [".ctor", "Work", "Claimant", "CurrentCell", "CurrentExpression", "CurrentWindow", "Windowed", "Use", "Fmt",
          "Per", "Tiers", "TiersOf", "InWindow", "Between", "Within", "Slot", "Festivals", "Prizes", "Markets", "ContractBefore",
-         "NonZero"];
+         "NonZero", "TraceCell", "TraceDone"];
 
     /// <summary>What the compiler emits around the rule expressions: the class, lambdas, explanations, attributes.</summary>
     private static readonly HashSet<(string Type, string Member)> Infrastructure =

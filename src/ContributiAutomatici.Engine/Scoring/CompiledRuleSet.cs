@@ -147,7 +147,7 @@ public sealed class CompiledRuleSet
         _cellQuota = cells.Select(c => Array.IndexOf(_quotaIds, c.QuotaId)).ToArray();
         _indexesByRole = Enumerable.Range(0, 5).Select(r => cells.Where(c => (int)c.Role == r).Select(c => c.Index).ToArray()).ToArray();
         // Only cells calling a list helper have matches to trace; the others are not run a second time.
-        _traced = cells.Select(c => TracingHelpers.Any(h => c.Cell.Points.Text.Contains(h + "(", StringComparison.Ordinal))).ToArray();
+        _traced = cells.Select(c => CallsListHelper(c.Cell.Points)).ToArray();
         // A row's figures read the same in every explanation: formatted once.
         _figureInputs = cells.Select(c => (c.Row.Windowed is { } w
                 ? c.Row.Figures.Concat(w.Figures.Select(x => x with { Name = x.Name + $" ({w.OverlayId}, {w.From:yyyy-MM-dd}..{w.To:yyyy-MM-dd})" }))
@@ -194,6 +194,8 @@ public sealed class CompiledRuleSet
         var scope = Rent();
         try
         {
+            scope.Tracing = options.Explain;
+            scope.Matches.Clear();
             Run(scope, work, roles, totals: false);
             var result = new List<RoleScore>(roles.Count);
             foreach (var r in roles)
@@ -278,12 +280,16 @@ public sealed class CompiledRuleSet
         scope.Points = new decimal[Cells.Count];
         scope.Status = new byte[Cells.Count];
         scope.QuotaSums = new decimal[5 * _quotaIds.Length];
+        scope.MatchStart = new int[Cells.Count];
+        scope.MatchCount = new int[Cells.Count];
         return scope;
     }
 
     private void Return(RuleScope scope)
     {
         scope.Release();
+        scope.Tracing = false;
+        scope.Matches.Clear(); // no match text of this scoring kept alive
         _spare = scope;
     }
 
@@ -355,7 +361,13 @@ public sealed class CompiledRuleSet
     private static ScoreLine Line(CellInfo c, decimal points, IReadOnlyList<KeyValuePair<string, string>> inputs, string? reason) =>
         new(c.Row.Id, c.Row.Label, c.Row.Citation, c.Role, c.QuotaId, points, inputs, reason, c.Cell.Location);
 
-    private static readonly string[] TracingHelpers = ["Festivals", "Prizes", "Markets"];
+    /// <summary>
+    /// Whether a cell's points call a list helper (Festivals, Prizes, Markets): its explanation names what matched, recorded
+    /// while it is evaluated (the generated code marks these cells: <see cref="RuleScope.Tracing"/>).
+    /// </summary>
+    internal static bool CallsListHelper(RuleExpression points) =>
+        points.Text.Contains("Festivals(", StringComparison.Ordinal) || points.Text.Contains("Prizes(", StringComparison.Ordinal) ||
+        points.Text.Contains("Markets(", StringComparison.Ordinal);
 
     private IReadOnlyList<KeyValuePair<string, string>> Explain(CellInfo c, RuleScope scope, decimal[] points)
     {
@@ -363,28 +375,17 @@ public sealed class CompiledRuleSet
         var inputs = scope.InputsScratch;
         inputs.Clear();
         scope.DescribeInputs(c.Index, inputs);
-        var b = 0m;
-        foreach (var i in c.BaseCells) b += points[i];
         inputs.AddRange(_figureInputs[c.Index]);
         if (_baseRows[c.Index] is { } rows)
-            inputs.Add(new("Base", $"{b.ToString(System.Globalization.CultureInfo.InvariantCulture)} ({rows})"));
-        if (_traced[c.Index])
         {
-            // Run the cell again with the helpers' trace on, for what the list look-ups matched.
-            var trace = scope.TraceScratch;
-            trace.Clear();
-            scope.Trace = trace;
-            try
-            {
-                // The traced helpers are a second reading of the list rows, entry by entry (they share only the entries'
-                // list positions with the fast ones, which sum per call site): they must agree, or the explanation would
-                // not be the arithmetic of the points.
-                if (scope.EvaluateCell(c.Index, b) != points[c.Index])
-                    throw new InvalidOperationException($"the explanation of {c.Row.Id} ({RoleNames.Key(c.Role)}) does not give its points");
-            }
-            finally { scope.Trace = null; }
-            foreach (var t in trace) inputs.Add(new("match", t));
+            var b = 0m;
+            foreach (var i in c.BaseCells) b += points[i];
+            inputs.Add(new("Base", $"{b.ToString(System.Globalization.CultureInfo.InvariantCulture)} ({rows})"));
         }
+        // What the list rows matched, recorded as the cell was evaluated (its traced reading gave the points).
+        if (_traced[c.Index])
+            for (int k = scope.MatchStart[c.Index], end = k + scope.MatchCount[c.Index]; k < end; k++)
+                inputs.Add(new("match", scope.Matches[k]));
         return inputs.ToArray();
     }
 

@@ -30,9 +30,6 @@ public abstract class RuleScope
     /// </summary>
     public abstract void EvaluateTotals(decimal[] points, decimal[] quotaSums, int roleMask);
 
-    /// <summary>Points of one cell alone (explanations, traces).</summary>
-    public abstract decimal EvaluateCell(int cell, decimal @base);
-
     /// <summary>The model values a cell's expressions read, for the explanation.</summary>
     public abstract void DescribeInputs(int cell, List<KeyValuePair<string, string>> inputs);
 
@@ -60,6 +57,7 @@ public abstract class RuleScope
             _festivalSites.Clear();
             _prizeSites.Clear();
             _marketSites.Clear();
+            _traceTexts.Clear();
         }
         _lists = lists;
         _resolution.For = null;
@@ -130,11 +128,36 @@ public abstract class RuleScope
         return parts;
     }
 
-    internal List<string>? Trace { get => _trace; set => _trace = value; }
+    /// <summary>
+    /// Whether <see cref="Evaluate"/> records what the list rows matched (for an explanation): each such cell's matches, in
+    /// <see cref="Matches"/> from <see cref="MatchStart"/>, <see cref="MatchCount"/> of them.
+    /// </summary>
+    internal bool Tracing;
+
+    internal readonly List<string> Matches = new(16);
+    internal int[] MatchStart = [], MatchCount = [];
+
+    /// <summary>
+    /// Generated code, around the points of a cell that calls a list helper: while tracing, the helpers take their traced
+    /// reading (the same points, added up match by match) and name each match.
+    /// </summary>
+    protected void TraceCell(int cell)
+    {
+        if (!Tracing) return;
+        _trace = Matches;
+        _traceCell = cell;
+        MatchStart[cell] = Matches.Count;
+    }
+
+    protected void TraceDone(int cell)
+    {
+        if (!Tracing) return;
+        _trace = null;
+        MatchCount[cell] = Matches.Count - MatchStart[cell];
+    }
 
     /// <summary>An explanation's buffers, reused line after line of a scoring (each line keeps an exact copy).</summary>
     internal readonly List<KeyValuePair<string, string>> InputsScratch = new(16);
-    internal readonly List<string> TraceScratch = new(4);
     internal readonly List<(int Quota, ScoreLine Line)> LinesScratch = new(16);
 
     // ---------------------------------------------------------------- numbers
@@ -257,9 +280,6 @@ public abstract class RuleScope
         /// <summary>Per festival (list position): what it multiplies the row's points by, 0 when not in the site's lists.</summary>
         public readonly decimal[] Multipliers = multipliers;
 
-        /// <summary>The explanation's text of a festival's points at this site, made once per festival and points.</summary>
-        public readonly TraceLines Lines = new();
-
         public decimal[] All = new decimal[8], UnderContract = new decimal[8];
         public RoleInput? AllOf, UnderContractOf;
         public int AllGeneration = -1, UnderContractGeneration = -1;
@@ -295,7 +315,8 @@ public abstract class RuleScope
     /// <summary>
     /// <see cref="Festivals"/> for an explanation: the same points, added up festival by festival, each festival that scored
     /// traced. It reads what the fast path reads (the work's entries resolved to list positions, their match masks, the call
-    /// site's multipliers), and the explanation checks that its total is the row's points.
+    /// site's multipliers); an explanation's points are this reading's (TotalsPathTests checks them against the fast path's
+    /// on every seeded work).
     /// </summary>
     private decimal FestivalsTraced(string band, string lists, FestivalMatch match, decimal points, bool contractBeforeSelection)
     {
@@ -322,7 +343,7 @@ public abstract class RuleScope
             else if (!NonZero(multiplier)) continue;
             var p = points * multiplier;
             total += p;
-            _trace?.Add(site.Lines.Get(f, 0, p, multiplier, static (f, _, p, multiplier, dense) =>
+            _trace?.Add(_traceTexts.Get(_traceCell, f, 0, p, multiplier, static (f, _, p, multiplier, dense) =>
             {
                 var inc = (multiplier - 1m) * 100m;
                 return $"{dense.Ids[f]} (fascia {dense.Bands[f]}{(inc > 0 ? $", +{inc:0.##}%" : "")}): {p.ToString(CultureInfo.InvariantCulture)}";
@@ -332,25 +353,32 @@ public abstract class RuleScope
     }
 
     /// <summary>
-    /// A call site's explanation texts, keyed by list position, a detail (the prize's category and outcome), the points with
-    /// their scale (1.0 and 1 print differently) and what they were computed from (the festival's multiplier): formatted
-    /// once, then reused. At most <see cref="Max"/> kept per site
-    /// (points computed from a work's own figures could otherwise grow it without end).
+    /// The explanation's match texts, kept per cell, list position and detail (a prize's category and outcome) with the points
+    /// and the multiplier they were made from (compared exactly, scale included: 1.0 and 1 print differently): a text is
+    /// formatted once while the same rule meets the same festival again. At most <see cref="Max"/> kept (points computed from
+    /// a work's own figures could otherwise grow it without end).
     /// </summary>
-    private sealed class TraceLines
+    private sealed class TraceTexts
     {
-        private const int Max = 4096;
-        private readonly Dictionary<(int, int, decimal, byte, decimal, byte), string> _texts = [];
+        private const int Max = 8192;
+        private readonly Dictionary<long, (decimal Points, decimal Extra, string Text)> _texts = [];
 
-        public string Get<TState>(int index, int detail, decimal points, decimal extra, Func<int, int, decimal, decimal, TState, string> format, TState state)
+        public void Clear() => _texts.Clear();
+
+        public string Get<TState>(int cell, int index, int detail, decimal points, decimal extra,
+            Func<int, int, decimal, decimal, TState, string> format, TState state)
         {
-            var key = (index, detail, points, points.Scale, extra, extra.Scale);
-            if (_texts.TryGetValue(key, out var text)) return text;
-            text = format(index, detail, points, extra, state);
-            if (_texts.Count < Max) _texts[key] = text;
+            var key = ((long)cell << 40) | ((long)index << 16) | (ushort)detail;
+            if (_texts.TryGetValue(key, out var known) && known.Points == points && known.Points.Scale == points.Scale &&
+                known.Extra == extra && known.Extra.Scale == extra.Scale) return known.Text;
+            var text = format(index, detail, points, extra, state);
+            if (_texts.Count < Max || _texts.ContainsKey(key)) _texts[key] = (points, extra, text);
             return text;
         }
     }
+
+    private readonly TraceTexts _traceTexts = new();
+    private int _traceCell;
 
     private bool[] _qualify = new bool[16];
 
@@ -397,9 +425,6 @@ public abstract class RuleScope
         /// <summary>Per prize (list position): whether the site names it.</summary>
         public readonly bool[] Named = named;
 
-        /// <summary>The explanation's text of a prize's points at this site.</summary>
-        public readonly TraceLines Lines = new();
-
         public int[] All = new int[8], UnderContract = new int[8];
         public RoleInput? AllOf, UnderContractOf;
         public int AllGeneration = -1, UnderContractGeneration = -1;
@@ -422,7 +447,7 @@ public abstract class RuleScope
     /// <summary>
     /// <see cref="Prizes"/> for an explanation: the same points, prize by prize, each prize that scored traced with its first
     /// matching entry's category and outcome. It reads the work's entries resolved to list positions and the call site's
-    /// prizes, as the fast path does, and the explanation checks that its total is the row's points.
+    /// prizes, as the fast path does; an explanation's points are this reading's.
     /// </summary>
     private decimal PrizesTraced(decimal points, PrizeMatch match, string prizes, string lists, bool contractBeforeSelection)
     {
@@ -442,7 +467,7 @@ public abstract class RuleScope
                 contractBeforeSelection && !ContractBefore(e.SelectionDate)) continue;
             counted[h] = true;
             total += points;
-            _trace?.Add(site.Lines.Get(r.PrizeIndex[i], (int)e.Category * 256 + (int)e.Outcome, points, 0m,
+            _trace?.Add(_traceTexts.Get(_traceCell, r.PrizeIndex[i], (int)e.Category * 256 + (int)e.Outcome, points, 0m,
                 static (p, detail, points, _, ids) => $"{ids[p]} ({(PrizeCategory)(detail / 256)}, {(PrizeOutcome)(detail % 256)}): {points.ToString(CultureInfo.InvariantCulture)}",
                 _lists.Prizes.Ids));
         }
@@ -462,18 +487,17 @@ public abstract class RuleScope
             if (r.MarketIndex[i] is var m && m >= 0 && site.Listed[m] && (!contractBeforeSelection || ContractBefore(markets[i].SelectionDate)))
             {
                 // The first listed market is the row's (an explanation names it).
-                _trace?.Add(site.Lines.Get(m, 0, points, 0m,
+                _trace?.Add(_traceTexts.Get(_traceCell, m, 0, points, 0m,
                     static (m, _, points, _, ids) => $"{ids[m]}: {points.ToString(CultureInfo.InvariantCulture)} (mercati non cumulabili)", _lists.Markets.Ids));
                 return points;
             }
         return 0m;
     }
 
-    /// <summary>A market call site (the lists of a rule): which markets it names, and its explanation texts.</summary>
+    /// <summary>A market call site (the lists of a rule): which markets it names.</summary>
     private sealed class MarketSite(bool[] listed)
     {
         public readonly bool[] Listed = listed;
-        public readonly TraceLines Lines = new();
     }
 
     /// <summary>The claimant's contract was signed strictly before the selection date (both known).</summary>
