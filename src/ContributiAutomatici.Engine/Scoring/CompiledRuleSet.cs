@@ -16,8 +16,41 @@ public sealed record ScoreOptions
     public static readonly ScoreOptions TotalsOnly = new() { Explain = false };
 }
 
-public sealed record ScoreLine(string RowId, string Label, string Citation, Role Role, string QuotaId, decimal Points,
-    IReadOnlyList<KeyValuePair<string, string>> Inputs, string? Reason, SourceLocation Location);
+/// <summary>
+/// One row of a role's score: the row (its id, label, citation, quota and place in the rule files), its points, the inputs it
+/// read and, for a row that did not apply, why. What belongs to the row is shared by every line of that row and role.
+/// </summary>
+public sealed record ScoreLine
+{
+    public ScoreLine(string RowId, string Label, string Citation, Role Role, string QuotaId, decimal Points,
+        IReadOnlyList<KeyValuePair<string, string>> Inputs, string? Reason, SourceLocation Location)
+        : this(new LineSource(RowId, Label, Citation, Role, QuotaId, Location), Points, Inputs, Reason)
+    {
+    }
+
+    internal ScoreLine(LineSource source, decimal points, IReadOnlyList<KeyValuePair<string, string>> inputs, string? reason)
+    {
+        _source = source;
+        Points = points;
+        Inputs = inputs;
+        Reason = reason;
+    }
+
+    private readonly LineSource _source;
+
+    public string RowId => _source.RowId;
+    public string Label => _source.Label;
+    public string Citation => _source.Citation;
+    public Role Role => _source.Role;
+    public string QuotaId => _source.QuotaId;
+    public decimal Points { get; }
+    public IReadOnlyList<KeyValuePair<string, string>> Inputs { get; }
+    public string? Reason { get; }
+    public SourceLocation Location => _source.Location;
+}
+
+/// <summary>What a cell's lines share: made once per cell of a compiled rule set.</summary>
+internal sealed record LineSource(string RowId, string Label, string Citation, Role Role, string QuotaId, SourceLocation Location);
 
 public sealed record QuotaScore(string QuotaId, decimal Points, IReadOnlyList<ScoreLine> Lines);
 
@@ -125,6 +158,7 @@ public sealed class CompiledRuleSet
     private readonly int[][] _indexesByRole; // per role, its cells' indexes: the scan reads the status bytes first
     private readonly bool[] _traced;
     private readonly string?[] _baseRows;
+    private readonly LineSource[] _lineSources; // per cell: what its lines share
     private readonly KeyValuePair<string, string>[][] _figureInputs; // per cell: its row's figures as explanation inputs
     private readonly string[] _quotaIds;
     private readonly bool _flagged;
@@ -154,6 +188,7 @@ public sealed class CompiledRuleSet
                 : c.Row.Figures)
             .Select(f => KeyValuePair.Create(f.Name, f.Value.ToString(System.Globalization.CultureInfo.InvariantCulture) + (f.Unit.Length > 0 ? " " + f.Unit : "")))
             .ToArray()).ToArray();
+        _lineSources = cells.Select(c => new LineSource(c.Row.Id, c.Row.Label, c.Row.Citation, c.Role, c.QuotaId, c.Cell.Location)).ToArray();
         _baseRows = cells.Select(c => c.BaseCells.Length == 0 ? null : string.Join(" + ", c.BaseCells.Select(i => cells[i].Row.Id).Distinct())).ToArray();
         // A role's cells may take as base another role's points (art. 9.5): score that role too.
         for (var r = 1; r <= 4; r++)
@@ -358,8 +393,8 @@ public sealed class CompiledRuleSet
         return new RoleScore(role, total, quotas, (IReadOnlyList<ScoreLine>?)notApplied ?? []);
     }
 
-    private static ScoreLine Line(CellInfo c, decimal points, IReadOnlyList<KeyValuePair<string, string>> inputs, string? reason) =>
-        new(c.Row.Id, c.Row.Label, c.Row.Citation, c.Role, c.QuotaId, points, inputs, reason, c.Cell.Location);
+    private ScoreLine Line(CellInfo c, decimal points, IReadOnlyList<KeyValuePair<string, string>> inputs, string? reason) =>
+        new(_lineSources[c.Index], points, inputs, reason);
 
     /// <summary>
     /// Whether a cell's points call a list helper (Festivals, Prizes, Markets): its explanation names what matched, recorded
