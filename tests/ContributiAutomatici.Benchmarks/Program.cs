@@ -147,7 +147,9 @@ public static class Program
 
     internal const string SideBySideTargets =
         "Targets (issue 10): compiled Tabella 1 totals within 2x of the hand-written code, 0 bytes per work; the explanation within 3x of the " +
-        "totals; all of DM 2021 within 1.3x of Tabella 1 alone (a producer's work is scored by one table of the three that have a producer column).";
+        "totals; all of DM 2021 within 1.3x of Tabella 1 alone per table scored (a TV/web work is scored by Tabella 1, its box office, and by " +
+        "Tabella 2; an animated work by Tabella 3 alone: 'tables scored/work' counts, work by work, the tables of each scorer that applied, and the " +
+        "ratio per table is the ratio times the 'against' row's tables per work over the row's own).";
 
     /// <summary>
     /// CI's guard against a gross regression: a short side-by-side run, and each compiled row's ratio to its 'against' row
@@ -160,7 +162,7 @@ public static class Program
         var rules = Path.GetFullPath(RulesLocator.Find(null));
         var resultsFile = Path.Combine(Path.GetDirectoryName(rules)!, "tests", "ContributiAutomatici.Benchmarks", "RESULTS.md");
         var committed = File.ReadLines(resultsFile)
-            .Select(l => System.Text.RegularExpressions.Regex.Match(l, @"^\| (compiled rules, [^|]*) \|.*\| ([0-9.]+)x \([0-9.]+-[0-9.]+\) \| [^|]+ \|$"))
+            .Select(l => System.Text.RegularExpressions.Regex.Match(l, @"^\| (compiled rules, [^|]*) \|.*\| ([0-9.]+)x \([0-9.]+-[0-9.]+\) \|(?:[^|]*\|)? [^|]+ \|$"))
             .Where(m => m.Success).ToDictionary(m => m.Groups[1].Value, m => double.Parse(m.Groups[2].Value, inv));
         if (committed.Count == 0)
         {
