@@ -1,4 +1,5 @@
 using ContributiAutomatici.Engine.Model;
+using ContributiAutomatici.Engine.Scoring;
 
 namespace ContributiAutomatici.Tests;
 
@@ -35,5 +36,20 @@ public class ExplanationFormatTests
         Assert.Equal("0001-08-01", Input(Cinema(1000m, new DateOnly(1, 8, 1)), "T1.A.1.estivo", "Work.FirstReleaseDate"));
         Assert.Equal("Bilateral", Input(Cinema(1000m), "T1.B.2", "Work.Coproduction"));
         Assert.Equal("50", Input(Cinema(1000m), "T1.B.2", "Work.ItalianSharePercent"));
+    }
+
+    [Fact]
+    public void A_score_line_keeps_its_record_shape()
+    {
+        var line = Repo.Catalog.Find("dm-2021")!.Score(Cinema(250000m), [new RoleInput(Role.Producer)]).For(Role.Producer)!
+            .Quotas.SelectMany(q => q.Lines).Single(l => l.RowId == "T1.A.1");
+        var built = new ScoreLine(line.RowId, line.Label, line.Citation, line.Role, line.QuotaId, line.Points, line.Inputs, line.Reason, line.Location);
+        Assert.Equal(line, built);
+        var changed = line with { Points = 1m, Label = "x" };
+        Assert.Equal((line.RowId, "x", 1m, line.Location), (changed.RowId, changed.Label, changed.Points, changed.Location));
+        Assert.NotEqual(line, changed);
+        Assert.NotEqual("x", line.Label);
+        var (rowId, _, citation, role, quota, points, _, reason, _) = line;
+        Assert.Equal(("T1.A.1", line.Citation, Role.Producer, "cinema.economic", 50m, (string?)null), (rowId, citation, role, quota, points, reason));
     }
 }

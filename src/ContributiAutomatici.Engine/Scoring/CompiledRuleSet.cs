@@ -38,15 +38,21 @@ public sealed record ScoreLine
 
     private readonly LineSource _source;
 
-    public string RowId => _source.RowId;
-    public string Label => _source.Label;
-    public string Citation => _source.Citation;
-    public Role Role => _source.Role;
-    public string QuotaId => _source.QuotaId;
-    public decimal Points { get; }
-    public IReadOnlyList<KeyValuePair<string, string>> Inputs { get; }
-    public string? Reason { get; }
-    public SourceLocation Location => _source.Location;
+    // As a positional record's: init accessors (a `with` copy) and Deconstruct.
+    public string RowId { get => _source.RowId; init => _source = _source with { RowId = value }; }
+    public string Label { get => _source.Label; init => _source = _source with { Label = value }; }
+    public string Citation { get => _source.Citation; init => _source = _source with { Citation = value }; }
+    public Role Role { get => _source.Role; init => _source = _source with { Role = value }; }
+    public string QuotaId { get => _source.QuotaId; init => _source = _source with { QuotaId = value }; }
+    public decimal Points { get; init; }
+    public IReadOnlyList<KeyValuePair<string, string>> Inputs { get; init; }
+    public string? Reason { get; init; }
+    public SourceLocation Location { get => _source.Location; init => _source = _source with { Location = value }; }
+
+    public void Deconstruct(out string RowId, out string Label, out string Citation, out Role Role, out string QuotaId, out decimal Points,
+        out IReadOnlyList<KeyValuePair<string, string>> Inputs, out string? Reason, out SourceLocation Location) =>
+        (RowId, Label, Citation, Role, QuotaId, Points, Inputs, Reason, Location) =
+        (this.RowId, this.Label, this.Citation, this.Role, this.QuotaId, this.Points, this.Inputs, this.Reason, this.Location);
 }
 
 /// <summary>What a cell's lines share: made once per cell of a compiled rule set.</summary>
@@ -180,7 +186,7 @@ public sealed class CompiledRuleSet
         _flagged = cells.Any(c => c.Row.Provenance != Provenance.Sourced);
         _cellQuota = cells.Select(c => Array.IndexOf(_quotaIds, c.QuotaId)).ToArray();
         _indexesByRole = Enumerable.Range(0, 5).Select(r => cells.Where(c => (int)c.Role == r).Select(c => c.Index).ToArray()).ToArray();
-        // Only cells calling a list helper have matches to trace; the others are not run a second time.
+        // Only cells calling a list helper have matches to list (recorded while they are evaluated).
         _traced = cells.Select(c => CallsListHelper(c.Cell.Points)).ToArray();
         // A row's figures read the same in every explanation: formatted once.
         _figureInputs = cells.Select(c => (c.Row.Windowed is { } w
