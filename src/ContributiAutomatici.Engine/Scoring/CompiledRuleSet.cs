@@ -235,8 +235,7 @@ public sealed class CompiledRuleSet
         var scope = Rent();
         try
         {
-            scope.Tracing = options.Explain;
-            scope.Matches.Clear();
+            scope.Tracing = options.Explain; // Return clears the matches of the scoring before
             Run(scope, work, roles, totals: false);
             var result = new List<RoleScore>(roles.Count);
             foreach (var r in roles)

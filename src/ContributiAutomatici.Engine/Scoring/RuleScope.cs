@@ -291,24 +291,34 @@ public abstract class RuleScope
             (generation, of) = (r.Generation, claimant);
             Array.Clear(sums);
             var entries = scope.Work.Festivals;
-            var dense = scope._lists.Festivals;
             for (var i = 0; i < entries.Count; i++)
             {
                 // Only at a festival's first entry, whose mask holds what any of its entries matched.
                 if (r.FestivalHead[i] != i || masks[i] == 0) continue;
-                var f = r.FestivalIndex[i];
-                var multiplier = Multipliers[f];
-                // A festival printed in two bands counts in the one its entries hold for this work (reading guide 7).
-                if (dense.Conditional[f])
-                {
-                    if (!scope._lists.ListedFor(band, lists, dense.Ids[f], scope.Work, out var inc)) continue;
-                    multiplier = 1m + inc / 100m;
-                }
-                else if (!NonZero(multiplier)) continue;
+                if (!Multiplier(scope, band, lists, r.FestivalIndex[i], out var multiplier)) continue;
                 for (var bits = masks[i]; bits != 0; bits &= bits - 1)
                     sums[System.Numerics.BitOperations.TrailingZeroCount(bits)] += multiplier;
             }
             return sums;
+        }
+
+        /// <summary>
+        /// What festival <paramref name="f"/> (list position) multiplies this site's points by for the work in scope; false
+        /// when it is not in the site's lists. A festival printed in two bands counts in the one its entries hold for this
+        /// work (reading guide 7).
+        /// </summary>
+        public bool Multiplier(RuleScope scope, string band, string lists, int f, out decimal multiplier)
+        {
+            var dense = scope._lists.Festivals;
+            if (!dense.Conditional[f])
+            {
+                multiplier = Multipliers[f];
+                return NonZero(multiplier);
+            }
+            multiplier = 0m;
+            if (!scope._lists.ListedFor(band, lists, dense.Ids[f], scope.Work, out var inc)) return false;
+            multiplier = 1m + inc / 100m;
+            return true;
         }
     }
 
@@ -333,14 +343,7 @@ public abstract class RuleScope
             // A festival counts once, at its first entry, whose mask holds what any of its entries matched.
             if (r.FestivalHead[i] != i || (masks[i] & bit) == 0) continue;
             var f = r.FestivalIndex[i];
-            var multiplier = site.Multipliers[f];
-            // A festival printed in two bands counts in the one its entries hold for this work (reading guide 7).
-            if (dense.Conditional[f])
-            {
-                if (!_lists.ListedFor(band, lists, dense.Ids[f], Work, out var inc)) continue;
-                multiplier = 1m + inc / 100m;
-            }
-            else if (!NonZero(multiplier)) continue;
+            if (!site.Multiplier(this, band, lists, f, out var multiplier)) continue;
             var p = points * multiplier;
             total += p;
             _trace?.Add(_traceTexts.Get(_traceCell, f, 0, p, multiplier, static (f, _, p, multiplier, dense) =>
