@@ -29,7 +29,8 @@ internal static class RulesCommands
                              $"(checked {rs.Timings.Checked.TotalMilliseconds:0} ms, emitted {rs.Timings.Emitted.TotalMilliseconds:0} ms, " +
                              $"sandboxed {rs.Timings.Sandboxed.TotalMilliseconds:0} ms, ready {rs.Timings.Total.TotalMilliseconds:0} ms)");
         }
-        stdout.WriteLine($"{catalog.RuleSets.Count} rule set(s) in {rules} valid ({catalog.LoadTime.TotalMilliseconds:0} ms)");
+        stdout.WriteLine($"{catalog.RuleSets.Count} rule set(s) in {rules} valid ({catalog.LoadTime.TotalMilliseconds:0} ms; " +
+                         $"{catalog.FoldersFromCache} of {catalog.Folders} folder(s) read as already checked from the cache, the others parsed)");
         // For the warm-start test: which assemblies the load pulled in (a warm start loads none of Roslyn).
         if (Environment.GetEnvironmentVariable("CONTRIBUTI_REPORT_ASSEMBLIES") == "1")
             foreach (var a in AppDomain.CurrentDomain.GetAssemblies().Select(a => a.GetName().Name).Order(StringComparer.Ordinal))

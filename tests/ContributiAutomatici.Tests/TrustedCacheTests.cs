@@ -131,12 +131,13 @@ public class TrustedCacheTests
     {
         using var t = TempRules.WithRow("Per(Work.BoxOfficeTotal, 1_000)");
         var shipped = Ship(t.Root, Path.Combine(t.Root, "app"));
-        var image = File.ReadAllBytes(Assert.Single(Directory.GetFiles(shipped)));
+        var image = File.ReadAllBytes(Assert.Single(Directory.GetFiles(shipped, "*.dll")));
         var user = Path.Combine(t.Root, "user-cache");
 
         var (first, warnings) = LoadShipped(t.Root, user, shipped);
         Assert.Empty(warnings);
         Assert.Equal(CompileSource.Shipped, first.RuleSets[0].Source);
+        Assert.Equal(1, first.FoldersFromCache); // the rule files' definitions shipped too, as parsed and checked at publish
         Assert.Equal(TimeSpan.Zero, first.RuleSets[0].Timings.Emitted);
         var work = new Engine.Model.Work { BoxOffice = [new(new DateOnly(2022, 1, 1), 10_000m)] };
         Assert.Equal(10m, first.RuleSets[0].Score(work, [new(Engine.Model.Role.Producer)]).Roles[0].TotalPoints);
@@ -148,8 +149,10 @@ public class TrustedCacheTests
         Assert.Empty(changedWarnings);
         Assert.Equal(CompileSource.Compiled, changed.RuleSets[0].Source);
         Assert.Equal(5m, changed.RuleSets[0].Score(work, [new(Engine.Model.Role.Producer)]).Roles[0].TotalPoints);
-        Assert.Single(Directory.GetFiles(user));
-        Assert.Equal(image, File.ReadAllBytes(Assert.Single(Directory.GetFiles(shipped))));
+        Assert.Equal(0, changed.FoldersFromCache);
+        Assert.Single(Directory.GetFiles(user, "*.dll"));
+        Assert.Single(Directory.GetFiles(user, "definitions-*.bin"));
+        Assert.Equal(image, File.ReadAllBytes(Assert.Single(Directory.GetFiles(shipped, "*.dll"))));
     }
 
     [Fact]
@@ -157,7 +160,7 @@ public class TrustedCacheTests
     {
         using var t = TempRules.WithRow("Per(Work.BoxOfficeTotal, 1_000)");
         var shipped = Ship(t.Root, Path.Combine(t.Root, "app"));
-        var dll = Assert.Single(Directory.GetFiles(shipped));
+        var dll = Assert.Single(Directory.GetFiles(shipped, "*.dll"));
         byte[] garbage = [.. File.ReadAllBytes(dll).Take(300)];
         File.WriteAllBytes(dll, garbage);
 
@@ -178,7 +181,7 @@ public class TrustedCacheTests
         var (loaded, warnings) = LoadShipped(t.Root, Path.Combine(t.Root, "user-cache"), shipped);
         Assert.Equal(CompileSource.Compiled, loaded.RuleSets[0].Source);
         Assert.Contains($"shipped compiled rules {shipped} not used: others can write it", Assert.Single(warnings));
-        Assert.Single(Directory.GetFiles(shipped));
+        Assert.Single(Directory.GetFiles(shipped, "*.dll"));
     }
 
     [Fact]

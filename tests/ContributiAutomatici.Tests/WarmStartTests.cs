@@ -36,6 +36,9 @@ public class WarmStartTests
             var warmSets = RuleSetLines(warm);
             Assert.Equal(coldSets.Select(Id), warmSets.Select(Id));
             Assert.All(warmSets, l => Assert.Contains("; cache (", l));
+            // ... and read every folder's definitions as already checked, not parsing any YAML (the cold run parsed them all).
+            Assert.Contains("; 0 of 3 folder(s) read as already checked from the cache", cold);
+            Assert.Contains("; 3 of 3 folder(s) read as already checked from the cache", warm);
             var loaded = LoadedAssemblies(warm);
             Assert.Contains("ContributiAutomatici.Engine", loaded);
             Assert.DoesNotContain(loaded, a => a.StartsWith(Roslyn, StringComparison.Ordinal));

@@ -143,6 +143,14 @@ internal sealed class RuleCache
     /// </summary>
     public byte[]? TryRead(string fileName, string assemblyName)
     {
+        if (TryReadBytes(fileName) is not { } image) return null;
+        var problems = RuleAssemblyVerifier.Check(image, assemblyName);
+        return problems.Count == 0 ? image : Discard(PathOf(fileName), "it does not pass the rule language check: " + string.Join("; ", problems));
+    }
+
+    /// <summary>The bytes of <paramref name="fileName"/> if it is there and private (as <see cref="TryRead"/>, without the assembly check); otherwise null.</summary>
+    public byte[]? TryReadBytes(string fileName)
+    {
         var path = PathOf(fileName);
         try
         {
@@ -154,9 +162,7 @@ internal sealed class RuleCache
                     return Discard(path, $"others can write it or it belongs to another user (mode {Octal(mode)})");
             }
             if (new FileInfo(path).Length > MaxImageBytes) return Discard(path, "larger than any compiled rule set");
-            var image = File.ReadAllBytes(path);
-            var problems = RuleAssemblyVerifier.Check(image, assemblyName);
-            return problems.Count == 0 ? image : Discard(path, "it does not pass the rule language check: " + string.Join("; ", problems));
+            return File.ReadAllBytes(path);
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
@@ -164,6 +170,9 @@ internal sealed class RuleCache
             return null;
         }
     }
+
+    /// <summary>Deletes a cached file found unusable (reporting why); a shipped one is only reported.</summary>
+    public void Reject(string fileName, string why) => Discard(PathOf(fileName), why);
 
     private byte[]? Discard(string path, string why)
     {

@@ -71,7 +71,12 @@ public static class RuleCompiler
 {
     internal const string Namespace = RuleSandbox.GeneratedNamespace;
 
-    public static CompiledRuleSet? Compile(RuleSetDefinition def, RuleCompileOptions options, List<RuleError> errors)
+    public static CompiledRuleSet? Compile(RuleSetDefinition def, RuleCompileOptions options, List<RuleError> errors) =>
+        Compile(def, options, errors, options.CacheDirectory is { } dir ? RuleCache.Open(dir, options.Warn) : null,
+            options.ShippedDirectory is { } shippedDir ? RuleCache.OpenShipped(shippedDir, options.Warn) : null);
+
+    /// <summary>As <see cref="Compile(RuleSetDefinition, RuleCompileOptions, List{RuleError})"/>, with the caches of the options already opened (once per catalog).</summary>
+    internal static CompiledRuleSet? Compile(RuleSetDefinition def, RuleCompileOptions options, List<RuleError> errors, RuleCache? cache, RuleCache? shippedCache)
     {
         var firstError = errors.Count;
         var sw = System.Diagnostics.Stopwatch.StartNew();
@@ -79,7 +84,6 @@ public static class RuleCompiler
         var cells = Flatten(def);
         var className = "RuleSet_" + new string(def.Id.Select(c => char.IsLetterOrDigit(c) ? c : '_').ToArray());
         var cacheKey = CacheKey(def);
-        var cache = options.CacheDirectory is { } dir ? RuleCache.Open(dir, options.Warn) : null;
         var cacheFile = $"{def.Id}-{cacheKey}.dll";
         var assemblyName = AssemblyName(def);
         var exprs = new List<ExpressionSite>();
@@ -98,7 +102,7 @@ public static class RuleCompiler
             assembly = Load(def, cacheKey, cached);
             from = CompileSource.Cache;
         }
-        else if (options.ShippedDirectory is { } shippedDir && RuleCache.OpenShipped(shippedDir, options.Warn)?.TryRead(cacheFile, assemblyName) is { } shipped)
+        else if (shippedCache?.TryRead(cacheFile, assemblyName) is { } shipped)
         {
             timings.Checked = sw.Elapsed;
             assembly = Load(def, cacheKey, shipped);

@@ -11,8 +11,10 @@ public sealed class RuleCatalog
 {
     private readonly Dictionary<string, CompiledRuleSet> _byId;
 
-    private RuleCatalog(IReadOnlyList<CompiledRuleSet> sets, IReadOnlyList<RuleSetDefinition> overlays, TimeSpan loadTime)
+    private RuleCatalog(IReadOnlyList<CompiledRuleSet> sets, IReadOnlyList<RuleSetDefinition> overlays, TimeSpan loadTime, int foldersFromCache, int folders)
     {
+        FoldersFromCache = foldersFromCache;
+        Folders = folders;
         RuleSets = sets;
         Overlays = overlays;
         LoadTime = loadTime;
@@ -37,6 +39,15 @@ public sealed class RuleCatalog
 
     /// <summary>The overlays (temporary measures) and what they patch.</summary>
     public IReadOnlyList<RuleSetDefinition> Overlays { get; }
+
+    /// <summary>The rule-set folders loaded (versions and overlays).</summary>
+    public int Folders { get; }
+
+    /// <summary>
+    /// How many of <see cref="Folders"/> were taken from the compiled-rules cache as already parsed and checked (their files
+    /// unchanged since), not parsed from their YAML.
+    /// </summary>
+    public int FoldersFromCache { get; }
 
     /// <summary>How long parsing, validating and compiling (or loading from cache) took.</summary>
     public TimeSpan LoadTime { get; }
@@ -89,9 +100,14 @@ public sealed class RuleCatalog
             .Order(StringComparer.Ordinal).ToList();
         if (dirs.Count == 0) errors.Add(new RuleError(rulesRoot, 0, "no rule set (a folder with ruleset.yaml) under the rules folder"));
         var defs = new List<RuleSetDefinition>();
+        // The caches opened once: the folders' parsed definitions and the compiled assemblies are both kept there.
+        var cache = options.CacheDirectory is { } cacheDir ? RuleCache.Open(cacheDir, options.Warn) : null;
+        var shipped = options.ShippedDirectory is { } shippedDir ? RuleCache.OpenShipped(shippedDir, options.Warn) : null;
+        var fromCache = 0;
         foreach (var dir in dirs)
         {
-            if (RuleFileParser.Parse(dir, errors) is not { } def) continue;
+            if (DefinitionCache.Load(dir, errors, cache, shipped, out var cached) is not { } def) continue;
+            if (cached) fromCache++;
             if (defs.Any(s => s.Id == def.Id))
                 errors.Add(new RuleError(Path.Combine(dir, RuleFileParser.ManifestName), 1, $"duplicate rule set id '{def.Id}'"));
             else defs.Add(def);
@@ -104,7 +120,7 @@ public sealed class RuleCatalog
         foreach (var def in versions)
         {
             var before = errors.Count;
-            if (RuleCompiler.Compile(def, options, errors) is { } compiled && errors.Count == before) sets.Add(compiled);
+            if (RuleCompiler.Compile(def, options, errors, cache, shipped) is { } compiled && errors.Count == before) sets.Add(compiled);
             else continue; // its errors are reported once, not again for each combination with its overlays
             // Each combination of the version's overlays (few: each is a temporary measure), compiled like a version.
             var mine = overlays.Where(o => o.Overlay!.Patches == def.Id).OrderBy(o => o.Id, StringComparer.Ordinal).ToList();
@@ -112,12 +128,12 @@ public sealed class RuleCatalog
             {
                 var chosen = mine.Where((_, i) => (mask & (1 << i)) != 0).ToList();
                 before = errors.Count;
-                if (OverlayMerger.Apply(def, chosen, errors) is { } merged && RuleCompiler.Compile(merged, options, errors) is { } c && errors.Count == before)
+                if (OverlayMerger.Apply(def, chosen, errors) is { } merged && RuleCompiler.Compile(merged, options, errors, cache, shipped) is { } c && errors.Count == before)
                     sets.Add(c);
             }
         }
         if (errors.Count > 0) throw new RuleLoadException(errors);
-        return new RuleCatalog(sets, overlays, sw.Elapsed);
+        return new RuleCatalog(sets, overlays, sw.Elapsed, fromCache, defs.Count);
     }
 
     /// <summary>Versions govern disjoint application years; an overlay patches a loaded version.</summary>
