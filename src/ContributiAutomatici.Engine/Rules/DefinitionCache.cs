@@ -1,4 +1,3 @@
-using System.Security.Cryptography;
 using System.Text;
 using ContributiAutomatici.Engine.Scoring;
 
@@ -64,7 +63,7 @@ internal static class DefinitionCache
     private static string EntryName(string manifest)
     {
         var engine = typeof(RuleScope).Assembly.ManifestModule.ModuleVersionId.ToString("N");
-        var key = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(engine + "\n" + manifest.ReplaceLineEndings("\n"))))[..32];
+        var key = Sha256.HexOf(engine + "\n" + manifest.ReplaceLineEndings("\n"))[..32];
         return $"definitions-{key}.bin";
     }
 

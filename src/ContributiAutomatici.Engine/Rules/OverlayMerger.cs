@@ -1,4 +1,3 @@
-using System.Security.Cryptography;
 using System.Text;
 
 namespace ContributiAutomatici.Engine.Rules;
@@ -69,8 +68,8 @@ public static class OverlayMerger
         }
         if (errors.Count > before) return null;
         var ids = overlays.Select(o => o.Id).Order(StringComparer.Ordinal).ToList();
-        var hash = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(
-            string.Join("\n", new[] { version.ContentHash }.Concat(overlays.OrderBy(o => o.Id, StringComparer.Ordinal).Select(o => o.Id + ":" + o.ContentHash))))));
+        var hash = Sha256.HexOf(
+            string.Join("\n", new[] { version.ContentHash }.Concat(overlays.OrderBy(o => o.Id, StringComparer.Ordinal).Select(o => o.Id + ":" + o.ContentHash))));
         return version with
         {
             Id = version.Id + "+" + string.Join("+", ids),

@@ -1,6 +1,5 @@
 using System.Reflection;
 using System.Runtime.Loader;
-using System.Security.Cryptography;
 using System.Text;
 using ContributiAutomatici.Engine.Model;
 using ContributiAutomatici.Engine.Scoring;
@@ -239,7 +238,7 @@ public static class RuleCompiler
     private static string CacheKey(RuleSetDefinition def)
     {
         var engine = typeof(RuleScope).Assembly.ManifestModule.ModuleVersionId.ToString("N");
-        return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(def.ContentHash + "/" + engine)))[..32];
+        return Sha256.HexOf(def.ContentHash + "/" + engine)[..32];
     }
 
     internal static string AssemblyName(RuleSetDefinition def) => $"ContributiAutomatici.Rules.{def.Id}.{def.ContentHash[..12]}";

@@ -1,4 +1,3 @@
-using System.Security.Cryptography;
 using System.Text;
 using ContributiAutomatici.Engine.Model;
 
@@ -148,14 +147,14 @@ public static partial class RuleFileParser
     internal static string ContentHash(string[] names, string[] texts)
     {
         Array.Sort(names, texts, StringComparer.Ordinal);
-        using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        var sha = new Sha256();
         for (var i = 0; i < names.Length; i++)
         {
-            sha.AppendData(Encoding.UTF8.GetBytes(names[i] + "\n"));
-            sha.AppendData(Encoding.UTF8.GetBytes(texts[i].ReplaceLineEndings("\n")));
-            sha.AppendData([0]);
+            sha.Append(Encoding.UTF8.GetBytes(names[i] + "\n"));
+            sha.Append(Encoding.UTF8.GetBytes(texts[i].ReplaceLineEndings("\n")));
+            sha.Append([0]);
         }
-        return Convert.ToHexStringLower(sha.GetHashAndReset());
+        return sha.FinishHex();
     }
 
     private static void ParseQuota(YamlFile yf, YamlDotNet.RepresentationModel.YamlNode node, string? parent, List<QuotaDefinition> quotas)

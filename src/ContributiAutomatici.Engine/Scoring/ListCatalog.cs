@@ -9,27 +9,44 @@ public sealed class ListCatalog
 {
     private readonly Dictionary<string, ListDefinition> _byKind;
     private readonly Dictionary<string, Dictionary<string, ListEntry[]>> _entries;
-    private readonly ConcurrentDictionary<string, HashSet<string>> _split = new(StringComparer.Ordinal);
 
     public ListCatalog(IEnumerable<ListDefinition> lists)
     {
         _byKind = lists.ToDictionary(l => l.Kind);
         _entries = _byKind.ToDictionary(kv => kv.Key,
             kv => kv.Value.Entries.GroupBy(e => e.Id).ToDictionary(g => g.Key, g => g.ToArray(), StringComparer.Ordinal));
-        Festivals = new DenseList(_byKind.GetValueOrDefault("festivals"));
-        Prizes = new DenseList(_byKind.GetValueOrDefault("prizes"));
-        Markets = new DenseList(_byKind.GetValueOrDefault("markets"));
     }
 
+    // What only scoring needs (the dense numberings, the matchers and their memos) is built at the first score, not at
+    // load: a warm start, and validate, which scores nothing, do not pay for it (their generic instantiations over value
+    // types are compiled by the JIT at first use: about 15 ms of a warm load).
+    private DenseList? _festivals, _prizes, _markets;
+    private Memos? _memos;
+
     /// <summary>The festival ids numbered 0..n-1, so a work's entries are looked up once and the rows read arrays.</summary>
-    internal DenseList Festivals { get; }
+    internal DenseList Festivals => _festivals ?? Init(ref _festivals, "festivals");
 
-    internal DenseList Prizes { get; }
+    internal DenseList Prizes => _prizes ?? Init(ref _prizes, "prizes");
 
-    internal DenseList Markets { get; }
+    internal DenseList Markets => _markets ?? Init(ref _markets, "markets");
 
-    private readonly ConcurrentDictionary<(string, string), decimal[]> _festivalMultipliers = new(ReferencePair.Comparer);
-    private readonly ConcurrentDictionary<(string, string, string), bool[]> _idSets = new();
+    // Two threads may both build one: the same numbering, and the first one stored is the one every caller gets.
+    private DenseList Init(ref DenseList? field, string kind) =>
+        Interlocked.CompareExchange(ref field, new DenseList(_byKind.GetValueOrDefault(kind)), null) ?? field!;
+
+    private Memos M => _memos ?? Interlocked.CompareExchange(ref _memos, new Memos(), null) ?? _memos!;
+
+    /// <summary>The catalog's memos of what rules ask of its lists, keyed by their constant arguments.</summary>
+    private sealed class Memos
+    {
+        public readonly ConcurrentDictionary<string, HashSet<string>> Split = new(StringComparer.Ordinal);
+        public readonly ConcurrentDictionary<(string, string), decimal[]> FestivalMultipliers = new(ReferencePair.Comparer);
+        public readonly ConcurrentDictionary<(string, string, string), bool[]> IdSets = new();
+        // Matchers built once per (bands, lists) argument pair of a rule. The arguments are constant strings
+        // (the sandbox refuses anything else), so they are keyed by reference: no string hashing per call.
+        public readonly ConcurrentDictionary<(string, string), FrozenDictionary<string, decimal>> FestivalMatchers = new(ReferencePair.Comparer);
+        public readonly ConcurrentDictionary<string, ConcurrentDictionary<(string, string), FrozenSet<string>>> IdMatchers = new();
+    }
 
     /// <summary>
     /// <see cref="FestivalMatcher"/> as an array over <see cref="Festivals"/>' numbering: what a festival in the named lists of
@@ -37,22 +54,22 @@ public sealed class ListCatalog
     /// </summary>
     internal decimal[] FestivalMultipliers(string bands, string lists)
     {
-        if (_festivalMultipliers.TryGetValue((bands, lists), out var known)) return known;
+        if (M.FestivalMultipliers.TryGetValue((bands, lists), out var known)) return known;
         var matcher = FestivalMatcher(bands, lists);
         var multipliers = new decimal[Festivals.Count];
         for (var i = 0; i < multipliers.Length; i++) multipliers[i] = matcher.TryGetValue(Festivals.Ids[i], out var inc) ? 1m + inc / 100m : 0m;
-        return _festivalMultipliers.GetOrAdd((bands, lists), multipliers);
+        return M.FestivalMultipliers.GetOrAdd((bands, lists), multipliers);
     }
 
     /// <summary><see cref="IdMatcher"/> as an array over the kind's numbering (prizes or markets).</summary>
     internal bool[] IdSet(string kind, string ids, string categories)
     {
-        if (_idSets.TryGetValue((kind, ids, categories), out var known)) return known;
+        if (M.IdSets.TryGetValue((kind, ids, categories), out var known)) return known;
         var matcher = IdMatcher(kind, ids, categories);
         var dense = kind == "prizes" ? Prizes : Markets;
         var set = new bool[dense.Count];
         for (var i = 0; i < set.Length; i++) set[i] = matcher.Contains(dense.Ids[i]);
-        return _idSets.GetOrAdd((kind, ids, categories), set);
+        return M.IdSets.GetOrAdd((kind, ids, categories), set);
     }
 
     public IReadOnlyCollection<ListDefinition> Lists => _byKind.Values;
@@ -73,16 +90,11 @@ public sealed class ListCatalog
 
     /// <summary>A comma-separated set written in a rule ("a, b" or "*"), split once and cached.</summary>
     internal HashSet<string> Set(string csv) =>
-        _split.GetOrAdd(csv, s => s.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToHashSet(StringComparer.Ordinal));
-
-    // Matchers built once per (bands, lists) argument pair of a rule. The arguments are constant strings
-    // (the sandbox refuses anything else), so they are keyed by reference: no string hashing per call.
-    private readonly ConcurrentDictionary<(string, string), FrozenDictionary<string, decimal>> _festivalMatchers = new(ReferencePair.Comparer);
-    private readonly ConcurrentDictionary<string, ConcurrentDictionary<(string, string), FrozenSet<string>>> _idMatchers = new();
+        M.Split.GetOrAdd(csv, s => s.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToHashSet(StringComparer.Ordinal));
 
     /// <summary>Festival id -> its increment (%), for the festivals in the named lists of the named bands.</summary>
     internal FrozenDictionary<string, decimal> FestivalMatcher(string bands, string lists) =>
-        _festivalMatchers.TryGetValue((bands, lists), out var known) ? known : _festivalMatchers.GetOrAdd((bands, lists), k =>
+        M.FestivalMatchers.TryGetValue((bands, lists), out var known) ? known : M.FestivalMatchers.GetOrAdd((bands, lists), k =>
         {
             var b = Set(k.Item1);
             var l = Set(k.Item2);
@@ -116,7 +128,7 @@ public sealed class ListCatalog
 
     /// <summary>The ids of a list kind named by a rule (ids "*" or "a, b") that sit in the named categories.</summary>
     internal FrozenSet<string> IdMatcher(string kind, string ids, string categories) =>
-        _idMatchers.GetOrAdd(kind, _ => new(ReferencePair.Comparer)) is var byKind && byKind.TryGetValue((ids, categories), out var known)
+        M.IdMatchers.GetOrAdd(kind, _ => new(ReferencePair.Comparer)) is var byKind && byKind.TryGetValue((ids, categories), out var known)
             ? known
             : byKind.GetOrAdd((ids, categories), _ =>
         {
