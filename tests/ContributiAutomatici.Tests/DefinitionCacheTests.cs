@@ -128,6 +128,13 @@ public class DefinitionCacheTests
         });
     }
 
+    [Fact]
+    public void A_roles_rule_file_key_is_the_inverse_of_the_key_map()
+    {
+        Assert.Equal(4, RoleNames.ByKey.Count);
+        foreach (var (key, role) in RoleNames.ByKey) Assert.Equal(key, RoleNames.Key(role));
+    }
+
     /// <summary>Runs <paramref name="test"/> on a copy of the repository's rules with a private cache beside it, removed after.</summary>
     private static void WithRepoCopy(Action<TempRules, string> test)
     {

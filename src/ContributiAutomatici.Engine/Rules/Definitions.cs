@@ -215,5 +215,13 @@ public static class RoleNames
         ["home_entertainment_publisher"] = Role.HomeEntertainmentPublisher,
     };
 
-    public static string Key(Role role) => ByKey.First(kv => kv.Value == role).Key;
+    /// <summary>The rule files' key of a role (the inverse of <see cref="ByKey"/>).</summary>
+    public static string Key(Role role) => role switch
+    {
+        Role.Producer => "producer",
+        Role.TheatricalDistributor => "theatrical_distributor",
+        Role.InternationalDistributor => "international_distributor",
+        Role.HomeEntertainmentPublisher => "home_entertainment_publisher",
+        _ => throw new ArgumentOutOfRangeException(nameof(role), role, "no rule-file key"),
+    };
 }

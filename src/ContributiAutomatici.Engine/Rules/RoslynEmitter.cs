@@ -78,7 +78,7 @@ internal static class RoslynEmitter
         sb.AppendLine($"public sealed class {className} : ContributiAutomatici.Engine.Scoring.RuleScope");
         sb.AppendLine("{");
         sb.AppendLine($"    public static ContributiAutomatici.Engine.Scoring.RuleScope Create() => new {className}();");
-        var rows = cells.Select(c => c.Row).Distinct().ToList();
+        var rows = RuleCompiler.DistinctRows(cells);
         for (var r = 0; r < rows.Count; r++)
         {
             foreach (var f in RuleCompiler.FigureFields(rows[r].Figures, r, windowed: false)) sb.AppendLine(f);

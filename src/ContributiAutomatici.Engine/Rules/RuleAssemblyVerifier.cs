@@ -27,42 +27,42 @@ internal static class RuleAssemblyVerifier
          "Per", "Tiers", "TiersOf", "InWindow", "Between", "Within", "Slot", "Festivals", "Prizes", "Markets", "ContractBefore",
          "NonZero", "TraceCell", "TraceDone"];
 
-    /// <summary>What the compiler emits around the rule expressions: the class, lambdas, explanations, attributes.</summary>
-    private static readonly HashSet<(string Type, string Member)> Infrastructure =
+    /// <summary>What the compiler emits around the rule expressions: the class, lambdas, explanations, attributes ("Type::Member").</summary>
+    private static readonly HashSet<string> Infrastructure =
     [
-        ("System.Object", ".ctor"),
-        ("System.Attribute", ".ctor"),
-        ("System.Func`1", ".ctor"),
-        ("System.Func`2", ".ctor"),
-        ("System.Runtime.CompilerServices.DecimalConstantAttribute", ".ctor"),
-        ("System.ArgumentOutOfRangeException", ".ctor"),
-        ("System.Collections.Generic.List`1", "Add"),
-        ("System.Collections.Generic.KeyValuePair`2", ".ctor"),
-        ("System.ValueTuple`2", ".ctor"),
-        ("System.ValueTuple`3", ".ctor"),
-        ("System.ReadOnlySpan`1", ".ctor"),
-        ("System.Runtime.CompilerServices.RuntimeHelpers", "CreateSpan"),
-        ("System.Runtime.CompilerServices.CompilationRelaxationsAttribute", ".ctor"),
-        ("System.Runtime.CompilerServices.RuntimeCompatibilityAttribute", ".ctor"),
-        ("System.Runtime.CompilerServices.RuntimeCompatibilityAttribute", "WrapNonExceptionThrows"),
-        ("System.Runtime.CompilerServices.CompilerGeneratedAttribute", ".ctor"),
-        ("System.Runtime.CompilerServices.InlineArrayAttribute", ".ctor"),
-        ("System.Runtime.CompilerServices.Unsafe", "As"),
-        ("System.Runtime.CompilerServices.Unsafe", "AsRef"),
-        ("System.Runtime.CompilerServices.Unsafe", "Add"),
-        ("System.Runtime.InteropServices.MemoryMarshal", "CreateReadOnlySpan"),
-        ("System.Runtime.InteropServices.MemoryMarshal", "CreateSpan"),
-        ("System.Diagnostics.DebuggableAttribute", ".ctor"),
-        ("System.Runtime.CompilerServices.RefSafetyRulesAttribute", ".ctor"),
-        ("System.Runtime.CompilerServices.NullableContextAttribute", ".ctor"),
-        ("System.Runtime.CompilerServices.NullableAttribute", ".ctor"),
-        ("System.Runtime.CompilerServices.IsReadOnlyAttribute", ".ctor"),
-        ("System.Decimal", "Zero"),
-        ("System.Decimal", "One"),
-        ("System.Decimal", "MinusOne"),
-        ("System.AttributeUsageAttribute", ".ctor"),
-        ("System.AttributeUsageAttribute", "AllowMultiple"),
-        ("System.AttributeUsageAttribute", "Inherited"),
+        "System.Object::.ctor",
+        "System.Attribute::.ctor",
+        "System.Func`1::.ctor",
+        "System.Func`2::.ctor",
+        "System.Runtime.CompilerServices.DecimalConstantAttribute::.ctor",
+        "System.ArgumentOutOfRangeException::.ctor",
+        "System.Collections.Generic.List`1::Add",
+        "System.Collections.Generic.KeyValuePair`2::.ctor",
+        "System.ValueTuple`2::.ctor",
+        "System.ValueTuple`3::.ctor",
+        "System.ReadOnlySpan`1::.ctor",
+        "System.Runtime.CompilerServices.RuntimeHelpers::CreateSpan",
+        "System.Runtime.CompilerServices.CompilationRelaxationsAttribute::.ctor",
+        "System.Runtime.CompilerServices.RuntimeCompatibilityAttribute::.ctor",
+        "System.Runtime.CompilerServices.RuntimeCompatibilityAttribute::WrapNonExceptionThrows",
+        "System.Runtime.CompilerServices.CompilerGeneratedAttribute::.ctor",
+        "System.Runtime.CompilerServices.InlineArrayAttribute::.ctor",
+        "System.Runtime.CompilerServices.Unsafe::As",
+        "System.Runtime.CompilerServices.Unsafe::AsRef",
+        "System.Runtime.CompilerServices.Unsafe::Add",
+        "System.Runtime.InteropServices.MemoryMarshal::CreateReadOnlySpan",
+        "System.Runtime.InteropServices.MemoryMarshal::CreateSpan",
+        "System.Diagnostics.DebuggableAttribute::.ctor",
+        "System.Runtime.CompilerServices.RefSafetyRulesAttribute::.ctor",
+        "System.Runtime.CompilerServices.NullableContextAttribute::.ctor",
+        "System.Runtime.CompilerServices.NullableAttribute::.ctor",
+        "System.Runtime.CompilerServices.IsReadOnlyAttribute::.ctor",
+        "System.Decimal::Zero",
+        "System.Decimal::One",
+        "System.Decimal::MinusOne",
+        "System.AttributeUsageAttribute::.ctor",
+        "System.AttributeUsageAttribute::AllowMultiple",
+        "System.AttributeUsageAttribute::Inherited",
     ];
 
     /// <summary>Types referenced only as the holders of <see cref="Infrastructure"/> members, attribute targets or signatures.</summary>
@@ -127,7 +127,8 @@ internal static class RuleAssemblyVerifier
             for (var row = 1; row <= md.GetTableRowCount(TableIndex.MethodSpec); row++)
                 foreach (var t in types.InSignature(md.GetMethodSpecification(MetadataTokens.MethodSpecificationHandle(row)).Signature))
                     if (!AllowedType(t)) problems.Add($"instantiates a method with '{t}'");
-            var calls = new Dictionary<int, List<int>>();
+            var calls = new List<int>[md.GetTableRowCount(TableIndex.MethodDef) + 1];
+            calls[0] = [];
             foreach (var h in md.MethodDefinitions)
             {
                 var def = md.GetMethodDefinition(h);
@@ -155,7 +156,7 @@ internal static class RuleAssemblyVerifier
     private static bool AllowedMember(string owner, string member, MemberReferenceKind kind, string[] signature)
     {
         if (owner == RuleScopeName) return ScopeInfrastructure.Contains(Bare(member));
-        if (Infrastructure.Contains((owner, Bare(member)))) return true;
+        if (Infrastructure.Contains(owner + "::" + Bare(member))) return true;
         var memberKind = kind == MemberReferenceKind.Field ? MemberKind.Field
             : member.StartsWith("get_", StringComparison.Ordinal) ? MemberKind.Property
             : member == ".ctor" ? MemberKind.Constructor
@@ -208,7 +209,7 @@ internal static class RuleAssemblyVerifier
             {
                 >= 0x2B and <= 0x37 or 0xDE => (sbyte)il[i] < 0,
                 >= 0x38 and <= 0x44 or 0xDD => BitConverter.ToInt32(il, i) < 0,
-                0x45 => Enumerable.Range(0, BitConverter.ToInt32(il, i)).Any(k => BitConverter.ToInt32(il, i + 4 + 4 * k) < 0),
+                0x45 => AnyBackwardTarget(il, i),
                 _ => false,
             };
             if (backward) { problems.Add($"{method}: a backward branch (a loop) at IL offset {start}"); return; }
@@ -224,28 +225,53 @@ internal static class RuleAssemblyVerifier
         }
     }
 
-    /// <summary>A method on a cycle of the call graph (recursion, direct or through a lambda), or null.</summary>
-    private static int? FindCycle(Dictionary<int, List<int>> calls)
+    /// <summary>Whether a switch (its operand at <paramref name="at"/>: a count, then the targets) jumps backward.</summary>
+    private static bool AnyBackwardTarget(byte[] il, int at)
     {
-        var state = new Dictionary<int, int>(); // 1: on the current path, 2: done
-        foreach (var root in calls.Keys)
+        var count = BitConverter.ToInt32(il, at);
+        for (var k = 0; k < count; k++)
+            if (BitConverter.ToInt32(il, at + 4 + 4 * k) < 0) return true;
+        return false;
+    }
+
+    /// <summary>
+    /// A method on a cycle of the call graph (recursion, direct or through a lambda), or null. Methods are numbered by
+    /// their rows (1..n); plain arrays, an explicit stack of (method, next callee) pairs.
+    /// </summary>
+    private static int? FindCycle(List<int>[] calls)
+    {
+        var state = new byte[calls.Length]; // 1: on the current path, 2: done
+        var nodes = new int[calls.Length];
+        var nexts = new int[calls.Length];
+        for (var root = 1; root < calls.Length; root++)
         {
-            if (state.ContainsKey(root)) continue;
-            var stack = new Stack<(int Node, int Next)>();
-            stack.Push((root, 0));
+            if (state[root] != 0) continue;
+            var depth = 0;
+            nodes[0] = root;
+            nexts[0] = 0;
             state[root] = 1;
-            while (stack.Count > 0)
+            while (depth >= 0)
             {
-                var (node, next) = stack.Pop();
-                var edges = calls.GetValueOrDefault(node) ?? [];
-                if (next < edges.Count)
+                var node = nodes[depth];
+                var edges = calls[node];
+                if (nexts[depth] < edges.Count)
                 {
-                    stack.Push((node, next + 1));
-                    var to = edges[next];
-                    if (state.GetValueOrDefault(to) == 1) return to;
-                    if (!state.ContainsKey(to)) { state[to] = 1; stack.Push((to, 0)); }
+                    var to = edges[nexts[depth]++];
+                    if (to <= 0 || to >= calls.Length) continue; // not a method of this assembly's table
+                    if (state[to] == 1) return to;
+                    if (state[to] == 0)
+                    {
+                        state[to] = 1;
+                        depth++;
+                        nodes[depth] = to;
+                        nexts[depth] = 0;
+                    }
                 }
-                else state[node] = 2;
+                else
+                {
+                    state[node] = 2;
+                    depth--;
+                }
             }
         }
         return null;

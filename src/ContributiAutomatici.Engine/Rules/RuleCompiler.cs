@@ -81,7 +81,7 @@ public static class RuleCompiler
         var sw = System.Diagnostics.Stopwatch.StartNew();
         var lists = new ListCatalog(def.Lists);
         var cells = Flatten(def);
-        var className = "RuleSet_" + new string(def.Id.Select(c => char.IsLetterOrDigit(c) ? c : '_').ToArray());
+        var className = ClassName(def);
         var cacheKey = CacheKey(def);
         var cacheFile = $"{def.Id}-{cacheKey}.dll";
         var assemblyName = AssemblyName(def);
@@ -127,6 +127,15 @@ public static class RuleCompiler
         return new CompiledRuleSet(def, lists, cells, exprs.Select(x => x.Describe(def)).ToArray(), factory, from, timings);
     }
 
+    /// <summary>RuleSet_ and the id, every character that is not a letter or digit as '_'.</summary>
+    private static string ClassName(RuleSetDefinition def)
+    {
+        var name = ("RuleSet_" + def.Id).ToCharArray();
+        for (var i = 0; i < name.Length; i++)
+            if (!char.IsLetterOrDigit(name[i])) name[i] = '_';
+        return new string(name);
+    }
+
     private static List<CellInfo> Flatten(RuleSetDefinition def)
     {
         var cells = new List<CellInfo>();
@@ -136,13 +145,27 @@ public static class RuleCompiler
                     foreach (var cell in row.Cells)
                     {
                         var baseRole = row.BaseRole ?? cell.Role;
-                        var bases = row.BasePatterns.Count == 0
-                            ? []
-                            : cells.Where(c => c.Role == baseRole && row.BasePatterns.Any(p => RuleFileParser.Matches(p, c.Row.Id)))
-                                .Select(c => c.Index).ToArray();
-                        cells.Add(new CellInfo(cells.Count, row, cell, bases, row.QuotaId, section, table));
+                        var bases = new List<int>();
+                        if (row.BasePatterns.Count > 0)
+                            foreach (var c in cells)
+                                if (c.Role == baseRole && row.BasePatterns.Any(p => RuleFileParser.Matches(p, c.Row.Id))) bases.Add(c.Index);
+                        cells.Add(new CellInfo(cells.Count, row, cell, [.. bases], row.QuotaId, section, table));
                     }
         return cells;
+    }
+
+    /// <summary>
+    /// The cells' rows, each once, in order: row r's condition compiles to method W{r}. By reference, not by the record's
+    /// value equality, which would hash every field of every row (and, on a warm start, JIT-compile an equality comparer
+    /// for each field's type): the same rows, since no two row objects of a rule set are equal.
+    /// </summary>
+    internal static List<RowDefinition> DistinctRows(IEnumerable<CellInfo> cells)
+    {
+        var seen = new HashSet<object>(ReferenceEqualityComparer.Instance);
+        var rows = new List<RowDefinition>();
+        foreach (var c in cells)
+            if (seen.Add(c.Row)) rows.Add(c.Row);
+        return rows;
     }
 
     /// <summary>One rule expression of the rule set and the method it compiles to.</summary>
@@ -169,7 +192,7 @@ public static class RuleCompiler
             for (var s = 0; s < table.Sections.Count; s++)
                 if (table.Sections[s].When is { } w) exprs.Add(new(w, $"S{t}_{s}", "bool", "", false, $"section {table.Id}.{table.Sections[s].Id} 'when'"));
         }
-        var rows = cells.Select(c => c.Row).Distinct().ToList();
+        var rows = DistinctRows(cells);
         for (var r = 0; r < rows.Count; r++)
             if (rows[r].When is { } w) exprs.Add(new(w, $"W{r}", "bool", FigureParameters(rows[r].Figures, "", w), false, $"row {rows[r].Id} 'when'"));
         foreach (var c in cells)

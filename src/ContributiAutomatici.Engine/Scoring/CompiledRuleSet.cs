@@ -174,28 +174,43 @@ public sealed class CompiledRuleSet
     internal CompiledRuleSet(RuleSetDefinition definition, ListCatalog lists, IReadOnlyList<CellInfo> cells, string[] expressionSites,
         Func<RuleScope> factory, CompileSource source, CompileTimings timings)
     {
+        // Plain loops, not LINQ: this runs on every start, warm ones included, where each LINQ operator over a value type
+        // (int, bool, Role, KeyValuePair) is a generic instantiation no ReadyToRun image holds, compiled by the JIT first.
         _expressionSites = expressionSites;
         Timings = timings;
-        Roles = cells.Select(c => c.Role).ToHashSet();
         Definition = definition;
         Lists = lists;
         Cells = _cells = [.. cells];
         _factory = factory;
         Source = source;
-        _quotaIds = definition.Quotas.Select(q => q.Id).ToArray();
-        _flagged = cells.Any(c => c.Row.Provenance != Provenance.Sourced);
-        _cellQuota = cells.Select(c => Array.IndexOf(_quotaIds, c.QuotaId)).ToArray();
-        _indexesByRole = Enumerable.Range(0, 5).Select(r => cells.Where(c => (int)c.Role == r).Select(c => c.Index).ToArray()).ToArray();
-        // Only cells calling a list helper have matches to list (recorded while they are evaluated).
-        _traced = cells.Select(c => CallsListHelper(c.Cell.Points)).ToArray();
-        // A row's figures read the same in every explanation: formatted once.
-        _figureInputs = cells.Select(c => (c.Row.Windowed is { } w
-                ? c.Row.Figures.Concat(w.Figures.Select(x => x with { Name = x.Name + $" ({w.OverlayId}, {w.From:yyyy-MM-dd}..{w.To:yyyy-MM-dd})" }))
-                : c.Row.Figures)
-            .Select(f => KeyValuePair.Create(f.Name, f.Value.ToString(System.Globalization.CultureInfo.InvariantCulture) + (f.Unit.Length > 0 ? " " + f.Unit : "")))
-            .ToArray()).ToArray();
-        _lineSources = cells.Select(c => new LineSource(c.Row.Id, c.Row.Label, c.Row.Citation, c.Role, c.QuotaId, c.Cell.Location)).ToArray();
-        _baseRows = cells.Select(c => c.BaseCells.Length == 0 ? null : string.Join(" + ", c.BaseCells.Select(i => cells[i].Row.Id).Distinct())).ToArray();
+        var n = _cells.Length;
+        _quotaIds = new string[definition.Quotas.Count];
+        for (var q = 0; q < _quotaIds.Length; q++) _quotaIds[q] = definition.Quotas[q].Id;
+        var roles = new HashSet<Role>();
+        var perRole = new List<int>[5];
+        for (var r = 0; r < perRole.Length; r++) perRole[r] = [];
+        _cellQuota = new int[n];
+        _traced = new bool[n];
+        _figureInputs = new KeyValuePair<string, string>[n][];
+        _lineSources = new LineSource[n];
+        _baseRows = new string?[n];
+        foreach (var c in _cells)
+        {
+            var i = c.Index;
+            roles.Add(c.Role);
+            perRole[(int)c.Role].Add(i);
+            _flagged |= c.Row.Provenance != Provenance.Sourced;
+            _cellQuota[i] = Array.IndexOf(_quotaIds, c.QuotaId);
+            // Only cells calling a list helper have matches to list (recorded while they are evaluated).
+            _traced[i] = CallsListHelper(c.Cell.Points);
+            // A row's figures read the same in every explanation: formatted once.
+            _figureInputs[i] = FigureInputs(c.Row);
+            _lineSources[i] = new LineSource(c.Row.Id, c.Row.Label, c.Row.Citation, c.Role, c.QuotaId, c.Cell.Location);
+            _baseRows[i] = BaseRows(c, _cells);
+        }
+        Roles = roles;
+        _indexesByRole = new int[5][];
+        for (var r = 0; r < perRole.Length; r++) _indexesByRole[r] = [.. perRole[r]];
         // A role's cells may take as base another role's points (art. 9.5): score that role too.
         for (var r = 1; r <= 4; r++)
         {
@@ -211,6 +226,32 @@ public sealed class CompiledRuleSet
             } while (grew);
             _dependencyMask[r] = mask;
         }
+    }
+
+    /// <summary>A row's figures as explanation inputs ("eur_per_point" = "5000 EUR"), an overlay's inside its window named with it.</summary>
+    private static KeyValuePair<string, string>[] FigureInputs(RowDefinition row)
+    {
+        var windowed = row.Windowed;
+        var inputs = new KeyValuePair<string, string>[row.Figures.Count + (windowed?.Figures.Count ?? 0)];
+        var k = 0;
+        foreach (var f in row.Figures) inputs[k++] = new(f.Name, Shown(f));
+        if (windowed is not null)
+            foreach (var f in windowed.Figures)
+                inputs[k++] = new(f.Name + " (" + windowed.OverlayId + ", " + Day(windowed.From) + ".." + Day(windowed.To) + ")", Shown(f));
+        return inputs;
+
+        static string Day(DateOnly d) => d.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture);
+        static string Shown(Figure f) => f.Value.ToString(System.Globalization.CultureInfo.InvariantCulture) + (f.Unit.Length > 0 ? " " + f.Unit : "");
+    }
+
+    /// <summary>The rows a cell takes as its base ("T1.A.1 + T1.A.2"), each once, or null.</summary>
+    private static string? BaseRows(CellInfo c, CellInfo[] cells)
+    {
+        if (c.BaseCells.Length == 0) return null;
+        var ids = new List<string>(c.BaseCells.Length);
+        foreach (var b in c.BaseCells)
+            if (!ids.Contains(cells[b].Row.Id)) ids.Add(cells[b].Row.Id);
+        return string.Join(" + ", ids);
     }
 
     public RuleSetDefinition Definition { get; }

@@ -12,9 +12,20 @@ public sealed class ListCatalog
 
     public ListCatalog(IEnumerable<ListDefinition> lists)
     {
-        _byKind = lists.ToDictionary(l => l.Kind);
-        _entries = _byKind.ToDictionary(kv => kv.Key,
-            kv => kv.Value.Entries.GroupBy(e => e.Id).ToDictionary(g => g.Key, g => g.ToArray(), StringComparer.Ordinal));
+        // Loops rather than LINQ's ToDictionary over key/value pairs: this runs on every start (see below).
+        _byKind = [];
+        _entries = [];
+        foreach (var list in lists)
+        {
+            _byKind.Add(list.Kind, list); // a kind twice is refused by the parser
+            var byId = new Dictionary<string, List<ListEntry>>(StringComparer.Ordinal);
+            foreach (var e in list.Entries)
+                if (byId.TryGetValue(e.Id, out var same)) same.Add(e);
+                else byId.Add(e.Id, [e]);
+            var entries = new Dictionary<string, ListEntry[]>(byId.Count, StringComparer.Ordinal);
+            foreach (var (id, same) in byId) entries.Add(id, [.. same]);
+            _entries.Add(list.Kind, entries);
+        }
     }
 
     // What only scoring needs (the dense numberings, the matchers and their memos) is built at the first score, not at
