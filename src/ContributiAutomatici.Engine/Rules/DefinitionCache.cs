@@ -1,5 +1,4 @@
 using System.Text;
-using ContributiAutomatici.Engine.Scoring;
 
 namespace ContributiAutomatici.Engine.Rules;
 
@@ -62,8 +61,7 @@ internal static class DefinitionCache
     /// <summary>definitions-KEY.bin, KEY from the manifest's text and the engine build.</summary>
     private static string EntryName(string manifest)
     {
-        var engine = typeof(RuleScope).Assembly.ManifestModule.ModuleVersionId.ToString("N");
-        var key = Sha256.HexOf(engine + "\n" + manifest.ReplaceLineEndings("\n"))[..32];
+        var key = Sha256.HexOf(RuleCache.EngineBuild + "\n" + manifest.ReplaceLineEndings("\n"))[..32];
         return $"definitions-{key}.bin";
     }
 

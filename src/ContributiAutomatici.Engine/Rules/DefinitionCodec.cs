@@ -238,17 +238,19 @@ internal static class DefinitionCodec
             if (r.ReadBoolean())
             {
                 var percent = r.ReadDecimal(); var categories = Strs();
-                var roles = new HashSet<Role>();
-                for (var n = Count(); n > 0; n--) roles.Add(ReadRole());
-                authors = new AuthorsSharesDefinition(percent, categories, roles, Str());
+                var roles = new Role[Count()];
+                for (var i = 0; i < roles.Length; i++) roles[i] = ReadRole();
+                authors = new AuthorsSharesDefinition(percent, categories, new EnumSet<Role>(roles), Str());
             }
-            var applicants = new Dictionary<Role, ApplicantRoleDefinition>();
-            for (var n = Count(); n > 0; n--)
+            var applicantRoles = new Role[Count()];
+            var applicants = new ApplicantRoleDefinition[applicantRoles.Length];
+            for (var i = 0; i < applicantRoles.Length; i++)
             {
-                var role = ReadRole(); var ateco = Strs();
-                var kinds = new HashSet<WorkKind>();
-                for (var k = Count(); k > 0; k--) kinds.Add(ReadWorkKind());
-                applicants[role] = new ApplicantRoleDefinition(ateco, kinds, Str());
+                applicantRoles[i] = ReadRole();
+                var ateco = Strs();
+                var kinds = new WorkKind[Count()];
+                for (var k = 0; k < kinds.Length; k++) kinds[k] = ReadWorkKind();
+                applicants[i] = new ApplicantRoleDefinition(ateco, new EnumSet<WorkKind>(kinds), Str());
             }
             var eea = Str();
             var netWorth = r.ReadBoolean() ? Cited() : null;
@@ -256,7 +258,8 @@ internal static class DefinitionCodec
             var coproduction = r.ReadBoolean() ? new CoproductionThreshold(r.ReadDecimal(), r.ReadDecimal(), r.ReadDecimal(), Str()) : null;
             var rights = Str();
             var first = r.ReadBoolean() ? new FirstExploitationDefinition(Str(), Str(), r.ReadInt32(), Str()) : null;
-            return new AllocationDefinition(excess, workCap, companyCap, expiry, authors, applicants, eea, netWorth, netWorthShorts,
+            return new AllocationDefinition(excess, workCap, companyCap, expiry, authors, new EnumMap<Role, ApplicantRoleDefinition>(applicantRoles, applicants),
+                eea, netWorth, netWorthShorts,
                 eligible, coproduction, rights, first, Str(), Str());
         }
 

@@ -19,6 +19,12 @@ internal sealed class RuleCache
 
     private readonly Action<string> _warn;
 
+    /// <summary>
+    /// The engine build (its assembly's module version id, in hex): part of every key of the cache, so that nothing one build
+    /// wrote is read by another (its compiled rules reference that build's scope; its definitions are in that build's format).
+    /// </summary>
+    public static string EngineBuild { get; } = Sha256.Hex(typeof(RuleCache).Assembly.ManifestModule.ModuleVersionId.ToByteArray());
+
     private readonly bool _shipped;
 
     private RuleCache(string directory, Action<string> warn, bool shipped = false)

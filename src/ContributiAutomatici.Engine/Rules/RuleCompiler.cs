@@ -260,8 +260,7 @@ public static class RuleCompiler
     /// <summary>The cache key: the rules' content and the engine build that compiled them.</summary>
     private static string CacheKey(RuleSetDefinition def)
     {
-        var engine = typeof(RuleScope).Assembly.ManifestModule.ModuleVersionId.ToString("N");
-        return Sha256.HexOf(def.ContentHash + "/" + engine)[..32];
+        return Sha256.HexOf(def.ContentHash + "/" + RuleCache.EngineBuild)[..32];
     }
 
     internal static string AssemblyName(RuleSetDefinition def) => $"ContributiAutomatici.Rules.{def.Id}.{def.ContentHash[..12]}";

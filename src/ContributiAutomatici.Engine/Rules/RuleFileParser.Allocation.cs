@@ -48,7 +48,7 @@ public static partial class RuleFileParser
                 if (RoleNames.ByKey.TryGetValue(r, out var role)) roles.Add(role);
                 else yf.Error(am.Node_("roles")!, Keys.UnknownRole(r));
             if (categories.Count == 0) yf.Error(am.Node, "authors_shares needs its categories");
-            authors = new AuthorsSharesDefinition(pct, categories, roles, am.Str("cite", required: true) ?? "");
+            authors = new AuthorsSharesDefinition(pct, categories, new EnumSet<Role>(roles), am.Str("cite", required: true) ?? "");
             am.Done("authors_shares");
         }
 
@@ -66,7 +66,7 @@ public static partial class RuleFileParser
                 foreach (var k in rm.StrList("independent_for"))
                     if (KindNames.TryGetValue(k, out var kind)) kinds.Add(kind);
                     else yf.Error(rm.Node_("independent_for")!, $"unknown work kind '{k}' (one of {string.Join(", ", KindNames.Keys)})");
-                applicants[role] = new ApplicantRoleDefinition(ateco, kinds, rm.Str("cite", required: true) ?? "");
+                applicants[role] = new ApplicantRoleDefinition(ateco, new EnumSet<WorkKind>(kinds), rm.Str("cite", required: true) ?? "");
                 rm.Done($"applicants.{key}");
             }
             ap.Done("applicants");
@@ -117,7 +117,8 @@ public static partial class RuleFileParser
         a.Done("allocation");
 
         if (yf.ErrorCount > before || workCap is null || companyCap is null || expiry is null) return null;
-        return new AllocationDefinition(excess, workCap, companyCap, expiry, authors, applicants, eeaCite, netWorth, netWorthShorts,
+        return new AllocationDefinition(excess, workCap, companyCap, expiry, authors,
+            new EnumMap<Role, ApplicantRoleDefinition>([.. applicants.Keys], [.. applicants.Values]), eeaCite, netWorth, netWorthShorts,
             eligible, copro, rightsShares, first, once, notYet);
     }
 }

@@ -73,7 +73,22 @@ internal sealed class Sha256
         Append(pad[..(padLength + 8)]);
         Span<byte> digest = stackalloc byte[32];
         for (var i = 0; i < 8; i++) BinaryPrimitives.WriteUInt32BigEndian(digest[(i * 4)..], _h[i]);
-        return Convert.ToHexStringLower(digest);
+        return Hex(digest);
+    }
+
+    /// <summary>
+    /// Lowercase hex, by table: Convert.ToHexStringLower's vectorized path (like Guid's formatting) is not in the
+    /// ReadyToRun image and is JIT-compiled on first use.
+    /// </summary>
+    internal static string Hex(ReadOnlySpan<byte> bytes)
+    {
+        var chars = new char[bytes.Length * 2];
+        for (var i = 0; i < bytes.Length; i++)
+        {
+            chars[2 * i] = "0123456789abcdef"[bytes[i] >> 4];
+            chars[2 * i + 1] = "0123456789abcdef"[bytes[i] & 0xF];
+        }
+        return new string(chars);
     }
 
     private void Compress(ReadOnlySpan<byte> block)

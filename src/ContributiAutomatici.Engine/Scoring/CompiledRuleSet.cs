@@ -186,7 +186,8 @@ public sealed class CompiledRuleSet
         var n = _cells.Length;
         _quotaIds = new string[definition.Quotas.Count];
         for (var q = 0; q < _quotaIds.Length; q++) _quotaIds[q] = definition.Quotas[q].Id;
-        var roles = new HashSet<Role>();
+        var roles = new Role[5];
+        var roleCount = 0;
         var perRole = new List<int>[5];
         for (var r = 0; r < perRole.Length; r++) perRole[r] = [];
         _cellQuota = new int[n];
@@ -197,7 +198,7 @@ public sealed class CompiledRuleSet
         foreach (var c in _cells)
         {
             var i = c.Index;
-            roles.Add(c.Role);
+            if (EnumSet<Role>.IndexOf(roles, roleCount, c.Role) < 0) roles[roleCount++] = c.Role;
             perRole[(int)c.Role].Add(i);
             _flagged |= c.Row.Provenance != Provenance.Sourced;
             _cellQuota[i] = Array.IndexOf(_quotaIds, c.QuotaId);
@@ -208,7 +209,7 @@ public sealed class CompiledRuleSet
             _lineSources[i] = new LineSource(c.Row.Id, c.Row.Label, c.Row.Citation, c.Role, c.QuotaId, c.Cell.Location);
             _baseRows[i] = BaseRows(c, _cells);
         }
-        Roles = roles;
+        Roles = new EnumSet<Role>(roles, roleCount);
         _indexesByRole = new int[5][];
         for (var r = 0; r < perRole.Length; r++) _indexesByRole[r] = [.. perRole[r]];
         // A role's cells may take as base another role's points (art. 9.5): score that role too.
