@@ -49,6 +49,8 @@ public class CliToolTests
             var sets = validate.Split('\n').Where(l => l.StartsWith("ok ", StringComparison.Ordinal)).ToList();
             Assert.Equal(Repo.Catalog.RuleSets.Count, sets.Count);
             Assert.All(sets, l => Assert.Contains("; shipped (", l));
+            // ... and every rule folder's definitions as parsed and checked at publish: no YAML parsed either.
+            Assert.Contains($"; {Repo.Catalog.Folders} of {Repo.Catalog.Folders} folder(s) read as already checked from the cache", validate);
             var assemblies = validate.Split('\n').Where(l => l.StartsWith("assembly ", StringComparison.Ordinal)).ToList();
             Assert.Contains("assembly ContributiAutomatici.Engine", assemblies);
             Assert.DoesNotContain(assemblies, a => a.StartsWith("assembly Microsoft.CodeAnalysis", StringComparison.Ordinal));
