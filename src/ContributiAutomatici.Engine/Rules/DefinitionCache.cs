@@ -22,13 +22,12 @@ internal static class DefinitionCache
     public static RuleSetDefinition? Load(string directory, List<RuleError> errors, RuleCache? cache, RuleCache? shipped, out bool fromCache)
     {
         fromCache = false;
-        string? entry = null;
         if (cache is not null || shipped is not null)
         {
             var manifest = ReadRuleFile(Path.Combine(directory, RuleFileParser.ManifestName));
             if (manifest is not null)
             {
-                entry = EntryName(manifest);
+                var entry = EntryName(manifest);
                 if (cache is not null && TryRead(cache, entry, directory, manifest) is { } cached) { fromCache = true; return cached; }
                 if (shipped is not null && TryRead(shipped, entry, directory, manifest) is { } fromShipped) { fromCache = true; return fromShipped; }
             }

@@ -110,9 +110,15 @@ public sealed class EnumMap<TKey, TValue> : IReadOnlyDictionary<TKey, TValue> wh
 
     public int Count => _keys.Length;
 
-    public IEnumerable<TKey> Keys => _keys;
+    public IEnumerable<TKey> Keys => Each(_keys);
 
-    public IEnumerable<TValue> Values => _values;
+    public IEnumerable<TValue> Values => Each(_values);
+
+    // The arrays are never handed out: a caller cannot cast them back and write into them.
+    private static IEnumerable<TItem> Each<TItem>(TItem[] items)
+    {
+        foreach (var item in items) yield return item;
+    }
 
     public TValue this[TKey key] => TryGetValue(key, out var value) ? value : throw new KeyNotFoundException($"no entry for {key}");
 
