@@ -50,6 +50,21 @@ public class DefinitionCacheTests
     }
 
     [Fact]
+    public void A_version_with_its_overlay_applied_reads_back_whole_windows_and_patches_included()
+    {
+        // Not what the cache holds (it keeps folders, merged at each load), but the codec's every branch: an overlay's
+        // figures inside its window, the window of the rows it rewrote, the overlays that patched each row.
+        var merged = Repo.Catalog.Find("dm-2021+covid-19")!.Definition;
+        Assert.Contains(merged.Tables.SelectMany(t => t.Rows), r => r.Windowed is not null);
+        Assert.Contains(merged.Tables.SelectMany(t => t.Rows), r => r.PatchedBy.Count > 0);
+        using var ms = new MemoryStream();
+        using (var w = new BinaryWriter(ms, System.Text.Encoding.UTF8, leaveOpen: true)) DefinitionCodec.Write(w, merged);
+        ms.Position = 0;
+        AssertSame(merged, DefinitionCodec.Read(new BinaryReader(ms), merged.Directory), merged.Id);
+        Assert.Equal(ms.Length, ms.Position);
+    }
+
+    [Fact]
     public void A_warm_load_reads_every_folder_from_the_cache_and_scores_as_the_parsed_rules_do()
     {
         WithRepoCopy((t, cache) =>
