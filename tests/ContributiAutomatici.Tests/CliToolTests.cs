@@ -7,7 +7,7 @@ namespace ContributiAutomatici.Tests;
 /// <summary>
 /// The command line as a .NET tool, as the README installs it: packed from the CLI just built, installed into a tool
 /// folder, run from a directory outside the repository with the rules shipped in the package, and their compiled images.
-/// About 30-60 s (pack, with the publish that compiles the rules once, install); filter it out with
+/// About 60-100 s (pack: two publishes, one ReadyToRun, each compiling the rules once; install); filter it out with
 /// <c>--filter "Category!=Tool"</c>.
 /// </summary>
 [Trait("Category", "Tool")]
@@ -28,11 +28,17 @@ public class CliToolTests
             var packages = Path.Combine(work.FullName, "packages");
             var tools = Path.Combine(work.FullName, "tools");
             var outside = Directory.CreateDirectory(Path.Combine(work.FullName, "somewhere")).FullName;
-            // The CLI is built beside these tests (a project reference): pack it as it is.
+            // As the README packs it: one pointer package and a package per platform (RID), each built and published by the
+            // pack (a RID-specific build is not the one beside these tests, so no --no-build).
             var project = Path.Combine(Repo.Root, "src", "ContributiAutomatici.Cli", "ContributiAutomatici.Cli.csproj");
-            Dotnet(outside, "pack", project, "-c", Configuration, "--no-build", "-o", packages);
-            Assert.Single(Directory.GetFiles(packages, "ContributiAutomatici.Cli.*.nupkg"));
+            Dotnet(outside, "pack", project, "-c", Configuration, "-o", packages);
+            Assert.Equal(["ContributiAutomatici.Cli." + Version, "ContributiAutomatici.Cli.any." + Version, "ContributiAutomatici.Cli.linux-x64." + Version],
+                Directory.GetFiles(packages, "*.nupkg").Select(Path.GetFileNameWithoutExtension).Order(StringComparer.Ordinal));
             Dotnet(outside, "tool", "install", "--tool-path", tools, "--add-source", packages, "--ignore-failed-sources", "ContributiAutomatici.Cli");
+            // This platform's package: on linux-x64 the ReadyToRun one, anywhere else the portable one.
+            var rid = System.Runtime.InteropServices.RuntimeInformation.RuntimeIdentifier == "linux-x64" ? "linux-x64" : "any";
+            Assert.True(Directory.Exists(Path.Combine(tools, ".store", "contributiautomatici.cli", Version, "contributiautomatici.cli." + rid)),
+                $"the {rid} package installed");
 
             var contributi = Path.Combine(tools, OperatingSystem.IsWindows() ? "contributi.exe" : "contributi");
             var version = Exec(contributi, outside, work.FullName, "--version");
@@ -61,6 +67,9 @@ public class CliToolTests
             try { work.Delete(recursive: true); } catch (IOException) { }
         }
     }
+
+    /// <summary>The package version: the CLI's informational version without its commit.</summary>
+    private static string Version => typeof(Program).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()!.InformationalVersion.Split('+')[0];
 
     private static string DotnetHost =>
         Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host && File.Exists(host)
