@@ -5,7 +5,7 @@ using ContributiAutomatici.Cli;
 namespace ContributiAutomatici.Tests;
 
 /// <summary>
-/// The command line as a .NET tool, as the README installs it: packed from the CLI just built, installed into a tool
+/// The command line as a .NET tool, as the README installs it: packed from the repository's CLI, installed into a tool
 /// folder, run from a directory outside the repository with the rules shipped in the package, and their compiled images.
 /// About 60-100 s (pack: two publishes, one ReadyToRun, each compiling the rules once; install); filter it out with
 /// <c>--filter "Category!=Tool"</c>.
