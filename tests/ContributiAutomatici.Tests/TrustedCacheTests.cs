@@ -113,6 +113,17 @@ public class TrustedCacheTests
         return (catalog, warnings);
     }
 
+    /// <summary>Ships the rule set, cuts the one shipped file matching <paramref name="pattern"/> to its first bytes, and loads.</summary>
+    private static (string File, byte[] Garbage, RuleCatalog Loaded, List<string> Warnings) LoadWithShippedFileCut(TempRules t, string pattern, int keep)
+    {
+        var shipped = Ship(t.Root, Path.Combine(t.Root, "app"));
+        var file = Assert.Single(Directory.GetFiles(shipped, pattern));
+        byte[] garbage = [.. File.ReadAllBytes(file).Take(keep)];
+        File.WriteAllBytes(file, garbage);
+        var (loaded, warnings) = LoadShipped(t.Root, Path.Combine(t.Root, "user-cache"), shipped);
+        return (file, garbage, loaded, warnings);
+    }
+
     /// <summary>What the publish target does (src/ShipCompiledRules.targets): compile into the folder, then u=rwX,go=rX.</summary>
     private static string Ship(string root, string app)
     {
@@ -159,15 +170,25 @@ public class TrustedCacheTests
     public void A_shipped_image_that_fails_the_check_is_reported_and_compiled_but_left_in_place()
     {
         using var t = TempRules.WithRow("Per(Work.BoxOfficeTotal, 1_000)");
-        var shipped = Ship(t.Root, Path.Combine(t.Root, "app"));
-        var dll = Assert.Single(Directory.GetFiles(shipped, "*.dll"));
-        byte[] garbage = [.. File.ReadAllBytes(dll).Take(300)];
-        File.WriteAllBytes(dll, garbage);
-
-        var (loaded, warnings) = LoadShipped(t.Root, Path.Combine(t.Root, "user-cache"), shipped);
+        var (dll, garbage, loaded, warnings) = LoadWithShippedFileCut(t, "*.dll", 300);
         Assert.Equal(CompileSource.Compiled, loaded.RuleSets[0].Source);
         Assert.Contains($"shipped compiled rules {dll} not used: it does not pass the rule language check", Assert.Single(warnings));
         Assert.Equal(garbage, File.ReadAllBytes(dll)); // the program's own files are not the engine's to delete
+    }
+
+    [Fact]
+    public void A_shipped_definitions_entry_that_cannot_be_read_is_reported_and_the_folder_parsed_but_left_in_place()
+    {
+        using var t = TempRules.WithRow("Per(Work.BoxOfficeTotal, 1_000)");
+        var (entry, garbage, loaded, warnings) = LoadWithShippedFileCut(t, "definitions-*.bin", 40);
+        Assert.Equal(0, loaded.FoldersFromCache); // parsed from its YAML
+        Assert.Equal(CompileSource.Shipped, loaded.RuleSets[0].Source); // the image itself is fine
+        Assert.Contains($"shipped compiled rules {entry} not used: not a readable definitions entry", Assert.Single(warnings));
+        Assert.Equal(garbage, File.ReadAllBytes(entry)); // the program's own files are not the engine's to delete
+        // The user's cache has the folder's definitions now: the next start reads them from there, warning no more.
+        var (next, nextWarnings) = LoadShipped(t.Root, Path.Combine(t.Root, "user-cache"), Path.GetDirectoryName(entry)!);
+        Assert.Equal(1, next.FoldersFromCache);
+        Assert.Empty(nextWarnings);
     }
 
     [Fact]
