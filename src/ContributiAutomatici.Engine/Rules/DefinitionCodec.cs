@@ -21,8 +21,13 @@ internal static class DefinitionCodec
 
     public static RuleSetDefinition Read(BinaryReader reader, string directory) => new Reader(reader, directory).RuleSet();
 
+    /// <summary>What a path of the folder starts with: the folder and its separator.</summary>
+    private static string FolderPrefix(string directory) => System.IO.Path.Combine(directory, "x")[..^1];
+
     private sealed class Writer(BinaryWriter w, string directory)
     {
+        private readonly string _prefix = FolderPrefix(directory);
+
         public void RuleSet(RuleSetDefinition d)
         {
             Str(d.Id); Str(d.Title); Str(d.Decree); Str(d.Kind); OptStr(d.Patches);
@@ -144,10 +149,9 @@ internal static class DefinitionCodec
         /// <summary>A path of the folder as the name inside it (rebased when read), any other as written.</summary>
         private void Path(string path)
         {
-            var prefix = System.IO.Path.Combine(directory, "x")[..^1];
-            var inside = path.StartsWith(prefix, StringComparison.Ordinal);
+            var inside = path.StartsWith(_prefix, StringComparison.Ordinal);
             w.Write(inside);
-            Str(inside ? path[prefix.Length..] : path);
+            Str(inside ? path[_prefix.Length..] : path);
         }
 
         private void Str(string s) => w.Write(s);
@@ -162,7 +166,7 @@ internal static class DefinitionCodec
 
     private sealed class Reader(BinaryReader r, string directory)
     {
-        private readonly string _prefix = System.IO.Path.Combine(directory, "x")[..^1];
+        private readonly string _prefix = FolderPrefix(directory);
 
         public RuleSetDefinition RuleSet()
         {

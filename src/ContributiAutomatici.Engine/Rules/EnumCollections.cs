@@ -55,9 +55,10 @@ public sealed class EnumSet<T> : IReadOnlySet<T> where T : struct, Enum
 
     IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();
 
-    public bool IsSubsetOf(IEnumerable<T> other)
+    public bool IsSubsetOf(IEnumerable<T> other) => IsSubsetOf(new EnumSet<T>(other));
+
+    private bool IsSubsetOf(EnumSet<T> set)
     {
-        var set = new EnumSet<T>(other);
         foreach (var item in _items)
             if (!set.Contains(item)) return false;
         return true;
@@ -70,9 +71,17 @@ public sealed class EnumSet<T> : IReadOnlySet<T> where T : struct, Enum
         return true;
     }
 
-    public bool IsProperSubsetOf(IEnumerable<T> other) => IsSubsetOf(other) && new EnumSet<T>(other).Count > Count;
+    public bool IsProperSubsetOf(IEnumerable<T> other)
+    {
+        var set = new EnumSet<T>(other);
+        return IsSubsetOf(set) && set.Count > Count;
+    }
 
-    public bool IsProperSupersetOf(IEnumerable<T> other) => IsSupersetOf(other) && new EnumSet<T>(other).Count < Count;
+    public bool IsProperSupersetOf(IEnumerable<T> other)
+    {
+        var set = new EnumSet<T>(other);
+        return set.IsSubsetOf(this) && set.Count < Count;
+    }
 
     public bool Overlaps(IEnumerable<T> other)
     {
@@ -81,7 +90,11 @@ public sealed class EnumSet<T> : IReadOnlySet<T> where T : struct, Enum
         return false;
     }
 
-    public bool SetEquals(IEnumerable<T> other) => IsSupersetOf(other) && IsSubsetOf(other);
+    public bool SetEquals(IEnumerable<T> other)
+    {
+        var set = new EnumSet<T>(other);
+        return set.Count == Count && IsSubsetOf(set);
+    }
 
     public override string ToString() => string.Join(", ", _items);
 }
