@@ -337,6 +337,14 @@ public sealed class ContributiClient : IDisposable
         return builder.Build();
     }
 
+    /// <summary>
+    /// A <see cref="SocketsHttpHandler.ConnectCallback"/> for a handler of your own: connects over TCP as
+    /// SocketsHttpHandler does and sends from a background loop, as the default handler does
+    /// (<see cref="ContributiClientOptions.WriteBehind"/>). TLS, when the address is https, runs over it as usual.
+    /// </summary>
+    public static ValueTask<Stream> ConnectWithWriteBehindAsync(SocketsHttpConnectionContext context, CancellationToken cancellationToken) =>
+        WriteBehindStream.ConnectAsync(context, cancellationToken);
+
     private static GrpcChannel CreateChannel(ContributiClientOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
@@ -348,6 +356,7 @@ public sealed class ContributiClient : IDisposable
             KeepAlivePingDelay = TimeSpan.FromSeconds(60),
             KeepAlivePingTimeout = TimeSpan.FromSeconds(30),
             ConnectTimeout = TimeSpan.FromSeconds(5),
+            ConnectCallback = options.WriteBehind ? WriteBehindStream.ConnectAsync : null,
         };
         return GrpcChannel.ForAddress(options.Address, new GrpcChannelOptions
         {

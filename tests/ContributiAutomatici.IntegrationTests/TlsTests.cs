@@ -45,5 +45,20 @@ public sealed class TlsTests : IDisposable
         var response = await client.ScoreWorkAsync(Examples.FirstFeature());
 
         Examples.AssertMatches(Examples.ExpectedFor(2_400_000m), response, "over TLS");
+
+        // TLS over the write-behind connection the default handler uses (a handler of one's own can plug it in).
+        var writeBehind = new SocketsHttpHandler { ConnectCallback = ContributiClient.ConnectWithWriteBehindAsync };
+        writeBehind.SslOptions.RemoteCertificateValidationCallback = (_, cert, _, _) => cert is not null && cert.GetCertHashString() == thumbprint;
+        using var behind = new ContributiClient(new ContributiClientOptions { Address = server.Address, HttpHandler = writeBehind, RetryCount = 0 });
+        Examples.AssertMatches(Examples.ExpectedFor(2_400_000m), await behind.ScoreWorkAsync(Examples.FirstFeature()), "over TLS, write-behind");
+        var requests = Enumerable.Range(0, 300).Select(i => new ContributiAutomatici.Contracts.V1.ScoreWorksRequest { RequestId = i.ToString(), Request = Examples.FirstFeature() });
+        var answered = 0;
+        await foreach (var item in behind.ScoreWorksAsync(requests))
+        {
+            Assert.Equal(answered.ToString(), item.RequestId);
+            Examples.AssertMatches(Examples.ExpectedFor(2_400_000m), item.Response, $"over TLS, write-behind, stream item {answered}");
+            answered++;
+        }
+        Assert.Equal(300, answered);
     }
 }
