@@ -29,6 +29,7 @@ internal sealed class WriteBehindStream : Stream
     private const int KeepBufferUpTo = 256 * 1024;
 
     private readonly Stream _inner;
+    private readonly TimeSpan _closeTimeoutAfter;
     private readonly Lock _gate = new();
     private readonly CancellationTokenSource _closeTimeout = new();
     private byte[] _pending = new byte[InitialBuffer]; // written, not yet taken by the send loop (guarded by _gate)
@@ -39,8 +40,6 @@ internal sealed class WriteBehindStream : Stream
     private int _innerClosed;
     private Exception? _failure;
     private TaskCompletionSource? _space; // writers waiting for the pending bytes to fall under the limit
-
-    private readonly TimeSpan _closeTimeoutAfter;
 
     internal WriteBehindStream(Stream inner, TimeSpan? closeTimeout = null)
     {
@@ -111,11 +110,8 @@ internal sealed class WriteBehindStream : Stream
 
     private async ValueTask WaitAndWriteAsync(Task wait, ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken)
     {
-        do
-        {
-            await wait.WaitAsync(cancellationToken).ConfigureAwait(false);
-        }
-        while ((wait = TryAppend(buffer.Span)!) is not null);
+        for (Task? next = wait; next is not null; next = TryAppend(buffer.Span))
+            await next.WaitAsync(cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Appends the bytes and starts the send loop if it is idle (null), or returns what to wait for first.</summary>
