@@ -9,8 +9,8 @@ namespace ContributiAutomatici.Client;
 /// <para>Why: SocketsHttpHandler's HTTP/2 connection sends inline, from its single writer loop, every time its queue of
 /// frames runs dry: on a ScoreWorks stream that is one send per request, and the next request waits for the send (on
 /// loopback the send also runs the receiver's TCP path and wakes it). Kestrel already sends from a loop of its own on
-/// the server's side; this gives the client the same. The ScoreWorks stream, totals only, went from 32-45 k to 48-62 k
-/// works/s on the load benchmark (tests/ContributiAutomatici.LoadBenchmark/RESULTS.md).</para>
+/// the server's side; this gives the client the same. The ScoreWorks stream, totals only, went from about 37 k to about
+/// 55 k works/s on the load benchmark, medians (tests/ContributiAutomatici.LoadBenchmark/RESULTS.md).</para>
 /// <para>Kept: the order of the bytes; back-pressure (a write waits while more than <see cref="PendingLimit"/> bytes are
 /// still to send; HTTP/2 flow control bounds it anyway). A send that fails closes the socket, so the connection's reads
 /// end too, and every later write throws that failure as an <see cref="IOException"/>. Dispose sends what is pending
