@@ -67,10 +67,7 @@ public static class Parts
         sb.AppendLine("| step, per work (totals only) | CPU ns, median (min-max) | bytes allocated |");
         sb.AppendLine("|---|---:|---:|");
         for (var i = 0; i < steps.Length; i++)
-        {
-            var sorted = cpu[i].Order().ToArray();
-            sb.AppendLine(inv, $"| {steps[i].Name} | {sorted[sorted.Length / 2]:0} ({sorted[0]:0}-{sorted[^1]:0}) | {alloc[i]:0} |");
-        }
+            sb.AppendLine(inv, $"| {steps[i].Name} | {Program.Spread(cpu[i], "0")} | {alloc[i]:0} |");
         return sb.ToString();
     }
 }

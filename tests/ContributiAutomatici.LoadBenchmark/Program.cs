@@ -178,8 +178,8 @@ public static class Program
         return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[sorted.Length / 2 - 1] + sorted[sorted.Length / 2]) / 2;
     }
 
-    /// <summary>"median (min-max)" of a measure over the rounds.</summary>
-    private static string Spread(IEnumerable<double> values, string format)
+    /// <summary>"median (min-max)" of a measure over the rounds (also the per-step table of <see cref="Parts"/>).</summary>
+    internal static string Spread(IEnumerable<double> values, string format)
     {
         var all = values.ToArray();
         var inv = CultureInfo.InvariantCulture;
