@@ -9,10 +9,11 @@ using V1 = ContributiAutomatici.Contracts.V1;
 namespace ContributiAutomatici.Cli;
 
 /// <summary>
-/// <c>diff A B</c>: what differs between two rule sets (ids of loaded versions, "dm-2021+covid-19" for a version with
-/// an overlay, or folders of rule files). <c>compare --works FILE --a A --b B</c>: works (JSON lines of
-/// ScoreWorkRequest) under both; <c>compare --year FILE --a A --b B [--html report.html]</c>: a year under both.
-/// A side is a compiled rule set id exactly: "dm-2021" is the version alone, "dm-2021+covid-19" with the overlay.
+/// <c>diff A B</c>: what differs between two rule sets (selectors, an overlay's id, or folders of rule files).
+/// <c>compare --works FILE --a A --b B</c>: works (JSON lines of ScoreWorkRequest) under both; <c>compare --year FILE --a A
+/// --b B [--html report.html]</c>: a year under both. A side is a selector (<see cref="RuleSetSelector"/>), as in every
+/// request: "dm-2021" is the version as in force (with the overlays it applies by default), "dm-2021+covid-19" the same,
+/// "dm-2021~covid-19" without it; --with-overlay and --without-overlay apply to both sides.
 /// </summary>
 internal static class CompareCommand
 {
@@ -28,21 +29,23 @@ internal static class CompareCommand
         command.Arguments.Add(a);
         command.Arguments.Add(b);
         command.Options.Add(json);
+        var overlays = CommonOptions.AddOverlayOptions(command);
         var source = CommonOptions.AddRuleOptions(command, io);
-        command.SetAction(r => Diff(source(r), r.GetValue(a)!, r.GetValue(b)!, r.GetValue(json), io));
+        command.SetAction(r => Diff(source(r), r.GetValue(a)!, r.GetValue(b)!, overlays(r), r.GetValue(json), io));
         return command;
 
         static Argument<string> SideArgument(string name) => new(name)
         {
-            Description = "A loaded rule set (dm-2021, dm-2021+covid-19, covid-19: see 'contributi list') or a folder of rule files (rules/dm-2021)",
+            Description = "A rule set: a selector (dm-2021 as in force, dm-2021+covid-19, dm-2021~covid-19, 2021), an overlay's id (covid-19), " +
+                          "or a folder of rule files (rules/dm-2021: that version as in force in its rules folder)",
         };
     }
 
-    private static int Diff(RuleSource source, string a, string b, bool json, Io io)
+    private static int Diff(RuleSource source, string a, string b, (string[] With, string[] Without) overlays, bool json, Io io)
     {
         var errors = new List<RuleError>();
-        var da = Definition(source, a, errors);
-        var db = Definition(source, b, errors);
+        var da = Definition(source, a, overlays, errors);
+        var db = Definition(source, b, overlays, errors);
         if (da is null || db is null)
         {
             foreach (var e in errors) io.Err.WriteLine(e.Line > 0 ? e.ToString() : $"diff: {e.Message}");
@@ -55,27 +58,49 @@ internal static class CompareCommand
     }
 
     /// <summary>
-    /// A folder of rule files parsed (not compiled: a diff needs no scoring), else a loaded rule set by id (the rules
-    /// compiled only then).
+    /// A side of a diff, as written, not compiled (a diff needs no scoring): a folder of rule files (the version in it as in
+    /// force in its own rules folder: figure references resolved, default overlays applied), else a selector or an overlay
+    /// id in the rules folder.
     /// </summary>
-    private static RuleSetDefinition? Definition(RuleSource source, string spec, List<RuleError> errors)
+    private static RuleSetDefinition? Definition(RuleSource source, string spec, (string[] With, string[] Without) overlays, List<RuleError> errors)
     {
-        if (File.Exists(Path.Combine(spec, RuleFileParser.ManifestName))) return RuleFileParser.Parse(Path.GetFullPath(spec), errors);
-        if (source.Catalog() is not { } catalog) return null;
-        if (catalog.Find(spec) is { } rs) return rs.Definition;
-        if (catalog.Overlays.FirstOrDefault(o => o.Id == spec) is { } o) return o;
-        errors.Add(new RuleError(spec, 0, $"{RuleSource.Unknown(spec, catalog.RuleSets.Select(r => r.Id).Concat(catalog.Overlays.Select(x => x.Id)))}, " +
-                                          "and not a folder of rule files (with ruleset.yaml)"));
+        if (File.Exists(Path.Combine(spec, RuleFileParser.ManifestName)))
+        {
+            var folder = Path.GetFullPath(spec).TrimEnd(Path.DirectorySeparatorChar);
+            if (source.Resolved(Path.GetDirectoryName(folder)) is not { } theirs) return null;
+            var version = theirs.Versions.Select(v => v.Version).FirstOrDefault(v => Path.GetFullPath(v.Directory).TrimEnd(Path.DirectorySeparatorChar) == folder);
+            var overlay = theirs.Overlays.FirstOrDefault(o => Path.GetFullPath(o.Directory).TrimEnd(Path.DirectorySeparatorChar) == folder);
+            if (overlay is not null) return overlay;
+            if (version is null) { errors.Add(new RuleError(spec, 0, "not a version or overlay of its rules folder")); return null; }
+            return Select(theirs, CommonOptions.Fold(version.Id, overlays), spec, errors);
+        }
+        if (source.Resolved() is not { } mine) return null;
+        return Select(mine, CommonOptions.Fold(spec, overlays), spec, errors);
+    }
+
+    private static RuleSetDefinition? Select(RuleDefinitions defs, string selector, string spec, List<RuleError> errors)
+    {
+        if (defs.Select(selector, out var why) is { } def) return def;
+        errors.Add(new RuleError(spec, 0, (why ?? $"'{selector}' is not loaded") + ", and not a folder of rule files (with ruleset.yaml)"));
         return null;
     }
 
-    /// <summary>A side as the CLI names it: a compiled rule set id, exactly.</summary>
-    private static V1.RuleSetRef Side(string spec)
+    /// <summary>
+    /// A side as the CLI names it, with the catalog it is read from: a selector in the rules folder, with the overlay options
+    /// folded in; or a folder of rule files (rules/dm-2021), that version in its own rules folder. Null with the error printed.
+    /// </summary>
+    private static (RuleCatalog Catalog, V1.RuleSetRef Side)? Side(RuleSource rules, string spec, (string[] With, string[] Without) overlays, Io io)
     {
-        var parts = spec.Split('+');
-        var side = new V1.RuleSetRef { RuleSetId = parts[0], WithoutOverlays = { "*" } };
-        side.WithOverlays.AddRange(parts.Skip(1));
-        return side;
+        if (!File.Exists(Path.Combine(spec, RuleFileParser.ManifestName)))
+            return rules.Catalog() is { } catalog ? (catalog, new V1.RuleSetRef { RuleSetId = CommonOptions.Fold(spec, overlays) }) : null;
+        var folder = Path.GetFullPath(spec).TrimEnd(Path.DirectorySeparatorChar);
+        if (rules.Other(Path.GetDirectoryName(folder)!) is not { } theirs) return null;
+        if (theirs.Versions.FirstOrDefault(v => Path.GetFullPath(v.Definition.Directory).TrimEnd(Path.DirectorySeparatorChar) == folder) is not { } version)
+        {
+            io.Err.WriteLine($"{spec}: not a decree version of its rules folder (an overlay is compared as VERSION+OVERLAY)");
+            return null;
+        }
+        return (theirs, new V1.RuleSetRef { RuleSetId = CommonOptions.Fold(version.Id, overlays) });
     }
 
     public static Command BuildCompare(Io io)
@@ -94,16 +119,20 @@ internal static class CompareCommand
             if ((r.GetResult(works) is null) == (r.GetResult(year) is null)) r.AddError("compare takes either --works FILE.jsonl or --year FILE (one of them)");
             if (r.GetResult(html) is not null && r.GetResult(year) is null) r.AddError("--html is a report of a year: it needs --year FILE");
         });
+        var overlays = CommonOptions.AddOverlayOptions(command);
         var source = CommonOptions.AddRuleOptions(command, io);
         command.SetAction(r =>
         {
             var file = r.GetValue(works) ?? r.GetValue(year)!;
-            if (source(r).Catalog() is not { } catalog) return Program.InputError;
+            var rules = source(r);
+            // A side that is a folder of rule files is read from its own rules folder (compiled there): the money effect of an edit.
+            if (Side(rules, r.GetValue(a)!, overlays(r), io) is not var (catalog, sa) || Side(rules, r.GetValue(b)!, overlays(r), io) is not var (catalogB, sb))
+                return Program.InputError;
             try
             {
                 return r.GetValue(works) is not null
-                    ? Works(catalog, file, Side(r.GetValue(a)!), Side(r.GetValue(b)!), r.GetValue(json), io.Out)
-                    : Year(catalog, file, Side(r.GetValue(a)!), Side(r.GetValue(b)!), r.GetValue(json), r.GetValue(html), r.GetValue(top), io.Out);
+                    ? Works(catalog, catalogB, file, sa, sb, r.GetValue(json), io.Out)
+                    : Year(catalog, catalogB, file, sa, sb, r.GetValue(json), r.GetValue(html), r.GetValue(top), io.Out);
             }
             catch (Exception ex) when (ex is InvalidProtocolBufferException or IOException or InvalidJsonException)
             {
@@ -120,11 +149,12 @@ internal static class CompareCommand
         static Option<string> SideOption(string name) => new(name)
         {
             Required = true, HelpName = "SIDE",
-            Description = "A compiled rule set id, exactly: 'dm-2021' is the version alone, 'dm-2021+covid-19' with the overlay (see 'contributi list')",
+            Description = "A rule set: a version as in force (dm-2021: with the overlays it applies by default), VERSION+OVERLAY, " +
+                          "VERSION~OVERLAY (without it), or an application year (see 'contributi list')",
         };
     }
 
-    private static int Works(RuleCatalog catalog, string file, V1.RuleSetRef a, V1.RuleSetRef b, bool json, TextWriter o)
+    private static int Works(RuleCatalog catalog, RuleCatalog catalogB, string file, V1.RuleSetRef a, V1.RuleSetRef b, bool json, TextWriter o)
     {
         var n = 0;
         foreach (var line in File.ReadLines(file).Where(l => l.Trim().Length > 0))
@@ -133,7 +163,7 @@ internal static class CompareCommand
             var c = Comparisons.CompareWork(new V1.CompareWorksRequest
             {
                 RequestId = (++n).ToString(CultureInfo.InvariantCulture), A = a, B = b, Work = request.Work, Roles = { request.Roles },
-            }, catalog);
+            }, catalog, catalogB);
             if (json)
             {
                 o.WriteLine(JsonFormatter.Default.Format(c));
@@ -154,7 +184,7 @@ internal static class CompareCommand
         return 0;
     }
 
-    private static int Year(RuleCatalog catalog, string file, V1.RuleSetRef a, V1.RuleSetRef b, bool json, string? html, int top, TextWriter o)
+    private static int Year(RuleCatalog catalog, RuleCatalog catalogB, string file, V1.RuleSetRef a, V1.RuleSetRef b, bool json, string? html, int top, TextWriter o)
     {
         var items = AllocateCommand.Read(file);
         var header = items.FirstOrDefault(i => i.ItemCase == V1.AllocateRequest.ItemOneofCase.Header)?.Header ?? new V1.AllocationHeader();
@@ -163,7 +193,7 @@ internal static class CompareCommand
             A = Header(header, a), B = Header(header, b),
             Top = top,
         };
-        var reader = new Comparisons.YearReader(catalog);
+        var reader = new Comparisons.YearReader(catalog, catalogB);
         reader.Add(new V1.CompareAllocationsRequest { Sides = sides });
         foreach (var item in items.Where(i => i.ItemCase != V1.AllocateRequest.ItemOneofCase.Header))
             reader.Add(item.ItemCase switch

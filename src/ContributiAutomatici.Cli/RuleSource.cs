@@ -17,6 +17,24 @@ internal static class CommonOptions
 
     public static Option<bool> Json(string what) => new("--json") { Description = what };
 
+    /// <summary>
+    /// Adds --with-overlay and --without-overlay (each repeatable; '*' for every default) to a verb that names rule sets by
+    /// selector (dm-2021, dm-2021+covid-19, dm-2021~covid-19, 2021): they apply after the selector's own modifiers, as a
+    /// request's with_overlays and without_overlays do.
+    /// </summary>
+    public static Func<ParseResult, (string[] With, string[] Without)> AddOverlayOptions(Command command)
+    {
+        var with = new Option<string[]>("--with-overlay") { Description = "Apply this overlay too (repeatable)", HelpName = "OVERLAY", Arity = ArgumentArity.ZeroOrMore, AllowMultipleArgumentsPerToken = false };
+        var without = new Option<string[]>("--without-overlay") { Description = "Leave this overlay off ('*': every overlay the version applies by default; repeatable)", HelpName = "OVERLAY", Arity = ArgumentArity.ZeroOrMore };
+        command.Options.Add(with);
+        command.Options.Add(without);
+        return r => (r.GetValue(with) ?? [], r.GetValue(without) ?? []);
+    }
+
+    /// <summary>A selector with the overlay options folded in, as the grammar writes it ("dm-2021" and --without-overlay covid-19: "dm-2021~covid-19").</summary>
+    public static string Fold(string selector, (string[] With, string[] Without) overlays) =>
+        selector + string.Concat(overlays.With.Select(o => "+" + o)) + string.Concat(overlays.Without.Select(o => "~" + o));
+
     /// <summary>Adds --rules and --no-cache to a verb; the source they describe, for its action.</summary>
     public static Func<ParseResult, RuleSource> AddRuleOptions(Command command, Io io)
     {
@@ -38,19 +56,44 @@ internal sealed class RuleSource(string? given, bool noCache, TextWriter stderr)
 
     public string Root { get; } = RulesLocator.Find(given);
 
+    private RuleCompileOptions Options() => new()
+    {
+        CacheDirectory = noCache ? null : RuleCompileOptions.DefaultCacheDirectory,
+        ShippedDirectory = noCache ? null : RuleCompileOptions.DefaultShippedDirectory,
+        Warn = w => stderr.WriteLine("warning: " + w),
+    };
+
+    /// <summary>
+    /// The rule sets of a rules folder (this one, or <paramref name="root"/>) resolved as definitions, each version with its
+    /// overlay combinations, not compiled; null with the errors printed.
+    /// </summary>
+    public RuleDefinitions? Resolved(string? root = null)
+    {
+        if (root is null && !Exists()) return null;
+        try
+        {
+            return RuleCatalog.LoadDefinitions(root ?? Root, Options());
+        }
+        catch (RuleLoadException ex)
+        {
+            Report(ex.Errors);
+            return null;
+        }
+    }
+
+    /// <summary>Another rules folder compiled with the same options (this one's catalog when it is the same folder), or null (the errors printed).</summary>
+    public RuleCatalog? Other(string root) =>
+        Path.GetFullPath(root).TrimEnd(Path.DirectorySeparatorChar) == Path.GetFullPath(Root).TrimEnd(Path.DirectorySeparatorChar)
+            ? Catalog()
+            : new RuleSource(root, noCache, stderr).Catalog();
+
     /// <summary>Every rule set compiled, or null (the errors printed).</summary>
     public RuleCatalog? Catalog()
     {
         if (_catalog is not null || !Exists()) return _catalog;
-        var compile = new RuleCompileOptions
-        {
-            CacheDirectory = noCache ? null : RuleCompileOptions.DefaultCacheDirectory,
-            ShippedDirectory = noCache ? null : RuleCompileOptions.DefaultShippedDirectory,
-            Warn = w => stderr.WriteLine("warning: " + w),
-        };
         try
         {
-            _catalog = RuleCatalog.Load(Root, compile);
+            _catalog = RuleCatalog.Load(Root, Options());
         }
         catch (RuleLoadException ex)
         {

@@ -28,6 +28,15 @@ internal static class RulesCommands
                              $"{d.Lists.Sum(l => l.Entries.Count)} list entries; sha256 {d.ContentHash[..16]}; {rs.Source.ToString().ToLowerInvariant()} " +
                              $"(checked {rs.Timings.Checked.TotalMilliseconds:0} ms, emitted {rs.Timings.Emitted.TotalMilliseconds:0} ms, " +
                              $"sandboxed {rs.Timings.Sandboxed.TotalMilliseconds:0} ms, ready {rs.Timings.Total.TotalMilliseconds:0} ms)");
+            // Each figure is defined once: what the rule set defines, and what it reads from elsewhere by path.
+            var figures = d.Tables.SelectMany(t => t.Rows).SelectMany(r => r.Figures).ToList();
+            var referred = figures.Where(f => f.Ref is not null).ToList();
+            stdout.WriteLine($"   figures: {figures.Count - referred.Count} defined, {referred.Count} referred to by path" +
+                             (referred.Any(f => f.Ref!.Contains('/')) ? $" ({referred.Count(f => f.Ref!.Contains('/'))} borrowed from another version)" : "") +
+                             $"; quantities: {(d.Quantities.Count == 0 ? "none" : string.Join(", ", d.Quantities.Select(q => q.Name + (q.Terms.Count > 1 ? $" ({q.Terms.Count} terms)" : ""))))}");
+            // Where an overlay replaced a row's expressions, an edit of that row in the version is shadowed: say so.
+            foreach (var row in d.Tables.SelectMany(t => t.Rows).Where(r => r.ReplacedBy is not null))
+                stdout.WriteLine($"   replaces {row.Id} ({row.ReplacedBy}): an edit of {row.Id}'s expressions in {d.BaseId} does not apply while the overlay does");
         }
         stdout.WriteLine($"{catalog.RuleSets.Count} rule set(s) in {rules} valid ({catalog.LoadTime.TotalMilliseconds:0} ms; " +
                          $"{catalog.FoldersFromCache} of {catalog.Folders} folder(s) read as already checked from the cache, the others parsed)");

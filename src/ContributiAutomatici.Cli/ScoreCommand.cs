@@ -33,13 +33,21 @@ internal static class ScoreCommand
         command.Options.Add(json);
         command.Options.Add(jsonl);
         command.Options.Add(notApplied);
+        var ruleSet = new Option<string?>("--rule-set")
+        {
+            HelpName = "SELECTOR",
+            Description = "The rule set, instead of the request's rule_set_id: a version (dm-2021: with the overlays it applies by default), " +
+                          "VERSION+OVERLAY, VERSION~OVERLAY (without it), or an application year",
+        };
+        command.Options.Add(ruleSet);
+        var overlays = CommonOptions.AddOverlayOptions(command);
         var source = CommonOptions.AddRuleOptions(command, io);
         command.SetAction(r =>
         {
             var path = r.GetValue(file)!;
             var name = path == "-" ? "stdin" : path;
             var many = r.GetValue(jsonl) || path.EndsWith(".jsonl", StringComparison.OrdinalIgnoreCase);
-            var options = new Options(r.GetValue(json), r.GetValue(notApplied));
+            var options = new Options(r.GetValue(json), r.GetValue(notApplied), r.GetValue(ruleSet), overlays(r));
             IEnumerable<string> lines;
             string? text = null;
             try
@@ -61,7 +69,7 @@ internal static class ScoreCommand
         return command;
     }
 
-    private sealed record Options(bool Json, bool NotApplied);
+    private sealed record Options(bool Json, bool NotApplied, string? RuleSet, (string[] With, string[] Without) Overlays);
 
     /// <summary>Standard input is JSON lines when each of its lines is a whole object (a pretty-printed request is not).</summary>
     private static bool IsJsonLines(IEnumerable<(int Number, string Text)> lines) =>
@@ -79,7 +87,7 @@ internal static class ScoreCommand
             io.Out.WriteLine(new JsonFormatter(JsonFormatter.Settings.Default.WithIndentation()).Format(ResponseMapper.ToProto(result, excluded)));
             return Program.Ok;
         }
-        ScoreTable.Write(result, req, io.Out);
+        ScoreTable.Write(result, req, catalog, io.Out);
         foreach (var e in excluded) io.Out.WriteLine($"kept out: {e.Field} [{e.Article}] {e.Reason}");
         return Program.Ok;
     }
@@ -90,7 +98,7 @@ internal static class ScoreCommand
         var failed = 0;
         foreach (var (number, line) in lines)
         {
-            if (Score(catalog, $"{name}:{number}", line, options, io.Err) is not var (result, _, excluded))
+            if (Score(catalog, $"{name}:{number}", line, options, io.Err) is not var (result, rs, excluded))
             {
                 failed++;
                 continue;
@@ -101,7 +109,7 @@ internal static class ScoreCommand
                 continue;
             }
             var roles = string.Join("; ", result.Roles.Select(r => $"{RoleNames.Key(r.Role)} {r.TotalPoints.ToString("0.####", Inv)}"));
-            io.Out.WriteLine($"{(result.WorkId.Length > 0 ? result.WorkId : "#" + number)}  {result.RuleSetId}  {roles}" +
+            io.Out.WriteLine($"{(result.WorkId.Length > 0 ? result.WorkId : "#" + number)}  {catalog.CanonicalName(rs)}  {roles}" +
                              (excluded.Count > 0 ? $"  ({excluded.Count} result(s) kept out)" : ""));
         }
         if (failed > 0) io.Err.WriteLine($"{failed} request(s) of {name} not scored");
@@ -123,6 +131,9 @@ internal static class ScoreCommand
             return null;
         }
         if (options.NotApplied) request.IncludeNotApplied = true;
+        if (options.RuleSet is { } selector) request.RuleSetId = selector;
+        request.WithOverlays.AddRange(options.Overlays.With);
+        request.WithoutOverlays.AddRange(options.Overlays.Without);
         ScoringRequest req;
         try
         {
@@ -164,10 +175,14 @@ internal static class ScoreCommand
 /// <summary>The explanation as a table for people.</summary>
 internal static class ScoreTable
 {
-    public static void Write(ScoreResult result, CompiledRuleSet rs, TextWriter o)
+    public static void Write(ScoreResult result, CompiledRuleSet rs, RuleCatalog catalog, TextWriter o)
     {
         var inv = CultureInfo.InvariantCulture;
-        o.WriteLine($"{result.RuleSetId} (sha256 {result.ContentHash[..16]})  work: {(result.WorkId.Length > 0 ? result.WorkId : "-")}");
+        // The rule set by its canonical selector, so the overlays applied (or left off) are never implicit.
+        o.WriteLine($"{catalog.CanonicalName(rs)} (sha256 {result.ContentHash[..16]})  work: {(result.WorkId.Length > 0 ? result.WorkId : "-")}");
+        foreach (var overlay in rs.Definition.AppliedOverlays)
+            if (catalog.Overlays.FirstOrDefault(x => x.Id == overlay) is { } od)
+                o.WriteLine($"  overlay {od.Id} applied: {od.Title} (results dated {od.Overlay!.From:yyyy-MM-dd} to {od.Overlay.To:yyyy-MM-dd})");
         var quotas = rs.Definition.Quotas.ToDictionary(q => q.Id);
         foreach (var role in result.Roles)
         {

@@ -31,8 +31,11 @@ public static class Comparisons
     public static V1.DiffRuleSetsResponse Diff(V1.DiffRuleSetsRequest request, RuleCatalog catalog) =>
         RuleSetDiff.Compare(Resolve(request.A, catalog, "a").Definition, Resolve(request.B, catalog, "b").Definition);
 
-    /// <summary>One work under both sides: per role the points per quota, and the rows that differ.</summary>
-    public static V1.WorkComparison CompareWork(V1.CompareWorksRequest request, RuleCatalog catalog)
+    /// <summary>
+    /// One work under both sides: per role the points per quota, and the rows that differ. Side b is read from
+    /// <paramref name="catalogB"/> when given (another rules folder: an edit against the rules in force).
+    /// </summary>
+    public static V1.WorkComparison CompareWork(V1.CompareWorksRequest request, RuleCatalog catalog, RuleCatalog? catalogB = null)
     {
         var errors = new List<FieldError>();
         (ScoreResult Result, string RuleSet)? Score(V1.RuleSetRef? side, string name)
@@ -42,7 +45,7 @@ public static class Comparisons
             r.Roles.AddRange(request.Roles);
             try
             {
-                var mapped = RequestMapper.Map(r, catalog);
+                var mapped = RequestMapper.Map(r, name == "b" ? catalogB ?? catalog : catalog);
                 return (mapped.RuleSet.Score(mapped.Work, mapped.Roles, ScoreOptions.Default), mapped.RuleSet.Id);
             }
             catch (InvalidRequestException ex)
@@ -98,8 +101,8 @@ public static class Comparisons
         return result;
     }
 
-    /// <summary>Collects a year to allocate under two sides.</summary>
-    public sealed class YearReader(RuleCatalog catalog)
+    /// <summary>Collects a year to allocate under two sides (side b from <paramref name="catalogB"/> when given: another rules folder).</summary>
+    public sealed class YearReader(RuleCatalog catalog, RuleCatalog? catalogB = null)
     {
         private readonly List<V1.AllocateRequest> _rest = [];
         private V1.CompareSides? _sides;
@@ -136,7 +139,7 @@ public static class Comparisons
 
         private (AllocationOutcome Outcome, AllocationInput Input) Allocate(V1.AllocationHeader header, string side)
         {
-            var reader = new AllocationMapper.Reader(catalog, anyYear: true);
+            var reader = new AllocationMapper.Reader(side == "b" ? catalogB ?? catalog : catalog, anyYear: true);
             reader.Add(new V1.AllocateRequest { Header = header });
             foreach (var item in _rest) reader.Add(item);
             try

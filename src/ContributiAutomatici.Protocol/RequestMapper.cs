@@ -74,18 +74,34 @@ public static class RequestMapper
     /// <param name="anyYear">A what-if (a regression run): the version named scores the year even if it does not govern it.</param>
     public static CompiledRuleSet Resolve(V1.ScoreWorkRequest request, RuleCatalog catalog, string prefix = "", bool anyYear = false)
     {
-        var version = ResolveVersion(request, catalog, prefix, anyYear);
-        return catalog.WithOverlays(version, request.WithOverlays, request.WithoutOverlays, out var unknown) ??
-               throw new InvalidRequestException([new FieldError(prefix + (request.WithOverlays.Contains(unknown) ? "with_overlays" : "without_overlays"),
-                   $"'{unknown}' is not an overlay of {version.Id} (its overlays: {string.Join(", ", catalog.OverlaysOf(version.Id).Select(o => o.Id).DefaultIfEmpty("none"))})")]);
+        // rule_set_id is a selector (RuleSetSelector: "dm-2021", "dm-2021+covid-19", "dm-2021~covid-19", "2021"), the same
+        // grammar as the CLI's and REST's; with_overlays and without_overlays apply after its modifiers.
+        RuleSetSelector? selector = null;
+        if (request.RuleSetId.Length > 0 && (selector = RuleSetSelector.TryParse(request.RuleSetId, out var bad)) is null)
+            throw new InvalidRequestException([new FieldError(prefix + "rule_set_id", bad!)]);
+        var version = ResolveVersion(request, selector, catalog, prefix, anyYear);
+        if ((selector is null || selector.Modifiers.Count == 0) && request.WithOverlays.Count == 0 && request.WithoutOverlays.Count == 0)
+            return catalog.WithOverlays(version, [], [], out _)!; // the version as in force, resolved once
+        var known = catalog.OverlaysOf(version.Id).Select(o => (o.Id, o.Overlay!.OnByDefault)).ToList();
+        var applied = (selector ?? new RuleSetSelector(version.Id, null, [])).Overlays(version.Id, known, request.WithOverlays, request.WithoutOverlays, out var unknown);
+        if (applied is null)
+        {
+            var field = selector?.Modifiers.Any(m => m.Overlay == unknown) == true ? "rule_set_id"
+                : request.WithOverlays.Contains(unknown) ? "with_overlays" : "without_overlays";
+            throw new InvalidRequestException([new FieldError(prefix + field,
+                $"'{unknown}' is not an overlay of {version.Id} (its overlays: {string.Join(", ", known.Select(o => o.Id).DefaultIfEmpty("none"))})")]);
+        }
+        return catalog.WithApplied(version, applied) ?? throw new RuleSetNotFoundException(
+            $"{RuleSetSelector.Canonical(version.Id, applied, known)} is not loaded");
     }
 
-    private static CompiledRuleSet ResolveVersion(V1.ScoreWorkRequest request, RuleCatalog catalog, string prefix, bool anyYear)
+    private static CompiledRuleSet ResolveVersion(V1.ScoreWorkRequest request, RuleSetSelector? selector, RuleCatalog catalog, string prefix, bool anyYear)
     {
-        if (request.RuleSetId.Length > 0)
+        if (selector?.Version is { } id)
         {
-            var rs = catalog.FindVersion(request.RuleSetId) ?? throw new RuleSetNotFoundException(
-                $"rule set '{request.RuleSetId}' is not loaded (versions: {string.Join(", ", catalog.Versions.Select(r => r.Id))})");
+            var rs = catalog.FindVersion(id) ?? throw new RuleSetNotFoundException(
+                $"rule set '{id}' is not loaded (versions: {string.Join(", ", catalog.Versions.Select(r => r.Id))}; " +
+                "a rule set is named VERSION, VERSION+OVERLAY or VERSION~OVERLAY, or by an application year)");
             var d = rs.Definition;
             if (request.HasApplicationYear && !anyYear &&
                 (request.ApplicationYear < d.ApplicationYearFrom || d.ApplicationYearTo is { } to && request.ApplicationYear > to))
@@ -93,12 +109,16 @@ public static class RequestMapper
                     $"rule set {rs.Id} covers application years {Years(d)}, not {request.ApplicationYear}")]);
             return rs;
         }
-        if (!request.HasApplicationYear)
+        var year = selector?.Year ?? (request.HasApplicationYear ? request.ApplicationYear : (int?)null);
+        if (year is null)
             throw new InvalidRequestException([new FieldError(prefix + "rule_set_id", "give rule_set_id or application_year")]);
-        if (request.ApplicationYear is < 1900 or > 9999)
-            throw new InvalidRequestException([new FieldError(prefix + "application_year", $"not a year: {request.ApplicationYear}")]);
-        return catalog.ForApplicationYear(request.ApplicationYear) ?? throw new RuleSetNotFoundException(
-            $"no decree version in force for application year {request.ApplicationYear} (governed: " +
+        var yearField = selector?.Year is not null ? "rule_set_id" : "application_year";
+        if (selector?.Year is { } sy && request.HasApplicationYear && request.ApplicationYear != sy)
+            throw new InvalidRequestException([new FieldError(prefix + "application_year", $"rule_set_id names year {sy}, application_year {request.ApplicationYear}")]);
+        if (year is < 1900 or > 9999)
+            throw new InvalidRequestException([new FieldError(prefix + yearField, $"not a year: {year}")]);
+        return catalog.ForApplicationYear(year.Value) ?? throw new RuleSetNotFoundException(
+            $"no decree version in force for application year {year} (governed: " +
             string.Join(", ", catalog.Versions.Select(r => $"{Years(r.Definition)} by {r.Id}")) + ")");
     }
 

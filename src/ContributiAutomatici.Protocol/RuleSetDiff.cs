@@ -47,6 +47,20 @@ public static class RuleSetDiff
                 y?.ShortFilmsLimitPercent is { } l2 ? Pct(l2) : null, "");
         }
 
+        var quantA = a.Quantities.ToDictionary(q => q.Name, StringComparer.Ordinal);
+        var quantB = b.Quantities.ToDictionary(q => q.Name, StringComparer.Ordinal);
+        foreach (var name in quantA.Keys.Union(quantB.Keys).Order(StringComparer.Ordinal))
+        {
+            quantA.TryGetValue(name, out var x);
+            quantB.TryGetValue(name, out var y);
+            // Who changed it, and every row that reads it: the rows whose points follow.
+            var by = (y?.Terms ?? []).Where(t => t.OverlayId is not null).Select(t => $"{t.OverlayId}: {t.Citation}")
+                .Except((x?.Terms ?? []).Where(t => t.OverlayId is not null).Select(t => $"{t.OverlayId}: {t.Citation}")).ToList();
+            var readers = b.Tables.Concat(a.Tables).SelectMany(t => t.Rows).Where(r => Reads(r, name)).Select(r => r.Id).Distinct().ToList();
+            var note = string.Join("; ", by.Concat(readers.Count > 0 ? [$"read by {string.Join(", ", readers)}"] : []));
+            Add(response.Quantities, "quantity", name, x is null ? null : Terms(x), y is null ? null : Terms(y), note);
+        }
+
         foreach (var key in a.Policies.Keys.Union(b.Policies.Keys).Order(StringComparer.Ordinal))
             Add(response.Policies, "policy", key, a.Policies.GetValueOrDefault(key), b.Policies.GetValueOrDefault(key), "");
         var (fa, fb) = (AllocationFigures(a), AllocationFigures(b));
@@ -65,6 +79,7 @@ public static class RuleSetDiff
         Add(list, "condition", "when", a.When?.Text, b.When?.Text, note);
         Add(list, "base", "base", string.Join(", ", a.BasePatterns), string.Join(", ", b.BasePatterns), note);
         Add(list, "provenance", "provenance", Provenance(a), Provenance(b), note);
+        Add(list, "replaced", "expressions", a.ReplacedBy, b.ReplacedBy, note);
         foreach (var name in a.Figures.Select(f => f.Name).Union(b.Figures.Select(f => f.Name)).Order(StringComparer.Ordinal))
             Add(list, "figure", name, Figure(a.Figures, name), Figure(b.Figures, name), note);
         var wa = a.Windowed;
@@ -87,6 +102,17 @@ public static class RuleSetDiff
         }
         return list;
     }
+
+    /// <summary>A quantity as its terms: "Work.BoxOfficeTotal + derogation_revenue (covid-19, 2020-02-23..2022-03-31)".</summary>
+    private static string Terms(QuantityDefinition q) =>
+        string.Concat(q.Terms.Select((t, i) => (i == 0 ? (t.Subtract ? "- " : "") : t.Subtract ? " - " : " + ") +
+            (q.Terms.Count > 1 ? "(" + t.Expr.Text + ")" : t.Expr.Text) +
+            (t.OverlayId is { } o ? $" [{o}{(t.Window is { } w ? $", {w.From:yyyy-MM-dd}..{w.To:yyyy-MM-dd}" : "")}]" : "")));
+
+    /// <summary>Whether a row's expressions name the quantity (as a whole identifier).</summary>
+    private static bool Reads(RowDefinition r, string name) =>
+        new[] { r.When }.Concat(r.Cells.SelectMany(c => new[] { c.When, c.Points })).Any(e => e is not null &&
+            System.Text.RegularExpressions.Regex.IsMatch(e.Text, $@"(?<![A-Za-z0-9_]){System.Text.RegularExpressions.Regex.Escape(name)}(?![A-Za-z0-9_])"));
 
     private static string Provenance(RowDefinition r) =>
         r.Provenance.ToString().ToLowerInvariant() + (r.Borrows is { } b ? $" (borrows {b})" : "");
@@ -125,7 +151,7 @@ public static class RuleSetDiff
     public static void Write(V1.DiffRuleSetsResponse d, TextWriter w)
     {
         w.WriteLine($"{d.A} (sha256 {Short(d.AContentHash)}) -> {d.B} (sha256 {Short(d.BContentHash)})");
-        if (d.Rows.Count + d.Quotas.Count + d.Policies.Count == 0)
+        if (d.Rows.Count + d.Quotas.Count + d.Policies.Count + d.Quantities.Count == 0)
         {
             w.WriteLine("no differences");
             return;
@@ -137,10 +163,12 @@ public static class RuleSetDiff
             foreach (var c in r.Changes)
                 w.WriteLine($"    {c.Kind} {c.Field}: {Show(c.Before)} -> {Show(c.After)}{(c.Note.Length > 0 ? $"  ({c.Note})" : "")}");
         }
+        foreach (var c in d.Quantities)
+            w.WriteLine($"~ quantity {c.Field}: {Show(c.Before)} -> {Show(c.After)}{(c.Note.Length > 0 ? $"  ({c.Note})" : "")}");
         foreach (var c in d.Quotas) w.WriteLine($"~ quota {c.Field} {c.Kind}: {Show(c.Before)} -> {Show(c.After)}");
         foreach (var c in d.Policies) w.WriteLine($"~ {c.Kind} {c.Field}: {Show(c.Before)} -> {Show(c.After)}");
         w.WriteLine($"{d.Rows.Count(r => r.Change == "added")} added, {d.Rows.Count(r => r.Change == "removed")} removed, " +
-                    $"{d.Rows.Count(r => r.Change == "changed")} changed rows; {d.Quotas.Count} quota and {d.Policies.Count} policy changes");
+                    $"{d.Rows.Count(r => r.Change == "changed")} changed rows; {d.Quantities.Count} quantity, {d.Quotas.Count} quota and {d.Policies.Count} policy changes");
 
         static string Show(string s) => s.Length == 0 ? "(none)" : s;
         static string Short(string h) => h.Length > 16 ? h[..16] : h;

@@ -38,8 +38,9 @@ public sealed class ScoringGrpcService(LiveRules rules, ScoringStats stats, Cont
         if (request.RuleSetId.Length == 0)
             throw new InvalidRequestException([new FieldError("rule_set_id", "a rule set id from ListRuleSets is required")]);
         var catalog = rules.Current;
-        var ruleSet = catalog.Find(request.RuleSetId) ?? throw new RpcException(new Status(StatusCode.NotFound,
-            $"rule set '{GrpcErrors.Cut(request.RuleSetId)}' is not loaded (loaded: {string.Join(", ", catalog.RuleSets.Select(r => r.Id))})"));
+        // The same selector grammar as every request: "dm-2021" is the version as in force (with its default overlays).
+        var ruleSet = catalog.Select(request.RuleSetId, out var why) ?? throw new RpcException(new Status(StatusCode.NotFound,
+            $"rule set '{GrpcErrors.Cut(request.RuleSetId)}': {GrpcErrors.Cut(why ?? "not loaded")} (loaded: {string.Join(", ", catalog.RuleSets.Select(catalog.CanonicalName))})"));
         return Task.FromResult(Details.GetValue(ruleSet, r => ResponseMapper.Detail(r, catalog)));
     }
 

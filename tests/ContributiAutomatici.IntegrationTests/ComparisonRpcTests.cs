@@ -24,7 +24,9 @@ public sealed class ComparisonRpcTests(ServerFixture fixture)
 
         Assert.Equal("dm-2021", diff.A);
         Assert.Equal("dm-2021+covid-19", diff.B);
-        Assert.Equal(["T1.A.1", "T1.A.1.covid", "T1.A.1.rapporto", "T1.A.2", "T3.A.1.covid", "T4.A.1", "T5.A.1"], diff.Rows.Select(r => r.RowId));
+        // Art. 17.1 changes the quantities T1.A.1, T1.A.1.rapporto and T1.A.2 read, not those rows.
+        Assert.Equal(["T1.A.1.covid", "T3.A.1.covid", "T4.A.1", "T5.A.1"], diff.Rows.Select(r => r.RowId));
+        Assert.Equal(["derogation_revenue", "producer_box_office", "producer_media_sales"], diff.Quantities.Select(q => q.Field));
         Assert.Equal("added", diff.Rows.Single(r => r.RowId == "T1.A.1.covid").Change);
     }
 
@@ -88,7 +90,7 @@ public sealed class GetRuleSetTests(ServerFixture fixture)
     public async Task GetRuleSet_names_the_overlays_and_shows_figures_and_windowed_figures()
     {
         var client = new ScoringService.ScoringServiceClient(fixture.Channel);
-        var plain = await client.GetRuleSetAsync(new GetRuleSetRequest { RuleSetId = "dm-2021" }, deadline: DateTime.UtcNow.AddSeconds(30));
+        var plain = await client.GetRuleSetAsync(new GetRuleSetRequest { RuleSetId = "dm-2021~covid-19" }, deadline: DateTime.UtcNow.AddSeconds(30));
         Assert.Equal(["covid-19"], plain.Summary.Overlays);
         var t4 = plain.Tables.Single(t => t.Id == "T4").Rows.Single(r => r.Id == "T4.A.1");
         Assert.Equal(("eur_per_point", "5000", "EUR"), (t4.Figures[0].Name, t4.Figures[0].Value, t4.Figures[0].Unit));

@@ -60,7 +60,7 @@ public sealed class RestTests(ServerFixture fixture) : IDisposable
         Assert.Equal(HttpStatusCode.NotFound, missing.StatusCode);
         using var status = JsonDocument.Parse(await missing.Content.ReadAsStringAsync());
         Assert.Equal(5, status.RootElement.GetProperty("code").GetInt32()); // NOT_FOUND
-        Assert.StartsWith("rule set 'dm-1999' is not loaded (loaded: dm-2017, dm-2021", status.RootElement.GetProperty("message").GetString(),
+        Assert.StartsWith("rule set 'dm-1999': unknown rule set 'dm-1999' (versions: dm-2017, dm-2021)", status.RootElement.GetProperty("message").GetString(),
             StringComparison.Ordinal);
     }
 

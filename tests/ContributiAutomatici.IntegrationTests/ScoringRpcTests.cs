@@ -43,7 +43,9 @@ public sealed class ScoringRpcTests(ServerFixture fixture)
     [Fact]
     public async Task GetRuleSet_returns_the_tables_and_NOT_FOUND_for_an_unknown_id()
     {
-        var detail = await Raw.GetRuleSetAsync(new GetRuleSetRequest { RuleSetId = "dm-2021" }, deadline: Deadline);
+        // "dm-2021" is the version as in force (with art. 17); the version alone is "dm-2021~covid-19".
+        Assert.Equal("dm-2021+covid-19", (await Raw.GetRuleSetAsync(new GetRuleSetRequest { RuleSetId = "dm-2021" }, deadline: Deadline)).Summary.Id);
+        var detail = await Raw.GetRuleSetAsync(new GetRuleSetRequest { RuleSetId = "dm-2021~covid-19" }, deadline: Deadline);
         Assert.Equal("dm-2021", detail.Summary.Id);
         var t1 = Assert.Single(detail.Tables, t => t.Id == "T1");
         var a1 = Assert.Single(t1.Rows, r => r.Id == "T1.A.1");
@@ -54,7 +56,7 @@ public sealed class ScoringRpcTests(ServerFixture fixture)
         Assert.Equal(StatusCode.NotFound, raw.StatusCode);
 
         using var typed = Typed();
-        Assert.Equal(detail, await typed.GetRuleSetAsync("dm-2021"));
+        Assert.Equal(detail, await typed.GetRuleSetAsync("dm-2021~covid-19"));
         var typedError = await Assert.ThrowsAsync<RpcException>(() => typed.GetRuleSetAsync("dm-1999"));
         Assert.Equal(StatusCode.NotFound, typedError.StatusCode);
     }

@@ -40,18 +40,23 @@ public class ComparisonCliTests
     [Fact]
     public void Diff_of_the_Covid_overlay_names_its_rows_with_their_articles()
     {
-        var (exit, output, err) = Run("diff", "dm-2021", "dm-2021+covid-19", "--rules", Repo.Rules);
+        // "dm-2021" is the version as in force, with art. 17: the version alone is "dm-2021~covid-19".
+        var (exit, output, err) = Run("diff", "dm-2021~covid-19", "dm-2021", "--rules", Repo.Rules);
 
         Assert.True(exit == 0, err);
         Assert.Contains("+ T1.A.1.covid", output);
         Assert.Contains("windowed figure eur_per_point: 5000 EUR -> 1000 EUR from 2020-02-23 to 2022-03-31  (covid-19: art. 17.2.b)", output);
-        Assert.Contains("2 added, 0 removed, 5 changed rows", output);
+        // Art. 17.1 changes the quantities Tabella 1 reads, not its rows: T1.A.1, T1.A.1.rapporto and T1.A.2 are not changed rows.
+        Assert.Contains("2 added, 0 removed, 2 changed rows; 3 quantity, 0 quota and 0 policy changes", output);
+        var (exit2, output2, err2) = Run("diff", "dm-2021", "dm-2021+covid-19", "--rules", Repo.Rules);
+        Assert.True(exit2 == 0, err2);
+        Assert.Contains("no differences", output2);
     }
 
     [Fact]
     public void A_2021_year_with_and_without_the_Covid_overlay_has_only_article_17_rows_as_causes()
     {
-        var (exit, output, err) = Run("compare", "--year", Example("year-2021.json"), "--a", "dm-2021", "--b", "dm-2021+covid-19",
+        var (exit, output, err) = Run("compare", "--year", Example("year-2021.json"), "--a", "dm-2021~covid-19", "--b", "dm-2021+covid-19",
             "--rules", Repo.Rules, "--json");
 
         Assert.True(exit == 0, err);
@@ -73,7 +78,7 @@ public class ComparisonCliTests
         var html = Path.Combine(Path.GetTempPath(), $"report-{Guid.NewGuid():N}.html");
         try
         {
-            var (exit, output, err) = Run("compare", "--year", Example("year-2021.json"), "--a", "dm-2021", "--b", "dm-2021+covid-19",
+            var (exit, output, err) = Run("compare", "--year", Example("year-2021.json"), "--a", "dm-2021~covid-19", "--b", "dm-2021+covid-19",
                 "--rules", Repo.Rules, "--json", "--html", html);
             Assert.True(exit == 0, err);
             var r = JsonParser.Default.Parse<V1.CompareAllocationsResponse>(output);

@@ -51,9 +51,9 @@ public class RuleLoadingTests
     public void Expression_that_does_not_compile_is_refused_with_the_rule_line()
     {
         using var t = TempRules.CopyOfRepo();
-        t.Replace(T1, "points: \"Per(Work.MediaSalesTotal, eur_per_point)\"", "points: \"Per(Work.MediaSalesTotl, eur_per_point)\"");
+        t.Replace(T1, "points: \"Per(Work.ForeignSalesTotal, eur_per_point)\"", "points: \"Per(Work.ForeignSalesTotl, eur_per_point)\"");
         var ex = t.LoadFails();
-        AssertError(ex, T1, t.LineOf(T1, "MediaSalesTotl"), "MediaSalesTotl");
+        AssertError(ex, T1, t.LineOf(T1, "ForeignSalesTotl"), "ForeignSalesTotl");
     }
 
     [Fact]

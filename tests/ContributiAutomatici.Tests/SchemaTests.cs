@@ -38,6 +38,7 @@ public partial class SchemaTests
         ["ruleset.schema.json#/definitions/rowPatch"] = RuleFileParser.Keys.RowPatch,
         ["ruleset.schema.json#/definitions/cell"] = RuleFileParser.Keys.Cell,
         ["ruleset.schema.json#/definitions/figure"] = RuleFileParser.Keys.Figure,
+        ["ruleset.schema.json#/definitions/quantity"] = RuleFileParser.Keys.Quantity,
         ["ruleset.schema.json#/definitions/allocation"] = RuleFileParser.Keys.Allocation,
         ["ruleset.schema.json#/definitions/cap"] = RuleFileParser.Keys.Cap,
         ["ruleset.schema.json#/definitions/expiry"] = RuleFileParser.Keys.Expiry,
@@ -294,7 +295,7 @@ public partial class SchemaTests
     {
         using var t = TempRules.CopyOfRepo();
         const string T1 = "dm-2021/tabella-1.yaml";
-        t.Replace(T1, "        points: \"Per(Work.MediaSalesTotal, eur_per_point)\"", "        pionts: \"Per(Work.MediaSalesTotal, eur_per_point)\"");
+        t.Replace(T1, "        points: \"Per(producer_media_sales, eur_per_point)\"", "        pionts: \"Per(producer_media_sales, eur_per_point)\"");
         var line = t.LineOf(T1, "pionts:");
         var e = new StringWriter();
         var exit = ContributiAutomatici.Cli.Program.Run(["validate", "--rules", t.Root, "--no-cache"], new StringWriter(), e);

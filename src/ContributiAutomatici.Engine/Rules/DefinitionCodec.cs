@@ -41,6 +41,17 @@ internal static class DefinitionCodec
             w.Write(d.Overlay is not null); if (d.Overlay is { } o) Overlay(o);
             OptLocation(d.YearsLocation); OptLocation(d.PatchesLocation); OptStr(d.Supersedes);
             Strs(d.AppliedOverlays);
+            Count(d.Quantities.Count);
+            foreach (var q in d.Quantities)
+            {
+                Str(q.Name); Str(q.Label); Str(q.Citation); Location(q.Location);
+                Count(q.Terms.Count);
+                foreach (var t in q.Terms)
+                {
+                    Expr(t.Expr); w.Write(t.Subtract); OptStr(t.OverlayId); Str(t.Citation);
+                    w.Write(t.Window is not null); if (t.Window is { } tw) { Date(tw.From); Date(tw.To); }
+                }
+            }
         }
 
         private void Quota(QuotaDefinition q)
@@ -71,7 +82,7 @@ internal static class DefinitionCodec
             if (r.Windowed is { } wf) { Str(wf.OverlayId); Date(wf.From); Date(wf.To); Figures(wf.Figures); Str(wf.Citation); }
             w.Write(r.Window is not null);
             if (r.Window is { } win) { Date(win.From); Date(win.To); }
-            Strs(r.PatchedBy);
+            Strs(r.PatchedBy); OptStr(r.ReplacedBy);
         }
 
         private void List(ListDefinition l)
@@ -129,8 +140,10 @@ internal static class DefinitionCodec
             {
                 Str(p.RowId); Str(p.Action); Str(p.Citation); Figures(p.Figures);
                 w.Write(p.Row is not null); if (p.Row is { } r) Row(r);
-                OptStr(p.After); Location(p.Location);
+                OptStr(p.After); Location(p.Location); Str(p.Reason);
             }
+            Count(o.Quantities.Count);
+            foreach (var q in o.Quantities) { Str(q.Name); w.Write((int)q.Action); Str(q.Label); Str(q.Citation); Expr(q.Expr); Location(q.Location); }
         }
 
         private void Cited(CitedFigure f) { w.Write(f.Value); Str(f.Citation); }
@@ -138,7 +151,7 @@ internal static class DefinitionCodec
         private void Figures(IReadOnlyList<Figure> figures)
         {
             Count(figures.Count);
-            foreach (var f in figures) { Str(f.Name); w.Write(f.Value); Str(f.Unit); Str(f.Citation); Location(f.Location); }
+            foreach (var f in figures) { Str(f.Name); w.Write(f.Value); Str(f.Unit); Str(f.Citation); Location(f.Location); OptStr(f.Ref); OptLocation(f.ResolvedFrom); }
         }
 
         private void Expr(RuleExpression e) { Str(e.Text); Location(e.Location); w.Write(e.LineOffset); w.Write(e.FileLines); }
@@ -182,10 +195,22 @@ internal static class DefinitionCodec
             var overlay = r.ReadBoolean() ? Overlay() : null;
             var yearsAt = OptLocation(); var patchesAt = OptLocation(); var supersedes = OptStr();
             var applied = Strs();
+            var quantities = Many(() =>
+            {
+                var (name, label, cite, at) = (Str(), Str(), Str(), Location());
+                var terms = Many(() =>
+                {
+                    var (expr, subtract, overlay, tcite) = (Expr(), r.ReadBoolean(), OptStr(), Str());
+                    (DateOnly From, DateOnly To)? window = r.ReadBoolean() ? (Date(), Date()) : null;
+                    return new QuantityTerm(expr, subtract, overlay, window, tcite);
+                });
+                return new QuantityDefinition(name, label, cite, terms, at);
+            });
             return new RuleSetDefinition(id, title, decree, kind, patches, from, to, yearFrom, yearTo, quotas, tables, lists,
                 policies, directory, hash, admissibleFrom, admissibleCite, allocation)
             {
                 Overlay = overlay, YearsLocation = yearsAt, PatchesLocation = patchesAt, Supersedes = supersedes, AppliedOverlays = applied,
+                Quantities = quantities,
             };
         }
 
@@ -214,6 +239,7 @@ internal static class DefinitionCodec
             return new RowDefinition(id, label, cite, table, section, quota, when, bases, baseRole, whole, cells, location)
             {
                 Figures = figures, Provenance = provenance, Borrows = borrows, Windowed = windowed, Window = window, PatchedBy = Strs(),
+                ReplacedBy = OptStr(),
             };
         }
 
@@ -269,11 +295,14 @@ internal static class DefinitionCodec
 
         private OverlayDefinition Overlay() =>
             new(Str(), r.ReadBoolean(), Date(), Date(),
-                Many(() => new RowPatch(Str(), Str(), Str(), Figures(), r.ReadBoolean() ? Row() : null, OptStr(), Location())));
+                Many(() => new RowPatch(Str(), Str(), Str(), Figures(), r.ReadBoolean() ? Row() : null, OptStr(), Location()) { Reason = Str() }))
+            {
+                Quantities = Many(() => new QuantityPatch(Str(), (QuantityAction)EnumValue(typeof(QuantityAction)), Str(), Str(), Expr(), Location())),
+            };
 
         private CitedFigure Cited() => new(r.ReadDecimal(), Str());
 
-        private List<Figure> Figures() => Many(() => new Figure(Str(), r.ReadDecimal(), Str(), Str(), Location()));
+        private List<Figure> Figures() => Many(() => new Figure(Str(), r.ReadDecimal(), Str(), Str(), Location()) { Ref = OptStr(), ResolvedFrom = OptLocation() });
 
         private RuleExpression Expr() => new(Str(), Location(), r.ReadInt32(), r.ReadBoolean());
         private RuleExpression? OptExpr() => r.ReadBoolean() ? Expr() : null;

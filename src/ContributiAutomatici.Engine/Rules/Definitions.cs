@@ -79,6 +79,20 @@ public sealed record CellDefinition(Role Role, RuleExpression? When, RuleExpress
 /// </summary>
 public sealed record Figure(string Name, decimal Value, string Unit, string Citation, SourceLocation Location)
 {
+    /// <summary>
+    /// Where the figure is defined when the row does not define it but refers to it (<c>{ ref: T1.A.1.tier_1_up_to }</c>,
+    /// or borrowed with its row: <c>dm-2021/T1.A.1.tier_1_up_to</c>): the path as written, resolved at load; null for a
+    /// figure the row defines itself. <see cref="Value"/>, <see cref="Unit"/> and <see cref="Citation"/> are then the
+    /// referenced figure's.
+    /// </summary>
+    public string? Ref { get; init; }
+
+    /// <summary>A reference not resolved yet (the parser's output, before the catalog resolves it).</summary>
+    public bool Unresolved => Ref is not null && ResolvedFrom is null;
+
+    /// <summary>The defining place of a referenced figure (its file and line), once resolved.</summary>
+    public SourceLocation? ResolvedFrom { get; init; }
+
     public override string ToString() => $"{Name} = {Value.ToString(System.Globalization.CultureInfo.InvariantCulture)}{(Unit.Length > 0 ? " " + Unit : "")}";
 }
 
@@ -117,7 +131,30 @@ public sealed record RowDefinition(
 
     /// <summary>Overlays that changed this row (ids with their citations), for explanations and diffs.</summary>
     public IReadOnlyList<string> PatchedBy { get; init; } = [];
+
+    /// <summary>Set when an overlay replaced the row's expressions (<c>replace:</c>): the overlay, and its stated reason.</summary>
+    public string? ReplacedBy { get; init; }
 }
+
+/// <summary>
+/// A named quantity (<c>box_office_revenue</c>): a value of the work that several rows read by name, defined once in the
+/// manifest (<c>quantities:</c>). An overlay changes what it is (art. 17.1 adds the derogation revenue to the box office)
+/// by adding or subtracting terms, each in force inside the overlay's window, so every row that reads it follows, and an
+/// edit of those rows is never shadowed. Rows, conditions and other quantities read it like a figure, by its name.
+/// </summary>
+public sealed record QuantityDefinition(string Name, string Label, string Citation, IReadOnlyList<QuantityTerm> Terms, SourceLocation Location);
+
+/// <summary>
+/// One term of a quantity: its expression, added (or subtracted), by the version or by an overlay (then evaluated with the
+/// overlay's window in scope, so its <c>InWindow</c> reads it).
+/// </summary>
+public sealed record QuantityTerm(RuleExpression Expr, bool Subtract, string? OverlayId, (DateOnly From, DateOnly To)? Window, string Citation);
+
+/// <summary>What an overlay does to a quantity: defines a new one, or adds or subtracts a term of the version's.</summary>
+public enum QuantityAction { Define, Plus, Minus }
+
+/// <summary>An overlay's change of a named quantity.</summary>
+public sealed record QuantityPatch(string Name, QuantityAction Action, string Label, string Citation, RuleExpression Expr, SourceLocation Location);
 
 public sealed record SectionDefinition(
     string Id, string Title, RuleExpression? When, IReadOnlyList<RowDefinition> Rows, SourceLocation Location);
@@ -134,10 +171,18 @@ public sealed record TableDefinition(
 /// a new row, or the row disabled.
 /// </summary>
 public sealed record RowPatch(string RowId, string Action, string Citation, IReadOnlyList<Figure> Figures, RowDefinition? Row,
-    string? After, SourceLocation Location);
+    string? After, SourceLocation Location)
+{
+    /// <summary>For a 'replace': why the overlay must replace the row's expressions rather than change figures or quantities.</summary>
+    public string Reason { get; init; } = "";
+}
 
 /// <summary>An overlay's window and patches (rule sets of kind overlay).</summary>
-public sealed record OverlayDefinition(string Patches, bool OnByDefault, DateOnly From, DateOnly To, IReadOnlyList<RowPatch> Rows);
+public sealed record OverlayDefinition(string Patches, bool OnByDefault, DateOnly From, DateOnly To, IReadOnlyList<RowPatch> Rows)
+{
+    /// <summary>The quantities the overlay defines, or whose terms it extends.</summary>
+    public IReadOnlyList<QuantityPatch> Quantities { get; init; } = [];
+}
 
 /// <summary>A decree version or an overlay: a folder under rules/ with a ruleset.yaml manifest.</summary>
 public sealed record RuleSetDefinition(
@@ -156,6 +201,9 @@ public sealed record RuleSetDefinition(
 
     /// <summary>The version this rule set supersedes (its id), if any.</summary>
     public string? Supersedes { get; init; }
+
+    /// <summary>The named quantities rows read (manifest <c>quantities:</c>), with an applied overlay's terms.</summary>
+    public IReadOnlyList<QuantityDefinition> Quantities { get; init; } = [];
 
     /// <summary>The overlays applied to this version (ids), when it was built from a version and its overlays.</summary>
     public IReadOnlyList<string> AppliedOverlays { get; init; } = [];

@@ -13,6 +13,7 @@ public static class OverlayMerger
     {
         var before = errors.Count;
         var tables = version.Tables.Select(t => t with { Sections = t.Sections.Select(s => s with { Rows = s.Rows.ToList() }).ToList() }).ToList();
+        var quantities = version.Quantities.ToList();
         foreach (var o in overlays.OrderBy(o => o.Id, StringComparer.Ordinal))
         {
             var ov = o.Overlay!;
@@ -53,19 +54,41 @@ public static class OverlayMerger
                             PatchedBy = [.. row.PatchedBy, $"{o.Id}: {p.Citation}"],
                         };
                         break;
-                    default: // expressions
-                        if (found is not { } e) { Error($"overlay {o.Id} patches row {p.RowId}, which {version.Id} does not have"); break; }
+                    case "replace":
+                        if (found is not { } e) { Error($"overlay {o.Id} replaces row {p.RowId}, which {version.Id} does not have"); break; }
                         var old = e.Rows[e.Index];
                         var cells = old.Cells.Where(c => p.Row!.Cells.All(n => n.Role != c.Role)).Concat(p.Row!.Cells).ToList();
                         e.Rows[e.Index] = old with
                         {
                             Cells = cells, When = p.Row.When ?? old.When, Window = (ov.From, ov.To),
+                            // The replacing expressions read the row's own figures, and any the replacement adds.
+                            Figures = [.. old.Figures.Where(f => p.Row.Figures.All(n => n.Name != f.Name)), .. p.Row.Figures],
                             PatchedBy = [.. old.PatchedBy, $"{o.Id}: {p.Citation}"],
+                            ReplacedBy = $"{o.Id}: {p.Reason}",
                         };
+                        break;
+                    default:
+                        Error($"overlay {o.Id}: unknown patch action '{p.Action}' on row {p.RowId}");
                         break;
                 }
             }
+            foreach (var q in ov.Quantities)
+            {
+                var i = quantities.FindIndex(x => x.Name == q.Name);
+                var term = new QuantityTerm(q.Expr, q.Action == QuantityAction.Minus, o.Id, (ov.From, ov.To), q.Citation);
+                if (q.Action == QuantityAction.Define)
+                {
+                    if (i >= 0) errors.Add(new RuleError(q.Location.File, q.Location.Line,
+                        $"overlay {o.Id} defines quantity {q.Name}, which {version.Id} defines at {quantities[i].Location}: change it with 'plus' or 'minus'", q.Location.Column));
+                    else quantities.Add(new QuantityDefinition(q.Name, q.Label, q.Citation, [term], q.Location));
+                }
+                else if (i < 0)
+                    errors.Add(new RuleError(q.Location.File, q.Location.Line,
+                        $"overlay {o.Id} changes quantity {q.Name}, which {version.Id} does not define{YamlKeys.Suggestion(q.Name, quantities.Select(x => x.Name))}", q.Location.Column));
+                else quantities[i] = quantities[i] with { Terms = [.. quantities[i].Terms, term] };
+            }
         }
+        RuleFileParser.CheckNames(tables, quantities, errors);
         if (errors.Count > before) return null;
         var ids = overlays.Select(o => o.Id).Order(StringComparer.Ordinal).ToList();
         var hash = Sha256.HexOf(
@@ -74,6 +97,7 @@ public static class OverlayMerger
         {
             Id = version.Id + "+" + string.Join("+", ids),
             Tables = tables,
+            Quantities = quantities,
             ContentHash = hash,
             AppliedOverlays = ids,
         };

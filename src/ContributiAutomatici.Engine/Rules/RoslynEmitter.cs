@@ -86,8 +86,35 @@ internal static class RoslynEmitter
                 foreach (var f in RuleCompiler.FigureFields(RuleCompiler.Merge(rows[r].Figures, wf.Figures), r, windowed: true)) sb.AppendLine(f);
         }
         // The arguments of a cell's points expression (P) or of its own condition (C, when: true).
+        var qs = def.Quantities;
         string Args(CellInfo c, string first, bool windowed = false, bool when = false) =>
-            RuleCompiler.FigureArguments(c.Row.Figures, rows.IndexOf(c.Row), windowed, when ? c.Cell.When! : c.Cell.Points, first);
+            RuleCompiler.FigureArguments(c.Row.Figures, rows.IndexOf(c.Row), windowed, when ? c.Cell.When! : c.Cell.Points, qs, first);
+        // The value of each named quantity: its terms added up (or subtracted), an overlay's term with the overlay's window in
+        // scope (its InWindow reads it), the window of the row being evaluated put back after.
+        for (var k = 0; k < qs.Count; k++)
+        {
+            sb.AppendLine("    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]");
+            var terms = qs[k].Terms;
+            string Term(int j) => $"Q{k}_{j}({string.Join(", ", RuleCompiler.QuantityArguments(terms[j].Expr, qs))})";
+            // A version's own quantity (one term, no window): its expression, inlined where it is read, as if written there.
+            if (terms is [{ Window: null, Subtract: false }])
+            {
+                sb.AppendLine($"    private decimal QV{k}() => {Term(0)};");
+                continue;
+            }
+            sb.AppendLine($"    private decimal QV{k}()");
+            sb.AppendLine("    {");
+            sb.AppendLine("        var saved = CurrentWindow;");
+            sb.AppendLine("        decimal v = 0m;");
+            for (var j = 0; j < terms.Count; j++)
+            {
+                sb.AppendLine($"        CurrentWindow = {(terms[j].Window is { } tw ? Window(tw) : "null")};");
+                sb.AppendLine($"        v {(terms[j].Subtract ? "-" : "+")}= {Term(j)};");
+            }
+            sb.AppendLine("        CurrentWindow = saved;");
+            sb.AppendLine("        return v;");
+            sb.AppendLine("    }");
+        }
         for (var k = 0; k < exprs.Count; k++)
         {
             var x = exprs[k];
@@ -203,7 +230,7 @@ internal static class RoslynEmitter
                         window = Window(row);
                         sb.AppendLine($"        if ((m & {mask}) != 0)");
                         sb.AppendLine("        {");
-                        sb.AppendLine($"            rw = {(has.Contains($"W{r}") ? $"W{r}({RuleCompiler.FigureArguments(row.Figures, r, false, row.When!)})" : "true")};");
+                        sb.AppendLine($"            rw = {(has.Contains($"W{r}") ? $"W{r}({RuleCompiler.FigureArguments(row.Figures, r, false, row.When!, qs)})" : "true")};");
                         foreach (var c in rowCells)
                         {
                             var i = c.Index;
@@ -239,9 +266,13 @@ internal static class RoslynEmitter
         foreach (var c in cells)
         {
             if (refused.Contains(c.Row.When) || refused.Contains(c.Cell.When) || refused.Contains(c.Cell.Points)) continue;
-            var reads = ReadPaths(c.Row.When).Concat(ReadPaths(c.Cell.When)).Concat(ReadPaths(c.Cell.Points)).Distinct().ToList();
-            if (reads.Count == 0) continue;
+            // A named quantity the cell reads: its value, then what its terms read (the overlay's as well).
+            var named = new[] { c.Row.When, c.Cell.When, c.Cell.Points }.SelectMany(e => RuleCompiler.QuantitiesNamed(e, qs)).Distinct().ToList();
+            var reads = ReadPaths(c.Row.When).Concat(ReadPaths(c.Cell.When)).Concat(ReadPaths(c.Cell.Points))
+                .Concat(named.SelectMany(k => qs[k].Terms.SelectMany(t => ReadPaths(t.Expr)))).Distinct().ToList();
+            if (reads.Count == 0 && named.Count == 0) continue;
             sb.Append($"            case {c.Index}: Use({(int)c.Role}); ");
+            foreach (var k in named) sb.Append($"inputs.Add(new(\"{qs[k].Name}\", Fmt(QV{k}()))); ");
             foreach (var path in reads) sb.Append($"inputs.Add(new(\"{path}\", Fmt({path}))); ");
             sb.AppendLine("break;");
         }
@@ -251,9 +282,10 @@ internal static class RoslynEmitter
         return sb.ToString();
     }
 
-    private static string Window(RowDefinition row) => row.Window is { } w
-        ? $"(new DateOnly({w.From.Year}, {w.From.Month}, {w.From.Day}), new DateOnly({w.To.Year}, {w.To.Month}, {w.To.Day}))"
-        : "null";
+    private static string Window(RowDefinition row) => row.Window is { } w ? Window(w) : "null";
+
+    private static string Window((DateOnly From, DateOnly To) w) =>
+        $"(new DateOnly({w.From.Year}, {w.From.Month}, {w.From.Day}), new DateOnly({w.To.Year}, {w.To.Month}, {w.To.Day}))";
 
     /// <summary>The model values an expression reads: the longest member chains rooted at Work or Claimant.</summary>
     private static IEnumerable<string> ReadPaths(RuleExpression? e)

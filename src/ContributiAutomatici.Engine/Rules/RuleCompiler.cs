@@ -78,6 +78,8 @@ public static class RuleCompiler
     internal static CompiledRuleSet? Compile(RuleSetDefinition def, RuleCompileOptions options, List<RuleError> errors, RuleCache? cache, RuleCache? shippedCache)
     {
         var firstError = errors.Count;
+        CheckQuantityCycles(def, errors);
+        if (errors.Count > firstError) return null;
         var sw = System.Diagnostics.Stopwatch.StartNew();
         var lists = new ListCatalog(def.Lists);
         var cells = Flatten(def);
@@ -192,41 +194,103 @@ public static class RuleCompiler
             for (var s = 0; s < table.Sections.Count; s++)
                 if (table.Sections[s].When is { } w) exprs.Add(new(w, $"S{t}_{s}", "bool", "", false, $"section {table.Id}.{table.Sections[s].Id} 'when'"));
         }
+        var qs = def.Quantities;
+        // Each term of each named quantity: Q{k}_{j}, reading the other quantities it names (never itself: checked for circles).
+        for (var k = 0; k < qs.Count; k++)
+            for (var j = 0; j < qs[k].Terms.Count; j++)
+            {
+                var term = qs[k].Terms[j];
+                exprs.Add(new(term.Expr, $"Q{k}_{j}", "decimal", FigureParameters([], "", term.Expr, qs), false,
+                    $"quantity {qs[k].Name}{(term.OverlayId is { } o ? $" ({(term.Subtract ? "minus" : "plus")}, overlay {o})" : "")}"));
+            }
         var rows = DistinctRows(cells);
         for (var r = 0; r < rows.Count; r++)
-            if (rows[r].When is { } w) exprs.Add(new(w, $"W{r}", "bool", FigureParameters(rows[r].Figures, "", w), false, $"row {rows[r].Id} 'when'"));
+            if (rows[r].When is { } w) exprs.Add(new(w, $"W{r}", "bool", FigureParameters(rows[r].Figures, "", w, qs), false, $"row {rows[r].Id} 'when'"));
         foreach (var c in cells)
         {
             var role = RoleNames.Key(c.Role);
             var figures = c.Row.Figures;
-            if (c.Cell.When is { } w) exprs.Add(new(w, $"C{c.Index}", "bool", FigureParameters(figures, "", w), false, $"row {c.Row.Id} ({role}) 'when'"));
-            exprs.Add(new(c.Cell.Points, $"P{c.Index}", "decimal", FigureParameters(figures, "decimal Base", c.Cell.Points), c.Row.WholePoints, $"row {c.Row.Id} ({role}) points"));
+            if (c.Cell.When is { } w) exprs.Add(new(w, $"C{c.Index}", "bool", FigureParameters(figures, "", w, qs), false, $"row {c.Row.Id} ({role}) 'when'"));
+            exprs.Add(new(c.Cell.Points, $"P{c.Index}", "decimal", FigureParameters(figures, "decimal Base", c.Cell.Points, qs), c.Row.WholePoints, $"row {c.Row.Id} ({role}) points"));
             // An overlay's figures inside its window: the same expression, with those figures, on the entries dated inside.
             if (c.Row.Windowed is { } wf)
-                exprs.Add(new(c.Cell.Points, $"P{c.Index}w", "decimal", FigureParameters(Merge(figures, wf.Figures), "decimal Base", c.Cell.Points), c.Row.WholePoints,
+                exprs.Add(new(c.Cell.Points, $"P{c.Index}w", "decimal", FigureParameters(Merge(figures, wf.Figures), "decimal Base", c.Cell.Points, qs), c.Row.WholePoints,
                     $"row {c.Row.Id} ({role}) points inside the {wf.OverlayId} window"));
         }
     }
 
     /// <summary>
-    /// The figures of a row that an expression names, as its parameters (<c>decimal eur_per_point</c>): the expression reads
-    /// them by name; every call passes the row's static readonly fields (<see cref="FigureArguments"/>), read from memory, not
-    /// a decimal built at each call. A figure the expression does not name is not passed (16 bytes less to copy per call).
+    /// The figures of a row and the named quantities that an expression names, as its parameters (<c>decimal eur_per_point</c>,
+    /// <c>decimal box_office_revenue</c>): the expression reads them by name; every call passes the row's static readonly
+    /// fields (<see cref="FigureArguments"/>), read from memory, not a decimal built at each call, and each quantity's value.
+    /// A figure or quantity the expression does not name is not passed (16 bytes less to copy per call).
     /// </summary>
-    private static string FigureParameters(IReadOnlyList<Figure> figures, string first, RuleExpression expression) =>
-        string.Join(", ", (first.Length > 0 ? new[] { first } : []).Concat(figures.Where(f => Names(expression, f)).Select(f => $"decimal {f.Name}")));
+    private static string FigureParameters(IReadOnlyList<Figure> figures, string first, RuleExpression expression, IReadOnlyList<QuantityDefinition> quantities) =>
+        string.Join(", ", (first.Length > 0 ? new[] { first } : []).Concat(figures.Where(f => Names(expression, f.Name)).Select(f => $"decimal {f.Name}"))
+            .Concat(quantities.Where(q => Names(expression, q.Name)).Select(q => $"decimal {q.Name}")));
 
-    /// <summary>The arguments matching <see cref="FigureParameters"/>: the fields of row <paramref name="row"/> (F3_x, or F3w_x inside an overlay's window).</summary>
-    internal static string FigureArguments(IReadOnlyList<Figure> figures, int row, bool windowed, RuleExpression expression, string first = "") =>
-        string.Join(", ", (first.Length > 0 ? new[] { first } : []).Concat(figures.Where(f => Names(expression, f)).Select(f => $"F{row}{(windowed ? "w" : "")}_{f.Name}")));
+    /// <summary>
+    /// The arguments matching <see cref="FigureParameters"/>: the fields of row <paramref name="row"/> (F3_x, or F3w_x inside an
+    /// overlay's window), then the value of each quantity named (QV2(): its terms added up, each in its overlay's window).
+    /// </summary>
+    internal static string FigureArguments(IReadOnlyList<Figure> figures, int row, bool windowed, RuleExpression expression, IReadOnlyList<QuantityDefinition> quantities, string first = "") =>
+        string.Join(", ", (first.Length > 0 ? new[] { first } : []).Concat(figures.Where(f => Names(expression, f.Name)).Select(f => $"F{row}{(windowed ? "w" : "")}_{f.Name}"))
+            .Concat(QuantityArguments(expression, quantities)));
+
+    /// <summary>The value of each quantity an expression names, in the order of its parameters: QV{k}().</summary>
+    internal static IEnumerable<string> QuantityArguments(RuleExpression expression, IReadOnlyList<QuantityDefinition> quantities)
+    {
+        for (var k = 0; k < quantities.Count; k++)
+            if (Names(expression, quantities[k].Name)) yield return $"QV{k}()";
+    }
+
+    /// <summary>The quantities an expression names (by index), for the explanation's inputs and the cycle check.</summary>
+    internal static IEnumerable<int> QuantitiesNamed(RuleExpression? expression, IReadOnlyList<QuantityDefinition> quantities)
+    {
+        if (expression is null) yield break;
+        for (var k = 0; k < quantities.Count; k++)
+            if (Names(expression, quantities[k].Name)) yield return k;
+    }
+
+    /// <summary>
+    /// Quantities that read each other in a circle would never finish: refused with the place of the first one, naming the
+    /// circle.
+    /// </summary>
+    internal static void CheckQuantityCycles(RuleSetDefinition def, List<RuleError> errors)
+    {
+        var qs = def.Quantities;
+        var state = new int[qs.Count]; // 0 unseen, 1 on the path, 2 done
+        var path = new List<int>();
+        bool Visit(int k)
+        {
+            if (state[k] == 2) return true;
+            if (state[k] == 1)
+            {
+                var loop = path.Skip(path.IndexOf(k)).Append(k).Select(i => qs[i].Name);
+                errors.Add(new RuleError(qs[k].Location.File, qs[k].Location.Line,
+                    $"quantities read each other in a circle: {string.Join(" -> ", loop)}", qs[k].Location.Column));
+                return false;
+            }
+            state[k] = 1;
+            path.Add(k);
+            foreach (var t in qs[k].Terms)
+                foreach (var j in QuantitiesNamed(t.Expr, qs))
+                    if (!Visit(j)) return false;
+            path.RemoveAt(path.Count - 1);
+            state[k] = 2;
+            return true;
+        }
+        for (var k = 0; k < qs.Count; k++)
+            if (!Visit(k)) return;
+    }
 
     /// <summary>Whether the expression's text has the figure's name as a whole identifier (a name it does not write, it cannot read).</summary>
-    private static bool Names(RuleExpression expression, Figure figure)
+    private static bool Names(RuleExpression expression, string name)
     {
         var text = expression.Text;
-        for (var at = text.IndexOf(figure.Name, StringComparison.Ordinal); at >= 0; at = text.IndexOf(figure.Name, at + 1, StringComparison.Ordinal))
+        for (var at = text.IndexOf(name, StringComparison.Ordinal); at >= 0; at = text.IndexOf(name, at + 1, StringComparison.Ordinal))
         {
-            var end = at + figure.Name.Length;
+            var end = at + name.Length;
             if ((at == 0 || !IsIdentifierChar(text[at - 1])) && (end == text.Length || !IsIdentifierChar(text[end]))) return true;
         }
         return false;

@@ -17,7 +17,7 @@ public static partial class RuleFileParser
         public static readonly YamlKeys Manifest = new("manifest",
         [
             "id", "title", "decree", "kind", "patches", "supersedes", "in_force", "application_years", "admissible_results_from",
-            "admissible_results_cite", "quotas", "tables", "lists", "policies", "allocation",
+            "admissible_results_cite", "quotas", "quantities", "tables", "lists", "policies", "allocation",
             // an overlay's
             "on_by_default", "window", "rows",
         ]);
@@ -34,10 +34,13 @@ public static partial class RuleFileParser
         /// <summary>A role column written as a mapping: its own condition and its points.</summary>
         public static readonly YamlKeys Cell = new("cell", ["when", "points"]);
 
-        public static readonly YamlKeys Figure = new("figure", ["value", "unit", "cite"]);
+        public static readonly YamlKeys Figure = new("figure", ["value", "ref", "unit", "cite"]);
+
+        /// <summary>A named quantity of the manifest (expr), or an overlay's change of one (expr for a new one, plus or minus).</summary>
+        public static readonly YamlKeys Quantity = new("quantity", ["label", "cite", "expr", "plus", "minus"]);
 
         /// <summary>An overlay's row: 'patch' (new figures or expressions of a row), 'add' (a new row, after one) or 'disable'.</summary>
-        public static readonly YamlKeys RowPatch = new("rowPatch", ["patch", "add", "after", "disable", .. RowFields]);
+        public static readonly YamlKeys RowPatch = new("rowPatch", ["patch", "add", "after", "disable", "replace", "reason", .. RowFields]);
 
         public static readonly YamlKeys List = new("list", ["list", "title", "cite", "entries"]);
 

@@ -75,6 +75,8 @@ public static partial class RuleFileParser
         var quotas = new List<QuotaDefinition>();
         foreach (var qn in yf.Seq(m.Node_("quotas"), "quotas")) ParseQuota(yf, qn, null, quotas);
 
+        var quantityPatches = ParseQuantities(yf, m.Node_("quantities"), overlay: kind == "overlay");
+
         var policies = new Dictionary<string, string>();
         if (yf.Mapping(m.Node_("policies"), "policies") is { } pm)
         {
@@ -106,11 +108,14 @@ public static partial class RuleFileParser
         }
         var allocation = yf.Map(m.Node_("allocation"), "allocation", Keys.Allocation) is { } am ? ParseAllocation(yf, am, policies) : null;
         OverlayDefinition? overlay = null;
-        if (kind == "overlay") overlay = ParseOverlay(yf, m, patches, quotaIds);
+        if (kind == "overlay") overlay = ParseOverlay(yf, m, patches, quotaIds) is { } o ? o with { Quantities = quantityPatches } : null;
         else if (patches is not null) yf.Error(m.Node_("patches")!, "only an overlay (kind: overlay) patches another rule set");
         m.Done("the manifest");
 
         CheckRowReferences(tables, errors);
+        var quantities = kind == "overlay" ? [] : quantityPatches
+            .Select(q => new QuantityDefinition(q.Name, q.Label, q.Citation, [new QuantityTerm(q.Expr, false, null, null, q.Citation)], q.Location)).ToList();
+        CheckNames(tables, quantities, errors);
         if (errors.Count > firstError) return null;
 
         return new RuleSetDefinition(id, title, decree, kind, patches, from, to, yearFrom, yearTo, quotas, tables, lists,
@@ -118,6 +123,7 @@ public static partial class RuleFileParser
         {
             Overlay = overlay,
             Supersedes = supersedes,
+            Quantities = quantities,
             YearsLocation = m.Node_("application_years") is { } yn ? yf.At(yn) : null,
             PatchesLocation = m.Node_("patches") is { } pn ? yf.At(pn) : null,
         };
@@ -270,7 +276,7 @@ public static partial class RuleFileParser
             yf.Error(r.Node_("provenance")!, $"row {id}: provenance is sourced, provisional or missing, got '{pv}'{YamlKeys.Suggestion(pv, ["sourced", "provisional", "missing"])}");
         var borrows = r.Str("borrows");
         if (provenance == Provenance.Provisional && borrows is null)
-            yf.Error(node, $"row {id} is provisional: say which row's figure it borrows ('borrows: DM 2021 T1.A.1')");
+            yf.Error(node, $"row {id} is provisional: say which row's figure it borrows ('borrows: dm-2021/T1.A.1')");
 
         var cells = new List<CellDefinition>();
         var singleRole = r.Str("role");
@@ -320,7 +326,11 @@ public static partial class RuleFileParser
 
     private static readonly System.Text.RegularExpressions.Regex FigureName = new("^[a-z][a-z0-9_]*$");
 
-    /// <summary>A row's <c>figures</c>: <c>name: 5000</c> or <c>name: { value: 5000, unit: EUR, cite: "..." }</c>.</summary>
+    /// <summary>
+    /// A row's <c>figures</c>: <c>name: 5000</c>, <c>name: { value: 5000, unit: EUR, cite: "..." }</c>, or a reference to a
+    /// figure defined elsewhere, <c>name: { ref: T1.A.1.tier_1_up_to }</c> (another row of the rule set, or of the version an
+    /// overlay patches) or <c>{ ref: dm-2021/T1.A.1.tier_1_up_to }</c> (another version): each figure is defined once.
+    /// </summary>
     private static List<Figure> ParseFigures(YamlFile yf, YamlDotNet.RepresentationModel.YamlNode? node, string rowId)
     {
         var figures = new List<Figure>();
@@ -335,13 +345,28 @@ public static partial class RuleFileParser
             }
             decimal? value;
             string unit = "", cite = "";
+            string? reference = null;
             if (v is YamlDotNet.RepresentationModel.YamlMappingNode vm)
             {
                 var f = new YamlMap(yf, vm, Keys.Figure);
-                value = f.Dec("value", required: true);
+                reference = f.Str("ref");
+                var text = f.Str("value", required: reference is null);
                 unit = f.Str("unit") ?? "";
                 cite = f.Str("cite") ?? "";
-                f.Done($"figure {name} of row {rowId}");
+                // '4.000,00' in a flow mapping reads as 'value: 4.000' and a field '00': say what happened, once, not 'unknown field'.
+                var split = vm.Children.Keys.OfType<YamlDotNet.RepresentationModel.YamlScalarNode>()
+                    .FirstOrDefault(x => x.Value is { Length: > 0 } kv && kv.All(char.IsAsciiDigit));
+                value = null;
+                if (split is not null)
+                    yf.Error(f.Node_("value") ?? split, $"row {rowId}: figure {name}: '{text},{split.Value}' is a number written the Italian way; write it " +
+                                    $"with no thousands separator and a dot before the decimals: {ItalianNumber(text + "," + split.Value)}");
+                else
+                {
+                    value = text is null ? null : FigureValue(yf, f.Node_("value")!, rowId, name, text, unit);
+                    f.Done($"figure {name} of row {rowId}");
+                }
+                if (reference is not null && (text is not null || unit.Length > 0 || cite.Length > 0))
+                    yf.Error(k, $"row {rowId}: figure {name} refers to {reference}: its value, unit and citation are that figure's, not given again here");
             }
             else
             {
@@ -349,11 +374,41 @@ public static partial class RuleFileParser
                 value = decimal.TryParse(text, System.Globalization.NumberStyles.Number, System.Globalization.CultureInfo.InvariantCulture, out var d) ? d : null;
                 if (value is null) yf.Error(v, $"row {rowId}: figure {name} must be a number, got '{text}'");
             }
-            if (figures.Any(f => f.Name == name)) yf.Error(k, $"row {rowId}: figure {name} is given twice");
+            if (figures.Any(f => f.Name == name)) yf.Error(k, $"row {rowId}: figure {name} is defined twice (a figure is defined once)");
+            else if (reference is not null) figures.Add(new Figure(name, 0m, "", "", yf.At(k)) { Ref = reference });
             else if (value is { } val) figures.Add(new Figure(name, val, unit, cite, yf.At(k)));
         }
         return figures;
     }
+
+    private static readonly System.Text.RegularExpressions.Regex EuroText = new(@"^-?\d+(\.\d{1,2})?$");
+    private static readonly System.Text.RegularExpressions.Regex ItalianThousands = new(@"^\d{1,3}(\.\d{3})+(,\d+)?$");
+
+    /// <summary>
+    /// A figure's value as written. A EUR figure is a whole number of euro or has at most two decimals: '4.000' (four
+    /// thousand, as an Italian writes it) would read as 4, and is refused with the number it most likely means.
+    /// </summary>
+    private static decimal? FigureValue(YamlFile yf, YamlDotNet.RepresentationModel.YamlNode node, string rowId, string name, string text, string unit)
+    {
+        if (unit == "EUR" && !EuroText.IsMatch(text))
+        {
+            yf.Error(node, ItalianThousands.IsMatch(text)
+                ? $"row {rowId}: figure {name} = {text} EUR would read as {ReadAs(text)} (a dot is a decimal point here, not a thousands separator): did you mean {ItalianNumber(text)}? " +
+                  "(EUR figures are written without thousands separators, at most two decimals after a dot)"
+                : $"row {rowId}: figure {name} = {text}: a EUR figure is a whole number of euro or has at most two decimals after a dot");
+            return null;
+        }
+        if (decimal.TryParse(text, System.Globalization.NumberStyles.Number, System.Globalization.CultureInfo.InvariantCulture, out var d)) return d;
+        yf.Error(node, $"row {rowId}: figure {name} must be a number, got '{text}'");
+        return null;
+    }
+
+    private static string ReadAs(string text) =>
+        decimal.TryParse(text, System.Globalization.NumberStyles.Number, System.Globalization.CultureInfo.InvariantCulture, out var d)
+            ? d.ToString("0.############", System.Globalization.CultureInfo.InvariantCulture) : text;
+
+    /// <summary>An Italian-written number ('4.000', '4.000,50') as the rule files write it ('4000', '4000.50').</summary>
+    private static string ItalianNumber(string text) => text.Replace(".", "", StringComparison.Ordinal).Replace(',', '.');
 
     /// <summary>An overlay's manifest: the version it patches, its window, whether it is on by default, its row patches.</summary>
     private static OverlayDefinition? ParseOverlay(YamlFile yf, YamlMap m, string? patches, HashSet<string> quotaIds)
@@ -388,28 +443,91 @@ public static partial class RuleFileParser
                 pm.Done($"the patch disabling {disableId}");
                 continue;
             }
+            if (pm.Str("replace") is { } replaceId)
+            {
+                // The rare case where a measure changes the shape of a row: its expressions replaced, whole, with the reason
+                // why figures and quantities do not suffice. validate prints every replacement: an edit of the version's
+                // row there is shadowed while the overlay applies.
+                var reason = pm.Str("reason", required: true) ?? "";
+                var replacing = ParseRow(yf, pm, "", "", null, quotaIds, quotaOptional: true, labelOptional: true, idKey: "replace", finish: false);
+                if (pm.Node_("points") is null && pm.Node_("when") is null) yf.Error(pn, $"replace of {replaceId} changes nothing: give 'points' or 'when'");
+                pm.Done($"the replacement of {replaceId}");
+                if (replacing is not null) rows.Add(new RowPatch(replaceId, "replace", replacing.Citation, [], replacing, null, at) { Reason = reason });
+                continue;
+            }
             var id = pm.Str("patch");
             if (id is null)
             {
-                yf.Error(pn, "a row patch is 'patch: ROW' (figures or expressions), 'add: ROW' or 'disable: ROW'");
+                yf.Error(pn, "a row patch is 'patch: ROW' (windowed figures), 'add: ROW', 'replace: ROW' (with a reason) or 'disable: ROW'");
                 continue;
             }
             var cite = pm.Str("cite", required: true) ?? "";
             var figures = ParseFigures(yf, pm.Node_("figures"), id);
-            RowDefinition? replaced = null;
-            if (pm.Node_("points") is not null || pm.Node_("when") is not null)
-            {
-                // New expressions for the row (its columns, or its condition), whole: not windowed.
-                replaced = ParseRow(yf, pm, "", "", null, quotaIds, quotaOptional: true, labelOptional: true, idKey: "patch", finish: false);
-            }
-            if (figures.Count == 0 && replaced is null) yf.Error(pn, $"patch of {id} changes nothing: give 'figures', 'points' or 'when'");
-            if (figures.Count > 0 && replaced is not null) yf.Error(pn, $"patch of {id}: give either windowed 'figures' or new expressions, not both");
+            if ((pm.Node_("points") ?? pm.Node_("when")) is { } expressions)
+                yf.Error(expressions, $"patch of {id} changes its expressions: an overlay changes figures and quantities; " +
+                    $"where the row's shape must change, write 'replace: {id}' with a 'reason' (validate lists every replacement)");
+            else if (figures.Count == 0) yf.Error(pn, $"patch of {id} changes nothing: give its windowed 'figures'");
             pm.Done($"the patch of {id}");
-            rows.Add(new RowPatch(id, figures.Count > 0 ? "figures" : "expressions", cite, figures, replaced, null, at));
+            rows.Add(new RowPatch(id, "figures", cite, figures, null, null, at));
         }
         return new OverlayDefinition(patches ?? "", onByDefault, from, to, rows);
     }
 
+
+    /// <summary>
+    /// The manifest's <c>quantities:</c>: for a version, each named with its label, citation and expression; for an overlay,
+    /// new ones (expr) or a term added to or subtracted from one of the version's (plus, minus).
+    /// </summary>
+    private static List<QuantityPatch> ParseQuantities(YamlFile yf, YamlDotNet.RepresentationModel.YamlNode? node, bool overlay)
+    {
+        var list = new List<QuantityPatch>();
+        if (yf.Mapping(node, "quantities") is not { } qm) return list;
+        foreach (var (k, v) in qm.Children)
+        {
+            var name = (k as YamlDotNet.RepresentationModel.YamlScalarNode)?.Value ?? "";
+            if (!FigureName.IsMatch(name))
+            {
+                yf.Error(k, $"a quantity's name is lower case letters, digits and '_' starting with a letter, got '{name}'");
+                continue;
+            }
+            if (yf.Map(v, $"quantity {name}", Keys.Quantity) is not { } q) continue;
+            var cite = q.Str("cite", required: true) ?? "";
+            var given = new[] { "expr", "plus", "minus" }.Where(x => q.Node_(x) is not null).ToList();
+            if (!overlay && given is not ["expr"])
+            {
+                yf.Error(given.Count == 0 ? v : q.Node_(given.First(x => x != "expr"))!, given.Count == 0
+                    ? $"quantity {name} needs its 'expr'"
+                    : $"quantity {name}: 'plus' and 'minus' change a version's quantity from an overlay; a version defines it with 'expr'");
+                continue;
+            }
+            if (given.Count != 1)
+            {
+                yf.Error(v, $"quantity {name}: give one of 'expr' (a new quantity), 'plus' or 'minus' (a term of the version's)");
+                continue;
+            }
+            var action = given[0] switch { "plus" => QuantityAction.Plus, "minus" => QuantityAction.Minus, _ => QuantityAction.Define };
+            var label = q.Str("label", required: action == QuantityAction.Define) ?? "";
+            var expr = q.Expr(given[0], required: true);
+            q.Done($"quantity {name}");
+            if (list.Any(x => x.Name == name)) yf.Error(k, $"quantity {name} is defined twice");
+            else if (expr is not null) list.Add(new QuantityPatch(name, action, label, cite, expr, yf.At(k)));
+        }
+        return list;
+    }
+
+    /// <summary>
+    /// A figure, a quantity and a row's name never stand for two things: a row's figure named like a quantity would hide it
+    /// from that row's expressions.
+    /// </summary>
+    internal static void CheckNames(IEnumerable<TableDefinition> tables, IReadOnlyList<QuantityDefinition> quantities, List<RuleError> errors)
+    {
+        var names = quantities.ToDictionary(q => q.Name, q => q.Location);
+        foreach (var row in tables.SelectMany(t => t.Rows))
+            foreach (var f in row.Figures)
+                if (names.TryGetValue(f.Name, out var at))
+                    errors.Add(new RuleError(f.Location.File, f.Location.Line,
+                        $"row {row.Id}: figure {f.Name} has the name of the quantity defined at {at}: a name is defined once", f.Location.Column));
+    }
 
     /// <summary>Row ids unique in the rule set; 'base' patterns name earlier rows only.</summary>
     private static void CheckRowReferences(List<TableDefinition> tables, List<RuleError> errors)

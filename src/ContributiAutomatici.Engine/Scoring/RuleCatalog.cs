@@ -4,6 +4,39 @@ using ContributiAutomatici.Engine.Rules;
 namespace ContributiAutomatici.Engine.Scoring;
 
 /// <summary>
+/// The rule sets of a rules folder as definitions, not compiled: each version (its figure references resolved) with every
+/// combination of its overlays applied, and the overlays.
+/// </summary>
+public sealed record RuleDefinitions(IReadOnlyList<(RuleSetDefinition Version, IReadOnlyList<RuleSetDefinition> Combinations)> Versions,
+    IReadOnlyList<RuleSetDefinition> Overlays)
+{
+    /// <summary>The definition a selector names (<see cref="RuleSetSelector"/>), or an overlay by its id; null with why not.</summary>
+    public RuleSetDefinition? Select(string selector, out string? error)
+    {
+        if (Overlays.FirstOrDefault(o => o.Id == selector) is { } overlay) { error = null; return overlay; }
+        if (RuleSetSelector.TryParse(selector, out error) is not { } s) return null;
+        var version = s.Version is { } v
+            ? Versions.FirstOrDefault(x => x.Version.Id == v)
+            : Versions.Where(x => x.Version.ApplicationYearFrom <= s.Year && (x.Version.ApplicationYearTo is null || s.Year <= x.Version.ApplicationYearTo))
+                .OrderByDescending(x => x.Version.ApplicationYearFrom).FirstOrDefault();
+        if (version.Version is null)
+        {
+            error = s.Version is { } id ? $"unknown rule set '{id}' (versions: {string.Join(", ", Versions.Select(x => x.Version.Id))})"
+                : $"no decree version in force for application year {s.Year}";
+            return null;
+        }
+        var known = Overlays.Where(o => o.Overlay!.Patches == version.Version.Id).Select(o => (o.Id, o.Overlay!.OnByDefault)).ToList();
+        if (s.Overlays(version.Version.Id, known, [], [], out var unknown) is not { } applied)
+        {
+            error = $"'{unknown}' is not an overlay of {version.Version.Id} (its overlays: {string.Join(", ", known.Select(o => o.Id).DefaultIfEmpty("none"))})";
+            return null;
+        }
+        return applied.Count == 0 ? version.Version
+            : version.Combinations.FirstOrDefault(c => c.AppliedOverlays.SequenceEqual(applied, StringComparer.Ordinal));
+    }
+}
+
+/// <summary>
 /// Every rule set under a rules folder, validated and compiled. All or nothing: one broken file and
 /// <see cref="Load"/> throws <see cref="RuleLoadException"/> listing every error as file:line: reason.
 /// </summary>
@@ -71,6 +104,42 @@ public sealed class RuleCatalog
         return Combine(version, with, without, out unknown);
     }
 
+    /// <summary>A version with exactly these overlays applied (none: the version alone), or null when not loaded.</summary>
+    public CompiledRuleSet? WithApplied(CompiledRuleSet version, IReadOnlyList<string> overlays) =>
+        overlays.Count == 0 ? version : Find(version.Id + "+" + string.Join("+", overlays.Order(StringComparer.Ordinal)));
+
+    /// <summary>
+    /// The rule set's name in the selector grammar (<see cref="RuleSetSelector"/>): its version, '+' each overlay applied and
+    /// '~' each overlay the version applies by default that is off (dm-2021+covid-19, dm-2021~covid-19, dm-2017).
+    /// </summary>
+    public string CanonicalName(CompiledRuleSet rs) =>
+        RuleSetSelector.Canonical(rs.Definition.BaseId, rs.Definition.AppliedOverlays,
+            OverlaysOf(rs.Definition.BaseId).Select(o => (o.Id, o.Overlay!.OnByDefault)));
+
+    /// <summary>
+    /// The rule set a selector names (<see cref="RuleSetSelector"/>: "dm-2021", "dm-2021+covid-19", "dm-2021~covid-19",
+    /// "2021"), or null with why not.
+    /// </summary>
+    public CompiledRuleSet? Select(string selector, out string? error)
+    {
+        if (RuleSetSelector.TryParse(selector, out error) is not { } s) return null;
+        var version = s.Version is { } v ? FindVersion(v) : ForApplicationYear(s.Year!.Value);
+        if (version is null)
+        {
+            error = s.Version is { } id
+                ? $"unknown rule set '{id}' (versions: {string.Join(", ", Versions.Select(x => x.Id))})"
+                : $"no decree version in force for application year {s.Year}";
+            return null;
+        }
+        var known = OverlaysOf(version.Id).Select(o => (o.Id, o.Overlay!.OnByDefault)).ToList();
+        if (s.Overlays(version.Id, known, [], [], out var unknown) is not { } applied)
+        {
+            error = $"'{unknown}' is not an overlay of {version.Id} (its overlays: {string.Join(", ", known.Select(o => o.Id).DefaultIfEmpty("none"))})";
+            return null;
+        }
+        return WithApplied(version, applied);
+    }
+
     private CompiledRuleSet? Combine(CompiledRuleSet version, IEnumerable<string> with, IEnumerable<string> without, out string? unknown)
     {
         var known = OverlaysOf(version.Id).ToDictionary(o => o.Id, StringComparer.Ordinal);
@@ -88,22 +157,65 @@ public sealed class RuleCatalog
                             (s.Definition.ApplicationYearTo is null || year <= s.Definition.ApplicationYearTo))
             .OrderByDescending(s => s.Definition.ApplicationYearFrom).FirstOrDefault();
 
+    /// <summary>The most overlays of one version the engine combines (every subset is compiled: 2^N - 1 rule sets).</summary>
+    public const int MaxOverlays = 3;
+
     /// <summary>Loads every folder of <paramref name="rulesRoot"/> that has a ruleset.yaml.</summary>
     public static RuleCatalog Load(string rulesRoot, RuleCompileOptions? options = null)
     {
         options ??= new RuleCompileOptions();
         var sw = Stopwatch.StartNew();
         var errors = new List<RuleError>();
+        // The caches opened once: the folders' parsed definitions and the compiled assemblies are both kept there.
+        var cache = options.CacheDirectory is { } cacheDir ? RuleCache.Open(cacheDir, options.Warn) : null;
+        var shipped = options.ShippedDirectory is { } shippedDir ? RuleCache.OpenShipped(shippedDir, options.Warn) : null;
+        var defs = Definitions(rulesRoot, errors, cache, shipped, out var fromCache, out var folders);
+
+        var sets = new List<CompiledRuleSet>();
+        foreach (var (def, combinations) in defs.Versions)
+        {
+            var before = errors.Count;
+            if (RuleCompiler.Compile(def, options, errors, cache, shipped) is { } compiled && errors.Count == before) sets.Add(compiled);
+            else continue; // its errors are reported once, not again for each combination with its overlays
+            foreach (var merged in combinations)
+            {
+                before = errors.Count;
+                if (RuleCompiler.Compile(merged, options, errors, cache, shipped) is { } c && errors.Count == before) sets.Add(c);
+            }
+        }
+        if (errors.Count > 0) throw new RuleLoadException(errors);
+        return new RuleCatalog(sets, defs.Overlays, sw.Elapsed, fromCache, folders);
+    }
+
+    /// <summary>
+    /// What <see cref="Load"/> compiles, parsed, checked and resolved but not compiled (for what needs the rules as written,
+    /// not their scoring: a diff): each version with its figure references resolved and every combination of its overlays
+    /// applied, and the overlays. Throws <see cref="RuleLoadException"/> with every error.
+    /// </summary>
+    public static RuleDefinitions LoadDefinitions(string rulesRoot, RuleCompileOptions? options = null)
+    {
+        options ??= new RuleCompileOptions();
+        var errors = new List<RuleError>();
+        var cache = options.CacheDirectory is { } cacheDir ? RuleCache.Open(cacheDir, options.Warn) : null;
+        var shipped = options.ShippedDirectory is { } shippedDir ? RuleCache.OpenShipped(shippedDir, options.Warn) : null;
+        var defs = Definitions(rulesRoot, errors, cache, shipped, out _, out _);
+        if (errors.Count > 0) throw new RuleLoadException(errors);
+        return defs;
+    }
+
+    private static RuleDefinitions Definitions(string rulesRoot, List<RuleError> errors, RuleCache? cache, RuleCache? shipped, out int fromCache, out int folders)
+    {
+        fromCache = 0;
+        folders = 0;
         if (!Directory.Exists(rulesRoot))
-            throw new RuleLoadException([new RuleError(rulesRoot, 0, "rules folder does not exist")]);
+        {
+            errors.Add(new RuleError(rulesRoot, 0, "rules folder does not exist"));
+            return new RuleDefinitions([], []);
+        }
         var dirs = Directory.GetDirectories(rulesRoot).Where(d => File.Exists(Path.Combine(d, RuleFileParser.ManifestName)))
             .Order(StringComparer.Ordinal).ToList();
         if (dirs.Count == 0) errors.Add(new RuleError(rulesRoot, 0, "no rule set (a folder with ruleset.yaml) under the rules folder"));
         var defs = new List<RuleSetDefinition>();
-        // The caches opened once: the folders' parsed definitions and the compiled assemblies are both kept there.
-        var cache = options.CacheDirectory is { } cacheDir ? RuleCache.Open(cacheDir, options.Warn) : null;
-        var shipped = options.ShippedDirectory is { } shippedDir ? RuleCache.OpenShipped(shippedDir, options.Warn) : null;
-        var fromCache = 0;
         foreach (var dir in dirs)
         {
             if (DefinitionCache.Load(dir, errors, cache, shipped, out var cached) is not { } def) continue;
@@ -112,28 +224,35 @@ public sealed class RuleCatalog
                 errors.Add(new RuleError(Path.Combine(dir, RuleFileParser.ManifestName), 1, $"duplicate rule set id '{def.Id}'"));
             else defs.Add(def);
         }
-        var versions = defs.Where(d => d.Kind == "version").ToList();
+        folders = defs.Count;
+        var parsed = defs.Where(d => d.Kind == "version").ToDictionary(d => d.Id, StringComparer.Ordinal);
+        // Figures referred to by path, and rows borrowed from another version, resolved against the versions as parsed.
+        var refused = errors.Count > 0;
+        var versions = parsed.Values.Select(d => FigureReferences.Resolve(d, id => parsed.GetValueOrDefault(id), errors, refused)).OfType<RuleSetDefinition>().ToList();
         var overlays = defs.Where(d => d.Kind == "overlay").ToList();
         CheckVersions(versions, overlays, errors);
 
-        var sets = new List<CompiledRuleSet>();
+        var result = new List<(RuleSetDefinition, IReadOnlyList<RuleSetDefinition>)>();
         foreach (var def in versions)
         {
-            var before = errors.Count;
-            if (RuleCompiler.Compile(def, options, errors, cache, shipped) is { } compiled && errors.Count == before) sets.Add(compiled);
-            else continue; // its errors are reported once, not again for each combination with its overlays
-            // Each combination of the version's overlays (few: each is a temporary measure), compiled like a version.
             var mine = overlays.Where(o => o.Overlay!.Patches == def.Id).OrderBy(o => o.Id, StringComparer.Ordinal).ToList();
-            for (var mask = 1; mask < 1 << Math.Min(mine.Count, 3); mask++)
-            {
-                var chosen = mine.Where((_, i) => (mask & (1 << i)) != 0).ToList();
-                before = errors.Count;
-                if (OverlayMerger.Apply(def, chosen, errors) is { } merged && RuleCompiler.Compile(merged, options, errors, cache, shipped) is { } c && errors.Count == before)
-                    sets.Add(c);
-            }
+            // Every combination is compiled: beyond MaxOverlays they would be too many, and one is never silently left out.
+            foreach (var extra in mine.Skip(MaxOverlays))
+                errors.Add(new RuleError(Path.Combine(extra.Directory, RuleFileParser.ManifestName), extra.PatchesLocation?.Line ?? 1,
+                    $"overlay {extra.Id} is the {mine.Count}th overlay of {def.Id}: the engine combines at most {MaxOverlays} overlays of a version " +
+                    $"({string.Join(", ", mine.Take(MaxOverlays).Select(o => o.Id))}); merge two measures into one overlay or retire one"));
+            var combinations = new List<RuleSetDefinition>();
+            if (mine.Count <= MaxOverlays)
+                for (var mask = 1; mask < 1 << mine.Count; mask++)
+                {
+                    var chosen = mine.Where((_, i) => (mask & (1 << i)) != 0).ToList();
+                    if (OverlayMerger.Apply(def, chosen, errors) is { } merged &&
+                        FigureReferences.Resolve(merged, id => parsed.GetValueOrDefault(id), errors) is { } resolved)
+                        combinations.Add(resolved);
+                }
+            result.Add((def, combinations));
         }
-        if (errors.Count > 0) throw new RuleLoadException(errors);
-        return new RuleCatalog(sets, overlays, sw.Elapsed, fromCache, defs.Count);
+        return new RuleDefinitions(result, overlays);
     }
 
     /// <summary>Versions govern disjoint application years; an overlay patches a loaded version.</summary>

@@ -1,0 +1,158 @@
+namespace ContributiAutomatici.Engine.Rules;
+
+/// <summary>
+/// Resolves the figures a row refers to instead of defining (<c>{ ref: T1.A.1.tier_1_up_to }</c>) and the rows a provisional
+/// row borrows (<c>borrows: dm-2021/T1.A.1</c>: every figure of that row it does not state itself), so that each figure is
+/// defined in one place and read everywhere else by its path. A path is <c>ROW.figure</c> within the rule set (for an
+/// overlay's rows: the version with the overlay applied), or <c>RULESET/ROW.figure</c> in another loaded version. A path
+/// that names nothing is refused with the file and line of the reference; a borrowing row that states a figure with the
+/// borrowed value is refused as a copy.
+/// </summary>
+public static class FigureReferences
+{
+    /// <summary>
+    /// The rule set with every reference resolved, or null with the errors added. <paramref name="others"/> finds another
+    /// loaded version by id. When a figure comes from another version, the content hash covers that version's too (what the
+    /// rule set scores depends on it, and its compiled image is keyed by it). With <paramref name="othersIncomplete"/> (a folder
+    /// of the rules was refused), a reference to a rule set that is not loaded is not reported again: that folder's own
+    /// errors say why.
+    /// </summary>
+    public static RuleSetDefinition? Resolve(RuleSetDefinition def, Func<string, RuleSetDefinition?> others, List<RuleError> errors,
+        bool othersIncomplete = false)
+    {
+        // A reference into a rule set that is not loaded because its folder was refused: that folder's errors say why.
+        var report = errors;
+        errors = [];
+        var borrowedSets = new SortedDictionary<string, string>(StringComparer.Ordinal);
+        var changed = false;
+        var tables = def.Tables.Select(t => t with
+        {
+            Sections = t.Sections.Select(s => s with
+            {
+                Rows = s.Rows.Select(r =>
+                {
+                    var resolved = ResolveRow(def, r, others, borrowedSets, errors);
+                    changed |= !ReferenceEquals(resolved, r);
+                    return resolved;
+                }).ToList(),
+            }).ToList(),
+        }).ToList();
+        foreach (var e in errors)
+            if (!(othersIncomplete && e.Message.Contains(NotLoaded, StringComparison.Ordinal))) report.Add(e);
+        if (errors.Count > 0) return null;
+        if (!changed) return def;
+        var hash = borrowedSets.Count == 0
+            ? def.ContentHash
+            : Sha256.HexOf(string.Join("\n", new[] { def.ContentHash }.Concat(borrowedSets.Select(b => b.Key + ":" + b.Value))));
+        return def with { Tables = tables, ContentHash = hash };
+    }
+
+    private static RowDefinition ResolveRow(RuleSetDefinition def, RowDefinition row, Func<string, RuleSetDefinition?> others,
+        SortedDictionary<string, string> borrowedSets, List<RuleError> errors)
+    {
+        var figures = row.Figures.ToList();
+        var touched = false;
+        if (row.Borrows is { } borrows)
+        {
+            if (FindRow(def, borrows, others, out var set) is not { } lent)
+                errors.Add(new RuleError(row.Location.File, row.Location.Line,
+                    $"row {row.Id} borrows '{borrows}', which {Missing(def, borrows, others)} (write RULESET/ROW, e.g. dm-2021/T1.A.1)", row.Location.Column));
+            else
+            {
+                if (!ReferenceEquals(set, def)) borrowedSets[set.Id] = set.ContentHash;
+                foreach (var f in lent.Figures)
+                {
+                    var mine = figures.FindIndex(x => x.Name == f.Name);
+                    var path = $"{Prefix(set, def)}{lent.Id}.{f.Name}";
+                    var target = Follow(set, lent, f, others, errors, row);
+                    if (mine < 0) figures.Add(Resolved(f.Name, path, target, row.Location));
+                    else if (figures[mine].Ref is null && target is not null && figures[mine].Value == target.Value)
+                        errors.Add(new RuleError(figures[mine].Location.File, figures[mine].Location.Line,
+                            $"row {row.Id}: figure {f.Name} = {figures[mine].Value} copies {path}, which the row borrows: remove it (state a figure only where it differs)",
+                            figures[mine].Location.Column));
+                }
+                touched = true;
+            }
+        }
+        for (var i = 0; i < figures.Count; i++)
+        {
+            if (!figures[i].Unresolved) continue;
+            var f = figures[i];
+            var cut = f.Ref!.LastIndexOf('.');
+            if (cut <= 0 || FindRow(def, f.Ref[..cut], others, out var set) is not { } target)
+            {
+                errors.Add(new RuleError(f.Location.File, f.Location.Line,
+                    $"row {row.Id}: figure {f.Name} refers to '{f.Ref}', which {(cut <= 0 ? "is not a path ROW.figure" : Missing(def, f.Ref[..cut], others))}", f.Location.Column));
+                continue;
+            }
+            var name = f.Ref[(cut + 1)..];
+            if (target.Figures.FirstOrDefault(x => x.Name == name) is not { } defined)
+            {
+                errors.Add(new RuleError(f.Location.File, f.Location.Line,
+                    $"row {row.Id}: figure {f.Name} refers to '{f.Ref}', but row {target.Id} has no figure {name}" +
+                    YamlKeys.Suggestion(name, target.Figures.Select(x => x.Name)), f.Location.Column));
+                continue;
+            }
+            if (!ReferenceEquals(set, def)) borrowedSets[set.Id] = set.ContentHash;
+            if (Follow(set, target, defined, others, errors, row) is { } value) figures[i] = Resolved(f.Name, f.Ref, value, f.Location);
+            touched = true;
+        }
+        return touched ? row with { Figures = figures } : row;
+    }
+
+    /// <summary>A referenced figure, followed through further references (a reference to a reference) to its definition.</summary>
+    private static Figure? Follow(RuleSetDefinition set, RowDefinition row, Figure f, Func<string, RuleSetDefinition?> others, List<RuleError> errors,
+        RowDefinition from, int depth = 0)
+    {
+        if (!f.Unresolved) return f;
+        if (depth > 8)
+        {
+            errors.Add(new RuleError(from.Location.File, from.Location.Line, $"row {from.Id}: figure references go round in a circle at {row.Id}.{f.Name}"));
+            return null;
+        }
+        var cut = f.Ref!.LastIndexOf('.');
+        if (cut <= 0 || FindRow(set, f.Ref[..cut], others, out var s) is not { } r || r.Figures.FirstOrDefault(x => x.Name == f.Ref[(cut + 1)..]) is not { } next)
+            return null; // reported where it is written
+        return Follow(s, r, next, others, errors, from, depth + 1);
+    }
+
+    private static Figure Resolved(string name, string path, Figure? target, SourceLocation at) =>
+        target is null
+            ? new Figure(name, 0m, "", "", at) { Ref = path }
+            : new Figure(name, target.Value, target.Unit, target.Citation, at) { Ref = path, ResolvedFrom = target.ResolvedFrom ?? target.Location };
+
+    /// <summary>"RULESET/ROW" in another version, or "ROW" in this rule set.</summary>
+    private static RowDefinition? FindRow(RuleSetDefinition def, string path, Func<string, RuleSetDefinition?> others, out RuleSetDefinition set)
+    {
+        set = def;
+        var slash = path.IndexOf('/');
+        if (slash >= 0)
+        {
+            var id = path[..slash];
+            if (id != def.Id && id != def.BaseId)
+            {
+                if (others(id) is not { } other) return null;
+                set = other;
+            }
+            path = path[(slash + 1)..];
+        }
+        foreach (var t in set.Tables)
+            foreach (var s in t.Sections)
+                foreach (var r in s.Rows)
+                    if (r.Id == path) return r;
+        return null;
+    }
+
+    private static string Missing(RuleSetDefinition def, string path, Func<string, RuleSetDefinition?> others)
+    {
+        var slash = path.IndexOf('/');
+        if (slash >= 0 && path[..slash] is var id && id != def.Id && id != def.BaseId && others(id) is null) return $"names rule set '{id}', {NotLoaded}";
+        var set = slash >= 0 && others(path[..slash]) is { } o ? o : def;
+        var rowId = slash >= 0 ? path[(slash + 1)..] : path;
+        return $"names row {rowId}, which {set.Id} does not have{YamlKeys.Suggestion(rowId, set.Tables.SelectMany(t => t.Rows).Select(r => r.Id))}";
+    }
+
+    private const string NotLoaded = "which is not loaded";
+
+    private static string Prefix(RuleSetDefinition set, RuleSetDefinition def) => ReferenceEquals(set, def) ? "" : set.Id + "/";
+}
