@@ -39,6 +39,9 @@ public sealed class SideBySide
         Seed = seed;
         var full = RuleCatalog.Load(rules, new RuleCompileOptions { CacheDirectory = null }).Find("dm-2021")!;
         var t1 = OnlyTables(rules, "tabella-1.yaml");
+        // The same rules with the figures emitted as constants of the class, as before the figure table (issue 24, item 4):
+        // the figure table must cost nothing on the totals path.
+        var t1Baked = OnlyTables(rules, "tabella-1.yaml", bakeFigures: true);
         var t5 = OnlyTables(rules, "tabella-5.yaml");
         _works = SeededWorks.Generate(full.Definition.Lists, works, seed);
         var plain1 = new PlainTabella1(full.Definition.Lists);
@@ -50,7 +53,7 @@ public sealed class SideBySide
             foreach (var claimant in new[] { s.Producer, s.Distributor })
             {
                 var (e, c) = plain1.Score(s.Work, claimant);
-                foreach (var rs in new[] { t1, full })
+                foreach (var rs in new[] { t1, t1Baked, full })
                 {
                     var r = rs.Score(s.Work, [claimant], ScoreOptions.TotalsOnly).For(claimant.Role);
                     var q = r?.Quotas.ToDictionary(x => x.QuotaId, x => x.Points) ?? [];
@@ -85,6 +88,12 @@ public sealed class SideBySide
         {
             decimal sink = 0m;
             foreach (var s in ws) { t1.ScoreTotals(s.Work, producer, buffer); sink += buffer.Total(Role.Producer); }
+            return sink;
+        }));
+        _scorers.Add(("compiled rules, Tabella 1 only, figures as constants, producer (totals)", "compiled rules, Tabella 1 only, producer (totals)", ws =>
+        {
+            decimal sink = 0m;
+            foreach (var s in ws) { t1Baked.ScoreTotals(s.Work, producer, buffer); sink += buffer.Total(Role.Producer); }
             return sink;
         }));
         _scorers.Add(("compiled rules, all of DM 2021, producer (totals)", "compiled rules, Tabella 1 only, producer (totals)", ws =>
@@ -218,7 +227,7 @@ public sealed class SideBySide
     }
 
     /// <summary>A copy of dm-2021 whose manifest lists only the given table file (and the lists), compiled alone.</summary>
-    private static CompiledRuleSet OnlyTables(string rules, string table)
+    private static CompiledRuleSet OnlyTables(string rules, string table, bool bakeFigures = false)
     {
         var root = Path.Combine(Path.GetTempPath(), "contributi-bench-" + Guid.NewGuid().ToString("N"));
         var dir = Path.Combine(root, "dm-2021-" + Path.GetFileNameWithoutExtension(table));
@@ -229,7 +238,7 @@ public sealed class SideBySide
             var manifest = Path.Combine(dir, "ruleset.yaml");
             File.WriteAllLines(manifest, File.ReadAllLines(manifest)
                 .Where(l => !System.Text.RegularExpressions.Regex.IsMatch(l, @"^\s+- tabella-[1-5]\.yaml") || l.Trim() == "- " + table));
-            return RuleCatalog.Load(root, new RuleCompileOptions { CacheDirectory = null }).RuleSets[0];
+            return RuleCatalog.Load(root, new RuleCompileOptions { CacheDirectory = null, BakeFigures = bakeFigures }).RuleSets[0];
         }
         finally
         {

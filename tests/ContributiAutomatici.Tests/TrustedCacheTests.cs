@@ -15,6 +15,10 @@ public class TrustedCacheTests
         return (catalog, warnings);
     }
 
+    /// <summary>The assembly name a cached image must carry: the rule set's id and its cache key (the file is ID-KEY.dll).</summary>
+    private static string NameOf(string dll, string id) =>
+        $"ContributiAutomatici.Rules.{id}.{Path.GetFileNameWithoutExtension(dll)[(id.Length + 1)..][..12]}";
+
     [Fact]
     public void The_repository_rules_pass_the_check_and_start_warm_from_the_cache()
     {
@@ -30,7 +34,7 @@ public class TrustedCacheTests
         foreach (var rs in cold.RuleSets)
         {
             var dll = Assert.Single(Directory.GetFiles(cache, $"{rs.Id}-*.dll"));
-            Assert.Empty(RuleAssemblyVerifier.Check(File.ReadAllBytes(dll), $"ContributiAutomatici.Rules.{rs.Id}.{rs.ContentHash[..12]}"));
+            Assert.Empty(RuleAssemblyVerifier.Check(File.ReadAllBytes(dll), NameOf(dll, rs.Id)));
         }
         var dll2021 = Assert.Single(Directory.GetFiles(cache, "dm-2021-*.dll"));
         if (!OperatingSystem.IsWindows())
@@ -58,7 +62,7 @@ public class TrustedCacheTests
         var marker = Path.Combine(t.Root, "marker.txt");
 
         // Same file, same assembly and class name, same entry point: a build that runs the payload when created.
-        File.WriteAllBytes(dll, Poison($"ContributiAutomatici.Rules.test-set.{set.ContentHash[..12]}", "RuleSet_test_set", marker, payload));
+        File.WriteAllBytes(dll, Poison(NameOf(dll, "test-set"), "RuleSet_test_set", marker, payload));
         var (reloaded, warnings) = Load(t.Root, cache);
 
         Assert.Equal(CompileSource.Compiled, reloaded.RuleSets[0].Source);

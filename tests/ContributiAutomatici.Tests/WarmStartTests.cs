@@ -50,6 +50,38 @@ public class WarmStartTests
     }
 
     [Fact]
+    public void An_edited_figure_starts_from_the_cached_image_without_Roslyn_and_scores_with_the_new_figure()
+    {
+        using var rules = TempRules.CopyOfRepo();
+        var cache = Path.Combine(rules.Root + "-cache", "rules-cache");
+        try
+        {
+            Validate(rules.Root, cache);
+            // A figure's value only (issue 24, item 4): the compiled class reads its figures from the table it is created
+            // with, so the cached image (keyed by the rule set's shape) serves; the YAML of the edited folder is parsed again.
+            rules.Replace("dm-2021/tabella-1.yaml", "tier_1_eur_per_point: { value: 5000,", "tier_1_eur_per_point: { value: 4000,");
+            var watch = Stopwatch.StartNew();
+            var edited = Validate(rules.Root, cache);
+            watch.Stop();
+            Assert.All(RuleSetLines(edited), l => Assert.Contains("; cache (", l));
+            Assert.DoesNotContain(LoadedAssemblies(edited), a => a.StartsWith(Roslyn, StringComparison.Ordinal));
+            Assert.Contains("; 2 of 3 folder(s) read as already checked from the cache", edited);
+
+            var catalog = RuleCatalog.Load(rules.Root, new RuleCompileOptions { CacheDirectory = cache });
+            var rs = catalog.Find("dm-2021")!;
+            Assert.Equal(CompileSource.Cache, rs.Source);
+            var work = new Engine.Model.Work { Id = "w", Kind = Engine.Model.WorkKind.Cinema, BoxOffice = [new(new DateOnly(2023, 3, 1), 1_000_000m)] };
+            var result = rs.Score(work, [new Engine.Model.RoleInput(Engine.Model.Role.Producer)]);
+            // 1,000,000 / 4,000: the edited figure, not the 200 of the image's first build.
+            Assert.Equal(250m, result.For(Engine.Model.Role.Producer)!.Quotas.SelectMany(q => q.Lines).Single(l => l.RowId == "T1.A.1").Points);
+        }
+        finally
+        {
+            if (Directory.Exists(rules.Root + "-cache")) Directory.Delete(rules.Root + "-cache", recursive: true);
+        }
+    }
+
+    [Fact]
     public void A_changed_rule_after_a_warm_start_is_checked_again_and_refused_with_its_line()
     {
         using var rules = TempRules.WithRow("Work.ProductionCost > 1000000m ? 10m : 5m");

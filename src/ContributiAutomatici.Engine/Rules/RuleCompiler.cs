@@ -54,6 +54,13 @@ public sealed record RuleCompileOptions
     /// <summary>rules-cache beside the program.</summary>
     public static string DefaultShippedDirectory => Path.Combine(AppContext.BaseDirectory, "rules-cache");
 
+    /// <summary>
+    /// Emit the figures as constants of the compiled class (as before the figure table) instead of reading them from the table
+    /// the class is created with: the benchmark compares the two side by side. An image with baked figures is keyed by the
+    /// content hash, so an edited figure is compiled again. Default: false.
+    /// </summary>
+    public bool BakeFigures { get; init; }
+
     /// <summary>Where warnings go: a cache folder not used, a cached assembly discarded. Default: nowhere.</summary>
     public Action<string> Warn { get; init; } = _ => { };
 }
@@ -84,9 +91,13 @@ public static class RuleCompiler
         var lists = new ListCatalog(def.Lists);
         var cells = Flatten(def);
         var className = ClassName(def);
-        var cacheKey = CacheKey(def);
+        // The figures are not in the image: its class reads them from the table it is created with, so the image is keyed by
+        // the rule set's shape (everything but the figures' values), and an edit of a figure alone starts from the cached
+        // image, without Roslyn. BakeFigures (for the benchmark's side-by-side) emits them as constants instead.
+        var table = FigureTable(def, cells);
+        var cacheKey = CacheKey(def, options.BakeFigures);
         var cacheFile = $"{def.Id}-{cacheKey}.dll";
-        var assemblyName = AssemblyName(def);
+        var assemblyName = AssemblyName(def, cacheKey);
         var exprs = new List<ExpressionSite>();
         CollectExpressions(def, cells, exprs);
         var timings = new CompileTimings();
@@ -111,7 +122,7 @@ public static class RuleCompiler
         }
         else
         {
-            var image = RoslynEmitter.Build(def, cells, exprs, className, lists, errors, timings, sw);
+            var image = RoslynEmitter.Build(def, cells, exprs, className, assemblyName, options.BakeFigures ? table : null, lists, errors, timings, sw);
             if (image is null || errors.Count > firstError) return null;
             if (cache is not null)
             {
@@ -124,7 +135,8 @@ public static class RuleCompiler
             from = CompileSource.Compiled;
         }
         var type = assembly.GetType($"{Namespace}.{className}", throwOnError: true)!;
-        var factory = type.GetMethod("Create", BindingFlags.Public | BindingFlags.Static)!.CreateDelegate<Func<RuleScope>>();
+        var create = type.GetMethod("Create", BindingFlags.Public | BindingFlags.Static)!.CreateDelegate<Func<decimal[], RuleScope>>();
+        Func<RuleScope> factory = () => create(table);
         timings.Total = sw.Elapsed;
         return new CompiledRuleSet(def, lists, cells, exprs.Select(x => x.Describe(def)).ToArray(), factory, from, timings);
     }
@@ -298,9 +310,68 @@ public static class RuleCompiler
 
     private static bool IsIdentifierChar(char c) => char.IsLetterOrDigit(c) || c == '_';
 
-    /// <summary>The static readonly fields holding a row's figures.</summary>
-    internal static IEnumerable<string> FigureFields(IReadOnlyList<Figure> figures, int row, bool windowed) =>
-        figures.Select(f => $"    private static readonly decimal F{row}{(windowed ? "w" : "")}_{f.Name} = {f.Value.ToString(System.Globalization.CultureInfo.InvariantCulture)}m;");
+    /// <summary>
+    /// The figures of the rule set in the order of the generated class's fields: per row (in <see cref="DistinctRows"/> order)
+    /// its figures, then, for a row an overlay patches within its window, the row's figures with the overlay's (F3w_x).
+    /// </summary>
+    internal static List<(int Row, bool Windowed, Figure Figure)> FigureSlots(List<RowDefinition> rows)
+    {
+        var slots = new List<(int, bool, Figure)>();
+        for (var r = 0; r < rows.Count; r++)
+        {
+            foreach (var f in rows[r].Figures) slots.Add((r, false, f));
+            if (rows[r].Windowed is { } wf)
+                foreach (var f in Merge(rows[r].Figures, wf.Figures)) slots.Add((r, true, f));
+        }
+        return slots;
+    }
+
+    /// <summary>
+    /// The figure table of a rule set as its compiled class reads it: per slot, the row, whether it is the row's figures inside
+    /// an overlay's window, and the figure (for authors' tools: <c>contributi plan</c>).
+    /// </summary>
+    public static IReadOnlyList<(string RowId, bool Windowed, Figure Figure)> FigureSlots(RuleSetDefinition def)
+    {
+        var rows = DistinctRows(Flatten(def));
+        return FigureSlots(rows).Select(s => (rows[s.Row].Id, s.Windowed, s.Figure)).ToList();
+    }
+
+    /// <summary>The figure table a rule set's class is created with: each slot's value (<see cref="FigureSlots"/>).</summary>
+    internal static decimal[] FigureTable(RuleSetDefinition def, List<CellInfo> cells)
+    {
+        var slots = FigureSlots(DistinctRows(cells));
+        var table = new decimal[slots.Count];
+        for (var i = 0; i < table.Length; i++) table[i] = slots[i].Figure.Value;
+        return table;
+    }
+
+    /// <summary>
+    /// The fields holding the figures and the constructor that reads them from the table (instance fields, read from memory
+    /// like the static readonly ones they replace); with <paramref name="baked"/>, static readonly fields set to the
+    /// figures' values, the table unused.
+    /// </summary>
+    internal static IEnumerable<string> FigureFields(List<RowDefinition> rows, string className, decimal[]? baked)
+    {
+        var slots = FigureSlots(rows);
+        for (var i = 0; i < slots.Count; i++)
+        {
+            var (r, w, f) = slots[i];
+            var name = $"F{r}{(w ? "w" : "")}_{f.Name}";
+            yield return baked is null
+                ? $"    private readonly decimal {name};"
+                : $"    private static readonly decimal {name} = {baked[i].ToString(System.Globalization.CultureInfo.InvariantCulture)}m;";
+        }
+        yield return $"    public static ContributiAutomatici.Engine.Scoring.RuleScope Create(decimal[] f) => new {className}(f);";
+        yield return $"    private {className}(decimal[] f)";
+        yield return "    {";
+        if (baked is null)
+        {
+            if (slots.Count > 0) yield return $"        _ = f[{slots.Count - 1}];";
+            for (var i = 0; i < slots.Count; i++)
+                yield return $"        F{slots[i].Row}{(slots[i].Windowed ? "w" : "")}_{slots[i].Figure.Name} = f[{i}];";
+        }
+        yield return "    }";
+    }
 
     /// <summary>The row's figures with an overlay's replacing those of the same name.</summary>
     internal static IReadOnlyList<Figure> Merge(IReadOnlyList<Figure> figures, IReadOnlyList<Figure> patch) =>
@@ -319,13 +390,39 @@ public static class RuleCompiler
     /// </summary>
     private static Assembly Load(RuleSetDefinition def, string cacheKey, byte[] image) =>
         Loaded.GetOrAdd(cacheKey, _ => new Lazy<Assembly>(() =>
-            new AssemblyLoadContext($"rules:{def.Id}:{def.ContentHash[..12]}").LoadFromStream(new MemoryStream(image)))).Value;
+            new AssemblyLoadContext($"rules:{def.Id}:{cacheKey[..12]}").LoadFromStream(new MemoryStream(image)))).Value;
 
-    /// <summary>The cache key: the rules' content and the engine build that compiled them.</summary>
-    private static string CacheKey(RuleSetDefinition def)
+    /// <summary>
+    /// The cache key: the rule set's shape (<see cref="Shape"/>: the definition with every figure's value, unit, citation and
+    /// place blanked) and the engine build that compiled it; with baked figures, the content hash (the values are in the image).
+    /// </summary>
+    private static string CacheKey(RuleSetDefinition def, bool baked) =>
+        Sha256.HexOf((baked ? "baked:" + def.ContentHash : "shape:" + Shape(def)) + "/" + RuleCache.EngineBuild)[..32];
+
+    /// <summary>The SHA-256 of the definition as the generated class sees it: everything but the figures' values.</summary>
+    internal static string Shape(RuleSetDefinition def)
     {
-        return Sha256.HexOf(def.ContentHash + "/" + RuleCache.EngineBuild)[..32];
+        static Figure Blank(Figure f) => new(f.Name, 0m, "", "", new SourceLocation("", 0));
+        static RowDefinition BlankRow(RowDefinition r) => r with
+        {
+            Figures = r.Figures.Select(Blank).ToList(),
+            Windowed = r.Windowed is { } w ? w with { Figures = w.Figures.Select(Blank).ToList(), Citation = "" } : null,
+            Label = "", Citation = "", PatchedBy = [], Borrows = null, ReplacedBy = null,
+        };
+        // Places relative to the rules folder (the version's and its overlays' files alike): the same rules compiled at publish
+        // and read where the program is installed have the same shape.
+        var shape = def with
+        {
+            Directory = Path.GetDirectoryName(Path.GetFullPath(def.Directory)) ?? def.Directory,
+            ContentHash = "", Title = "", Decree = "",
+            Tables = def.Tables.Select(t => t with { Sections = t.Sections.Select(x => x with { Rows = x.Rows.Select(BlankRow).ToList() }).ToList() }).ToList(),
+        };
+        using var ms = new MemoryStream();
+        using (var w = new BinaryWriter(ms, System.Text.Encoding.UTF8, leaveOpen: true)) DefinitionCodec.Write(w, shape);
+        var sha = new Sha256();
+        sha.Append(ms.GetBuffer().AsSpan(0, (int)ms.Length));
+        return sha.FinishHex();
     }
 
-    internal static string AssemblyName(RuleSetDefinition def) => $"ContributiAutomatici.Rules.{def.Id}.{def.ContentHash[..12]}";
+    internal static string AssemblyName(RuleSetDefinition def, string cacheKey) => $"ContributiAutomatici.Rules.{def.Id}.{cacheKey[..12]}";
 }
