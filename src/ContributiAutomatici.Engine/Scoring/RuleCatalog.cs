@@ -104,9 +104,15 @@ public sealed class RuleCatalog
         var cache = options.CacheDirectory is { } cacheDir ? RuleCache.Open(cacheDir, options.Warn) : null;
         var shipped = options.ShippedDirectory is { } shippedDir ? RuleCache.OpenShipped(shippedDir, options.Warn) : null;
         var fromCache = 0;
+        // The ids of the folders refused: an overlay of one is not refused again for patching a version "not loaded".
+        var refused = new HashSet<string>(StringComparer.Ordinal);
         foreach (var dir in dirs)
         {
-            if (DefinitionCache.Load(dir, errors, cache, shipped, out var cached) is not { } def) continue;
+            if (DefinitionCache.Load(dir, errors, cache, shipped, out var cached) is not { } def)
+            {
+                refused.Add(ManifestId(dir));
+                continue;
+            }
             if (cached) fromCache++;
             if (defs.Any(s => s.Id == def.Id))
                 errors.Add(new RuleError(Path.Combine(dir, RuleFileParser.ManifestName), 1, $"duplicate rule set id '{def.Id}'"));
@@ -114,7 +120,7 @@ public sealed class RuleCatalog
         }
         var versions = defs.Where(d => d.Kind == "version").ToList();
         var overlays = defs.Where(d => d.Kind == "overlay").ToList();
-        CheckVersions(versions, overlays, errors);
+        CheckVersions(versions, overlays, refused, errors);
 
         var sets = new List<CompiledRuleSet>();
         foreach (var def in versions)
@@ -137,7 +143,7 @@ public sealed class RuleCatalog
     }
 
     /// <summary>Versions govern disjoint application years; an overlay patches a loaded version.</summary>
-    private static void CheckVersions(List<RuleSetDefinition> versions, List<RuleSetDefinition> overlays, List<RuleError> errors)
+    private static void CheckVersions(List<RuleSetDefinition> versions, List<RuleSetDefinition> overlays, HashSet<string> refused, List<RuleError> errors)
     {
         for (var i = 0; i < versions.Count; i++)
             for (var j = i + 1; j < versions.Count; j++)
@@ -152,7 +158,8 @@ public sealed class RuleCatalog
                 }
             }
         foreach (var o in overlays)
-            if (versions.All(v => v.Id != o.Overlay!.Patches))
+            // A version refused has its own errors already; its overlays are simply not compiled.
+            if (versions.All(v => v.Id != o.Overlay!.Patches) && !refused.Contains(o.Overlay!.Patches))
             {
                 var at = o.PatchesLocation ?? new SourceLocation(Path.Combine(o.Directory, RuleFileParser.ManifestName), 1);
                 errors.Add(new RuleError(at.File, at.Line,
@@ -160,5 +167,26 @@ public sealed class RuleCatalog
             }
 
         static string Years(RuleSetDefinition d) => $"{d.ApplicationYearFrom}-{d.ApplicationYearTo?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? ""}";
+    }
+
+    /// <summary>
+    /// The id a refused folder's manifest gives (read on its own, however broken the rest of the folder), else the folder's name.
+    /// </summary>
+    private static string ManifestId(string dir)
+    {
+        try
+        {
+            var path = Path.Combine(dir, RuleFileParser.ManifestName);
+            var info = new FileInfo(path);
+            if (info.Exists && info.Length <= YamlFile.MaxFileLength &&
+                YamlFile.Load(path, File.ReadAllText(path), []) is YamlDotNet.RepresentationModel.YamlMappingNode root &&
+                root.Children.TryGetValue(new YamlDotNet.RepresentationModel.YamlScalarNode("id"), out var id) &&
+                id is YamlDotNet.RepresentationModel.YamlScalarNode { Value: { Length: > 0 } value })
+                return value;
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+        }
+        return Path.GetFileName(dir);
     }
 }
