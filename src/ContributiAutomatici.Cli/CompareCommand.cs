@@ -69,6 +69,15 @@ internal static class CompareCommand
         return null;
     }
 
+    /// <summary>Whether a side names a compiled rule set: a version, or a version and overlays of its own.</summary>
+    private static bool Resolves(RuleCatalog catalog, string spec)
+    {
+        if (catalog.Find(spec) is not null) return true;
+        var parts = spec.Split('+');
+        var overlays = catalog.OverlaysOf(parts[0]).Select(o => o.Id).ToHashSet(StringComparer.Ordinal);
+        return catalog.FindVersion(parts[0]) is not null && parts.Skip(1).All(overlays.Contains);
+    }
+
     /// <summary>A side as the CLI names it: a compiled rule set id, exactly.</summary>
     private static V1.RuleSetRef Side(string spec)
     {
@@ -99,13 +108,22 @@ internal static class CompareCommand
         {
             var file = r.GetValue(works) ?? r.GetValue(year)!;
             if (source(r).Catalog() is not { } catalog) return Program.InputError;
+            // A side that names no rule set is the fault of its option, not of the file.
+            var bad = new[] { (a.Name, r.GetValue(a)!), (b.Name, r.GetValue(b)!) }.Where(x => !Resolves(catalog, x.Item2)).ToList();
+            foreach (var (option, spec) in bad) io.Err.WriteLine($"{option}: {RuleSource.Unknown(spec, catalog.RuleSets.Select(x => x.Id))}");
+            if (bad.Count > 0) return Program.InputError;
             try
             {
                 return r.GetValue(works) is not null
                     ? Works(catalog, file, Side(r.GetValue(a)!), Side(r.GetValue(b)!), r.GetValue(json), io.Out)
                     : Year(catalog, file, Side(r.GetValue(a)!), Side(r.GetValue(b)!), r.GetValue(json), r.GetValue(html), r.GetValue(top), io.Out);
             }
-            catch (Exception ex) when (ex is InvalidProtocolBufferException or IOException or InvalidJsonException)
+            catch (JsonInputException ex)
+            {
+                io.Err.WriteLine(ex.Message);
+                return Program.InputError;
+            }
+            catch (IOException ex)
             {
                 io.Err.WriteLine($"{file}: {ex.Message}");
                 return Program.InputError;
@@ -127,9 +145,9 @@ internal static class CompareCommand
     private static int Works(RuleCatalog catalog, string file, V1.RuleSetRef a, V1.RuleSetRef b, bool json, TextWriter o)
     {
         var n = 0;
-        foreach (var line in File.ReadLines(file).Where(l => l.Trim().Length > 0))
+        foreach (var (line, number) in File.ReadLines(file).Select((l, i) => (l, i + 1)).Where(l => l.l.Trim().Length > 0))
         {
-            var request = JsonParser.Default.Parse<V1.ScoreWorkRequest>(line);
+            var request = JsonInput.Parse<V1.ScoreWorkRequest>(line, file, number);
             var c = Comparisons.CompareWork(new V1.CompareWorksRequest
             {
                 RequestId = (++n).ToString(CultureInfo.InvariantCulture), A = a, B = b, Work = request.Work, Roles = { request.Roles },
