@@ -132,6 +132,33 @@ public class RuleErrorTests
     }
 
     [Fact]
+    public void An_overlay_refused_alone_is_reported_once_not_again_for_each_combination_with_another_overlay()
+    {
+        using var t = TempRules.CopyOfRepo();
+        Directory.CreateDirectory(t.File_("zz-extra"));
+        File.WriteAllText(t.File_("zz-extra/ruleset.yaml"), """
+            id: zz-extra
+            title: "another overlay"
+            kind: overlay
+            patches: dm-2021
+            on_by_default: false
+            in_force: { from: 2021-07-15 }
+            window: { from: 2020-02-23, to: 2022-03-31 }
+            rows:
+              - disable: T1.B.7
+                cite: "art. 0"
+            """);
+        const string Covid = "covid-19/ruleset.yaml";
+        t.Replace(Covid, "producer: \"Tiers(Work.BoxOfficeTotal + ", "producer: \"Tiers(Work.BoxOfficeTotl + ");
+        var ex = t.LoadFails();
+        var e = Assert.Single(ex.Errors);
+        Assert.EndsWith(Covid, e.File, StringComparison.Ordinal);
+        Assert.Equal(t.LineOf(Covid, "Work.BoxOfficeTotl"), e.Line);
+        Assert.StartsWith("rule set dm-2021+covid-19, table T1, row T1.A.1 (producer) points: Work has no member 'BoxOfficeTotl'; did you mean Work.BoxOfficeTotal?",
+            e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void An_overlay_of_a_version_that_does_not_exist_is_still_refused_when_another_folder_fails()
     {
         using var t = TempRules.CopyOfRepo();

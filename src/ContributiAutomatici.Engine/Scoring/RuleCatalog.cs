@@ -130,12 +130,17 @@ public sealed class RuleCatalog
             else continue; // its errors are reported once, not again for each combination with its overlays
             // Each combination of the version's overlays (few: each is a temporary measure), compiled like a version.
             var mine = overlays.Where(o => o.Overlay!.Patches == def.Id).OrderBy(o => o.Id, StringComparer.Ordinal).ToList();
+            // An overlay refused alone is not compiled again with the others (its errors would be reported once per combination):
+            // every combination comes after the combinations of the overlay alone (a lower mask).
+            var refusedAlone = 0;
             for (var mask = 1; mask < 1 << Math.Min(mine.Count, 3); mask++)
             {
+                if ((mask & refusedAlone) != 0) continue;
                 var chosen = mine.Where((_, i) => (mask & (1 << i)) != 0).ToList();
                 before = errors.Count;
                 if (OverlayMerger.Apply(def, chosen, errors) is { } merged && RuleCompiler.Compile(merged, options, errors, cache, shipped) is { } c && errors.Count == before)
                     sets.Add(c);
+                else if (chosen.Count == 1) refusedAlone |= mask;
             }
         }
         if (errors.Count > 0) throw new RuleLoadException(errors);
