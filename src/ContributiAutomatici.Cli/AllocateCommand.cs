@@ -60,7 +60,12 @@ internal static class AllocateCommand
         {
             items = Read(file);
         }
-        catch (Exception ex) when (ex is InvalidProtocolBufferException or IOException or InvalidJsonException)
+        catch (JsonInputException ex)
+        {
+            io.Err.WriteLine(ex.Message);
+            return Program.InputError;
+        }
+        catch (IOException ex)
         {
             io.Err.WriteLine($"{file}: {ex.Message}");
             return Program.InputError;
@@ -89,12 +94,16 @@ internal static class AllocateCommand
         return Program.Ok;
     }
 
-    /// <summary>A year file: one AllocationYear (JSON), or one AllocateRequest per line (JSON lines, for large years).</summary>
+    /// <summary>
+    /// A year file: one AllocationYear (JSON), or one AllocateRequest per line (JSON lines, for large years). A JSON error
+    /// is a <see cref="JsonInputException"/> naming the file, line and column.
+    /// </summary>
     internal static List<V1.AllocateRequest> Read(string file)
     {
         if (file.EndsWith(".jsonl", StringComparison.OrdinalIgnoreCase))
-            return File.ReadLines(file).Where(l => l.Trim().Length > 0).Select(l => JsonParser.Default.Parse<V1.AllocateRequest>(l)).ToList();
-        return AllocationMapper.Items(JsonParser.Default.Parse<V1.AllocationYear>(File.ReadAllText(file))).ToList();
+            return File.ReadLines(file).Select((l, i) => (Text: l, Number: i + 1)).Where(l => l.Text.Trim().Length > 0)
+                .Select(l => JsonInput.Parse<V1.AllocateRequest>(l.Text, file, l.Number)).ToList();
+        return AllocationMapper.Items(JsonInput.Parse<V1.AllocationYear>(File.ReadAllText(file), file)).ToList();
     }
 
     private static string Eur(decimal d) => d.ToString("#,0.00", Inv);

@@ -87,12 +87,22 @@ internal static class CompareCommand
 
     /// <summary>
     /// A side as the CLI names it, with the catalog it is read from: a selector in the rules folder, with the overlay options
-    /// folded in; or a folder of rule files (rules/dm-2021), that version in its own rules folder. Null with the error printed.
+    /// folded in; or a folder of rule files (rules/dm-2021), that version in its own rules folder. Null with the error printed,
+    /// blamed on its option (--a, --b), not on the file.
     /// </summary>
-    private static (RuleCatalog Catalog, V1.RuleSetRef Side)? Side(RuleSource rules, string spec, (string[] With, string[] Without) overlays, Io io)
+    private static (RuleCatalog Catalog, V1.RuleSetRef Side)? Side(RuleSource rules, string option, string spec, (string[] With, string[] Without) overlays, Io io)
     {
         if (!File.Exists(Path.Combine(spec, RuleFileParser.ManifestName)))
-            return rules.Catalog() is { } catalog ? (catalog, new V1.RuleSetRef { RuleSetId = CommonOptions.Fold(spec, overlays) }) : null;
+        {
+            if (rules.Catalog() is not { } catalog) return null;
+            var selector = CommonOptions.Fold(spec, overlays);
+            if (catalog.Select(selector, out var why) is null)
+            {
+                io.Err.WriteLine($"{option}: {why}, and not a folder of rule files (with ruleset.yaml)");
+                return null;
+            }
+            return (catalog, new V1.RuleSetRef { RuleSetId = selector });
+        }
         var folder = Path.GetFullPath(spec).TrimEnd(Path.DirectorySeparatorChar);
         if (rules.Other(Path.GetDirectoryName(folder)!) is not { } theirs) return null;
         if (theirs.Versions.FirstOrDefault(v => Path.GetFullPath(v.Definition.Directory).TrimEnd(Path.DirectorySeparatorChar) == folder) is not { } version)
@@ -126,7 +136,7 @@ internal static class CompareCommand
             var file = r.GetValue(works) ?? r.GetValue(year)!;
             var rules = source(r);
             // A side that is a folder of rule files is read from its own rules folder (compiled there): the money effect of an edit.
-            if (Side(rules, r.GetValue(a)!, overlays(r), io) is not var (catalog, sa) || Side(rules, r.GetValue(b)!, overlays(r), io) is not var (catalogB, sb))
+            if (Side(rules, a.Name, r.GetValue(a)!, overlays(r), io) is not var (catalog, sa) || Side(rules, b.Name, r.GetValue(b)!, overlays(r), io) is not var (catalogB, sb))
                 return Program.InputError;
             try
             {
@@ -134,7 +144,12 @@ internal static class CompareCommand
                     ? Works(catalog, catalogB, file, sa, sb, r.GetValue(json), io.Out)
                     : Year(catalog, catalogB, file, sa, sb, r.GetValue(json), r.GetValue(html), r.GetValue(top), io.Out);
             }
-            catch (Exception ex) when (ex is InvalidProtocolBufferException or IOException or InvalidJsonException)
+            catch (JsonInputException ex)
+            {
+                io.Err.WriteLine(ex.Message);
+                return Program.InputError;
+            }
+            catch (IOException ex)
             {
                 io.Err.WriteLine($"{file}: {ex.Message}");
                 return Program.InputError;
@@ -157,9 +172,9 @@ internal static class CompareCommand
     private static int Works(RuleCatalog catalog, RuleCatalog catalogB, string file, V1.RuleSetRef a, V1.RuleSetRef b, bool json, TextWriter o)
     {
         var n = 0;
-        foreach (var line in File.ReadLines(file).Where(l => l.Trim().Length > 0))
+        foreach (var (line, number) in File.ReadLines(file).Select((l, i) => (l, i + 1)).Where(l => l.l.Trim().Length > 0))
         {
-            var request = JsonParser.Default.Parse<V1.ScoreWorkRequest>(line);
+            var request = JsonInput.Parse<V1.ScoreWorkRequest>(line, file, number);
             var c = Comparisons.CompareWork(new V1.CompareWorksRequest
             {
                 RequestId = (++n).ToString(CultureInfo.InvariantCulture), A = a, B = b, Work = request.Work, Roles = { request.Roles },

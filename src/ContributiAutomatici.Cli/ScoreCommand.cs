@@ -81,7 +81,7 @@ internal static class ScoreCommand
 
     private static int One(RuleCatalog catalog, string name, string text, Options options, Io io)
     {
-        if (Score(catalog, name, text, options, io.Err) is not var (result, req, excluded)) return Program.InputError;
+        if (Score(catalog, name, null, text, options, io.Err) is not var (result, req, excluded)) return Program.InputError;
         if (options.Json)
         {
             io.Out.WriteLine(new JsonFormatter(JsonFormatter.Settings.Default.WithIndentation()).Format(ResponseMapper.ToProto(result, excluded)));
@@ -98,7 +98,7 @@ internal static class ScoreCommand
         var failed = 0;
         foreach (var (number, line) in lines)
         {
-            if (Score(catalog, $"{name}:{number}", line, options, io.Err) is not var (result, rs, excluded))
+            if (Score(catalog, name, number, line, options, io.Err) is not var (result, rs, excluded))
             {
                 failed++;
                 continue;
@@ -116,18 +116,22 @@ internal static class ScoreCommand
         return failed == 0 ? Program.Ok : Program.InputError;
     }
 
-    /// <summary>A request parsed, checked and scored; null with its errors printed against <paramref name="where"/>.</summary>
+    /// <summary>
+    /// A request parsed, checked and scored; null with its errors printed against its file (and <paramref name="line"/>, a
+    /// line of JSON lines), a JSON error with its line and column.
+    /// </summary>
     private static (ScoreResult Result, CompiledRuleSet RuleSet, IReadOnlyList<Exclusion> Excluded)? Score(
-        RuleCatalog catalog, string where, string json, Options options, TextWriter stderr)
+        RuleCatalog catalog, string file, int? line, string json, Options options, TextWriter stderr)
     {
+        var where = line is { } n ? $"{file}:{n}" : file;
         V1.ScoreWorkRequest request;
         try
         {
-            request = JsonParser.Default.Parse<V1.ScoreWorkRequest>(json);
+            request = JsonInput.Parse<V1.ScoreWorkRequest>(json, file, line ?? 1);
         }
-        catch (Exception ex) when (ex is InvalidProtocolBufferException or InvalidJsonException)
+        catch (JsonInputException ex)
         {
-            stderr.WriteLine($"{where}: {ex.Message}");
+            stderr.WriteLine(ex.Message);
             return null;
         }
         if (options.NotApplied) request.IncludeNotApplied = true;

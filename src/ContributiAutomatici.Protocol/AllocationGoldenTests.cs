@@ -141,7 +141,11 @@ public static class AllocationGoldenTests
             var got = find(root);
             var text = got is { ValueKind: JsonValueKind.String } s ? s.GetString() : got?.ToString();
             if (text is null) failures.Add($"{what}: expected {expected}, not in the result");
-            else if (!Same(text, expected)) failures.Add($"{what}: expected {expected}, got {text}");
+            else if (GoldenNumbers.Parse(expected) is { } number && GoldenNumbers.Parse(text) is { } value)
+            {
+                if (!GoldenNumbers.Match(value, number)) failures.Add($"{what}: {GoldenNumbers.ExpectedGot(number, value)}");
+            }
+            else if (!string.Equals(text, expected, StringComparison.Ordinal)) failures.Add($"{what}: expected {expected}, got {text}");
         }
         if (c.Exclusions is { } want)
         {
@@ -159,15 +163,5 @@ public static class AllocationGoldenTests
         return new GoldenResult(null, failures);
 
         GoldenResult Failed(string message) => new(null, [message]);
-    }
-
-    /// <summary>Numbers: the computed value rounded to the expected one's decimals (at least 2); anything else: equal text.</summary>
-    private static bool Same(string got, string expected)
-    {
-        if (!decimal.TryParse(expected, NumberStyles.Number, CultureInfo.InvariantCulture, out var want) ||
-            !decimal.TryParse(got, NumberStyles.Number, CultureInfo.InvariantCulture, out var value))
-            return string.Equals(got, expected, StringComparison.Ordinal);
-        var scale = Math.Max(2, (int)((decimal.GetBits(want)[3] >> 16) & 0xFF));
-        return Math.Round(value, scale, MidpointRounding.AwayFromZero) == want;
     }
 }

@@ -244,7 +244,7 @@ public static class GoldenTests
             if (c.Exact && e.Rows.Count > 0)
                 foreach (var (row, got) in lines)
                     if (!e.Rows.ContainsKey(row))
-                        failures.Add($"{key} {row}: scored {Fmt(got)} but the case does not expect it");
+                        failures.Add($"{key} {row}: scored {GoldenNumbers.Format(got)} but the case does not expect it");
             var quotas = rs.Quotas.ToDictionary(q => q.QuotaId, q => q.Points);
             foreach (var (quota, want) in e.Quotas)
                 Compare($"{key} quota {quota}", quotas.GetValueOrDefault(quota), want, failures);
@@ -263,10 +263,6 @@ public static class GoldenTests
 
     private static void Compare(string what, decimal got, decimal want, List<string> failures)
     {
-        var scale = Math.Max(2, (int)((decimal.GetBits(want)[3] >> 16) & 0xFF));
-        if (Math.Round(got, scale, MidpointRounding.AwayFromZero) != want)
-            failures.Add($"{what}: expected {Fmt(want)}, got {Fmt(got)}");
+        if (!GoldenNumbers.Match(got, want)) failures.Add($"{what}: {GoldenNumbers.ExpectedGot(want, got)}");
     }
-
-    private static string Fmt(decimal d) => d.ToString(CultureInfo.InvariantCulture);
 }

@@ -52,7 +52,7 @@ public sealed class PlantedRulesTests : IDisposable
 
         Assert.Equal(1, exit);
         var output = stderr.ToString();
-        Assert.Contains($"{file}:{line}: ", output);
+        Assert.Contains($"{file}:{line}:", output);
         Assert.DoesNotContain("   at ", output); // no stack trace
     }
 
@@ -76,7 +76,7 @@ public sealed class PlantedRulesTests : IDisposable
         var brokenInto = Path.Combine(broken + "-shipped", "rules-cache");
         _temp.Add(broken + "-shipped");
         Assert.Equal(1, Program.Precompile(broken, brokenInto, new StringWriter(), stderr));
-        Assert.Contains($"{file}:{line}: ", stderr.ToString());
+        Assert.Contains($"{file}:{line}:", stderr.ToString());
         Assert.Contains("refused: 1 error(s) in the rules", stderr.ToString());
     }
 
@@ -88,7 +88,7 @@ public sealed class PlantedRulesTests : IDisposable
 
         var broken = await RunToEnd(ServerProcess($"--Contributi:Rules={folder}", $"--Contributi:Port={port}"));
         Assert.Equal(1, broken.ExitCode);
-        Assert.Contains($"{file}:{line}: ", broken.Stderr);
+        Assert.Contains($"{file}:{line}:", broken.Stderr);
         Assert.DoesNotContain("   at ", broken.Stderr);
 
         using var server = ServerProcess($"--Contributi:Rules={TestRules.Folder}", $"--Contributi:Port={port}");

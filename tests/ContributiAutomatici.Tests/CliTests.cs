@@ -1,4 +1,5 @@
 using ContributiAutomatici.Cli;
+using ContributiAutomatici.Protocol;
 
 namespace ContributiAutomatici.Tests;
 
@@ -29,7 +30,7 @@ public class CliTests
         var line = t.LineOf("dm-2021/tabella-2.yaml", "Per(Work.DurationMinutes, \"50\")");
         var (exit, _, err) = Run("validate", "--rules", t.Root);
         Assert.Equal(1, exit);
-        Assert.Matches($@"dm-2021/tabella-2\.yaml:{line}: .*string", err);
+        Assert.Matches($@"dm-2021/tabella-2\.yaml:{line}:\d+: rule set dm-2021, table T2, row \S+ \(\w+\) points: .*text \(string\)", err);
         Assert.Contains("nothing loaded", err);
     }
 
@@ -41,7 +42,7 @@ public class CliTests
         var line = t.LineOf("dm-2021/tabella-5.yaml", "System.IO.File");
         var (exit, _, err) = Run("validate", "--rules", t.Root);
         Assert.Equal(1, exit);
-        Assert.Contains($"tabella-5.yaml:{line}: 'System.IO' is not allowed in a rule expression", err);
+        Assert.Matches($@"tabella-5\.yaml:{line}: rule set dm-2021, table T5, row \S+ \(\w+\) points: 'System\.IO' is not allowed in a rule expression", err);
     }
 
     [Fact]
@@ -122,7 +123,7 @@ public class CliTests
         var (exit2, output2, _) = Run("test", "--rules", t.Root);
         Assert.Equal(1, exit2);
         Assert.Contains("FAIL ", output2);
-        Assert.Contains("producer T1.B.6: expected 55, got 50", output2);
+        Assert.Contains("producer T1.B.6: expected 55.00, got 50.00", output2);
         Assert.Contains("1 failed", output2);
     }
 
@@ -164,6 +165,85 @@ public class CliTests
             Assert.Contains("work.box_office[2].amount: at most 4 decimal places (request limit)", err);
         }
         finally { File.Delete(file); }
+    }
+
+    [Fact]
+    public void A_failing_golden_allocation_prints_expected_and_got_with_the_same_decimals()
+    {
+        using var t = TempRules.CopyOfRepo();
+        t.Replace("dm-2021/tests/allocation/01-rounding.yaml", "pointValue: \"583.333333\"", "pointValue: \"583.333334\"");
+        var (exit, output, _) = Run("test", "dm-2021", "--rules", t.Root);
+        Assert.Equal(1, exit);
+        Assert.Contains("pointValue: expected 583.333334, got 583.333333", output);
+    }
+
+    [Theory]
+    [InlineData("386.67", "436.6666666666666666666666667", "expected 386.67, got 436.67")]
+    [InlineData("55", "50", "expected 55.00, got 50.00")]
+    [InlineData("0.5", "1E+7", "expected 0.50, got 10000000.00")]
+    [InlineData("1926022.6", "-0.004", "expected 1926022.60, got 0.00")]
+    public void Golden_numbers_print_expected_and_got_invariant_with_the_same_decimals_and_no_exponent(string expected, string got, string printed)
+    {
+        var want = GoldenNumbers.Parse(expected)!.Value;
+        var value = GoldenNumbers.Parse(got)!.Value;
+        Assert.False(GoldenNumbers.Match(value, want));
+        Assert.Equal(printed, GoldenNumbers.ExpectedGot(want, value));
+    }
+
+    [Fact]
+    public void A_JSON_error_in_a_request_names_its_line_and_column()
+    {
+        var unknown = WriteRequest("{\n  \"ruleSetId\": \"dm-2021\",\n  \"work\": {\n    \"boxOfice\": []\n  }\n}\n");
+        var syntax = WriteRequest("{\n  \"work\": { \"kind\": \"WORK_KIND_CINEMA\", },\n  \"roles\": []\n}\n");
+        var enumValue = WriteRequest("{ \"work\": { \"kind\": \"WORK_KIND_CINEM\" } }");
+        try
+        {
+            var (exit, _, err) = Run("score", unknown, "--rules", Repo.Rules);
+            Assert.Equal(1, exit);
+            Assert.Contains($"{unknown}:4:5: Unknown field: boxOfice", err);
+            (exit, _, err) = Run("score", syntax, "--rules", Repo.Rules);
+            Assert.Equal(1, exit);
+            Assert.StartsWith($"{syntax}:2:41: ", err);
+            (exit, _, err) = Run("score", enumValue, "--rules", Repo.Rules);
+            Assert.Equal(1, exit);
+            Assert.Contains($"{enumValue}:1:21: Invalid enum value: WORK_KIND_CINEM", err);
+        }
+        finally
+        {
+            File.Delete(unknown);
+            File.Delete(syntax);
+            File.Delete(enumValue);
+        }
+    }
+
+    [Fact]
+    public void A_JSON_error_in_a_line_of_JSON_lines_names_that_line_and_its_column()
+    {
+        var file = Path.Combine(Path.GetTempPath(), $"year-{Guid.NewGuid():N}.jsonl");
+        File.WriteAllLines(file, File.ReadLines(Path.Combine(Repo.Root, "examples", "year-2023.jsonl")).Take(2).Append("").Append("{\"work\": {\"kindd\": 1}}"));
+        try
+        {
+            var (exit, _, err) = Run("allocate", file, "--rules", Repo.Rules);
+            Assert.Equal(1, exit);
+            Assert.Contains($"{file}:4:11: Unknown field: kindd", err);
+            (exit, _, err) = Run("compare", "--works", file, "--a", "dm-2021", "--b", "dm-2017", "--rules", Repo.Rules);
+            Assert.Equal(1, exit);
+            Assert.StartsWith($"{file}:1:", err);
+        }
+        finally { File.Delete(file); }
+    }
+
+    [Fact]
+    public void Compare_blames_an_unknown_side_on_its_option_not_on_the_year_file()
+    {
+        var year = Path.Combine(Repo.Root, "examples", "year-2023.json");
+        var (exit, _, err) = Run("compare", "--a", "dm-20X", "--b", "dm-2021+covid-19", "--year", year, "--rules", Repo.Rules);
+        Assert.Equal(1, exit);
+        Assert.StartsWith("--a: unknown rule set 'dm-20X' (loaded: dm-2017, dm-2021, dm-2021+covid-19", err);
+        Assert.DoesNotContain("year-2023", err);
+        (exit, _, err) = Run("compare", "--a", "dm-2021", "--b", "dm-2021+covid-20", "--year", year, "--rules", Repo.Rules);
+        Assert.Equal(1, exit);
+        Assert.StartsWith("--b: unknown rule set 'dm-2021+covid-20'", err);
     }
 
     private static string WriteRequest(string json)

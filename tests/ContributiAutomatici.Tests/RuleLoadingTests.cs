@@ -127,7 +127,7 @@ public class RuleLoadingTests
         t.Replace(T1, "Work.ItalianComposers\"", "Work.ItalianComposer\"");
         var ex = t.LoadFails();
         Assert.Equal(2, ex.Errors.Count);
-        Assert.All(ex.Errors, e => Assert.Matches(@"tabella-1\.yaml:\d+: ", e.ToString()));
+        Assert.All(ex.Errors, e => Assert.Matches(@"tabella-1\.yaml:\d+:\d+: rule set dm-2021, table T1, row T1\.\S+ 'when': Work has no member", e.ToString()));
     }
 
     [Fact]

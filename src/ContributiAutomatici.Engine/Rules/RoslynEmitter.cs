@@ -37,19 +37,23 @@ internal static class RoslynEmitter
         foreach (var site in exprs)
         {
             var e = site.Expr;
+            // Each refusal names the rule set, table, row and role in front of the reason (RuleDiagnostics.Context).
+            var where = RuleDiagnostics.Context(def, e);
             if (RuleSandbox.CheckSize(e.Text) is { } size)
             {
-                errors.Add(new RuleError(e.Location.File, e.LineOf(size.Line), size.Message));
+                errors.Add(new RuleError(e.Location.File, e.LineOf(size.Line), $"{where}: {size.Message}"));
                 site.Refused = true;
                 continue;
             }
             var parsed = SyntaxFactory.ParseExpression(e.Text);
             var diag = parsed.GetDiagnostics().FirstOrDefault(d => d.Severity == DiagnosticSeverity.Error);
             if (diag is not null)
-                errors.Add(new RuleError(e.Location.File, e.LineOf(diag.Location.GetLineSpan().StartLinePosition.Line),
-                    "not a valid C# expression: " + diag.GetMessage()));
+            {
+                var (line, column) = RuleDiagnostics.Position(e, diag.Location.SourceSpan.Start);
+                errors.Add(new RuleError(e.Location.File, line, $"{where}: not a valid C# expression: {RuleDiagnostics.Plain(diag.GetMessage())}", column));
+            }
             else if ((RuleSandbox.CheckDirectives(e.Text) ?? RuleSandbox.CheckSyntax(parsed, mayReadClaimant: cellExpressions.Contains(e))) is { } bad)
-                errors.Add(new RuleError(e.Location.File, e.LineOf(bad.Line), bad.Message));
+                errors.Add(new RuleError(e.Location.File, e.LineOf(bad.Line), $"{where}: {bad.Message}"));
             else continue;
             site.Refused = true;
         }
@@ -322,12 +326,17 @@ internal static class RoslynEmitter
         var before = errors.Count;
         var generatedErrors = false;
         var broken = new List<TextSpan>();
+        // Said in the rule language: rule set, table, row, role, file:line:column, the name and the nearest ones (RuleDiagnostics).
+        var diagnostics = new RuleDiagnostics(def, tree, compilation, sites);
         foreach (var d in result.Diagnostics.Where(d => d.Severity == DiagnosticSeverity.Error))
         {
             var span = d.Location.GetMappedLineSpan();
             if (span.HasMappedPath)
             {
-                errors.Add(At(tree.GetRoot().FindNode(d.Location.SourceSpan), new RuleError(span.Path, span.StartLinePosition.Line + 1, d.GetMessage())));
+                var node = tree.GetRoot().FindNode(d.Location.SourceSpan, getInnermostNodeForTie: true);
+                var error = diagnostics.Describe(d, node) ?? At(node, new RuleError(span.Path, span.StartLinePosition.Line + 1, RuleDiagnostics.Plain(d.GetMessage())));
+                // An expression compiled twice (inside and outside an overlay's window) is reported once.
+                if (!errors.Skip(before).Contains(error)) errors.Add(error);
                 broken.Add(d.Location.SourceSpan);
             }
             else generatedErrors = true;
@@ -356,7 +365,8 @@ internal static class RoslynEmitter
             {
                 var found = new List<RuleError>();
                 RuleSandbox.CheckSymbols(model, paren.Expression, generated, lists, found);
-                errors.AddRange(found.Select(e => At(method, e)));
+                foreach (var e in found.Select(e => diagnostics.InRule(method, At(method, e))))
+                    if (!errors.Skip(before).Contains(e)) errors.Add(e);
             }
         }
         timings.Sandboxed = sw.Elapsed;

@@ -36,6 +36,9 @@ internal static class RuleSandbox
     private static readonly HashSet<string> HelperNames =
         ["Work", "Claimant", "Per", "Tiers", "TiersOf", "InWindow", "Between", "Within", "Slot", "Festivals", "Prizes", "Markets", "ContractBefore"];
 
+    /// <summary>Whether a rule may call the helper of that name (or read Work, Claimant).</summary>
+    internal static bool IsHelper(string name) => HelperNames.Contains(name);
+
     /// <summary>Helpers that walk the work's lists: like collection operations, never inside a lambda.</summary>
     private static readonly HashSet<string> ListHelpers = ["Festivals", "Prizes", "Markets"];
 

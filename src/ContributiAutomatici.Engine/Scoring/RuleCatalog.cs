@@ -177,10 +177,14 @@ public sealed class RuleCatalog
             var before = errors.Count;
             if (RuleCompiler.Compile(def, options, errors, cache, shipped) is { } compiled && errors.Count == before) sets.Add(compiled);
             else continue; // its errors are reported once, not again for each combination with its overlays
+            // An overlay whose combination alone does not compile is not compiled again with the others (its errors once).
+            var failed = new HashSet<string>(StringComparer.Ordinal);
             foreach (var merged in combinations)
             {
+                if (merged.AppliedOverlays.Any(failed.Contains)) continue;
                 before = errors.Count;
                 if (RuleCompiler.Compile(merged, options, errors, cache, shipped) is { } c && errors.Count == before) sets.Add(c);
+                else if (merged.AppliedOverlays.Count == 1) failed.Add(merged.AppliedOverlays[0]);
             }
         }
         if (errors.Count > 0) throw new RuleLoadException(errors);
@@ -216,21 +220,29 @@ public sealed class RuleCatalog
             .Order(StringComparer.Ordinal).ToList();
         if (dirs.Count == 0) errors.Add(new RuleError(rulesRoot, 0, "no rule set (a folder with ruleset.yaml) under the rules folder"));
         var defs = new List<RuleSetDefinition>();
+        var fromCacheCount = 0;
+        // The ids of the folders refused: an overlay of one is not refused again for patching a version "not loaded".
+        var refused = new HashSet<string>(StringComparer.Ordinal);
         foreach (var dir in dirs)
         {
-            if (DefinitionCache.Load(dir, errors, cache, shipped, out var cached) is not { } def) continue;
-            if (cached) fromCache++;
+            if (DefinitionCache.Load(dir, errors, cache, shipped, out var cached) is not { } def)
+            {
+                refused.Add(ManifestId(dir));
+                continue;
+            }
+            if (cached) fromCacheCount++;
             if (defs.Any(s => s.Id == def.Id))
                 errors.Add(new RuleError(Path.Combine(dir, RuleFileParser.ManifestName), 1, $"duplicate rule set id '{def.Id}'"));
             else defs.Add(def);
         }
         folders = defs.Count;
+        fromCache = fromCacheCount;
         var parsed = defs.Where(d => d.Kind == "version").ToDictionary(d => d.Id, StringComparer.Ordinal);
         // Figures referred to by path, and rows borrowed from another version, resolved against the versions as parsed.
-        var refused = errors.Count > 0;
-        var versions = parsed.Values.Select(d => FigureReferences.Resolve(d, id => parsed.GetValueOrDefault(id), errors, refused)).OfType<RuleSetDefinition>().ToList();
+        var versions = parsed.Values.Select(d => FigureReferences.Resolve(d, id => parsed.GetValueOrDefault(id), errors, refused.Count > 0))
+            .OfType<RuleSetDefinition>().ToList();
         var overlays = defs.Where(d => d.Kind == "overlay").ToList();
-        CheckVersions(versions, overlays, errors);
+        CheckVersions(versions, overlays, refused, errors);
 
         var result = new List<(RuleSetDefinition, IReadOnlyList<RuleSetDefinition>)>();
         foreach (var def in versions)
@@ -242,13 +254,19 @@ public sealed class RuleCatalog
                     $"overlay {extra.Id} is the {mine.Count}th overlay of {def.Id}: the engine combines at most {MaxOverlays} overlays of a version " +
                     $"({string.Join(", ", mine.Take(MaxOverlays).Select(o => o.Id))}); merge two measures into one overlay or retire one"));
             var combinations = new List<RuleSetDefinition>();
+            // An overlay refused alone is not applied again with the others (its errors would be reported once per combination):
+            // every combination comes after the combinations of the overlay alone (a lower mask).
+            var refusedAlone = 0;
             if (mine.Count <= MaxOverlays)
                 for (var mask = 1; mask < 1 << mine.Count; mask++)
                 {
+                    if ((mask & refusedAlone) != 0) continue;
                     var chosen = mine.Where((_, i) => (mask & (1 << i)) != 0).ToList();
+                    var before = errors.Count;
                     if (OverlayMerger.Apply(def, chosen, errors) is { } merged &&
-                        FigureReferences.Resolve(merged, id => parsed.GetValueOrDefault(id), errors) is { } resolved)
+                        FigureReferences.Resolve(merged, id => parsed.GetValueOrDefault(id), errors) is { } resolved && errors.Count == before)
                         combinations.Add(resolved);
+                    else if (chosen.Count == 1) refusedAlone |= mask;
                 }
             result.Add((def, combinations));
         }
@@ -256,7 +274,7 @@ public sealed class RuleCatalog
     }
 
     /// <summary>Versions govern disjoint application years; an overlay patches a loaded version.</summary>
-    private static void CheckVersions(List<RuleSetDefinition> versions, List<RuleSetDefinition> overlays, List<RuleError> errors)
+    private static void CheckVersions(List<RuleSetDefinition> versions, List<RuleSetDefinition> overlays, HashSet<string> refused, List<RuleError> errors)
     {
         for (var i = 0; i < versions.Count; i++)
             for (var j = i + 1; j < versions.Count; j++)
@@ -271,7 +289,8 @@ public sealed class RuleCatalog
                 }
             }
         foreach (var o in overlays)
-            if (versions.All(v => v.Id != o.Overlay!.Patches))
+            // A version refused has its own errors already; its overlays are simply not compiled.
+            if (versions.All(v => v.Id != o.Overlay!.Patches) && !refused.Contains(o.Overlay!.Patches))
             {
                 var at = o.PatchesLocation ?? new SourceLocation(Path.Combine(o.Directory, RuleFileParser.ManifestName), 1);
                 errors.Add(new RuleError(at.File, at.Line,
@@ -279,5 +298,26 @@ public sealed class RuleCatalog
             }
 
         static string Years(RuleSetDefinition d) => $"{d.ApplicationYearFrom}-{d.ApplicationYearTo?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? ""}";
+    }
+
+    /// <summary>
+    /// The id a refused folder's manifest gives (read on its own, however broken the rest of the folder), else the folder's name.
+    /// </summary>
+    private static string ManifestId(string dir)
+    {
+        try
+        {
+            var path = Path.Combine(dir, RuleFileParser.ManifestName);
+            var info = new FileInfo(path);
+            if (info.Exists && info.Length <= YamlFile.MaxFileLength &&
+                YamlFile.Load(path, File.ReadAllText(path), []) is YamlDotNet.RepresentationModel.YamlMappingNode root &&
+                root.Children.TryGetValue(new YamlDotNet.RepresentationModel.YamlScalarNode("id"), out var id) &&
+                id is YamlDotNet.RepresentationModel.YamlScalarNode { Value: { Length: > 0 } value })
+                return value;
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+        }
+        return Path.GetFileName(dir);
     }
 }
