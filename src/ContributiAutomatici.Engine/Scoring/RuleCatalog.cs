@@ -112,6 +112,8 @@ public sealed class RuleCatalog
                 errors.Add(new RuleError(Path.Combine(dir, RuleFileParser.ManifestName), 1, $"duplicate rule set id '{def.Id}'"));
             else defs.Add(def);
         }
+        // The decree's text beside each version, re-read at every load (it is not part of the cached definitions).
+        defs = Law.RuleSetLaw.Attach(defs, errors);
         var versions = defs.Where(d => d.Kind == "version").ToList();
         var overlays = defs.Where(d => d.Kind == "overlay").ToList();
         CheckVersions(versions, overlays, errors);
