@@ -11,17 +11,27 @@ namespace ContributiAutomatici.Engine.Law;
 /// </summary>
 public static class RuleSetLaw
 {
-    /// <summary>The definitions with their text attached (<see cref="RuleSetDefinition.LawText"/>); problems go to <paramref name="errors"/>.</summary>
+    /// <summary>
+    /// The definitions with their text attached (<see cref="RuleSetDefinition.LawText"/>); problems go to
+    /// <paramref name="errors"/>. A rule set with a cite that resolves to nothing is left out (refused, not compiled), and so
+    /// are the overlays of a version left out (they would only add follow-on errors).
+    /// </summary>
     public static List<RuleSetDefinition> Attach(IReadOnlyList<RuleSetDefinition> definitions, List<RuleError> errors)
     {
         var texts = new Dictionary<string, DecreeText?>(StringComparer.Ordinal);
+        var refused = new HashSet<string>(StringComparer.Ordinal);
         foreach (var d in definitions.Where(d => d.Overlay is null))
+        {
+            var before = errors.Count;
             texts[d.Id] = DecreeText.Load(d.Directory, errors);
+            if (errors.Count > before) refused.Add(d.Id);
+        }
         var files = new CiteLocator();
         var attached = new List<RuleSetDefinition>(definitions.Count);
         foreach (var d in definitions)
         {
             var text = texts.GetValueOrDefault(d.Overlay?.Patches ?? d.Id);
+            var before = errors.Count;
             if (text is not null)
             {
                 foreach (var table in d.Tables)
@@ -32,9 +42,10 @@ public static class RuleSetLaw
                     Check(text, patch.Citation, patch.Action == "add" ? $"row {patch.RowId} (added by {d.Id})" : $"{d.Id}'s {patch.Action} patch of {patch.RowId}",
                         files.Cite(patch.Location), errors);
             }
+            if (errors.Count > before) refused.Add(d.Id);
             attached.Add(text is null ? d : d with { LawText = text });
         }
-        return attached;
+        return [.. attached.Where(d => !refused.Contains(d.Id) && (d.Overlay is null || !refused.Contains(d.Overlay.Patches)))];
     }
 
     private static void Check(DecreeText text, string cite, string what, SourceLocation at, List<RuleError> errors)
