@@ -132,7 +132,7 @@ internal static partial class LawCommands
             if (r.Paragraph is not { } p) continue;
             var dash = p.Heading.IndexOf(" – ", StringComparison.Ordinal);
             o.WriteLine($"  {r.Address}{(dash >= 0 ? p.Heading[dash..] : "")} ({Path.GetFileName(p.File)}:{p.Line})");
-            var lines = text.WithParts(p).SelectMany(x => x == p ? Reflow(x.Lines) : [x.Heading, .. Reflow(x.Lines)]).ToList();
+            var lines = text.WithParts(p).SelectMany(x => x == p ? Reflow(x.Lines) : [x.Heading, .. Reflow(x.Lines)]).Where(l => l.Length > 0).ToList();
             foreach (var line in lines.Take(MaxLinesPerAddress)) o.WriteLine("    " + line);
             if (lines.Count > MaxLinesPerAddress) o.WriteLine($"    … {lines.Count - MaxLinesPerAddress} more lines ({Path.GetFileName(p.File)}:{p.Line})");
         }

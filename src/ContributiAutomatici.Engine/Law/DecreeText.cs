@@ -180,6 +180,10 @@ public sealed partial class DecreeText
         for (var i = paragraph.Index + 1; i < Paragraphs.Count && Paragraphs[i].Level > paragraph.Level; i++) yield return Paragraphs[i];
     }
 
+    /// <summary>The words of a paragraph and of its parts (each part's heading, then its lines), one line each as the text has them.</summary>
+    public IEnumerable<string> Words(LawParagraph paragraph) =>
+        WithParts(paragraph).SelectMany(p => p == paragraph ? p.Lines : [p.Heading, .. p.Lines]).Where(l => l.Length > 0);
+
     [GeneratedRegex(@"^(#{1,6})\s+(.+)$")]
     private static partial Regex Heading();
 
