@@ -24,7 +24,7 @@ internal static partial class LawCommands
         var ruleSet = new Option<string?>("--rule-set")
         {
             HelpName = "ID",
-            Description = "A loaded rule set (dm-2021, dm-2021+covid-19: see 'contributi list') [default: the newest version that has the row]",
+            Description = "A loaded rule set (dm-2021, dm-2021+covid-19, or covid-19 for its version with it: see 'contributi list') [default: the newest version that has the row]",
         };
         command.Arguments.Add(row);
         command.Options.Add(ruleSet);
@@ -49,7 +49,9 @@ internal static partial class LawCommands
         CompiledRuleSet? set;
         if (ruleSetId is not null)
         {
-            set = catalog.Find(ruleSetId);
+            // An overlay's id: its version with it applied.
+            set = catalog.Find(ruleSetId) ?? (catalog.Overlays.FirstOrDefault(x => x.Id == ruleSetId) is { } overlay
+                ? catalog.Find(overlay.Overlay!.Patches + "+" + overlay.Id) : null);
             if (set is null)
             {
                 io.Err.WriteLine("show: " + RuleSource.Unknown(ruleSetId, catalog.RuleSets.Select(r => r.Id)));

@@ -106,6 +106,12 @@ public class LawTests
         var (exit, _, err) = Run("validate", "--rules", t.Root);
         Assert.Equal(1, exit);
         Assert.Contains($"tabella-1.yaml:{row.Line}:9: row T1.A.1: cite \"Tabella 1, A.1; art. 7.9.a\": art. 7.9.a is no paragraph", err);
+
+        // The shipped rules: validate says what it resolved.
+        var (ok, output, okErr) = Run("validate", "--rules", Repo.Rules);
+        Assert.True(ok == 0, okErr);
+        Assert.Matches(@"(?m)^law dm-2021: DM 15/07/2021 \(.*decreto\.md\), \d+ paragraphs; the cites of 5 tables, \d+ rows and \d+ row patches of covid-19 resolved \(\d+\)$", output);
+        Assert.Matches(@"(?m)^law dm-2017: DM 31/07/2017 \(.*decreto\.md\), \d+ paragraphs; the cites of 6 tables, \d+ rows resolved \(\d+\)$", output);
     }
 
     [Fact]
@@ -153,6 +159,12 @@ public class LawTests
         Assert.Contains("  provenance  provisional, borrows DM 2021 T1.A.1", old);
         Assert.Contains("  Tabella 1 – Opere cinematografiche (testo non disponibile) (decreto.md:", old);
         Assert.Contains("Tabella presunta: le sintesi numerano 5 la distribuzione internazionale", old);
+
+        var (exit5, withOverlay, _) = Run("show", "T1.A.1", "--rule-set", "covid-19", "--rules", Repo.Rules);
+        Assert.Equal(0, exit5);
+        Assert.Contains("  rule set    dm-2021+covid-19 (dm-2021 with covid-19)", withOverlay);
+        Assert.Contains("  covid-19 (applied here; window 2020-02-23 to 2022-03-31): new expressions (producer); cite \"art. 17.1\"", withOverlay);
+        Assert.Contains("  window      2020-02-23 to 2022-03-31 (InWindow)", withOverlay);
 
         var (exit4, _, err4) = Run("show", "T1.A.9", "--rules", Repo.Rules);
         Assert.Equal(1, exit4);
