@@ -35,12 +35,12 @@ public static class RuleSetLaw
             if (text is not null)
             {
                 foreach (var table in d.Tables)
-                    Check(text, table.Citation, $"table {table.Id}", files.Cite(new SourceLocation(table.File, 1)), errors);
+                    Check(text, table.Citation, $"table {table.Id}", () => files.Cite(new SourceLocation(table.File, 1)), errors);
                 foreach (var row in d.Tables.SelectMany(t => t.Rows))
-                    Check(text, row.Citation, $"row {row.Id}", files.Cite(row.Location), errors);
+                    Check(text, row.Citation, $"row {row.Id}", () => files.Cite(row.Location), errors);
                 foreach (var patch in d.Overlay?.Rows ?? [])
                     Check(text, patch.Citation, patch.Action == "add" ? $"row {patch.RowId} (added by {d.Id})" : $"{d.Id}'s {patch.Action} patch of {patch.RowId}",
-                        files.Cite(patch.Location), errors);
+                        () => files.Cite(patch.Location), errors);
             }
             if (errors.Count > before) refused.Add(d.Id);
             attached.Add(text is null ? d : d with { LawText = text });
@@ -48,9 +48,12 @@ public static class RuleSetLaw
         return [.. attached.Where(d => !refused.Contains(d.Id) && (d.Overlay is null || !refused.Contains(d.Overlay.Patches)))];
     }
 
-    private static void Check(DecreeText text, string cite, string what, SourceLocation at, List<RuleError> errors)
+    /// <summary>Resolves a cite; each problem an error at the cite (found in its file only then: a load with none reads no rule file again).</summary>
+    private static void Check(DecreeText text, string cite, string what, Func<SourceLocation> where, List<RuleError> errors)
     {
         text.Resolve(cite, out var problems);
+        if (problems.Count == 0) return;
+        var at = where();
         foreach (var problem in problems)
             errors.Add(new RuleError(at.File, at.Line, $"{what}: cite \"{cite}\": {problem}", at.Column));
     }
