@@ -75,6 +75,14 @@ public class LawTests
             }
         }
         Assert.True(resolved > 400, $"{resolved} addresses resolved");
+        // Not checked at load (lists are not rows), but DM 2021's list entries name their lines too ("Tabella 8, n. 13").
+        var d2021 = catalog.FindVersion("dm-2021")!.Definition;
+        foreach (var entry in d2021.Lists.SelectMany(l => l.Entries))
+        {
+            var line = Assert.Single(d2021.LawText!.Resolve(entry.Citation, out var problems));
+            Assert.True(problems.Count == 0, $"{entry.Id}: {string.Join("; ", problems)}");
+            Assert.StartsWith(line.Address.Parts[^1]["n.".Length..] + ".", Assert.Single(line.Paragraph!.Lines));
+        }
         // What the words are: art. 17.2.a of DM 2021 is the +100% of the box office; dm-2017's tables say that their text is not available.
         var dm2021 = catalog.FindVersion("dm-2021")!.Definition.LawText!;
         Assert.Contains("incrementati del 100 per cento", string.Join(" ", dm2021.Resolve("art. 17.2.a", out _)[0].Paragraph!.Lines));
