@@ -110,6 +110,8 @@ public static class Program
         root.Subcommands.Add(AllocateCommand.BuildSynth(io));
         root.Subcommands.Add(CompareCommand.BuildDiff(io));
         root.Subcommands.Add(CompareCommand.BuildCompare(io));
+        root.Subcommands.Add(LawCommands.BuildShow(io));
+        root.Subcommands.Add(LawCommands.BuildFigures(io));
         root.Subcommands.Add(PlanCommand.Build(io));
         var verb = new Argument<string?>("verb") { Arity = ArgumentArity.ZeroOrOne, Description = "the verb to describe" };
         var helpVerb = new Command("help", "Describe a verb (the same as 'contributi VERB --help').") { Hidden = true };

@@ -38,6 +38,15 @@ internal static class RulesCommands
             foreach (var row in d.Tables.SelectMany(t => t.Rows).Where(r => r.ReplacedBy is not null))
                 stdout.WriteLine($"   replaces {row.Id} ({row.ReplacedBy}): an edit of {row.Id}'s expressions in {d.BaseId} does not apply while the overlay does");
         }
+        foreach (var v in catalog.Versions.Select(v => v.Definition))
+        {
+            var overlays = catalog.OverlaysOf(v.Id).ToList();
+            var cites = v.Tables.Count + Rows(v) + overlays.Sum(o => o.Overlay!.Rows.Count);
+            stdout.WriteLine(v.LawText is { } law
+                ? $"law {v.Id}: DM {law.Decree} ({law.File}), {law.Paragraphs.Count} paragraphs; the cites of {v.Tables.Count} tables, {Rows(v)} rows" +
+                  $"{string.Concat(overlays.Select(o => $" and {o.Overlay!.Rows.Count} row patches of {o.Id}"))} resolved ({cites})"
+                : $"law {v.Id}: no {Engine.Law.DecreeText.FileName} beside it, its cites not checked");
+        }
         stdout.WriteLine($"{catalog.RuleSets.Count} rule set(s) in {rules} valid ({catalog.LoadTime.TotalMilliseconds:0} ms; " +
                          $"{catalog.FoldersFromCache} of {catalog.Folders} folder(s) read as already checked from the cache, the others parsed)");
         // For the warm-start test: which assemblies the load pulled in (a warm start loads none of Roslyn).

@@ -135,6 +135,12 @@ public static class ResponseMapper
                         Provenance = row.Provenance.ToString().ToLowerInvariant(), Borrows = row.Borrows ?? "", PatchedBy = { row.PatchedBy },
                     };
                     r.Figures.AddRange(row.Figures.Select(Figure));
+                    if (d.LawText is { } law)
+                        r.DecreeText.AddRange(law.Resolve(row.Citation, out _).Where(a => a.Paragraph is not null).Select(a => new V1.DecreeParagraph
+                        {
+                            Address = a.Address.Display, Decree = "DM " + law.Decree, Text = string.Join("\n", law.Words(a.Paragraph!)),
+                            Location = $"{Path.GetFileName(law.File)}:{a.Paragraph!.Line}",
+                        }));
                     if (row.Windowed is { } w)
                         r.Windowed = new V1.WindowedFigures
                         {

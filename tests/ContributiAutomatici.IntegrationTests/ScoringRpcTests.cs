@@ -50,6 +50,12 @@ public sealed class ScoringRpcTests(ServerFixture fixture)
         var t1 = Assert.Single(detail.Tables, t => t.Id == "T1");
         var a1 = Assert.Single(t1.Rows, r => r.Id == "T1.A.1");
         Assert.Contains(a1.Cells, c => c.Role == Role.Producer && c.QuotaId == "cinema.economic" && c.Points.Contains("Tiers"));
+        // The decree's words the row implements (rules/dm-2021/decreto.md): Tabella 1, A.1, then art. 7.1.a.
+        Assert.Equal(["Tabella 1, A.1", "art. 7.1.a"], a1.DecreeText.Select(p => p.Address));
+        Assert.All(a1.DecreeText, p => Assert.Equal("DM 15/07/2021", p.Decree));
+        Assert.Contains("1 punto ogni € 25.000", a1.DecreeText[0].Text);
+        Assert.StartsWith("a) in relazione ai proventi relativi ai diritti di utilizzazione", a1.DecreeText[1].Text);
+        Assert.StartsWith("decreto.md:", a1.DecreeText[1].Location);
         Assert.Contains(detail.Quotas, q => q.Id == "cinema.economic");
 
         var raw = await Assert.ThrowsAsync<RpcException>(() => Raw.GetRuleSetAsync(new GetRuleSetRequest { RuleSetId = "dm-1999" }, deadline: Deadline).ResponseAsync);

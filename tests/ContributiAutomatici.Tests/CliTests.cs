@@ -239,11 +239,11 @@ public class CliTests
         var year = Path.Combine(Repo.Root, "examples", "year-2023.json");
         var (exit, _, err) = Run("compare", "--a", "dm-20X", "--b", "dm-2021+covid-19", "--year", year, "--rules", Repo.Rules);
         Assert.Equal(1, exit);
-        Assert.StartsWith("--a: unknown rule set 'dm-20X' (loaded: dm-2017, dm-2021, dm-2021+covid-19", err);
+        Assert.StartsWith("--a: unknown rule set 'dm-20X' (versions: dm-2017, dm-2021)", err);
         Assert.DoesNotContain("year-2023", err);
         (exit, _, err) = Run("compare", "--a", "dm-2021", "--b", "dm-2021+covid-20", "--year", year, "--rules", Repo.Rules);
         Assert.Equal(1, exit);
-        Assert.StartsWith("--b: unknown rule set 'dm-2021+covid-20'", err);
+        Assert.StartsWith("--b: 'covid-20' is not an overlay of dm-2021", err);
     }
 
     private static string WriteRequest(string json)

@@ -36,6 +36,8 @@ public class CliVerbTests
     [InlineData("synth", "synth [options]")]
     [InlineData("diff", "diff <A> <B> [options]")]
     [InlineData("compare", "compare [options]")]
+    [InlineData("show", "show <ROWID> [options]")]
+    [InlineData("figures", "figures <PATH> [options]")]
     public void Each_verb_has_its_help_on_stdout_with_the_exit_codes_and_exit_0_without_loading_rules(string verb, string usage)
     {
         // --rules names a folder that does not exist: help never reads it.
@@ -60,7 +62,7 @@ public class CliVerbTests
         var (exit, output, err) = Run("--help");
         Assert.Equal(0, exit);
         Assert.Equal("", err);
-        foreach (var verb in new[] { "validate", "list", "test", "score", "allocate", "synth", "diff", "compare" })
+        foreach (var verb in new[] { "validate", "list", "test", "score", "allocate", "synth", "diff", "compare", "show", "figures" })
             Assert.Matches($@"(?m)^  {verb}\b", output);
         Assert.Contains("1  a rule or input error", output);
     }

@@ -60,7 +60,8 @@ public class DefinitionCacheTests
         using var ms = new MemoryStream();
         using (var w = new BinaryWriter(ms, System.Text.Encoding.UTF8, leaveOpen: true)) DefinitionCodec.Write(w, merged);
         ms.Position = 0;
-        AssertSame(merged, DefinitionCodec.Read(new BinaryReader(ms), merged.Directory), merged.Id);
+        // The decree's text is not in the codec: it is read beside the rules at every load (RuleSetLaw.Attach).
+        AssertSame(merged with { LawText = null }, DefinitionCodec.Read(new BinaryReader(ms), merged.Directory), merged.Id);
         Assert.Equal(ms.Length, ms.Position);
     }
 

@@ -10,7 +10,8 @@ namespace ContributiAutomatici.Tests;
 public class RuleErrorTests
 {
     private const string T1 = "dm-2021/tabella-1.yaml";
-    private const string A1Producer = "producer: \"Tiers(Work.BoxOfficeTotal, (tier_1_up_to, tier_1_eur_per_point)";
+    private const string A1Producer = "producer: \"Tiers(producer_box_office, (tier_1_up_to, tier_1_eur_per_point)";
+    private const string A2Producer = "points: \"Per(producer_media_sales, eur_per_point)\"";
 
     /// <summary>The one error at file:line, with no compiler jargon in it.</summary>
     private static RuleError Single(RuleLoadException ex, string file, int line)
@@ -30,7 +31,7 @@ public class RuleErrorTests
     public void A_misspelt_member_names_the_rule_set_table_row_role_column_and_the_member_meant()
     {
         using var t = TempRules.CopyOfRepo();
-        t.Replace(T1, A1Producer, A1Producer.Replace("BoxOfficeTotal", "BoxOfficeTotl"));
+        t.Replace(T1, A1Producer, A1Producer.Replace("producer_box_office", "Work.BoxOfficeTotl"));
         var ex = t.LoadFails();
         var line = t.LineOf(T1, "Work.BoxOfficeTotl");
         var e = Single(ex, T1, line);
@@ -59,7 +60,7 @@ public class RuleErrorTests
     public void A_model_member_written_without_its_receiver_suggests_it_with_the_receiver()
     {
         using var t = TempRules.CopyOfRepo();
-        t.Replace(T1, "points: \"Per(Work.MediaSalesTotal, eur_per_point)\"", "points: \"Per(MediaSalesTotal, eur_per_point)\"");
+        t.Replace(T1, A2Producer, "points: \"Per(MediaSalesTotal, eur_per_point)\"");
         var ex = t.LoadFails();
         var e = Single(ex, T1, t.LineOf(T1, "Per(MediaSalesTotal"));
         Assert.Equal("rule set dm-2021, table T1, row T1.A.2 (producer) points: unknown name 'MediaSalesTotal'; did you mean Work.MediaSalesTotal?", e.Message);
@@ -69,7 +70,7 @@ public class RuleErrorTests
     public void A_misspelt_enum_value_and_a_member_of_a_list_entry_suggest_theirs()
     {
         using var t = TempRules.CopyOfRepo();
-        t.Replace(T1, "points: \"Per(Work.MediaSalesTotal, eur_per_point)\"",
+        t.Replace(T1, A2Producer,
             "points: \"Work.Kind == WorkKind.Cinma && Work.MediaSales.Any(s => s.Amunt > 0) ? eur_per_point : 0\"");
         var ex = t.LoadFails();
         var line = t.LineOf(T1, "WorkKind.Cinma");
@@ -84,7 +85,7 @@ public class RuleErrorTests
     public void A_helper_given_the_wrong_values_names_the_helper_and_what_it_takes()
     {
         using var t = TempRules.CopyOfRepo();
-        t.Replace(T1, "points: \"Per(Work.MediaSalesTotal, eur_per_point)\"", "points: \"Per(Work.MediaSalesTotal, eur_per_point, 2)\"");
+        t.Replace(T1, A2Producer, "points: \"Per(Work.MediaSalesTotal, eur_per_point, 2)\"");
         t.Replace(T1, "points: \"Per(Work.ForeignSalesTotal, eur_per_point)\"", "points: \"Per(Work.ForeignSalesTotal, \\\"5000\\\")\"");
         var ex = t.LoadFails();
         Assert.EndsWith("row T1.A.2 (producer) points: Per does not take 3 value(s): Per(amount, unit)",
@@ -98,7 +99,7 @@ public class RuleErrorTests
     {
         using var t = TempRules.CopyOfRepo();
         t.Replace(T1, "when: 'Within(Work.FirstReleaseDate, \"06-01\", \"08-31\")'", "when: 'Work.BoxOfficeTotal'");
-        t.Replace(T1, "points: \"Per(Work.MediaSalesTotal, eur_per_point)\"", "points: \"Work.MediaSalesTotal > eur_per_point\"");
+        t.Replace(T1, A2Producer, "points: \"Work.MediaSalesTotal > eur_per_point\"");
         var ex = t.LoadFails();
         var when = t.LineOf(T1, "when: 'Work.BoxOfficeTotal'");
         var e = Single(ex, T1, when);
@@ -146,15 +147,15 @@ public class RuleErrorTests
             window: { from: 2020-02-23, to: 2022-03-31 }
             rows:
               - disable: T1.B.7
-                cite: "art. 0"
+                cite: "art. 17"
             """);
         const string Covid = "covid-19/ruleset.yaml";
-        t.Replace(Covid, "producer: \"Tiers(Work.BoxOfficeTotal + ", "producer: \"Tiers(Work.BoxOfficeTotl + ");
+        t.Replace(Covid, "producer: \"increment * TiersOf(Work.BoxOffice,", "producer: \"increment * TiersOf(Work.BoxOfice,");
         var ex = t.LoadFails();
         var e = Assert.Single(ex.Errors);
         Assert.EndsWith(Covid, e.File, StringComparison.Ordinal);
-        Assert.Equal(t.LineOf(Covid, "Work.BoxOfficeTotl"), e.Line);
-        Assert.StartsWith("rule set dm-2021+covid-19, table T1, row T1.A.1 (producer) points: Work has no member 'BoxOfficeTotl'; did you mean Work.BoxOfficeTotal?",
+        Assert.Equal(t.LineOf(Covid, "Work.BoxOfice"), e.Line);
+        Assert.StartsWith("rule set dm-2021+covid-19, table T1, row T1.A.1.covid (producer) points: Work has no member 'BoxOfice'; did you mean Work.BoxOffice?",
             e.Message, StringComparison.Ordinal);
     }
 

@@ -208,6 +208,12 @@ public sealed record RuleSetDefinition(
     /// <summary>The overlays applied to this version (ids), when it was built from a version and its overlays.</summary>
     public IReadOnlyList<string> AppliedOverlays { get; init; } = [];
 
+    /// <summary>
+    /// The decree's text beside the version (decreto.md; an overlay's: its version's), which every row's cite resolves in;
+    /// null when the folder has none. Not parsed with the folder nor cached: <see cref="Engine.Law.RuleSetLaw.Attach"/> reads it at load.
+    /// </summary>
+    public Engine.Law.DecreeText? LawText { get; init; }
+
     /// <summary>The version's own id when this is a version with overlays applied (<see cref="Id"/> is then "dm-2021+covid-19").</summary>
     public string BaseId => AppliedOverlays.Count == 0 ? Id : Id[..Id.IndexOf('+')];
 }

@@ -237,6 +237,12 @@ public sealed class RuleCatalog
         }
         folders = defs.Count;
         fromCache = fromCacheCount;
+        // The decree's text beside each version, re-read at every load (it is not part of the cached definitions); a rule set
+        // with a cite that resolves to no paragraph is refused, and counts as refused below (no follow-on errors).
+        var withLaw = Law.RuleSetLaw.Attach(defs, errors);
+        foreach (var d in defs)
+            if (withLaw.All(x => x.Id != d.Id)) refused.Add(d.Id);
+        defs = withLaw;
         var parsed = defs.Where(d => d.Kind == "version").ToDictionary(d => d.Id, StringComparer.Ordinal);
         // Figures referred to by path, and rows borrowed from another version, resolved against the versions as parsed.
         var versions = parsed.Values.Select(d => FigureReferences.Resolve(d, id => parsed.GetValueOrDefault(id), errors, refused.Count > 0))
