@@ -96,7 +96,7 @@ internal static partial class LawCommands
         if (row.Figures.Count == 0) o.WriteLine("  (none)");
         var nameWidth = row.Figures.Count == 0 ? 0 : row.Figures.Max(f => f.Name.Length);
         foreach (var f in row.Figures)
-            o.WriteLine($"  {f.Name.PadRight(nameWidth)}  {Value(f)}{Cite(f.Citation)}  ({f.Location})");
+            o.WriteLine($"  {f.Name.PadRight(nameWidth)}  {Value(f)}{Cite(f.Citation)}  ({Where(f)})");
         if (row.Windowed is { } w)
             foreach (var f in w.Figures)
                 o.WriteLine($"  {f.Name.PadRight(nameWidth)}  {Value(f)} from {w.From:yyyy-MM-dd} to {w.To:yyyy-MM-dd} ({w.OverlayId}, {w.Citation}){Cite(f.Citation)}");
@@ -109,11 +109,29 @@ internal static partial class LawCommands
             var what = p.Action switch
             {
                 "figures" => "windowed figures " + string.Join(", ", p.Figures.Select(f => $"{f.Name} = {Value(f)}")),
-                "expressions" => "new expressions (" + string.Join(", ", p.Row?.Cells.Select(c => RoleNames.Key(c.Role)) ?? []) + (p.Row?.When is not null ? ", when" : "") + ")",
+                "replace" => "REPLACES its expressions (" + string.Join(", ", p.Row?.Cells.Select(c => RoleNames.Key(c.Role)) ?? []) + (p.Row?.When is not null ? ", when" : "") +
+                             $"): an edit of them in {d.BaseId} is shadowed while it applies; reason: {p.Reason}",
                 "add" => "adds the row after " + p.After,
                 _ => p.Action,
             };
             o.WriteLine($"  {ov.Id} ({applied}; window {ov.Overlay!.From:yyyy-MM-dd} to {ov.Overlay.To:yyyy-MM-dd}): {what}; cite \"{p.Citation}\" ({p.Location})");
+        }
+        // The named quantities the row reads, and what each overlay changes of them (art. 17.1 changes the box office the
+        // producer's A.1 reads, not the row).
+        var texts = new[] { row.When }.Concat(row.Cells.SelectMany(c => new[] { c.When, c.Points })).OfType<RuleExpression>().Select(e => e.Text).ToList();
+        var read = d.Quantities.Where(q => texts.Any(t => System.Text.RegularExpressions.Regex.IsMatch(t, $@"(?<![A-Za-z0-9_]){q.Name}(?![A-Za-z0-9_])"))).ToList();
+        if (read.Count > 0) o.WriteLine("quantities");
+        foreach (var q in read)
+        {
+            var own = q.Terms.Where(t => t.OverlayId is null).ToList();
+            o.WriteLine($"  {q.Name} = {string.Join(" ", own.Select((t, i) => (i == 0 ? (t.Subtract ? "- " : "") : t.Subtract ? "- " : "+ ") + t.Expr.Text))}  ({q.Label}; cite \"{q.Citation}\"; {q.Location})");
+            foreach (var ov in catalog.OverlaysOf(d.BaseId))
+                foreach (var qp in ov.Overlay!.Quantities.Where(x => x.Name == q.Name))
+                {
+                    var applied = d.AppliedOverlays.Contains(ov.Id) ? "applied here" : ov.Overlay.OnByDefault ? "on by default, not applied here" : "off by default";
+                    o.WriteLine($"    {ov.Id} ({applied}; window {ov.Overlay.From:yyyy-MM-dd} to {ov.Overlay.To:yyyy-MM-dd}): " +
+                                $"{qp.Action.ToString().ToLowerInvariant()} {qp.Expr.Text}; cite \"{qp.Citation}\" ({qp.Location})");
+                }
         }
         WriteDecree(d.LawText, row.Citation, o);
         return Program.Ok;
@@ -216,7 +234,7 @@ internal static partial class LawCommands
                 if (row.Provenance != Provenance.Sourced) notes.Add(row.Provenance.ToString().ToLowerInvariant() + (row.Borrows is { } b ? ", borrows " + b : ""));
                 notes.AddRange(row.PatchedBy.Where(x => row.Windowed is null || !x.StartsWith(row.Windowed.OverlayId + ":", StringComparison.Ordinal))
                     .Select(x => "row patched by " + x));
-                o.WriteLine($"{label}{Value(f)}{Cite(f.Citation)}  ({f.Location}){(notes.Count > 0 ? "; " + string.Join("; ", notes) : "")}");
+                o.WriteLine($"{label}{Value(f)}{Cite(f.Citation)}  ({Where(f)}){(notes.Count > 0 ? "; " + string.Join("; ", notes) : "")}");
                 if (row.Windowed is { } w && w.Figures.FirstOrDefault(x => x.Name == n) is { } wf)
                     o.WriteLine($"  {"".PadRight(width)}  {Value(wf)} from {w.From:yyyy-MM-dd} to {w.To:yyyy-MM-dd} ({w.OverlayId}: {w.Citation}){Cite(wf.Citation)}  ({wf.Location})");
             }
@@ -241,6 +259,9 @@ internal static partial class LawCommands
         return $"no row '{rowId}' in {(set is null ? "any loaded rule set" : set.Id)} ({string.Join(", ", catalog.RuleSets.Select(r => r.Id))})" +
                (near.Count > 0 ? $"; rows near it: {string.Join(", ", near)}" : "");
     }
+
+    /// <summary>Where a figure is defined: its place, or the path it is read from and the one definition's place.</summary>
+    private static string Where(Figure f) => f.Ref is { } path ? $"read from {path}, defined at {f.ResolvedFrom ?? f.Location}" : f.Location.ToString();
 
     private static string Value(Figure f) => f.Value.ToString(CultureInfo.InvariantCulture) + (f.Unit.Length > 0 ? " " + f.Unit : "");
 

@@ -127,7 +127,7 @@ public class LawTests
     {
         using var t = TempRules.CopyOfRepo();
         // A figure's cite quotes the decree's words: never resolved. A row's cite naming DM 2021 in dm-2017 is refused.
-        t.Replace("dm-2017/tabella-1.yaml", "cite: \"provvisorio: DM 2021 Tabella 1, A.1\"", "cite: \"art. 99 (a quotation, not an address)\"");
+        t.Replace("dm-2021/tabella-1.yaml", "cite: \"1 punto ogni € 5.000\"", "cite: \"art. 99 (a quotation, not an address)\"");
         t.Replace("dm-2017/tabella-1.yaml", "cite: \"DM 31/07/2017, Tabella 1 (parametro presunto; valori provvisori da DM 2021 Tabella 1, A.1)\"",
             "cite: \"DM 15/07/2021, Tabella 1, A.1\"");
         // dm-2021 is unchanged: compiled from the cache the tests share; dm-2017 is refused before compiling.
@@ -145,9 +145,11 @@ public class LawTests
         Assert.StartsWith("T1.A.1 – Incasso sala cinematografica", output);
         Assert.Contains("  rule set    dm-2021 (the version alone", output);
         Assert.Contains("  cite        Tabella 1, A.1; art. 7.1.a", output);
-        Assert.Contains("  producer                Tiers(Work.BoxOfficeTotal, (tier_1_up_to, tier_1_eur_per_point)", output);
+        Assert.Contains("  producer                Tiers(producer_box_office, (tier_1_up_to, tier_1_eur_per_point)", output);
         Assert.Contains("  tier_1_eur_per_point       5000 EUR  cite \"1 punto ogni € 5.000\"  (", output);
-        Assert.Contains("  covid-19 (on by default, not applied here; window 2020-02-23 to 2022-03-31): new expressions (producer); cite \"art. 17.1\"", output);
+        // Art. 17.1 changes the quantity the producer's column reads, not the row: shown under the quantity.
+        Assert.Contains("  producer_box_office = Work.BoxOfficeTotal  (Incassi lordi in sala considerati per il produttore;", output);
+        Assert.Contains("    covid-19 (on by default, not applied here; window 2020-02-23 to 2022-03-31): plus derogation_revenue; cite \"art. 17.1\"", output);
         Assert.Contains("decree: DM 15/07/2021 – Disposizioni applicative in materia di contributi automatici", output);
         // Tabella 1, A.1's words, then art. 7.1.a's.
         var table = output.IndexOf("  Tabella 1, A.1 (decreto.md:", StringComparison.Ordinal);
@@ -164,15 +166,14 @@ public class LawTests
         Assert.Contains("a) i soli punteggi derivanti dagli incassi realizzati effettivamente in sala cinematografica sono", covid);
         var (exit3, old, _) = Run("show", "T1.A.1", "--rule-set", "dm-2017", "--rules", Repo.Rules);
         Assert.Equal(0, exit3);
-        Assert.Contains("  provenance  provisional, borrows DM 2021 T1.A.1", old);
+        Assert.Contains("  provenance  provisional, borrows dm-2021/T1.A.1", old);
         Assert.Contains("  Tabella 1 – Opere cinematografiche (testo non disponibile) (decreto.md:", old);
         Assert.Contains("Tabella presunta: le sintesi numerano 5 la distribuzione internazionale", old);
 
         var (exit5, withOverlay, _) = Run("show", "T1.A.1", "--rule-set", "covid-19", "--rules", Repo.Rules);
         Assert.Equal(0, exit5);
         Assert.Contains("  rule set    dm-2021+covid-19 (dm-2021 with covid-19)", withOverlay);
-        Assert.Contains("  covid-19 (applied here; window 2020-02-23 to 2022-03-31): new expressions (producer); cite \"art. 17.1\"", withOverlay);
-        Assert.Contains("  window      2020-02-23 to 2022-03-31 (InWindow)", withOverlay);
+        Assert.Contains("    covid-19 (applied here; window 2020-02-23 to 2022-03-31): plus derogation_revenue; cite \"art. 17.1\"", withOverlay);
 
         var (exit4, _, err4) = Run("show", "T1.A.9", "--rules", Repo.Rules);
         Assert.Equal(1, exit4);
@@ -187,11 +188,13 @@ public class LawTests
         var lines = output.ReplaceLineEndings("\n").Split('\n');
         var at = Array.IndexOf(lines, "T1.A.1.tier_1_eur_per_point");
         Assert.True(at >= 0, output);
-        Assert.StartsWith("  dm-2017           5000 EUR  cite \"provvisorio: DM 2021 Tabella 1, A.1\"", lines[at + 1]);
-        Assert.EndsWith("provisional, borrows DM 2021 T1.A.1", lines[at + 1]);
+        // dm-2017's figure is DM 2021's, read by path: its value and citation are the one definition's.
+        Assert.StartsWith("  dm-2017           5000 EUR  cite \"1 punto ogni € 5.000\"  (read from dm-2021/T1.A.1.tier_1_eur_per_point, defined at ", lines[at + 1]);
+        Assert.EndsWith("provisional, borrows dm-2021/T1.A.1", lines[at + 1]);
         Assert.StartsWith("  dm-2021           5000 EUR  cite \"1 punto ogni € 5.000\"", lines[at + 2]);
         Assert.StartsWith("  dm-2021+covid-19  5000 EUR  cite \"1 punto ogni € 5.000\"", lines[at + 3]);
-        Assert.EndsWith("row patched by covid-19: art. 17.1", lines[at + 3]);
+        // Art. 17.1 changes the quantity T1.A.1 reads, not the row.
+        Assert.DoesNotContain("patched", lines[at + 3]);
         // The whole scale: the three bands' bounds and rates, and the distributor's.
         foreach (var name in new[] { "tier_1_up_to", "tier_2_up_to", "tier_2_eur_per_point", "tier_3_up_to", "tier_3_eur_per_point", "distributor_eur_per_point" })
             Assert.Contains("T1.A.1." + name, lines);
