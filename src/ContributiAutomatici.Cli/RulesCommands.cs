@@ -33,7 +33,11 @@ internal static class RulesCommands
             var referred = figures.Where(f => f.Ref is not null).ToList();
             stdout.WriteLine($"   figures: {figures.Count - referred.Count} defined, {referred.Count} referred to by path" +
                              (referred.Any(f => f.Ref!.Contains('/')) ? $" ({referred.Count(f => f.Ref!.Contains('/'))} borrowed from another version)" : "") +
-                             $"; quantities: {(d.Quantities.Count == 0 ? "none" : string.Join(", ", d.Quantities.Select(q => q.Name + (q.Terms.Count > 1 ? $" ({q.Terms.Count} terms)" : ""))))}");
+                             $"; quantities: {(d.Quantities.Count == 0 ? "none" : string.Join(", ", d.Quantities.Select(q => q.Name + (q.Terms.Count > 1 ? $" ({q.Terms.Count} terms)" : ""))))}" +
+                             (d.Lists.Any(l => l.Borrows is not null)
+                                 ? "; lists read from another version: " + string.Join(", ", d.Lists.Where(l => l.Borrows is not null).Select(l => $"{l.Kind} ({l.Borrows}" +
+                                     (l.Removes.Count > 0 ? $", {l.Removes.Count} removed" : "") + ")"))
+                                 : ""));
             // Where an overlay replaced a row's expressions, an edit of that row in the version is shadowed: say so.
             foreach (var row in d.Tables.SelectMany(t => t.Rows).Where(r => r.ReplacedBy is not null))
                 stdout.WriteLine($"   replaces {row.Id} ({row.ReplacedBy}): an edit of {row.Id}'s expressions in {d.BaseId} does not apply while the overlay does");

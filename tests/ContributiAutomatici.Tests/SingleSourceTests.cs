@@ -176,6 +176,40 @@ public class SingleSourceTests
     }
 
     [Fact]
+    public void Dm_2017s_lists_are_DM_2021s_read_at_load_with_the_differences_it_states()
+    {
+        var dm2017 = Repo.Catalog.Find("dm-2017")!.Definition;
+        var dm2021 = Repo.Catalog.Find("dm-2021")!.Definition;
+        foreach (var kind in new[] { "festivals", "prizes", "markets" })
+        {
+            var mine = dm2017.Lists.Single(l => l.Kind == kind);
+            var theirs = dm2021.Lists.Single(l => l.Kind == kind);
+            Assert.Equal("dm-2021/" + kind, mine.Borrows);
+            Assert.Equal(theirs.Entries.Select(e => (e.Id, e.Band, e.Category)), mine.Entries.Select(e => (e.Id, e.Band, e.Category)));
+            Assert.All(mine.Entries, e => Assert.StartsWith("DM 15 luglio 2021", e.Citation));
+        }
+
+        using var t = TempRules.CopyOfRepo();
+        File.AppendAllText(t.File_("dm-2017/lista-mercati.yaml"), "remove: [baltic-event]\n");
+        var catalog = Engine.Scoring.RuleCatalog.Load(t.Root, new Engine.Rules.RuleCompileOptions { CacheDirectory = null });
+        var markets = catalog.Find("dm-2017")!.Definition.Lists.Single(l => l.Kind == "markets");
+        Assert.Equal(dm2021.Lists.Single(l => l.Kind == "markets").Entries.Count - 1, markets.Entries.Count);
+        Assert.DoesNotContain(markets.Entries, e => e.Id == "baltic-event");
+    }
+
+    [Fact]
+    public void A_borrowed_list_or_removed_entry_that_does_not_exist_is_refused_with_its_line()
+    {
+        using var t = TempRules.CopyOfRepo();
+        t.Replace("dm-2017/lista-premi.yaml", "borrows: dm-2021/prizes", "borrows: dm-2021/prize\nremove: [x]");
+        var ex = t.LoadFails();
+        var error = Assert.Single(ex.Errors, e => e.File.EndsWith("lista-premi.yaml", StringComparison.Ordinal));
+        Assert.Equal(t.LineOf("dm-2017/lista-premi.yaml", "borrows: dm-2021/prize"), error.Line);
+        Assert.Contains("dm-2021 has no list prize", error.Message);
+        Assert.Contains("prizes", error.Message);
+    }
+
+    [Fact]
     public void A_reference_to_a_figure_that_does_not_exist_is_refused_with_a_suggestion()
     {
         using var t = TempRules.CopyOfRepo();

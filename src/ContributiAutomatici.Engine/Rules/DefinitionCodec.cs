@@ -94,6 +94,7 @@ internal static class DefinitionCodec
                 Str(e.Id); Str(e.Name); OptStr(e.Band); Str(e.Category); w.Write(e.IncrementPercent); Str(e.Citation); Location(e.Location);
                 Facts(e.ForWorks); Facts(e.NotForWorks);
             }
+            OptStr(l.Borrows); Strs(l.Removes); OptLocation(l.BorrowsLocation);
         }
 
         private void Facts(WorkFacts? f)
@@ -250,7 +251,7 @@ internal static class DefinitionCodec
             {
                 ForWorks = Facts(), NotForWorks = Facts(),
             });
-            return new ListDefinition(kind, title, cite, file, entries);
+            return new ListDefinition(kind, title, cite, file, entries) { Borrows = OptStr(), Removes = Strs(), BorrowsLocation = OptLocation() };
         }
 
         private WorkFacts? Facts()

@@ -68,7 +68,20 @@ public sealed record WorkFacts(IReadOnlyDictionary<string, bool> Facts)
 
 /// <summary>One of the decree's lists (Tabelle 6, 7, 8): festivals, prizes, markets.</summary>
 public sealed record ListDefinition(
-    string Kind, string Title, string Citation, string File, IReadOnlyList<ListEntry> Entries);
+    string Kind, string Title, string Citation, string File, IReadOnlyList<ListEntry> Entries)
+{
+    /// <summary>
+    /// The list of another version this one is (<c>borrows: dm-2021/festivals</c>): its entries are that list's, read at load,
+    /// with the differences this file states (<c>entries</c> added; <c>remove</c>: ids taken out). Null: the file's own entries.
+    /// </summary>
+    public string? Borrows { get; init; }
+
+    /// <summary>Ids of the borrowed list's entries this list leaves out.</summary>
+    public IReadOnlyList<string> Removes { get; init; } = [];
+
+    /// <summary>Where the file says what it borrows (for errors).</summary>
+    public SourceLocation? BorrowsLocation { get; init; }
+}
 
 /// <summary>A role column of a row: its own condition and points expression.</summary>
 public sealed record CellDefinition(Role Role, RuleExpression? When, RuleExpression Points, SourceLocation Location);

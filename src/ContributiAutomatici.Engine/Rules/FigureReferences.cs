@@ -37,6 +37,7 @@ public static class FigureReferences
                 }).ToList(),
             }).ToList(),
         }).ToList();
+        var lists = def.Lists.Select(l => ResolveList(def, l, others, borrowedSets, errors, ref changed)).ToList();
         foreach (var e in errors)
             if (!(othersIncomplete && e.Message.Contains(NotLoaded, StringComparison.Ordinal))) report.Add(e);
         if (errors.Count > 0) return null;
@@ -44,7 +45,42 @@ public static class FigureReferences
         var hash = borrowedSets.Count == 0
             ? def.ContentHash
             : Sha256.HexOf(string.Join("\n", new[] { def.ContentHash }.Concat(borrowedSets.Select(b => b.Key + ":" + b.Value))));
-        return def with { Tables = tables, ContentHash = hash };
+        return def with { Tables = tables, Lists = lists, ContentHash = hash };
+    }
+
+    /// <summary>
+    /// A list that borrows another version's (<c>borrows: dm-2021/festivals</c>): that list's entries, each citing its own
+    /// decree, less the ids it removes, plus the entries it states; a list or removed id that does not exist is refused.
+    /// </summary>
+    private static ListDefinition ResolveList(RuleSetDefinition def, ListDefinition list, Func<string, RuleSetDefinition?> others,
+        SortedDictionary<string, string> borrowedSets, List<RuleError> errors, ref bool changed)
+    {
+        if (list.Borrows is not { } path) return list;
+        var at = list.BorrowsLocation ?? new SourceLocation(list.File, 1);
+        var slash = path.IndexOf('/');
+        var (setId, kind) = (path[..slash], path[(slash + 1)..]);
+        if (others(setId) is not { } set)
+        {
+            errors.Add(new RuleError(at.File, at.Line, $"list {list.Kind} borrows '{path}', which names rule set '{setId}', {NotLoaded}", at.Column));
+            return list;
+        }
+        if (set.Lists.FirstOrDefault(l => l.Kind == kind) is not { } lent)
+        {
+            errors.Add(new RuleError(at.File, at.Line,
+                $"list {list.Kind} borrows '{path}', but {setId} has no list {kind}{YamlKeys.Suggestion(kind, set.Lists.Select(l => l.Kind))}", at.Column));
+            return list;
+        }
+        if (lent.Borrows is not null)
+            errors.Add(new RuleError(at.File, at.Line, $"list {list.Kind} borrows '{path}', which borrows in turn: borrow the list that states its entries", at.Column));
+        foreach (var id in list.Removes.Where(id => lent.Entries.All(e => e.Id != id)))
+            errors.Add(new RuleError(at.File, at.Line, $"list {list.Kind} removes '{id}', which {path} does not list{YamlKeys.Suggestion(id, lent.Entries.Select(e => e.Id))}", at.Column));
+        borrowedSets[set.Id] = set.ContentHash;
+        changed = true;
+        var prefix = set.Decree.Length > 0 ? set.Decree + ", " : set.Id + ": ";
+        return list with
+        {
+            Entries = [.. lent.Entries.Where(e => !list.Removes.Contains(e.Id)).Select(e => e with { Citation = prefix + e.Citation }), .. list.Entries],
+        };
     }
 
     private static RowDefinition ResolveRow(RuleSetDefinition def, RowDefinition row, Func<string, RuleSetDefinition?> others,

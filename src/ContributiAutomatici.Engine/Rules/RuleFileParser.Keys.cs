@@ -42,7 +42,7 @@ public static partial class RuleFileParser
         /// <summary>An overlay's row: 'patch' (new figures or expressions of a row), 'add' (a new row, after one) or 'disable'.</summary>
         public static readonly YamlKeys RowPatch = new("rowPatch", ["patch", "add", "after", "disable", "replace", "reason", .. RowFields]);
 
-        public static readonly YamlKeys List = new("list", ["list", "title", "cite", "entries"]);
+        public static readonly YamlKeys List = new("list", ["list", "title", "cite", "borrows", "remove", "entries"]);
 
         public static readonly YamlKeys ListEntry = new("listEntry", ["id", "name", "band", "category", "increment", "cite", "for_works", "not_for_works"]);
 

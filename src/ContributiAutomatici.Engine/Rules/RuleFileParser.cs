@@ -206,7 +206,15 @@ public static partial class RuleFileParser
                 yf.Error(en, $"id '{entry.Id}' already names '{other.Name}' (line {other.Location.Line}); one id, one festival");
             entries.Add(entry);
         }
-        var list = new ListDefinition(kind, m.Str("title", required: true) ?? "", m.Str("cite", required: true) ?? "", path, entries);
+        var borrows = m.Str("borrows");
+        if (borrows is not null && !System.Text.RegularExpressions.Regex.IsMatch(borrows, "^[a-z0-9][a-z0-9._-]*/[a-z]+$"))
+            yf.Error(m.Node_("borrows")!, $"borrows names another version's list as RULESET/KIND (dm-2021/{kind}), got '{borrows}'");
+        var removes = m.StrList("remove");
+        if (removes.Count > 0 && borrows is null) yf.Error(m.Node_("remove")!, "'remove' takes entries out of a borrowed list: say which with 'borrows'");
+        var list = new ListDefinition(kind, m.Str("title", required: true) ?? "", m.Str("cite", required: true) ?? "", path, entries)
+        {
+            Borrows = borrows, Removes = removes, BorrowsLocation = m.Node_("borrows") is { } bn ? yf.At(bn) : null,
+        };
         m.Done("a list file");
         return list;
     }
