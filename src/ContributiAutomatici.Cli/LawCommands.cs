@@ -108,11 +108,11 @@ internal static partial class LawCommands
             var applied = d.AppliedOverlays.Contains(ov.Id) ? "applied here" : ov.Overlay!.OnByDefault ? "on by default, not applied here" : "off by default";
             var what = p.Action switch
             {
-                "figures" => "windowed figures " + string.Join(", ", p.Figures.Select(f => $"{f.Name} = {Value(f)}")),
-                "replace" => "REPLACES its expressions (" + string.Join(", ", p.Row?.Cells.Select(c => RoleNames.Key(c.Role)) ?? []) + (p.Row?.When is not null ? ", when" : "") +
+                PatchAction.Figures => "windowed figures " + string.Join(", ", p.Figures.Select(f => $"{f.Name} = {Value(f)}")),
+                PatchAction.Replace => "REPLACES its expressions (" + string.Join(", ", p.Row?.Cells.Select(c => RoleNames.Key(c.Role)) ?? []) + (p.Row?.When is not null ? ", when" : "") +
                              $"): an edit of them in {d.BaseId} is shadowed while it applies; reason: {p.Reason}",
-                "add" => "adds the row after " + p.After,
-                _ => p.Action,
+                PatchAction.Add => "adds the row after " + p.After,
+                _ => "suspends the row",
             };
             o.WriteLine($"  {ov.Id} ({applied}; window {ov.Overlay!.From:yyyy-MM-dd} to {ov.Overlay.To:yyyy-MM-dd}): {what}; cite \"{p.Citation}\" ({p.Location})");
         }

@@ -51,7 +51,7 @@ public class GoldenCaseTests
         {
             var covered = AllCases().Values.Where(c => c.Request.WithOverlays.Contains(o.Id))
                 .SelectMany(c => c.Expect.Values.SelectMany(e => e.Rows).Where(r => r.Value != 0).Select(r => r.Key)).ToHashSet();
-            var missing = o.Overlay!.Rows.Where(p => p.Action != "disable").Select(p => p.RowId).Where(id => !covered.Contains(id)).ToList();
+            var missing = o.Overlay!.Rows.Where(p => p.Action != PatchAction.Disable).Select(p => p.RowId).Where(id => !covered.Contains(id)).ToList();
             Assert.True(missing.Count == 0, $"overlay {o.Id}: patched or added rows without a golden case that scores them: {string.Join(", ", missing)}");
         }
     }

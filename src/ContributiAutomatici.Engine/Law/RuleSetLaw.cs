@@ -39,7 +39,7 @@ public static class RuleSetLaw
                 foreach (var row in d.Tables.SelectMany(t => t.Rows))
                     Check(text, row.Citation, $"row {row.Id}", () => files.Cite(row.Location), errors);
                 foreach (var patch in d.Overlay?.Rows ?? [])
-                    Check(text, patch.Citation, patch.Action == "add" ? $"row {patch.RowId} (added by {d.Id})" : $"{d.Id}'s {patch.Action} patch of {patch.RowId}",
+                    Check(text, patch.Citation, patch.Action == PatchAction.Add ? $"row {patch.RowId} (added by {d.Id})" : $"{d.Id}'s {patch.Action.ToString().ToLowerInvariant()} patch of {patch.RowId}",
                         () => files.Cite(patch.Location), errors);
             }
             if (errors.Count > before) refused.Add(d.Id);

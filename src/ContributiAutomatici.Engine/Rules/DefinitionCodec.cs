@@ -139,7 +139,7 @@ internal static class DefinitionCodec
             Count(o.Rows.Count);
             foreach (var p in o.Rows)
             {
-                Str(p.RowId); Str(p.Action); Str(p.Citation); Figures(p.Figures);
+                Str(p.RowId); w.Write((int)p.Action); Str(p.Citation); Figures(p.Figures);
                 w.Write(p.Row is not null); if (p.Row is { } r) Row(r);
                 OptStr(p.After); Location(p.Location); Str(p.Reason);
             }
@@ -296,7 +296,7 @@ internal static class DefinitionCodec
 
         private OverlayDefinition Overlay() =>
             new(Str(), r.ReadBoolean(), Date(), Date(),
-                Many(() => new RowPatch(Str(), Str(), Str(), Figures(), r.ReadBoolean() ? Row() : null, OptStr(), Location()) { Reason = Str() }))
+                Many(() => new RowPatch(Str(), (PatchAction)EnumValue(typeof(PatchAction)), Str(), Figures(), r.ReadBoolean() ? Row() : null, OptStr(), Location()) { Reason = Str() }))
             {
                 Quantities = Many(() => new QuantityPatch(Str(), (QuantityAction)EnumValue(typeof(QuantityAction)), Str(), Str(), Expr(), Location())),
             };

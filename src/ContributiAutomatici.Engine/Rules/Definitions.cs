@@ -183,12 +183,15 @@ public sealed record TableDefinition(
 /// What an overlay does to one row of the version it patches: new figures (inside its window only), new expressions,
 /// a new row, or the row disabled.
 /// </summary>
-public sealed record RowPatch(string RowId, string Action, string Citation, IReadOnlyList<Figure> Figures, RowDefinition? Row,
+public sealed record RowPatch(string RowId, PatchAction Action, string Citation, IReadOnlyList<Figure> Figures, RowDefinition? Row,
     string? After, SourceLocation Location)
 {
     /// <summary>For a 'replace': why the overlay must replace the row's expressions rather than change figures or quantities.</summary>
     public string Reason { get; init; } = "";
 }
+
+/// <summary>What an overlay's row patch does: add a row, suspend one, change its figures inside the window, or replace its expressions.</summary>
+public enum PatchAction { Add, Disable, Figures, Replace }
 
 /// <summary>An overlay's window and patches (rule sets of kind overlay).</summary>
 public sealed record OverlayDefinition(string Patches, bool OnByDefault, DateOnly From, DateOnly To, IReadOnlyList<RowPatch> Rows)

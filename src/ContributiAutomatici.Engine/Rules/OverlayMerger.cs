@@ -23,7 +23,7 @@ public static class OverlayMerger
                 var found = Find(tables, p.RowId);
                 switch (p.Action)
                 {
-                    case "add":
+                    case PatchAction.Add:
                         if (found is not null) { Error($"overlay {o.Id} adds row {p.RowId}, which {version.Id} already has"); break; }
                         if (Find(tables, p.After ?? "") is not { } at) { Error($"overlay {o.Id} adds row {p.RowId} after {p.After}, which {version.Id} does not have"); break; }
                         var (rows, index) = at;
@@ -35,11 +35,11 @@ public static class OverlayMerger
                             PatchedBy = [$"{o.Id}: {p.Citation}"], Window = (ov.From, ov.To),
                         });
                         break;
-                    case "disable":
+                    case PatchAction.Disable:
                         if (found is not { } d) { Error($"overlay {o.Id} disables row {p.RowId}, which {version.Id} does not have"); break; }
                         d.Rows.RemoveAt(d.Index);
                         break;
-                    case "figures":
+                    case PatchAction.Figures:
                         if (found is not { } f) { Error($"overlay {o.Id} patches row {p.RowId}, which {version.Id} does not have"); break; }
                         var row = f.Rows[f.Index];
                         foreach (var unknown in p.Figures.Where(x => row.Figures.All(y => y.Name != x.Name)))
@@ -54,7 +54,7 @@ public static class OverlayMerger
                             PatchedBy = [.. row.PatchedBy, $"{o.Id}: {p.Citation}"],
                         };
                         break;
-                    case "replace":
+                    case PatchAction.Replace:
                         if (found is not { } e) { Error($"overlay {o.Id} replaces row {p.RowId}, which {version.Id} does not have"); break; }
                         var old = e.Rows[e.Index];
                         var cells = old.Cells.Where(c => p.Row!.Cells.All(n => n.Role != c.Role)).Concat(p.Row!.Cells).ToList();
@@ -68,8 +68,7 @@ public static class OverlayMerger
                         };
                         break;
                     default:
-                        Error($"overlay {o.Id}: unknown patch action '{p.Action}' on row {p.RowId}");
-                        break;
+                        throw new InvalidOperationException($"overlay {o.Id}: patch action {p.Action} of row {p.RowId} not applied");
                 }
             }
             foreach (var q in ov.Quantities)

@@ -442,12 +442,12 @@ public static partial class RuleFileParser
                 var after = pm.Str("after", required: true);
                 // The added row is read like any row; its table and section are those of the row it follows.
                 var row = ParseRow(yf, pm, "", "", null, quotaIds, quotaOptional: true, idKey: "add");
-                rows.Add(new RowPatch(addId, "add", row?.Citation ?? "", [], row, after, at));
+                rows.Add(new RowPatch(addId, PatchAction.Add, row?.Citation ?? "", [], row, after, at));
                 continue;
             }
             if (pm.Str("disable") is { } disableId)
             {
-                rows.Add(new RowPatch(disableId, "disable", pm.Str("cite", required: true) ?? "", [], null, null, at));
+                rows.Add(new RowPatch(disableId, PatchAction.Disable, pm.Str("cite", required: true) ?? "", [], null, null, at));
                 pm.Done($"the patch disabling {disableId}");
                 continue;
             }
@@ -460,7 +460,7 @@ public static partial class RuleFileParser
                 var replacing = ParseRow(yf, pm, "", "", null, quotaIds, quotaOptional: true, labelOptional: true, idKey: "replace", finish: false);
                 if (pm.Node_("points") is null && pm.Node_("when") is null) yf.Error(pn, $"replace of {replaceId} changes nothing: give 'points' or 'when'");
                 pm.Done($"the replacement of {replaceId}");
-                if (replacing is not null) rows.Add(new RowPatch(replaceId, "replace", replacing.Citation, [], replacing, null, at) { Reason = reason });
+                if (replacing is not null) rows.Add(new RowPatch(replaceId, PatchAction.Replace, replacing.Citation, [], replacing, null, at) { Reason = reason });
                 continue;
             }
             var id = pm.Str("patch");
@@ -476,7 +476,7 @@ public static partial class RuleFileParser
                     $"where the row's shape must change, write 'replace: {id}' with a 'reason' (validate lists every replacement)");
             else if (figures.Count == 0) yf.Error(pn, $"patch of {id} changes nothing: give its windowed 'figures'");
             pm.Done($"the patch of {id}");
-            rows.Add(new RowPatch(id, "figures", cite, figures, null, null, at));
+            rows.Add(new RowPatch(id, PatchAction.Figures, cite, figures, null, null, at));
         }
         return new OverlayDefinition(patches ?? "", onByDefault, from, to, rows);
     }
