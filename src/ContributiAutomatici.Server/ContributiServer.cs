@@ -91,10 +91,18 @@ public static class ContributiServer
             json.TypeRegistry = TypeRegistry.FromFiles(Google.Rpc.ErrorDetailsReflection.Descriptor));
         builder.Services.AddGrpcSwagger().AddSwaggerGen(swagger =>
         {
-            swagger.SwaggerDoc("v1", new OpenApiInfo { Title = "contributi.v1 (JSON over HTTP)", Version = "v1" });
-            // The proto comments, carried into the generated code's XML docs, describe the paths and fields.
+            swagger.SwaggerDoc("v1", new OpenApiInfo
+            {
+                Title = "contributi.v1 (JSON over HTTP)",
+                Version = "v1",
+                Description = "Scores works against the decree's rule files (gRPC JSON transcoding of protos/contributi/v1). " +
+                              "A request with an unknown field, a value of the wrong JSON type or an unknown enum name is 400 with a " +
+                              "google.rpc.Status whose BadRequest names the field. " + OpenApiComments.DecimalNote,
+            });
+            // The proto comments, carried into the generated code's XML docs, describe the paths, messages and fields.
             var docs = Path.Combine(AppContext.BaseDirectory, "ContributiAutomatici.Contracts.xml");
             if (File.Exists(docs)) swagger.IncludeGrpcXmlComments(docs, includeControllerXmlComments: true);
+            swagger.SchemaFilter<OpenApiComments>(docs);
         });
         builder.Services.AddGrpcReflection();
         builder.Services.AddGrpcHealthChecks(health =>
@@ -121,6 +129,8 @@ public static class ContributiServer
                 });
 
         app.Use(MalformedFraming.Middleware);
+        app.UseRouting(); // the JSON paths are checked knowing their endpoint (RestCalls)
+        app.UseMiddleware<RestCalls>();
         app.MapGrpcService<ScoringGrpcService>();
         app.MapGrpcService<AllocationGrpcService>();
         app.MapGrpcService<ComparisonGrpcService>();

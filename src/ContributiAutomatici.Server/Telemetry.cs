@@ -105,6 +105,8 @@ public sealed class ContributiMetrics
     private readonly Counter<long> _worksScored;
     private readonly Counter<long> _allocationRuns;
     private readonly Histogram<double> _rulesLoad;
+    private readonly Counter<long> _restCalls;
+    private readonly Histogram<double> _restDuration;
 
     public ContributiMetrics(IMeterFactory meters, ScoringStats stats, MalformedMessages malformed, ILoggerFactory loggers)
     {
@@ -117,6 +119,9 @@ public sealed class ContributiMetrics
         _allocationRuns = meter.CreateCounter<long>("contributi.allocation.runs", "{run}", "Allocations run, by rule set");
         _rulesLoad = meter.CreateHistogram("contributi.rules.load.duration", "s",
             "Time to load the rules folder (at start and at each reload), compiled (Roslyn ran) or from the cache", advice: LoadBuckets);
+        _restCalls = meter.CreateCounter<long>("contributi.rest.calls", "{call}",
+            "Calls on the JSON paths (REST), refused before the service or answered by it, by route and HTTP status");
+        _restDuration = meter.CreateHistogram("contributi.rest.call.duration", "s", "Duration of a call on a JSON path", advice: CallBuckets);
         meter.CreateObservableUpDownCounter("contributi.streams.active", () => stats.ActiveStreams, "{stream}", "ScoreWorks calls running now");
         meter.CreateObservableCounter("contributi.malformed.messages", () => malformed.Total, "{message}",
             "Requests refused as malformed before reaching a service (not in contributi.calls)");
@@ -130,6 +135,20 @@ public sealed class ContributiMetrics
         _calls.Add(1, tags);
         if (status != StatusCode.OK) _errors.Add(1, tags);
         _callDuration.Record(seconds, tags);
+    }
+
+    /// <summary>A call on a JSON path ended with <paramref name="httpStatus"/> (refused by <see cref="RestCalls"/> or answered).</summary>
+    internal void RestCallEnded(string httpMethod, string route, Google.Protobuf.Reflection.MethodDescriptor method, int httpStatus, double seconds)
+    {
+        var tags = new TagList
+        {
+            { Tags.HttpMethod, httpMethod },
+            { Tags.HttpRoute, route },
+            { Tags.RpcMethod, method.Name },
+            { Tags.HttpStatusCode, httpStatus },
+        };
+        _restCalls.Add(1, tags);
+        _restDuration.Record(seconds, tags);
     }
 
     public void WorkScored(CompiledRuleSet ruleSet) => _worksScored.Add(1, new KeyValuePair<string, object?>(Tags.RuleSetId, ruleSet.Id));
@@ -151,6 +170,9 @@ public sealed class ContributiMetrics
         public const string RuleSetId = "contributi.rule_set.id";
         public const string RuleSetHash = "contributi.rule_set.content_hash";
         public const string RulesSource = "contributi.rules.source";
+        public const string HttpMethod = "http.request.method";
+        public const string HttpRoute = "http.route";
+        public const string HttpStatusCode = "http.response.status_code";
     }
 }
 
