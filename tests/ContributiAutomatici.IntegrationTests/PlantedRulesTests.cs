@@ -86,12 +86,12 @@ public sealed class PlantedRulesTests : IDisposable
         var (folder, file, line) = PlantCompileError();
         var port = LoopbackServer.FreePort();
 
-        var broken = await RunToEnd(ServerProcess($"--Contributi:Rules={folder}", $"--Contributi:Port={port}"));
+        var broken = await RunToEnd(ServerProcess($"--Contributi:Rules={folder}", $"--Contributi:Port={port}", "--Contributi:HttpPort=0"));
         Assert.Equal(1, broken.ExitCode);
         Assert.Contains($"{file}:{line}: ", broken.Stderr);
         Assert.DoesNotContain("   at ", broken.Stderr);
 
-        using var server = ServerProcess($"--Contributi:Rules={TestRules.Folder}", $"--Contributi:Port={port}");
+        using var server = ServerProcess($"--Contributi:Rules={TestRules.Folder}", $"--Contributi:Port={port}", "--Contributi:HttpPort=0");
         var serving = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         server.OutputDataReceived += (_, e) => { if (e.Data?.Contains("serving contributi.v1.ScoringService") == true) serving.TrySetResult(); };
         server.ErrorDataReceived += (_, _) => { };

@@ -66,7 +66,7 @@ public sealed class ReloadTests : IDisposable
         var line = EditFirstWorkPoints("15 + Work.NoSuchField");
         Assert.True(await Eventually.TrueAsync(() => live.LastRefusal is not null, TimeSpan.FromSeconds(90)));
 
-        var where = $"{Table1}:{line}: ";
+        var where = $"dm-2021/tabella-1.yaml:{line}: "; // relative to the rules folder
         Assert.Contains(live.LastRefusal!.Errors, e => e.StartsWith(where, StringComparison.Ordinal) && e.Contains("NoSuchField"));
         Assert.Contains(server.Logs.Entries, e => e.Level == LogLevel.Warning && e.Message.Contains("refused") && e.Message.Contains(where));
         var health = await server.App.Services.GetRequiredService<HealthCheckService>().CheckHealthAsync();

@@ -46,7 +46,7 @@ trap stop_server EXIT
 trap 'exit 130' INT TERM
 
 echo "contract-node: starting $(basename "$server_dll") on $address"
-CONTRIBUTI_RULES_CACHE="$work/rules-cache" Contributi__Address=127.0.0.1 Contributi__Port="$port" \
+CONTRIBUTI_RULES_CACHE="$work/rules-cache" Contributi__Address=127.0.0.1 Contributi__Port="$port" Contributi__HttpPort=off \
   DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 \
   dotnet "$server_dll" >"$log" 2>&1 </dev/null &
 server_pid=$!
