@@ -7,8 +7,8 @@ namespace ContributiAutomatici.Server;
 /// HTTP probes for people, load balancers and Kubernetes (on every port; the HTTP/1.1 one is for them):
 /// <c>/healthz</c> is 200 while the process runs and is not stopping (liveness); <c>/readyz</c> is 200 with the rule sets
 /// serving once they are loaded, 503 while shutting down: JSON with each live rule set's id, content hash and source,
-/// when they were loaded, and the last reload's outcome (a refused one names each file:line and reason; the last good
-/// rules still serve, so it stays 200).
+/// <c>rulesLoad</c> (ListRuleSets' <c>rules_load</c>: when they were loaded, refused reloads, the last refused one's
+/// file:line and reason) and the last reload's outcome. A refused reload leaves it 200: the last good rules serve.
 /// </summary>
 public static class Probes
 {
@@ -29,6 +29,9 @@ public static class Probes
                 statusCode: ready ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable);
         });
     }
+
+    /// <summary>Proto3 JSON that writes zeros too ("reloadFailures": "0"), for people reading it.</summary>
+    private static readonly Google.Protobuf.JsonFormatter WithDefaults = new(Google.Protobuf.JsonFormatter.Settings.Default.WithFormatDefaultValues(true));
 
     /// <summary>The /readyz document.</summary>
     public static string Readyz(LiveRules rules, string status)
@@ -53,28 +56,15 @@ public static class Probes
                 json.WriteEndObject();
             }
             json.WriteEndArray();
-            json.WriteString("loadedAt", rules.LastGoodLoad);
-            json.WriteNumber("reloadFailures", rules.ReloadFailures);
+            // When they were loaded, refused reloads and the last refused one's problems: ListRuleSets' rules_load, as JSON.
+            json.WritePropertyName("rulesLoad");
+            json.WriteRawValue(WithDefaults.Format(ScoringGrpcService.RulesLoadOf(rules)));
             if (rules.LastReload is { } last)
             {
                 json.WriteStartObject("lastReload");
                 json.WriteString("outcome", last.Loaded ? "loaded" : "refused");
                 json.WriteString("at", last.At);
                 json.WriteString("trigger", last.Reason);
-                if (!last.Loaded)
-                {
-                    json.WriteStartArray("errors");
-                    foreach (var p in last.Problems.Take(50))
-                    {
-                        json.WriteStartObject();
-                        json.WriteString("file", p.File);
-                        json.WriteNumber("line", p.Line);
-                        json.WriteString("reason", GrpcErrors.Cut(p.Reason, 1000));
-                        json.WriteEndObject();
-                    }
-                    json.WriteEndArray();
-                    json.WriteNumber("errorCount", last.Problems.Count);
-                }
                 json.WriteEndObject();
             }
             json.WriteEndObject();

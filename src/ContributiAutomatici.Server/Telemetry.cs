@@ -60,6 +60,7 @@ public static class Telemetry
         var rules = app.Services.GetRequiredService<LiveRules>();
         metrics.RulesLoaded(rules.Current);
         rules.Loaded += metrics.RulesLoaded;
+        metrics.ObserveReloads(rules);
         if (options.MetricsEndpoint is { } path) app.MapPrometheusScrapingEndpoint(path);
     }
 
@@ -105,13 +106,14 @@ public sealed class ContributiMetrics
     private readonly Counter<long> _worksScored;
     private readonly Counter<long> _allocationRuns;
     private readonly Histogram<double> _rulesLoad;
+    private readonly Meter _meter;
     private readonly Counter<long> _restCalls;
     private readonly Histogram<double> _restDuration;
 
     public ContributiMetrics(IMeterFactory meters, ScoringStats stats, MalformedMessages malformed, ILoggerFactory loggers)
     {
         CallLog = loggers.CreateLogger(Telemetry.CallsCategory);
-        var meter = meters.Create(Telemetry.Name, Telemetry.Source.Version);
+        var meter = _meter = meters.Create(Telemetry.Name, Telemetry.Source.Version);
         _calls = meter.CreateCounter<long>("contributi.calls", "{call}", "gRPC calls ended, by method and status code");
         _errors = meter.CreateCounter<long>("contributi.call.errors", "{call}", "gRPC calls ended with a status other than OK");
         _callDuration = meter.CreateHistogram("contributi.call.duration", "s", "Duration of a gRPC call, streams included", advice: CallBuckets);
@@ -149,6 +151,15 @@ public sealed class ContributiMetrics
         };
         _restCalls.Add(1, tags);
         _restDuration.Record(seconds, tags);
+    }
+
+    /// <summary>The rules' reloads as seen from outside: refused ones counted, and when the serving rules were loaded.</summary>
+    internal void ObserveReloads(LiveRules rules)
+    {
+        _meter.CreateObservableCounter("contributi.rules.reload.failures", () => rules.ReloadFailures, "{reload}",
+            "Reloads of the rules folder refused (each broken candidate once); the last good rules keep serving");
+        _meter.CreateObservableGauge("contributi.rules.last_good_load.time", () => rules.LastGoodLoad.ToUnixTimeMilliseconds() / 1000.0, "s",
+            "When the rules serving now were loaded (at start or by the last successful reload), Unix time");
     }
 
     public void WorkScored(CompiledRuleSet ruleSet) => _worksScored.Add(1, new KeyValuePair<string, object?>(Tags.RuleSetId, ruleSet.Id));

@@ -64,9 +64,9 @@ public sealed class HttpPortTests(ServerFixture fixture)
         Assert.Equal(Server.Catalog.RuleSets.Count, sets.Count);
         Assert.Equal(Server.Catalog.Find("dm-2021")!.ContentHash, sets["dm-2021"]);
         Assert.Equal(Server.Catalog.Find("dm-2021+covid-19")!.ContentHash, sets["dm-2021+covid-19"]);
-        Assert.Equal(0, ready.RootElement.GetProperty("reloadFailures").GetInt64());
+        Assert.Equal("0", ready.RootElement.GetProperty("rulesLoad").GetProperty("reloadFailures").GetString()); // proto3 JSON: int64 as a string
         Assert.Contains("\"dm-2021+covid-19\"", ready.RootElement.GetRawText(), StringComparison.Ordinal); // readable, not \\u002B
-        Assert.True(ready.RootElement.TryGetProperty("loadedAt", out _));
+        Assert.True(ready.RootElement.GetProperty("rulesLoad").TryGetProperty("loadedAt", out _));
     }
 
     [Fact]

@@ -62,6 +62,7 @@ public sealed class ReloadTests : IDisposable
         var client = new ScoringService.ScoringServiceClient(channel);
         var good = await client.ScoreWorkAsync(Examples.FirstFeature(), Options);
         var live = server.App.Services.GetRequiredService<LiveRules>();
+        var goodVersion = server.Catalog.Find("dm-2021")!.ContentHash;
 
         var line = EditFirstWorkPoints("15 + Work.NoSuchField");
         Assert.True(await Eventually.TrueAsync(() => live.LastRefusal is not null, TimeSpan.FromSeconds(90)));
@@ -80,11 +81,48 @@ public sealed class ReloadTests : IDisposable
         Assert.Equal(good.ContentHash, still.ContentHash);
         Assert.Equal(Producer(good), Producer(still));
 
+        // Seen from outside: ListRuleSets, /readyz over HTTP/1.1 and the metrics name the refused file:line.
+        var listed = await client.ListRuleSetsAsync(new ListRuleSetsRequest(), Options);
+        Assert.Equal(1, listed.RulesLoad.ReloadFailures);
+        var problem = Assert.Single(listed.RulesLoad.Refused.Problems, p => p.Reason.Contains("NoSuchField", StringComparison.Ordinal));
+        Assert.Equal(("dm-2021/tabella-1.yaml", line), (problem.File, problem.Line));
+        Assert.Equal("a file of the rules folder changed", listed.RulesLoad.Refused.Trigger);
+        Assert.Contains(listed.RuleSets, r => r.Id == "dm-2021" && r.ContentHash == goodVersion); // the live version's hash
+        var loadedAt = listed.RulesLoad.LoadedAt.ToDateTimeOffset();
+        Assert.True(listed.RulesLoad.Refused.At.ToDateTimeOffset() > loadedAt);
+        using var http = server.Http11();
+        using (var ready = await http.GetAsync(new Uri("/readyz", UriKind.Relative)))
+        {
+            Assert.Equal(System.Net.HttpStatusCode.OK, ready.StatusCode); // the last good rules serve
+            using var readyz = System.Text.Json.JsonDocument.Parse(await ready.Content.ReadAsStringAsync());
+            Assert.Equal("refused", readyz.RootElement.GetProperty("lastReload").GetProperty("outcome").GetString());
+            var refused = readyz.RootElement.GetProperty("rulesLoad").GetProperty("refused");
+            Assert.Contains(refused.GetProperty("problems").EnumerateArray(), p =>
+                p.GetProperty("file").GetString() == "dm-2021/tabella-1.yaml" && p.GetProperty("line").GetInt32() == line);
+        }
+        async Task<List<PrometheusText.Sample>> Metrics() => PrometheusText.Parse(await http.GetStringAsync(new Uri("/metrics", UriKind.Relative)));
+        var samples = await Metrics();
+        Assert.Equal(1, PrometheusText.Sum(samples, "contributi_rules_reload_failures_total"));
+        Assert.Equal(loadedAt.ToUnixTimeMilliseconds() / 1000.0, PrometheusText.Sum(samples, "contributi_rules_last_good_load_time_seconds"), 3);
+
+        // The same broken file saved again: refused again, but neither counted nor logged a second time.
+        int Warnings() => server.Logs.Entries.Count(e => e.Level == LogLevel.Warning && e.Message.StartsWith("rules reload", StringComparison.Ordinal));
+        Assert.True(Warnings() == 1, string.Join("\n", server.Logs.Entries.Where(e => e.Level == LogLevel.Warning).Select(e => $"{e.Category}: {e.Message}")));
+        var again = await live.ReloadAsync("SIGHUP");
+        Assert.False(again.Loaded);
+        Assert.Equal(1, Warnings());
+        Assert.Equal(1, live.ReloadFailures);
+        Assert.Equal(1, PrometheusText.Sum(await Metrics(), "contributi_rules_reload_failures_total"));
+
         // Fixed: loaded, healthy again.
         EditFirstWorkPoints("17");
         Assert.True(await Eventually.TrueAsync(() => live.LastRefusal is null && live.Current.Find("dm-2021")!.ContentHash != good.ContentHash, TimeSpan.FromSeconds(90)));
         Assert.Equal(Producer(good) + 2, Producer(await client.ScoreWorkAsync(Examples.FirstFeature(), Options)));
         Assert.Equal(HealthStatus.Healthy, (await server.App.Services.GetRequiredService<HealthCheckService>().CheckHealthAsync()).Entries["rules"].Status);
+        var fixedList = await client.ListRuleSetsAsync(new ListRuleSetsRequest(), Options);
+        Assert.Null(fixedList.RulesLoad.Refused);
+        Assert.Equal(1, fixedList.RulesLoad.ReloadFailures);
+        Assert.True(fixedList.RulesLoad.LoadedAt.ToDateTimeOffset() > loadedAt);
     }
 
     [Fact]
