@@ -16,29 +16,8 @@ for tool in protoc grpc_python_plugin "$python"; do
   fi
 done
 
-server_dll=""
-for config in Debug Release; do
-  candidate="$root/src/ContributiAutomatici.Server/bin/$config/net10.0/ContributiAutomatici.Server.dll"
-  if [ -f "$candidate" ]; then server_dll="$candidate"; break; fi
-done
-if [ -z "$server_dll" ]; then
-  echo "contract-python: no built server under src/ContributiAutomatici.Server/bin: build the solution first" >&2
-  exit 2
-fi
-
-work="$(mktemp -d)"
-server_pid=""
-stop_server() {
-  if [ -n "$server_pid" ] && kill -0 "$server_pid" 2>/dev/null; then
-    kill -TERM "$server_pid" 2>/dev/null || true
-    for _ in $(seq 1 50); do kill -0 "$server_pid" 2>/dev/null || break; sleep 0.2; done
-    kill -KILL "$server_pid" 2>/dev/null || true
-    wait "$server_pid" 2>/dev/null || true
-  fi
-  rm -rf "$work"
-}
-trap stop_server EXIT
-trap 'exit 130' INT TERM
+name=contract-python
+. "$root/tests/contract-server.sh" # server_dll, work, server_pid, stop_server on exit
 
 # Everything from protos/ alone: the contract, the google.rpc and google.type protos it uses, the health protocol.
 # The well-known google/protobuf ones come with protoc (/usr/include). The health proto is generated from its own folder
