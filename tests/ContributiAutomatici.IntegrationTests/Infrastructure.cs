@@ -133,6 +133,25 @@ public sealed class LoopbackServer : IAsyncDisposable
     }
 }
 
+/// <summary>The built server as a child process (not started), as an operator or a container runs it.</summary>
+public static class ServerProcesses
+{
+    public static System.Diagnostics.Process Create(params string[] args)
+    {
+        var info = new System.Diagnostics.ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host ? host : "dotnet")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+            WorkingDirectory = AppContext.BaseDirectory,
+        };
+        info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "ContributiAutomatici.Server.dll"));
+        foreach (var a in args) info.ArgumentList.Add(a);
+        info.Environment.Remove("CONTRIBUTI_RULES_DIR");
+        return new System.Diagnostics.Process { StartInfo = info };
+    }
+}
+
 /// <summary>Keeps every log line of a server, to check what it logged.</summary>
 public sealed class ListLoggerProvider : ILoggerProvider
 {

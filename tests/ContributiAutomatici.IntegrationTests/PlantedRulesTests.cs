@@ -152,20 +152,7 @@ public sealed class PlantedRulesTests : IDisposable
         Examples.AssertMatches(Examples.ExpectedFor(2_400_000m), items[1].Response, "good");
     }
 
-    private static Process ServerProcess(params string[] args)
-    {
-        var info = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host ? host : "dotnet")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-            WorkingDirectory = AppContext.BaseDirectory,
-        };
-        info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "ContributiAutomatici.Server.dll"));
-        foreach (var a in args) info.ArgumentList.Add(a);
-        info.Environment.Remove("CONTRIBUTI_RULES_DIR");
-        return new Process { StartInfo = info };
-    }
+    private static Process ServerProcess(params string[] args) => ServerProcesses.Create(args);
 
     private static async Task<(int ExitCode, string Stdout, string Stderr)> RunToEnd(Process process)
     {
