@@ -25,11 +25,18 @@ public sealed class ReloadTests : IDisposable
     private int EditFirstWorkPoints(string producer)
     {
         var lines = File.ReadAllLines(Table1);
+        var at = WithFirstWorkPoints(lines, producer);
+        File.WriteAllLines(Table1, lines);
+        return at + 1;
+    }
+
+    /// <summary>Rewrites the T1.B.10 points line of Tabella 1's lines; returns its 0-based index.</summary>
+    private static int WithFirstWorkPoints(string[] lines, string producer)
+    {
         var row = Array.FindIndex(lines, l => l.Trim() == "- id: T1.B.10");
         var at = Array.FindIndex(lines, row, l => l.TrimStart().StartsWith("points:", StringComparison.Ordinal));
         lines[at] = $"        points: {{ producer: \"{producer}\", theatrical_distributor: \"10\" }}";
-        File.WriteAllLines(Table1, lines);
-        return at + 1;
+        return at;
     }
 
     private static decimal Producer(ScoreWorkResponse r) => decimal.Parse(r.Roles.Single(x => x.Role == Role.Producer).TotalPoints, System.Globalization.CultureInfo.InvariantCulture);
@@ -123,6 +130,75 @@ public sealed class ReloadTests : IDisposable
         Assert.Null(fixedList.RulesLoad.Refused);
         Assert.Equal(1, fixedList.RulesLoad.ReloadFailures);
         Assert.True(fixedList.RulesLoad.LoadedAt.ToDateTimeOffset() > loadedAt);
+    }
+
+    /// <summary>
+    /// Rules laid out as Kubernetes mounts a ConfigMap per rule-set folder (deploy/components/rules-configmap): the files in
+    /// a hidden timestamped folder, <c>..data</c> a link to it, each file name a link through <c>..data</c>. An update
+    /// writes a new timestamped folder and swaps <c>..data</c> atomically (a link renamed over it), then removes the old.
+    /// </summary>
+    private static string MountAsConfigMaps(string rules)
+    {
+        var mounted = Path.Combine(Path.GetTempPath(), "contributi-it-cm-" + Guid.NewGuid().ToString("N")[..8]);
+        foreach (var set in Directory.GetDirectories(rules))
+        {
+            var folder = Path.Combine(mounted, Path.GetFileName(set));
+            var version = Path.Combine(folder, "..2026_12_07_06_00_00.000000001");
+            Directory.CreateDirectory(version);
+            foreach (var file in Directory.GetFiles(set)) File.Copy(file, Path.Combine(version, Path.GetFileName(file)));
+            File.CreateSymbolicLink(Path.Combine(folder, "..data"), Path.GetFileName(version));
+            foreach (var file in Directory.GetFiles(version))
+                File.CreateSymbolicLink(Path.Combine(folder, Path.GetFileName(file)), Path.Combine("..data", Path.GetFileName(file)));
+        }
+        return mounted;
+    }
+
+    /// <summary>What the kubelet does when a ConfigMap changes: its files in a new folder, then <c>..data</c> swapped to it.</summary>
+    private static void UpdateConfigMap(string folder, Func<string, string, string> edit)
+    {
+        var old = Path.Combine(folder, new FileInfo(Path.Combine(folder, "..data")).LinkTarget!);
+        var version = Path.Combine(folder, "..2026_12_07_06_05_00.000000002");
+        Directory.CreateDirectory(version);
+        foreach (var file in Directory.GetFiles(old))
+            File.WriteAllText(Path.Combine(version, Path.GetFileName(file)), edit(Path.GetFileName(file), File.ReadAllText(file)));
+        File.CreateSymbolicLink(Path.Combine(folder, "..data_tmp"), Path.GetFileName(version));
+        // rename(2) of the link over ..data, as the kubelet does (File.Move follows a link to a folder and refuses it).
+        using (var mv = System.Diagnostics.Process.Start("mv", ["-Tf", Path.Combine(folder, "..data_tmp"), Path.Combine(folder, "..data")]))
+        {
+            mv.WaitForExit();
+            Assert.Equal(0, mv.ExitCode);
+        }
+        Directory.Delete(old, recursive: true);
+    }
+
+    [Fact]
+    public async Task Rules_mounted_as_ConfigMaps_are_reloaded_when_Kubernetes_swaps_them()
+    {
+        if (OperatingSystem.IsWindows()) return;
+        var mounted = MountAsConfigMaps(_folder);
+        try
+        {
+            await using var server = await LoopbackServer.StartAsync(rules: mounted);
+            using var channel = server.Channel();
+            var client = new ScoringService.ScoringServiceClient(channel);
+            var before = await client.ScoreWorkAsync(Examples.FirstFeature(), Options);
+
+            UpdateConfigMap(Path.Combine(mounted, "dm-2021"), (name, text) =>
+            {
+                if (name != "tabella-1.yaml") return text;
+                var lines = text.Split('\n');
+                WithFirstWorkPoints(lines, "16");
+                return string.Join('\n', lines);
+            });
+
+            Assert.True(await Eventually.TrueAsync(() => server.Catalog.Find("dm-2021+covid-19")!.ContentHash != before.ContentHash, TimeSpan.FromSeconds(90)));
+            var after = await client.ScoreWorkAsync(Examples.FirstFeature(), Options);
+            Assert.Equal(Producer(before) + 1, Producer(after));
+        }
+        finally
+        {
+            Directory.Delete(mounted, recursive: true);
+        }
     }
 
     [Fact]
