@@ -85,10 +85,16 @@ public sealed class RestCalls
         {
             var message = bodyField == "*" ? input : input.FindFieldByName(bodyField)?.MessageType;
             var limit = ContributiServerOptions.MaxReceiveMessageSize;
-            if (context.Request.ContentLength > limit) return TooLarge(context.Request.ContentLength.Value);
+            if (context.Request.ContentLength > limit) return TooLarge(context.Request.ContentLength);
+            // Read at most one byte past the limit: a body without a length is not buffered whole to learn it is too large.
             using var buffer = new MemoryStream();
-            await context.Request.Body.CopyToAsync(buffer, context.RequestAborted);
-            if (buffer.Length > limit) return TooLarge(buffer.Length);
+            var chunk = new byte[16 * 1024];
+            int read;
+            while ((read = await context.Request.Body.ReadAsync(chunk, context.RequestAborted)) > 0)
+            {
+                buffer.Write(chunk, 0, read);
+                if (buffer.Length > limit) return TooLarge(context.Request.ContentLength);
+            }
             buffer.Position = 0;
             if (message is not null)
             {
@@ -109,10 +115,10 @@ public sealed class RestCalls
         return errors.Count == 0 ? null : GrpcErrors.InvalidArgument(new InvalidRequestException(errors));
     }
 
-    private static Google.Rpc.Status TooLarge(long size) => new()
+    private static Google.Rpc.Status TooLarge(long? size) => new()
     {
         Code = (int)Code.ResourceExhausted,
-        Message = $"request body of {size} bytes is larger than the {ContributiServerOptions.MaxReceiveMessageSize} bytes a request may have " +
+        Message = $"request body{(size is { } n ? $" of {n} bytes" : "")} is larger than the {ContributiServerOptions.MaxReceiveMessageSize} bytes a request may have " +
                   "(bulk scoring goes through the ScoreWorks stream, one work per message)",
     };
 }

@@ -127,6 +127,16 @@ public sealed class RestStrictTests
         var (status, body, _) = await PostAsync(server, "/v1/works:score", huge);
         Assert.Equal(HttpStatusCode.RequestEntityTooLarge, status);
         Assert.Equal(8, body.GetProperty("code").GetInt32()); // RESOURCE_EXHAUSTED
+        // A body without a length (streamed) is cut off just past the limit, not read whole to learn its size.
+        using (var streamed = new StreamContent(new MemoryStream(Encoding.UTF8.GetBytes(huge))))
+        {
+            streamed.Headers.ContentType = new MediaTypeHeaderValue("application/json");
+            using var noLength = await http.PostAsync(new Uri("/v1/works:score", UriKind.Relative), new NoLength(streamed));
+            Assert.Equal(HttpStatusCode.RequestEntityTooLarge, noLength.StatusCode);
+            using var cut = JsonDocument.Parse(await noLength.Content.ReadAsStringAsync());
+            Assert.Equal("request body is larger than the 4194304 bytes a request may have (bulk scoring goes through the ScoreWorks stream, one work per message)",
+                cut.RootElement.GetProperty("message").GetString());
+        }
         // The service's own limits: 1,001 characters of title is a field violation, as over gRPC.
         (status, body, _) = await PostAsync(server, "/v1/works:score", Edited(j => j["work"]!["title"] = new string('x', 1001)));
         Assert.Equal(HttpStatusCode.BadRequest, status);
@@ -204,5 +214,17 @@ public sealed class RestStrictTests
             .ToList();
         Assert.Empty(undescribed);
         Assert.True(schemas.EnumerateObject().Count(s => !foreign.Contains(s.Name) && s.Value.TryGetProperty("properties", out _)) >= 30);
+    }
+
+    /// <summary>Content that does not say its length, so it is sent streamed (HTTP/2 DATA frames without content-length).</summary>
+    private sealed class NoLength(HttpContent inner) : HttpContent
+    {
+        protected override Task SerializeToStreamAsync(Stream stream, System.Net.TransportContext? context) => inner.CopyToAsync(stream);
+
+        protected override bool TryComputeLength(out long length)
+        {
+            length = 0;
+            return false;
+        }
     }
 }
