@@ -1,11 +1,11 @@
 # ContributiAutomatici gRPC server (contributi.v1.ScoringService, grpc.health.v1, reflection).
 #
 #   docker build -t contributi-automatici .
-#   docker run --rm -p 50051:50051 contributi-automatici
+#   docker run --rm -p 50051:50051 -p 50052:50052 contributi-automatici
 #   # other rules (e.g. a new decree version): mount them over the baked-in copy
 #   docker run --rm -p 50051:50051 -v "$PWD/rules:/app/rules:ro" contributi-automatici
 #
-# Configuration (environment): Contributi__Port, Contributi__Address, Contributi__Rules,
+# Configuration (environment): Contributi__Port, Contributi__HttpPort, Contributi__Address, Contributi__Rules,
 # Contributi__Tls__CertificatePath, Contributi__Tls__CertificatePassword.
 
 FROM mcr.microsoft.com/dotnet/sdk:10.0 AS build
@@ -41,11 +41,13 @@ COPY --from=build /app ./
 # never a shared path in /tmp). ASPNETCORE_HTTP_PORTS is cleared: the server binds its own configured port.
 ENV Contributi__Address=0.0.0.0 \
     Contributi__Port=50051 \
+    Contributi__HttpPort=50052 \
     Contributi__Rules=/app/rules \
     ASPNETCORE_HTTP_PORTS=""
 # The image's non-root 'app' user.
 USER $APP_UID
-EXPOSE 50051
+# gRPC (h2c), and HTTP/1.1 (REST, /metrics, /healthz, /readyz).
+EXPOSE 50051 50052
 # The image has no grpcurl: the server executable itself asks grpc.health.v1.Health/Check on the local port.
 HEALTHCHECK --interval=30s --timeout=10s --start-period=60s --retries=3 \
     CMD ["dotnet", "/app/ContributiAutomatici.Server.dll", "--health-check"]

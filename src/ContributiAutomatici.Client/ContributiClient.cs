@@ -4,6 +4,8 @@ using ContributiAutomatici.Contracts.V1;
 using Google.Rpc;
 using Grpc.Core;
 using Grpc.Net.Client;
+using Grpc.Net.Client.Balancer;
+using Grpc.Net.Client.Configuration;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Polly;
@@ -99,17 +101,34 @@ public sealed class ContributiClient : IDisposable
 
         async Task WriteAll()
         {
+            var source = requests.WithCancellation(cts.Token).ConfigureAwait(false).GetAsyncEnumerator();
             try
             {
-                await foreach (var request in requests.WithCancellation(cts.Token).ConfigureAwait(false))
-                    await call.RequestStream.WriteAsync(request, cts.Token).ConfigureAwait(false);
+                while (true)
+                {
+                    try
+                    {
+                        if (!await source.MoveNextAsync()) break;
+                    }
+                    catch (Exception ex)
+                    {
+                        // The source of requests failed: end the call so the reader stops too, and report this error.
+                        writeFailure = ex;
+                        await cts.CancelAsync().ConfigureAwait(false);
+                        return;
+                    }
+                    await call.RequestStream.WriteAsync(source.Current, cts.Token).ConfigureAwait(false);
+                }
                 await call.RequestStream.CompleteAsync().ConfigureAwait(false);
             }
-            catch (Exception ex)
+            catch (Exception ex) when (ex is RpcException or IOException or OperationCanceledException or InvalidOperationException)
             {
-                // The source of requests failed (or the call ended under it): end the call so the reader stops too.
-                writeFailure = ex;
-                await cts.CancelAsync().ConfigureAwait(false);
+                // The call ended under the writer (the server's status, the connection lost, the caller gone): the reader
+                // reports the call's status (UNAVAILABLE for a lost connection), not this write's transport error.
+            }
+            finally
+            {
+                await source.DisposeAsync();
             }
         }
 
@@ -356,16 +375,37 @@ public sealed class ContributiClient : IDisposable
             KeepAlivePingDelay = TimeSpan.FromSeconds(60),
             KeepAlivePingTimeout = TimeSpan.FromSeconds(30),
             ConnectTimeout = TimeSpan.FromSeconds(5),
-            ConnectCallback = options.WriteBehind ? WriteBehindStream.ConnectAsync : null,
+            // The balancer connects to each replica itself (and refuses a ConnectCallback): write-behind is for one server.
+            ConnectCallback = options.WriteBehind && !options.Balanced ? WriteBehindStream.ConnectAsync : null,
         };
-        return GrpcChannel.ForAddress(options.Address, new GrpcChannelOptions
+        var channelOptions = new GrpcChannelOptions
         {
             HttpHandler = handler,
             DisposeHttpClient = true,
             LoggerFactory = options.LoggerFactory,
             MaxReceiveMessageSize = options.MaxReceiveMessageSize,
             MaxSendMessageSize = options.MaxSendMessageSize,
-        });
+        };
+        if (!options.Balanced) return GrpcChannel.ForAddress(options.Address, channelOptions);
+
+        // Grpc.Net.Client's own client-side balancing: round robin over the replicas that are up (a failed one is
+        // skipped until it reconnects), from DNS (dns:///) or from the static list.
+        channelOptions.ServiceConfig = new ServiceConfig { LoadBalancingConfigs = { new RoundRobinConfig() } };
+        var tls = options.Replicas is { Count: > 0 } list ? list[0].Scheme == Uri.UriSchemeHttps : options.Tls || options.Address.Scheme == Uri.UriSchemeHttps;
+        channelOptions.Credentials = tls ? ChannelCredentials.SecureSsl : ChannelCredentials.Insecure;
+        if (options.Replicas is not { Count: > 0 } replicas) return GrpcChannel.ForAddress(options.Address, channelOptions);
+        var addresses = replicas.Select(r => new BalancerAddress(r.Host, r.Port)).ToList();
+        channelOptions.ServiceProvider = new Services(new StaticResolverFactory(_ => addresses));
+        return GrpcChannel.ForAddress("static:///contributi-replicas", channelOptions);
+    }
+
+    /// <summary>What the channel asks its service provider for: the static list's resolver, nothing else (its defaults).</summary>
+    private sealed class Services(ResolverFactory resolver) : IServiceProvider
+    {
+        public object? GetService(Type serviceType) =>
+            serviceType == typeof(ResolverFactory) ? resolver
+            : serviceType == typeof(IEnumerable<ResolverFactory>) ? new[] { resolver }
+            : null;
     }
 
     private static async IAsyncEnumerable<T> AsAsync<T>(IEnumerable<T> items)

@@ -9,8 +9,25 @@ namespace ContributiAutomatici.Client;
 /// </summary>
 public sealed record ContributiClientOptions
 {
-    /// <summary>The server, e.g. <c>http://127.0.0.1:50051</c> (h2c) or <c>https://scoring.example:50051</c>.</summary>
+    /// <summary>
+    /// The server, e.g. <c>http://127.0.0.1:50051</c> (h2c) or <c>https://scoring.example:50051</c>; or, for replicas,
+    /// <c>dns:///contributi-automatici-grpc.contributi.svc.cluster.local:50051</c>: every address DNS answers (a Kubernetes
+    /// headless Service), calls spread over them round robin, re-resolved when a connection fails (plaintext h2c; set
+    /// <see cref="Tls"/> for TLS).
+    /// </summary>
     public required Uri Address { get; init; }
+
+    /// <summary>
+    /// A static list of replicas (<c>http://10.0.0.5:50051</c>, ...): calls spread over those that are up, round robin, and
+    /// <see cref="Address"/> is not dialled (its scheme is still read: https for TLS). Null or empty: <see cref="Address"/> alone.
+    /// </summary>
+    public IReadOnlyList<Uri>? Replicas { get; init; }
+
+    /// <summary>With a <c>dns:///</c> address: speak TLS to the replicas. Default false (h2c).</summary>
+    public bool Tls { get; init; }
+
+    /// <summary>Whether calls are balanced over several replicas (a <c>dns:///</c> address or <see cref="Replicas"/>).</summary>
+    public bool Balanced => Address.Scheme == "dns" || Replicas is { Count: > 0 };
 
     /// <summary>The gRPC deadline of one attempt of a unary call (each retry gets a fresh one). Default 10 s.</summary>
     public TimeSpan PerCallTimeout { get; init; } = TimeSpan.FromSeconds(10);
@@ -61,7 +78,9 @@ public sealed record ContributiClientOptions
     /// <summary>The default handler's connections send from a background loop: a write returns once copied, and
     /// what is written while a send is under way leaves with the next one (as Kestrel does on the server's side).
     /// 1.4-1.6x the ScoreWorks stream's rate on the load benchmark; nothing changes on the wire but how bytes are grouped into sends.
-    /// Default true; false: SocketsHttpHandler's own connection, which sends inline. Ignored with <see cref="HttpHandler"/>.</summary>
+    /// Default true; false: SocketsHttpHandler's own connection, which sends inline. Ignored with <see cref="HttpHandler"/>, and
+    /// when balancing over replicas (<see cref="Balanced"/>): Grpc.Net.Client's balancer makes each replica's connection
+    /// itself and refuses a handler with a ConnectCallback.</summary>
     public bool WriteBehind { get; init; } = true;
 
     /// <summary>Largest response accepted: 16 MiB, the server's send limit (GetRuleSet is the large one).</summary>

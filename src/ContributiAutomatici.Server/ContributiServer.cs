@@ -50,11 +50,13 @@ public static class ContributiServer
         };
         catalog ??= RuleCatalog.Load(rulesPath, compileOptions);
 
+        var ports = new ServerPorts();
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.AddServerHeader = false;
-            Listen(kestrel, options);
+            Listen(kestrel, options, ports);
         });
+        builder.Services.AddSingleton(ports);
 
         builder.Services.AddSingleton(sp =>
         {
@@ -91,10 +93,18 @@ public static class ContributiServer
             json.TypeRegistry = TypeRegistry.FromFiles(Google.Rpc.ErrorDetailsReflection.Descriptor));
         builder.Services.AddGrpcSwagger().AddSwaggerGen(swagger =>
         {
-            swagger.SwaggerDoc("v1", new OpenApiInfo { Title = "contributi.v1 (JSON over HTTP)", Version = "v1" });
-            // The proto comments, carried into the generated code's XML docs, describe the paths and fields.
+            swagger.SwaggerDoc("v1", new OpenApiInfo
+            {
+                Title = "contributi.v1 (JSON over HTTP)",
+                Version = "v1",
+                Description = "Scores works against the decree's rule files (gRPC JSON transcoding of protos/contributi/v1). " +
+                              "A request with an unknown field, a value of the wrong JSON type or an unknown enum name is 400 with a " +
+                              "google.rpc.Status whose BadRequest names the field. " + OpenApiComments.DecimalNote,
+            });
+            // The proto comments, carried into the generated code's XML docs, describe the paths, messages and fields.
             var docs = Path.Combine(AppContext.BaseDirectory, "ContributiAutomatici.Contracts.xml");
             if (File.Exists(docs)) swagger.IncludeGrpcXmlComments(docs, includeControllerXmlComments: true);
+            swagger.SchemaFilter<OpenApiComments>(docs);
         });
         builder.Services.AddGrpcReflection();
         builder.Services.AddGrpcHealthChecks(health =>
@@ -121,6 +131,8 @@ public static class ContributiServer
                 });
 
         app.Use(MalformedFraming.Middleware);
+        app.UseRouting(); // the JSON paths are checked knowing their endpoint (RestCalls)
+        app.UseMiddleware<RestCalls>();
         app.MapGrpcService<ScoringGrpcService>();
         app.MapGrpcService<AllocationGrpcService>();
         app.MapGrpcService<ComparisonGrpcService>();
@@ -128,18 +140,27 @@ public static class ContributiServer
         app.MapGrpcReflectionService();
         app.UseSwagger(swagger => swagger.RouteTemplate = OpenApiRoute); // the REST paths' OpenAPI description
         Telemetry.MapContributiTelemetry(app, options);
+        Probes.Map(app);
         app.Lifetime.ApplicationStarted.Register(() =>
-            log.LogInformation("serving contributi.v1.ScoringService on {Addresses} ({Protocol})",
-                string.Join(", ", Addresses(app)), options.Tls.Enabled ? "HTTP/2 over TLS" : "h2c, plaintext HTTP/2"));
+        {
+            log.LogInformation("serving contributi.v1.ScoringService on {Address} ({Protocol})", ports.Grpc?.ToString(),
+                options.Tls.Enabled ? "TLS: HTTP/2 for gRPC, HTTP/1.1 too for REST, /metrics, /readyz" : "h2c, plaintext HTTP/2");
+            if (ports.Http is { } http)
+                log.LogInformation("serving REST, /openapi/v1.json, /metrics, /healthz, /readyz over HTTP/1.1 on {Address}", http.ToString());
+        });
         return app;
     }
+
+    /// <summary>The HTTP/1.1 port of the started server (<see cref="ContributiServerOptions.HttpPort"/>), or null when it has none.</summary>
+    public static int? HttpPort(WebApplication app) => app.Services.GetRequiredService<ServerPorts>().Http?.IPEndPoint?.Port;
 
     /// <summary>The addresses the started server listens on (with the real port when 0 was asked).</summary>
     public static IReadOnlyList<string> Addresses(WebApplication app) =>
         app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses.ToList() ?? [];
 
-    /// <summary>The port the started server listens on.</summary>
-    public static int Port(WebApplication app) => new Uri(Addresses(app)[0]).Port;
+    /// <summary>The gRPC port the started server listens on.</summary>
+    public static int Port(WebApplication app) =>
+        app.Services.GetRequiredService<ServerPorts>().Grpc?.IPEndPoint?.Port ?? new Uri(Addresses(app)[0]).Port;
 
     private static string? CacheDirectory(string? configured) => configured switch
     {
@@ -148,30 +169,57 @@ public static class ContributiServer
         _ => configured,
     };
 
-    private static void Listen(KestrelServerOptions kestrel, ContributiServerOptions options)
+    private static void Listen(KestrelServerOptions kestrel, ContributiServerOptions options, ServerPorts ports)
     {
-        void Endpoint(ListenOptions listen)
+        void Grpc(ListenOptions listen)
         {
-            // gRPC needs HTTP/2. Without TLS there is no ALPN, so HTTP/2 must be the sole protocol (h2c): Kestrel serves an
-            // Http1AndHttp2 cleartext endpoint as HTTP/1.1 only. So the JSON paths too are h2c (curl --http2-prior-knowledge).
-            listen.Protocols = HttpProtocols.Http2;
             if (options.Tls.Enabled)
+            {
+                // With TLS, ALPN tells each connection's protocol: gRPC gets HTTP/2, curl and browsers HTTP/1.1 if they ask it.
+                listen.Protocols = HttpProtocols.Http1AndHttp2;
                 listen.UseHttps(options.Tls.CertificatePath!, string.IsNullOrEmpty(options.Tls.CertificatePassword) ? null : options.Tls.CertificatePassword);
+            }
+            else
+            {
+                // gRPC needs HTTP/2. Without TLS there is no ALPN, so HTTP/2 must be the sole protocol (h2c): Kestrel serves an
+                // Http1AndHttp2 cleartext endpoint as HTTP/1.1 only. HTTP/1.1 clients have the HTTP port.
+                listen.Protocols = HttpProtocols.Http2;
+            }
+            ports.Grpc = listen;
         }
 
-        switch (options.Address.Trim())
+        void Http(ListenOptions listen)
+        {
+            listen.Protocols = HttpProtocols.Http1;
+            ports.Http = listen;
+        }
+
+        Bind(kestrel, options.Address, options.Port, Grpc);
+        if (options.HttpPortNumber is { } httpPort) Bind(kestrel, options.Address, httpPort, Http);
+    }
+
+    private static void Bind(KestrelServerOptions kestrel, string address, int port, Action<ListenOptions> configure)
+    {
+        switch (address.Trim())
         {
             case "localhost":
-                kestrel.ListenLocalhost(options.Port, Endpoint);
+                kestrel.ListenLocalhost(port, configure);
                 break;
             case "*" or "0.0.0.0" or "":
-                kestrel.Listen(IPAddress.Any, options.Port, Endpoint);
+                kestrel.Listen(IPAddress.Any, port, configure);
                 break;
             case var a:
-                kestrel.Listen(IPAddress.Parse(a), options.Port, Endpoint);
+                kestrel.Listen(IPAddress.Parse(a), port, configure);
                 break;
         }
     }
+}
+
+/// <summary>The server's endpoints: the gRPC one and the HTTP/1.1 one (null when off); their ports are the bound ones once started.</summary>
+public sealed class ServerPorts
+{
+    public ListenOptions? Grpc { get; internal set; }
+    public ListenOptions? Http { get; internal set; }
 }
 
 /// <summary>

@@ -15,6 +15,25 @@ public sealed class ContributiServerOptions
     /// <summary>TCP port; 0 picks a free port (tests). Config <c>Contributi:Port</c>, env <c>Contributi__Port</c>.</summary>
     public int Port { get; set; } = 50051;
 
+    /// <summary>
+    /// The cleartext HTTP/1.1 port beside the gRPC one, for people, browsers, Prometheus and probes: the JSON paths,
+    /// /openapi/v1.json, /metrics, /healthz, /readyz. A number; "off" (or "none") opens none. Empty: 50052, or a free port
+    /// when <see cref="Port"/> is 0; with TLS, none (the TLS port then speaks HTTP/1.1 too, by ALPN) unless a number is set.
+    /// Config <c>Contributi:HttpPort</c>, env <c>Contributi__HttpPort</c>.</summary>
+    public string? HttpPort { get; set; }
+
+    /// <summary>The default <see cref="HttpPort"/>.</summary>
+    public const int DefaultHttpPort = 50052;
+
+    /// <summary>The HTTP/1.1 port to open, or null for none.</summary>
+    public int? HttpPortNumber => HttpPort?.Trim() switch
+    {
+        "off" or "none" => null,
+        null or "" => Tls.Enabled ? null : Port == 0 ? 0 : DefaultHttpPort,
+        var p when int.TryParse(p, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var n) && n <= 65535 => n,
+        var p => throw new InvalidOperationException($"Contributi:HttpPort must be a port number or 'off', got '{p}'"),
+    };
+
     /// <summary>The rules folder. Empty: $CONTRIBUTI_RULES_DIR, else the nearest ./rules upward from the
     /// current directory, else the copy beside the program. Config <c>Contributi:Rules</c>, env <c>Contributi__Rules</c>.</summary>
     public string? Rules { get; set; }

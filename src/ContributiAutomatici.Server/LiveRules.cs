@@ -26,7 +26,10 @@ public sealed class LiveRules : IDisposable
     private readonly Timer _debounce;
     private volatile RuleCatalog _current;
     private volatile ReloadOutcome? _lastRefusal;
+    private volatile ReloadOutcome? _lastReload;
     private long _reloads;
+    private long _failures;
+    private long _lastGoodLoad = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
 
     public LiveRules(RuleCatalog initial, string rulesPath, RuleCompileOptions options, bool watch, ILogger logger)
     {
@@ -58,6 +61,15 @@ public sealed class LiveRules : IDisposable
     /// <summary>The last reload that was refused, while no later reload succeeded; null otherwise.</summary>
     public ReloadOutcome? LastRefusal => _lastRefusal;
 
+    /// <summary>The last reload, loaded or refused; null before the first.</summary>
+    public ReloadOutcome? LastReload => _lastReload;
+
+    /// <summary>When the rules now serving were loaded (at start or by the last reload that succeeded).</summary>
+    public DateTimeOffset LastGoodLoad => DateTimeOffset.FromUnixTimeMilliseconds(Interlocked.Read(ref _lastGoodLoad));
+
+    /// <summary>Reloads refused since start, each distinct candidate once (the same broken files seen again do not count).</summary>
+    public long ReloadFailures => Interlocked.Read(ref _failures);
+
     /// <summary>Raised after a reload replaced the catalog, with the new one.</summary>
     public event Action<RuleCatalog>? Loaded;
 
@@ -79,33 +91,61 @@ public sealed class LiveRules : IDisposable
             }
             catch (RuleLoadException ex)
             {
-                var refused = new ReloadOutcome(false, DateTimeOffset.UtcNow, reason, ex.Errors.Select(e => e.ToString()).ToList());
-                _lastRefusal = refused;
-                _logger.LogWarning("rules reload ({Reason}) refused, still serving {Serving}: {Count} error(s)\n{Errors}", reason,
-                    Describe(_current), ex.Errors.Count, string.Join("\n", refused.Errors.Take(50)));
-                return refused;
+                return Refused(reason, ex.Errors.Select(e => new ReloadProblem(Relative(e.File), e.Line, e.Message)).ToList());
             }
             catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
             {
                 // The folder is being rewritten (a file moved away for a moment): the next change event tries again.
-                var refused = new ReloadOutcome(false, DateTimeOffset.UtcNow, reason, [$"{_rulesPath}: {ex.Message}"]);
-                _lastRefusal = refused;
-                _logger.LogWarning("rules reload ({Reason}) failed, still serving {Serving}: {Error}", reason, Describe(_current), ex.Message);
-                return refused;
+                return Refused(reason, [new ReloadProblem(".", 0, ex.Message)]);
             }
             var previous = _current;
             _current = next;
             _lastRefusal = null;
+            Interlocked.Exchange(ref _lastGoodLoad, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
             Interlocked.Increment(ref _reloads);
             Loaded?.Invoke(next);
             _logger.LogInformation("rules reloaded ({Reason}) in {LoadMs:0} ms: {Serving} (was {Previous})", reason,
                 next.LoadTime.TotalMilliseconds, Describe(next), Describe(previous));
-            return new ReloadOutcome(true, DateTimeOffset.UtcNow, reason, []);
+            return _lastReload = new ReloadOutcome(true, DateTimeOffset.UtcNow, reason, []);
         }
         finally
         {
             _reloading.Release();
         }
+    }
+
+    /// <summary>
+    /// A reload refused: the last good rules keep serving. A candidate refused for the same problems as the last refused one
+    /// (an editor saving the same broken file again, a watcher event twice) is neither counted nor logged again: one warning
+    /// and one count per broken candidate, not a loop of them.
+    /// </summary>
+    private ReloadOutcome Refused(string reason, IReadOnlyList<ReloadProblem> problems)
+    {
+        var again = _lastRefusal is { } last && last.Problems.SequenceEqual(problems);
+        var refused = new ReloadOutcome(false, DateTimeOffset.UtcNow, reason, problems);
+        _lastRefusal = refused;
+        _lastReload = refused;
+        if (again)
+        {
+            _logger.LogDebug("rules reload ({Reason}) refused again for the same {Count} error(s)", reason, problems.Count);
+            return refused;
+        }
+        Interlocked.Increment(ref _failures);
+        Refusals?.Invoke(refused);
+        _logger.LogWarning("rules reload ({Reason}) refused, still serving {Serving}: {Count} error(s)\n{Errors}", reason,
+            Describe(_current), problems.Count, string.Join("\n", refused.Errors.Take(50)));
+        return refused;
+    }
+
+    /// <summary>Raised once per refused candidate (not again for the same problems).</summary>
+    public event Action<ReloadOutcome>? Refusals;
+
+    /// <summary>A rule file's path relative to the rules folder ("dm-2021/tabella-1.yaml"), as operators and callers see it.</summary>
+    private string Relative(string file)
+    {
+        if (string.IsNullOrEmpty(file)) return file;
+        var relative = Path.GetRelativePath(Path.GetFullPath(_rulesPath), Path.GetFullPath(file));
+        return relative.StartsWith("..", StringComparison.Ordinal) ? file : relative.Replace('\\', '/');
     }
 
     /// <summary>On a thread of its own with the stack of a main thread: parsing and compiling recurse on the rules' nesting.</summary>
@@ -130,5 +170,15 @@ public sealed class LiveRules : IDisposable
     }
 }
 
-/// <summary>What a reload did: replaced the rules, or was refused with every <c>file:line: reason</c>.</summary>
-public sealed record ReloadOutcome(bool Loaded, DateTimeOffset At, string Reason, IReadOnlyList<string> Errors);
+/// <summary>What a reload did: replaced the rules, or was refused with every problem (<c>file:line: reason</c>).</summary>
+public sealed record ReloadOutcome(bool Loaded, DateTimeOffset At, string Reason, IReadOnlyList<ReloadProblem> Problems)
+{
+    /// <summary>Each problem as <c>file:line: reason</c>, the file relative to the rules folder.</summary>
+    public IReadOnlyList<string> Errors { get; } = Problems.Select(p => p.ToString()).ToList();
+}
+
+/// <summary>One reason a candidate was refused: the rule file (relative to the rules folder), its line (0: the file as a whole) and why.</summary>
+public sealed record ReloadProblem(string File, int Line, string Reason)
+{
+    public override string ToString() => Line > 0 ? $"{File}:{Line}: {Reason}" : $"{File}: {Reason}";
+}

@@ -2,6 +2,7 @@ using System.Runtime.CompilerServices;
 using ContributiAutomatici.Engine.Scoring;
 using ContributiAutomatici.Protocol;
 using ContributiAutomatici.Contracts.V1;
+using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;
 
 namespace ContributiAutomatici.Server;
@@ -30,7 +31,36 @@ public sealed class ScoringGrpcService(LiveRules rules, ScoringStats stats, Cont
             r.RuleSets.AddRange(c.Overlays.Select(ResponseMapper.Summary));
             return r;
         });
-        return Task.FromResult(response);
+        // The rule sets are the catalog's; how they were loaded and the last refused reload change without it.
+        var answer = response.Clone();
+        answer.RulesLoad = RulesLoadOf(rules);
+        return Task.FromResult(answer);
+    }
+
+    /// <summary>The <see cref="RulesLoad"/> of ListRuleSets: when the live rules were loaded, refused reloads, the last refused one.</summary>
+    internal static RulesLoad RulesLoadOf(LiveRules rules)
+    {
+        var load = new RulesLoad
+        {
+            LoadedAt = Timestamp.FromDateTimeOffset(rules.LastGoodLoad),
+            ReloadFailures = rules.ReloadFailures,
+        };
+        if (rules.LastRefusal is { } refused)
+        {
+            load.Refused = new RefusedReload
+            {
+                At = Timestamp.FromDateTimeOffset(refused.At),
+                Trigger = refused.Reason,
+                ProblemCount = refused.Problems.Count,
+            };
+            load.Refused.Problems.AddRange(refused.Problems.Take(50).Select(p => new RuleProblem
+            {
+                File = p.File,
+                Line = p.Line,
+                Reason = GrpcErrors.Cut(p.Reason, 1000),
+            }));
+        }
+        return load;
     }
 
     public override Task<GetRuleSetResponse> GetRuleSet(GetRuleSetRequest request, ServerCallContext context)

@@ -60,6 +60,7 @@ public static class Telemetry
         var rules = app.Services.GetRequiredService<LiveRules>();
         metrics.RulesLoaded(rules.Current);
         rules.Loaded += metrics.RulesLoaded;
+        metrics.ObserveReloads(rules);
         if (options.MetricsEndpoint is { } path) app.MapPrometheusScrapingEndpoint(path);
     }
 
@@ -105,11 +106,14 @@ public sealed class ContributiMetrics
     private readonly Counter<long> _worksScored;
     private readonly Counter<long> _allocationRuns;
     private readonly Histogram<double> _rulesLoad;
+    private readonly Meter _meter;
+    private readonly Counter<long> _restCalls;
+    private readonly Histogram<double> _restDuration;
 
     public ContributiMetrics(IMeterFactory meters, ScoringStats stats, MalformedMessages malformed, ILoggerFactory loggers)
     {
         CallLog = loggers.CreateLogger(Telemetry.CallsCategory);
-        var meter = meters.Create(Telemetry.Name, Telemetry.Source.Version);
+        var meter = _meter = meters.Create(Telemetry.Name, Telemetry.Source.Version);
         _calls = meter.CreateCounter<long>("contributi.calls", "{call}", "gRPC calls ended, by method and status code");
         _errors = meter.CreateCounter<long>("contributi.call.errors", "{call}", "gRPC calls ended with a status other than OK");
         _callDuration = meter.CreateHistogram("contributi.call.duration", "s", "Duration of a gRPC call, streams included", advice: CallBuckets);
@@ -117,6 +121,9 @@ public sealed class ContributiMetrics
         _allocationRuns = meter.CreateCounter<long>("contributi.allocation.runs", "{run}", "Allocations run, by rule set");
         _rulesLoad = meter.CreateHistogram("contributi.rules.load.duration", "s",
             "Time to load the rules folder (at start and at each reload), compiled (Roslyn ran) or from the cache", advice: LoadBuckets);
+        _restCalls = meter.CreateCounter<long>("contributi.rest.calls", "{call}",
+            "Calls on the JSON paths (REST), refused before the service or answered by it, by route and HTTP status");
+        _restDuration = meter.CreateHistogram("contributi.rest.call.duration", "s", "Duration of a call on a JSON path", advice: CallBuckets);
         meter.CreateObservableUpDownCounter("contributi.streams.active", () => stats.ActiveStreams, "{stream}", "ScoreWorks calls running now");
         meter.CreateObservableCounter("contributi.malformed.messages", () => malformed.Total, "{message}",
             "Requests refused as malformed before reaching a service (not in contributi.calls)");
@@ -130,6 +137,29 @@ public sealed class ContributiMetrics
         _calls.Add(1, tags);
         if (status != StatusCode.OK) _errors.Add(1, tags);
         _callDuration.Record(seconds, tags);
+    }
+
+    /// <summary>A call on a JSON path ended with <paramref name="httpStatus"/> (refused by <see cref="RestCalls"/> or answered).</summary>
+    internal void RestCallEnded(string httpMethod, string route, Google.Protobuf.Reflection.MethodDescriptor method, int httpStatus, double seconds)
+    {
+        var tags = new TagList
+        {
+            { Tags.HttpMethod, httpMethod },
+            { Tags.HttpRoute, route },
+            { Tags.RpcMethod, method.Name },
+            { Tags.HttpStatusCode, httpStatus },
+        };
+        _restCalls.Add(1, tags);
+        _restDuration.Record(seconds, tags);
+    }
+
+    /// <summary>The rules' reloads as seen from outside: refused ones counted, and when the serving rules were loaded.</summary>
+    internal void ObserveReloads(LiveRules rules)
+    {
+        _meter.CreateObservableCounter("contributi.rules.reload.failures", () => rules.ReloadFailures, "{reload}",
+            "Reloads of the rules folder refused (each broken candidate once); the last good rules keep serving");
+        _meter.CreateObservableGauge("contributi.rules.last_good_load.time", () => rules.LastGoodLoad.ToUnixTimeMilliseconds() / 1000.0, "s",
+            "When the rules serving now were loaded (at start or by the last successful reload), Unix time");
     }
 
     public void WorkScored(CompiledRuleSet ruleSet) => _worksScored.Add(1, new KeyValuePair<string, object?>(Tags.RuleSetId, ruleSet.Id));
@@ -151,6 +181,9 @@ public sealed class ContributiMetrics
         public const string RuleSetId = "contributi.rule_set.id";
         public const string RuleSetHash = "contributi.rule_set.content_hash";
         public const string RulesSource = "contributi.rules.source";
+        public const string HttpMethod = "http.request.method";
+        public const string HttpRoute = "http.route";
+        public const string HttpStatusCode = "http.response.status_code";
     }
 }
 

@@ -49,7 +49,23 @@ public sealed class LoopbackServer : IAsyncDisposable
         App = app;
         Port = port;
         Logs = logs;
+        HttpPort = ContributiServer.HttpPort(app);
     }
+
+    /// <summary>The HTTP/1.1 port (REST, /metrics, /healthz, /readyz), or null when turned off.</summary>
+    public int? HttpPort { get; }
+
+    /// <summary>http://127.0.0.1:HTTPPORT, the HTTP/1.1 port's address.</summary>
+    public Uri HttpAddress => new($"http://127.0.0.1:{HttpPort ?? throw new InvalidOperationException("no HTTP port")}");
+
+    /// <summary>A plain HTTP/1.1 client of the HTTP port, as curl or a browser is.</summary>
+    public HttpClient Http11() => new()
+    {
+        BaseAddress = HttpAddress,
+        DefaultRequestVersion = System.Net.HttpVersion.Version11,
+        DefaultVersionPolicy = HttpVersionPolicy.RequestVersionExact,
+        Timeout = TimeSpan.FromSeconds(30),
+    };
 
     public WebApplication App { get; }
     public int Port { get; }
@@ -73,6 +89,7 @@ public sealed class LoopbackServer : IAsyncDisposable
                     ["Contributi:Address"] = "127.0.0.1",
                     ["Contributi:Port"] = port.ToString(System.Globalization.CultureInfo.InvariantCulture),
                     ["Contributi:Rules"] = rules ?? TestRules.Folder,
+                    ["Contributi:HttpPort"] = "0", // a free one, also when a fixed gRPC port is asked (a restart)
                 });
                 if (settings is not null) builder.Configuration.AddInMemoryCollection(settings);
                 builder.Logging.ClearProviders();
@@ -113,6 +130,25 @@ public sealed class LoopbackServer : IAsyncDisposable
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();
         return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}
+
+/// <summary>The built server as a child process (not started), as an operator or a container runs it.</summary>
+public static class ServerProcesses
+{
+    public static System.Diagnostics.Process Create(params string[] args)
+    {
+        var info = new System.Diagnostics.ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host ? host : "dotnet")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+            WorkingDirectory = AppContext.BaseDirectory,
+        };
+        info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "ContributiAutomatici.Server.dll"));
+        foreach (var a in args) info.ArgumentList.Add(a);
+        info.Environment.Remove("CONTRIBUTI_RULES_DIR");
+        return new System.Diagnostics.Process { StartInfo = info };
     }
 }
 

@@ -260,21 +260,8 @@ public sealed class MetricsTests
         return await response.Content.ReadAsStringAsync();
     }
 
-    private sealed record Sample(string Name, IReadOnlyDictionary<string, string> Labels, double Value);
+    private static List<PrometheusText.Sample> Parse(string text) => PrometheusText.Parse(text);
 
-    private static readonly Regex SampleLine = new(@"^(?<name>[a-zA-Z_:][a-zA-Z0-9_:]*)(\{(?<labels>.*)\})?\s+(?<value>\S+)", RegexOptions.Compiled);
-    private static readonly Regex Label = new(@"(?<key>[a-zA-Z_][a-zA-Z0-9_]*)=""(?<value>(?:[^""\\]|\\.)*)""", RegexOptions.Compiled);
-
-    /// <summary>The samples of a Prometheus text exposition (comments skipped).</summary>
-    private static List<Sample> Parse(string text) =>
-        text.Split('\n').Where(l => l.Length > 0 && !l.StartsWith('#')).Select(l =>
-        {
-            var m = SampleLine.Match(l);
-            Assert.True(m.Success, $"not a sample line: {l}");
-            var labels = Label.Matches(m.Groups["labels"].Value).ToDictionary(x => x.Groups["key"].Value, x => x.Groups["value"].Value);
-            return new Sample(m.Groups["name"].Value, labels, double.Parse(m.Groups["value"].Value, CultureInfo.InvariantCulture));
-        }).ToList();
-
-    private static double Sum(List<Sample> samples, string name, params (string Key, string Value)[] labels) =>
-        samples.Where(s => s.Name == name && labels.All(l => s.Labels.GetValueOrDefault(l.Key) == l.Value)).Sum(s => s.Value);
+    private static double Sum(List<PrometheusText.Sample> samples, string name, params (string Key, string Value)[] labels) =>
+        PrometheusText.Sum(samples, name, labels);
 }

@@ -86,12 +86,12 @@ public sealed class PlantedRulesTests : IDisposable
         var (folder, file, line) = PlantCompileError();
         var port = LoopbackServer.FreePort();
 
-        var broken = await RunToEnd(ServerProcess($"--Contributi:Rules={folder}", $"--Contributi:Port={port}"));
+        var broken = await RunToEnd(ServerProcess($"--Contributi:Rules={folder}", $"--Contributi:Port={port}", "--Contributi:HttpPort=0"));
         Assert.Equal(1, broken.ExitCode);
         Assert.Contains($"{file}:{line}:", broken.Stderr);
         Assert.DoesNotContain("   at ", broken.Stderr);
 
-        using var server = ServerProcess($"--Contributi:Rules={TestRules.Folder}", $"--Contributi:Port={port}");
+        using var server = ServerProcess($"--Contributi:Rules={TestRules.Folder}", $"--Contributi:Port={port}", "--Contributi:HttpPort=0");
         var serving = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         server.OutputDataReceived += (_, e) => { if (e.Data?.Contains("serving contributi.v1.ScoringService") == true) serving.TrySetResult(); };
         server.ErrorDataReceived += (_, _) => { };
@@ -152,20 +152,7 @@ public sealed class PlantedRulesTests : IDisposable
         Examples.AssertMatches(Examples.ExpectedFor(2_400_000m), items[1].Response, "good");
     }
 
-    private static Process ServerProcess(params string[] args)
-    {
-        var info = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host ? host : "dotnet")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-            WorkingDirectory = AppContext.BaseDirectory,
-        };
-        info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "ContributiAutomatici.Server.dll"));
-        foreach (var a in args) info.ArgumentList.Add(a);
-        info.Environment.Remove("CONTRIBUTI_RULES_DIR");
-        return new Process { StartInfo = info };
-    }
+    private static Process ServerProcess(params string[] args) => ServerProcesses.Create(args);
 
     private static async Task<(int ExitCode, string Stdout, string Stderr)> RunToEnd(Process process)
     {

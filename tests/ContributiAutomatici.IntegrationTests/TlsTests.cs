@@ -34,6 +34,7 @@ public sealed class TlsTests : IDisposable
         {
             ["Contributi:Tls:CertificatePath"] = pfx,
             ["Contributi:Tls:CertificatePassword"] = "secret",
+            ["Contributi:HttpPort"] = "", // the default: with TLS, no cleartext port
         });
         Assert.Equal("https", server.Address.Scheme);
 
@@ -43,6 +44,18 @@ public sealed class TlsTests : IDisposable
         using var client = new ContributiClient(new ContributiClientOptions { Address = server.Address, HttpHandler = handler, RetryCount = 0 });
 
         var response = await client.ScoreWorkAsync(Examples.FirstFeature());
+
+        // One port for both (ALPN): HTTP/1.1 asked over TLS gets the probes and REST on the gRPC port; no cleartext port.
+        Assert.Null(server.HttpPort);
+        var tls11 = new SocketsHttpHandler();
+        tls11.SslOptions.RemoteCertificateValidationCallback = (_, cert, _, _) => cert is not null && cert.GetCertHashString() == thumbprint;
+        using (var http11 = new HttpClient(tls11) { DefaultRequestVersion = System.Net.HttpVersion.Version11, DefaultVersionPolicy = HttpVersionPolicy.RequestVersionExact })
+        {
+            using var ready = await http11.GetAsync(new Uri(server.Address, "/readyz"));
+            Assert.Equal(System.Net.HttpStatusCode.OK, ready.StatusCode);
+            Assert.Equal(System.Net.HttpVersion.Version11, ready.Version);
+            Assert.Contains("\"dm-2021\"", await ready.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        }
 
         Examples.AssertMatches(Examples.ExpectedFor(2_400_000m), response, "over TLS");
 

@@ -169,7 +169,7 @@ public static class MemoryBenchmark
                 UseShellExecute = false,
                 WorkingDirectory = AppContext.BaseDirectory,
             };
-            foreach (var a in new[] { dll, $"--Contributi:Port={port}", $"--Contributi:RulesCache={cache}", "--Contributi:WatchRules=false" })
+            foreach (var a in new[] { dll, $"--Contributi:Port={port}", "--Contributi:HttpPort=off", $"--Contributi:RulesCache={cache}", "--Contributi:WatchRules=false" })
                 info.ArgumentList.Add(a);
             var process = Process.Start(info)!;
             var serving = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Reflection;
 using ContributiAutomatici.Cli;
+using ContributiAutomatici.Engine.Rules;
 
 namespace ContributiAutomatici.Tests;
 
@@ -60,7 +61,8 @@ public class CliToolTests
             var assemblies = validate.Split('\n').Where(l => l.StartsWith("assembly ", StringComparison.Ordinal)).ToList();
             Assert.Contains("assembly ContributiAutomatici.Engine", assemblies);
             Assert.DoesNotContain(assemblies, a => a.StartsWith("assembly Microsoft.CodeAnalysis", StringComparison.Ordinal));
-            Assert.Empty(Directory.GetFiles(Path.Combine(work.FullName, "rules-cache"))); // nothing compiled, nothing cached
+            // Nothing compiled, nothing cached: the user's cache holds only its key (made when it was opened).
+            Assert.Equal([RuleCache.KeyFileName], Directory.GetFiles(Path.Combine(work.FullName, "rules-cache")).Select(Path.GetFileName));
         }
         finally
         {

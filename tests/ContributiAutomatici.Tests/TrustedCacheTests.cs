@@ -63,6 +63,9 @@ public class TrustedCacheTests
 
         // Same file, same assembly and class name, same entry point: a build that runs the payload when created.
         File.WriteAllBytes(dll, Poison(NameOf(dll, "test-set"), "RuleSet_test_set", marker, payload));
+        // With its authentication code, as one who holds the cache's key could write it: the check of the code is the
+        // second line, not the only one (CacheIntegrityTests: without the key it is refused before this check).
+        RuleCache.Open(cache, _ => { })!.Seal(Path.GetFileName(dll));
         var (reloaded, warnings) = Load(t.Root, cache);
 
         Assert.Equal(CompileSource.Compiled, reloaded.RuleSets[0].Source);
@@ -124,6 +127,9 @@ public class TrustedCacheTests
         var file = Assert.Single(Directory.GetFiles(shipped, pattern));
         byte[] garbage = [.. File.ReadAllBytes(file).Take(keep)];
         File.WriteAllBytes(file, garbage);
+        // Sealed with the shipped folder's key, so the check of the bytes themselves is what refuses it (without the key,
+        // the authentication code refuses it first: CacheIntegrityTests).
+        RuleCache.Open(shipped, _ => { })!.Seal(Path.GetFileName(file));
         var (loaded, warnings) = LoadShipped(t.Root, Path.Combine(t.Root, "user-cache"), shipped);
         return (file, garbage, loaded, warnings);
     }
@@ -156,7 +162,8 @@ public class TrustedCacheTests
         Assert.Equal(TimeSpan.Zero, first.RuleSets[0].Timings.Emitted);
         var work = new Engine.Model.Work { BoxOffice = [new(new DateOnly(2022, 1, 1), 10_000m)] };
         Assert.Equal(10m, first.RuleSets[0].Score(work, [new(Engine.Model.Role.Producer)]).Roles[0].TotalPoints);
-        Assert.Empty(Directory.GetFiles(user)); // nothing copied: the shipped image is read where it is
+        // Nothing copied (the user's cache holds only its key): the shipped image is read where it is.
+        Assert.Equal([RuleCache.KeyFileName], Directory.GetFiles(user).Select(Path.GetFileName));
 
         // The rules changed after shipping: another content hash, so compiled, and cached in the user's cache only.
         t.Replace("test-set/t.yaml", "1_000", "2_000");

@@ -12,15 +12,8 @@ if [ ! -d node_modules ]; then
   npm install --no-audit --no-fund
 fi
 
-server_dll=""
-for config in Debug Release; do
-  candidate="$root/src/ContributiAutomatici.Server/bin/$config/net10.0/ContributiAutomatici.Server.dll"
-  if [ -f "$candidate" ]; then server_dll="$candidate"; break; fi
-done
-if [ -z "$server_dll" ]; then
-  echo "contract-node: no built server under src/ContributiAutomatici.Server/bin: build the solution first" >&2
-  exit 2
-fi
+name=contract-node
+. "$root/tests/contract-server.sh" # server_dll, work, server_pid, stop_server on exit
 
 # A free port: the kernel picks one, preferring 50071 when it is free.
 port="$(node -e '
@@ -30,23 +23,10 @@ port="$(node -e '
   probe(50071).then((p) => p || probe(0)).then((p) => console.log(p));')"
 address="127.0.0.1:$port"
 
-work="$(mktemp -d)"
 log="$work/server.log"
-server_pid=""
-stop_server() {
-  if [ -n "$server_pid" ] && kill -0 "$server_pid" 2>/dev/null; then
-    kill -TERM "$server_pid" 2>/dev/null || true
-    for _ in $(seq 1 50); do kill -0 "$server_pid" 2>/dev/null || break; sleep 0.2; done
-    kill -KILL "$server_pid" 2>/dev/null || true
-    wait "$server_pid" 2>/dev/null || true
-  fi
-  rm -rf "$work"
-}
-trap stop_server EXIT
-trap 'exit 130' INT TERM
 
 echo "contract-node: starting $(basename "$server_dll") on $address"
-CONTRIBUTI_RULES_CACHE="$work/rules-cache" Contributi__Address=127.0.0.1 Contributi__Port="$port" \
+CONTRIBUTI_RULES_CACHE="$work/rules-cache" Contributi__Address=127.0.0.1 Contributi__Port="$port" Contributi__HttpPort=off \
   DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 \
   dotnet "$server_dll" >"$log" 2>&1 </dev/null &
 server_pid=$!

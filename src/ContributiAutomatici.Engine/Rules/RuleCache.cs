@@ -7,6 +7,16 @@ namespace ContributiAutomatici.Engine.Rules;
 /// it is loaded; one that fails is deleted, reported and compiled again. A shipped cache (<see cref="OpenShipped"/>) is
 /// the program's own read-only folder of images compiled at publish: used when no one but its owner can write it, never
 /// written, and an image that fails is reported and compiled, not deleted.
+/// <para>
+/// Every file of a cache (the compiled images and the parsed definitions entries alike) is authenticated: beside
+/// <c>NAME</c> its writer keeps <c>NAME.mac</c>, the HMAC-SHA256 of the name and the bytes under the cache's key
+/// (<c>cache.key</c> in the folder, 0600, made at first use; or the file <c>$CONTRIBUTI_RULES_CACHE_KEY_FILE</c> names,
+/// e.g. a Kubernetes Secret, for a cache shared by replicas). A file whose code is missing or does not match (edited,
+/// corrupted, copied from another cache, renamed to another key) is refused before it is parsed or loaded: deleted
+/// (shipped: only reported), logged with the reason, and rebuilt from the rule files. The shipped folder carries the key
+/// it was written with: its codes stop an edit of one file, corruption and files mixed from another publish, not someone
+/// who can rewrite the program's folder (who could replace the program itself). See the README's threat model.
+/// </para>
 /// </summary>
 internal sealed class RuleCache
 {
@@ -26,11 +36,22 @@ internal sealed class RuleCache
     public static string EngineBuild { get; } = Sha256.Hex(typeof(RuleCache).Assembly.ManifestModule.ModuleVersionId.ToByteArray());
 
     private readonly bool _shipped;
+    private readonly byte[] _key;
 
-    private RuleCache(string directory, Action<string> warn, bool shipped = false)
+    /// <summary>The name of the key file in a cache folder.</summary>
+    public const string KeyFileName = "cache.key";
+
+    /// <summary>The environment variable naming a key file kept apart from the cache (a secret mounted into each replica).</summary>
+    public const string KeyFileVariable = "CONTRIBUTI_RULES_CACHE_KEY_FILE";
+
+    /// <summary>What follows a file's name for its authentication code.</summary>
+    public const string MacSuffix = ".mac";
+
+    private RuleCache(string directory, Action<string> warn, byte[] key, bool shipped = false)
     {
         Directory = directory;
         _warn = warn;
+        _key = key;
         _shipped = shipped;
     }
 
@@ -64,17 +85,23 @@ internal sealed class RuleCache
         try
         {
             if (OperatingSystem.IsWindows())
-            {
                 System.IO.Directory.CreateDirectory(full); // per-user profile folders; ACLs are the profile's
-                return new RuleCache(full, warn);
-            }
-            if (!System.IO.Directory.Exists(full)) System.IO.Directory.CreateDirectory(full, OwnerOnlyFolder);
-            if (Untrusted(full) is { } why)
+            else
             {
-                warn($"compiled-rules cache {full} not used: {why}; compiling without it");
+                if (!System.IO.Directory.Exists(full)) System.IO.Directory.CreateDirectory(full, OwnerOnlyFolder);
+                if (Untrusted(full) is { } why)
+                {
+                    warn($"compiled-rules cache {full} not used: {why}; compiling without it");
+                    return null;
+                }
+            }
+            var keyFile = Environment.GetEnvironmentVariable(KeyFileVariable) is { Length: > 0 } configured ? configured : Path.Combine(full, KeyFileName);
+            if (Key(keyFile, create: keyFile == Path.Combine(full, KeyFileName), mustOwn: true, out var key) is { } keyProblem)
+            {
+                warn($"compiled-rules cache {full} not used: its key {keyFile} {keyProblem}; compiling without it");
                 return null;
             }
-            return new RuleCache(full, warn);
+            return new RuleCache(full, warn, key);
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
@@ -99,7 +126,13 @@ internal sealed class RuleCache
                 warn($"shipped compiled rules {full} not used: {why}; compiling");
                 return null;
             }
-            return new RuleCache(full, warn, shipped: true);
+            var keyFile = Path.Combine(full, KeyFileName);
+            if (Key(keyFile, create: false, mustOwn: false, out var key) is { } keyProblem)
+            {
+                warn($"shipped compiled rules {full} not used: its key {keyFile} {keyProblem}; compiling");
+                return null;
+            }
+            return new RuleCache(full, warn, key, shipped: true);
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
@@ -139,6 +172,60 @@ internal sealed class RuleCache
         }
     }
 
+    /// <summary>
+    /// Reads the key of a cache (64 hex digits: 32 random bytes), creating it owner-only when <paramref name="create"/> and
+    /// it is missing; null when it is usable, else why not (others can write it, it is not ours, it is not a key).
+    /// </summary>
+    private static string? Key(string path, bool create, bool mustOwn, out byte[] key)
+    {
+        key = [];
+        if (!File.Exists(path))
+        {
+            if (!create) return "is missing";
+            var fresh = Sha256.Hex(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32));
+            var tmp = path + "." + Guid.NewGuid().ToString("N") + ".tmp";
+            var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write };
+            if (!OperatingSystem.IsWindows()) options.UnixCreateMode = OwnerOnlyFile;
+            using (var fs = new FileStream(tmp, options)) fs.Write(System.Text.Encoding.ASCII.GetBytes(fresh));
+            try { File.Move(tmp, path, overwrite: false); } // another process made it first: theirs is the key
+            catch (IOException) { File.Delete(tmp); }
+        }
+        if (!OperatingSystem.IsWindows())
+        {
+            var mode = File.GetUnixFileMode(path);
+            if ((mode & OthersWrite) != 0) return $"can be written by others (mode {Octal(mode)})";
+            if (mustOwn && !Owned(path, mode)) return "belongs to another user";
+        }
+        var text = File.ReadAllText(path).Trim();
+        if (text.Length < 32 || text.Length > 1024) return "is not a key (32 to 1024 characters; made at first use: 64 hex digits)";
+        key = System.Text.Encoding.UTF8.GetBytes(text);
+        return null;
+    }
+
+    /// <summary>The authentication code of a file of this cache: HMAC-SHA256 of its name, a zero byte and its bytes.</summary>
+    private string Mac(string fileName, ReadOnlySpan<byte> bytes)
+    {
+        var name = System.Text.Encoding.UTF8.GetBytes(fileName);
+        var message = new byte[name.Length + 1 + bytes.Length];
+        name.CopyTo(message, 0);
+        bytes.CopyTo(message.AsSpan(name.Length + 1));
+        return Sha256.Hex(Sha256.Hmac(_key, message));
+    }
+
+    /// <summary>Whether <paramref name="bytes"/> are what this cache's writer wrote as <paramref name="fileName"/>; else why not.</summary>
+    private string? Unauthentic(string fileName, ReadOnlySpan<byte> bytes)
+    {
+        var macPath = PathOf(fileName) + MacSuffix;
+        if (!File.Exists(macPath)) return "it has no authentication code (NAME.mac): not written by this cache's writer";
+        var expected = System.Text.Encoding.ASCII.GetBytes(Mac(fileName, bytes));
+        var found = File.ReadAllBytes(macPath);
+        return System.Security.Cryptography.CryptographicOperations.FixedTimeEquals(expected, found) ? null
+            : "its authentication code does not match its bytes: edited, corrupted, or written under another key";
+    }
+
+    /// <summary>Writes the authentication code of a file already in the folder (what <see cref="TryWrite"/> does after writing it).</summary>
+    internal void Seal(string fileName) => WriteAtomically(PathOf(fileName) + MacSuffix, System.Text.Encoding.ASCII.GetBytes(Mac(fileName, File.ReadAllBytes(PathOf(fileName)))));
+
     private static string Octal(UnixFileMode m) => Convert.ToString((int)m & 0xFFF, 8);
 
     public string PathOf(string fileName) => Path.Combine(Directory, fileName);
@@ -168,7 +255,8 @@ internal sealed class RuleCache
                     return Discard(path, $"others can write it or it belongs to another user (mode {Octal(mode)})");
             }
             if (new FileInfo(path).Length > MaxImageBytes) return Discard(path, "larger than any compiled rule set");
-            return File.ReadAllBytes(path);
+            var bytes = File.ReadAllBytes(path);
+            return Unauthentic(fileName, bytes) is { } why ? Discard(path, why) : bytes;
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
@@ -188,27 +276,41 @@ internal sealed class RuleCache
             return null;
         }
         _warn($"compiled rules {path} discarded: {why}; compiling again");
-        try { File.Delete(path); }
+        try
+        {
+            File.Delete(path);
+            File.Delete(path + MacSuffix);
+        }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException) { }
         return null;
     }
 
-    /// <summary>Writes an image owner-only, atomically (a temp file moved in place); a failure only costs the next start a compilation.</summary>
+    /// <summary>
+    /// Writes an image owner-only, atomically (a temp file moved in place), then its authentication code; a failure only
+    /// costs the next start a compilation.
+    /// </summary>
     public void TryWrite(string fileName, byte[] image)
     {
-        var path = PathOf(fileName);
+        if (WriteAtomically(PathOf(fileName), image))
+            WriteAtomically(PathOf(fileName) + MacSuffix, System.Text.Encoding.ASCII.GetBytes(Mac(fileName, image)));
+    }
+
+    private static bool WriteAtomically(string path, byte[] bytes)
+    {
         var tmp = path + "." + Guid.NewGuid().ToString("N") + ".tmp";
         try
         {
             var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write };
             if (!OperatingSystem.IsWindows()) options.UnixCreateMode = OwnerOnlyFile;
-            using (var fs = new FileStream(tmp, options)) fs.Write(image);
+            using (var fs = new FileStream(tmp, options)) fs.Write(bytes);
             File.Move(tmp, path, overwrite: true);
+            return true;
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
             try { File.Delete(tmp); }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
+            return false;
         }
     }
 }

@@ -64,6 +64,46 @@ internal sealed class Sha256
     /// <summary>The digest as lowercase hex; the instance is spent.</summary>
     public string FinishHex()
     {
+        Span<byte> digest = stackalloc byte[32];
+        Finish(digest);
+        return Hex(digest);
+    }
+
+    /// <summary>
+    /// HMAC-SHA256 (RFC 2104) of <paramref name="message"/> under <paramref name="key"/>: what authenticates the files of a
+    /// compiled-rules cache (<see cref="RuleCache"/>), on this managed SHA-256 for the same reason (no OpenSSL at start).
+    /// Checked against System.Security.Cryptography.HMACSHA256 (CacheIntegrityTests).
+    /// </summary>
+    public static byte[] Hmac(ReadOnlySpan<byte> key, ReadOnlySpan<byte> message)
+    {
+        Span<byte> block = stackalloc byte[64];
+        block.Clear();
+        if (key.Length > 64)
+        {
+            var hashed = new Sha256();
+            hashed.Append(key);
+            hashed.Finish(block[..32]);
+        }
+        else key.CopyTo(block);
+        Span<byte> pad = stackalloc byte[64];
+        for (var i = 0; i < 64; i++) pad[i] = (byte)(block[i] ^ 0x36);
+        var inner = new Sha256();
+        inner.Append(pad);
+        inner.Append(message);
+        Span<byte> innerDigest = stackalloc byte[32];
+        inner.Finish(innerDigest);
+        for (var i = 0; i < 64; i++) pad[i] = (byte)(block[i] ^ 0x5c);
+        var outer = new Sha256();
+        outer.Append(pad);
+        outer.Append(innerDigest);
+        var mac = new byte[32];
+        outer.Finish(mac);
+        return mac;
+    }
+
+    /// <summary>The 32-byte digest into <paramref name="digest"/>; the instance is spent.</summary>
+    private void Finish(Span<byte> digest)
+    {
         var bits = _length * 8;
         Span<byte> pad = stackalloc byte[72];
         pad.Clear();
@@ -71,9 +111,7 @@ internal sealed class Sha256
         var padLength = (_filled < 56 ? 56 : 120) - _filled;
         BinaryPrimitives.WriteInt64BigEndian(pad[padLength..], bits);
         Append(pad[..(padLength + 8)]);
-        Span<byte> digest = stackalloc byte[32];
         for (var i = 0; i < 8; i++) BinaryPrimitives.WriteUInt32BigEndian(digest[(i * 4)..], _h[i]);
-        return Hex(digest);
     }
 
     /// <summary>
