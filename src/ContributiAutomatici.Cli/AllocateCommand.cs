@@ -99,27 +99,51 @@ internal static class AllocateCommand
 
     private static string Eur(decimal d) => d.ToString("#,0.00", Inv);
 
+    private static string Residue(decimal d) => d.ToString("0.####", Inv);
+
+    private static string Moved(Reconciliation a) =>
+        a.Redistributed > 0 ? $"; redistributed EUR {Eur(a.Redistributed)} (cut by the caps, paid to the others)" : "";
+
+    /// <summary>The unassigned money by cause, the causes that have any: " (work cap 1.00, company cap 2.00)".</summary>
+    private static string Causes(Reconciliation a)
+    {
+        var causes = new (string Name, decimal Amount)[]
+        {
+            ("work cap", a.UnassignedWorkCap), ("company cap", a.UnassignedCompanyCap), ("short-film limit", a.UnassignedShortFilmsLimit),
+            ("no admitted claimant", a.UnassignedNoClaimant),
+        }.Where(c => c.Amount > 0).Select(c => $"{c.Name} {Eur(c.Amount)}").ToList();
+        return causes.Count > 0 ? $" ({string.Join(", ", causes)})" : "";
+    }
+
     private static void WriteSummary(AllocationOutcome o, int top, TextWriter w)
     {
         w.WriteLine($"{o.RuleSetId} (sha256 {o.ContentHash[..16]}, {o.Resolution})  application year {o.ApplicationYear}, credited {o.CreditingYear}");
         w.WriteLine($"budget EUR {Eur(o.Budget)}; excess policy {o.Excess.ToString().ToLowerInvariant()} ({(o.ExcessFromRequest ? "request" : "rule set")}); " +
                     $"{o.Companies.Count} companies, {o.Works.Count} works, {o.ClaimCount} claims, {o.Exclusions.Count} exclusions");
         w.WriteLine();
-        w.WriteLine($"{"quota",-20} {"resources",16} {"points",14} {"EUR/point",12} {"allocated",16} {"work cap cut",14} {"co. cap cut",14} {"unassigned",14} {"residue",8}");
+        w.WriteLine($"{"quota",-20} {"resources",16} {"points",14} {"EUR/point",12} {"allocated",16} {"unassigned",16} {"residue",8} {"redistributed",16}");
         foreach (var q in o.Quotas)
         {
-            if (!q.Pays)
+            if (q.Account is not { } a)
             {
                 w.WriteLine($"{q.Quota.Id,-20} {Eur(q.Resources),16}  {(q.Quota.Reserved ? "reserved, not allocated" : "split into its sub-quotas")} [{q.Quota.Citation}]");
                 continue;
             }
-            w.WriteLine($"{q.Quota.Id,-20} {Eur(q.Resources),16} {q.TotalPoints.ToString("0.##", Inv),14} {q.PointValue.ToString("0.####", Inv),12} " +
-                        $"{Eur(q.Allocated),16} {Eur(q.CutByWorkCap),14} {Eur(q.CutByCompanyCap),14} {Eur(q.Unassigned),14} {q.RoundingResidue.ToString("0.####", Inv),8}");
+            w.WriteLine($"{q.Quota.Id,-20} {Eur(a.Resources),16} {q.TotalPoints.ToString("0.##", Inv),14} {q.PointValue.ToString("0.####", Inv),12} " +
+                        $"{Eur(a.Allocated),16} {Eur(a.Unassigned),16} {Residue(a.RoundingResidue),8} {Eur(a.Redistributed),16}");
             if (q.ShortFilms is { Binding: true } sf)
                 w.WriteLine($"{"",-20} short films limit {sf.LimitPercent.ToString("0.##", Inv)}% binding: EUR {Eur(sf.Resources)} to {sf.Points.ToString("0.##", Inv)} points at {sf.PointValue.ToString("0.####", Inv)}; the other works at {sf.OtherPointValue.ToString("0.####", Inv)}");
+            foreach (var p in q.Pools)
+                w.WriteLine($"{"",-20} {(p.Pool == "short_films" ? "short films' pool" : "other works' pool")}: EUR {Eur(p.Account.Resources)} = " +
+                            $"exact {Eur(p.Account.Allocated)} + unassigned {Eur(p.Account.Unassigned)}{Causes(p.Account)}{Moved(p.Account)}");
+            if (q.Pools.Count == 0 && (a.Unassigned > 0 || a.Redistributed > 0))
+                w.WriteLine($"{"",-20} unassigned{Causes(a)}{Moved(a)}");
         }
         w.WriteLine();
-        w.WriteLine($"allocated EUR {Eur(o.Allocated)}; unassigned EUR {Eur(o.Unassigned)}; reserved EUR {Eur(o.Reserved)}; rounding residue EUR {o.RoundingResidue.ToString("0.####", Inv)}");
+        var t = o.Account;
+        w.WriteLine($"budget EUR {Eur(o.Budget)} = allocated EUR {Eur(t.Allocated)} + unassigned EUR {Eur(t.Unassigned)} + reserved EUR {Eur(o.Reserved)} + rounding residue EUR {Residue(t.RoundingResidue)}");
+        if (t.Unassigned > 0 || t.Redistributed > 0)
+            w.WriteLine($"unassigned{Causes(t)}{Moved(t)}");
         w.WriteLine();
         w.WriteLine($"top {Math.Min(top, o.Companies.Count)} companies:");
         foreach (var c in o.Companies.OrderByDescending(c => c.Total).ThenBy(c => c.Id, StringComparer.Ordinal).Take(top))

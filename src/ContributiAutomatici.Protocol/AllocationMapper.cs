@@ -14,7 +14,7 @@ namespace ContributiAutomatici.Protocol;
 public static class AllocationMapper
 {
     /// <summary>Decimals of the "exact" amounts and points in the result (the proto says so).</summary>
-    public const int ExactScale = 10;
+    public const int ExactScale = Account.Scale;
 
     /// <summary>Decimals of the point values in the result.</summary>
     public const int PointValueScale = 12;
@@ -218,6 +218,9 @@ public static class AllocationMapper
         s.IncompleteWorks = o.Works.Count(w => w.MissingRows.Count > 0);
         s.ProvisionalRows.AddRange(o.Works.SelectMany(w => w.ProvisionalRows).Distinct().Order(StringComparer.Ordinal));
         s.Policies.AddRange(o.Policies);
+        s.Account = Reconciliation(o.Account);
+        s.Unassigned = s.Account.Unassigned;
+        s.RoundingResidue = s.Account.RoundingResidue;
         foreach (var q in o.Quotas)
         {
             var qa = new V1.QuotaAllocation
@@ -237,6 +240,17 @@ public static class AllocationMapper
                 qa.WorkCap = Dec(q.WorkCap);
                 qa.CompanyCap = Dec(q.CompanyCap);
             }
+            if (q.Account is { } account)
+            {
+                // One figure everywhere: the quota's unassigned and residue are its account's.
+                qa.Account = Reconciliation(account);
+                qa.Unassigned = qa.Account.Unassigned;
+                qa.RoundingResidue = qa.Account.RoundingResidue;
+                qa.Pools.AddRange(q.Pools.Select(p => new V1.PoolReconciliation
+                {
+                    Pool = p.Pool, Points = Dec(p.Points), PointValue = Dec(p.PointValue, PointValueScale), Account = Reconciliation(p.Account),
+                }));
+            }
             if (q.ShortFilms is { } sf)
                 qa.ShortFilms = new V1.ShortFilmsLimit
                 {
@@ -246,6 +260,25 @@ public static class AllocationMapper
             s.Quotas.Add(qa);
         }
         return s;
+    }
+
+    /// <summary>An account, its figures already to the published scale (so they sum as written).</summary>
+    public static V1.Reconciliation Reconciliation(Reconciliation a) => new()
+    {
+        Resources = Dec(a.Resources), Allocated = Dec(a.Allocated), Unassigned = Dec(a.Unassigned), UnassignedWorkCap = Dec(a.UnassignedWorkCap),
+        UnassignedCompanyCap = Dec(a.UnassignedCompanyCap), UnassignedShortFilmsLimit = Dec(a.UnassignedShortFilmsLimit),
+        UnassignedNoClaimant = Dec(a.UnassignedNoClaimant), RoundingResidue = Dec(a.RoundingResidue), Redistributed = Dec(a.Redistributed),
+    };
+
+    /// <summary>
+    /// A claim's before-caps, cuts and exact amount as written, so that before - work cut - company cut = exact holds in
+    /// the strings: the exact amount and the cuts (never below 0: a value exactly at a cap is not cut) each to the
+    /// published decimals, and before the caps their sum.
+    /// </summary>
+    private static (string Before, string WorkCut, string CompanyCut, string Exact) Cuts(decimal workCut, decimal companyCut, decimal exact)
+    {
+        var (w, c, e) = (Math.Max(0, Account.Quantize(workCut)), Math.Max(0, Account.Quantize(companyCut)), Account.Quantize(exact));
+        return (Dec(e + w + c), Dec(w), Dec(c), Dec(e));
     }
 
     private static V1.CompanyStatement Company(CompanyOutcome c)
@@ -259,6 +292,17 @@ public static class AllocationMapper
                 ExpiresOn = ResponseMapper.Date(x.ExpiresOn), RoundingGiveBack = x.GiveBack,
             };
             credit.Caps.AddRange(x.Caps);
+            credit.Rounding = Dec(x.Rounding);
+            foreach (var l in x.Lines)
+            {
+                var (before, workCut, companyCut, exact) = Cuts(l.CutByWorkCap, l.CutByCompanyCap, l.Exact);
+                credit.Lines.Add(new V1.CreditLine
+                {
+                    WorkId = l.WorkId, Role = (V1.Role)(int)l.Role, RightsSharePercent = Dec(l.SharePercent), Points = Dec(l.Points),
+                    BeforeCaps = before, CutByWorkCap = workCut, CutByCompanyCap = companyCut, ExactAmount = exact, Caps = { l.Caps },
+                    ShortFilmsPool = l.ShortFilmsPool,
+                });
+            }
             s.Credits.Add(credit);
         }
         return s;
@@ -271,11 +315,15 @@ public static class AllocationMapper
             WorkId = w.Id, Title = w.Title, ScoredHere = w.ScoredHere, Amount = Money(w.Amount),
             ProvisionalRows = { w.ProvisionalRows }, MissingRows = { w.MissingRows },
         };
-        s.Claims.AddRange(w.Claims.Select(c => new V1.ClaimAmount
+        s.Claims.AddRange(w.Claims.Select(c =>
         {
-            CompanyId = c.CompanyId, Role = (V1.Role)(int)c.Role, RightsSharePercent = Dec(c.SharePercent), QuotaId = c.QuotaId,
-            Points = Dec(c.Points), ExactAmount = Dec(c.Exact), WorkCapped = c.WorkCapped, CompanyCapped = c.CompanyCapped,
-            ShortFilmsPool = c.ShortFilmsPool,
+            var (before, workCut, companyCut, exact) = Cuts(c.CutByWorkCap, c.CutByCompanyCap, c.Exact);
+            return new V1.ClaimAmount
+            {
+                CompanyId = c.CompanyId, Role = (V1.Role)(int)c.Role, RightsSharePercent = Dec(c.SharePercent), QuotaId = c.QuotaId,
+                Points = Dec(c.Points), ExactAmount = exact, WorkCapped = c.WorkCapped, CompanyCapped = c.CompanyCapped,
+                ShortFilmsPool = c.ShortFilmsPool, BeforeCaps = before, CutByWorkCap = workCut, CutByCompanyCap = companyCut,
+            };
         }));
         s.AuthorShares.AddRange(w.AuthorShares.Select(a => new V1.AuthorShare
         {
