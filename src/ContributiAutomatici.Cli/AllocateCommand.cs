@@ -29,12 +29,20 @@ internal static class AllocateCommand
         var policy = new Option<string?>("--policy") { Description = "The excess policy of the caps, instead of the year's or the rule set's" };
         policy.AcceptOnlyFromAmong("unassigned", "redistribute");
         var top = Top();
+        var company = new Option<string[]>("--company")
+        {
+            Description = "Print this company's statement (its credits, each claim's line, what is kept out), not the top companies; " +
+                          "repeat for several. With --json: the summary and these statements only",
+            HelpName = "ID", AllowMultipleArgumentsPerToken = false,
+        };
         command.Arguments.Add(file);
         command.Options.Add(json);
         command.Options.Add(policy);
         command.Options.Add(top);
+        command.Options.Add(company);
         var source = CommonOptions.AddRuleOptions(command, io);
-        command.SetAction(r => Run(source(r), r.GetValue(file)!, r.GetValue(json), r.GetValue(policy), r.GetValue(top), io));
+        command.SetAction(r => Run(source(r), r.GetValue(file)!, r.GetValue(json), r.GetValue(policy), r.GetValue(top),
+            r.GetValue(company) ?? [], io));
         return command;
     }
 
@@ -53,7 +61,7 @@ internal static class AllocateCommand
             if (r.Tokens is [var token] && int.TryParse(token.Value, NumberStyles.Integer, Inv, out var value) && value < min) r.AddError(message);
         });
 
-    private static int Run(RuleSource source, string file, bool json, string? policy, int top, Io io)
+    private static int Run(RuleSource source, string file, bool json, string? policy, int top, string[] companies, Io io)
     {
         List<V1.AllocateRequest> items;
         try
@@ -66,14 +74,19 @@ internal static class AllocateCommand
             return Program.InputError;
         }
         if (source.Catalog() is not { } catalog) return Program.InputError;
-        if (policy is not null && items.Count > 0 && items[0].Header is { } header)
-            header.ExcessPolicy = policy == "redistribute" ? V1.ExcessPolicy.Redistribute : V1.ExcessPolicy.Unassigned;
+        if (items.Count > 0 && items[0].Header is { } header)
+        {
+            if (policy is not null) header.ExcessPolicy = policy == "redistribute" ? V1.ExcessPolicy.Redistribute : V1.ExcessPolicy.Unassigned;
+            header.StatementsFor.Add(companies);
+        }
         AllocationOutcome outcome;
+        IReadOnlyList<string> statementsFor;
         try
         {
             var reader = new AllocationMapper.Reader(catalog);
             foreach (var item in items) reader.Add(item);
             outcome = Allocator.Run(reader.Build());
+            statementsFor = reader.StatementsFor;
         }
         catch (Exception ex) when (ScoreCommand.ReportRequestError(ex, file, io.Err))
         {
@@ -81,11 +94,12 @@ internal static class AllocateCommand
         }
         if (json)
         {
-            var result = AllocationMapper.Result(AllocationMapper.Items(outcome));
+            var result = AllocationMapper.Result(AllocationMapper.Items(outcome, statementsFor));
             io.Out.WriteLine(new JsonFormatter(JsonFormatter.Settings.Default.WithIndentation()).Format(result));
             return Program.Ok;
         }
-        WriteSummary(outcome, top, io.Out);
+        WriteSummary(outcome, top, statementsFor.Count == 0, io.Out);
+        foreach (var id in statementsFor) CompanyStatementText.Write(outcome, id, io.Out);
         return Program.Ok;
     }
 
@@ -97,7 +111,7 @@ internal static class AllocateCommand
         return AllocationMapper.Items(JsonParser.Default.Parse<V1.AllocationYear>(File.ReadAllText(file))).ToList();
     }
 
-    private static string Eur(decimal d) => d.ToString("#,0.00", Inv);
+    internal static string Eur(decimal d) => d.ToString("#,0.00", Inv);
 
     private static string Residue(decimal d) => d.ToString("0.####", Inv);
 
@@ -115,7 +129,8 @@ internal static class AllocateCommand
         return causes.Count > 0 ? $" ({string.Join(", ", causes)})" : "";
     }
 
-    private static void WriteSummary(AllocationOutcome o, int top, TextWriter w)
+    /// <summary>The year per quota, then (<paramref name="companies"/>) the top companies and what is kept out.</summary>
+    private static void WriteSummary(AllocationOutcome o, int top, bool companies, TextWriter w)
     {
         w.WriteLine($"{o.RuleSetId} (sha256 {o.ContentHash[..16]}, {o.Resolution})  application year {o.ApplicationYear}, credited {o.CreditingYear}");
         w.WriteLine($"budget EUR {Eur(o.Budget)}; excess policy {o.Excess.ToString().ToLowerInvariant()} ({(o.ExcessFromRequest ? "request" : "rule set")}); " +
@@ -145,11 +160,15 @@ internal static class AllocateCommand
         if (t.Unassigned > 0 || t.Redistributed > 0)
             w.WriteLine($"unassigned{Causes(t)}{Moved(t)}");
         w.WriteLine();
+        if (!companies) return;
         w.WriteLine($"top {Math.Min(top, o.Companies.Count)} companies:");
-        foreach (var c in o.Companies.OrderByDescending(c => c.Total).ThenBy(c => c.Id, StringComparer.Ordinal).Take(top))
+        var shown = o.Companies.OrderByDescending(c => c.Total).ThenBy(c => c.Id, StringComparer.Ordinal).Take(top).ToList();
+        // The columns as wide as their longest id and name, so a long id does not push the amounts out of line.
+        var (idWidth, nameWidth) = (shown.Select(c => c.Id.Length).DefaultIfEmpty().Max(), shown.Select(c => c.Name.Length).DefaultIfEmpty().Max());
+        foreach (var c in shown)
         {
             var caps = c.Credits.SelectMany(x => x.Caps).Distinct().ToList();
-            w.WriteLine($"  {c.Id,-12} {c.Name,-30} EUR {Eur(c.Total),16}  {string.Join(", ", c.Credits.Select(x => $"{x.QuotaId} {Eur(x.Amount)}"))}" +
+            w.WriteLine($"  {c.Id.PadRight(idWidth)}  {c.Name.PadRight(nameWidth)}  EUR {Eur(c.Total),16}  {string.Join(", ", c.Credits.Select(x => $"{x.QuotaId} {Eur(x.Amount)}"))}" +
                         (caps.Count > 0 ? $"  capped: {string.Join("; ", caps)}" : ""));
         }
         if (o.Exclusions.Count > 0)

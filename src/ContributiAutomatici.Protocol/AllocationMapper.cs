@@ -62,6 +62,9 @@ public static class AllocationMapper
             _errors.Add(new FieldError(field, description));
         }
 
+        /// <summary>The companies whose statements the header asks for (<see cref="Build"/> checks them); empty: all.</summary>
+        public IReadOnlyList<string> StatementsFor { get; private set; } = [];
+
         /// <summary>The validated year, or <see cref="InvalidRequestException"/> naming every offending field.</summary>
         public AllocationInput Build()
         {
@@ -84,6 +87,11 @@ public static class AllocationMapper
             var companies = new Dictionary<string, Applicant>(StringComparer.Ordinal);
             foreach (var (c, path) in _companies)
                 if (Company(c, path) is { } a && !companies.TryAdd(a.Id, a)) Error($"{path}.id", $"company '{a.Id}' is given twice");
+
+            for (var i = 0; i < h.StatementsFor.Count; i++)
+                if (!companies.ContainsKey(h.StatementsFor[i]))
+                    Error($"items[0].header.statements_for[{i}]", $"company '{h.StatementsFor[i]}' is not one of the year's companies");
+            StatementsFor = h.StatementsFor.Distinct(StringComparer.Ordinal).ToList();
 
             var excluded = new List<Exclusion>();
             var works = new Dictionary<string, YearWork>(StringComparer.Ordinal);
@@ -178,13 +186,21 @@ public static class AllocationMapper
 
     private static string Money(decimal d) => Dec(d, 2);
 
-    /// <summary>The result as stream items: the summary, then companies, works, exclusions (each in id order).</summary>
-    public static IEnumerable<V1.AllocateResponse> Items(AllocationOutcome o)
+    /// <summary>
+    /// The result as stream items: the summary, then companies, works, exclusions (each in id order). With
+    /// <paramref name="statementsFor"/> (company ids): the summary, those companies' statements, the works they claim,
+    /// and the exclusions of those companies or works.
+    /// </summary>
+    public static IEnumerable<V1.AllocateResponse> Items(AllocationOutcome o, IReadOnlyCollection<string>? statementsFor = null)
     {
         yield return new V1.AllocateResponse { Summary = Summary(o) };
-        foreach (var c in o.Companies) yield return new V1.AllocateResponse { Company = Company(c) };
-        foreach (var w in o.Works) yield return new V1.AllocateResponse { Work = Work(w) };
-        foreach (var e in o.Exclusions) yield return new V1.AllocateResponse { Exclusion = ResponseMapper.Exclusion(e) };
+        var all = statementsFor is not { Count: > 0 };
+        var companies = all ? null : statementsFor!.ToHashSet(StringComparer.Ordinal);
+        var works = all ? null : companies!.SelectMany(c => o.WorksClaimed.GetValueOrDefault(c) ?? []).ToHashSet(StringComparer.Ordinal);
+        foreach (var c in o.Companies.Where(c => all || companies!.Contains(c.Id))) yield return new V1.AllocateResponse { Company = Company(c) };
+        foreach (var w in o.Works.Where(w => all || works!.Contains(w.Id))) yield return new V1.AllocateResponse { Work = Work(w) };
+        foreach (var e in o.Exclusions.Where(e => all || companies!.Contains(e.CompanyId) || e.CompanyId.Length == 0 && works!.Contains(e.WorkId)))
+            yield return new V1.AllocateResponse { Exclusion = ResponseMapper.Exclusion(e) };
     }
 
     /// <summary>The result as one message (the CLI's --json).</summary>
@@ -270,15 +286,10 @@ public static class AllocationMapper
         UnassignedNoClaimant = Dec(a.UnassignedNoClaimant), RoundingResidue = Dec(a.RoundingResidue), Redistributed = Dec(a.Redistributed),
     };
 
-    /// <summary>
-    /// A claim's before-caps, cuts and exact amount as written, so that before - work cut - company cut = exact holds in
-    /// the strings: the exact amount and the cuts (never below 0: a value exactly at a cap is not cut) each to the
-    /// published decimals, and before the caps their sum.
-    /// </summary>
-    private static (string Before, string WorkCut, string CompanyCut, string Exact) Cuts(decimal workCut, decimal companyCut, decimal exact)
+    private static (string Before, string WorkCut, string CompanyCut, string Exact) Cuts(decimal before, decimal workCut, decimal companyCut, decimal exact)
     {
-        var (w, c, e) = (Math.Max(0, Account.Quantize(workCut)), Math.Max(0, Account.Quantize(companyCut)), Account.Quantize(exact));
-        return (Dec(e + w + c), Dec(w), Dec(c), Dec(e));
+        var (b, w, c, e) = Account.Written(before, workCut, companyCut, exact);
+        return (Dec(b), Dec(w), Dec(c), Dec(e));
     }
 
     private static V1.CompanyStatement Company(CompanyOutcome c)
@@ -295,7 +306,7 @@ public static class AllocationMapper
             credit.Rounding = Dec(x.Rounding);
             foreach (var l in x.Lines)
             {
-                var (before, workCut, companyCut, exact) = Cuts(l.CutByWorkCap, l.CutByCompanyCap, l.Exact);
+                var (before, workCut, companyCut, exact) = Cuts(l.BeforeCaps, l.CutByWorkCap, l.CutByCompanyCap, l.Exact);
                 credit.Lines.Add(new V1.CreditLine
                 {
                     WorkId = l.WorkId, Role = (V1.Role)(int)l.Role, RightsSharePercent = Dec(l.SharePercent), Points = Dec(l.Points),
@@ -317,7 +328,7 @@ public static class AllocationMapper
         };
         s.Claims.AddRange(w.Claims.Select(c =>
         {
-            var (before, workCut, companyCut, exact) = Cuts(c.CutByWorkCap, c.CutByCompanyCap, c.Exact);
+            var (before, workCut, companyCut, exact) = Cuts(c.BeforeCaps, c.CutByWorkCap, c.CutByCompanyCap, c.Exact);
             return new V1.ClaimAmount
             {
                 CompanyId = c.CompanyId, Role = (V1.Role)(int)c.Role, RightsSharePercent = Dec(c.SharePercent), QuotaId = c.QuotaId,

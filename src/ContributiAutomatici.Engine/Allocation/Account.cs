@@ -46,6 +46,26 @@ public static class Account
 
     public static decimal Quantize(decimal d) => Math.Round(d, Scale, MidpointRounding.AwayFromZero);
 
+    /// <summary>
+    /// A claim's line as written: before the caps and the exact amount to <see cref="Scale"/> decimals, and the cuts
+    /// such that before - work cut - company cut = exact holds as written: the last digit rounding leaves goes to a cap
+    /// that cut something (the company cap's first); a cap that cut nothing shows 0, no cut is below 0.
+    /// </summary>
+    public static (decimal Before, decimal WorkCut, decimal CompanyCut, decimal Exact) Written(CreditLine l) =>
+        Written(l.BeforeCaps, l.CutByWorkCap, l.CutByCompanyCap, l.Exact);
+
+    public static (decimal Before, decimal WorkCut, decimal CompanyCut, decimal Exact) Written(decimal before, decimal workCut, decimal companyCut,
+        decimal exact)
+    {
+        var (b, e) = (Quantize(before), Quantize(exact));
+        var (w, c) = (Math.Max(0, Quantize(workCut)), Math.Max(0, Quantize(companyCut)));
+        if (c > 0) c = b - w - e;
+        else if (w > 0) w = b - e;
+        else if (b != e) b = e; // nothing cut: before = exact, whatever the last digit
+        if (c < 0 || w < 0) (b, w, c) = (e + Math.Max(0, w) + Math.Max(0, c), Math.Max(0, w), Math.Max(0, c));
+        return (b, w, c, e);
+    }
+
     /// <summary>The money of one pool, as measured by the allocation.</summary>
     /// <param name="Resources">Its resources, already to <see cref="Scale"/> decimals.</param>
     /// <param name="Exact">The exact amounts it paid.</param>

@@ -100,6 +100,9 @@ public sealed record AllocationOutcome(
 
     /// <summary>The paying (sub-)quotas' accounts summed: budget = this account's resources + reserved.</summary>
     public Reconciliation Account { get; init; } = Reconciliation.Zero;
+
+    /// <summary>Per company, the works it claims (admitted or not), in id order: what its statement covers.</summary>
+    public IReadOnlyDictionary<string, IReadOnlyList<string>> WorksClaimed { get; init; } = new Dictionary<string, IReadOnlyList<string>>();
 }
 
 /// <summary>The rule set cannot allocate (it has no allocation block in its manifest).</summary>

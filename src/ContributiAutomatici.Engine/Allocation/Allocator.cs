@@ -154,6 +154,8 @@ public static class Allocator
         {
             Overlays = def.AppliedOverlays,
             Account = paying.Aggregate(Reconciliation.Zero, (sum, q) => sum + q.Account!),
+            WorksClaimed = claims.GroupBy(c => c.CompanyId, Ord)
+                .ToDictionary(g => g.Key, g => (IReadOnlyList<string>)g.Select(c => c.WorkId).Distinct(Ord).ToList(), Ord),
         };
     }
 
