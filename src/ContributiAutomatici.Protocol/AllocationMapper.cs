@@ -145,11 +145,17 @@ public static class AllocationMapper
             if (c.Id.Length == 0) Error($"{path}.id", "a company needs its id");
             if (c.AtecoCode.Length == 0) Error($"{path}.ateco_code", "the ATECO code is required (art. 4.1)");
             else if (!c.AtecoCode.Any(char.IsAsciiDigit)) Error($"{path}.ateco_code", $"not an ATECO code: '{c.AtecoCode}' (write e.g. \"59.11\")");
+            for (var i = 0; i < c.SecondaryAtecoCodes.Count; i++)
+                if (!c.SecondaryAtecoCodes[i].Any(char.IsAsciiDigit))
+                    Error($"{path}.secondary_ateco_codes[{i}]", $"not an ATECO code: '{c.SecondaryAtecoCodes[i]}' (write e.g. \"59.13\")");
             if (!c.HasEeaSeat) Error($"{path}.eea_seat", "say whether the registered office is in the EEA (art. 4.2.a)");
             var netWorth = c.NetWorth.Length == 0 ? null : RequestMapper.Decimal(c.NetWorth, $"{path}.net_worth", _errors);
             if (c.NetWorth.Length == 0) Error($"{path}.net_worth", "the net worth of the last filed accounts is required (art. 14.2)");
             return c.Id.Length == 0 ? null
-                : new Applicant(c.Id, c.Name, c.AtecoCode, c.HasIndependent ? c.Independent : null, c.EeaSeat, netWorth ?? 0);
+                : new Applicant(c.Id, c.Name, c.AtecoCode, c.HasIndependent ? c.Independent : null, c.EeaSeat, netWorth ?? 0)
+                {
+                    SecondaryAteco = [.. c.SecondaryAtecoCodes],
+                };
         }
 
         private YearWork? Work(V1.AllocationWork w, string path, MapContext ctx)

@@ -7,8 +7,12 @@ namespace ContributiAutomatici.Engine.Allocation;
 /// <summary>What happens to the amounts cut by the caps of art. 6.4 (reading guide 2).</summary>
 public enum ExcessPolicy { Unassigned, Redistribute }
 
-/// <summary>An applicant company and the facts of art. 4 and 14.2.</summary>
-public sealed record Applicant(string Id, string Name, string Ateco, bool? Independent, bool EeaSeat, decimal NetWorth);
+/// <summary>An applicant company and the facts of art. 4 and 14.2; <paramref name="Ateco"/> its primary activity's code.</summary>
+public sealed record Applicant(string Id, string Name, string Ateco, bool? Independent, bool EeaSeat, decimal NetWorth)
+{
+    /// <summary>The secondary activities' ATECO codes, as the business register lists them.</summary>
+    public IReadOnlyList<string> SecondaryAteco { get; init; } = [];
+}
 
 /// <summary>Points of one role in one quota, given by the caller (a replay of scores made elsewhere).</summary>
 public sealed record GivenPoints(Role Role, string QuotaId, decimal Points);

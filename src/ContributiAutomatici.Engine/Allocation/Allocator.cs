@@ -223,9 +223,13 @@ public static class Allocator
     {
         if (a.Applicants.TryGetValue(role, out var r))
         {
-            var code = NormalizeAteco(c.Ateco);
-            if (!r.Ateco.Any(p => code.StartsWith(NormalizeAteco(p), StringComparison.Ordinal)))
-                return (r.Citation, $"ATECO {c.Ateco} is not admitted for the role {RoleNames.Key(role)} (admitted: {string.Join(", ", r.Ateco)})");
+            // Each role on any of the company's codes, primary or secondary (art. 4.1 asks for the activity, not the primary one).
+            if (!c.SecondaryAteco.Prepend(c.Ateco).Any(code => r.Ateco.Any(p => NormalizeAteco(code).StartsWith(NormalizeAteco(p), StringComparison.Ordinal))))
+            {
+                var why = c.SecondaryAteco.Count == 0 ? $"ATECO {c.Ateco} is not admitted"
+                    : $"none of the ATECO codes {c.Ateco} (primary), {string.Join(", ", c.SecondaryAteco)} (secondary) is admitted";
+                return (r.Citation, $"{why} for the role {RoleNames.Key(role)} (admitted: {string.Join(", ", r.Ateco)})");
+            }
             if (r.IndependentFor.Contains(work.Kind) && c.Independent != true)
                 return (r.Citation, $"{(work.Kind == WorkKind.TvWeb ? "TV and web works" : "these works")} are for independent producers only, and the company is not declared independent");
         }
