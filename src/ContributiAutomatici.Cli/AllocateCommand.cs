@@ -35,14 +35,19 @@ internal static class AllocateCommand
                           "repeat for several. With --json: the summary and these statements only",
             HelpName = "ID", AllowMultipleArgumentsPerToken = false,
         };
+        var html = new Option<string?>("--html")
+        {
+            Description = "Also write the year (or, with --company, those statements) as one self-contained Italian HTML page", HelpName = "FILE",
+        };
         command.Arguments.Add(file);
         command.Options.Add(json);
+        command.Options.Add(html);
         command.Options.Add(policy);
         command.Options.Add(top);
         command.Options.Add(company);
         var source = CommonOptions.AddRuleOptions(command, io);
         command.SetAction(r => Run(source(r), r.GetValue(file)!, r.GetValue(json), r.GetValue(policy), r.GetValue(top),
-            r.GetValue(company) ?? [], io));
+            r.GetValue(company) ?? [], r.GetValue(html), io));
         return command;
     }
 
@@ -61,7 +66,7 @@ internal static class AllocateCommand
             if (r.Tokens is [var token] && int.TryParse(token.Value, NumberStyles.Integer, Inv, out var value) && value < min) r.AddError(message);
         });
 
-    private static int Run(RuleSource source, string file, bool json, string? policy, int top, string[] companies, Io io)
+    private static int Run(RuleSource source, string file, bool json, string? policy, int top, string[] companies, string? html, Io io)
     {
         List<V1.AllocateRequest> items;
         try
@@ -91,6 +96,18 @@ internal static class AllocateCommand
         catch (Exception ex) when (ScoreCommand.ReportRequestError(ex, file, io.Err))
         {
             return Program.InputError;
+        }
+        if (html is not null)
+        {
+            try
+            {
+                File.WriteAllText(html, AllocationReport.Html(AllocationMapper.Result(AllocationMapper.Items(outcome, statementsFor))));
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                io.Err.WriteLine($"{html}: {ex.Message}");
+                return Program.InputError;
+            }
         }
         if (json)
         {

@@ -97,7 +97,7 @@ public class ComparisonCliTests
     }
 
     /// <summary>The page as headless Chromium renders it (Debian's chromium; .ci/run installs it).</summary>
-    private static string Chromium(string file)
+    internal static string Chromium(string file)
     {
         var exe = new[] { "/usr/bin/chromium", "/usr/bin/chromium-browser" }.FirstOrDefault(File.Exists)
                   ?? throw new InvalidOperationException("headless Chromium is needed for this test: apt-get install chromium (.ci/run does)");
