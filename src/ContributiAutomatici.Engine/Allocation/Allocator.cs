@@ -59,6 +59,9 @@ public static class Allocator
         var outcomes = new List<QuotaOutcome>();
         var credits = new Dictionary<string, List<CreditOutcome>>(Ord);
         var expires = new DateOnly(input.CreditingYear + (int)a.CreditExpiryYears.Value, 12, 31);
+        // The caps a claim's line names: one list per combination, shared by every line (a year has some 100,000).
+        string workCapName = $"work cap ({a.WorkCap.Citation})", companyCapName = $"company cap ({a.CompanyCap.Citation})";
+        IReadOnlyList<string>[] capsOf = [[], [workCapName], [companyCapName], [workCapName, companyCapName]];
         foreach (var q in quotas)
         {
             var r = resources[q.Id];
@@ -79,7 +82,7 @@ public static class Allocator
                     .Concat(mine.Any(p => p.CompanyCapped) ? [$"company cap ({a.CompanyCap.Citation})"] : []).ToList();
                 var lines = mine.OrderBy(p => p.Claim.WorkId, Ord).ThenBy(p => p.Claim.Role.Role).Select(p => new CreditLine(p.Claim.WorkId,
                     p.Claim.Role.Role, p.Claim.SharePercent, p.Points, p.BeforeCaps, p.BeforeCaps - p.AfterWorkCap, p.AfterWorkCap - p.Exact,
-                    p.Exact, CapsOf(p, a), p.ShortFilmsPool)).ToList();
+                    p.Exact, capsOf[(p.WorkCapped ? 1 : 0) + (p.CompanyCapped ? 2 : 0)], p.ShortFilmsPool)).ToList();
                 (credits.TryGetValue(companyId, out var list) ? list : credits[companyId] = []).Add(new CreditOutcome(q.Id,
                     mine.Sum(p => p.Points), exact, amount, caps, giveBack, input.CreditingYear, expires)
                 {
@@ -158,11 +161,6 @@ public static class Allocator
                 .ToDictionary(g => g.Key, g => (IReadOnlyList<string>)g.Select(c => c.WorkId).Distinct(Ord).ToList(), Ord),
         };
     }
-
-    /// <summary>The caps that cut a claim, with their articles.</summary>
-    private static IReadOnlyList<string> CapsOf(Part p, AllocationDefinition a) =>
-        [.. p.WorkCapped ? [$"work cap ({a.WorkCap.Citation})"] : Array.Empty<string>(),
-            .. p.CompanyCapped ? [$"company cap ({a.CompanyCap.Citation})"] : Array.Empty<string>()];
 
     /// <summary>
     /// Above a cap or limit, by more than the last digits decimal division leaves (a value exactly at a cap is not
