@@ -29,12 +29,25 @@ internal static class AllocateCommand
         var policy = new Option<string?>("--policy") { Description = "The excess policy of the caps, instead of the year's or the rule set's" };
         policy.AcceptOnlyFromAmong("unassigned", "redistribute");
         var top = Top();
+        var company = new Option<string[]>("--company")
+        {
+            Description = "Print this company's statement (its credits, each claim's line, what is kept out), not the top companies; " +
+                          "repeat for several. With --json: the summary and these statements only",
+            HelpName = "ID", AllowMultipleArgumentsPerToken = false,
+        };
+        var html = new Option<string?>("--html")
+        {
+            Description = "Also write the year (or, with --company, those statements) as one self-contained Italian HTML page", HelpName = "FILE",
+        };
         command.Arguments.Add(file);
         command.Options.Add(json);
+        command.Options.Add(html);
         command.Options.Add(policy);
         command.Options.Add(top);
+        command.Options.Add(company);
         var source = CommonOptions.AddRuleOptions(command, io);
-        command.SetAction(r => Run(source(r), r.GetValue(file)!, r.GetValue(json), r.GetValue(policy), r.GetValue(top), io));
+        command.SetAction(r => Run(source(r), r.GetValue(file)!, r.GetValue(json), r.GetValue(policy), r.GetValue(top),
+            r.GetValue(company) ?? [], r.GetValue(html), io));
         return command;
     }
 
@@ -53,7 +66,7 @@ internal static class AllocateCommand
             if (r.Tokens is [var token] && int.TryParse(token.Value, NumberStyles.Integer, Inv, out var value) && value < min) r.AddError(message);
         });
 
-    private static int Run(RuleSource source, string file, bool json, string? policy, int top, Io io)
+    private static int Run(RuleSource source, string file, bool json, string? policy, int top, string[] companies, string? html, Io io)
     {
         List<V1.AllocateRequest> items;
         try
@@ -71,26 +84,44 @@ internal static class AllocateCommand
             return Program.InputError;
         }
         if (source.Catalog() is not { } catalog) return Program.InputError;
-        if (policy is not null && items.Count > 0 && items[0].Header is { } header)
-            header.ExcessPolicy = policy == "redistribute" ? V1.ExcessPolicy.Redistribute : V1.ExcessPolicy.Unassigned;
+        if (items.Count > 0 && items[0].Header is { } header)
+        {
+            if (policy is not null) header.ExcessPolicy = policy == "redistribute" ? V1.ExcessPolicy.Redistribute : V1.ExcessPolicy.Unassigned;
+            header.StatementsFor.Add(companies);
+        }
         AllocationOutcome outcome;
+        IReadOnlyList<string> statementsFor;
         try
         {
             var reader = new AllocationMapper.Reader(catalog);
             foreach (var item in items) reader.Add(item);
             outcome = Allocator.Run(reader.Build());
+            statementsFor = reader.StatementsFor;
         }
         catch (Exception ex) when (ScoreCommand.ReportRequestError(ex, file, io.Err))
         {
             return Program.InputError;
         }
+        if (html is not null)
+        {
+            try
+            {
+                File.WriteAllText(html, AllocationReport.Html(AllocationMapper.Result(AllocationMapper.Items(outcome, statementsFor))));
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                io.Err.WriteLine($"{html}: {ex.Message}");
+                return Program.InputError;
+            }
+        }
         if (json)
         {
-            var result = AllocationMapper.Result(AllocationMapper.Items(outcome));
+            var result = AllocationMapper.Result(AllocationMapper.Items(outcome, statementsFor));
             io.Out.WriteLine(new JsonFormatter(JsonFormatter.Settings.Default.WithIndentation()).Format(result));
             return Program.Ok;
         }
-        WriteSummary(outcome, top, io.Out);
+        WriteSummary(outcome, top, statementsFor.Count == 0, io.Out);
+        foreach (var id in statementsFor) CompanyStatementText.Write(outcome, id, io.Out);
         return Program.Ok;
     }
 
@@ -106,35 +137,64 @@ internal static class AllocateCommand
         return AllocationMapper.Items(JsonInput.Parse<V1.AllocationYear>(File.ReadAllText(file), file)).ToList();
     }
 
-    private static string Eur(decimal d) => d.ToString("#,0.00", Inv);
+    internal static string Eur(decimal d) => d.ToString("#,0.00", Inv);
 
-    private static void WriteSummary(AllocationOutcome o, int top, TextWriter w)
+    private static string Residue(decimal d) => d.ToString("0.####", Inv);
+
+    private static string Moved(Reconciliation a) =>
+        a.Redistributed > 0 ? $"; redistributed EUR {Eur(a.Redistributed)} (cut by the caps, paid to the others)" : "";
+
+    /// <summary>The unassigned money by cause, the causes that have any: " (work cap 1.00, company cap 2.00)".</summary>
+    private static string Causes(Reconciliation a)
+    {
+        var causes = new (string Name, decimal Amount)[]
+        {
+            ("work cap", a.UnassignedWorkCap), ("company cap", a.UnassignedCompanyCap), ("short-film limit", a.UnassignedShortFilmsLimit),
+            ("no admitted claimant", a.UnassignedNoClaimant),
+        }.Where(c => c.Amount > 0).Select(c => $"{c.Name} {Eur(c.Amount)}").ToList();
+        return causes.Count > 0 ? $" ({string.Join(", ", causes)})" : "";
+    }
+
+    /// <summary>The year per quota, then (<paramref name="companies"/>) the top companies and what is kept out.</summary>
+    private static void WriteSummary(AllocationOutcome o, int top, bool companies, TextWriter w)
     {
         w.WriteLine($"{o.RuleSetId} (sha256 {o.ContentHash[..16]}, {o.Resolution})  application year {o.ApplicationYear}, credited {o.CreditingYear}");
         w.WriteLine($"budget EUR {Eur(o.Budget)}; excess policy {o.Excess.ToString().ToLowerInvariant()} ({(o.ExcessFromRequest ? "request" : "rule set")}); " +
                     $"{o.Companies.Count} companies, {o.Works.Count} works, {o.ClaimCount} claims, {o.Exclusions.Count} exclusions");
         w.WriteLine();
-        w.WriteLine($"{"quota",-20} {"resources",16} {"points",14} {"EUR/point",12} {"allocated",16} {"work cap cut",14} {"co. cap cut",14} {"unassigned",14} {"residue",8}");
+        w.WriteLine($"{"quota",-20} {"resources",16} {"points",14} {"EUR/point",12} {"allocated",16} {"unassigned",16} {"residue",8} {"redistributed",16}");
         foreach (var q in o.Quotas)
         {
-            if (!q.Pays)
+            if (q.Account is not { } a)
             {
                 w.WriteLine($"{q.Quota.Id,-20} {Eur(q.Resources),16}  {(q.Quota.Reserved ? "reserved, not allocated" : "split into its sub-quotas")} [{q.Quota.Citation}]");
                 continue;
             }
-            w.WriteLine($"{q.Quota.Id,-20} {Eur(q.Resources),16} {q.TotalPoints.ToString("0.##", Inv),14} {q.PointValue.ToString("0.####", Inv),12} " +
-                        $"{Eur(q.Allocated),16} {Eur(q.CutByWorkCap),14} {Eur(q.CutByCompanyCap),14} {Eur(q.Unassigned),14} {q.RoundingResidue.ToString("0.####", Inv),8}");
+            w.WriteLine($"{q.Quota.Id,-20} {Eur(a.Resources),16} {q.TotalPoints.ToString("0.##", Inv),14} {q.PointValue.ToString("0.####", Inv),12} " +
+                        $"{Eur(a.Allocated),16} {Eur(a.Unassigned),16} {Residue(a.RoundingResidue),8} {Eur(a.Redistributed),16}");
             if (q.ShortFilms is { Binding: true } sf)
                 w.WriteLine($"{"",-20} short films limit {sf.LimitPercent.ToString("0.##", Inv)}% binding: EUR {Eur(sf.Resources)} to {sf.Points.ToString("0.##", Inv)} points at {sf.PointValue.ToString("0.####", Inv)}; the other works at {sf.OtherPointValue.ToString("0.####", Inv)}");
+            foreach (var p in q.Pools)
+                w.WriteLine($"{"",-20} {(p.Pool == "short_films" ? "short films' pool" : "other works' pool")}: EUR {Eur(p.Account.Resources)} = " +
+                            $"exact {Eur(p.Account.Allocated)} + unassigned {Eur(p.Account.Unassigned)}{Causes(p.Account)}{Moved(p.Account)}");
+            if (q.Pools.Count == 0 && (a.Unassigned > 0 || a.Redistributed > 0))
+                w.WriteLine($"{"",-20} unassigned{Causes(a)}{Moved(a)}");
         }
         w.WriteLine();
-        w.WriteLine($"allocated EUR {Eur(o.Allocated)}; unassigned EUR {Eur(o.Unassigned)}; reserved EUR {Eur(o.Reserved)}; rounding residue EUR {o.RoundingResidue.ToString("0.####", Inv)}");
+        var t = o.Account;
+        w.WriteLine($"budget EUR {Eur(o.Budget)} = allocated EUR {Eur(t.Allocated)} + unassigned EUR {Eur(t.Unassigned)} + reserved EUR {Eur(o.Reserved)} + rounding residue EUR {Residue(t.RoundingResidue)}");
+        if (t.Unassigned > 0 || t.Redistributed > 0)
+            w.WriteLine($"unassigned{Causes(t)}{Moved(t)}");
         w.WriteLine();
+        if (!companies) return;
         w.WriteLine($"top {Math.Min(top, o.Companies.Count)} companies:");
-        foreach (var c in o.Companies.OrderByDescending(c => c.Total).ThenBy(c => c.Id, StringComparer.Ordinal).Take(top))
+        var shown = o.Companies.OrderByDescending(c => c.Total).ThenBy(c => c.Id, StringComparer.Ordinal).Take(top).ToList();
+        // The columns as wide as their longest id and name, so a long id does not push the amounts out of line.
+        var (idWidth, nameWidth) = (shown.Select(c => c.Id.Length).DefaultIfEmpty().Max(), shown.Select(c => c.Name.Length).DefaultIfEmpty().Max());
+        foreach (var c in shown)
         {
             var caps = c.Credits.SelectMany(x => x.Caps).Distinct().ToList();
-            w.WriteLine($"  {c.Id,-12} {c.Name,-30} EUR {Eur(c.Total),16}  {string.Join(", ", c.Credits.Select(x => $"{x.QuotaId} {Eur(x.Amount)}"))}" +
+            w.WriteLine($"  {c.Id.PadRight(idWidth)}  {c.Name.PadRight(nameWidth)}  EUR {Eur(c.Total),16}  {string.Join(", ", c.Credits.Select(x => $"{x.QuotaId} {Eur(x.Amount)}"))}" +
                         (caps.Count > 0 ? $"  capped: {string.Join("; ", caps)}" : ""));
         }
         if (o.Exclusions.Count > 0)

@@ -50,6 +50,12 @@ public static class ComparisonReport
     public static string Html(V1.CompareAllocationsResponse r)
     {
         static string H(string s) => WebUtility.HtmlEncode(s);
+        // For people: Italian number formats (1.926.022,61) and the rule set's quota titles, as the allocation page.
+        static string Eur(string s) => s.Length == 0 ? "–" : AllocationReport.Eur(s);
+        static string Pct(string s) => s.Length == 0 ? "–" : AllocationReport.Num(s);
+        static string Val(string s) => s.Length == 0 ? "–" : AllocationReport.Num(s);
+        static string Num(string s) => s.Length == 0 ? "–" : AllocationReport.Num(s);
+        var titles = r.B.Quotas.Concat(r.A.Quotas).GroupBy(q => q.QuotaId).ToDictionary(g => g.Key, g => g.Last().Title);
         var sb = new StringBuilder();
         sb.Append("""
             <!DOCTYPE html>
@@ -74,16 +80,17 @@ public static class ComparisonReport
         foreach (var (name, s, allocated) in new[] { ("a", r.A, r.AAllocated), ("b", r.B, r.BAllocated) })
             sb.Append($"<div class=\"side\" id=\"side-{name}\"><b>{name}: {H(s.RuleSetId)}{(s.Overlays.Count > 0 ? " + " + H(string.Join(" + ", s.Overlays)) : "")}</b><br>" +
                       $"anno {s.ApplicationYear}, budget € {Eur(s.Budget)}<br>assegnati € <span class=\"allocated\">{Eur(allocated)}</span><br>" +
-                      $"<span class=\"hash\">sha256 {H(s.ContentHash)}</span></div>");
+                      $"<span class=\"hash\">sha256 <abbr title=\"{H(s.ContentHash)}\">{H(s.ContentHash[..12])}…</abbr></span></div>");
         sb.Append("</div>");
 
         sb.Append("<h2>Quote (art. 3)</h2><div class=\"scroll\"><table id=\"quotas\"><tr><th>quota</th><th>a %</th><th>b %</th><th>a assegnati €</th><th>b assegnati €</th><th>a €/punto</th><th>b €/punto</th></tr>");
         foreach (var q in r.Quotas)
-            sb.Append($"<tr><td>{H(q.QuotaId)}</td><td>{Pct(q.ASharePercent)}</td><td>{Pct(q.BSharePercent)}</td><td>{Eur(q.AAllocated)}</td><td>{Eur(q.BAllocated)}</td><td>{Val(q.APointValue)}</td><td>{Val(q.BPointValue)}</td></tr>");
+            sb.Append($"<tr><td>{H(titles.GetValueOrDefault(q.QuotaId, q.QuotaId))} <small>{H(q.QuotaId)}</small></td><td>{Pct(q.ASharePercent)}</td><td>{Pct(q.BSharePercent)}</td><td>{Eur(q.AAllocated)}</td><td>{Eur(q.BAllocated)}</td><td>{Val(q.APointValue)}</td><td>{Val(q.BPointValue)}</td></tr>");
         sb.Append("</table></div>");
 
         sb.Append("<h2>Variazione per impresa</h2>");
         sb.Append(Histogram(r.Companies.Select(c => D(c.Difference)).ToList()));
+        sb.Append("<p><small>Numero di imprese per fascia di variazione (b − a, in euro): in verde chi guadagna, in rosso chi perde.</small></p>");
 
         foreach (var (title, id, list) in new[] { ("Chi guadagna di più", "gainers", r.Gainers), ("Chi perde di più", "losers", r.Losers) })
         {
@@ -121,12 +128,14 @@ public static class ComparisonReport
             var h = top == 0 ? 0 : counts[i] * 130 / top;
             var from = min + i * width;
             var color = from <= 0 && from + width >= 0 ? "#868e96" : from > 0 ? "#2b8a3e" : "#c92a2a";
-            sb.Append($"<rect x=\"{10 + i * 40}\" y=\"{150 - h}\" width=\"34\" height=\"{h}\" fill=\"{color}\"><title>{from.ToString("#,0", Inv)} .. {(from + width).ToString("#,0", Inv)} €: {counts[i]}</title></rect>");
+            sb.Append($"<rect x=\"{10 + i * 40}\" y=\"{150 - h}\" width=\"34\" height=\"{h}\" fill=\"{color}\"><title>da {Whole(from)} a {Whole(from + width)} €: {counts[i]} imprese</title></rect>");
             sb.Append($"<text x=\"{27 + i * 40}\" y=\"{145 - h}\" font-size=\"10\" text-anchor=\"middle\">{counts[i]}</text>");
         }
-        sb.Append($"<text x=\"10\" y=\"170\" font-size=\"10\">{min.ToString("#,0", Inv)} €</text>");
-        sb.Append($"<text x=\"{bins * 40 + 10}\" y=\"170\" font-size=\"10\" text-anchor=\"end\">{max.ToString("#,0", Inv)} €</text>");
+        sb.Append($"<text x=\"10\" y=\"170\" font-size=\"10\">{Whole(min)} €</text>");
+        sb.Append($"<text x=\"{bins * 40 + 10}\" y=\"170\" font-size=\"10\" text-anchor=\"end\">{Whole(max)} €</text>");
         sb.Append("</svg>");
         return sb.ToString();
+
+        static string Whole(decimal d) => AllocationReport.Eur(Math.Round(d))[..^3];
     }
 }

@@ -117,8 +117,25 @@ public static class AllocationGoldenTests
             ? arr.EnumerateArray().Where(e => e.TryGetProperty(key, out var k) && k.GetString() == id).Select(e => (JsonElement?)e).FirstOrDefault()
             : null;
 
-    private static JsonElement? Field(JsonElement? obj, string field) =>
-        obj is { } o && o.TryGetProperty(field, out var v) ? v : null;
+    /// <summary>
+    /// A field, or a dotted path into the result ("account.unassignedCompanyCap"); a segment on a list picks the item
+    /// whose first field has that value ("pools.other_works.account.unassignedWorkCap").
+    /// </summary>
+    private static JsonElement? Field(JsonElement? obj, string field)
+    {
+        foreach (var segment in field.Split('.'))
+        {
+            if (obj is not { } o) return null;
+            obj = o.ValueKind switch
+            {
+                JsonValueKind.Object when o.TryGetProperty(segment, out var v) => v,
+                JsonValueKind.Array => o.EnumerateArray().Where(e => e.ValueKind == JsonValueKind.Object && e.EnumerateObject().FirstOrDefault()
+                    is { Value.ValueKind: JsonValueKind.String } first && first.Value.GetString() == segment).Select(e => (JsonElement?)e).FirstOrDefault(),
+                _ => null,
+            };
+        }
+        return obj;
+    }
 
     /// <summary>Allocates the case's year and compares.</summary>
     public static GoldenResult Run(AllocationGoldenCase c, RuleCatalog catalog)

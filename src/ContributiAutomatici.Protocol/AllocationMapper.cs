@@ -14,7 +14,7 @@ namespace ContributiAutomatici.Protocol;
 public static class AllocationMapper
 {
     /// <summary>Decimals of the "exact" amounts and points in the result (the proto says so).</summary>
-    public const int ExactScale = 10;
+    public const int ExactScale = Account.Scale;
 
     /// <summary>Decimals of the point values in the result.</summary>
     public const int PointValueScale = 12;
@@ -62,6 +62,9 @@ public static class AllocationMapper
             _errors.Add(new FieldError(field, description));
         }
 
+        /// <summary>The companies whose statements the header asks for (<see cref="Build"/> checks them); empty: all.</summary>
+        public IReadOnlyList<string> StatementsFor { get; private set; } = [];
+
         /// <summary>The validated year, or <see cref="InvalidRequestException"/> naming every offending field.</summary>
         public AllocationInput Build()
         {
@@ -84,6 +87,11 @@ public static class AllocationMapper
             var companies = new Dictionary<string, Applicant>(StringComparer.Ordinal);
             foreach (var (c, path) in _companies)
                 if (Company(c, path) is { } a && !companies.TryAdd(a.Id, a)) Error($"{path}.id", $"company '{a.Id}' is given twice");
+
+            for (var i = 0; i < h.StatementsFor.Count; i++)
+                if (!companies.ContainsKey(h.StatementsFor[i]))
+                    Error($"items[0].header.statements_for[{i}]", $"company '{h.StatementsFor[i]}' is not one of the year's companies");
+            StatementsFor = h.StatementsFor.Distinct(StringComparer.Ordinal).ToList();
 
             var excluded = new List<Exclusion>();
             var works = new Dictionary<string, YearWork>(StringComparer.Ordinal);
@@ -137,11 +145,17 @@ public static class AllocationMapper
             if (c.Id.Length == 0) Error($"{path}.id", "a company needs its id");
             if (c.AtecoCode.Length == 0) Error($"{path}.ateco_code", "the ATECO code is required (art. 4.1)");
             else if (!c.AtecoCode.Any(char.IsAsciiDigit)) Error($"{path}.ateco_code", $"not an ATECO code: '{c.AtecoCode}' (write e.g. \"59.11\")");
+            for (var i = 0; i < c.SecondaryAtecoCodes.Count; i++)
+                if (!c.SecondaryAtecoCodes[i].Any(char.IsAsciiDigit))
+                    Error($"{path}.secondary_ateco_codes[{i}]", $"not an ATECO code: '{c.SecondaryAtecoCodes[i]}' (write e.g. \"59.13\")");
             if (!c.HasEeaSeat) Error($"{path}.eea_seat", "say whether the registered office is in the EEA (art. 4.2.a)");
             var netWorth = c.NetWorth.Length == 0 ? null : RequestMapper.Decimal(c.NetWorth, $"{path}.net_worth", _errors);
             if (c.NetWorth.Length == 0) Error($"{path}.net_worth", "the net worth of the last filed accounts is required (art. 14.2)");
             return c.Id.Length == 0 ? null
-                : new Applicant(c.Id, c.Name, c.AtecoCode, c.HasIndependent ? c.Independent : null, c.EeaSeat, netWorth ?? 0);
+                : new Applicant(c.Id, c.Name, c.AtecoCode, c.HasIndependent ? c.Independent : null, c.EeaSeat, netWorth ?? 0)
+                {
+                    SecondaryAteco = [.. c.SecondaryAtecoCodes],
+                };
         }
 
         private YearWork? Work(V1.AllocationWork w, string path, MapContext ctx)
@@ -178,13 +192,21 @@ public static class AllocationMapper
 
     private static string Money(decimal d) => Dec(d, 2);
 
-    /// <summary>The result as stream items: the summary, then companies, works, exclusions (each in id order).</summary>
-    public static IEnumerable<V1.AllocateResponse> Items(AllocationOutcome o)
+    /// <summary>
+    /// The result as stream items: the summary, then companies, works, exclusions (each in id order). With
+    /// <paramref name="statementsFor"/> (company ids): the summary, those companies' statements, the works they claim,
+    /// and the exclusions of those companies or works.
+    /// </summary>
+    public static IEnumerable<V1.AllocateResponse> Items(AllocationOutcome o, IReadOnlyCollection<string>? statementsFor = null)
     {
         yield return new V1.AllocateResponse { Summary = Summary(o) };
-        foreach (var c in o.Companies) yield return new V1.AllocateResponse { Company = Company(c) };
-        foreach (var w in o.Works) yield return new V1.AllocateResponse { Work = Work(w) };
-        foreach (var e in o.Exclusions) yield return new V1.AllocateResponse { Exclusion = ResponseMapper.Exclusion(e) };
+        var all = statementsFor is not { Count: > 0 };
+        var companies = all ? null : statementsFor!.ToHashSet(StringComparer.Ordinal);
+        var works = all ? null : companies!.SelectMany(c => o.WorksClaimed.GetValueOrDefault(c) ?? []).ToHashSet(StringComparer.Ordinal);
+        foreach (var c in o.Companies.Where(c => all || companies!.Contains(c.Id))) yield return new V1.AllocateResponse { Company = Company(c) };
+        foreach (var w in o.Works.Where(w => all || works!.Contains(w.Id))) yield return new V1.AllocateResponse { Work = Work(w) };
+        foreach (var e in o.Exclusions.Where(e => all || companies!.Contains(e.CompanyId) || e.CompanyId.Length == 0 && works!.Contains(e.WorkId)))
+            yield return new V1.AllocateResponse { Exclusion = ResponseMapper.Exclusion(e) };
     }
 
     /// <summary>The result as one message (the CLI's --json).</summary>
@@ -218,6 +240,9 @@ public static class AllocationMapper
         s.IncompleteWorks = o.Works.Count(w => w.MissingRows.Count > 0);
         s.ProvisionalRows.AddRange(o.Works.SelectMany(w => w.ProvisionalRows).Distinct().Order(StringComparer.Ordinal));
         s.Policies.AddRange(o.Policies);
+        s.Account = Reconciliation(o.Account);
+        s.Unassigned = s.Account.Unassigned;
+        s.RoundingResidue = s.Account.RoundingResidue;
         foreach (var q in o.Quotas)
         {
             var qa = new V1.QuotaAllocation
@@ -237,6 +262,17 @@ public static class AllocationMapper
                 qa.WorkCap = Dec(q.WorkCap);
                 qa.CompanyCap = Dec(q.CompanyCap);
             }
+            if (q.Account is { } account)
+            {
+                // One figure everywhere: the quota's unassigned and residue are its account's.
+                qa.Account = Reconciliation(account);
+                qa.Unassigned = qa.Account.Unassigned;
+                qa.RoundingResidue = qa.Account.RoundingResidue;
+                qa.Pools.AddRange(q.Pools.Select(p => new V1.PoolReconciliation
+                {
+                    Pool = p.Pool, Points = Dec(p.Points), PointValue = Dec(p.PointValue, PointValueScale), Account = Reconciliation(p.Account),
+                }));
+            }
             if (q.ShortFilms is { } sf)
                 qa.ShortFilms = new V1.ShortFilmsLimit
                 {
@@ -246,6 +282,20 @@ public static class AllocationMapper
             s.Quotas.Add(qa);
         }
         return s;
+    }
+
+    /// <summary>An account, its figures already to the published scale (so they sum as written).</summary>
+    public static V1.Reconciliation Reconciliation(Reconciliation a) => new()
+    {
+        Resources = Dec(a.Resources), Allocated = Dec(a.Allocated), Unassigned = Dec(a.Unassigned), UnassignedWorkCap = Dec(a.UnassignedWorkCap),
+        UnassignedCompanyCap = Dec(a.UnassignedCompanyCap), UnassignedShortFilmsLimit = Dec(a.UnassignedShortFilmsLimit),
+        UnassignedNoClaimant = Dec(a.UnassignedNoClaimant), RoundingResidue = Dec(a.RoundingResidue), Redistributed = Dec(a.Redistributed),
+    };
+
+    private static (string Before, string WorkCut, string CompanyCut, string Exact) Cuts(decimal before, decimal workCut, decimal companyCut, decimal exact)
+    {
+        var (b, w, c, e) = Account.Written(before, workCut, companyCut, exact);
+        return (Dec(b), Dec(w), Dec(c), Dec(e));
     }
 
     private static V1.CompanyStatement Company(CompanyOutcome c)
@@ -259,6 +309,17 @@ public static class AllocationMapper
                 ExpiresOn = ResponseMapper.Date(x.ExpiresOn), RoundingGiveBack = x.GiveBack,
             };
             credit.Caps.AddRange(x.Caps);
+            credit.Rounding = Dec(x.Rounding);
+            foreach (var l in x.Lines)
+            {
+                var (before, workCut, companyCut, exact) = Cuts(l.BeforeCaps, l.CutByWorkCap, l.CutByCompanyCap, l.Exact);
+                credit.Lines.Add(new V1.CreditLine
+                {
+                    WorkId = l.WorkId, Role = (V1.Role)(int)l.Role, RightsSharePercent = Dec(l.SharePercent), Points = Dec(l.Points),
+                    BeforeCaps = before, CutByWorkCap = workCut, CutByCompanyCap = companyCut, ExactAmount = exact, Caps = { l.Caps },
+                    ShortFilmsPool = l.ShortFilmsPool,
+                });
+            }
             s.Credits.Add(credit);
         }
         return s;
@@ -271,11 +332,15 @@ public static class AllocationMapper
             WorkId = w.Id, Title = w.Title, ScoredHere = w.ScoredHere, Amount = Money(w.Amount),
             ProvisionalRows = { w.ProvisionalRows }, MissingRows = { w.MissingRows },
         };
-        s.Claims.AddRange(w.Claims.Select(c => new V1.ClaimAmount
+        s.Claims.AddRange(w.Claims.Select(c =>
         {
-            CompanyId = c.CompanyId, Role = (V1.Role)(int)c.Role, RightsSharePercent = Dec(c.SharePercent), QuotaId = c.QuotaId,
-            Points = Dec(c.Points), ExactAmount = Dec(c.Exact), WorkCapped = c.WorkCapped, CompanyCapped = c.CompanyCapped,
-            ShortFilmsPool = c.ShortFilmsPool,
+            var (before, workCut, companyCut, exact) = Cuts(c.BeforeCaps, c.CutByWorkCap, c.CutByCompanyCap, c.Exact);
+            return new V1.ClaimAmount
+            {
+                CompanyId = c.CompanyId, Role = (V1.Role)(int)c.Role, RightsSharePercent = Dec(c.SharePercent), QuotaId = c.QuotaId,
+                Points = Dec(c.Points), ExactAmount = exact, WorkCapped = c.WorkCapped, CompanyCapped = c.CompanyCapped,
+                ShortFilmsPool = c.ShortFilmsPool, BeforeCaps = before, CutByWorkCap = workCut, CutByCompanyCap = companyCut,
+            };
         }));
         s.AuthorShares.AddRange(w.AuthorShares.Select(a => new V1.AuthorShare
         {

@@ -165,11 +165,19 @@ public static class RequestMapper
 
     private static M.ForeignSale? ForeignSale(V1.ForeignSale e, string p, MapContext ctx)
     {
-        if (e.Country.Length != 2 || !char.IsAsciiLetter(e.Country[0]) || !char.IsAsciiLetter(e.Country[1]))
-            ctx.Errors.Add(new FieldError(p + ".country", $"an ISO 3166-1 alpha-2 country code, got '{e.Country}'"));
+        // The territory: country, or countries (one amount for all), or both; each an ISO 3166-1 alpha-2 code, each once.
+        if (e.Country.Length > 0 || e.Countries.Count == 0) IsoCountry(e.Country, p + ".country", ctx.Errors);
+        for (var i = 0; i < e.Countries.Count; i++) IsoCountry(e.Countries[i], $"{p}.countries[{i}]", ctx.Errors);
+        var countries = e.Countries.Prepend(e.Country).Where(c => c.Length > 0).Select(c => c.ToUpperInvariant()).Distinct().ToList();
         return ResultDate(e.Date, p, ctx.Errors) is { } d
-            ? new M.ForeignSale(d, Amount(e.Amount, p, "amount", ctx.Errors, required: true) ?? 0, e.Country.ToUpperInvariant())
+            ? new M.ForeignSale(d, Amount(e.Amount, p, "amount", ctx.Errors, required: true) ?? 0, countries.FirstOrDefault() ?? "") { Countries = countries }
             : null;
+    }
+
+    private static void IsoCountry(string code, string field, List<FieldError> errors)
+    {
+        if (code.Length != 2 || !char.IsAsciiLetter(code[0]) || !char.IsAsciiLetter(code[1]))
+            errors.Add(new FieldError(field, $"an ISO 3166-1 alpha-2 country code, got '{code}'"));
     }
 
     public static M.Work? MapWork(V1.Work? w, string path, MapContext ctx)

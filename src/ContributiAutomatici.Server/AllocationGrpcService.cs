@@ -24,30 +24,50 @@ public sealed class AllocationGrpcService(LiveRules rules, ContributiMetrics met
     {
         var ct = context.CancellationToken;
         // The rules current when the call starts allocate the whole year, whatever a reload does meanwhile.
-        var catalog = rules.Current;
-        var reader = new AllocationMapper.Reader(catalog);
+        var reader = new AllocationMapper.Reader(rules.Current);
         var items = 0;
         while (await requestStream.MoveNext(ct))
         {
             reader.Add(requestStream.Current);
             items++;
         }
-        var sw = Stopwatch.StartNew();
-        var input = reader.Build();
-        ct.ThrowIfCancellationRequested();
-        var outcome = Allocator.Run(input);
-        metrics.AllocationRun(context.ResolvedRuleSet(catalog, outcome.ContentHash, outcome.RuleSetId));
-        logger.LogInformation(
-            "allocated {Year} under {RuleSet} ({Hash}): {Items} items, {Companies} companies, {Works} works, {Exclusions} exclusions, EUR {Allocated} in {Ms} ms",
-            outcome.ApplicationYear, outcome.RuleSetId, outcome.ContentHash[..12], items, outcome.Companies.Count, outcome.Works.Count,
-            outcome.Exclusions.Count, outcome.Allocated, sw.ElapsedMilliseconds);
         var written = 0;
-        foreach (var item in AllocationMapper.Items(outcome))
+        foreach (var item in Run(reader, items, context))
         {
             ct.ThrowIfCancellationRequested();
             // Handed to the transport in batches: a flush every FlushEvery items, not one per message.
             responseStream.WriteOptions = ++written % FlushEvery == 0 ? null : Buffered;
             await responseStream.WriteAsync(item, ct);
         }
+    }
+
+    /// <summary>The same allocation for a year in one message (and over JSON/HTTP: POST /v1/allocations:allocate).</summary>
+    public override Task<AllocateYearResponse> AllocateYear(AllocateYearRequest request, ServerCallContext context)
+    {
+        var reader = new AllocationMapper.Reader(rules.Current);
+        var items = 0;
+        foreach (var item in AllocationMapper.Items(request.Year ?? new AllocationYear()))
+        {
+            reader.Add(item);
+            items++;
+        }
+        return Task.FromResult(new AllocateYearResponse { Result = AllocationMapper.Result(Run(reader, items, context)) });
+    }
+
+    /// <summary>Allocates the year read, counts and logs the run, and gives the items the header asks for.</summary>
+    private IEnumerable<AllocateResponse> Run(AllocationMapper.Reader reader, int items, ServerCallContext context)
+    {
+        var sw = Stopwatch.StartNew();
+        var input = reader.Build();
+        context.CancellationToken.ThrowIfCancellationRequested();
+        var outcome = Allocator.Run(input);
+        // The rule set used: the version with its overlays ("dm-2021+covid-19").
+        context.ResolvedRuleSet(input.RuleSet);
+        metrics.AllocationRun(input.RuleSet.Id);
+        logger.LogInformation(
+            "allocated {Year} under {RuleSet} ({Hash}): {Items} items, {Companies} companies, {Works} works, {Exclusions} exclusions, EUR {Allocated} in {Ms} ms",
+            outcome.ApplicationYear, outcome.RuleSetId, outcome.ContentHash[..12], items, outcome.Companies.Count, outcome.Works.Count,
+            outcome.Exclusions.Count, outcome.Allocated, sw.ElapsedMilliseconds);
+        return AllocationMapper.Items(outcome, reader.StatementsFor);
     }
 }

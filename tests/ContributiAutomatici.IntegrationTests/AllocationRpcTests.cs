@@ -131,4 +131,66 @@ public sealed class AllocationRpcTests(ServerFixture fixture)
             Assert.True(decimal.Parse(q.Allocated, System.Globalization.CultureInfo.InvariantCulture) <=
                         decimal.Parse(q.Resources, System.Globalization.CultureInfo.InvariantCulture), q.QuotaId);
     }
+
+    // ------------------------------------------------------------------ issue 25: the account, a statement per company
+
+    private static decimal D(string s) => decimal.Parse(s, System.Globalization.CultureInfo.InvariantCulture);
+
+    [Fact]
+    public async Task The_account_comes_over_grpc_each_quota_reconciled_as_written()
+    {
+        var year = ExampleYear();
+        year.Header.ExcessPolicy = Contracts.V1.ExcessPolicy.Redistribute;
+
+        var result = AllocationMapper.Result(await Allocate(Raw, AllocationMapper.Items(year)));
+
+        // examples/year-2023.json under redistribute: cinema.economic's work cap cut 1,223,977.39 at the nominal value
+        // 1,099.14 EUR per point; 315,000 stays unassigned (every claimant capped in the end), 908,977.39 is paid to others.
+        var economic = result.Summary.Quotas.Single(q => q.QuotaId == "cinema.economic").Account;
+        Assert.Equal(("3150000", "2835000.01", "315000", "0"), (economic.Resources, economic.Allocated, economic.UnassignedWorkCap, economic.UnassignedCompanyCap));
+        Assert.Equal(908_977.39m, Math.Round(D(economic.Redistributed), 2));
+        Assert.Equal("-0.01", economic.RoundingResidue);
+        foreach (var q in result.Summary.Quotas.Where(q => q.AllocatedHere))
+        {
+            var a = q.Account;
+            Assert.Equal(D(a.Resources), D(a.Allocated) + D(a.UnassignedWorkCap) + D(a.UnassignedCompanyCap) + D(a.UnassignedShortFilmsLimit) +
+                                         D(a.UnassignedNoClaimant) + D(a.RoundingResidue));
+        }
+        Assert.Equal(D(result.Summary.Budget), D(result.Summary.Account.Resources) + D(result.Summary.Reserved));
+    }
+
+    [Fact]
+    public async Task Statements_for_one_company_over_grpc_and_over_rest_are_its_part_of_the_whole_year()
+    {
+        var whole = InProcess(AllocationMapper.Items(ExampleYear()));
+        var year = ExampleYear();
+        year.Header.StatementsFor.Add("alfa-film");
+
+        var grpc = AllocationMapper.Result(await Allocate(Raw, AllocationMapper.Items(year)));
+        var unary = (await Raw.AllocateYearAsync(new AllocateYearRequest { Year = year }, deadline: DateTime.UtcNow.AddMinutes(1))).Result;
+        using var http = new HttpClient
+        {
+            BaseAddress = fixture.Server.Address, DefaultRequestVersion = System.Net.HttpVersion.Version20,
+            DefaultVersionPolicy = HttpVersionPolicy.RequestVersionExact, Timeout = TimeSpan.FromSeconds(60),
+        };
+        using var body = new StringContent(JsonFormatter.Default.Format(new AllocateYearRequest { Year = year }), System.Text.Encoding.UTF8, "application/json");
+        using var response = await http.PostAsync(new Uri("/v1/allocations:allocate", UriKind.Relative), body);
+        Assert.Equal(System.Net.HttpStatusCode.OK, response.StatusCode);
+        var rest = JsonParser.Default.Parse<AllocateYearResponse>(await response.Content.ReadAsStringAsync()).Result;
+
+        Assert.Equal(grpc, unary);
+        Assert.Equal(grpc, rest);
+        Assert.Equal(whole.Summary, grpc.Summary); // the whole year's summary always comes
+        var alfa = Assert.Single(grpc.Companies);
+        Assert.Equal(whole.Companies.Single(c => c.CompanyId == "alfa-film"), alfa);
+        Assert.Equal("2599514.58", alfa.Total);
+        Assert.Equal(D(alfa.Total), alfa.Credits.Sum(x => x.Lines.Sum(l => D(l.ExactAmount)) + D(x.Rounding)));
+        Assert.Equal(["campione-incassi", "opera-prima"], grpc.Works.Select(w => w.WorkId));
+        Assert.Empty(grpc.Exclusions); // none of the example's exclusions concerns alfa-film or its works
+
+        year.Header.StatementsFor.Add("no-such-srl");
+        var ex = await Assert.ThrowsAsync<RpcException>(() => Raw.AllocateYearAsync(new AllocateYearRequest { Year = year }).ResponseAsync);
+        Assert.Equal(StatusCode.InvalidArgument, ex.StatusCode);
+        Assert.Equal(["items[0].header.statements_for[1]"], ContributiClient.FieldViolations(ex).Select(v => v.Field));
+    }
 }

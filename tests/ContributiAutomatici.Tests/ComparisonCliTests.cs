@@ -91,18 +91,21 @@ public class ComparisonCliTests
             var dom = Chromium(html);
             Assert.Contains(r.A.ContentHash, dom);
             Assert.Contains(r.B.ContentHash, dom);
-            Assert.Contains(ComparisonReport.Eur(r.AAllocated), dom);
-            Assert.Contains(ComparisonReport.Eur(r.BAllocated), dom);
-            foreach (var g in r.Gainers) Assert.Contains(ComparisonReport.Eur(g.Difference), dom);
-            foreach (var l in r.Losers) Assert.Contains(ComparisonReport.Eur(l.Difference), dom);
+            Assert.Contains(AllocationReport.Eur(r.AAllocated), dom);
+            Assert.Contains(AllocationReport.Eur(r.BAllocated), dom);
+            foreach (var g in r.Gainers) Assert.Contains(AllocationReport.Eur(g.Difference), dom);
+            foreach (var l in r.Losers) Assert.Contains(AllocationReport.Eur(l.Difference), dom);
             foreach (var row in r.Rows) Assert.Contains(row.RowId, dom);
+            // Italian for people: the rule set's quota titles, numbers as 1.234.567,89.
+            foreach (var q in r.A.Quotas) Assert.Contains(q.Title, dom);
+            Assert.Matches(@"\d{1,3}(\.\d{3})+,\d{2}", dom);
             Assert.Contains("<svg", dom);
         }
         finally { File.Delete(html); }
     }
 
     /// <summary>The page as headless Chromium renders it (Debian's chromium; .ci/run installs it).</summary>
-    private static string Chromium(string file)
+    internal static string Chromium(string file)
     {
         var exe = new[] { "/usr/bin/chromium", "/usr/bin/chromium-browser" }.FirstOrDefault(File.Exists)
                   ?? throw new InvalidOperationException("headless Chromium is needed for this test: apt-get install chromium (.ci/run does)");

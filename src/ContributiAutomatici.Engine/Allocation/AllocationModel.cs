@@ -7,8 +7,12 @@ namespace ContributiAutomatici.Engine.Allocation;
 /// <summary>What happens to the amounts cut by the caps of art. 6.4 (reading guide 2).</summary>
 public enum ExcessPolicy { Unassigned, Redistribute }
 
-/// <summary>An applicant company and the facts of art. 4 and 14.2.</summary>
-public sealed record Applicant(string Id, string Name, string Ateco, bool? Independent, bool EeaSeat, decimal NetWorth);
+/// <summary>An applicant company and the facts of art. 4 and 14.2; <paramref name="Ateco"/> its primary activity's code.</summary>
+public sealed record Applicant(string Id, string Name, string Ateco, bool? Independent, bool EeaSeat, decimal NetWorth)
+{
+    /// <summary>The secondary activities' ATECO codes, as the business register lists them.</summary>
+    public IReadOnlyList<string> SecondaryAteco { get; init; } = [];
+}
 
 /// <summary>Points of one role in one quota, given by the caller (a replay of scores made elsewhere).</summary>
 public sealed record GivenPoints(Role Role, string QuotaId, decimal Points);
@@ -29,21 +33,52 @@ public sealed record AllocationInput(
 public sealed record ShortFilmsOutcome(decimal LimitPercent, bool Binding, decimal Points, decimal Resources, decimal PointValue,
     decimal OtherPointValue);
 
-/// <summary>One quota or sub-quota and what it paid.</summary>
+/// <summary>
+/// One quota or sub-quota and what it paid. <see cref="CutByWorkCap"/> and <see cref="CutByCompanyCap"/> are what the caps
+/// cut from the claimants at the point value paid (under redistribute, part of it is paid to others); the
+/// reconciliation of the resources is <see cref="Account"/>.
+/// </summary>
 public sealed record QuotaOutcome(
     QuotaDefinition Quota, decimal Resources, bool Pays, decimal TotalPoints, decimal PointValue, decimal Allocated,
     decimal ExactAllocated, decimal CutByWorkCap, decimal CutByCompanyCap, decimal Unassigned, decimal RoundingResidue,
-    decimal WorkCap, decimal CompanyCap, ShortFilmsOutcome? ShortFilms);
+    decimal WorkCap, decimal CompanyCap, ShortFilmsOutcome? ShortFilms)
+{
+    /// <summary>A paying (sub-)quota's reconciliation (reading guide 7); null for a reserved quota or one paid through its sub-quotas.</summary>
+    public Reconciliation? Account { get; init; }
+
+    /// <summary>The two pools of a binding short-film limit, each reconciled; empty otherwise.</summary>
+    public IReadOnlyList<PoolAccount> Pools { get; init; } = [];
+}
 
 /// <summary>A credit to a company in one quota (art. 6.3), with its expiry (art. 12.5).</summary>
 public sealed record CreditOutcome(string QuotaId, decimal Points, decimal Exact, decimal Amount, IReadOnlyList<string> Caps,
-    bool GiveBack, int CreditingYear, DateOnly ExpiresOn);
+    bool GiveBack, int CreditingYear, DateOnly ExpiresOn)
+{
+    /// <summary>One line per claim (work and role) credited here, in work id order.</summary>
+    public IReadOnlyList<CreditLine> Lines { get; init; } = [];
+
+    /// <summary>
+    /// The amount minus the lines' exact amounts as published (to <see cref="Allocation.Account.Scale"/> decimals):
+    /// the lines and this sum to the amount exactly.
+    /// </summary>
+    public decimal Rounding { get; init; }
+}
 
 public sealed record CompanyOutcome(string Id, string Name, decimal Total, IReadOnlyList<CreditOutcome> Credits);
 
 /// <summary>One claim's points and exact amount in one quota.</summary>
 public sealed record ClaimOutcome(string CompanyId, Role Role, decimal SharePercent, string QuotaId, decimal Points, decimal Exact,
-    bool WorkCapped, bool CompanyCapped, bool ShortFilmsPool);
+    bool WorkCapped, bool CompanyCapped, bool ShortFilmsPool)
+{
+    /// <summary>Points x the point value paid in its pool, before the caps.</summary>
+    public decimal BeforeCaps { get; init; }
+
+    /// <summary>What the work cap cut from it (its pro-rata share of the work's excess).</summary>
+    public decimal CutByWorkCap { get; init; }
+
+    /// <summary>What the company cap then cut from it (its pro-rata share of the company's excess).</summary>
+    public decimal CutByCompanyCap { get; init; }
+}
 
 public sealed record AuthorShareOutcome(string Category, decimal Percent, decimal Amount, string Citation);
 
@@ -66,6 +101,12 @@ public sealed record AllocationOutcome(
 {
     /// <summary>The overlays applied to the version (e.g. covid-19).</summary>
     public IReadOnlyList<string> Overlays { get; init; } = [];
+
+    /// <summary>The paying (sub-)quotas' accounts summed: budget = this account's resources + reserved.</summary>
+    public Reconciliation Account { get; init; } = Reconciliation.Zero;
+
+    /// <summary>Per company, the works it claims (admitted or not), in id order: what its statement covers.</summary>
+    public IReadOnlyDictionary<string, IReadOnlyList<string>> WorksClaimed { get; init; } = new Dictionary<string, IReadOnlyList<string>>();
 }
 
 /// <summary>The rule set cannot allocate (it has no allocation block in its manifest).</summary>

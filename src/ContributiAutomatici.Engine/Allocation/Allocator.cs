@@ -59,6 +59,9 @@ public static class Allocator
         var outcomes = new List<QuotaOutcome>();
         var credits = new Dictionary<string, List<CreditOutcome>>(Ord);
         var expires = new DateOnly(input.CreditingYear + (int)a.CreditExpiryYears.Value, 12, 31);
+        // The caps a claim's line names: one list per combination, shared by every line (a year has some 100,000).
+        string workCapName = $"work cap ({a.WorkCap.Citation})", companyCapName = $"company cap ({a.CompanyCap.Citation})";
+        IReadOnlyList<string>[] capsOf = [[], [workCapName], [companyCapName], [workCapName, companyCapName]];
         foreach (var q in quotas)
         {
             var r = resources[q.Id];
@@ -77,12 +80,27 @@ public static class Allocator
                 var mine = byCompany[companyId];
                 var caps = mine.Where(p => p.WorkCapped).Select(p => $"work cap ({a.WorkCap.Citation}): {p.Claim.WorkId}").Distinct()
                     .Concat(mine.Any(p => p.CompanyCapped) ? [$"company cap ({a.CompanyCap.Citation})"] : []).ToList();
+                var lines = mine.OrderBy(p => p.Claim.WorkId, Ord).ThenBy(p => p.Claim.Role.Role).Select(p => new CreditLine(p.Claim.WorkId,
+                    p.Claim.Role.Role, p.Claim.SharePercent, p.Points, p.BeforeCaps, p.BeforeCaps - p.AfterWorkCap, p.AfterWorkCap - p.Exact,
+                    p.Exact, capsOf[(p.WorkCapped ? 1 : 0) + (p.CompanyCapped ? 2 : 0)], p.ShortFilmsPool)).ToList();
                 (credits.TryGetValue(companyId, out var list) ? list : credits[companyId] = []).Add(new CreditOutcome(q.Id,
-                    mine.Sum(p => p.Points), exact, amount, caps, giveBack, input.CreditingYear, expires));
+                    mine.Sum(p => p.Points), exact, amount, caps, giveBack, input.CreditingYear, expires)
+                {
+                    Lines = lines, Rounding = amount - lines.Sum(l => Account.Quantize(l.Exact)),
+                });
             }
+            var pools = pool.Money.Select(m => Account.OfPool(m, excess == ExcessPolicy.Redistribute)).ToList();
             outcomes.Add(new QuotaOutcome(q, r, true, pool.TotalPoints, pool.PointValue, rounding.Allocated, pool.Allocated,
                 pool.CutByWorkCap, pool.CutByCompanyCap, r - pool.Allocated, pool.Allocated - rounding.Allocated,
-                pool.WorkCap, pool.CompanyCap, pool.ShortFilms));
+                pool.WorkCap, pool.CompanyCap, pool.ShortFilms)
+            {
+                Account = Account.OfQuota(pools, rounding.Allocated),
+                Pools = pools.Count < 2 ? [] :
+                [
+                    new PoolAccount("short_films", pool.Money[0].Points, pool.ShortFilms!.PointValue, pools[0]),
+                    new PoolAccount("other_works", pool.Money[1].Points, pool.ShortFilms!.OtherPointValue, pools[1]),
+                ],
+            });
         }
 
         // ---- statements
@@ -98,7 +116,10 @@ public static class Allocator
             var mine = partsByWork.GetValueOrDefault(yw.Work.Id) ?? [];
             var claimOutcomes = mine.OrderBy(p => p.Claim.CompanyId, Ord).ThenBy(p => p.Claim.Role.Role).ThenBy(p => quotaOrder[p.QuotaId])
                 .Select(p => new ClaimOutcome(p.Claim.CompanyId, p.Claim.Role.Role, p.Claim.SharePercent, p.QuotaId, p.Points, p.Exact,
-                    p.WorkCapped, p.CompanyCapped, p.ShortFilmsPool)).ToList();
+                    p.WorkCapped, p.CompanyCapped, p.ShortFilmsPool)
+                {
+                    BeforeCaps = p.BeforeCaps, CutByWorkCap = p.BeforeCaps - p.AfterWorkCap, CutByCompanyCap = p.AfterWorkCap - p.Exact,
+                }).ToList();
             var shares = new List<AuthorShareOutcome>();
             if (a.AuthorsShares is { } au)
             {
@@ -135,6 +156,9 @@ public static class Allocator
                 .ThenBy(e => e.Article, Ord).ThenBy(e => e.Reason, Ord).ToList())
         {
             Overlays = def.AppliedOverlays,
+            Account = paying.Aggregate(Reconciliation.Zero, (sum, q) => sum + q.Account!),
+            WorksClaimed = claims.GroupBy(c => c.CompanyId, Ord)
+                .ToDictionary(g => g.Key, g => (IReadOnlyList<string>)g.Select(c => c.WorkId).Distinct(Ord).ToList(), Ord),
         };
     }
 
@@ -197,9 +221,13 @@ public static class Allocator
     {
         if (a.Applicants.TryGetValue(role, out var r))
         {
-            var code = NormalizeAteco(c.Ateco);
-            if (!r.Ateco.Any(p => code.StartsWith(NormalizeAteco(p), StringComparison.Ordinal)))
-                return (r.Citation, $"ATECO {c.Ateco} is not admitted for the role {RoleNames.Key(role)} (admitted: {string.Join(", ", r.Ateco)})");
+            // Each role on any of the company's codes, primary or secondary (art. 4.1 asks for the activity, not the primary one).
+            if (!c.SecondaryAteco.Prepend(c.Ateco).Any(code => r.Ateco.Any(p => NormalizeAteco(code).StartsWith(NormalizeAteco(p), StringComparison.Ordinal))))
+            {
+                var why = c.SecondaryAteco.Count == 0 ? $"ATECO {c.Ateco} is not admitted"
+                    : $"none of the ATECO codes {c.Ateco} (primary), {string.Join(", ", c.SecondaryAteco)} (secondary) is admitted";
+                return (r.Citation, $"{why} for the role {RoleNames.Key(role)} (admitted: {string.Join(", ", r.Ateco)})");
+            }
             if (r.IndependentFor.Contains(work.Kind) && c.Independent != true)
                 return (r.Citation, $"{(work.Kind == WorkKind.TvWeb ? "TV and web works" : "these works")} are for independent producers only, and the company is not declared independent");
         }
@@ -298,6 +326,8 @@ public static class Allocator
         public decimal WorkCapShare { get; set; }     // its pro-rata share of its work's cap
         public decimal CompanyCapShare { get; set; }  // its company's cap in its pool
         public decimal Exact { get; set; }
+        public decimal BeforeCaps { get; set; }     // points x the point value paid in its pool
+        public decimal AfterWorkCap { get; set; }   // after the work cap, before the company cap
         public bool WorkCapped { get; set; }
         public bool CompanyCapped { get; set; }
         public bool ShortFilmsPool { get; set; }
@@ -321,6 +351,9 @@ public static class Allocator
         public decimal CutByCompanyCap { get; private set; }
         public ShortFilmsOutcome? ShortFilms { get; private set; }
 
+        /// <summary>Each pool's money for the account: one pool, or the shorts' then the others' of a binding limit.</summary>
+        public List<Account.PoolMoney> Money { get; } = [];
+
         public void Solve()
         {
             TotalPoints = parts.Sum(p => p.Points);
@@ -332,6 +365,7 @@ public static class Allocator
             if (TotalPoints == 0m)
             {
                 if (shortsLimit is { } l) ShortFilms = new ShortFilmsOutcome(l, false, 0, 0, 0, 0);
+                Money.Add(new Account.PoolMoney(Account.Quantize(resources), 0, 0, 0, 0, false));
                 return;
             }
             var common = resources / TotalPoints;
@@ -354,12 +388,54 @@ public static class Allocator
                 else ShortFilms = new ShortFilmsOutcome(limit, false, shortPoints, shortPoints * common, common, common);
             }
             SplitCompanyCaps(pools);
+            var values = new List<decimal>();
             foreach (var (ps, r) in pools)
             {
                 var v = SolvePool(ps, r);
+                values.Add(v);
                 if (ps.Count > 0 && (pools.Count == 1 || !ps[0].ShortFilmsPool)) PointValue = v;
             }
             Allocated = parts.Sum(p => p.Exact);
+            // The short-film line says the point values paid, as the point-value column does (under redistribute, the
+            // water level of each pool, not the nominal resources / points).
+            if (ShortFilms is { Binding: true } bound) ShortFilms = bound with { PointValue = values[0], OtherPointValue = values[1] };
+            else if (ShortFilms is { } free) ShortFilms = free with { PointValue = PointValue, OtherPointValue = PointValue };
+            // The account: each pool's resources to the published scale, the shorts' first and the others' the rest.
+            var whole = Account.Quantize(resources);
+            for (var i = 0; i < pools.Count; i++)
+            {
+                var (ps, r) = pools[i];
+                var (w, c) = NominalCuts(ps, r);
+                var quantized = i == pools.Count - 1 ? whole - Money.Sum(m => m.Resources) : Account.Quantize(r);
+                Money.Add(new Account.PoolMoney(quantized, ps.Sum(p => p.Points), ps.Sum(p => p.Exact), w, c, pools.Count > 1 && i == 1));
+            }
+        }
+
+        /// <summary>
+        /// The caps' cuts at the pool's nominal point value v0 = resources / points (reading guide 7): W, each work's
+        /// v0 x points above its cap; C, each company's amount after the work cap above its cap.
+        /// </summary>
+        private (decimal Work, decimal Company) NominalCuts(List<Part> ps, decimal r)
+        {
+            var points = ps.Sum(p => p.Points);
+            if (points == 0) return (0, 0);
+            var v0 = r / points;
+            decimal w = 0, c = 0;
+            var afterWork = new Dictionary<Part, decimal>();
+            foreach (var g in ps.GroupBy(p => p.Claim.WorkId, Ord))
+            {
+                var amount = g.Sum(p => p.Points) * v0;
+                var capped = Over(amount, workCap);
+                if (capped) w += amount - workCap;
+                foreach (var p in g) afterWork[p] = capped ? p.WorkCapShare : p.Points * v0;
+            }
+            foreach (var g in ps.GroupBy(p => p.Claim.CompanyId, Ord))
+            {
+                var sum = g.Sum(p => afterWork[p]);
+                var cap = g.First().CompanyCapShare;
+                if (Over(sum, cap)) c += sum - cap;
+            }
+            return (w, c);
         }
 
         /// <summary>
@@ -459,6 +535,8 @@ public static class Allocator
                     var uncapped = p.Points * v;
                     p.WorkCapped = frozenWorks.Contains(p.Claim.WorkId) || Over(workPoints[p.Claim.WorkId] * v, workCap);
                     p.Exact = p.WorkCapped ? p.WorkCapShare : uncapped;
+                    p.BeforeCaps = uncapped;
+                    p.AfterWorkCap = p.Exact;
                     CutByWorkCap += uncapped - p.Exact;
                     sum += p.Exact;
                 }

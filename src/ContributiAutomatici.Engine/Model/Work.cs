@@ -12,11 +12,27 @@ public sealed record MediaSale(DateOnly Date, decimal Amount, bool TheatricalDer
     public override string ToString() => $"{Date:yyyy-MM-dd}: {Amount.ToString(System.Globalization.CultureInfo.InvariantCulture)}{(TheatricalDerogation ? " (deroga art. 17.1)" : "")}";
 }
 
-/// <summary>A sale or pre-sale abroad.</summary>
+/// <summary>
+/// A sale or pre-sale abroad: one amount for one territory, which may cover several countries (<see cref="Countries"/>,
+/// ISO 3166-1 alpha-2: a sale to Benelux is BE, NL, LU); <see cref="Country"/> is the first of them.
+/// </summary>
 public sealed record ForeignSale(DateOnly Date, decimal Amount, string Country)
 {
-    public override string ToString() => $"{Date:yyyy-MM-dd} {Country}: {Amount.ToString(System.Globalization.CultureInfo.InvariantCulture)}";
+    /// <summary>Every country the sale covers, each once, <see cref="Country"/> first.</summary>
+    public IReadOnlyList<string> Countries { get; init; } = [Country];
+
+    public override string ToString() =>
+        $"{Date:yyyy-MM-dd} {string.Join("+", Countries)}: {Amount.ToString(System.Globalization.CultureInfo.InvariantCulture)}";
+
+    // Two sales are the same sale (art. 5.10) with the same date, amount and countries.
+    public bool Equals(ForeignSale? other) =>
+        other is not null && Date == other.Date && Amount == other.Amount && Country == other.Country && Countries.SequenceEqual(other.Countries);
+
+    public override int GetHashCode() => HashCode.Combine(Date, Amount, Country, Countries.Count);
 }
+
+/// <summary>One country of a sale abroad, with the sale's date and its whole amount (the amount is not split).</summary>
+public sealed record TerritorySale(DateOnly Date, string Country, decimal Amount);
 
 /// <summary>A participation in a Tabella 6 festival.</summary>
 public sealed record FestivalEntry(string FestivalId, FestivalSection Section, DateOnly? SelectionDate = null, bool BestFilmPrize = false, int OtherPrizes = 0)
@@ -136,8 +152,11 @@ public sealed record RoleInput(Role Role, DateOnly? ContractSignedOn = null, dec
     /// <summary>The HE publisher's own sales in Italy (Tabella 5).</summary>
     public IReadOnlyList<DatedAmount> HomeEntertainmentSales { get; init; } = [];
 
-    /// <summary>Sum of <see cref="ForeignSales"/>.</summary>
+    /// <summary>Sum of <see cref="ForeignSales"/>: each sale's amount once, however many countries it covers.</summary>
     public decimal ForeignSalesTotal => Total(ForeignSales, static s => s.Amount);
+
+    /// <summary>Each country of each of <see cref="ForeignSales"/>, with its sale's date and amount (Tabella 4 A.2 counts countries).</summary>
+    public IEnumerable<TerritorySale> ForeignTerritories => ForeignSales.SelectMany(s => s.Countries.Select(c => new TerritorySale(s.Date, c, s.Amount)));
 
     /// <summary>Sum of <see cref="HomeEntertainmentSales"/>.</summary>
     public decimal HomeEntertainmentTotal => Total(HomeEntertainmentSales, static s => s.Amount);
