@@ -45,9 +45,17 @@ internal static class AllocateCommand
         command.Options.Add(policy);
         command.Options.Add(top);
         command.Options.Add(company);
+        var ruleSet = new Option<string?>("--rule-set")
+        {
+            HelpName = "SELECTOR",
+            Description = "The rule set, instead of the year's header: a version (dm-2021: with the overlays it applies by default), " +
+                          "VERSION+OVERLAY, VERSION~OVERLAY (without it), or an application year",
+        };
+        command.Options.Add(ruleSet);
+        var overlays = CommonOptions.AddOverlayOptions(command);
         var source = CommonOptions.AddRuleOptions(command, io);
         command.SetAction(r => Run(source(r), r.GetValue(file)!, r.GetValue(json), r.GetValue(policy), r.GetValue(top),
-            r.GetValue(company) ?? [], r.GetValue(html), io));
+            r.GetValue(company) ?? [], r.GetValue(html), (r.GetValue(ruleSet), overlays(r)), io));
         return command;
     }
 
@@ -66,7 +74,8 @@ internal static class AllocateCommand
             if (r.Tokens is [var token] && int.TryParse(token.Value, NumberStyles.Integer, Inv, out var value) && value < min) r.AddError(message);
         });
 
-    private static int Run(RuleSource source, string file, bool json, string? policy, int top, string[] companies, string? html, Io io)
+    private static int Run(RuleSource source, string file, bool json, string? policy, int top, string[] companies, string? html,
+        (string? Selector, (string[] With, string[] Without) Overlays) rules, Io io)
     {
         List<V1.AllocateRequest> items;
         try
@@ -88,6 +97,10 @@ internal static class AllocateCommand
         {
             if (policy is not null) header.ExcessPolicy = policy == "redistribute" ? V1.ExcessPolicy.Redistribute : V1.ExcessPolicy.Unassigned;
             header.StatementsFor.Add(companies);
+            // The same selector and overlay options as every verb (they apply after the header's own).
+            if (rules.Selector is { } selector) header.RuleSetId = selector;
+            header.WithOverlays.AddRange(rules.Overlays.With);
+            header.WithoutOverlays.AddRange(rules.Overlays.Without);
         }
         AllocationOutcome outcome;
         IReadOnlyList<string> statementsFor;

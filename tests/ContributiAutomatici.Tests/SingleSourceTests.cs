@@ -357,6 +357,24 @@ public class SelectorTests
     }
 
     [Fact]
+    public void Allocate_takes_the_same_selector_and_overlay_options()
+    {
+        string Summary(params string[] args)
+        {
+            var (exit, output, err) = Run(["allocate", Example("year-2021.json"), "--rules", Repo.Rules, "--json", .. args]);
+            Assert.True(exit == 0, err);
+            var r = JsonParser.Default.Parse<V1.AllocationResult>(output);
+            return $"{r.Summary.RuleSetId} [{string.Join("+", r.Summary.Overlays)}] {r.Summary.ContentHash}";
+        }
+        var asInForce = Summary();
+        Assert.Equal(asInForce, Summary("--rule-set", "dm-2021+covid-19"));
+        var without = Summary("--without-overlay", "covid-19");
+        Assert.Equal(without, Summary("--rule-set", "dm-2021~covid-19"));
+        Assert.StartsWith("dm-2021 [covid-19] ", asInForce);
+        Assert.StartsWith("dm-2021 [] ", without);
+    }
+
+    [Fact]
     public void The_text_of_score_names_the_rule_set_by_its_canonical_selector_and_the_overlay_applied()
     {
         var (exit, output, err) = Run("score", Example("first-feature.json"), "--rules", Repo.Rules);
