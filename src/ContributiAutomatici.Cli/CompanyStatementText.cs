@@ -12,6 +12,8 @@ namespace ContributiAutomatici.Cli;
 /// </summary>
 internal static class CompanyStatementText
 {
+    private static readonly string[] LineHeader = ["work", "role", "share %", "points", "before caps", "work cap cut", "company cap cut", "exact"];
+
     private static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
 
     /// <summary>An exact amount as the result writes it, with thousands separators.</summary>
@@ -28,7 +30,7 @@ internal static class CompanyStatementText
         {
             w.WriteLine($"  {x.QuotaId}: EUR {AllocateCommand.Eur(x.Amount)}, {x.Points.ToString("0.##########", Inv)} points, expires {x.ExpiresOn:yyyy-MM-dd}" +
                         (x.Caps.Count > 0 ? $"; capped: {string.Join("; ", x.Caps)}" : "") + (x.GiveBack ? "; one cent given back (rounding)" : ""));
-            var rows = new List<string[]> { new[] { "work", "role", "share %", "points", "before caps", "work cap cut", "company cap cut", "exact" } };
+            var rows = new List<string[]> { LineHeader.ToArray() };
             foreach (var l in x.Lines)
             {
                 var (before, wc, cc, e) = Account.Written(l); // as the result writes them

@@ -105,9 +105,11 @@ public class ComparisonCliTests
     }
 
     /// <summary>The page as headless Chromium renders it (Debian's chromium; .ci/run installs it).</summary>
+    private static readonly string[] ChromiumPaths = ["/usr/bin/chromium", "/usr/bin/chromium-browser"];
+
     internal static string Chromium(string file)
     {
-        var exe = new[] { "/usr/bin/chromium", "/usr/bin/chromium-browser" }.FirstOrDefault(File.Exists)
+        var exe = ChromiumPaths.FirstOrDefault(File.Exists)
                   ?? throw new InvalidOperationException("headless Chromium is needed for this test: apt-get install chromium (.ci/run does)");
         var profile = Directory.CreateTempSubdirectory("chromium-");
         try

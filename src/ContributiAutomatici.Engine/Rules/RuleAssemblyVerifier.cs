@@ -151,7 +151,7 @@ internal static class RuleAssemblyVerifier
 
     private static bool AllowedType(string t) =>
         t.Length == 0 || t == "T" || InfrastructureTypes.Contains(t) || RuleSandbox.AllowedTypeName(t, asValue: false) ||
-        t.StartsWith("<", StringComparison.Ordinal); // the assembly's own compiler-generated types (<PrivateImplementationDetails>, <>c)
+        t.StartsWith('<'); // the assembly's own compiler-generated types (<PrivateImplementationDetails>, <>c)
 
     private static bool AllowedMember(string owner, string member, MemberReferenceKind kind, string[] signature)
     {

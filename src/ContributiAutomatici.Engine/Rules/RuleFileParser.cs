@@ -482,6 +482,8 @@ public static partial class RuleFileParser
     }
 
 
+    private static readonly string[] QuantityForms = ["expr", "plus", "minus"];
+
     /// <summary>
     /// The manifest's <c>quantities:</c>: for a version, each named with its label, citation and expression; for an overlay,
     /// new ones (expr) or a term added to or subtracted from one of the version's (plus, minus).
@@ -500,7 +502,7 @@ public static partial class RuleFileParser
             }
             if (yf.Map(v, $"quantity {name}", Keys.Quantity) is not { } q) continue;
             var cite = q.Str("cite", required: true) ?? "";
-            var given = new[] { "expr", "plus", "minus" }.Where(x => q.Node_(x) is not null).ToList();
+            var given = QuantityForms.Where(x => q.Node_(x) is not null).ToList();
             if (!overlay && given is not ["expr"])
             {
                 yf.Error(given.Count == 0 ? v : q.Node_(given.First(x => x != "expr"))!, given.Count == 0
