@@ -45,14 +45,7 @@ internal static class AllocateCommand
         command.Options.Add(policy);
         command.Options.Add(top);
         command.Options.Add(company);
-        var ruleSet = new Option<string?>("--rule-set")
-        {
-            HelpName = "SELECTOR",
-            Description = "The rule set, instead of the year's header: a version (dm-2021: with the overlays it applies by default), " +
-                          "VERSION+OVERLAY, VERSION~OVERLAY (without it), or an application year",
-        };
-        command.Options.Add(ruleSet);
-        var overlays = CommonOptions.AddOverlayOptions(command);
+        var (ruleSet, overlays) = CommonOptions.AddSelectorOptions(command, "the year's header");
         var source = CommonOptions.AddRuleOptions(command, io);
         command.SetAction(r => Run(source(r), r.GetValue(file)!, r.GetValue(json), r.GetValue(policy), r.GetValue(top),
             r.GetValue(company) ?? [], r.GetValue(html), (r.GetValue(ruleSet), overlays(r)), io));

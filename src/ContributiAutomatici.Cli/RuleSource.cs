@@ -31,6 +31,22 @@ internal static class CommonOptions
         return r => (r.GetValue(with) ?? [], r.GetValue(without) ?? []);
     }
 
+    /// <summary>
+    /// Adds --rule-set SELECTOR (instead of <paramref name="insteadOf"/>) and the overlay options to a verb that reads its rule
+    /// set from its input.
+    /// </summary>
+    public static (Option<string?> RuleSet, Func<ParseResult, (string[] With, string[] Without)> Overlays) AddSelectorOptions(Command command, string insteadOf)
+    {
+        var ruleSet = new Option<string?>("--rule-set")
+        {
+            HelpName = "SELECTOR",
+            Description = $"The rule set, instead of {insteadOf}: a version (dm-2021: with the overlays it applies by default), " +
+                          "VERSION+OVERLAY, VERSION~OVERLAY (without it), or an application year",
+        };
+        command.Options.Add(ruleSet);
+        return (ruleSet, AddOverlayOptions(command));
+    }
+
     /// <summary>A selector with the overlay options folded in, as the grammar writes it ("dm-2021" and --without-overlay covid-19: "dm-2021~covid-19").</summary>
     public static string Fold(string selector, (string[] With, string[] Without) overlays) =>
         selector + string.Concat(overlays.With.Select(o => "+" + o)) + string.Concat(overlays.Without.Select(o => "~" + o));

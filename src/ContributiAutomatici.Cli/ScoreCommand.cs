@@ -33,14 +33,7 @@ internal static class ScoreCommand
         command.Options.Add(json);
         command.Options.Add(jsonl);
         command.Options.Add(notApplied);
-        var ruleSet = new Option<string?>("--rule-set")
-        {
-            HelpName = "SELECTOR",
-            Description = "The rule set, instead of the request's rule_set_id: a version (dm-2021: with the overlays it applies by default), " +
-                          "VERSION+OVERLAY, VERSION~OVERLAY (without it), or an application year",
-        };
-        command.Options.Add(ruleSet);
-        var overlays = CommonOptions.AddOverlayOptions(command);
+        var (ruleSet, overlays) = CommonOptions.AddSelectorOptions(command, "the request's rule_set_id");
         var source = CommonOptions.AddRuleOptions(command, io);
         command.SetAction(r =>
         {
