@@ -82,6 +82,34 @@ public class WarmStartTests
     }
 
     [Fact]
+    public void A_warm_start_reads_the_decree_text_only_when_asked_and_a_bad_cite_is_never_cached()
+    {
+        using var rules = TempRules.CopyOfRepo();
+        var cache = Path.Combine(rules.Root + "-cache", "rules-cache");
+        try
+        {
+            var options = new RuleCompileOptions { CacheDirectory = cache };
+            RuleCatalog.Load(rules.Root, options);
+            var warm = RuleCatalog.Load(rules.Root, options);
+            Assert.Equal(3, warm.FoldersFromCache);
+            var law = warm.FindVersion("dm-2021")!.Definition.LawSource!;
+            Assert.False(law.IsValueCreated); // not parsed by the warm start
+            Assert.NotEmpty(law.Value!.Resolve("Tabella 1, A.1; art. 7.1.a", out var problems));
+            Assert.Empty(problems);
+
+            // A cite that resolves to nothing: refused, and refused again on the next start (its folder is not cached as checked).
+            rules.Replace("dm-2021/tabella-1.yaml", "cite: \"Tabella 1, A.1; art. 7.1.a\"", "cite: \"Tabella 1, A.1; art. 7.9.a\"");
+            Assert.Throws<RuleLoadException>(() => RuleCatalog.Load(rules.Root, options));
+            var again = Assert.Throws<RuleLoadException>(() => RuleCatalog.Load(rules.Root, options));
+            Assert.Contains(again.Errors, e => e.Message.Contains("art. 7.9.a is no paragraph", StringComparison.Ordinal));
+        }
+        finally
+        {
+            if (Directory.Exists(rules.Root + "-cache")) Directory.Delete(rules.Root + "-cache", recursive: true);
+        }
+    }
+
+    [Fact]
     public void A_changed_rule_after_a_warm_start_is_checked_again_and_refused_with_its_line()
     {
         using var rules = TempRules.WithRow("Work.ProductionCost > 1000000m ? 10m : 5m");

@@ -16,8 +16,24 @@ public static class RuleSetLaw
     /// <paramref name="errors"/>. A rule set with a cite that resolves to nothing is left out (refused, not compiled), and so
     /// are the overlays of a version left out (they would only add follow-on errors).
     /// </summary>
-    public static List<RuleSetDefinition> Attach(IReadOnlyList<RuleSetDefinition> definitions, List<RuleError> errors)
+    public static List<RuleSetDefinition> Attach(IReadOnlyList<RuleSetDefinition> definitions, List<RuleError> errors) =>
+        Attach(definitions, errors, check: true);
+
+    /// <summary>
+    /// As <see cref="Attach(IReadOnlyList{RuleSetDefinition}, List{RuleError})"/>; without <paramref name="check"/> (every
+    /// folder read from the cache, which holds only folders whose cites resolved, with their texts' bytes in their content
+    /// hashes), each text is attached to be read when first asked for, and nothing is parsed now.
+    /// </summary>
+    public static List<RuleSetDefinition> Attach(IReadOnlyList<RuleSetDefinition> definitions, List<RuleError> errors, bool check)
     {
+        if (!check)
+        {
+            var folders = new Dictionary<string, string>(StringComparer.Ordinal);
+            foreach (var d in definitions.Where(d => d.Overlay is null)) folders[d.Id] = d.Directory;
+            return [.. definitions.Select(d => folders.TryGetValue(d.Overlay?.Patches ?? d.Id, out var dir)
+                ? d with { LawSource = new Lazy<DecreeText?>(() => DecreeText.Load(dir, [])) }
+                : d)];
+        }
         var texts = new Dictionary<string, DecreeText?>(StringComparer.Ordinal);
         var refused = new HashSet<string>(StringComparer.Ordinal);
         foreach (var d in definitions.Where(d => d.Overlay is null))
@@ -43,7 +59,7 @@ public static class RuleSetLaw
                         () => files.Cite(patch.Location), errors);
             }
             if (errors.Count > before) refused.Add(d.Id);
-            attached.Add(text is null ? d : d with { LawText = text });
+            attached.Add(text is null ? d : d with { LawSource = new Lazy<DecreeText?>(text) });
         }
         return [.. attached.Where(d => !refused.Contains(d.Id) && (d.Overlay is null || !refused.Contains(d.Overlay.Patches)))];
     }

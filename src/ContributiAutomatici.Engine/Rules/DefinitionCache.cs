@@ -43,6 +43,16 @@ internal static class DefinitionCache
         return def;
     }
 
+    /// <summary>
+    /// Takes a folder's entry out of the user's cache (a folder that parsed but was refused after, its cites unresolved): the
+    /// cache holds only folders that passed every check at load.
+    /// </summary>
+    internal static void Forget(string directory, RuleCache? cache)
+    {
+        if (cache is not null && ReadRuleFile(Path.Combine(directory, RuleFileParser.ManifestName)) is { } manifest)
+            cache.Forget(EntryName(manifest));
+    }
+
     /// <summary>A rule file's text as the parser reads it, or null when it is missing, unreadable or too large (the parser then says why).</summary>
     private static string? ReadRuleFile(string path)
     {

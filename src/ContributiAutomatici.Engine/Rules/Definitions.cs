@@ -226,9 +226,13 @@ public sealed record RuleSetDefinition(
 
     /// <summary>
     /// The decree's text beside the version (decreto.md; an overlay's: its version's), which every row's cite resolves in;
-    /// null when the folder has none. Not parsed with the folder nor cached: <see cref="Engine.Law.RuleSetLaw.Attach"/> reads it at load.
+    /// null when the folder has none. Not cached with the definitions (its bytes are in the folder's content hash): read
+    /// when first asked for (<see cref="LawSource"/>), so a warm start does not parse it.
     /// </summary>
-    public Engine.Law.DecreeText? LawText { get; init; }
+    public Engine.Law.DecreeText? LawText => LawSource?.Value;
+
+    /// <summary>Where <see cref="LawText"/> comes from: the text read and checked at load, or a reader for a warm start.</summary>
+    public Lazy<Engine.Law.DecreeText?>? LawSource { get; init; }
 
     /// <summary>The version's own id when this is a version with overlays applied (<see cref="Id"/> is then "dm-2021+covid-19").</summary>
     public string BaseId => AppliedOverlays.Count == 0 ? Id : Id[..Id.IndexOf('+')];

@@ -265,6 +265,18 @@ internal sealed class RuleCache
         }
     }
 
+    /// <summary>Deletes a file of the user's cache, silently (never a shipped one).</summary>
+    public void Forget(string fileName)
+    {
+        if (_shipped) return;
+        try
+        {
+            File.Delete(PathOf(fileName));
+            File.Delete(PathOf(fileName) + MacSuffix);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException) { }
+    }
+
     /// <summary>Deletes a cached file found unusable (reporting why); a shipped one is only reported.</summary>
     public void Reject(string fileName, string why) => Discard(PathOf(fileName), why);
 

@@ -39,6 +39,9 @@ public static partial class RuleFileParser
 
         var yf = new YamlFile(manifestPath, errors);
         var root = YamlFile.Load(manifestPath, Read(manifestPath), errors);
+        // The decree's text beside the rules is part of the folder's content: an edit of it invalidates the cached definitions
+        // (whose cites were resolved in it) like an edit of a table.
+        if (File.Exists(Path.Combine(directory, Law.DecreeText.FileName))) Read(Path.Combine(directory, Law.DecreeText.FileName));
         var m = yf.Map(root, "the manifest", Keys.Manifest);
         if (m is null) return null;
 

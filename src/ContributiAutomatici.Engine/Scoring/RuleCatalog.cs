@@ -239,9 +239,15 @@ public sealed class RuleCatalog
         fromCache = fromCacheCount;
         // The decree's text beside each version, re-read at every load (it is not part of the cached definitions); a rule set
         // with a cite that resolves to no paragraph is refused, and counts as refused below (no follow-on errors).
-        var withLaw = Law.RuleSetLaw.Attach(defs, errors);
+        // Checked whenever a folder was parsed now. A warm start (every folder from the cache, which holds only folders whose
+        // cites resolved, their texts' bytes in their content hashes) attaches each text to be read when first asked for.
+        var withLaw = Law.RuleSetLaw.Attach(defs, errors, check: fromCacheCount < defs.Count);
         foreach (var d in defs)
-            if (withLaw.All(x => x.Id != d.Id)) refused.Add(d.Id);
+            if (withLaw.All(x => x.Id != d.Id))
+            {
+                refused.Add(d.Id);
+                DefinitionCache.Forget(d.Directory, cache); // parsed, but its cites do not resolve: not a checked folder
+            }
         defs = withLaw;
         var parsed = defs.Where(d => d.Kind == "version").ToDictionary(d => d.Id, StringComparer.Ordinal);
         // Figures referred to by path, and rows borrowed from another version, resolved against the versions as parsed.
