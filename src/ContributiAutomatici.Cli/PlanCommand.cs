@@ -118,7 +118,7 @@ internal static class PlanCommand
         {
             var text = pending.Dequeue();
             foreach (var q in side.Quantities)
-                if (!found.Contains(q) && System.Text.RegularExpressions.Regex.IsMatch(text, $@"(?<![A-Za-z0-9_]){q.Name}(?![A-Za-z0-9_])"))
+                if (!found.Contains(q) && RuleCompiler.Names(text, q.Name))
                 {
                     found.Add(q);
                     foreach (var t in q.Terms) pending.Enqueue(t.Expr.Text);

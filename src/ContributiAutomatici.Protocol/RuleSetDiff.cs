@@ -112,7 +112,7 @@ public static class RuleSetDiff
     /// <summary>Whether a row's expressions name the quantity (as a whole identifier).</summary>
     private static bool Reads(RowDefinition r, string name) =>
         new[] { r.When }.Concat(r.Cells.SelectMany(c => new[] { c.When, c.Points })).Any(e => e is not null &&
-            System.Text.RegularExpressions.Regex.IsMatch(e.Text, $@"(?<![A-Za-z0-9_]){System.Text.RegularExpressions.Regex.Escape(name)}(?![A-Za-z0-9_])"));
+            RuleCompiler.Names(e.Text, name));
 
     private static string Provenance(RowDefinition r) =>
         r.Provenance.ToString().ToLowerInvariant() + (r.Borrows is { } b ? $" (borrows {b})" : "");

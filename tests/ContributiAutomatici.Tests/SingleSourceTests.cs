@@ -118,6 +118,20 @@ public class SingleSourceTests
     }
 
     [Fact]
+    public void Plan_shows_a_row_under_each_overlay_combination_with_its_quantities_and_each_figure_s_origin()
+    {
+        var (exit, output, err) = Run("plan", "dm-2021", "T1.A.1", "T1.A.1.covid", "--rules", Repo.Rules);
+        Assert.True(exit == 0, err);
+        Assert.Contains("  under dm-2021~covid-19 (sha256 ", output);
+        Assert.Contains("  under dm-2021+covid-19 (sha256 ", output);
+        Assert.Contains("      + derogation_revenue   [covid-19: art. 17.1, results dated 2020-02-23..2022-03-31]", output);
+        Assert.Matches(@"figure tier_1_eur_per_point = 5000 EUR  ""1 punto ogni € 5\.000""  defined at dm-2021/tabella-1\.yaml:\d+; slot \d+", output);
+        Assert.Matches(@"figure tier_1_up_to = 1000000 EUR  .*read by path from T1\.A\.1\.tier_1_up_to \(defined at dm-2021/tabella-1\.yaml:\d+\); slot \d+", output);
+        Assert.Contains("T1.A.1.covid", output);
+        Assert.Contains("  under dm-2021~covid-19: not a row", output);
+    }
+
+    [Fact]
     public void A_row_patched_with_new_expressions_is_refused_unless_it_says_replace_with_a_reason()
     {
         using var t = TempRules.CopyOfRepo();

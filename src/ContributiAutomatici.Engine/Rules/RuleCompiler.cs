@@ -297,9 +297,14 @@ public static class RuleCompiler
     }
 
     /// <summary>Whether the expression's text has the figure's name as a whole identifier (a name it does not write, it cannot read).</summary>
-    private static bool Names(RuleExpression expression, string name)
+    private static bool Names(RuleExpression expression, string name) => Names(expression.Text, name);
+
+    /// <summary>
+    /// Whether an expression's text has a name (a figure's, a quantity's) as a whole identifier: what the compiler passes it, and
+    /// so what tools (diff, plan, show) say the expression reads.
+    /// </summary>
+    public static bool Names(string text, string name)
     {
-        var text = expression.Text;
         for (var at = text.IndexOf(name, StringComparison.Ordinal); at >= 0; at = text.IndexOf(name, at + 1, StringComparison.Ordinal))
         {
             var end = at + name.Length;
