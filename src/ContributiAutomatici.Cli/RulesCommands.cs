@@ -37,6 +37,9 @@ internal static class RulesCommands
                              (d.Lists.Any(l => l.Borrows is not null)
                                  ? "; lists read from another version: " + string.Join(", ", d.Lists.Where(l => l.Borrows is not null).Select(l => $"{l.Kind} ({l.Borrows}" +
                                      (l.Removes.Count > 0 ? $", {l.Removes.Count} removed" : "") + ")"))
+                                 : "") +
+                             (d.Lists.Any(l => l.Groups.Count > 0)
+                                 ? "; groups: " + string.Join(", ", d.Lists.SelectMany(l => l.Groups.Select(g => $"{l.Kind}/{g.Name} ({g.Ids.Count})")))
                                  : ""));
             // Where an overlay replaced a row's expressions, an edit of that row in the version is shadowed: say so.
             foreach (var row in d.Tables.SelectMany(t => t.Rows).Where(r => r.ReplacedBy is not null))

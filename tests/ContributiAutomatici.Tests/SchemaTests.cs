@@ -52,6 +52,7 @@ public partial class SchemaTests
         ["ruleset.schema.json#/definitions/firstExploitation"] = RuleFileParser.Keys.FirstExploitation,
         ["list.schema.json#"] = RuleFileParser.Keys.List,
         ["list.schema.json#/definitions/listEntry"] = RuleFileParser.Keys.ListEntry,
+        ["list.schema.json#/definitions/listGroup"] = RuleFileParser.Keys.ListGroup,
         ["list.schema.json#/definitions/workFacts"] = RuleFileParser.Keys.WorkFacts,
         ["golden-tests.schema.json#"] = GoldenTests.Keys.File,
         ["golden-tests.schema.json#/definitions/case"] = GoldenTests.Keys.Case,

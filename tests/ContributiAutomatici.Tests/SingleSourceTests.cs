@@ -212,6 +212,49 @@ public class SingleSourceTests
     }
 
     [Fact]
+    public void The_cinquina_prizes_are_one_named_group_of_Tabella_7_that_every_row_naming_them_reads_and_dm_2017_borrows()
+    {
+        foreach (var id in new[] { "dm-2021", "dm-2017" })
+        {
+            var prizes = Repo.Catalog.Find(id)!.Definition.Lists.Single(l => l.Kind == "prizes");
+            var best = prizes.Groups.Single(g => g.Name == "premi_miglior_film");
+            Assert.Equal(["david-di-donatello", "nastri-d-argento", "efa", "goya", "cesar", "lola", "bafta"], best.Ids);
+            Assert.Equal([.. best.Ids, "academy-award"], prizes.Groups.Single(g => g.Name == "premi_categorie_artistiche").Ids);
+        }
+        // Not one rule file spells the group out again.
+        foreach (var file in Directory.EnumerateFiles(Path.Combine(Repo.Root, "rules"), "tabella-*.yaml", SearchOption.AllDirectories)
+                     .Where(f => !f.Contains($"{Path.DirectorySeparatorChar}tests{Path.DirectorySeparatorChar}", StringComparison.Ordinal)))
+            Assert.DoesNotContain("prizes: \"david-di-donatello, nastri-d-argento", File.ReadAllText(file));
+
+        // An edit of the group (the Golden Globe added) applies to every row that reads it, in both versions.
+        using var t = TempRules.CopyOfRepo();
+        t.Replace("dm-2021/tabella-7-premi.yaml", "ids: [david-di-donatello, nastri-d-argento, efa, goya, cesar, lola, bafta]",
+            "ids: [david-di-donatello, nastri-d-argento, efa, goya, cesar, lola, bafta, golden-globe]");
+        var catalog = Engine.Scoring.RuleCatalog.Load(t.Root, new Engine.Rules.RuleCompileOptions { CacheDirectory = null });
+        foreach (var id in new[] { "dm-2021", "dm-2017" })
+            Assert.Contains("golden-globe", catalog.Find(id)!.Definition.Lists.Single(l => l.Kind == "prizes").Groups.Single(g => g.Name == "premi_miglior_film").Ids);
+    }
+
+    [Fact]
+    public void A_group_naming_an_id_the_list_lacks_or_a_misspelt_group_in_a_rule_is_refused_with_its_line_and_a_suggestion()
+    {
+        using (var t = TempRules.CopyOfRepo())
+        {
+            t.Replace("dm-2021/tabella-7-premi.yaml", "ids: [premi_miglior_film, academy-award]", "ids: [premi_miglior_film, academy-awards]");
+            var error = Only(t.LoadFails(), "tabella-7-premi.yaml");
+            Assert.Equal(t.LineOf("dm-2021/tabella-7-premi.yaml", "premi_categorie_artistiche:"), error.Line);
+            Assert.Contains("'academy-awards', which the prizes list does not list; did you mean 'academy-award'?", error.Message);
+        }
+        using (var t = TempRules.CopyOfRepo())
+        {
+            t.Replace(T1, "BestFilmWin, prizes: \"premi_miglior_film\")", "BestFilmWin, prizes: \"premi_miglior_flm\")");
+            var error = Only(t.LoadFails(), T1);
+            Assert.Contains("'premi_miglior_flm' is not an id nor a group of the prizes list", error.Message);
+            Assert.Contains("did you mean 'premi_miglior_film'?", error.Message);
+        }
+    }
+
+    [Fact]
     public void A_borrowed_list_or_removed_entry_that_does_not_exist_is_refused_with_its_line()
     {
         using var t = TempRules.CopyOfRepo();

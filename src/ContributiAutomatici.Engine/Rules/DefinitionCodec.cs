@@ -95,6 +95,8 @@ internal static class DefinitionCodec
                 Facts(e.ForWorks); Facts(e.NotForWorks);
             }
             OptStr(l.Borrows); Strs(l.Removes); OptLocation(l.BorrowsLocation);
+            Count(l.Groups.Count);
+            foreach (var g in l.Groups) { Str(g.Name); Str(g.Label); Str(g.Citation); Strs(g.Ids); Location(g.Location); }
         }
 
         private void Facts(WorkFacts? f)
@@ -251,7 +253,11 @@ internal static class DefinitionCodec
             {
                 ForWorks = Facts(), NotForWorks = Facts(),
             });
-            return new ListDefinition(kind, title, cite, file, entries) { Borrows = OptStr(), Removes = Strs(), BorrowsLocation = OptLocation() };
+            return new ListDefinition(kind, title, cite, file, entries)
+            {
+                Borrows = OptStr(), Removes = Strs(), BorrowsLocation = OptLocation(),
+                Groups = Many(() => new ListGroup(Str(), Str(), Str(), Strs(), Location())),
+            };
         }
 
         private WorkFacts? Facts()

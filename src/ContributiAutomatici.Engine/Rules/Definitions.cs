@@ -81,7 +81,17 @@ public sealed record ListDefinition(
 
     /// <summary>Where the file says what it borrows (for errors).</summary>
     public SourceLocation? BorrowsLocation { get; init; }
+
+    /// <summary>
+    /// Named groups of the list's ids (<c>groups:</c>), each defined once: the seven prizes of the "cinquina" that Tabelle 1
+    /// and 4 name in eight rows are one group, read by rules by its name where they take ids. A borrowed list brings its
+    /// lender's groups.
+    /// </summary>
+    public IReadOnlyList<ListGroup> Groups { get; init; } = [];
 }
+
+/// <summary>A named group of a list's ids (<c>premi_miglior_film: { label, cite, ids: [...] }</c>).</summary>
+public sealed record ListGroup(string Name, string Label, string Citation, IReadOnlyList<string> Ids, SourceLocation Location);
 
 /// <summary>A role column of a row: its own condition and points expression.</summary>
 public sealed record CellDefinition(Role Role, RuleExpression? When, RuleExpression Points, SourceLocation Location);

@@ -77,10 +77,16 @@ public static class FigureReferences
         borrowedSets[set.Id] = set.ContentHash;
         changed = true;
         var prefix = set.Decree.Length > 0 ? set.Decree + ", " : set.Id + ": ";
-        return list with
-        {
-            Entries = [.. lent.Entries.Where(e => !list.Removes.Contains(e.Id)).Select(e => e with { Citation = prefix + e.Citation }), .. list.Entries],
-        };
+        var entries = lent.Entries.Where(e => !list.Removes.Contains(e.Id)).Select(e => e with { Citation = prefix + e.Citation }).Concat(list.Entries).ToList();
+        var kept = entries.Select(e => e.Id).ToHashSet(StringComparer.Ordinal);
+        // The lender's groups, less the ids this list removes, then the groups this file states (a group of the same
+        // name replaces the lender's: a difference stated, like an entry).
+        var groups = lent.Groups.Where(g => list.Groups.All(o => o.Name != g.Name))
+            .Select(g => g with { Citation = prefix + g.Citation, Ids = [.. g.Ids.Where(kept.Contains)] })
+            .Concat(list.Groups).ToList();
+        var resolved = list with { Entries = entries, Groups = groups };
+        RuleFileParser.CheckGroups(resolved, errors);
+        return resolved;
     }
 
     private static RowDefinition ResolveRow(RuleSetDefinition def, RowDefinition row, Func<string, RuleSetDefinition?> others,

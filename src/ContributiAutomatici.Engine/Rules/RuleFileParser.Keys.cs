@@ -42,7 +42,10 @@ public static partial class RuleFileParser
         /// <summary>An overlay's row: 'patch' (new figures or expressions of a row), 'add' (a new row, after one) or 'disable'.</summary>
         public static readonly YamlKeys RowPatch = new("rowPatch", ["patch", "add", "after", "disable", "replace", "reason", .. RowFields]);
 
-        public static readonly YamlKeys List = new("list", ["list", "title", "cite", "borrows", "remove", "entries"]);
+        public static readonly YamlKeys List = new("list", ["list", "title", "cite", "borrows", "remove", "entries", "groups"]);
+
+        /// <summary>A named group of a list's ids.</summary>
+        public static readonly YamlKeys ListGroup = new("listGroup", ["label", "cite", "ids"]);
 
         public static readonly YamlKeys ListEntry = new("listEntry", ["id", "name", "band", "category", "increment", "cite", "for_works", "not_for_works"]);
 
@@ -77,7 +80,7 @@ public static partial class RuleFileParser
 
         public static IReadOnlyList<YamlKeys> All { get; } =
         [
-            Range, Quota, Manifest, Table, Section, Row, Cell, Figure, RowPatch, List, ListEntry, WorkFacts, Allocation, Cap, Expiry,
+            Range, Quota, Manifest, Table, Section, Row, Cell, Figure, RowPatch, List, ListGroup, ListEntry, WorkFacts, Allocation, Cap, Expiry,
             AuthorsShares, Applicants, Applicant, NetWorth, Works, Coproduction, Results, FirstExploitation,
         ];
     }

@@ -217,9 +217,51 @@ public static partial class RuleFileParser
         var list = new ListDefinition(kind, m.Str("title", required: true) ?? "", m.Str("cite", required: true) ?? "", path, entries)
         {
             Borrows = borrows, Removes = removes, BorrowsLocation = m.Node_("borrows") is { } bn ? yf.At(bn) : null,
+            Groups = ParseGroups(yf, m.Node_("groups")),
         };
         m.Done("a list file");
+        if (borrows is null) CheckGroups(list, errors);
         return list;
+    }
+
+    /// <summary>
+    /// <c>groups: { premi_miglior_film: { label, cite, ids: [david-di-donatello, ...] } }</c>: named groups of the list's ids. A
+    /// group's ids may name a group defined above it, which stands for its ids.
+    /// </summary>
+    private static List<ListGroup> ParseGroups(YamlFile yf, YamlDotNet.RepresentationModel.YamlNode? node)
+    {
+        var groups = new List<ListGroup>();
+        if (node is null || yf.Mapping(node, "groups") is not { } map) return groups;
+        foreach (var (key, value) in map.Children)
+        {
+            var name = (key as YamlDotNet.RepresentationModel.YamlScalarNode)?.Value ?? "";
+            if (!System.Text.RegularExpressions.Regex.IsMatch(name, "^[a-z][a-z0-9_]*$"))
+                yf.Error(key, $"a group's name is lower case letters, digits and '_' (premi_miglior_film), got '{name}'");
+            if (groups.Any(g => g.Name == name)) yf.Error(key, $"group '{name}' is defined twice in this list; a group is defined once");
+            if (yf.Map(value, "a list group", Keys.ListGroup) is not { } g) continue;
+            var ids = new List<string>();
+            foreach (var id in g.StrList("ids"))
+                if (groups.FirstOrDefault(x => x.Name == id) is { } inner) ids.AddRange(inner.Ids.Where(x => !ids.Contains(x)));
+                else if (!ids.Contains(id)) ids.Add(id);
+            if (ids.Count == 0) yf.Error(value, $"group '{name}' names no ids: say them with 'ids: [...]'");
+            groups.Add(new ListGroup(name, g.Str("label") ?? "", g.Str("cite", required: true) ?? "", ids, yf.At(key)));
+            g.Done("a list group");
+        }
+        return groups;
+    }
+
+    /// <summary>A group names ids the list has, and no group is named as an entry is (a name in a rule means one thing).</summary>
+    internal static void CheckGroups(ListDefinition list, List<RuleError> errors)
+    {
+        var ids = list.Entries.Select(e => e.Id).ToHashSet(StringComparer.Ordinal);
+        foreach (var g in list.Groups)
+        {
+            if (ids.Contains(g.Name))
+                errors.Add(new RuleError(g.Location.File, g.Location.Line, $"group '{g.Name}' has the name of an entry of the {list.Kind} list; name it otherwise", g.Location.Column));
+            foreach (var id in g.Ids.Where(id => !ids.Contains(id)))
+                errors.Add(new RuleError(g.Location.File, g.Location.Line,
+                    $"group '{g.Name}' names '{id}', which the {list.Kind} list does not list{YamlKeys.Suggestion(id, ids)}", g.Location.Column));
+        }
     }
 
     /// <summary><c>{ documentary: true, short_film: false }</c>: facts of the work a list entry holds for.</summary>

@@ -302,10 +302,13 @@ internal static class RuleSandbox
                 foreach (var item in value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
                 {
                     if (item == "*") continue;
-                    var exists = known?.Contains(item) ?? catalog.Contains(kind, item);
+                    var exists = known?.Contains(item) ?? (catalog.Contains(kind, item) || catalog.Group(kind, item) is not null);
                     if (!exists)
-                        Add(arg, $"'{item}' is not a {field.ToString().ToLowerInvariant()} of the {kind} list" +
-                            (known is null ? "" : $" (known: {string.Join(", ", known.Order())})"));
+                        Add(arg, known is null
+                            ? $"'{item}' is not an id nor a group of the {kind} list" +
+                              (catalog.GroupNames(kind).Any() ? $" (groups: {string.Join(", ", catalog.GroupNames(kind))})" : "") +
+                              YamlKeys.Suggestion(item, catalog.GroupNames(kind).Concat(catalog.Lists.Where(l => l.Kind == kind).SelectMany(l => l.Entries.Select(e => e.Id))))
+                            : $"'{item}' is not a {field.ToString().ToLowerInvariant()} of the {kind} list (known: {string.Join(", ", known.Order())})");
                 }
             }
         }

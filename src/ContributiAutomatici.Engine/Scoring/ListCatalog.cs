@@ -87,6 +87,13 @@ public sealed class ListCatalog
 
     public bool HasList(string kind) => _byKind.ContainsKey(kind);
 
+    /// <summary>The named group of a list's ids (<c>premi_miglior_film</c>), or null.</summary>
+    public ListGroup? Group(string kind, string name) =>
+        _byKind.TryGetValue(kind, out var l) ? l.Groups.FirstOrDefault(g => g.Name == name) : null;
+
+    /// <summary>The group names of a list kind.</summary>
+    public IEnumerable<string> GroupNames(string kind) => _byKind.TryGetValue(kind, out var l) ? l.Groups.Select(g => g.Name) : [];
+
     /// <summary>The entries with that id in the list of that kind (a festival may sit in several lists).</summary>
     public ListEntry[] Entries(string kind, string id) =>
         _entries.TryGetValue(kind, out var d) && d.TryGetValue(id, out var e) ? e : [];
@@ -143,7 +150,8 @@ public sealed class ListCatalog
             ? known
             : byKind.GetOrAdd((ids, categories), _ =>
         {
-            var i = Set(ids);
+            // A group's name stands for its ids.
+            var i = Set(ids).SelectMany(x => Group(kind, x)?.Ids ?? [x]).ToHashSet(StringComparer.Ordinal);
             var c = Set(categories);
             return (_byKind.TryGetValue(kind, out var list) ? list.Entries : [])
                 .Where(e => (i.Contains("*") || i.Contains(e.Id)) && (c.Contains("*") || c.Contains(e.Category)))
