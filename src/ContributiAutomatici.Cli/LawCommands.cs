@@ -263,7 +263,7 @@ internal static partial class LawCommands
     /// <summary>Where a figure is defined: its place, or the path it is read from and the one definition's place.</summary>
     private static string Where(Figure f) => f.Ref is { } path ? $"read from {path}, defined at {f.ResolvedFrom ?? f.Location}" : f.Location.ToString();
 
-    private static string Value(Figure f) => f.Value.ToString(CultureInfo.InvariantCulture) + (f.Unit.Length > 0 ? " " + f.Unit : "");
+    private static string Value(Figure f) => f.Shown;
 
     private static string Cite(string cite) => cite.Length > 0 ? $"  cite \"{cite}\"" : "  (no cite)";
 }

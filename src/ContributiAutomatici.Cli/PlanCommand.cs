@@ -101,11 +101,11 @@ internal static class PlanCommand
             var from = f.Ref is { } path
                 ? $"read by path from {path} (defined at {Place(side, f.ResolvedFrom ?? f.Location)})"
                 : $"defined at {Place(side, f.Location)}";
-            o.WriteLine($"    figure {f.Name} = {Num(f.Value)}{(f.Unit.Length > 0 ? " " + f.Unit : "")}  \"{f.Citation}\"  {from}; slot {slots.IndexOf((row.Id, false, f.Name))}");
+            o.WriteLine($"    figure {f.Name} = {Figure.Show(f.Value, f.Unit, "0.############")}  \"{f.Citation}\"  {from}; slot {slots.IndexOf((row.Id, false, f.Name))}");
         }
         if (row.Windowed is { } wf)
             foreach (var f in wf.Figures)
-                o.WriteLine($"    figure {f.Name} = {Num(f.Value)}{(f.Unit.Length > 0 ? " " + f.Unit : "")} for the results dated {wf.From:yyyy-MM-dd}..{wf.To:yyyy-MM-dd}  " +
+                o.WriteLine($"    figure {f.Name} = {Figure.Show(f.Value, f.Unit, "0.############")} for the results dated {wf.From:yyyy-MM-dd}..{wf.To:yyyy-MM-dd}  " +
                             $"({wf.OverlayId}: {wf.Citation}), defined at {Place(side, f.Location)}; slot {slots.IndexOf((row.Id, true, f.Name))}");
     }
 

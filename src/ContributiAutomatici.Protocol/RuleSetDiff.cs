@@ -118,7 +118,7 @@ public static class RuleSetDiff
         r.Provenance.ToString().ToLowerInvariant() + (r.Borrows is { } b ? $" (borrows {b})" : "");
 
     private static string? Figure(IReadOnlyList<Figure> figures, string name) =>
-        figures.FirstOrDefault(f => f.Name == name) is { } f ? Num(f.Value) + (f.Unit.Length > 0 ? " " + f.Unit : "") : null;
+        figures.FirstOrDefault(f => f.Name == name) is { } f ? Engine.Rules.Figure.Show(f.Value, f.Unit, "0.############") : null;
 
     private static Dictionary<string, string> AllocationFigures(RuleSetDefinition d)
     {

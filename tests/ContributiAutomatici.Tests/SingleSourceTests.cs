@@ -93,6 +93,26 @@ public class SingleSourceTests
     }
 
     [Fact]
+    public void The_summer_window_is_two_figures_of_T1_A_1_estivo_that_Tabella_3_reads_by_name_and_an_edit_applies()
+    {
+        var dm2021 = Repo.Catalog.Find("dm-2021")!.Definition;
+        var summer = dm2021.Tables.SelectMany(x => x.Rows).Single(r => r.Id == "T1.A.1.estivo").Figures.Where(f => f.Unit == "month-day").ToList();
+        Assert.Equal(["summer_from = 06-01 month-day", "summer_to = 08-31 month-day"], summer.Select(f => f.ToString()));
+        var t3 = dm2021.Tables.SelectMany(x => x.Rows).Single(r => r.Id == "T3.A.1.estivo").Figures.Where(f => f.Unit == "month-day").ToList();
+        Assert.Equal(["T1.A.1.estivo.summer_from", "T1.A.1.estivo.summer_to"], t3.Select(f => f.Ref));
+
+        using var t = TempRules.CopyOfRepo();
+        var on = WorkInTheWindow(t.Root, overlayOff: false);
+        // Released on 10 July: a summer release, +50% of the box-office points.
+        Assert.Equal(193.3333m, Math.Round(ProducerLines(t.Root, on)["T1.A.1.estivo"], 4));
+        t.Replace(T1, "summer_to: { value: \"08-31\"", "summer_to: { value: \"07-05\"");
+        Assert.False(ProducerLines(t.Root, on).ContainsKey("T1.A.1.estivo"));
+        t.Replace(T1, "summer_to: { value: \"07-05\"", "summer_to: { value: \"07-32\"");
+        var error = Only(t.LoadFails(), T1);
+        Assert.Contains("a month-day figure is a day of the year \"MM-dd\"", error.Message);
+    }
+
+    [Fact]
     public void Doubling_T1_A_1s_producer_expression_doubles_it_with_the_default_request_and_with_the_overlay_off()
     {
         using var t = TempRules.CopyOfRepo();

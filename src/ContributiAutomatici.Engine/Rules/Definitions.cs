@@ -116,7 +116,18 @@ public sealed record Figure(string Name, decimal Value, string Unit, string Cita
     /// <summary>The defining place of a referenced figure (its file and line), once resolved.</summary>
     public SourceLocation? ResolvedFrom { get; init; }
 
-    public override string ToString() => $"{Name} = {Value.ToString(System.Globalization.CultureInfo.InvariantCulture)}{(Unit.Length > 0 ? " " + Unit : "")}";
+    /// <summary>The unit of a day of the year (<c>value: "06-01"</c>, held as 601): the summer window of Tabelle 1 and 3.</summary>
+    public const string MonthDay = "month-day";
+
+    /// <summary>The value as an official writes it, with its unit: "5000 EUR", "0.5 x", "06-01 month-day".</summary>
+    public string Shown => Show(Value, Unit);
+
+    /// <summary><see cref="Shown"/> for a value in a unit (numbers in <paramref name="format"/>, if given).</summary>
+    public static string Show(decimal value, string unit, string? format = null) =>
+        (unit == MonthDay ? $"{(int)value / 100:00}-{(int)value % 100:00}" : value.ToString(format, System.Globalization.CultureInfo.InvariantCulture)) +
+        (unit.Length > 0 ? " " + unit : "");
+
+    public override string ToString() => $"{Name} = {Shown}";
 }
 
 /// <summary>Where a row's figures come from (rule sets whose source is incomplete, e.g. DM 2017).</summary>

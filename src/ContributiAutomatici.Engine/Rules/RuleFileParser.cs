@@ -451,6 +451,13 @@ public static partial class RuleFileParser
                 : $"row {rowId}: figure {name} = {text}: a EUR figure is a whole number of euro or has at most two decimals after a dot");
             return null;
         }
+        if (unit == Figure.MonthDay)
+        {
+            // A day of the year, whatever the year ("06-01": 1 June), held as 601 so that rules compare it as a number.
+            if (Scoring.MonthDayAttribute.Parse(text) is > 0 and var md) return md;
+            yf.Error(node, $"row {rowId}: figure {name} = '{text}': a {Figure.MonthDay} figure is a day of the year \"MM-dd\", e.g. \"06-01\"");
+            return null;
+        }
         if (decimal.TryParse(text, System.Globalization.NumberStyles.Number, System.Globalization.CultureInfo.InvariantCulture, out var d)) return d;
         yf.Error(node, $"row {rowId}: figure {name} must be a number, got '{text}'");
         return null;

@@ -242,7 +242,7 @@ public sealed class CompiledRuleSet
         return inputs;
 
         static string Day(DateOnly d) => d.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture);
-        static string Shown(Figure f) => f.Value.ToString(System.Globalization.CultureInfo.InvariantCulture) + (f.Unit.Length > 0 ? " " + f.Unit : "");
+        static string Shown(Figure f) => f.Shown;
     }
 
     /// <summary>The rows a cell takes as its base ("T1.A.1 + T1.A.2"), each once, or null.</summary>

@@ -224,6 +224,13 @@ public abstract class RuleScope
         return md >= MonthDayAttribute.Parse(from) && md <= MonthDayAttribute.Parse(to);
     }
 
+    /// <summary>
+    /// <see cref="Within(DateOnly?, string, string)"/> with the period's days as figures of unit month-day (601 for "06-01"):
+    /// <c>Within(Work.FirstReleaseDate, summer_from, summer_to)</c>, the window an official edits in the row's figures.
+    /// </summary>
+    protected static bool Within(DateOnly? date, decimal from, decimal to) =>
+        date is { } d && d.Month * 100 + d.Day is var md && md >= from && md <= to;
+
     /// <summary>True when the value is given and lo &lt;= value &lt;= hi.</summary>
     protected static bool Between(decimal? value, decimal lo, decimal hi) => value is { } v && v >= lo && v <= hi;
 
