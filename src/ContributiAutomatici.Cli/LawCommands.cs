@@ -234,7 +234,7 @@ internal static partial class LawCommands
                 if (row.Provenance != Provenance.Sourced) notes.Add(row.Provenance.ToString().ToLowerInvariant() + (row.Borrows is { } b ? ", borrows " + b : ""));
                 notes.AddRange(row.PatchedBy.Where(x => row.Windowed is null || !x.StartsWith(row.Windowed.OverlayId + ":", StringComparison.Ordinal))
                     .Select(x => "row patched by " + x));
-                o.WriteLine($"{label}{Value(f)}{Cite(f.Citation)}  ({Where(f)}){(notes.Count > 0 ? "; " + string.Join("; ", notes) : "")}");
+                o.WriteLine($"{label}{Value(f)}{Cite(f.Citation)}  {Holds(set)}  ({Where(f)}){(notes.Count > 0 ? "; " + string.Join("; ", notes) : "")}");
                 if (row.Windowed is { } w && w.Figures.FirstOrDefault(x => x.Name == n) is { } wf)
                     o.WriteLine($"  {"".PadRight(width)}  {Value(wf)} from {w.From:yyyy-MM-dd} to {w.To:yyyy-MM-dd} ({w.OverlayId}: {w.Citation}){Cite(wf.Citation)}  ({wf.Location})");
             }
@@ -264,6 +264,11 @@ internal static partial class LawCommands
     private static string Where(Figure f) => f.Ref is { } path ? $"read from {path}, defined at {f.ResolvedFrom ?? f.Location}" : f.Location.ToString();
 
     private static string Value(Figure f) => f.Shown;
+
+    /// <summary>The dates a version's figure holds: while the version is in force, for the results of its application years.</summary>
+    private static string Holds(RuleSetDefinition set) =>
+        $"holds from {set.InForceFrom:yyyy-MM-dd}{(set.InForceTo is { } to ? $" to {to:yyyy-MM-dd}" : "")} " +
+        $"(application years {set.ApplicationYearFrom}{(set.ApplicationYearTo is { } y ? $"-{y}" : " on")})";
 
     private static string Cite(string cite) => cite.Length > 0 ? $"  cite \"{cite}\"" : "  (no cite)";
 }

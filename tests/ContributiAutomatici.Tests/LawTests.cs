@@ -189,7 +189,8 @@ public class LawTests
         var at = Array.IndexOf(lines, "T1.A.1.tier_1_eur_per_point");
         Assert.True(at >= 0, output);
         // dm-2017's figure is DM 2021's, read by path: its value and citation are the one definition's.
-        Assert.StartsWith("  dm-2017           5000 EUR  cite \"1 punto ogni € 5.000\"  (read from dm-2021/T1.A.1.tier_1_eur_per_point, defined at ", lines[at + 1]);
+        Assert.StartsWith("  dm-2017           5000 EUR  cite \"1 punto ogni € 5.000\"  holds from 2017-07-31 to 2021-07-14 (application years 2017-2019)  (read from dm-2021/T1.A.1.tier_1_eur_per_point, defined at ", lines[at + 1]);
+        Assert.StartsWith("  dm-2021           5000 EUR  cite \"1 punto ogni € 5.000\"  holds from 2021-07-15 (application years 2020 on)  (", lines[at + 2]);
         Assert.EndsWith("provisional, borrows dm-2021/T1.A.1", lines[at + 1]);
         Assert.StartsWith("  dm-2021           5000 EUR  cite \"1 punto ogni € 5.000\"", lines[at + 2]);
         Assert.StartsWith("  dm-2021+covid-19  5000 EUR  cite \"1 punto ogni € 5.000\"", lines[at + 3]);

@@ -98,7 +98,7 @@ public class RuleErrorTests
     public void A_condition_that_gives_a_number_and_points_that_give_true_or_false_are_said_so()
     {
         using var t = TempRules.CopyOfRepo();
-        t.Replace(T1, "when: 'Within(Work.FirstReleaseDate, \"06-01\", \"08-31\")'", "when: 'Work.BoxOfficeTotal'");
+        t.Replace(T1, "when: \"Within(Work.FirstReleaseDate, summer_from, summer_to)\"", "when: 'Work.BoxOfficeTotal'");
         t.Replace(T1, A2Producer, "points: \"Work.MediaSalesTotal > eur_per_point\"");
         var ex = t.LoadFails();
         var when = t.LineOf(T1, "when: 'Work.BoxOfficeTotal'");

@@ -71,7 +71,7 @@ public class RuleLoadingTests
         using var t = TempRules.CopyOfRepo();
         t.Replace(T1, "prizes: \"academy-award\")'", "prizes: \"academy-awards\")'");
         var ex = t.LoadFails();
-        AssertError(ex, T1, t.LineOf(T1, "academy-awards"), "'academy-awards' is not a id of the prizes list");
+        AssertError(ex, T1, t.LineOf(T1, "academy-awards"), "'academy-awards' is not an id nor a group of the prizes list");
     }
 
     [Fact]
@@ -89,6 +89,15 @@ public class RuleLoadingTests
         using var t = TempRules.CopyOfRepo();
         t.Replace(T1, "\"08-31\"", "\"08-32\"");
         var ex = t.LoadFails();
+        AssertError(ex, T1, t.LineOf(T1, "08-32"), "a month-day figure is a day of the year \"MM-dd\"");
+    }
+
+    [Fact]
+    public void A_day_of_the_year_written_in_an_expression_must_be_a_constant_that_exists()
+    {
+        using var t = TempRules.CopyOfRepo();
+        t.Replace(T1, "when: \"Within(Work.FirstReleaseDate, summer_from, summer_to)\"", "when: 'Within(Work.FirstReleaseDate, \"06-01\", \"08-32\")'");
+        var ex = t.LoadFails();
         AssertError(ex, T1, t.LineOf(T1, "08-32"), "must be a constant day of the year");
     }
 
@@ -105,7 +114,7 @@ public class RuleLoadingTests
     public void Base_must_name_an_earlier_row()
     {
         using var t = TempRules.CopyOfRepo();
-        t.Replace(T1, "base: T1.A.1\n        figures:\n          increment: { value: 0.50", "base: T1.A.9\n        figures:\n          increment: { value: 0.50");
+        t.Replace(T1, "base: T1.A.1\n        figures:\n          summer_from:", "base: T1.A.9\n        figures:\n          summer_from:");
         var ex = t.LoadFails();
         Assert.Contains(ex.Errors, e => e.Message.Contains("base 'T1.A.9' matches no earlier row"));
     }

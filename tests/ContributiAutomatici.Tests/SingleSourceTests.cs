@@ -314,9 +314,9 @@ public class SingleSourceTests
     public void A_figure_named_like_a_quantity_is_a_second_definition_and_refused()
     {
         using var t = TempRules.CopyOfRepo();
-        t.Replace(T1, "figures: { eur_per_point: { value: 20000,", "figures: { producer_box_office: 1, eur_per_point: { value: 20000,");
+        t.Replace(T1, "figures: { eur_per_point: { value: 20000,", "figures: { producer_box_office: { value: 1, unit: EUR, cite: \"x\" }, eur_per_point: { value: 20000,");
         var error = Only(t.LoadFails(), T1);
-        Assert.Equal(t.LineOf(T1, "producer_box_office: 1"), error.Line);
+        Assert.Equal(t.LineOf(T1, "producer_box_office: { value: 1"), error.Line);
         Assert.Contains("has the name of the quantity defined at", error.Message);
     }
 

@@ -126,7 +126,7 @@ public class VersionTests
     public void A_patch_of_a_figure_the_row_does_not_have_is_refused_at_the_patch()
     {
         using var t = TempRules.CopyOfRepo();
-        t.Replace(Covid, "      eur_per_point: { value: 1000, unit: EUR, cite: \"1 punto ogni 1.000 euro\" }", "      eur_per_punto: 1000");
+        t.Replace(Covid, "      eur_per_point: { value: 1000, unit: EUR, cite: \"1 punto ogni 1.000 euro\" }", "      eur_per_punto: { value: 1000, unit: EUR, cite: \"1 punto ogni 1.000 euro\" }");
         var ex = t.LoadFails(Cache);
         AssertError(ex, Covid, t.LineOf(Covid, "- patch: T4.A.1"), "figure eur_per_punto of row T4.A.1");
     }

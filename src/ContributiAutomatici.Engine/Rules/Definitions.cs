@@ -116,6 +116,9 @@ public sealed record Figure(string Name, decimal Value, string Unit, string Cita
     /// <summary>The defining place of a referenced figure (its file and line), once resolved.</summary>
     public SourceLocation? ResolvedFrom { get; init; }
 
+    /// <summary>The unit of a figure written in short form (<c>producer_points: 10</c>): points, cited by its row's line.</summary>
+    public const string Points = "punti";
+
     /// <summary>The unit of a day of the year (<c>value: "06-01"</c>, held as 601): the summer window of Tabelle 1 and 3.</summary>
     public const string MonthDay = "month-day";
 

@@ -323,7 +323,7 @@ public static partial class RuleFileParser
             else yf.Error(r.Node_("base_role")!, Keys.UnknownRole(br));
         }
         var whole = r.Bool("whole_points");
-        var figures = ParseFigures(yf, r.Node_("figures"), id);
+        var figures = ParseFigures(yf, r.Node_("figures"), id, cite);
         var provenance = Provenance.Sourced;
         if (r.Str("provenance") is { } pv && !Enum.TryParse(pv, ignoreCase: true, out provenance))
             yf.Error(r.Node_("provenance")!, $"row {id}: provenance is sourced, provisional or missing, got '{pv}'{YamlKeys.Suggestion(pv, ["sourced", "provisional", "missing"])}");
@@ -384,7 +384,7 @@ public static partial class RuleFileParser
     /// figure defined elsewhere, <c>name: { ref: T1.A.1.tier_1_up_to }</c> (another row of the rule set, or of the version an
     /// overlay patches) or <c>{ ref: dm-2021/T1.A.1.tier_1_up_to }</c> (another version): each figure is defined once.
     /// </summary>
-    private static List<Figure> ParseFigures(YamlFile yf, YamlDotNet.RepresentationModel.YamlNode? node, string rowId)
+    private static List<Figure> ParseFigures(YamlFile yf, YamlDotNet.RepresentationModel.YamlNode? node, string rowId, string rowCite)
     {
         var figures = new List<Figure>();
         if (yf.Mapping(node, "figures") is not { } fm) return figures;
@@ -423,9 +423,16 @@ public static partial class RuleFileParser
             }
             else
             {
+                // The short form (points: 10, producer_points: 100) is a row's points as its column prints them: unit punti,
+                // cited by the row's own line. Any other figure says its unit and the decree's words for it.
                 var text = (v as YamlDotNet.RepresentationModel.YamlScalarNode)?.Value;
                 value = decimal.TryParse(text, System.Globalization.NumberStyles.Number, System.Globalization.CultureInfo.InvariantCulture, out var d) ? d : null;
                 if (value is null) yf.Error(v, $"row {rowId}: figure {name} must be a number, got '{text}'");
+                else if (name != "points" && !name.EndsWith("_points", StringComparison.Ordinal))
+                    yf.Error(k, $"row {rowId}: figure {name}: only points are written as a bare number (points: 10, producer_points: 10); " +
+                                $"write {name}: {{ value: {text}, unit: ..., cite: \"...\" }}");
+                unit = Figure.Points;
+                cite = rowCite;
             }
             if (figures.Any(f => f.Name == name)) yf.Error(k, $"row {rowId}: figure {name} is defined twice (a figure is defined once)");
             else if (reference is not null) figures.Add(new Figure(name, 0m, "", "", yf.At(k)) { Ref = reference });
@@ -522,7 +529,7 @@ public static partial class RuleFileParser
                 continue;
             }
             var cite = pm.Str("cite", required: true) ?? "";
-            var figures = ParseFigures(yf, pm.Node_("figures"), id);
+            var figures = ParseFigures(yf, pm.Node_("figures"), id, cite);
             if ((pm.Node_("points") ?? pm.Node_("when")) is { } expressions)
                 yf.Error(expressions, $"patch of {id} changes its expressions: an overlay changes figures and quantities; " +
                     $"where the row's shape must change, write 'replace: {id}' with a 'reason' (validate lists every replacement)");
