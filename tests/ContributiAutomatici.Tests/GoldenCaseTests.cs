@@ -34,6 +34,17 @@ public class GoldenCaseTests
         Assert.True(result.Passed, string.Join("\n", result.Failures));
     }
 
+    /// <summary>The rules compiled with their figures as constants (the benchmark's side-by-side), not read from the table.</summary>
+    private static readonly Lazy<Engine.Scoring.RuleCatalog> Baked = new(() =>
+        Engine.Scoring.RuleCatalog.Load(Repo.Rules, new RuleCompileOptions { CacheDirectory = null, BakeFigures = true }));
+
+    [Fact]
+    public void Every_golden_case_scores_the_same_with_the_figures_baked_as_constants()
+    {
+        var failures = AllCases().Where(c => !GoldenTests.Run(c.Value, Baked.Value).Passed).Select(c => c.Key).ToList();
+        Assert.True(failures.Count == 0, string.Join("\n", failures));
+    }
+
     [Fact]
     public void Every_row_of_every_table_has_a_golden_case()
     {

@@ -145,7 +145,7 @@ public class LawTests
         Assert.StartsWith("T1.A.1 – Incasso sala cinematografica", output);
         Assert.Contains("  rule set    dm-2021 (the version alone", output);
         Assert.Contains("  cite        Tabella 1, A.1; art. 7.1.a", output);
-        Assert.Contains("  producer                Tiers(producer_box_office, (tier_1_up_to, tier_1_eur_per_point)", output);
+        Assert.Contains("  producer                Tiers(producer_box_office, producer_scale)", output);
         Assert.Contains("  tier_1_eur_per_point       5000 EUR  cite \"1 punto ogni € 5.000\"  (", output);
         // Art. 17.1 changes the quantity the producer's column reads, not the row: shown under the quantity.
         Assert.Contains("  producer_box_office = Work.BoxOfficeTotal  (Incassi lordi in sala considerati per il produttore;", output);

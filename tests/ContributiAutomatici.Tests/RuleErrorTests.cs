@@ -10,7 +10,7 @@ namespace ContributiAutomatici.Tests;
 public class RuleErrorTests
 {
     private const string T1 = "dm-2021/tabella-1.yaml";
-    private const string A1Producer = "producer: \"Tiers(producer_box_office, (tier_1_up_to, tier_1_eur_per_point)";
+    private const string A1Producer = "producer: \"Tiers(producer_box_office, producer_scale)";
     private const string A2Producer = "points: \"Per(producer_media_sales, eur_per_point)\"";
 
     /// <summary>The one error at file:line, with no compiler jargon in it.</summary>
@@ -47,7 +47,7 @@ public class RuleErrorTests
     public void A_misspelt_figure_suggests_the_row_s_figure_even_one_the_expression_no_longer_names()
     {
         using var t = TempRules.CopyOfRepo();
-        t.Replace(T1, A1Producer, A1Producer.Replace("tier_1_eur_per_point", "tier_1_eur_per_pont"));
+        t.Replace(T1, A1Producer, A1Producer.Replace("producer_scale", "(tier_1_up_to, tier_1_eur_per_pont)"));
         var ex = t.LoadFails();
         var line = t.LineOf(T1, "tier_1_eur_per_pont");
         var e = Single(ex, T1, line);

@@ -113,6 +113,36 @@ public class SingleSourceTests
     }
 
     [Fact]
+    public void A_1s_tier_scales_are_data_that_the_rows_hand_to_Tiers_by_name_and_the_Covid_row_reads_with_their_bands()
+    {
+        var rows = Repo.Catalog.Find("dm-2021")!.Definition.Tables.SelectMany(x => x.Rows).ToList();
+        var a1 = rows.Single(r => r.Id == "T1.A.1");
+        Assert.Equal("scale (tier_1_up_to, tier_1_eur_per_point), (tier_2_up_to, tier_2_eur_per_point), (tier_3_up_to, tier_3_eur_per_point)",
+            a1.Figures.Single(f => f.Name == "producer_scale").Shown);
+        Assert.Equal("Tiers(producer_box_office, producer_scale)", a1.Cells.Single(c => c.Role == Engine.Model.Role.Producer).Points.Text);
+        // No expression of any rule set spells a band out.
+        foreach (var file in Directory.EnumerateFiles(Path.Combine(Repo.Root, "rules"), "*.yaml", SearchOption.AllDirectories))
+            Assert.DoesNotContain("(tier_1_up_to, tier_1_eur_per_point)", File.ReadAllText(file));
+        // The Covid-19 row names the two scales; their bands come with them, read from T1.A.1.
+        var covid = Repo.Catalog.Find("dm-2021+covid-19")!.Definition.Tables.SelectMany(x => x.Rows).Single(r => r.Id == "T1.A.1.covid");
+        Assert.Equal("T1.A.1.producer_scale", covid.Figures.Single(f => f.Name == "producer_scale").Ref);
+        Assert.Equal("T1.A.1.tier_3_eur_per_point", covid.Figures.Single(f => f.Name == "tier_3_eur_per_point").Ref);
+        Assert.Equal(10000m, covid.Figures.Single(f => f.Name == "tier_3_eur_per_point").Value);
+    }
+
+    [Theory]
+    [InlineData("[tier_2_up_to, tier_2_eur_per_point], [tier_1_up_to, tier_1_eur_per_point]", "tier_1_up_to = 1000000 is not above the band below it (3000000); bands rise")]
+    [InlineData("[tier_1_up_to, tier_1_eur_per_pont]", "names tier_1_eur_per_pont, which is not a figure of the row; did you mean 'tier_1_eur_per_point'?")]
+    [InlineData("[tier_1_up_to]", "each band of the scale producer_scale is a pair of the row's figures")]
+    public void A_scale_that_could_not_be_applied_as_written_is_refused_at_its_line(string bands, string message)
+    {
+        using var t = TempRules.CopyOfRepo();
+        t.Replace(T1, "scale: [[tier_1_up_to, tier_1_eur_per_point], [tier_2_up_to, tier_2_eur_per_point],", "scale: [" + bands + ",");
+        var ex = t.LoadFails();
+        Assert.Contains(ex.Errors, e => e.File.EndsWith(T1, StringComparison.Ordinal) && e.Message.Contains(message, StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void Doubling_T1_A_1s_producer_expression_doubles_it_with_the_default_request_and_with_the_overlay_off()
     {
         using var t = TempRules.CopyOfRepo();
@@ -290,11 +320,11 @@ public class SingleSourceTests
     public void A_reference_to_a_figure_that_does_not_exist_is_refused_with_a_suggestion()
     {
         using var t = TempRules.CopyOfRepo();
-        t.Replace(Covid, "tier_2_up_to: { ref: T1.A.1.tier_2_up_to }", "tier_2_up_to: { ref: T1.A.1.tier_2_upto }");
+        t.Replace(Covid, "producer_scale: { ref: T1.A.1.producer_scale }", "producer_scale: { ref: T1.A.1.producer_scal }");
         var error = Assert.Single(t.LoadFails().Errors);
-        Assert.Equal(t.LineOf(Covid, "T1.A.1.tier_2_upto"), error.Line);
-        Assert.Contains("row T1.A.1 has no figure tier_2_upto", error.Message);
-        Assert.Contains("tier_2_up_to", error.Message);
+        Assert.Equal(t.LineOf(Covid, "T1.A.1.producer_scal }"), error.Line);
+        Assert.Contains("row T1.A.1 has no figure producer_scal", error.Message);
+        Assert.Contains("did you mean 'producer_scale'?", error.Message);
     }
 
     [Theory]
@@ -324,7 +354,7 @@ public class SingleSourceTests
     public void A_figure_given_a_value_and_a_reference_is_defined_twice_and_refused()
     {
         using var t = TempRules.CopyOfRepo();
-        t.Replace(Covid, "tier_2_up_to: { ref: T1.A.1.tier_2_up_to }", "tier_2_up_to: { ref: T1.A.1.tier_2_up_to, value: 3000000 }");
+        t.Replace(Covid, "producer_scale: { ref: T1.A.1.producer_scale }", "producer_scale: { ref: T1.A.1.producer_scale }\n      tier_2_up_to: { ref: T1.A.1.tier_2_up_to, value: 3000000 }");
         var error = Assert.Single(t.LoadFails().Errors);
         Assert.Equal(t.LineOf(Covid, "tier_2_up_to: { ref:"), error.Line);
         Assert.Contains("not given again here", error.Message);

@@ -154,7 +154,12 @@ internal static class DefinitionCodec
         private void Figures(IReadOnlyList<Figure> figures)
         {
             Count(figures.Count);
-            foreach (var f in figures) { Str(f.Name); w.Write(f.Value); Str(f.Unit); Str(f.Citation); Location(f.Location); OptStr(f.Ref); OptLocation(f.ResolvedFrom); }
+            foreach (var f in figures)
+            {
+                Str(f.Name); w.Write(f.Value); Str(f.Unit); Str(f.Citation); Location(f.Location); OptStr(f.Ref); OptLocation(f.ResolvedFrom);
+                w.Write(f.Bands is not null);
+                if (f.Bands is { } bands) { Count(bands.Count); foreach (var (upTo, per) in bands) { Str(upTo); Str(per); } }
+            }
         }
 
         private void Expr(RuleExpression e) { Str(e.Text); Location(e.Location); w.Write(e.LineOffset); w.Write(e.FileLines); }
@@ -309,7 +314,10 @@ internal static class DefinitionCodec
 
         private CitedFigure Cited() => new(r.ReadDecimal(), Str());
 
-        private List<Figure> Figures() => Many(() => new Figure(Str(), r.ReadDecimal(), Str(), Str(), Location()) { Ref = OptStr(), ResolvedFrom = OptLocation() });
+        private List<Figure> Figures() => Many(() => new Figure(Str(), r.ReadDecimal(), Str(), Str(), Location())
+        {
+            Ref = OptStr(), ResolvedFrom = OptLocation(), Bands = r.ReadBoolean() ? Many(() => (Str(), Str())) : null,
+        });
 
         private RuleExpression Expr() => new(Str(), Location(), r.ReadInt32(), r.ReadBoolean());
         private RuleExpression? OptExpr() => r.ReadBoolean() ? Expr() : null;

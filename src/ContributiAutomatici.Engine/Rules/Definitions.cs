@@ -116,6 +116,14 @@ public sealed record Figure(string Name, decimal Value, string Unit, string Cita
     /// <summary>The defining place of a referenced figure (its file and line), once resolved.</summary>
     public SourceLocation? ResolvedFrom { get; init; }
 
+    /// <summary>
+    /// A scale of marginal bands (<c>producer_scale: { scale: [[tier_1_up_to, tier_1_eur_per_point], ...] }</c>): each band a
+    /// pair of the row's own figures, its upper bound and the euro per point, in ascending order; the row's expressions hand it
+    /// whole to <c>Tiers</c> or <c>TiersOf</c>. Null for a figure holding one value. A reference to a scale brings its band
+    /// figures with it.
+    /// </summary>
+    public IReadOnlyList<(string UpTo, string Per)>? Bands { get; init; }
+
     /// <summary>The unit of a figure written in short form (<c>producer_points: 10</c>): points, cited by its row's line.</summary>
     public const string Points = "punti";
 
@@ -123,7 +131,7 @@ public sealed record Figure(string Name, decimal Value, string Unit, string Cita
     public const string MonthDay = "month-day";
 
     /// <summary>The value as an official writes it, with its unit: "5000 EUR", "0.5 x", "06-01 month-day".</summary>
-    public string Shown => Show(Value, Unit);
+    public string Shown => Bands is { } b ? "scale " + string.Join(", ", b.Select(x => $"({x.UpTo}, {x.Per})")) : Show(Value, Unit);
 
     /// <summary><see cref="Shown"/> for a value in a unit (numbers in <paramref name="format"/>, if given).</summary>
     public static string Show(decimal value, string unit, string? format = null) =>

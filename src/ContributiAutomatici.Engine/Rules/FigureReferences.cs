@@ -136,10 +136,50 @@ public static class FigureReferences
                 continue;
             }
             if (!ReferenceEquals(set, def)) borrowedSets[set.Id] = set.ContentHash;
-            if (Follow(set, target, defined, others, errors, row) is { } value) figures[i] = Resolved(f.Name, f.Ref, value, f.Location);
+            if (Follow(set, target, defined, others, errors, row) is { } value)
+            {
+                figures[i] = Resolved(f.Name, f.Ref, value, f.Location);
+                // A scale read by reference brings its bands' figures, read from the same row, unless the row names them itself.
+                foreach (var band in value.Bands?.SelectMany(b => new[] { b.UpTo, b.Per }) ?? [])
+                    if (figures.All(x => x.Name != band) && target.Figures.FirstOrDefault(x => x.Name == band) is { } bf)
+                        figures.Add(Resolved(band, f.Ref[..cut] + "." + band, Follow(set, target, bf, others, errors, row), f.Location));
+            }
             touched = true;
         }
+        CheckScales(row, figures, errors);
         return touched ? row with { Figures = figures } : row;
+    }
+
+    /// <summary>
+    /// A scale's bands name figures of its row, each an amount (EUR), the upper bounds rising and the euro per point above
+    /// zero: a scale that could not be applied as written is refused at load, not found wrong in a score.
+    /// </summary>
+    private static void CheckScales(RowDefinition row, List<Figure> figures, List<RuleError> errors)
+    {
+        foreach (var scale in figures.Where(f => f.Bands is not null && f.Ref is null))
+        {
+            var floor = 0m;
+            foreach (var (upTo, per) in scale.Bands!)
+            {
+                var bound = figures.FirstOrDefault(f => f.Name == upTo);
+                var rate = figures.FirstOrDefault(f => f.Name == per);
+                foreach (var (n, f) in new[] { (upTo, bound), (per, rate) })
+                    if (f is null)
+                        errors.Add(new RuleError(scale.Location.File, scale.Location.Line,
+                            $"row {row.Id}: the scale {scale.Name} names {n}, which is not a figure of the row{YamlKeys.Suggestion(n, figures.Select(x => x.Name))}", scale.Location.Column));
+                    else if (f.Bands is not null || f.Unit != "EUR")
+                        errors.Add(new RuleError(scale.Location.File, scale.Location.Line,
+                            $"row {row.Id}: the scale {scale.Name} names {n}, which is {(f.Bands is null ? $"in {(f.Unit.Length > 0 ? f.Unit : "no unit")}" : "a scale")}: a band is two EUR figures", scale.Location.Column));
+                if (bound is null || rate is null || bound.Unresolved || rate.Unresolved) continue;
+                if (bound.Value <= floor)
+                    errors.Add(new RuleError(scale.Location.File, scale.Location.Line,
+                        $"row {row.Id}: the scale {scale.Name}: {upTo} = {bound.Value} is not above the band below it ({floor}); bands rise", scale.Location.Column));
+                if (rate.Value <= 0)
+                    errors.Add(new RuleError(scale.Location.File, scale.Location.Line,
+                        $"row {row.Id}: the scale {scale.Name}: {per} = {rate.Value}: a band's euro per point is above zero", scale.Location.Column));
+                floor = bound.Value;
+            }
+        }
     }
 
     /// <summary>A referenced figure, followed through further references (a reference to a reference) to its definition.</summary>
@@ -161,7 +201,7 @@ public static class FigureReferences
     private static Figure Resolved(string name, string path, Figure? target, SourceLocation at) =>
         target is null
             ? new Figure(name, 0m, "", "", at) { Ref = path }
-            : new Figure(name, target.Value, target.Unit, target.Citation, at) { Ref = path, ResolvedFrom = target.ResolvedFrom ?? target.Location };
+            : new Figure(name, target.Value, target.Unit, target.Citation, at) { Ref = path, ResolvedFrom = target.ResolvedFrom ?? target.Location, Bands = target.Bands };
 
     /// <summary>"RULESET/ROW" in another version, or "ROW" in this rule set.</summary>
     private static RowDefinition? FindRow(RuleSetDefinition def, string path, Func<string, RuleSetDefinition?> others, out RuleSetDefinition set)

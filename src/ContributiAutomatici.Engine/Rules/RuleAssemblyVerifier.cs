@@ -39,6 +39,8 @@ internal static class RuleAssemblyVerifier
         "System.Collections.Generic.List`1::Add",
         "System.Collections.Generic.KeyValuePair`2::.ctor",
         "System.ValueTuple`2::.ctor",
+        // a scale's bands, built once when the class is created (RuleCompiler.ScaleFields); a rule cannot call it (RuleSandbox)
+        "ContributiAutomatici.Engine.Model.Scale::Of",
         "System.ValueTuple`3::.ctor",
         "System.ReadOnlySpan`1::.ctor",
         "System.Runtime.CompilerServices.RuntimeHelpers::CreateSpan",

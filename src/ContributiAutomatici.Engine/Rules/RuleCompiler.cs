@@ -238,7 +238,7 @@ public static class RuleCompiler
     /// A figure or quantity the expression does not name is not passed (16 bytes less to copy per call).
     /// </summary>
     private static string FigureParameters(IReadOnlyList<Figure> figures, string first, RuleExpression expression, IReadOnlyList<QuantityDefinition> quantities) =>
-        string.Join(", ", (first.Length > 0 ? new[] { first } : []).Concat(figures.Where(f => Names(expression, f.Name)).Select(f => $"decimal {f.Name}"))
+        string.Join(", ", (first.Length > 0 ? new[] { first } : []).Concat(figures.Where(f => Names(expression, f.Name)).Select(f => $"{(f.Bands is null ? "decimal" : ScaleType)} {f.Name}"))
             .Concat(quantities.Where(q => Names(expression, q.Name)).Select(q => $"decimal {q.Name}")));
 
     /// <summary>
@@ -324,9 +324,10 @@ public static class RuleCompiler
         var slots = new List<(int, bool, Figure)>();
         for (var r = 0; r < rows.Count; r++)
         {
-            foreach (var f in rows[r].Figures) slots.Add((r, false, f));
+            // A scale holds no value of its own: its field is built from its bands' (ScaleFields).
+            foreach (var f in rows[r].Figures) if (f.Bands is null) slots.Add((r, false, f));
             if (rows[r].Windowed is { } wf)
-                foreach (var f in Merge(rows[r].Figures, wf.Figures)) slots.Add((r, true, f));
+                foreach (var f in Merge(rows[r].Figures, wf.Figures)) if (f.Bands is null) slots.Add((r, true, f));
         }
         return slots;
     }
@@ -366,6 +367,9 @@ public static class RuleCompiler
                 ? $"    private readonly decimal {name};"
                 : $"    private static readonly decimal {name} = {baked[i].ToString(System.Globalization.CultureInfo.InvariantCulture)}m;";
         }
+        var scales = ScaleFields(rows).ToList();
+        foreach (var (field, bands) in scales)
+            yield return baked is null ? $"    private readonly {ScaleType} {field};" : $"    private static readonly {ScaleType} {field} = {bands};";
         yield return $"    public static ContributiAutomatici.Engine.Scoring.RuleScope Create(decimal[] f) => new {className}(f);";
         yield return $"    private {className}(decimal[] f)";
         yield return "    {";
@@ -374,8 +378,26 @@ public static class RuleCompiler
             if (slots.Count > 0) yield return $"        _ = f[{slots.Count - 1}];";
             for (var i = 0; i < slots.Count; i++)
                 yield return $"        F{slots[i].Row}{(slots[i].Windowed ? "w" : "")}_{slots[i].Figure.Name} = f[{i}];";
+            foreach (var (field, bands) in scales) yield return $"        {field} = {bands};";
         }
         yield return "    }";
+    }
+
+    /// <summary>The type a scale is handed to the expressions in: its bands, which Tiers and TiersOf take whole.</summary>
+    private const string ScaleType = "ContributiAutomatici.Engine.Model.Scale";
+
+    /// <summary>
+    /// Each scale's field (F3_producer_scale, F3w_ inside an overlay's window) and the array of its bands' fields it is built
+    /// from, once, when the class is created: Scale.Of((F3_tier_1_up_to, F3_tier_1_eur_per_point), ...).
+    /// </summary>
+    private static IEnumerable<(string Field, string Bands)> ScaleFields(List<RowDefinition> rows)
+    {
+        for (var r = 0; r < rows.Count; r++)
+            foreach (var (w, figures) in rows[r].Windowed is { } wf
+                         ? new[] { ("", rows[r].Figures), ("w", Merge(rows[r].Figures, wf.Figures)) }
+                         : [("", rows[r].Figures)])
+                foreach (var f in figures.Where(f => f.Bands is not null))
+                    yield return ($"F{r}{w}_{f.Name}", $"{ScaleType}.Of(" + string.Join(", ", f.Bands!.Select(b => $"(F{r}{w}_{b.UpTo}, F{r}{w}_{b.Per})")) + ")");
     }
 
     /// <summary>The row's figures with an overlay's replacing those of the same name.</summary>

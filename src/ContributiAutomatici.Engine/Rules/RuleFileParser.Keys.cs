@@ -34,7 +34,7 @@ public static partial class RuleFileParser
         /// <summary>A role column written as a mapping: its own condition and its points.</summary>
         public static readonly YamlKeys Cell = new("cell", ["when", "points"]);
 
-        public static readonly YamlKeys Figure = new("figure", ["value", "ref", "unit", "cite"]);
+        public static readonly YamlKeys Figure = new("figure", ["value", "ref", "scale", "unit", "cite"]);
 
         /// <summary>A named quantity of the manifest (expr), or an overlay's change of one (expr for a new one, plus or minus).</summary>
         public static readonly YamlKeys Quantity = new("quantity", ["label", "cite", "expr", "plus", "minus"]);

@@ -399,6 +399,16 @@ public static partial class RuleFileParser
             decimal? value;
             string unit = "", cite = "";
             string? reference = null;
+            if (v is YamlDotNet.RepresentationModel.YamlMappingNode sm && sm.Children.ContainsKey("scale"))
+            {
+                var f = new YamlMap(yf, sm, Keys.Figure);
+                var bands = ParseScale(yf, f.Node_("scale")!, rowId, name);
+                cite = f.Str("cite", required: true) ?? "";
+                f.Done($"the scale {name} of row {rowId} (a scale has 'scale' and 'cite'; its bands' figures have their values and units)");
+                if (figures.Any(x => x.Name == name)) yf.Error(k, $"row {rowId}: figure {name} is defined twice (a figure is defined once)");
+                else if (bands is not null) figures.Add(new Figure(name, 0m, "", cite, yf.At(k)) { Bands = bands });
+                continue;
+            }
             if (v is YamlDotNet.RepresentationModel.YamlMappingNode vm)
             {
                 var f = new YamlMap(yf, vm, Keys.Figure);
@@ -439,6 +449,26 @@ public static partial class RuleFileParser
             else if (value is { } val) figures.Add(new Figure(name, val, unit, cite, yf.At(k)));
         }
         return figures;
+    }
+
+    /// <summary><c>scale: [[tier_1_up_to, tier_1_eur_per_point], [tier_2_up_to, tier_2_eur_per_point]]</c>: bands of the row's figures.</summary>
+    private static List<(string UpTo, string Per)>? ParseScale(YamlFile yf, YamlDotNet.RepresentationModel.YamlNode node, string rowId, string name)
+    {
+        var bands = new List<(string, string)>();
+        foreach (var band in yf.Seq(node, $"the scale {name}"))
+        {
+            if (band is YamlDotNet.RepresentationModel.YamlSequenceNode { Children: [YamlDotNet.RepresentationModel.YamlScalarNode { Value: { } upTo },
+                    YamlDotNet.RepresentationModel.YamlScalarNode { Value: { } per }] } && FigureName.IsMatch(upTo) && FigureName.IsMatch(per))
+                bands.Add((upTo, per));
+            else
+            {
+                yf.Error(band, $"row {rowId}: each band of the scale {name} is a pair of the row's figures, [upper bound, euro per point] " +
+                               "([tier_1_up_to, tier_1_eur_per_point])");
+                return null;
+            }
+        }
+        if (bands.Count == 0) yf.Error(node, $"row {rowId}: the scale {name} has no bands");
+        return bands.Count == 0 ? null : bands;
     }
 
     private static readonly System.Text.RegularExpressions.Regex EuroText = new(@"^-?\d+(\.\d{1,2})?$");

@@ -189,6 +189,13 @@ public abstract class RuleScope
         return points;
     }
 
+    /// <summary><see cref="Tiers(decimal?, ReadOnlySpan{ValueTuple{decimal, decimal}})"/> over a scale the rule file defines (<c>Tiers(producer_box_office, producer_scale)</c>).</summary>
+    protected static decimal Tiers(decimal? amount, Scale scale) => Tiers(amount, scale.Bands);
+
+    /// <summary><see cref="TiersOf(IReadOnlyList{DatedAmount}, Func{DatedAmount, bool}, ReadOnlySpan{ValueTuple{decimal, decimal}})"/> over a scale the rule file defines.</summary>
+    protected static decimal TiersOf(IReadOnlyList<DatedAmount> entries, Func<DatedAmount, bool> select, Scale scale) =>
+        TiersOf(entries, select, scale.Bands);
+
     /// <summary>
     /// The points that a selection of dated entries earns in marginal tiers that all the entries fill together, in date
     /// order (reading guide 7: box-office entries fill the tiers in date order; the Covid-19 +100% is on the points of
