@@ -1,0 +1,103 @@
+using System.Globalization;
+using ContributiAutomatici.Engine.Model;
+
+namespace ContributiAutomatici.Engine.Scoring;
+
+/// <summary>The numeric and date helpers of the rule language: proportional points, marginal tiers and scales, windows, slots.</summary>
+public abstract partial class RuleScope
+{
+    // ---------------------------------------------------------------- numbers
+
+    /// <summary>
+    /// Whether a value is not zero (generated code: only a cell's non-zero points are added into its quota). decimal.Sign
+    /// tests the magnitude's bits and is inlined, where != 0m is a call that compares two decimals.
+    /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    protected internal static bool NonZero(decimal value) => decimal.Sign(value) != 0;
+
+    /// <summary>"1 punto ogni EUR X": amount / X, proportional, not floored (reading guide 4). Null or negative: 0.</summary>
+    protected static decimal Per(decimal? amount, decimal unit) => amount is { } a && a > 0 ? a / unit : 0m;
+
+    /// <summary>
+    /// Marginal tiers with a ceiling: each (upTo, per) band scores its slice of the amount at 1 point
+    /// per 'per' euro; the amount above the last 'upTo' is ignored (Tabella 1 A.1).
+    /// </summary>
+    protected static decimal Tiers(decimal? amount, params ReadOnlySpan<(decimal UpTo, decimal Per)> tiers)
+    {
+        if (amount is not { } a || a <= 0) return 0m;
+        decimal points = 0m, floor = 0m;
+        foreach (var (upTo, per) in tiers)
+        {
+            if (a <= floor) break;
+            points += (Math.Min(a, upTo) - floor) / per;
+            floor = upTo;
+        }
+        return points;
+    }
+
+    /// <summary><see cref="Tiers(decimal?, ReadOnlySpan{ValueTuple{decimal, decimal}})"/> over a scale the rule file defines (<c>Tiers(producer_box_office, producer_scale)</c>).</summary>
+    protected static decimal Tiers(decimal? amount, Scale scale) => Tiers(amount, scale.Bands);
+
+    /// <summary><see cref="TiersOf(IReadOnlyList{DatedAmount}, Func{DatedAmount, bool}, ReadOnlySpan{ValueTuple{decimal, decimal}})"/> over a scale the rule file defines.</summary>
+    protected static decimal TiersOf(IReadOnlyList<DatedAmount> entries, Func<DatedAmount, bool> select, Scale scale) =>
+        TiersOf(entries, select, scale.Bands);
+
+    /// <summary>
+    /// The points that a selection of dated entries earns in marginal tiers that all the entries fill together, in date
+    /// order (reading guide 7: box-office entries fill the tiers in date order; the Covid-19 +100% is on the points of
+    /// the entries inside the window). Entries of zero or less fill nothing.
+    /// </summary>
+    protected static decimal TiersOf(IReadOnlyList<DatedAmount> entries, Func<DatedAmount, bool> select,
+        params ReadOnlySpan<(decimal UpTo, decimal Per)> tiers)
+    {
+        decimal filled = 0m, points = 0m;
+        foreach (var e in entries.Where(e => e.Amount > 0).OrderBy(e => e.Date))
+        {
+            var before = Tiers(filled, tiers);
+            filled += e.Amount;
+            if (select(e)) points += Tiers(filled, tiers) - before;
+        }
+        return points;
+    }
+
+    /// <summary>The window of dates of the overlay that wrote the rule being evaluated (set by the generated code).</summary>
+    protected (DateOnly From, DateOnly To)? CurrentWindow;
+
+    /// <summary>True when the date is given and inside the window of the overlay that wrote the rule (e.g. Covid-19's).</summary>
+    protected bool InWindow(DateOnly? date) => date is { } d && CurrentWindow is { } w && d >= w.From && d <= w.To;
+
+    /// <summary>
+    /// True when the date is given and falls in the yearly period from..to ("MM-dd", both inclusive), in
+    /// whatever year: <c>Within(Work.FirstReleaseDate, "06-01", "08-31")</c> is a summer release.
+    /// </summary>
+    protected static bool Within(DateOnly? date, [MonthDay] string from, [MonthDay] string to)
+    {
+        if (date is not { } d) return false;
+        var md = d.Month * 100 + d.Day;
+        return md >= MonthDayAttribute.Parse(from) && md <= MonthDayAttribute.Parse(to);
+    }
+
+    /// <summary>
+    /// <see cref="Within(DateOnly?, string, string)"/> with the period's days as figures of unit month-day (601 for "06-01"):
+    /// <c>Within(Work.FirstReleaseDate, summer_from, summer_to)</c>, the window an official edits in the row's figures.
+    /// </summary>
+    protected static bool Within(DateOnly? date, decimal from, decimal to) =>
+        date is { } d && d.Month * 100 + d.Day is var md && md >= from && md <= to;
+
+    /// <summary>True when the value is given and lo &lt;= value &lt;= hi.</summary>
+    protected static bool Between(decimal? value, decimal lo, decimal hi) => value is { } v && v >= lo && v <= hi;
+
+    /// <summary>
+    /// Points of the time slot a start time falls in. Slots are given by their start time ("07:00");
+    /// a slot runs to the next one's start, the last wraps past midnight to the first; start inclusive.
+    /// No time given: 0.
+    /// </summary>
+    protected static decimal Slot(TimeOnly? time, [TimeOfDay] params ReadOnlySpan<(string From, decimal Points)> slots)
+    {
+        if (time is not { } t || slots.Length == 0) return 0m;
+        var result = slots[^1].Points; // before the first start: still in the last slot (wraps midnight)
+        foreach (var (from, points) in slots)
+            if (t >= TimeOnly.ParseExact(from, "HH:mm", CultureInfo.InvariantCulture)) result = points;
+        return result;
+    }
+}
