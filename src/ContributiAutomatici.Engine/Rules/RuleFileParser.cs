@@ -237,7 +237,7 @@ public static partial class RuleFileParser
             }
             else if (entry.InForceFrom is not null) yf.Error(en, $"in_force_from dates the entries of {string.Join(", ", StateListKinds)} only");
             if (entries.Any(x => x.Id == entry.Id && x.Band == entry.Band && x.Category == entry.Category))
-                yf.Error(en, $"duplicate entry '{entry.Id}' in band {entry.Band} list {entry.Category}");
+                yf.Error(en, $"duplicate entry '{entry.Id}' in {(entry.Band is null ? "" : $"band {entry.Band} ")}list {entry.Category}");
             else if (entries.FirstOrDefault(x => x.Id == entry.Id && x.Name != entry.Name) is { } other)
                 yf.Error(en, $"id '{entry.Id}' already names '{other.Name}' (line {other.Location.Line}); one id, one festival");
             entries.Add(entry);
