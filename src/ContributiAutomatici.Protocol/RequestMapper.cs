@@ -313,7 +313,7 @@ public static class RequestMapper
         if (all > 100m) errors.Add(new FieldError($"{path}.co_producers", $"the co-producers' rights shares add up to {all}%, over 100% (art. 5.7)"));
         var foreign = list.Where(c => c.Country != M.Work.ItalyCountryCode).ToList();
         var foreignShares = foreign.Sum(c => c.RightsSharePercent ?? 0m);
-        if (italianShare is { } given && given + foreignShares > 100m)
+        if (italianShare is { } given && foreign.Count > 0 && given <= 100m && given + foreignShares > 100m)
             errors.Add(new FieldError($"{path}.italian_share_percent",
                 $"the Italian share {given}% and the foreign co-producers' {foreignShares}% add up to over 100% (art. 5.7, 5.8)"));
         else if (italianShare is null && foreign.Count > 0 && foreign.All(c => c.RightsSharePercent is not null) && foreignShares <= 100m)
