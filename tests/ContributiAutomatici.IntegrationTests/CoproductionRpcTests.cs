@@ -174,7 +174,7 @@ public sealed class CoproductionRpcTests(ServerFixture fixture)
         Assert.Contains("Italian share 15% is below the 20% of a compartecipazione internazionale", excluded.Reason);
         var statement = result.Works.Single(w => w.WorkId == "italo-coreano");
         Assert.Equal(CoproductionCategory.Participation, statement.Coproduction.Category);
-        Assert.Equal(CoproductionCategory.National, result.Works.Single(w => w.WorkId == "nazionale").Coproduction.Category);
+        Assert.Null(result.Works.Single(w => w.WorkId == "nazionale").Coproduction); // a national work: no category in its statement
         // The national work alone in cinema.economic (315,000) is capped at 30% (art. 6.4.a): 94,500.
         Assert.Equal("94500", result.Companies.Single(c => c.CompanyId == "alfa").Total);
     }

@@ -136,7 +136,8 @@ public static class Allocator
                 Math.Round(mine.Sum(p => p.Exact), 2, MidpointRounding.AwayFromZero), claimOutcomes, shares)
             {
                 ProvisionalRows = f.Provisional?.ToList() ?? [], MissingRows = f.Missing?.ToList() ?? [],
-                Coproduction = categories[yw.Work.Id],
+                // A national work's statement carries no category (a year's statements stay as small as they were).
+                Coproduction = categories[yw.Work.Id] is { Category: not CoproductionCategory.National } status ? status : null,
             };
         }).ToList();
 

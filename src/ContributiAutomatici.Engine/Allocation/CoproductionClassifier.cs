@@ -32,8 +32,13 @@ public sealed class CoproductionClassifier(CoproductionThreshold? rules, ListCat
     /// <summary>The rule set's co-production block (art. 5.8, and art. 2.f-h when it has categories).</summary>
     public CoproductionThreshold? Rules { get; } = rules;
 
+    private CoproductionStatus? _national;
+
     public CoproductionStatus Classify(Work work)
     {
+        // Most works: no co-producer named, no flag. One status for all of them, nothing allocated per work.
+        if (work.CoProducers.Count == 0 && work.Coproduction == CoproductionKind.None)
+            return _national ??= With(CoproductionCategory.National, "nazionale", "", "no foreign producer", work);
         var categories = Rules?.Categories;
         var home = categories?.HomeCountry ?? Work.ItalyCountryCode;
         var foreign = work.CoProducers.Select(c => c.Country).Where(c => c != home).Distinct(StringComparer.Ordinal)
