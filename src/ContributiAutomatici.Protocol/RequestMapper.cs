@@ -332,7 +332,12 @@ public static class RequestMapper
         if (foreign && work.NationalityRecognisedOn is null && w.NationalityRecognisedOn is null)
             ctx.Errors.Add(new FieldError($"{path}.nationality_recognised_on",
                 "required with a foreign co-producer: the work's category (art. 2.f-h) is fixed on the day it was recognised as Italian (reading guide, art. 5.8)"));
-        if (work.Coproduction == M.CoproductionKind.None || !ctx.RuleSetKnown || ctx.Errors.Count > 0) return;
+        // The flag is checked against the category only when what decides it is valid (the other errors are still reported).
+        if (work.Coproduction == M.CoproductionKind.None || !ctx.RuleSetKnown ||
+            ctx.Errors.Any(e => e.Field.StartsWith($"{path}.co_producers", StringComparison.Ordinal) ||
+                                e.Field.StartsWith($"{path}.nationality_recognised_on", StringComparison.Ordinal) ||
+                                e.Field == $"{path}.kind" || e.Field == $"{path}.coproduction"))
+            return;
         if (!foreign)
         {
             ctx.Errors.Add(new FieldError($"{path}.coproduction", $"says {w.Coproduction}, but the co-producers named are all Italian"));

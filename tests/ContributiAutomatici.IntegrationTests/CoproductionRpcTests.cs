@@ -118,11 +118,12 @@ public sealed class CoproductionRpcTests(ServerFixture fixture)
     {
         var request = KoreanFilm();
         request.Work.Coproduction = CoproductionKind.Bilateral; // no agreement with Korea in force: a compartecipazione
+        request.Work.DurationMinutes = "-90"; // another wrong field: both come back in one answer
 
         var bad = await InvalidArgument(Raw.ScoreWorkAsync(request, deadline: Deadline).ResponseAsync);
 
-        var v = Assert.Single(bad.FieldViolations);
-        Assert.Equal("work.coproduction", v.Field);
+        Assert.Equal(["work.coproduction", "work.duration_minutes"], bad.FieldViolations.Select(f => f.Field).Order(StringComparer.Ordinal).ToArray());
+        var v = bad.FieldViolations.Single(f => f.Field == "work.coproduction");
         Assert.Contains("compartecipazione internazionale (art. 2.g", v.Description);
 
         // The flag that agrees is accepted: French and German co-producers make a multilateral coproduzione.
