@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using ContributiAutomatici.Engine.Allocation;
+using ContributiAutomatici.Engine.Model;
 using ContributiAutomatici.Engine.Rules;
 using ContributiAutomatici.Engine.Scoring;
 using ContributiAutomatici.Protocol;
@@ -74,13 +75,16 @@ internal static class ScoreCommand
 
     private static int One(RuleCatalog catalog, string name, string text, Options options, Io io)
     {
-        if (Score(catalog, name, null, text, options, io.Err) is not var (result, req, excluded)) return Program.InputError;
+        if (Score(catalog, name, null, text, options, io.Err) is not var (result, req, excluded, work)) return Program.InputError;
+        var coproduction = req.Coproductions.Classify(work);
         if (options.Json)
         {
-            io.Out.WriteLine(new JsonFormatter(JsonFormatter.Settings.Default.WithIndentation()).Format(ResponseMapper.ToProto(result, excluded)));
+            io.Out.WriteLine(new JsonFormatter(JsonFormatter.Settings.Default.WithIndentation()).Format(ResponseMapper.ToProto(result, excluded, coproduction)));
             return Program.Ok;
         }
         ScoreTable.Write(result, req, catalog, io.Out);
+        if (coproduction.Category != CoproductionCategory.National)
+            io.Out.WriteLine(ScoreTable.Coproduction(coproduction, work));
         foreach (var e in excluded) io.Out.WriteLine($"kept out: {e.Field} [{e.Article}] {e.Reason}");
         return Program.Ok;
     }
@@ -91,14 +95,14 @@ internal static class ScoreCommand
         var failed = 0;
         foreach (var (number, line) in lines)
         {
-            if (Score(catalog, name, number, line, options, io.Err) is not var (result, rs, excluded))
+            if (Score(catalog, name, number, line, options, io.Err) is not var (result, rs, excluded, work))
             {
                 failed++;
                 continue;
             }
             if (options.Json)
             {
-                io.Out.WriteLine(JsonFormatter.Default.Format(ResponseMapper.ToProto(result, excluded)));
+                io.Out.WriteLine(JsonFormatter.Default.Format(ResponseMapper.ToProto(result, excluded, rs.Coproductions.Classify(work))));
                 continue;
             }
             var roles = string.Join("; ", result.Roles.Select(r => $"{RoleNames.Key(r.Role)} {r.TotalPoints.ToString("0.####", Inv)}"));
@@ -113,7 +117,7 @@ internal static class ScoreCommand
     /// A request parsed, checked and scored; null with its errors printed against its file (and <paramref name="line"/>, a
     /// line of JSON lines), a JSON error with its line and column.
     /// </summary>
-    private static (ScoreResult Result, CompiledRuleSet RuleSet, IReadOnlyList<Exclusion> Excluded)? Score(
+    private static (ScoreResult Result, CompiledRuleSet RuleSet, IReadOnlyList<Exclusion> Excluded, Work Work)? Score(
         RuleCatalog catalog, string file, int? line, string json, Options options, TextWriter stderr)
     {
         var where = line is { } n ? $"{file}:{n}" : file;
@@ -142,7 +146,7 @@ internal static class ScoreCommand
         }
         try
         {
-            return (req.RuleSet.Score(req.Work, req.Roles, req.Options), req.RuleSet, req.Excluded);
+            return (req.RuleSet.Score(req.Work, req.Roles, req.Options), req.RuleSet, req.Excluded, req.Work);
         }
         catch (RuleEvaluationException ex)
         {
@@ -172,6 +176,21 @@ internal static class ScoreCommand
 /// <summary>The explanation as a table for people.</summary>
 internal static class ScoreTable
 {
+    /// <summary>
+    /// "co-production: compartecipazione internazionale [art. 2.g] ...": the work's category by its producers' States, the
+    /// art. 5.8 threshold and, with its Italian share below it, that the allocation keeps the work out.
+    /// </summary>
+    public static string Coproduction(CoproductionStatus s, Work work)
+    {
+        var inv = CultureInfo.InvariantCulture;
+        var line = $"co-production: {s.Label}{(s.Article.Length > 0 ? $" [{s.Article}]" : "")}: {s.Reason}";
+        if (s.ThresholdPercent is not { } t) return line;
+        line += $"\n  {s.ThresholdReason} [{s.ThresholdArticle}]";
+        return work.ItalianSharePercent is { } share
+            ? line + $"; Italian share {share.ToString("0.####", inv)}%: {(share < t ? "below it, the allocation keeps the work out" : "counted")}"
+            : line + "; Italian share not given: the allocation keeps the work out";
+    }
+
     public static void Write(ScoreResult result, CompiledRuleSet rs, RuleCatalog catalog, TextWriter o)
     {
         var inv = CultureInfo.InvariantCulture;

@@ -19,6 +19,13 @@ public sealed record AllocationGoldenCase(
     IReadOnlyList<(string What, Func<JsonElement, JsonElement?> Find, string Expected)> Expect,
     IReadOnlyList<IReadOnlyDictionary<string, string>>? Exclusions)
 {
+    /// <summary>
+    /// Test lists (<c>lists:</c>, files beside the case's file): each entry replaces the rule set's entry with the same id in
+    /// the list of the same kind, or is added, for this case only (an agreement given a date it does not have yet). They
+    /// class the works (art. 2.f-h); the rule set's own lists, and what it ships, are unchanged.
+    /// </summary>
+    public IReadOnlyList<ListDefinition> TestLists { get; init; } = [];
+
     public override string ToString() => $"{Path.GetFileName(File)}:{Line} {Name}";
 }
 
@@ -34,9 +41,9 @@ public static class AllocationGoldenTests
     /// <summary>The keys of a golden allocation case and of its expectations (the file's are <see cref="GoldenTests.Keys.File"/>).</summary>
     public static class Keys
     {
-        public static readonly YamlKeys Case = new("case", ["name", "year", "expect"]);
+        public static readonly YamlKeys Case = new("case", ["name", "lists", "year", "expect"]);
 
-        public static readonly YamlKeys Expect = new("expect", ["quotas", "credits", "authorShares", "summary", "exclusions"]);
+        public static readonly YamlKeys Expect = new("expect", ["quotas", "credits", "authorShares", "summary", "works", "exclusions"]);
 
         public static IReadOnlyList<YamlKeys> All { get; } = [Case, Expect];
     }
@@ -80,6 +87,9 @@ public static class AllocationGoldenTests
                         ? shares[0].GetProperty("amount") : null, Scalar(file, value)));
             foreach (var (field, value) in Pairs(file, em.Node_("summary")))
                 expect.Add(($"summary {field}", r => Field(r.GetProperty("summary"), field), Scalar(file, value)));
+            foreach (var (work, fields) in Pairs(file, em.Node_("works")))
+                foreach (var (field, value) in Pairs(file, fields))
+                    expect.Add(($"work {work} {field}", r => Field(Find(r, "works", null, "workId", work), field), Scalar(file, value)));
             if (em.Node_("exclusions") is { } xn)
             {
                 exclusions = [];
@@ -89,9 +99,17 @@ public static class AllocationGoldenTests
             em.Done("expect");
         }
         else file.Error(node, $"case '{name}' has no expect");
+        var lists = new List<ListDefinition>();
+        foreach (var listFile in c.StrList("lists"))
+        {
+            var listErrors = new List<RuleError>();
+            if (RuleFileParser.ParseListFile(Path.Combine(Path.GetDirectoryName(file.Path)!, listFile), listErrors) is { } l && listErrors.Count == 0)
+                lists.Add(l);
+            else file.Error(c.Node_("lists")!, $"case '{name}': test list '{listFile}': {string.Join("; ", listErrors)}");
+        }
         c.Done($"case '{name}'");
         return file.ErrorCount > before ? null
-            : new AllocationGoldenCase(ruleSetId, file.Path, (int)node.Start.Line, name, year, expect, exclusions);
+            : new AllocationGoldenCase(ruleSetId, file.Path, (int)node.Start.Line, name, year, expect, exclusions) { TestLists = lists };
     }
 
     private static IEnumerable<(string Key, YamlNode Value)> Pairs(YamlFile file, YamlNode? node) =>
@@ -137,6 +155,16 @@ public static class AllocationGoldenTests
         return obj;
     }
 
+    /// <summary>The rule set's classifier of works (art. 2.f-h) over its lists with the test lists' entries in place of theirs.</summary>
+    private static CoproductionClassifier WithTestLists(CompiledRuleSet rs, IReadOnlyList<ListDefinition> tests)
+    {
+        var lists = rs.Lists.Lists.Select(l => tests.Where(t => t.Kind == l.Kind).Aggregate(l, (list, t) => list with
+        {
+            Entries = [.. list.Entries.Where(e => t.Entries.All(x => x.Id != e.Id)), .. t.Entries],
+        })).ToList();
+        return new CoproductionClassifier(rs.Definition.Allocation?.Coproduction, new ListCatalog(lists));
+    }
+
     /// <summary>Allocates the case's year and compares.</summary>
     public static GoldenResult Run(AllocationGoldenCase c, RuleCatalog catalog)
     {
@@ -145,7 +173,9 @@ public static class AllocationGoldenTests
         {
             var reader = new AllocationMapper.Reader(catalog);
             foreach (var item in AllocationMapper.Items(c.Year)) reader.Add(item);
-            result = AllocationMapper.Result(AllocationMapper.Items(Allocator.Run(reader.Build())));
+            var input = reader.Build();
+            if (c.TestLists.Count > 0) input = input with { Coproductions = WithTestLists(input.RuleSet, c.TestLists) };
+            result = AllocationMapper.Result(AllocationMapper.Items(Allocator.Run(input)));
         }
         catch (InvalidRequestException ex) { return Failed(ex.Message); }
         catch (RuleSetNotFoundException ex) { return Failed(ex.Message); }

@@ -332,6 +332,7 @@ public static class AllocationMapper
             WorkId = w.Id, Title = w.Title, ScoredHere = w.ScoredHere, Amount = Money(w.Amount),
             ProvisionalRows = { w.ProvisionalRows }, MissingRows = { w.MissingRows },
         };
+        if (w.Coproduction is { } cp) s.Coproduction = ResponseMapper.Coproduction(cp);
         s.Claims.AddRange(w.Claims.Select(c =>
         {
             var (before, workCut, companyCut, exact) = Cuts(c.BeforeCaps, c.CutByWorkCap, c.CutByCompanyCap, c.Exact);

@@ -196,6 +196,7 @@ public static class RequestMapper
         if (w.Kind == V1.WorkKind.Unspecified || !Enum.IsDefined(w.Kind)) errors.Add(new FieldError($"{path}.kind", "kind is required (WORK_KIND_CINEMA or WORK_KIND_TV_WEB)"));
         var share = Decimal(w.ItalianSharePercent, path, "italian_share_percent", errors);
         if (share is < 0 or > 100) errors.Add(new FieldError($"{path}.italian_share_percent", $"a share is 0-100%, got {share}"));
+        var coProducers = CoProducers(w, path, errors, ref share);
         var duration = Amount(w.DurationMinutes, path, "duration_minutes", errors);
         var phases = new List<M.ProcessingPhase>();
         for (var i = 0; i < w.ItalianPhases.Count; i++)
@@ -206,7 +207,7 @@ public static class RequestMapper
             else phases.Add((M.ProcessingPhase)(int)p);
         }
 
-        return new M.Work
+        var work = new M.Work
         {
             Id = w.Id,
             Title = w.Title,
@@ -231,8 +232,10 @@ public static class RequestMapper
             ForeignSales = Results(w.ForeignSales, "foreign_sales", path, ctx, Exclude, ForeignSale, e => e.Date),
             Essai = w.Essai,
             SelectiveContributions = w.SelectiveContributions,
-            Coproduction = (M.CoproductionKind)(int)w.Coproduction,
+            Coproduction = Enum.IsDefined(w.Coproduction) ? (M.CoproductionKind)(int)w.Coproduction : M.CoproductionKind.None,
             ItalianSharePercent = share,
+            CoProducers = coProducers,
+            NationalityRecognisedOn = Date(w.NationalityRecognisedOn, path, "nationality_recognised_on", errors),
             FemaleMajorityAuthors = w.FemaleMajorityAuthors,
             FemaleDirector = w.FemaleDirector,
             FemaleHeadsOfDepartment = w.FemaleHeadsOfDepartment,
@@ -277,6 +280,75 @@ public static class RequestMapper
                 return new M.MarketEntry(x.MarketId, Date(x.SelectionDate, p, "selection_date", errors));
             }),
         };
+        if (!Enum.IsDefined(w.Coproduction)) errors.Add(new FieldError($"{path}.coproduction", $"unknown co-production kind {w.Coproduction}"));
+        CheckCoproduction(work, w, path, ctx);
+        return work;
+    }
+
+    /// <summary>
+    /// The work's producers (art. 2.f-h): each with a company id (once), an assigned ISO 3166-1 alpha-2 country and a
+    /// share above 0 and at most 100; the shares together, and the foreign ones with the Italian share, at most 100. With
+    /// every foreign share given and no Italian share, the Italian share is what the foreign ones leave.
+    /// </summary>
+    private static List<M.CoProducer> CoProducers(V1.Work w, string path, List<FieldError> errors, ref decimal? italianShare)
+    {
+        var list = new List<M.CoProducer>(w.CoProducers.Count);
+        if (!RequestLimits.CheckCount(w.CoProducers, $"{path}.co_producers", errors)) return list;
+        var ids = new HashSet<string>(StringComparer.Ordinal);
+        for (var i = 0; i < w.CoProducers.Count; i++)
+        {
+            var c = w.CoProducers[i];
+            var p = $"{path}.co_producers[{i}]";
+            RequestLimits.CheckLength(c.CompanyId, p + ".company_id", errors);
+            if (c.CompanyId.Length == 0) errors.Add(new FieldError(p + ".company_id", "the co-producer's company id is required"));
+            else if (!ids.Add(c.CompanyId)) errors.Add(new FieldError(p + ".company_id", $"co-producer '{c.CompanyId}' is named twice"));
+            if (!IsoCountries.Contains(c.Country))
+                errors.Add(new FieldError(p + ".country", $"the State of the producer's seat as an ISO 3166-1 alpha-2 country code (art. 2.f-h), got '{c.Country}'"));
+            var share = Decimal(c.RightsSharePercent, p, "rights_share_percent", errors);
+            if (share is <= 0 or > 100)
+                errors.Add(new FieldError(p + ".rights_share_percent", $"a share of the rights is above 0% and at most 100% (art. 5.7), got {share}"));
+            list.Add(new M.CoProducer(c.CompanyId, c.Country.ToUpperInvariant(), share));
+        }
+        var all = list.Sum(c => c.RightsSharePercent ?? 0m);
+        if (all > 100m) errors.Add(new FieldError($"{path}.co_producers", $"the co-producers' rights shares add up to {all}%, over 100% (art. 5.7)"));
+        var foreign = list.Where(c => c.Country != M.Work.ItalyCountryCode).ToList();
+        var foreignShares = foreign.Sum(c => c.RightsSharePercent ?? 0m);
+        if (italianShare is { } given && foreign.Count > 0 && given <= 100m && given + foreignShares > 100m)
+            errors.Add(new FieldError($"{path}.italian_share_percent",
+                $"the Italian share {given}% and the foreign co-producers' {foreignShares}% add up to over 100% (art. 5.7, 5.8)"));
+        else if (italianShare is null && foreign.Count > 0 && foreign.All(c => c.RightsSharePercent is not null) && foreignShares <= 100m)
+            italianShare = 100m - foreignShares;
+        return list;
+    }
+
+    /// <summary>
+    /// A work naming a foreign co-producer needs the day it was recognised as Italian (its category is fixed then); the
+    /// request's co-production flag, if given, must be the category the agreements in force that day make (art. 2.f-h).
+    /// </summary>
+    private static void CheckCoproduction(M.Work work, V1.Work w, string path, MapContext ctx)
+    {
+        if (work.CoProducers.Count == 0) return;
+        var foreign = work.CoProducers.Any(c => c.Country != M.Work.ItalyCountryCode);
+        if (foreign && work.NationalityRecognisedOn is null && w.NationalityRecognisedOn is null)
+            ctx.Errors.Add(new FieldError($"{path}.nationality_recognised_on",
+                "required with a foreign co-producer: the work's category (art. 2.f-h) is fixed on the day it was recognised as Italian (reading guide, art. 5.8)"));
+        // The flag is checked against the category only when what decides it is valid (the other errors are still reported).
+        if (work.Coproduction == M.CoproductionKind.None || !ctx.RuleSetKnown ||
+            ctx.Errors.Any(e => e.Field.StartsWith($"{path}.co_producers", StringComparison.Ordinal) ||
+                                e.Field.StartsWith($"{path}.nationality_recognised_on", StringComparison.Ordinal) ||
+                                e.Field == $"{path}.kind" || e.Field == $"{path}.coproduction"))
+            return;
+        if (!foreign)
+        {
+            ctx.Errors.Add(new FieldError($"{path}.coproduction", $"says {w.Coproduction}, but the co-producers named are all Italian"));
+            return;
+        }
+        var status = ctx.RuleSet.Coproductions.Classify(work);
+        var expected = work.Coproduction == M.CoproductionKind.Multilateral
+            ? M.CoproductionCategory.MultilateralCoproduction : M.CoproductionCategory.BilateralCoproduction;
+        if (status.Category != M.CoproductionCategory.Declared && status.Category != expected)
+            ctx.Errors.Add(new FieldError($"{path}.coproduction",
+                $"says {w.Coproduction}, but the co-producers make the work a {status.Label} ({status.Article}: {status.Reason}); leave the flag out or correct it"));
     }
 
     private static List<TOut> Items<TIn, TOut>(RepeatedField<TIn> items, string path, List<FieldError> errors, Func<TIn, string, TOut> map)

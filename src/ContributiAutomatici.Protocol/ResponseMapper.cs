@@ -28,12 +28,21 @@ public static class ResponseMapper
         return new string(buffer[..n]);
     }
 
+    /// <summary>A work's category by its producers' States (art. 2.f-h) and its art. 5.8 threshold, as the contract carries it.</summary>
+    public static V1.CoproductionStatus Coproduction(CoproductionStatus s) => new()
+    {
+        Category = (V1.CoproductionCategory)(int)s.Category, Label = s.Label, Article = s.Article, Reason = s.Reason,
+        ThresholdPercent = s.ThresholdPercent is { } t ? Dec(t) : "", ThresholdArticle = s.ThresholdArticle, ThresholdReason = s.ThresholdReason,
+    };
+
     /// <summary>Points at the documented scale (10 decimals), canonical: equal numbers print equal.</summary>
     public static decimal Points(decimal d) => Math.Round(d, PointsScale, MidpointRounding.AwayFromZero);
 
-    public static V1.ScoreWorkResponse ToProto(ScoreResult result, IReadOnlyList<Exclusion>? excluded = null)
+    /// <param name="coproduction">The work's category (art. 2.f-h) and art. 5.8 threshold, when the caller classed it.</param>
+    public static V1.ScoreWorkResponse ToProto(ScoreResult result, IReadOnlyList<Exclusion>? excluded = null, CoproductionStatus? coproduction = null)
     {
         var response = new V1.ScoreWorkResponse { RuleSetId = result.RuleSetId, ContentHash = result.ContentHash, WorkId = result.WorkId };
+        if (coproduction is not null) response.Coproduction = Coproduction(coproduction);
         if (excluded is { Count: > 0 }) response.Excluded.AddRange(excluded.Select(Exclusion));
         if (result.Overlays.Count > 0) response.Overlays.AddRange(result.Overlays);
         response.Incomplete = result.Incomplete;

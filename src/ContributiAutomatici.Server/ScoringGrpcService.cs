@@ -138,7 +138,7 @@ public sealed class ScoringGrpcService(LiveRules rules, ScoringStats stats, Cont
         context.ResolvedRuleSet(mapped.RuleSet);
         var result = mapped.RuleSet.Score(mapped.Work, mapped.Roles, mapped.Options);
         metrics.WorkScored(mapped.RuleSet);
-        return ResponseMapper.ToProto(result, mapped.Excluded);
+        return ResponseMapper.ToProto(result, mapped.Excluded, mapped.RuleSet.Coproductions.Classify(mapped.Work));
     }
 
     private ScoreWorksResponse ScoreItem(ScoreWorksRequest item, RuleCatalog catalog, ServerCallContext context)

@@ -250,6 +250,28 @@ public class CliVerbTests
         Assert.Matches(@"T1\.A\.1\s+386\.6667\s+Incasso sala", output2);
     }
 
+    [Fact]
+    public void Score_explains_a_co_production_s_category_with_its_article_and_the_art_5_8_threshold()
+    {
+        // The README's example as an Italian-Korean film of EUR 6 million, 15% Italian, recognised 2026-09-01: no agreement
+        // with Korea is in force in the shipped list, so a compartecipazione (art. 2.g) held to 20% (art. 5.8).
+        var line = Line(w =>
+        {
+            w["production_cost"] = "6000000";
+            w["co_producers"] = new[] { new Dictionary<string, object> { ["company_id"] = "seoul-pictures", ["country"] = "KR", ["rights_share_percent"] = "85" } };
+            w["nationality_recognised_on"] = new Dictionary<string, int> { ["year"] = 2026, ["month"] = 9, ["day"] = 1 };
+        });
+        var file = Path.Combine(Path.GetTempPath(), $"contributi-korean-{Guid.NewGuid():N}.json");
+        File.WriteAllText(file, line);
+
+        var (exit, output, err) = Run("score", file, "--rules", Repo.Rules, "--no-cache");
+        File.Delete(file);
+
+        Assert.True(exit == 0, err);
+        Assert.Contains("co-production: compartecipazione internazionale [art. 2.g]: no co-production agreement in force with KR on 2026-09-01", output);
+        Assert.Contains("Italian share of at least 20% for a compartecipazione internazionale, whatever its cost [art. 5.8]; Italian share 15%: below it, the allocation keeps the work out", output);
+    }
+
     /// <summary>The README's example request on one line, changed by <paramref name="edit"/>.</summary>
     private static string Line(Action<Dictionary<string, object?>>? edit = null)
     {

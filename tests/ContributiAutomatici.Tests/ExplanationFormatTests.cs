@@ -34,7 +34,10 @@ public class ExplanationFormatTests
     {
         Assert.Equal("2022-07-15", Input(Cinema(1000m, new DateOnly(2022, 7, 15)), "T1.A.1.estivo", "Work.FirstReleaseDate"));
         Assert.Equal("0001-08-01", Input(Cinema(1000m, new DateOnly(1, 8, 1)), "T1.A.1.estivo", "Work.FirstReleaseDate"));
-        Assert.Equal("Bilateral", Input(Cinema(1000m), "T1.B.2", "Work.Coproduction"));
+        // T1.B.2 reads the derived Work.International (the flag or a foreign co-producer, art. 2.f-h) since issue 25, item 5;
+        // an enum is read by T1.A.2's condition (Work.Kind).
+        Assert.Equal("Cinema", Input(Cinema(1000m) with { MediaSales = [new MediaSale(new DateOnly(2022, 7, 1), 40000m)] }, "T1.A.2", "Work.Kind"));
+        Assert.Equal("sì", Input(Cinema(1000m), "T1.B.2", "Work.International")); // booleans read in Italian
         Assert.Equal("50", Input(Cinema(1000m), "T1.B.2", "Work.ItalianSharePercent"));
     }
 

@@ -75,9 +75,10 @@ public class LawTests
             }
         }
         Assert.True(resolved > 400, $"{resolved} addresses resolved");
-        // Not checked at load (lists are not rows), but DM 2021's list entries name their lines too ("Tabella 8, n. 13").
+        // Not checked at load (lists are not rows), but DM 2021's list entries name their lines too ("Tabella 8, n. 13"): the
+        // decree's lists (Tabelle 6-8); the dated lists of States cite their own sources (treaties, the DGCA, the OECD).
         var d2021 = catalog.FindVersion("dm-2021")!.Definition;
-        foreach (var entry in d2021.Lists.SelectMany(l => l.Entries))
+        foreach (var entry in d2021.Lists.Where(l => !RuleFileParser.StateListKinds.Contains(l.Kind)).SelectMany(l => l.Entries))
         {
             var line = Assert.Single(d2021.LawText!.Resolve(entry.Citation, out var problems));
             Assert.True(problems.Count == 0, $"{entry.Id}: {string.Join("; ", problems)}");

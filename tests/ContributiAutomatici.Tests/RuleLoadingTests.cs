@@ -21,7 +21,8 @@ public class RuleLoadingTests
         var rs = Repo.Catalog.Find("dm-2021");
         Assert.NotNull(rs);
         Assert.Equal(["T1", "T2", "T3", "T4", "T5"], rs!.Definition.Tables.Select(t => t.Id));
-        Assert.Equal(["festivals", "prizes", "markets"], rs.Definition.Lists.Select(l => l.Kind));
+        Assert.Equal(["festivals", "prizes", "markets", "coproduction_agreements", "coproduction_conventions", "oda_recipients"],
+            rs.Definition.Lists.Select(l => l.Kind));
         Assert.Equal(64, rs.ContentHash.Length);
         Assert.Same(rs, Repo.Catalog.ForApplicationYear(2022));
         Assert.Equal("dm-2017", Repo.Catalog.ForApplicationYear(2019)?.Id);

@@ -48,6 +48,7 @@ public partial class SchemaTests
         ["ruleset.schema.json#/definitions/netWorth"] = RuleFileParser.Keys.NetWorth,
         ["ruleset.schema.json#/definitions/works"] = RuleFileParser.Keys.Works,
         ["ruleset.schema.json#/definitions/coproduction"] = RuleFileParser.Keys.Coproduction,
+        ["ruleset.schema.json#/definitions/coproductionCategories"] = RuleFileParser.Keys.CoproductionCategories,
         ["ruleset.schema.json#/definitions/results"] = RuleFileParser.Keys.Results,
         ["ruleset.schema.json#/definitions/firstExploitation"] = RuleFileParser.Keys.FirstExploitation,
         ["list.schema.json#"] = RuleFileParser.Keys.List,
@@ -109,6 +110,10 @@ public partial class SchemaTests
             var allocation = Path.Combine(tests, AllocationGoldenTests.Folder);
             if (Directory.Exists(allocation))
                 foreach (var f in Directory.GetFiles(allocation, "*.yaml")) map[f] = "golden-allocations.schema.json";
+            // Test lists of golden allocations (a case's 'lists'): list files.
+            var fixtures = Path.Combine(allocation, "fixtures");
+            if (Directory.Exists(fixtures))
+                foreach (var f in Directory.GetFiles(fixtures, "*.yaml")) map[f] = "list.schema.json";
         }
         return map;
     }
@@ -256,7 +261,7 @@ public partial class SchemaTests
         { "dm-2021/tabella-6-festival.yaml", "    band: A", "    bands: A", "unknown field 'bands' in a list entry; did you mean 'band'?", "bands" },
         { "dm-2017/tabella-1.yaml", "        provenance: provisional", "        provenance: provisonal",
             "provenance is sourced, provisional or missing, got 'provisonal'; did you mean 'provisional'?", "/provenance" },
-        { "dm-2021/tabella-7-premi.yaml", "list: prizes", "list: prize", "list must be one of festivals, prizes, markets, got 'prize'; did you mean 'prizes'?", "/list" },
+        { "dm-2021/tabella-7-premi.yaml", "list: prizes", "list: prize", "list must be one of festivals, prizes, markets, coproduction_agreements, coproduction_conventions, oda_recipients, got 'prize'; did you mean 'prizes'?", "/list" },
         { "dm-2021/tests/tabella-1.yaml", "    expect:", "    expekt:", "unknown field 'expekt' in case", "expekt" },
         { "dm-2021/tests/allocation/01-rounding.yaml", "    expect:", "    expected:", "unknown field 'expected' in case", "expected" },
         { "dm-2021/tests/tabella-1.yaml", "      boxOffice: [", "      boxOfice: [",

@@ -27,7 +27,14 @@ public sealed record YearClaim(string CompanyId, string WorkId, RoleInput Role, 
 public sealed record AllocationInput(
     CompiledRuleSet RuleSet, string Resolution, int ApplicationYear, int CreditingYear, decimal Budget,
     ExcessPolicy? ExcessOverride, IReadOnlyList<Applicant> Companies, IReadOnlyList<YearWork> Works,
-    IReadOnlyList<YearClaim> Claims, IReadOnlyList<Exclusion> ResultExclusions);
+    IReadOnlyList<YearClaim> Claims, IReadOnlyList<Exclusion> ResultExclusions)
+{
+    /// <summary>
+    /// The lists that class the works (art. 2.f-h) when not the rule set's own: a golden case's test lists (an agreement
+    /// given a date it does not have yet). Null: the rule set's.
+    /// </summary>
+    public CoproductionClassifier? Coproductions { get; init; }
+}
 
 /// <summary>The short-film limit of a sub-quota (art. 3.3) and whether it bound.</summary>
 public sealed record ShortFilmsOutcome(decimal LimitPercent, bool Binding, decimal Points, decimal Resources, decimal PointValue,
@@ -90,6 +97,9 @@ public sealed record WorkOutcome(string Id, string Title, bool ScoredHere, decim
 
     /// <summary>Rows with no known figure that this work needed: its points are incomplete.</summary>
     public IReadOnlyList<string> MissingRows { get; init; } = [];
+
+    /// <summary>Its category by its producers' States (art. 2.f-h) and the art. 5.8 threshold it answered to.</summary>
+    public CoproductionStatus? Coproduction { get; init; }
 }
 
 /// <summary>The whole allocation of a year.</summary>

@@ -33,7 +33,10 @@ public static class Allocator
             .ThenBy(c => c.SharePercent).ToList();
 
         var exclusions = new List<Exclusion>(input.ResultExclusions);
-        var admitted = Admit(claims, companyById, workById, input.ApplicationYear, a, exclusions);
+        // Art. 2.f-h: each work's category on its recognition date, from the rule set's lists (or a golden case's test lists).
+        var classifier = input.Coproductions ?? rs.Coproductions;
+        var categories = works.ToDictionary(w => w.Work.Id, w => classifier.Classify(w.Work), Ord);
+        var admitted = Admit(claims, companyById, workById, categories, input.ApplicationYear, a, exclusions);
 
         // ---- points per paying quota
         var quotas = def.Quotas;
@@ -133,6 +136,8 @@ public static class Allocator
                 Math.Round(mine.Sum(p => p.Exact), 2, MidpointRounding.AwayFromZero), claimOutcomes, shares)
             {
                 ProvisionalRows = f.Provisional?.ToList() ?? [], MissingRows = f.Missing?.ToList() ?? [],
+                // A national work's statement carries no category (a year's statements stay as small as they were).
+                Coproduction = categories[yw.Work.Id] is { Category: not CoproductionCategory.National } status ? status : null,
             };
         }).ToList();
 
@@ -184,7 +189,8 @@ public static class Allocator
     /// (ATECO code, independence, net worth, rights shares) claim by claim. Each with its article; the rest counts.
     /// </summary>
     private static List<YearClaim> Admit(List<YearClaim> claims, Dictionary<string, Applicant> companies,
-        Dictionary<string, YearWork> works, int year, AllocationDefinition a, List<Exclusion> exclusions)
+        Dictionary<string, YearWork> works, Dictionary<string, CoproductionStatus> categories, int year, AllocationDefinition a,
+        List<Exclusion> exclusions)
     {
         var outCompanies = new HashSet<string>(Ord);
         foreach (var c in companies.Values.OrderBy(c => c.Id, Ord))
@@ -195,7 +201,7 @@ public static class Allocator
             }
         var outWorks = new HashSet<string>(Ord);
         foreach (var yw in works.Values.OrderBy(w => w.Work.Id, Ord))
-            if (WorkReason(yw, year, a) is { } why)
+            if (WorkReason(yw, categories[yw.Work.Id], year, a) is { } why)
             {
                 outWorks.Add(yw.Work.Id);
                 exclusions.Add(new Exclusion("", yw.Work.Id, null, "", why.Article, why.Reason + ": it counts for no claimant"));
@@ -240,21 +246,23 @@ public static class Allocator
         return null;
     }
 
-    private static (string Article, string Reason)? WorkReason(YearWork yw, int year, AllocationDefinition a)
+    private static (string Article, string Reason)? WorkReason(YearWork yw, CoproductionStatus category, int year, AllocationDefinition a)
     {
         if (!yw.Eligible)
             return (a.EligibleWorksCitation, "the work is not declared eligible (Italian nationality, deposit, tax-credit requirements, type)");
         if (yw.FirstExploitation is { } first && first.Year > year && a.FirstExploitation is { } fe)
             return (fe.NotYetCitation, $"first exploited in {first.Year}: the work competes from the application for {first.Year}");
         var w = yw.Work;
-        if (w.Coproduction != CoproductionKind.None && a.Coproduction is { } cp)
+        // Art. 5.8 on the category of art. 2.f-h (CoproductionClassifier): the threshold and its reason come with the category.
+        if (a.Coproduction is { } cp && category.ThresholdPercent is { } threshold)
         {
-            var reduced = w.Coproduction == CoproductionKind.Multilateral || w.ProductionCost >= cp.ReducedFromCost;
-            var threshold = reduced ? cp.ReducedShare : cp.MinimumShare;
             if (w.ItalianSharePercent is not { } share)
                 return (cp.Citation, "a co-production needs its Italian share of rights (italian_share_percent)");
             if (share < threshold)
-                return (cp.Citation, $"Italian share {Dec(share)}% is below the {Dec(threshold)}% of a {(w.Coproduction == CoproductionKind.Multilateral ? "multilateral" : reduced ? "bilateral co-production costing at least EUR " + Dec(cp.ReducedFromCost) : "bilateral co-production")}");
+                return category.Category == CoproductionCategory.Declared
+                    ? (cp.Citation, $"Italian share {Dec(share)}% is below the {Dec(threshold)}% of a {(w.Coproduction == CoproductionKind.Multilateral ? "multilateral" : threshold == cp.ReducedShare ? "bilateral co-production costing at least EUR " + Dec(cp.ReducedFromCost) : "bilateral co-production")}")
+                    : ($"{cp.Citation}; {category.Article}",
+                        $"Italian share {Dec(share)}% is below the {Dec(threshold)}% of a {category.Label} ({category.Article}: {category.Reason}); {category.ThresholdReason}");
         }
         return null;
     }

@@ -11,6 +11,26 @@ public enum Role { Producer = 1, TheatricalDistributor = 2, InternationalDistrib
 
 public enum CoproductionKind { None = 0, Bilateral = 1, Multilateral = 2 }
 
+/// <summary>
+/// What the decree calls a work by its producers' States (art. 2.f-h), on the date it was recognised as Italian.
+/// <see cref="Declared"/>: no co-producers named, the request's <see cref="CoproductionKind"/> flag taken as a coproduzione.
+/// </summary>
+public enum CoproductionCategory
+{
+    /// <summary>No foreign producer.</summary>
+    National = 1,
+    /// <summary>Coproduzione internazionale (art. 2.f) with one foreign State, under its bilateral agreement.</summary>
+    BilateralCoproduction = 2,
+    /// <summary>Coproduzione internazionale (art. 2.f) with two or more agreement States, or under the Council of Europe's convention.</summary>
+    MultilateralCoproduction = 3,
+    /// <summary>Compartecipazione internazionale (art. 2.g): a cinema work with a producer of a State without an agreement.</summary>
+    Participation = 4,
+    /// <summary>Produzione internazionale (art. 2.h): a non-cinema work with a producer of a State without an agreement.</summary>
+    InternationalProduction = 5,
+    /// <summary>No co-producers named: the request's flag says a bilateral or multilateral coproduzione (not checked).</summary>
+    Declared = 6,
+}
+
 /// <summary>Section of a Tabella 6 festival the work was shown in.</summary>
 public enum FestivalSection { Competition = 1, OfficialOutOfCompetition = 2 }
 

@@ -34,6 +34,17 @@ public sealed record ForeignSale(DateOnly Date, decimal Amount, string Country)
 /// <summary>One country of a sale abroad, with the sale's date and its whole amount (the amount is not split).</summary>
 public sealed record TerritorySale(DateOnly Date, string Country, decimal Amount);
 
+/// <summary>
+/// A producer of the work (art. 2.f-h): its company id, the country of its seat (ISO 3166-1 alpha-2) and its share of the
+/// rights, percent (null: not given). Italian producers may be listed too (country IT); the foreign ones decide whether
+/// the work is a coproduzione, a compartecipazione or a produzione internazionale.
+/// </summary>
+public sealed record CoProducer(string CompanyId, string Country, decimal? RightsSharePercent = null)
+{
+    public override string ToString() =>
+        $"{CompanyId} ({Country}{(RightsSharePercent is { } s ? ", " + s.ToString(System.Globalization.CultureInfo.InvariantCulture) + "%" : "")})";
+}
+
 /// <summary>A participation in a Tabella 6 festival.</summary>
 public sealed record FestivalEntry(string FestivalId, FestivalSection Section, DateOnly? SelectionDate = null, bool BestFilmPrize = false, int OtherPrizes = 0)
 {
@@ -81,8 +92,13 @@ public sealed record Work
 
     public bool Essai { get; init; }
     public bool SelectiveContributions { get; init; }
+    /// <summary>The kind of co-production the request declares (legacy flag; with <see cref="CoProducers"/> it must agree with the derived one).</summary>
     public CoproductionKind Coproduction { get; init; }
     public decimal? ItalianSharePercent { get; init; }
+    /// <summary>The work's producers, Italian and foreign (art. 2.f-h); empty: none named.</summary>
+    public IReadOnlyList<CoProducer> CoProducers { get; init; } = [];
+    /// <summary>The date the work was recognised as Italian (art. 5 l. 220/2016): its co-production category is fixed then (reading guide, art. 5.8).</summary>
+    public DateOnly? NationalityRecognisedOn { get; init; }
     public bool FemaleMajorityAuthors { get; init; }
     public bool FemaleDirector { get; init; }
     public bool FemaleHeadsOfDepartment { get; init; }
@@ -107,6 +123,16 @@ public sealed record Work
     public IReadOnlyList<MarketEntry> Markets { get; init; } = [];
 
     // ---- derived, for rules ----
+
+    /// <summary>The country of an Italian producer's seat (ISO 3166-1 alpha-2): the other co-producers are foreign.</summary>
+    public const string ItalyCountryCode = "IT";
+
+    /// <summary>
+    /// Made with foreign producers: a coproduzione, a compartecipazione or a produzione internazionale (art. 2.f-h), declared by
+    /// the request's flag or by a foreign co-producer. The rows that count co-productions and compartecipazioni alike read this
+    /// (Tabella 1 B.2 and its twins, reading guide art. 5.8); which of the three it is comes from the agreement lists.
+    /// </summary>
+    public bool International => Coproduction != CoproductionKind.None || CoProducers.Any(static c => c.Country != ItalyCountryCode);
 
     /// <summary>Gross box office, all periods (not capped: the tables cap where they say so).</summary>
     public decimal BoxOfficeTotal => Cached().BoxOffice;

@@ -92,7 +92,7 @@ internal static class DefinitionCodec
             foreach (var e in l.Entries)
             {
                 Str(e.Id); Str(e.Name); OptStr(e.Band); Str(e.Category); w.Write(e.IncrementPercent); Str(e.Citation); Location(e.Location);
-                Facts(e.ForWorks); Facts(e.NotForWorks);
+                Facts(e.ForWorks); Facts(e.NotForWorks); OptDate(e.InForceFrom); OptStr(e.Note);
             }
             OptStr(l.Borrows); Strs(l.Removes); OptLocation(l.BorrowsLocation);
             Count(l.Groups.Count);
@@ -128,7 +128,16 @@ internal static class DefinitionCodec
             w.Write(a.NetWorthMinimum is not null); if (a.NetWorthMinimum is { } n) Cited(n);
             OptDec(a.NetWorthMinimumShortFilms); Str(a.EligibleWorksCitation);
             w.Write(a.Coproduction is not null);
-            if (a.Coproduction is { } c) { w.Write(c.MinimumShare); w.Write(c.ReducedShare); w.Write(c.ReducedFromCost); Str(c.Citation); }
+            if (a.Coproduction is { } c)
+            {
+                w.Write(c.MinimumShare); w.Write(c.ReducedShare); w.Write(c.ReducedFromCost); Str(c.Citation);
+                w.Write(c.Categories is not null);
+                if (c.Categories is { } k)
+                {
+                    Str(k.HomeCountry); Str(k.Agreements); Str(k.Conventions); Str(k.CoproductionCitation); Str(k.ParticipationCitation);
+                    Str(k.InternationalProductionCitation); Str(k.MultilateralCitation);
+                }
+            }
             Str(a.RightsSharesCitation);
             w.Write(a.FirstExploitation is not null);
             if (a.FirstExploitation is { } f) { Str(f.NotYetCitation); Str(f.OtherYearCitation); w.Write(f.TooEarlyYears); Str(f.TooEarlyCitation); }
@@ -256,7 +265,7 @@ internal static class DefinitionCodec
             var kind = Str(); var title = Str(); var cite = Str(); var file = Path();
             var entries = Many(() => new ListEntry(Str(), Str(), OptStr(), Str(), r.ReadDecimal(), Str(), Location())
             {
-                ForWorks = Facts(), NotForWorks = Facts(),
+                ForWorks = Facts(), NotForWorks = Facts(), InForceFrom = OptDate(), Note = OptStr(),
             });
             return new ListDefinition(kind, title, cite, file, entries)
             {
@@ -297,7 +306,10 @@ internal static class DefinitionCodec
             var eea = Str();
             var netWorth = r.ReadBoolean() ? Cited() : null;
             var netWorthShorts = OptDec(); var eligible = Str();
-            var coproduction = r.ReadBoolean() ? new CoproductionThreshold(r.ReadDecimal(), r.ReadDecimal(), r.ReadDecimal(), Str()) : null;
+            var coproduction = r.ReadBoolean() ? new CoproductionThreshold(r.ReadDecimal(), r.ReadDecimal(), r.ReadDecimal(), Str())
+            {
+                Categories = r.ReadBoolean() ? new CoproductionCategories(Str(), Str(), Str(), Str(), Str(), Str(), Str()) : null,
+            } : null;
             var rights = Str();
             var first = r.ReadBoolean() ? new FirstExploitationDefinition(Str(), Str(), r.ReadInt32(), Str()) : null;
             return new AllocationDefinition(excess, workCap, companyCap, expiry, authors, new EnumMap<Role, ApplicantRoleDefinition>(applicantRoles, applicants),

@@ -34,6 +34,18 @@ public sealed record ListEntry(
 
     /// <summary>Whether the entry holds for the work (no conditions: always).</summary>
     public bool HoldsFor(Model.Work work) => ForWorks?.Match(work) != false && NotForWorks?.Match(work) != true;
+
+    /// <summary>
+    /// Dated lists (agreements, conventions, the DAC list): the day the entry took effect. Null: listed but not in force (an
+    /// agreement being prepared, or one whose date is not verified: its note says which).
+    /// </summary>
+    public DateOnly? InForceFrom { get; init; }
+
+    /// <summary>What the source leaves open about the entry (an unverified date, a newer agreement not yet in force).</summary>
+    public string? Note { get; init; }
+
+    /// <summary>Whether a dated entry is in force on <paramref name="date"/>.</summary>
+    public bool InForceOn(DateOnly date) => InForceFrom is { } from && from <= date;
 }
 
 /// <summary>
@@ -277,7 +289,20 @@ public sealed record CitedFigure(decimal Value, string Citation);
 public sealed record ApplicantRoleDefinition(IReadOnlyList<string> Ateco, IReadOnlySet<WorkKind> IndependentFor, string Citation);
 
 /// <summary>The co-production threshold of art. 5.8: the Italian share below which a work is kept out.</summary>
-public sealed record CoproductionThreshold(decimal MinimumShare, decimal ReducedShare, decimal ReducedFromCost, string Citation);
+public sealed record CoproductionThreshold(decimal MinimumShare, decimal ReducedShare, decimal ReducedFromCost, string Citation)
+{
+    /// <summary>How a work with named co-producers is classed (art. 2.f-h); null: the request's flag is taken as given.</summary>
+    public CoproductionCategories? Categories { get; init; }
+}
+
+/// <summary>
+/// Art. 2.f-h: the lists (by kind) that decide a work's category on its recognition date, Italy's code in them, and the
+/// article of each category. <paramref name="Agreements"/>: the bilateral agreements; <paramref name="Conventions"/>: the
+/// parties to the Council of Europe's conventions (one category per convention; the home country must be a party too).
+/// </summary>
+public sealed record CoproductionCategories(
+    string HomeCountry, string Agreements, string Conventions,
+    string CoproductionCitation, string ParticipationCitation, string InternationalProductionCitation, string MultilateralCitation);
 
 /// <summary>The authors' shares of art. 14.3: a percentage each, of what the roles named are credited.</summary>
 public sealed record AuthorsSharesDefinition(decimal Percent, IReadOnlyList<string> Categories, IReadOnlySet<Role> Roles, string Citation);

@@ -92,6 +92,17 @@ public static partial class RuleFileParser
             {
                 copro = new CoproductionThreshold(cm.Dec("minimum_share", required: true) ?? 0, cm.Dec("reduced_share", required: true) ?? 0,
                     cm.Dec("reduced_from_cost", required: true) ?? 0, cm.Str("cite", required: true) ?? "");
+                if (yf.Map(cm.Node_("categories"), "categories", Keys.CoproductionCategories) is { } km)
+                {
+                    copro = copro with
+                    {
+                        Categories = new CoproductionCategories(km.Str("home_country", required: true) ?? "", km.Str("agreements", required: true) ?? "",
+                            km.Str("conventions", required: true) ?? "", km.Str("coproduzione", required: true) ?? "",
+                            km.Str("compartecipazione", required: true) ?? "", km.Str("produzione_internazionale", required: true) ?? "",
+                            km.Str("multilaterale", required: true) ?? ""),
+                    };
+                    km.Done("categories");
+                }
                 cm.Done("coproduction");
             }
             wm.Done("works");

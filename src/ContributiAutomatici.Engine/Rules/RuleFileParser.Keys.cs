@@ -47,7 +47,7 @@ public static partial class RuleFileParser
         /// <summary>A named group of a list's ids.</summary>
         public static readonly YamlKeys ListGroup = new("listGroup", ["label", "cite", "ids"]);
 
-        public static readonly YamlKeys ListEntry = new("listEntry", ["id", "name", "band", "category", "increment", "cite", "for_works", "not_for_works"]);
+        public static readonly YamlKeys ListEntry = new("listEntry", ["id", "name", "band", "category", "increment", "cite", "for_works", "not_for_works", "in_force_from", "note"]);
 
         public static readonly YamlKeys WorkFacts = new("workFacts", Rules.WorkFacts.Known.Keys);
 
@@ -68,7 +68,10 @@ public static partial class RuleFileParser
 
         public static readonly YamlKeys Works = new("works", ["eligible", "rights_shares", "coproduction"]);
 
-        public static readonly YamlKeys Coproduction = new("coproduction", ["minimum_share", "reduced_share", "reduced_from_cost", "cite"]);
+        public static readonly YamlKeys Coproduction = new("coproduction", ["minimum_share", "reduced_share", "reduced_from_cost", "cite", "categories"]);
+
+        public static readonly YamlKeys CoproductionCategories = new("coproductionCategories",
+            ["home_country", "agreements", "conventions", "coproduzione", "compartecipazione", "produzione_internazionale", "multilaterale"]);
 
         public static readonly YamlKeys Results = new("results", ["declared_once", "not_yet_obtained", "first_exploitation"]);
 
@@ -81,7 +84,7 @@ public static partial class RuleFileParser
         public static IReadOnlyList<YamlKeys> All { get; } =
         [
             Range, Quota, Manifest, Table, Section, Row, Cell, Figure, RowPatch, List, ListGroup, ListEntry, WorkFacts, Allocation, Cap, Expiry,
-            AuthorsShares, Applicants, Applicant, NetWorth, Works, Coproduction, Results, FirstExploitation,
+            AuthorsShares, Applicants, Applicant, NetWorth, Works, Coproduction, CoproductionCategories, Results, FirstExploitation,
         ];
     }
 }

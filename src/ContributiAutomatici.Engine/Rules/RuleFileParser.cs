@@ -110,6 +110,10 @@ public static partial class RuleFileParser
             if (ParseTable(path, Read(path), quotaIds, errors) is { } t) tables.Add(t);
         }
         var allocation = yf.Map(m.Node_("allocation"), "allocation", Keys.Allocation) is { } am ? ParseAllocation(yf, am, policies) : null;
+        if (allocation?.Coproduction?.Categories is { } cc)
+            foreach (var kind_ in new[] { cc.Agreements, cc.Conventions })
+                if (!lists.Any(l => l.Kind == kind_ && StateListKinds.Contains(kind_)))
+                    yf.Error(m.Node_("allocation")!, $"allocation.works.coproduction.categories names the list '{kind_}', which is not one of this rule set's lists of States");
         OverlayDefinition? overlay = null;
         if (kind == "overlay") overlay = ParseOverlay(yf, m, patches, quotaIds) is { } o ? o with { Quantities = quantityPatches } : null;
         else if (patches is not null) yf.Error(m.Node_("patches")!, "only an overlay (kind: overlay) patches another rule set");
@@ -183,8 +187,27 @@ public static partial class RuleFileParser
         q.Done("a quota");
     }
 
-    /// <summary>The kinds of list files (Tabelle 6, 7, 8).</summary>
-    public static readonly IReadOnlySet<string> ListKinds = new HashSet<string> { "festivals", "prizes", "markets" };
+    /// <summary>
+    /// The kinds of list files: Tabelle 6, 7, 8, and the dated lists of States (art. 2.f-h: co-production agreements and the
+    /// parties to the Council of Europe's conventions; art. 15.2: the OECD DAC list of ODA recipients).
+    /// </summary>
+    public static readonly IReadOnlySet<string> ListKinds = new HashSet<string>
+    {
+        "festivals", "prizes", "markets", "coproduction_agreements", "coproduction_conventions", "oda_recipients",
+    };
+
+    /// <summary>The list kinds whose entries are States: the id is the ISO 3166-1 alpha-2 code, the entry dated.</summary>
+    public static readonly IReadOnlySet<string> StateListKinds = new HashSet<string> { "coproduction_agreements", "coproduction_conventions", "oda_recipients" };
+
+    /// <summary>One list file on its own (a golden case's test list); null with its errors in <paramref name="errors"/>.</summary>
+    public static ListDefinition? ParseListFile(string path, List<RuleError> errors) =>
+        File.Exists(path) ? ParseList(path, File.ReadAllText(path), errors) : Fail(path, errors);
+
+    private static ListDefinition? Fail(string path, List<RuleError> errors)
+    {
+        errors.Add(new RuleError(path, 1, "list file does not exist"));
+        return null;
+    }
 
     private static ListDefinition? ParseList(string path, string text, List<RuleError> errors)
     {
@@ -200,17 +223,27 @@ public static partial class RuleFileParser
                 e.Str("category", required: true) ?? "", e.Dec("increment") ?? 0, e.Str("cite", required: true) ?? "", yf.At(en))
             {
                 ForWorks = Facts(yf, e.Node_("for_works")), NotForWorks = Facts(yf, e.Node_("not_for_works")),
+                InForceFrom = e.Date("in_force_from"), Note = e.Str("note"),
             };
             e.Done("a list entry");
             if (kind == "festivals" && entry.Band is not ("A" or "B" or "C")) yf.Error(en, $"festival '{entry.Id}' needs band A, B or C");
+            if (StateListKinds.Contains(kind))
+            {
+                if (entry.Id.Length != 2 || !char.IsAsciiLetterUpper(entry.Id[0]) || !char.IsAsciiLetterUpper(entry.Id[1]))
+                    yf.Error(en, $"the id of a State is its ISO 3166-1 alpha-2 code (\"KR\"), got '{entry.Id}'");
+                // Listed without a date: not in force. The note says why (an agreement being prepared, a date not verified).
+                if (entry.InForceFrom is null && string.IsNullOrWhiteSpace(entry.Note))
+                    yf.Error(en, $"'{entry.Id}' has no in_force_from: say in a note why (being prepared, date not verified)");
+            }
+            else if (entry.InForceFrom is not null) yf.Error(en, $"in_force_from dates the entries of {string.Join(", ", StateListKinds)} only");
             if (entries.Any(x => x.Id == entry.Id && x.Band == entry.Band && x.Category == entry.Category))
-                yf.Error(en, $"duplicate entry '{entry.Id}' in band {entry.Band} list {entry.Category}");
+                yf.Error(en, $"duplicate entry '{entry.Id}' in {(entry.Band is null ? "" : $"band {entry.Band} ")}list {entry.Category}");
             else if (entries.FirstOrDefault(x => x.Id == entry.Id && x.Name != entry.Name) is { } other)
                 yf.Error(en, $"id '{entry.Id}' already names '{other.Name}' (line {other.Location.Line}); one id, one festival");
             entries.Add(entry);
         }
         var borrows = m.Str("borrows");
-        if (borrows is not null && !System.Text.RegularExpressions.Regex.IsMatch(borrows, "^[a-z0-9][a-z0-9._-]*/[a-z]+$"))
+        if (borrows is not null && !System.Text.RegularExpressions.Regex.IsMatch(borrows, "^[a-z0-9][a-z0-9._-]*/[a-z_]+$"))
             yf.Error(m.Node_("borrows")!, $"borrows names another version's list as RULESET/KIND (dm-2021/{kind}), got '{borrows}'");
         var removes = m.StrList("remove");
         if (removes.Count > 0 && borrows is null) yf.Error(m.Node_("remove")!, "'remove' takes entries out of a borrowed list: say which with 'borrows'");

@@ -259,6 +259,13 @@ public sealed class CompiledRuleSet
     public string Id => Definition.Id;
     public string ContentHash => Definition.ContentHash;
     public ListCatalog Lists { get; }
+
+    /// <summary>Classes works by their producers' States (art. 2.f-h) with this rule set's dated lists and its art. 5.8 figures.</summary>
+    public Allocation.CoproductionClassifier Coproductions =>
+        _coproductions ??= new Allocation.CoproductionClassifier(Definition.Allocation?.Coproduction, Lists);
+
+    private Allocation.CoproductionClassifier? _coproductions;
+
     public IReadOnlyList<CellInfo> Cells { get; }
 
     /// <summary>Whether this load compiled the rules or took them from the cache.</summary>
