@@ -70,9 +70,9 @@ internal sealed class SqliteDialect : Dialect
         var c = new SqliteConnection(_connectionString);
         c.Open();
         using var pragma = c.CreateCommand();
-        // WAL: readers do not block the writer; synchronous FULL: a committed posting survives a crash or power loss;
-        // busy_timeout: a writer waits for the one writing instead of failing (SQLite has one writer at a time).
-        pragma.CommandText = "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 60000;";
+        // busy_timeout: a writer waits for the one writing instead of failing (SQLite has one writer at a time);
+        // synchronous FULL: a committed posting survives a crash or power loss. (WAL is set once, in the file, by Migrate.)
+        pragma.CommandText = "PRAGMA busy_timeout = 60000; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;";
         pragma.ExecuteNonQuery();
         return c;
     }
@@ -93,7 +93,13 @@ internal sealed class SqliteDialect : Dialect
 
     public override DatabaseUpgradeResult Migrate()
     {
-        using var c = Open(); // WAL set before the first script
+        using (var c = Open())
+        using (var wal = c.CreateCommand())
+        {
+            // WAL, kept in the file: readers do not block the writer, nor the writer the readers.
+            wal.CommandText = "PRAGMA journal_mode = WAL;";
+            wal.ExecuteNonQuery();
+        }
         return DeployChanges.To.SqliteDatabase(_connectionString)
             .WithScriptsEmbeddedInAssembly(typeof(Dialect).Assembly, Scripts).WithTransaction().LogToNowhere().Build().PerformUpgrade();
     }
