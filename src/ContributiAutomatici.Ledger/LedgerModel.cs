@@ -55,18 +55,15 @@ public sealed record DrawRequest(string CompanyId, DateOnly RequestedOn, string 
     public string? IdempotencyKey { get; init; }
 }
 
-/// <summary>What a draw took from one credit.</summary>
-public sealed record DrawnCredit(long CreditId, string WorkId, string QuotaId, int CreditingYear, DateOnly ExpiresOn, decimal Amount);
+/// <summary>What a draw took from one credit, or what lapsed of it.</summary>
+public sealed record CreditAmount(long CreditId, string WorkId, string QuotaId, int CreditingYear, DateOnly ExpiresOn, decimal Amount);
 
 /// <summary>An accepted draw: the ceiling that held, the credits it took (oldest first) and what remains available.</summary>
 public sealed record DrawResult(string DrawId, bool Applied, string CompanyId, string NewWorkId, decimal Amount, decimal CeilingPercent,
-    string CeilingArticle, decimal AidTotal, decimal AidCeiling, string Policy, IReadOnlyList<DrawnCredit> From, decimal AvailableAfter);
-
-/// <summary>What lapsed of one credit.</summary>
-public sealed record LapsedCredit(long CreditId, string WorkId, string QuotaId, int CreditingYear, DateOnly ExpiresOn, decimal Amount);
+    string CeilingArticle, decimal AidTotal, decimal AidCeiling, string Policy, IReadOnlyList<CreditAmount> From, decimal AvailableAfter);
 
 /// <summary>What lapsed of one company's fondo potenziale.</summary>
-public sealed record CompanyLapse(string CompanyId, decimal Amount, IReadOnlyList<LapsedCredit> Credits);
+public sealed record CompanyLapse(string CompanyId, decimal Amount, IReadOnlyList<CreditAmount> Credits);
 
 /// <summary>An expiry run (art. 12.6) or a breach of art. 14.6: what lapsed back to the Fund, per company.</summary>
 public sealed record ExpireResult(string OperationId, bool Applied, DateOnly On, string Article, decimal Total, IReadOnlyList<CompanyLapse> Companies);

@@ -59,12 +59,12 @@ public sealed partial class LedgerStore
                 $"less than the EUR {Eur(request.Amount)} requested");
 
         var left = request.Amount;
-        var taken = new List<DrawnCredit>();
+        var taken = new List<CreditAmount>();
         foreach (var x in credits)
         {
             if (left == 0) break;
             var take = Math.Min(left, x.Available);
-            taken.Add(new DrawnCredit(x.CreditId, x.WorkId, x.QuotaId, x.CreditingYear, x.ExpiresOn, take));
+            taken.Add(new CreditAmount(x.CreditId, x.WorkId, x.QuotaId, x.CreditingYear, x.ExpiresOn, take));
             left -= take;
         }
         var drawId = $"draw-{Guid.NewGuid():N}";

@@ -19,11 +19,21 @@ public sealed partial class LedgerStore
 
     private readonly Dialect _db;
 
-    private LedgerStore(Dialect db, LedgerRules rules)
+    /// <summary>
+    /// Fault injection for the kill test (tests/ContributiAutomatici.Ledger.Tests): with CONTRIBUTI_LEDGER_PAUSE_MID_POSTING=1
+    /// a posting stops inside its transaction, its credits written and none of its entries, says so on stderr and waits to be killed.
+    /// </summary>
+    private static readonly bool PauseMidPosting = Environment.GetEnvironmentVariable("CONTRIBUTI_LEDGER_PAUSE_MID_POSTING") == "1";
+
+    private LedgerStore(Dialect db, LedgerRules rules, string target)
     {
         _db = db;
         Rules = rules;
+        Target = target;
     }
+
+    /// <summary>What it was opened on: the SQLite file or the PostgreSQL connection string.</summary>
+    public string Target { get; }
 
     /// <summary>The figures the ledger applies (fondo-potenziale.yaml).</summary>
     public LedgerRules Rules { get; }
@@ -41,7 +51,7 @@ public sealed partial class LedgerStore
         var result = db.Migrate();
         if (!result.Successful)
             throw new InvalidOperationException($"ledger schema migration failed at {result.ErrorScript?.Name}: {result.Error?.Message}", result.Error);
-        return new LedgerStore(db, rules ?? LedgerRules.Default);
+        return new LedgerStore(db, rules ?? LedgerRules.Default, target);
     }
 
     // ---------------------------------------------------------------- posting (art. 12.1, 12.5, 14.3)
@@ -116,6 +126,11 @@ public sealed partial class LedgerStore
         var next = Query(tx, "SELECT COALESCE(MAX(credit_id), 0) FROM ledger_credits", r => r.GetInt64(0))[0] + 1;
         var credits = request.Credits.Select((x, i) => (Id: next + i, Credit: x)).ToList();
         _db.InsertCredits(tx, postingId, credits);
+        if (PauseMidPosting)
+        {
+            Console.Error.WriteLine($"ledger: paused mid-posting, {credits.Count} credits written, no entry yet");
+            Thread.Sleep(Timeout.Infinite);
+        }
         var entries = new List<NewEntry>(credits.Count * 2 + reversal.Count);
         entries.AddRange(reversal.Select(x => new NewEntry(x.Credit, x.Company, x.Bucket, "reversal", -x.Amount, request.PostedOn, postingId,
             Rules.SupersedeRule.Cite)));
@@ -215,7 +230,7 @@ public sealed partial class LedgerStore
             g.GroupBy(x => x.CreditId).Select(cg =>
             {
                 var f = cg.First();
-                return new LapsedCredit(f.CreditId, f.WorkId, f.QuotaId, f.CreditingYear, f.ExpiresOn, cg.Sum(x => x.Amount));
+                return new CreditAmount(f.CreditId, f.WorkId, f.QuotaId, f.CreditingYear, f.ExpiresOn, cg.Sum(x => x.Amount));
             }).ToList())).ToList();
         var result = new ExpireResult(id, rows.Count > 0, on, article, rows.Sum(x => x.Amount), companies);
         if (rows.Count == 0)
