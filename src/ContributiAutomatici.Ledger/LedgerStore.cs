@@ -164,15 +164,36 @@ public sealed partial class LedgerStore
         }
     }
 
-    /// <summary>The allocation's identity: its year, rule set and every credit's money, hashed (SHA-256).</summary>
+    /// <summary>The allocation's identity: its year, rule set and every credit's money, hashed (SHA-256), in a canonical order.</summary>
     public static string AllocationHash(PostingRequest r)
     {
-        var sb = new StringBuilder();
-        sb.Append(CultureInfo.InvariantCulture, $"{r.ApplicationYear}|{r.CreditingYear}|{r.RuleSetId}|{r.RuleSetHash}\n");
-        foreach (var x in r.Credits.OrderBy(x => x.CompanyId, StringComparer.Ordinal).ThenBy(x => x.WorkId, StringComparer.Ordinal)
-                     .ThenBy(x => x.QuotaId, StringComparer.Ordinal))
-            sb.Append(CultureInfo.InvariantCulture, $"{x.CompanyId}|{x.WorkId}|{x.QuotaId}|{x.CreditingYear}|{x.ExpiresOn:yyyy-MM-dd}|{x.Amount:0.00}|{x.AuthorsShare:0.00}\n");
-        return Sha(sb.ToString());
+        using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        var buffer = new StringBuilder(256);
+        void Add()
+        {
+            sha.AppendData(Encoding.UTF8.GetBytes(buffer.ToString()));
+            buffer.Clear();
+        }
+        buffer.Append(CultureInfo.InvariantCulture, $"{r.ApplicationYear}|{r.CreditingYear}|{r.RuleSetId}|{r.RuleSetHash}\n");
+        Add();
+        var order = Enumerable.Range(0, r.Credits.Count).ToArray();
+        Array.Sort(order, (a, b) =>
+        {
+            var (x, y) = (r.Credits[a], r.Credits[b]);
+            var c = string.CompareOrdinal(x.CompanyId, y.CompanyId);
+            if (c == 0) c = string.CompareOrdinal(x.WorkId, y.WorkId);
+            return c != 0 ? c : string.CompareOrdinal(x.QuotaId, y.QuotaId);
+        });
+        foreach (var i in order)
+        {
+            var x = r.Credits[i];
+            buffer.Append(x.CompanyId).Append('|').Append(x.WorkId).Append('|').Append(x.QuotaId).Append('|').Append(x.CreditingYear)
+                .Append('|').Append(x.ExpiresOn.DayNumber).Append('|').Append(x.Amount.ToString("0.00", CultureInfo.InvariantCulture))
+                .Append('|').Append(x.AuthorsShare.ToString("0.00", CultureInfo.InvariantCulture)).Append('\n');
+            if (buffer.Length > 8192) Add();
+        }
+        Add();
+        return Convert.ToHexStringLower(sha.GetHashAndReset());
     }
 
     // ---------------------------------------------------------------- expiry (art. 12.5, 12.6) and breach (art. 14.6)

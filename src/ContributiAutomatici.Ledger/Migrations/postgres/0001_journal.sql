@@ -32,7 +32,7 @@ CREATE INDEX ledger_postings_year ON ledger_postings (application_year);
 -- and the authors' shares of art. 14.3 set aside from it. Facts, never changed; the money is in ledger_entries.
 CREATE TABLE ledger_credits (
     credit_id       bigint PRIMARY KEY,
-    posting_id      TEXT NOT NULL REFERENCES ledger_postings (posting_id),
+    posting_id      TEXT NOT NULL,
     company_id      TEXT NOT NULL,
     company_name    TEXT NOT NULL,
     work_id         TEXT NOT NULL,
@@ -41,11 +41,9 @@ CREATE TABLE ledger_credits (
     crediting_year  integer NOT NULL,
     expires_on      date NOT NULL,
     amount          numeric(18,2) NOT NULL,
-    authors_share   numeric(18,2) NOT NULL,
-    UNIQUE (posting_id, company_id, work_id, quota_id)
+    authors_share   numeric(18,2) NOT NULL
 );
 CREATE INDEX ledger_credits_company ON ledger_credits (company_id, crediting_year, expires_on);
-CREATE INDEX ledger_credits_expiry ON ledger_credits (expires_on);
 
 -- A draw on the fondo potenziale for a new work (arts. 13-15), accepted; its entries take it from the credits.
 CREATE TABLE ledger_draws (
@@ -67,16 +65,15 @@ CREATE INDEX ledger_draws_work ON ledger_draws (new_work_id);
 -- The journal. bucket: 'available' (drawable) or 'authors' (the art. 14.3 shares set aside); kind: what moved the money.
 CREATE TABLE ledger_entries (
     entry_id      bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-    credit_id     bigint NOT NULL REFERENCES ledger_credits (credit_id),
+    credit_id     bigint NOT NULL,
     company_id    TEXT NOT NULL,
     bucket        TEXT NOT NULL CHECK (bucket IN ('available', 'authors')),
     kind          TEXT NOT NULL CHECK (kind IN ('credit', 'authors_set_aside', 'reversal', 'draw', 'lapse')),
     amount        numeric(18,2) NOT NULL,
     effective_on  date NOT NULL,
-    source_id     TEXT NOT NULL REFERENCES ledger_operations (operation_id),
+    source_id     TEXT NOT NULL,
     article       TEXT NOT NULL
 );
-CREATE INDEX ledger_entries_company ON ledger_entries (company_id, effective_on);
 CREATE INDEX ledger_entries_credit ON ledger_entries (credit_id);
 
 CREATE FUNCTION ledger_refuse_change() RETURNS trigger LANGUAGE plpgsql AS $$

@@ -33,7 +33,7 @@ CREATE INDEX ledger_postings_year ON ledger_postings (application_year);
 -- and the authors' shares of art. 14.3 set aside from it. Facts, never changed; the money is in ledger_entries.
 CREATE TABLE ledger_credits (
     credit_id       INTEGER PRIMARY KEY,
-    posting_id      TEXT NOT NULL REFERENCES ledger_postings (posting_id),
+    posting_id      TEXT NOT NULL,
     company_id      TEXT NOT NULL,
     company_name    TEXT NOT NULL,
     work_id         TEXT NOT NULL,
@@ -42,11 +42,9 @@ CREATE TABLE ledger_credits (
     crediting_year  INTEGER NOT NULL,
     expires_on      TEXT NOT NULL,
     amount          INTEGER NOT NULL,
-    authors_share   INTEGER NOT NULL,
-    UNIQUE (posting_id, company_id, work_id, quota_id)
+    authors_share   INTEGER NOT NULL
 );
 CREATE INDEX ledger_credits_company ON ledger_credits (company_id, crediting_year, expires_on);
-CREATE INDEX ledger_credits_expiry ON ledger_credits (expires_on);
 
 -- A draw on the fondo potenziale for a new work (arts. 13-15), accepted; its entries take it from the credits.
 CREATE TABLE ledger_draws (
@@ -68,16 +66,15 @@ CREATE INDEX ledger_draws_work ON ledger_draws (new_work_id);
 -- The journal. bucket: 'available' (drawable) or 'authors' (the art. 14.3 shares set aside); kind: what moved the money.
 CREATE TABLE ledger_entries (
     entry_id      INTEGER PRIMARY KEY AUTOINCREMENT,
-    credit_id     INTEGER NOT NULL REFERENCES ledger_credits (credit_id),
+    credit_id     INTEGER NOT NULL,
     company_id    TEXT NOT NULL,
     bucket        TEXT NOT NULL CHECK (bucket IN ('available', 'authors')),
     kind          TEXT NOT NULL CHECK (kind IN ('credit', 'authors_set_aside', 'reversal', 'draw', 'lapse')),
     amount        INTEGER NOT NULL,
     effective_on  TEXT NOT NULL,
-    source_id     TEXT NOT NULL REFERENCES ledger_operations (operation_id),
+    source_id     TEXT NOT NULL,
     article       TEXT NOT NULL
 );
-CREATE INDEX ledger_entries_company ON ledger_entries (company_id, effective_on);
 CREATE INDEX ledger_entries_credit ON ledger_entries (credit_id);
 
 CREATE TRIGGER ledger_operations_append_only_u BEFORE UPDATE ON ledger_operations BEGIN SELECT RAISE(ABORT, 'ledger_operations is append-only'); END;
