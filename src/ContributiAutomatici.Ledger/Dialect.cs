@@ -38,6 +38,11 @@ internal abstract class Dialect
 
     public abstract void InsertEntries(DbTransaction tx, IReadOnlyList<NewEntry> entries);
 
+    /// <summary>After a bulk posting is committed: the planner's statistics brought up to date (PostgreSQL; SQLite plans by its indexes).</summary>
+    public virtual void AfterBulk(DbConnection connection)
+    {
+    }
+
     /// <summary>The migration scripts of this database, embedded (Migrations/&lt;name&gt;/NNNN_*.sql).</summary>
     protected Func<string, bool> Scripts => s => s.Contains($".Migrations.{Name}.", StringComparison.Ordinal);
 
@@ -178,6 +183,15 @@ internal sealed class PostgresDialect(string connectionString) : Dialect
     }
 
     public override object Money(decimal amount) => amount;
+
+    // A year's posting adds some 350,000 rows: without fresh statistics the draws' queries are planned as on the empty
+    // tables until autovacuum's analyze comes round (draws 2-4 times slower meanwhile).
+    public override void AfterBulk(DbConnection connection)
+    {
+        using var cmd = connection.CreateCommand();
+        cmd.CommandText = "ANALYZE ledger_credits, ledger_entries";
+        cmd.ExecuteNonQuery();
+    }
 
     public override decimal Money(object value) => value is DBNull ? 0m : Convert.ToDecimal(value, System.Globalization.CultureInfo.InvariantCulture);
 

@@ -142,6 +142,7 @@ public sealed partial class LedgerStore
         }
         _db.InsertEntries(tx, entries);
         tx.Commit();
+        _db.AfterBulk(c);
         return result;
     }
 

@@ -39,7 +39,7 @@ public static class Program
         var command = "dotnet run -c Release --project tests/ContributiAutomatici.Ledger.Benchmarks" + (args.Length > 0 ? " -- " + string.Join(' ', args) : "");
         report.AppendLine(FormattableString.Invariant($"Measured {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC by `{command}` (PostgreSQL: `CONTRIBUTI_LEDGER_POSTGRES` set to ") +
             FormattableString.Invariant($"the server that `tests/ContributiAutomatici.Ledger.Tests/start-postgres.sh` starts), on a shared 2-core machine ({Environment.ProcessorCount} ") +
-            "logical CPUs seen, other builds running beside it): figures vary by +-30% from run to run.").AppendLine();
+            FormattableString.Invariant($"logical CPUs seen, other builds running beside it; load average at the start {LoadAverage()}): figures vary widely from run to run.")).AppendLine();
 
         var postOnly = args.Contains("--post-only");
         var postings = new List<PostingRequest>();
@@ -141,10 +141,14 @@ public static class Program
             var s = times.Order().ToList();
             report.AppendLine(Inv, $"| {b} | {s.Count} | {Ms(s[s.Count / 2])} | {Ms(s[(int)(s.Count * 0.95)])} | {Ms(s[^1])} |");
         }
+        report.AppendLine().AppendLine(FormattableString.Invariant($"Load average at the end: {LoadAverage()}."));
         File.WriteAllText(output, report.ToString());
         Console.Write(report);
         return 0;
     }
+
+    /// <summary>The 1-minute load average (Linux), how busy the shared machine was.</summary>
+    private static string LoadAverage() => File.Exists("/proc/loadavg") ? File.ReadAllText("/proc/loadavg").Split(' ')[0] : "unknown";
 
     private static string Ms(double ms) => ms.ToString(ms < 10 ? "0.00" : "0", Inv) + " ms";
 
