@@ -16,6 +16,7 @@ COPY src/ShipCompiledRules.targets src/
 COPY src/ContributiAutomatici.Engine/ContributiAutomatici.Engine.csproj src/ContributiAutomatici.Engine/
 COPY src/ContributiAutomatici.Contracts/ContributiAutomatici.Contracts.csproj src/ContributiAutomatici.Contracts/
 COPY src/ContributiAutomatici.Protocol/ContributiAutomatici.Protocol.csproj src/ContributiAutomatici.Protocol/
+COPY src/ContributiAutomatici.Ledger/ContributiAutomatici.Ledger.csproj src/ContributiAutomatici.Ledger/
 COPY src/ContributiAutomatici.Server/ContributiAutomatici.Server.csproj src/ContributiAutomatici.Server/
 # ReadyToRun: Roslyn (IL only in its NuGet package) is precompiled, which halves the cold start-up that
 # compiles the rules (see tests/ContributiAutomatici.Benchmarks/RESULTS.md). linux-x64 images.
@@ -24,6 +25,7 @@ COPY protos/ protos/
 COPY src/ContributiAutomatici.Engine/ src/ContributiAutomatici.Engine/
 COPY src/ContributiAutomatici.Contracts/ src/ContributiAutomatici.Contracts/
 COPY src/ContributiAutomatici.Protocol/ src/ContributiAutomatici.Protocol/
+COPY src/ContributiAutomatici.Ledger/ src/ContributiAutomatici.Ledger/
 COPY src/ContributiAutomatici.Server/ src/ContributiAutomatici.Server/
 # The server project copies rules/** into its output: the image carries them at /app/rules. The publish also compiles
 # them once into /app/rules-cache, read-only (src/ShipCompiledRules.targets): the container's first start loads its rules

@@ -113,6 +113,7 @@ public static class Program
         root.Subcommands.Add(LawCommands.BuildShow(io));
         root.Subcommands.Add(LawCommands.BuildFigures(io));
         root.Subcommands.Add(PlanCommand.Build(io));
+        root.Subcommands.Add(LedgerCommand.Build(io));
         var verb = new Argument<string?>("verb") { Arity = ArgumentArity.ZeroOrOne, Description = "the verb to describe" };
         var helpVerb = new Command("help", "Describe a verb (the same as 'contributi VERB --help').") { Hidden = true };
         helpVerb.Arguments.Add(verb);

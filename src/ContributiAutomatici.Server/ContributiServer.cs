@@ -68,6 +68,7 @@ public static class ContributiServer
         builder.Services.AddSingleton(options);
         builder.Services.AddSingleton<ScoringStats>();
         builder.Services.AddSingleton<MalformedMessages>();
+        builder.Services.AddSingleton(new LedgerHolder(options.Ledger));
         Telemetry.AddContributiTelemetry(builder, options);
         builder.Services.AddHttpContextAccessor(); // MalformedMessages is reached from the request marshaller
         // The framework logs every status a handler raised with its exception (a stack trace at Information); a bad
@@ -136,6 +137,7 @@ public static class ContributiServer
         app.MapGrpcService<ScoringGrpcService>();
         app.MapGrpcService<AllocationGrpcService>();
         app.MapGrpcService<ComparisonGrpcService>();
+        app.MapGrpcService<LedgerGrpcService>();
         app.MapGrpcHealthChecksService();
         app.MapGrpcReflectionService();
         app.UseSwagger(swagger => swagger.RouteTemplate = OpenApiRoute); // the REST paths' OpenAPI description

@@ -58,6 +58,11 @@ public sealed class ContributiServerOptions
         var p => p.StartsWith('/') ? p : "/" + p,
     };
 
+    /// <summary>The fund ledger's database (LedgerService): a SQLite file path, or a PostgreSQL connection string
+    /// ("Host=...;Database=..."). Empty: the SQLite file contributi-automatici/ledger.db in the user's data folder
+    /// (~/.local/share on Linux), created at the first ledger call. Config <c>Contributi:Ledger</c>, env <c>Contributi__Ledger</c>.</summary>
+    public string? Ledger { get; set; }
+
     /// <summary>TLS; without a certificate the server speaks plaintext HTTP/2 (h2c).</summary>
     public TlsOptions Tls { get; set; } = new();
 

@@ -151,7 +151,9 @@ public sealed class RestTests(ServerFixture fixture) : IDisposable
         Assert.StartsWith("3.", root.GetProperty("openapi").GetString(), StringComparison.Ordinal);
         var paths = root.GetProperty("paths");
         Assert.Equal(
-            ["/v1/allocations:allocate", "/v1/rule-sets", "/v1/rule-sets/{ruleSetId}", "/v1/rule-sets:diff", "/v1/works:score"],
+            ["/v1/allocations:allocate", "/v1/ledger/companies/{companyId}/balance", "/v1/ledger/companies/{companyId}/breaches",
+                "/v1/ledger/companies/{companyId}/draws", "/v1/ledger/companies/{companyId}/statement", "/v1/ledger/postings", "/v1/ledger:expire",
+                "/v1/rule-sets", "/v1/rule-sets/{ruleSetId}", "/v1/rule-sets:diff", "/v1/works:score"],
             paths.EnumerateObject().Select(p => p.Name).Order(StringComparer.Ordinal));
         Assert.True(paths.GetProperty("/v1/rule-sets").TryGetProperty("get", out _));
         var score = paths.GetProperty("/v1/works:score").GetProperty("post");

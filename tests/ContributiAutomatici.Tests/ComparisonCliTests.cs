@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using ContributiAutomatici.Cli;
 using Google.Protobuf;
 using V1 = ContributiAutomatici.Contracts.V1;
@@ -105,31 +104,5 @@ public class ComparisonCliTests
     }
 
     /// <summary>The page as headless Chromium renders it (Debian's chromium; .ci/run installs it).</summary>
-    private static readonly string[] ChromiumPaths = ["/usr/bin/chromium", "/usr/bin/chromium-browser"];
-
-    internal static string Chromium(string file)
-    {
-        var exe = ChromiumPaths.FirstOrDefault(File.Exists)
-                  ?? throw new InvalidOperationException("headless Chromium is needed for this test: apt-get install chromium (.ci/run does)");
-        var profile = Directory.CreateTempSubdirectory("chromium-");
-        try
-        {
-            var psi = new ProcessStartInfo(exe)
-            {
-                RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
-                ArgumentList =
-                {
-                    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-                    "--disable-component-update", "--disable-sync", $"--user-data-dir={profile.FullName}", "--dump-dom", new Uri(file).AbsoluteUri,
-                },
-            };
-            using var p = Process.Start(psi)!;
-            var stderr = p.StandardError.ReadToEndAsync();
-            var dom = p.StandardOutput.ReadToEnd();
-            if (!p.WaitForExit(60_000)) { p.Kill(true); throw new TimeoutException("chromium did not finish in 60 s"); }
-            Assert.True(dom.Length > 0, "chromium printed no DOM: " + stderr.Result);
-            return dom;
-        }
-        finally { profile.Delete(true); }
-    }
+    internal static string Chromium(string file) => Ledger.HeadlessChromium.DumpDom(file);
 }
