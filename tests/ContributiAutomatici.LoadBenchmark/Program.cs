@@ -21,6 +21,7 @@ namespace ContributiAutomatici.LoadBenchmark;
 /// markdown table, also written to tests/ContributiAutomatici.LoadBenchmark/RESULTS.md (or --out). Loopback only;
 /// every loop is counted, and the whole run is cancelled after 10 minutes.
 /// With --memory [--requests N]: the server's RSS after a warm start and after N varied requests (MemoryBenchmark).
+/// With --fuzz [--requests N] [--soak-seconds S]: the same server fuzzed (bad inputs, deadlines, cancelled streams, large works; Fuzz).
 /// </summary>
 public static class Program
 {
@@ -30,6 +31,7 @@ public static class Program
     public static async Task<int> Main(string[] args)
     {
         if (args.Contains("--memory")) return await MemoryBenchmark.RunAsync(args);
+        if (args.Contains("--fuzz")) return await Fuzz.RunAsync(args);
         var unaryCount = IntArg(args, "--unary", 20_000);
         var concurrency = IntArg(args, "--concurrency", 64);
         var lowCount = IntArg(args, "--low-unary", 5_000);
