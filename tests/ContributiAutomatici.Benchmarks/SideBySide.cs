@@ -210,7 +210,7 @@ public sealed class SideBySide
             foreach (var b in totalsBytes) sink += Write(ResponseMapper.Score(RequestMapper.Map(V1.ScoreWorkRequest.Parser.ParseFrom(b), catalog)));
             return sink;
         }));
-        _scorers.Add(("compiled rules, ScoreWork totals_only through Score(TotalsOnly), the path before issue 27", product, _ =>
+        _scorers.Add(("before issue 27: ScoreWork totals_only through Score(TotalsOnly), compiled rules", product, _ =>
         {
             decimal sink = 0m;
             foreach (var b in totalsBytes)
