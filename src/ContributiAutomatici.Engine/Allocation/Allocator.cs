@@ -73,11 +73,10 @@ public static class Allocator
             }
             var pool = new Pool(parts[q.Id], r, r * a.WorkCap.Value / 100m, r * a.CompanyCap.Value / 100m, q.ShortFilmsLimitPercent, excess);
             pool.Solve();
-            var rounding = Round(pool.Parts, r);
-            var byCompany = pool.Parts.ToLookup(p => p.Claim.CompanyId, Ord);
-            foreach (var (companyId, exact, amount, giveBack) in rounding.Companies)
+            var rounding = Round(pool, r);
+            foreach (var (companyId, group, exact, amount, giveBack) in rounding.Companies)
             {
-                var mine = byCompany[companyId];
+                var mine = pool.Companies[group].ToList();
                 var caps = mine.Where(p => p.WorkCapped).Select(p => $"work cap ({a.WorkCap.Citation}): {p.Claim.WorkId}").Distinct()
                     .Concat(mine.Any(p => p.CompanyCapped) ? [$"company cap ({a.CompanyCap.Citation})"] : []).ToList();
                 var lines = mine.OrderBy(p => p.Claim.WorkId, Ord).ThenBy(p => p.Claim.Role.Role).Select(p => new CreditLine(p.Claim.WorkId,
@@ -348,16 +347,24 @@ public static class Allocator
 
     // ------------------------------------------------------------------ rounding (reading guide 7)
 
-    private sealed record Rounding(decimal Allocated, List<(string CompanyId, decimal Exact, decimal Amount, bool GiveBack)> Companies);
+    private sealed record Rounding(decimal Allocated, List<(string CompanyId, int Group, decimal Exact, decimal Amount, bool GiveBack)> Companies);
 
     /// <summary>
     /// Each company's amount in the sub-quota to the cent, half away from zero; while the rounded sum exceeds the
     /// resources, one cent back from the company that gained most from rounding (ties: the smaller company id).
     /// </summary>
-    private static Rounding Round(IReadOnlyList<Part> parts, decimal resources)
+    private static Rounding Round(Pool pool, decimal resources)
     {
-        var rows = parts.GroupBy(p => p.Claim.CompanyId, Ord).OrderBy(g => g.Key, Ord)
-            .Select(g => (Id: g.Key, Exact: g.Sum(p => p.Exact))).ToList();
+        // The pool's companies (its parts grouped once, in the parts' order) by id; each company's exact amount added in that order.
+        var groups = pool.Companies;
+        var rows = new List<(string Id, int Group, decimal Exact)>(groups.Count);
+        for (var g = 0; g < groups.Count; g++)
+        {
+            var exact = 0m;
+            foreach (var p in groups[g]) exact += p.Exact;
+            rows.Add((groups[g].First.Claim.CompanyId, g, exact));
+        }
+        rows.Sort((x, y) => Ord.Compare(x.Id, y.Id)); // ids are distinct: no tie to break
         var amounts = rows.Select(r => Math.Round(r.Exact, 2, MidpointRounding.AwayFromZero)).ToArray();
         var giveBack = new bool[rows.Count];
         var sum = amounts.Sum();
@@ -371,7 +378,7 @@ public static class Allocator
             giveBack[best] = true;
             sum -= Cent;
         }
-        return new Rounding(sum, rows.Select((r, i) => (r.Id, r.Exact, amounts[i], giveBack[i])).ToList());
+        return new Rounding(sum, rows.Select((r, i) => (r.Id, r.Group, r.Exact, amounts[i], giveBack[i])).ToList());
     }
 
     // ------------------------------------------------------------------ one paying (sub-)quota
@@ -447,6 +454,13 @@ public static class Allocator
         {
             public int Count => to - from;
             public Part First => parts[members[from]];
+
+            public List<Part> ToList()
+            {
+                var list = new List<Part>(to - from);
+                for (var i = from; i < to; i++) list.Add(parts[members[i]]);
+                return list;
+            }
             public Enumerator GetEnumerator() => new(parts, members, from, to);
 
             public struct Enumerator(List<Part> parts, int[] members, int from, int to)
@@ -502,6 +516,11 @@ public static class Allocator
 
         /// <summary>Each pool's money for the account: one pool, or the shorts' then the others' of a binding limit.</summary>
         public List<Account.PoolMoney> Money { get; } = [];
+
+        private Groups? _all;
+
+        /// <summary>All the pool's parts by company: the groups rounding and the credits read.</summary>
+        public Groups Companies => _all ??= ByCompany(parts);
 
         private Groups ByWork(List<Part> ps) => new(ps, byWork: true, _works);
 
