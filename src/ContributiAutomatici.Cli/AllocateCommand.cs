@@ -70,10 +70,31 @@ internal static class AllocateCommand
     private static int Run(RuleSource source, string file, bool json, string? policy, int top, string[] companies, string? html,
         (string? Selector, (string[] With, string[] Without) Overlays) rules, Io io)
     {
-        List<V1.AllocateRequest> items;
+        // The catalog first, then the year read item by item into the allocation's reader (a large year's JSON lines are not
+        // all held as messages first).
+        if (source.Catalog() is not { } catalog) return Program.InputError;
+        AllocationOutcome outcome;
+        IReadOnlyList<string> statementsFor;
         try
         {
-            items = Read(file);
+            var reader = new AllocationMapper.Reader(catalog);
+            var first = true;
+            foreach (var item in ReadItems(file))
+            {
+                if (first && item.Header is { } header)
+                {
+                    if (policy is not null) header.ExcessPolicy = policy == "redistribute" ? V1.ExcessPolicy.Redistribute : V1.ExcessPolicy.Unassigned;
+                    header.StatementsFor.Add(companies);
+                    // The same selector and overlay options as every verb (they apply after the header's own).
+                    if (rules.Selector is { } selector) header.RuleSetId = selector;
+                    header.WithOverlays.AddRange(rules.Overlays.With);
+                    header.WithoutOverlays.AddRange(rules.Overlays.Without);
+                }
+                first = false;
+                reader.Add(item);
+            }
+            outcome = Allocator.Run(reader.Build());
+            statementsFor = reader.StatementsFor;
         }
         catch (JsonInputException ex)
         {
@@ -84,25 +105,6 @@ internal static class AllocateCommand
         {
             io.Err.WriteLine($"{file}: {ex.Message}");
             return Program.InputError;
-        }
-        if (source.Catalog() is not { } catalog) return Program.InputError;
-        if (items.Count > 0 && items[0].Header is { } header)
-        {
-            if (policy is not null) header.ExcessPolicy = policy == "redistribute" ? V1.ExcessPolicy.Redistribute : V1.ExcessPolicy.Unassigned;
-            header.StatementsFor.Add(companies);
-            // The same selector and overlay options as every verb (they apply after the header's own).
-            if (rules.Selector is { } selector) header.RuleSetId = selector;
-            header.WithOverlays.AddRange(rules.Overlays.With);
-            header.WithoutOverlays.AddRange(rules.Overlays.Without);
-        }
-        AllocationOutcome outcome;
-        IReadOnlyList<string> statementsFor;
-        try
-        {
-            var reader = new AllocationMapper.Reader(catalog);
-            foreach (var item in items) reader.Add(item);
-            outcome = Allocator.Run(reader.Build());
-            statementsFor = reader.StatementsFor;
         }
         catch (Exception ex) when (ScoreCommand.ReportRequestError(ex, file, io.Err))
         {
@@ -122,8 +124,9 @@ internal static class AllocateCommand
         }
         if (json)
         {
-            var result = AllocationMapper.Result(AllocationMapper.Items(outcome, statementsFor));
-            io.Out.WriteLine(new JsonFormatter(JsonFormatter.Settings.Default.WithIndentation()).Format(result));
+            // Streamed item by item: the same text as the whole AllocationResult formatted at once, without holding it.
+            AllocationMapper.WriteJson(AllocationMapper.Items(outcome, statementsFor), new JsonFormatter(JsonFormatter.Settings.Default.WithIndentation()), io.Out);
+            io.Out.WriteLine();
             return Program.Ok;
         }
         WriteSummary(outcome, top, statementsFor.Count == 0, io.Out);
@@ -135,12 +138,15 @@ internal static class AllocateCommand
     /// A year file: one AllocationYear (JSON), or one AllocateRequest per line (JSON lines, for large years). A JSON error
     /// is a <see cref="JsonInputException"/> naming the file, line and column.
     /// </summary>
-    internal static List<V1.AllocateRequest> Read(string file)
+    internal static List<V1.AllocateRequest> Read(string file) => ReadItems(file).ToList();
+
+    /// <summary>As <see cref="Read"/>, item by item: JSON lines are parsed as they are enumerated.</summary>
+    internal static IEnumerable<V1.AllocateRequest> ReadItems(string file)
     {
         if (file.EndsWith(".jsonl", StringComparison.OrdinalIgnoreCase))
             return File.ReadLines(file).Select((l, i) => (Text: l, Number: i + 1)).Where(l => l.Text.Trim().Length > 0)
-                .Select(l => JsonInput.Parse<V1.AllocateRequest>(l.Text, file, l.Number)).ToList();
-        return AllocationMapper.Items(JsonInput.Parse<V1.AllocationYear>(File.ReadAllText(file), file)).ToList();
+                .Select(l => JsonInput.Parse<V1.AllocateRequest>(l.Text, file, l.Number));
+        return AllocationMapper.Items(JsonInput.Parse<V1.AllocationYear>(File.ReadAllText(file), file));
     }
 
     internal static string Eur(decimal d) => d.ToString("#,0.00", Inv);

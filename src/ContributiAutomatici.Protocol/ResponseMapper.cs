@@ -76,6 +76,66 @@ public static class ResponseMapper
         return response;
     }
 
+    // One reused totals buffer per thread: the scoring between two awaits runs on one thread, and the totals are read before it returns.
+    [ThreadStatic] private static PointTotals? t_totals;
+
+    /// <summary>
+    /// The answer to a mapped request, as the server gives it: a request that asks no explanation (totals_only) is scored
+    /// on the allocation-free totals path (<see cref="CompiledRuleSet.ScoreTotals"/>), the others on the explained path. Both
+    /// give the same message for the same totals-only request (<c>ProductPathTests</c>).
+    /// </summary>
+    public static V1.ScoreWorkResponse Score(ScoringRequest request)
+    {
+        // The work's category (art. 2.f-h) and its art. 5.8 threshold, said with every answer.
+        var coproduction = request.RuleSet.Coproductions.Classify(request.Work);
+        if (request.Options.Explain || request.Options.IncludeNotApplied)
+            return ToProto(request.RuleSet.Score(request.Work, request.Roles, request.Options), request.Excluded, coproduction);
+        var totals = t_totals ??= new PointTotals();
+        request.RuleSet.ScoreTotals(request.Work, request.Roles, totals);
+        var response = ToProto(request.RuleSet, request.Work.Id, request.Roles, totals, request.Excluded);
+        if (coproduction is not null) response.Coproduction = Coproduction(coproduction);
+        return response;
+    }
+
+    /// <summary>
+    /// The totals of one scoring as <see cref="ToProto(ScoreResult, IReadOnlyList{Exclusion}?)"/> gives a result without lines:
+    /// per role (in the order asked) the quotas that scored, in the manifest's order, at the points scale, and their sum.
+    /// </summary>
+    public static V1.ScoreWorkResponse ToProto(CompiledRuleSet ruleSet, string workId, IReadOnlyList<Engine.Model.RoleInput> roles,
+        PointTotals totals, IReadOnlyList<Exclusion>? excluded = null)
+    {
+        var d = ruleSet.Definition;
+        var response = new V1.ScoreWorkResponse { RuleSetId = d.BaseId, ContentHash = d.ContentHash, WorkId = workId };
+        if (excluded is { Count: > 0 }) response.Excluded.AddRange(excluded.Select(Exclusion));
+        if (d.AppliedOverlays.Count > 0) response.Overlays.AddRange(d.AppliedOverlays);
+        response.Incomplete = totals.Incomplete;
+        for (var k = 0; k < roles.Count; k++)
+        {
+            foreach (var row in totals.MissingRows(roles[k].Role))
+                if (!response.MissingRows.Contains(row)) response.MissingRows.Add(row);
+            foreach (var row in totals.ProvisionalRows(roles[k].Role))
+                if (!response.ProvisionalRows.Contains(row)) response.ProvisionalRows.Add(row);
+        }
+        var quotaIds = totals.QuotaIds;
+        for (var k = 0; k < roles.Count; k++)
+        {
+            var role = roles[k].Role;
+            var rs = new V1.RoleScore { Role = (V1.Role)(int)role };
+            var total = 0m;
+            for (var q = 0; q < quotaIds.Count; q++)
+            {
+                var sum = totals.Quota(role, q);
+                if (decimal.Sign(sum) == 0) continue;
+                var points = Points(sum);
+                total += points;
+                rs.Quotas.Add(new V1.QuotaScore { QuotaId = quotaIds[q], Points = Dec(points) });
+            }
+            rs.TotalPoints = Dec(total);
+            response.Roles.Add(rs);
+        }
+        return response;
+    }
+
     private static V1.ScoreLine Line(Engine.Scoring.ScoreLine l)
     {
         var line = new V1.ScoreLine

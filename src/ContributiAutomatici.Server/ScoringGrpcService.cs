@@ -136,9 +136,9 @@ public sealed class ScoringGrpcService(LiveRules rules, ScoringStats stats, Cont
     {
         var mapped = RequestMapper.Map(request, catalog);
         context.ResolvedRuleSet(mapped.RuleSet);
-        var result = mapped.RuleSet.Score(mapped.Work, mapped.Roles, mapped.Options);
+        var response = ResponseMapper.Score(mapped);
         metrics.WorkScored(mapped.RuleSet);
-        return ResponseMapper.ToProto(result, mapped.Excluded, mapped.RuleSet.Coproductions.Classify(mapped.Work));
+        return response;
     }
 
     private ScoreWorksResponse ScoreItem(ScoreWorksRequest item, RuleCatalog catalog, ServerCallContext context)

@@ -72,6 +72,53 @@ public static class AllocationBenchmark
         return 0;
     }
 
+    /// <summary>The row of the CI guard on the allocation (issue 27 item 7), as RESULTS.md names it.</summary>
+    public const string GuardRow = "compiled rules, allocation of the 50,000-work year in-process, against scoring its claims";
+
+    /// <summary>
+    /// The allocation against the scoring of the same year, side by side in one process (issue 27 item 7): each round allocates
+    /// the synthetic 50,000-work year in-process (the reader, <see cref="Allocator.Run"/>, the proto result) and scores each of its
+    /// claims once on the totals path (its work and role), interleaved; the per-round ratio of the two times. A busy machine slows
+    /// both alike, so the ratio guards against a regression of the allocation's own work (2x fails CI), not the machine's speed.
+    /// </summary>
+    public static (double Median, double Min, double Max, double AllocationMs, double ScoringMs) Ratio(RuleCatalog catalog, int rounds)
+    {
+        var rs = catalog.Find("dm-2021")!;
+        var items = YearSynthesizer.Items(rs, 5_000, 50_000, 7, Year, Budget).ToList();
+        var (input, _, _) = AllocateOnce(catalog, items); // warm: JIT and caches
+        var totals = new PointTotals();
+        var one = new Engine.Model.RoleInput[1];
+        var works = input.Works.ToDictionary(w => w.Work.Id, w => w.Work, StringComparer.Ordinal);
+        decimal Score()
+        {
+            var sink = 0m;
+            foreach (var c in input.Claims)
+            {
+                one[0] = c.Role;
+                rs.ScoreTotals(works[c.WorkId], one, totals);
+                sink += totals.Total(c.Role.Role);
+            }
+            return sink;
+        }
+        Score();
+        var ratios = new double[rounds];
+        var allocations = new double[rounds];
+        var scorings = new double[rounds];
+        for (var r = 0; r < rounds; r++)
+        {
+            GC.Collect();
+            var sw = Stopwatch.StartNew();
+            GC.KeepAlive(AllocateOnce(catalog, items));
+            allocations[r] = sw.Elapsed.TotalMilliseconds;
+            GC.Collect();
+            sw.Restart();
+            GC.KeepAlive(Score());
+            scorings[r] = sw.Elapsed.TotalMilliseconds;
+            ratios[r] = allocations[r] / scorings[r];
+        }
+        return (Median(ratios), ratios.Min(), ratios.Max(), Median(allocations), Median(scorings));
+    }
+
     // ------------------------------------------------------------------ the report
 
     private static string Report(Dictionary<(string, bool), List<ChildResult>> results, int companies, int works, int seed, int processes,
@@ -116,7 +163,7 @@ public static class AllocationBenchmark
         foreach (var (name, rs) in new[] { ("(c) in-process, workstation GC", inproc), ("(c) in-process, server GC", inprocServer), ("(d) gRPC, client and server in one process, server GC", grpc) })
             sb.AppendLine(Inv, $"| {name} | {MedL(rs, c => c.WorkingSetBefore):0} | {MedL(rs, c => c.PeakWorkingSet):0} | {MedL(rs, c => c.AllocatedPerRun):0} | {(rs[0].ManagedAfter == 0 ? "n/a" : MedL(rs, c => c.ManagedAfter).ToString("0", Inv))} |");
         sb.AppendLine();
-        sb.AppendLine("*Scoring alone* is `CompiledRuleSet.Score` with `ScoreOptions.TotalsOnly` of each work of the year once, for the distinct roles claimed on it " +
+        sb.AppendLine("*Scoring alone* is `CompiledRuleSet.ScoreTotals` (the totals path the allocation runs) of each work of the year once, for the distinct roles claimed on it " +
                       "(the rule set's work; the allocation scores per (work, role), and per claim for claims with facts of their own). " +
                       "The working set before the first allocation holds the runtime, the compiled rules and the year's items; for gRPC also Kestrel and the client.");
         return sb.ToString();
@@ -267,9 +314,14 @@ public static class AllocationBenchmark
         var roles = input.Claims.GroupBy(c => c.WorkId, StringComparer.Ordinal)
             .ToDictionary(g => g.Key, g => g.GroupBy(c => c.Role.Role).Select(r => r.First().Role).ToList(), StringComparer.Ordinal);
         var points = 0m;
+        var totals = new PointTotals();
         foreach (var w in input.Works)
             if (roles.TryGetValue(w.Work.Id, out var mine))
-                points += input.RuleSet.Score(w.Work, mine, ScoreOptions.TotalsOnly).Roles.Sum(r => r.TotalPoints);
+            {
+                // The totals path, as the allocation scores (issue 27).
+                input.RuleSet.ScoreTotals(w.Work, mine, totals);
+                foreach (var r in mine) points += totals.Total(r.Role);
+            }
         scoring.Stop();
         GC.KeepAlive(points);
         return new Run(tResult, tReader, tAllocator - tReader, tResult - tAllocator, scoring.Elapsed.TotalMilliseconds, 0, 0);

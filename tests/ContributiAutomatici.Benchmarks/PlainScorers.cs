@@ -13,7 +13,7 @@ namespace ContributiAutomatici.Benchmarks;
 /// </summary>
 public sealed class PlainTabella1
 {
-    private sealed class Festival
+    internal sealed class Festival
     {
         public decimal IncA = -1, IncB = -1, IncC = -1; // -1: not in that band's lists read by Tabella 1
         public (ListEntry Entry, (Func<Work, bool> Fact, bool Value)[] Facts, bool Holds)[]? Conditional; // hold only for some works
@@ -23,6 +23,11 @@ public sealed class PlainTabella1
     private readonly Dictionary<string, Festival> _festivals = new(StringComparer.Ordinal);
     private readonly Dictionary<string, byte> _prizes = new(StringComparer.Ordinal);
     private readonly HashSet<string> _markets = new(StringComparer.Ordinal);
+
+    /// <summary>The look-up tables, for the scorers that resolve a work's ids once (<see cref="ResolvedTabella1"/>).</summary>
+    internal IReadOnlyDictionary<string, Festival> FestivalTable => _festivals;
+    internal IReadOnlyDictionary<string, byte> PrizeTable => _prizes;
+    internal IReadOnlySet<string> MarketTable => _markets;
 
     public PlainTabella1(IReadOnlyList<ListDefinition> lists)
     {
@@ -101,6 +106,15 @@ public sealed class PlainTabella1
         }
         if (!(w.Kind == WorkKind.Cinema || w.ResearchAndTraining)) return (econ, cult);
 
+        cult += Flags(w, producer);
+        cult += Festivals(w, claimant, producer) + Prizes(w, claimant, producer) + Markets(w, claimant, producer);
+        return (econ, cult);
+    }
+
+    /// <summary>The cultural rows that read the work's flags alone.</summary>
+    internal static decimal Flags(Work w, bool producer)
+    {
+        var cult = 0m;
         if (producer)
         {
             cult += (w.Essai ? 5m : 0m) + (w.SelectiveContributions ? 15m : 0m);
@@ -131,11 +145,10 @@ public sealed class PlainTabella1
             if (w.YoungAuthors && !w.ShortFilm) cult += 10m;
             if (w.ItalianComposers) cult += 5m;
         }
-        cult += Festivals(w, claimant, producer) + Prizes(w, claimant, producer) + Markets(w, claimant, producer);
-        return (econ, cult);
+        return cult;
     }
 
-    private static decimal Tiers3(decimal bo)
+    internal static decimal Tiers3(decimal bo)
     {
         if (bo <= 0m) return 0m;
         var p = (bo < 1_000_000m ? bo : 1_000_000m) / 5_000m;
@@ -144,7 +157,7 @@ public sealed class PlainTabella1
         return p;
     }
 
-    private static bool Counts(RoleInput c, bool producer, DateOnly? selection) =>
+    internal static bool Counts(RoleInput c, bool producer, DateOnly? selection) =>
         producer || c.ContractSignedOn is { } d && selection is { } s && d < s;
 
     private decimal Festivals(Work w, RoleInput c, bool producer)
@@ -163,46 +176,67 @@ public sealed class PlainTabella1
             {
                 var e = es[j];
                 if (e.FestivalId != id || !Counts(c, producer, e.SelectionDate)) continue;
-                any = true;
-                var prize = e.BestFilmPrize || e.OtherPrizes > 0;
-                if (e.Section == FestivalSection.Competition) { comp = true; compPrize |= prize; }
-                else if (e.Section == FestivalSection.OfficialOutOfCompetition) { ooc = true; oocPrize |= prize; }
-                best |= e.BestFilmPrize;
-                other |= e.OtherPrizes > 0;
+                Holds(e, ref any, ref comp, ref ooc, ref compPrize, ref oocPrize, ref best, ref other);
             }
             if (!any) continue;
-            decimal incA = f.IncA, incB = f.IncB, incC = f.IncC;
-            if (f.Conditional is { } cond)
-                foreach (var (e, facts, holds) in cond)
-                    if (Holds(facts, holds, w))
-                        switch (e.Band)
-                        {
-                            case "A": incA = Math.Max(incA, e.IncrementPercent); break;
-                            case "B" when e.Category is "tutte_le_opere" or "cortometraggi" or "documentari": incB = Math.Max(incB, e.IncrementPercent); break;
-                            case "C" when e.Category is "tutte_le_opere" or "documentari": incC = Math.Max(incC, e.IncrementPercent); break;
-                        }
-            if (incA >= 0m)
-            {
-                var m = 1m + incA / 100m;
-                if (comp) total += (producer ? 100m : 20m) * m;
-                if (ooc) total += (producer ? 50m : 10m) * m;
-                if (compPrize) total += (producer ? 200m : 40m) * m;
-                if (oocPrize) total += (producer ? 100m : 20m) * m;
-            }
-            if (incB >= 0m)
-            {
-                var m = 1m + incB / 100m;
-                total += (producer ? 25m : 5m) * m;
-                if (best) total += (producer ? 25m : 5m) * m;
-                if (other) total += (producer ? 15m : 3m) * m;
-            }
-            if (incC >= 0m)
-            {
-                var m = 1m + incC / 100m;
-                total += (producer ? 15m : 3m) * m;
-                if (best) total += (producer ? 25m : 3m) * m;
-                if (other) total += (producer ? 15m : 2m) * m;
-            }
+            var (incA, incB, incC) = Increments(f, w);
+            total += Bands(incA, incB, incC, comp, ooc, compPrize, oocPrize, best, other, producer);
+        }
+        return total;
+    }
+
+    /// <summary>What one counting entry of a festival adds to what its entries hold.</summary>
+    internal static void Holds(FestivalEntry e, ref bool any, ref bool comp, ref bool ooc, ref bool compPrize, ref bool oocPrize, ref bool best, ref bool other)
+    {
+        any = true;
+        var prize = e.BestFilmPrize || e.OtherPrizes > 0;
+        if (e.Section == FestivalSection.Competition) { comp = true; compPrize |= prize; }
+        else if (e.Section == FestivalSection.OfficialOutOfCompetition) { ooc = true; oocPrize |= prize; }
+        best |= e.BestFilmPrize;
+        other |= e.OtherPrizes > 0;
+    }
+
+    /// <summary>A festival's band increments for this work: its unconditional lists', and those of the conditional entries that hold.</summary>
+    internal static (decimal A, decimal B, decimal C) Increments(Festival f, Work w)
+    {
+        decimal incA = f.IncA, incB = f.IncB, incC = f.IncC;
+        if (f.Conditional is { } cond)
+            foreach (var (e, facts, holds) in cond)
+                if (Holds(facts, holds, w))
+                    switch (e.Band)
+                    {
+                        case "A": incA = Math.Max(incA, e.IncrementPercent); break;
+                        case "B" when e.Category is "tutte_le_opere" or "cortometraggi" or "documentari": incB = Math.Max(incB, e.IncrementPercent); break;
+                        case "C" when e.Category is "tutte_le_opere" or "documentari": incC = Math.Max(incC, e.IncrementPercent); break;
+                    }
+        return (incA, incB, incC);
+    }
+
+    /// <summary>A festival's points from its bands' increments and what its counting entries hold.</summary>
+    internal static decimal Bands(decimal incA, decimal incB, decimal incC, bool comp, bool ooc, bool compPrize, bool oocPrize, bool best, bool other, bool producer)
+    {
+        var total = 0m;
+        if (incA >= 0m)
+        {
+            var m = 1m + incA / 100m;
+            if (comp) total += (producer ? 100m : 20m) * m;
+            if (ooc) total += (producer ? 50m : 10m) * m;
+            if (compPrize) total += (producer ? 200m : 40m) * m;
+            if (oocPrize) total += (producer ? 100m : 20m) * m;
+        }
+        if (incB >= 0m)
+        {
+            var m = 1m + incB / 100m;
+            total += (producer ? 25m : 5m) * m;
+            if (best) total += (producer ? 25m : 5m) * m;
+            if (other) total += (producer ? 15m : 3m) * m;
+        }
+        if (incC >= 0m)
+        {
+            var m = 1m + incC / 100m;
+            total += (producer ? 15m : 3m) * m;
+            if (best) total += (producer ? 25m : 3m) * m;
+            if (other) total += (producer ? 15m : 2m) * m;
         }
         return total;
     }
@@ -226,21 +260,29 @@ public sealed class PlainTabella1
                 if (p.Category == PrizeCategory.BestFilm) { bestAny = true; bestWin |= win; }
                 else if (p.Category == PrizeCategory.Artistic) { artAny = true; artWin |= win; }
             }
-            if ((bits & Academy) != 0)
-            {
-                if (bestAny) total += producer ? 100m : 30m;
-                if (bestWin) total += producer ? 200m : 30m;
-            }
-            if ((bits & Seven) != 0)
-            {
-                if (bestAny) total += producer ? 50m : 10m;
-                if (bestWin) total += producer ? 100m : 20m;
-            }
-            if ((bits & Eight) != 0)
-            {
-                if (artAny) total += producer ? 25m : 5m;
-                if (artWin) total += producer ? 25m : 5m;
-            }
+            total += PrizePoints(bits, bestAny, bestWin, artAny, artWin, producer);
+        }
+        return total;
+    }
+
+    /// <summary>A prize's points from its rows (Academy; seven prizes; eight prizes' artistic categories) and what its entries hold.</summary>
+    internal static decimal PrizePoints(byte bits, bool bestAny, bool bestWin, bool artAny, bool artWin, bool producer)
+    {
+        var total = 0m;
+        if ((bits & Academy) != 0)
+        {
+            if (bestAny) total += producer ? 100m : 30m;
+            if (bestWin) total += producer ? 200m : 30m;
+        }
+        if ((bits & Seven) != 0)
+        {
+            if (bestAny) total += producer ? 50m : 10m;
+            if (bestWin) total += producer ? 100m : 20m;
+        }
+        if ((bits & Eight) != 0)
+        {
+            if (artAny) total += producer ? 25m : 5m;
+            if (artWin) total += producer ? 25m : 5m;
         }
         return total;
     }

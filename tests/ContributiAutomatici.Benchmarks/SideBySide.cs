@@ -4,6 +4,9 @@ using System.Text;
 using ContributiAutomatici.Engine.Model;
 using ContributiAutomatici.Engine.Rules;
 using ContributiAutomatici.Engine.Scoring;
+using ContributiAutomatici.Protocol;
+using Google.Protobuf;
+using V1 = ContributiAutomatici.Contracts.V1;
 
 namespace ContributiAutomatici.Benchmarks;
 
@@ -37,7 +40,8 @@ public sealed class SideBySide
     public SideBySide(string rules, int works, int seed)
     {
         Seed = seed;
-        var full = RuleCatalog.Load(rules, new RuleCompileOptions { CacheDirectory = null }).Find("dm-2021")!;
+        var catalog = RuleCatalog.Load(rules, new RuleCompileOptions { CacheDirectory = null });
+        var full = catalog.Find("dm-2021")!;
         var t1 = OnlyTables(rules, "tabella-1.yaml");
         // The same rules with the figures emitted as constants of the class, as before the figure table (issue 24, item 4):
         // the figure table must cost nothing on the totals path.
@@ -45,6 +49,10 @@ public sealed class SideBySide
         var t5 = OnlyTables(rules, "tabella-5.yaml");
         _works = SeededWorks.Generate(full.Definition.Lists, works, seed);
         var plain1 = new PlainTabella1(full.Definition.Lists);
+        // Issue 27 item 3: the same Tabella 1 over works resolved once (pre-resolved, before timing), and over the engine's own
+        // input resolved through frozen dictionaries as it is scored (same input).
+        var resolved1 = new ResolvedTabella1(plain1);
+        var preResolved = _works.Select(s => { var r = new ResolvedWork(); resolved1.Resolve(s.Work, r); return r; }).ToArray();
 
         // The baseline must compute the same numbers on every work, or the comparison means nothing.
         var buffer = new PointTotals();
@@ -53,6 +61,10 @@ public sealed class SideBySide
             foreach (var claimant in new[] { s.Producer, s.Distributor })
             {
                 var (e, c) = plain1.Score(s.Work, claimant);
+                var resolved = new ResolvedWork();
+                resolved1.Resolve(s.Work, resolved);
+                if (resolved1.Score(s.Work, claimant) != (e, c) || ResolvedTabella1.Score(resolved, claimant) != (e, c))
+                    throw new InvalidOperationException($"{s.Work.Id} {claimant.Role}: the resolved scorers disagree with the plain one ({e}/{c})");
                 foreach (var rs in new[] { t1, t1Baked, full })
                 {
                     var r = rs.Score(s.Work, [claimant], ScoreOptions.TotalsOnly).For(claimant.Role);
@@ -90,6 +102,35 @@ public sealed class SideBySide
             foreach (var s in ws) { t1.ScoreTotals(s.Work, producer, buffer); sink += buffer.Total(Role.Producer); }
             return sink;
         }));
+        const string preResolvedName = "hand-written Tabella 1, producer (pre-resolved fields)";
+        const string sameInputName = "hand-written Tabella 1, producer (same input, ids through frozen dictionaries)";
+        _scorers.Add((preResolvedName, "", ws =>
+        {
+            decimal sink = 0m;
+            foreach (var r in preResolved) { var (e, c) = ResolvedTabella1.Score(r, producer[0]); sink += e + c; }
+            return sink;
+        }));
+        _scorers.Add((sameInputName, preResolvedName, ws =>
+        {
+            decimal sink = 0m;
+            foreach (var s in ws) { var (e, c) = resolved1.Score(s.Work, s.Producer); sink += e + c; }
+            return sink;
+        }));
+        // The compiled Tabella 1 against the two new baselines: the same scorer as the row against the old baseline, run again
+        // under another name (the guard reads rows by name).
+        _scorers.Add(("compiled rules, Tabella 1 only, producer (totals), against the pre-resolved scorer", preResolvedName, ws =>
+        {
+            decimal sink = 0m;
+            foreach (var s in ws) { t1.ScoreTotals(s.Work, producer, buffer); sink += buffer.Total(Role.Producer); }
+            return sink;
+        }));
+        _scorers.Add(("compiled rules, Tabella 1 only, producer (totals), against the same-input scorer", sameInputName, ws =>
+        {
+            decimal sink = 0m;
+            foreach (var s in ws) { t1.ScoreTotals(s.Work, producer, buffer); sink += buffer.Total(Role.Producer); }
+            return sink;
+        }));
+        AddProductPaths(catalog, full, works, seed);
         _scorers.Add(("compiled rules, Tabella 1 only, figures as constants, producer (totals)", "compiled rules, Tabella 1 only, producer (totals)", ws =>
         {
             decimal sink = 0m;
@@ -119,6 +160,70 @@ public sealed class SideBySide
         {
             decimal sink = 0m;
             foreach (var s in ws) { one[0] = s.Publisher; t5.ScoreTotals(s.Work, one, buffer); sink += buffer.Total(Role.HomeEntertainmentPublisher); }
+            return sink;
+        }));
+    }
+
+    /// <summary>
+    /// Issue 27 item 1: the product's entry points as the server runs them, beside the engine's inner path, on the works of a
+    /// synthetic year (<see cref="YearSynthesizer"/>, as many as the seeded works; each request names dm-2021 and the producer).
+    /// A request is parsed from its bytes, mapped (<see cref="RequestMapper.Map"/>), scored and mapped back
+    /// (<see cref="ResponseMapper.Score"/>, what ScoringGrpcService runs) and written to bytes; the inner path scores the same
+    /// works, mapped once before timing, with <see cref="CompiledRuleSet.ScoreTotals"/>.
+    /// </summary>
+    private void AddProductPaths(RuleCatalog catalog, CompiledRuleSet full, int works, int seed)
+    {
+        var requests = YearSynthesizer.Items(full, Math.Max(1, works / 10), works, seed, 2023, 100_000_000m)
+            .Where(i => i.ItemCase == V1.AllocateRequest.ItemOneofCase.Work)
+            .Select(i => new V1.ScoreWorkRequest { RuleSetId = "dm-2021", Work = i.Work.Work, Roles = { new V1.RoleInput { Role = V1.Role.Producer } } })
+            .ToArray();
+        byte[][] Bytes(bool totalsOnly) => [.. requests.Select(r => { var c = r.Clone(); c.TotalsOnly = totalsOnly; return c.ToByteArray(); })];
+        var totalsBytes = Bytes(true);
+        var explainBytes = Bytes(false);
+        var mapped = requests.Select(r => RequestMapper.Map(r, catalog)).ToArray();
+        var output = new byte[1 << 20];
+        var buffer = new PointTotals();
+        // The same answers on the product path and through Score (the path before issue 27), or the run stops.
+        foreach (var b in totalsBytes)
+        {
+            var m = RequestMapper.Map(V1.ScoreWorkRequest.Parser.ParseFrom(b), catalog);
+            if (!ResponseMapper.Score(m).Equals(ResponseMapper.ToProto(m.RuleSet.Score(m.Work, m.Roles, m.Options), m.Excluded)))
+                throw new InvalidOperationException($"{m.Work.Id}: the totals path answers differently from Score");
+        }
+        decimal Write(V1.ScoreWorkResponse response)
+        {
+            var size = response.CalculateSize();
+            response.WriteTo(output.AsSpan(0, size));
+            return size;
+        }
+        const string inner = "compiled rules, all of DM 2021, a synthetic year's works, producer (the engine's totals path)";
+        const string product = "compiled rules, ScoreWork totals_only as the server runs it (bytes in, mapping, totals path, bytes out)";
+        _scorers.Add((inner, "", _ =>
+        {
+            decimal sink = 0m;
+            foreach (var m in mapped) { full.ScoreTotals(m.Work, m.Roles, buffer); sink += buffer.Total(Role.Producer); }
+            return sink;
+        }));
+        _scorers.Add((product, inner, _ =>
+        {
+            decimal sink = 0m;
+            foreach (var b in totalsBytes) sink += Write(ResponseMapper.Score(RequestMapper.Map(V1.ScoreWorkRequest.Parser.ParseFrom(b), catalog)));
+            return sink;
+        }));
+        _scorers.Add(("before issue 27: ScoreWork totals_only through Score(TotalsOnly), compiled rules", product, _ =>
+        {
+            decimal sink = 0m;
+            foreach (var b in totalsBytes)
+            {
+                var m = RequestMapper.Map(V1.ScoreWorkRequest.Parser.ParseFrom(b), catalog);
+                sink += Write(ResponseMapper.ToProto(m.RuleSet.Score(m.Work, m.Roles, m.Options), m.Excluded));
+            }
+            return sink;
+        }));
+        _scorers.Add(("compiled rules, ScoreWork with explanation as the server runs it", product, _ =>
+        {
+            decimal sink = 0m;
+            foreach (var b in explainBytes) sink += Write(ResponseMapper.Score(RequestMapper.Map(V1.ScoreWorkRequest.Parser.ParseFrom(b), catalog)));
             return sink;
         }));
     }

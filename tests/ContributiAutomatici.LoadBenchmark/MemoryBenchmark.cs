@@ -96,14 +96,14 @@ public static class MemoryBenchmark
         }
     }
 
-    private static void InterlockedMax(ref long target, long value)
+    internal static void InterlockedMax(ref long target, long value)
     {
         long seen;
         while (value > (seen = Interlocked.Read(ref target)) && Interlocked.CompareExchange(ref target, value, seen) != seen) { }
     }
 
     /// <summary>A different work each time: sizes of its lists, amounts, dates, explanation options; one in eight invalid.</summary>
-    private static ScoreWorkRequest Varied(ScoreWorkRequest template, Random random)
+    internal static ScoreWorkRequest Varied(ScoreWorkRequest template, Random random)
     {
         var r = template.Clone();
         var w = r.Work;
@@ -143,7 +143,7 @@ public static class MemoryBenchmark
     }
 
     /// <summary>The server executable beside this program, as a child process on a free port.</summary>
-    private sealed class Server : IDisposable
+    internal sealed class Server : IDisposable
     {
         private readonly Process _process;
 
@@ -157,7 +157,7 @@ public static class MemoryBenchmark
         public int Port { get; }
         public string GcMode { get; }
 
-        public static async Task<Server> StartAsync(string cache)
+        public static async Task<Server> StartAsync(string cache, IReadOnlyDictionary<string, string>? environment = null)
         {
             int port;
             using (var l = new TcpListener(IPAddress.Loopback, 0)) { l.Start(); port = ((IPEndPoint)l.LocalEndpoint).Port; }
@@ -169,6 +169,7 @@ public static class MemoryBenchmark
                 UseShellExecute = false,
                 WorkingDirectory = AppContext.BaseDirectory,
             };
+            foreach (var (name, value) in environment ?? new Dictionary<string, string>()) info.Environment[name] = value;
             foreach (var a in new[] { dll, $"--Contributi:Port={port}", "--Contributi:HttpPort=off", $"--Contributi:RulesCache={cache}", "--Contributi:WatchRules=false" })
                 info.ArgumentList.Add(a);
             var process = Process.Start(info)!;
@@ -183,7 +184,8 @@ public static class MemoryBenchmark
                 throw new InvalidOperationException("the server did not start");
             }
             var config = File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "ContributiAutomatici.Server.runtimeconfig.json"));
-            var gc = config.Contains("\"System.GC.Server\": true", StringComparison.Ordinal) ? "server GC" : "workstation GC";
+            var server = environment?.GetValueOrDefault("DOTNET_gcServer") is { } forced ? forced == "1" : config.Contains("\"System.GC.Server\": true", StringComparison.Ordinal);
+            var gc = server ? "server GC" : "workstation GC";
             if (config.Contains("System.GC.ConserveMemory", StringComparison.Ordinal)) gc += ", GCConserveMemory";
             return new Server(process, port, gc);
         }

@@ -45,12 +45,12 @@ public static class Allocator
             resources[q.Id] = (q.ParentId is null ? input.Budget : resources[q.ParentId]) * q.SharePercent / 100m;
         var pays = quotas.Where(q => !q.Reserved && quotas.All(s => s.ParentId != q.Id)).Select(q => q.Id).ToHashSet(Ord);
         var parts = quotas.ToDictionary(q => q.Id, _ => new List<Part>(), Ord);
-        var scoreCache = new Dictionary<(string, Role), RoleScore>();
+        var scoring = new Scoring(rs);
         var flags = new Dictionary<string, (SortedSet<string> Provisional, SortedSet<string> Missing)>(Ord);
         foreach (var c in admitted)
         {
             var yw = workById[c.WorkId];
-            foreach (var (quotaId, points) in PointsOf(rs, yw, c, scoreCache, flags))
+            foreach (var (quotaId, points) in scoring.PointsOf(yw, c, flags))
             {
                 var p = points * c.SharePercent / 100m;
                 if (p != 0m && pays.Contains(quotaId))
@@ -76,11 +76,10 @@ public static class Allocator
             }
             var pool = new Pool(parts[q.Id], r, r * a.WorkCap.Value / 100m, r * a.CompanyCap.Value / 100m, q.ShortFilmsLimitPercent, excess);
             pool.Solve();
-            var rounding = Round(pool.Parts, r);
-            var byCompany = pool.Parts.ToLookup(p => p.Claim.CompanyId, Ord);
-            foreach (var (companyId, exact, amount, giveBack) in rounding.Companies)
+            var rounding = Round(pool, r);
+            foreach (var (companyId, group, exact, amount, giveBack) in rounding.Companies)
             {
-                var mine = byCompany[companyId];
+                var mine = pool.Companies[group].ToList();
                 var caps = mine.Where(p => p.WorkCapped).Select(p => $"work cap ({a.WorkCap.Citation}): {p.Claim.WorkId}").Distinct()
                     .Concat(mine.Any(p => p.CompanyCapped) ? [$"company cap ({a.CompanyCap.Citation})"] : []).ToList();
                 var lines = mine.OrderBy(p => p.Claim.WorkId, Ord).ThenBy(p => p.Claim.Role.Role).Select(p => new CreditLine(p.Claim.WorkId,
@@ -112,12 +111,34 @@ public static class Allocator
             var list = credits.GetValueOrDefault(c.Id) ?? [];
             return new CompanyOutcome(c.Id, c.Name, list.Sum(x => x.Amount), list);
         }).ToList();
-        var partsByWork = parts.Values.SelectMany(p => p).GroupBy(p => p.Claim.WorkId, Ord).ToDictionary(g => g.Key, g => g.ToList(), Ord);
+        // Each work's parts, in the quotas' order and each quota's in its list's order, then sorted by company, role and quota
+        // (a stable sort: the position breaks ties).
+        var partsByWork = new Dictionary<string, List<Part>>(works.Count, Ord);
+        foreach (var list in parts.Values)
+            foreach (var p in list)
+                (partsByWork.TryGetValue(p.Claim.WorkId, out var l) ? l : partsByWork[p.Claim.WorkId] = []).Add(p);
         var quotaOrder = quotas.Select((q, i) => (q.Id, i)).ToDictionary(x => x.Id, x => x.i, Ord);
+        var order = new Dictionary<Part, int>(ReferenceEqualityComparer.Instance);
+        int ByClaim(Part x, Part y)
+        {
+            var c = Ord.Compare(x.Claim.CompanyId, y.Claim.CompanyId);
+            if (c == 0) c = x.Claim.Role.Role.CompareTo(y.Claim.Role.Role);
+            if (c == 0) c = quotaOrder[x.QuotaId].CompareTo(quotaOrder[y.QuotaId]);
+            return c != 0 ? c : order[x].CompareTo(order[y]);
+        }
         var workOutcomes = works.Select(yw =>
         {
+            // The sums below add the parts in the quotas' order (as ever); the claims are listed sorted.
             var mine = partsByWork.GetValueOrDefault(yw.Work.Id) ?? [];
-            var claimOutcomes = mine.OrderBy(p => p.Claim.CompanyId, Ord).ThenBy(p => p.Claim.Role.Role).ThenBy(p => quotaOrder[p.QuotaId])
+            var sorted = mine;
+            if (mine.Count > 1)
+            {
+                order.Clear();
+                for (var i = 0; i < mine.Count; i++) order[mine[i]] = i;
+                sorted = [.. mine];
+                sorted.Sort(ByClaim);
+            }
+            var claimOutcomes = sorted
                 .Select(p => new ClaimOutcome(p.Claim.CompanyId, p.Claim.Role.Role, p.Claim.SharePercent, p.QuotaId, p.Points, p.Exact,
                     p.WorkCapped, p.CompanyCapped, p.ShortFilmsPool)
                 {
@@ -206,14 +227,27 @@ public static class Allocator
                 outWorks.Add(yw.Work.Id);
                 exclusions.Add(new Exclusion("", yw.Work.Id, null, "", why.Article, why.Reason + ": it counts for no claimant"));
             }
-        var twice = claims.GroupBy(c => (c.CompanyId, c.WorkId, c.Role.Role)).Where(g => g.Count() > 1).Select(g => g.Key).ToHashSet();
-        var shares = claims.GroupBy(c => (c.WorkId, c.Role.Role)).ToDictionary(g => g.Key, g => g.Sum(c => c.SharePercent));
-        var admitted = new List<YearClaim>(claims.Count);
+        // The claims come sorted by company, work and role: a claim made twice sits beside its twin. The shares of a work in a
+        // role are added in the claims' order.
+        var twice = new bool[claims.Count];
+        for (var i = 1; i < claims.Count; i++)
+            if (claims[i].Role.Role == claims[i - 1].Role.Role && Ord.Equals(claims[i].CompanyId, claims[i - 1].CompanyId) &&
+                Ord.Equals(claims[i].WorkId, claims[i - 1].WorkId))
+                twice[i] = twice[i - 1] = true;
+        var shares = new Dictionary<(string, Role), decimal>(claims.Count);
         foreach (var c in claims)
         {
+            ref var sum = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(shares, (c.WorkId, c.Role.Role), out var existed);
+            sum = existed ? sum + c.SharePercent : c.SharePercent;
+        }
+        var atecoAdmitted = new Dictionary<(string, Role), bool>();
+        var admitted = new List<YearClaim>(claims.Count);
+        for (var i = 0; i < claims.Count; i++)
+        {
+            var c = claims[i];
             if (outCompanies.Contains(c.CompanyId) || outWorks.Contains(c.WorkId)) continue;
-            var why = ClaimReason(companies[c.CompanyId], c.Role.Role, works[c.WorkId].Work, a);
-            if (why is null && twice.Contains((c.CompanyId, c.WorkId, c.Role.Role)))
+            var why = ClaimReason(companies[c.CompanyId], c.Role.Role, works[c.WorkId].Work, a, atecoAdmitted);
+            if (why is null && twice[i])
                 why = (a.RightsSharesCitation, "the company claims this work in this role twice");
             if (why is null && shares[(c.WorkId, c.Role.Role)] is var sum && sum > 100m)
                 why = (a.RightsSharesCitation, $"the rights shares claimed on this work in this role add up to {Dec(sum)}%, over 100%");
@@ -223,12 +257,17 @@ public static class Allocator
         return admitted;
     }
 
-    private static (string Article, string Reason)? ClaimReason(Applicant c, Role role, Work work, AllocationDefinition a)
+    private static (string Article, string Reason)? ClaimReason(Applicant c, Role role, Work work, AllocationDefinition a,
+        Dictionary<(string, Role), bool> atecoAdmitted)
     {
         if (a.Applicants.TryGetValue(role, out var r))
         {
-            // Each role on any of the company's codes, primary or secondary (art. 4.1 asks for the activity, not the primary one).
-            if (!c.SecondaryAteco.Prepend(c.Ateco).Any(code => r.Ateco.Any(p => NormalizeAteco(code).StartsWith(NormalizeAteco(p), StringComparison.Ordinal))))
+            // Each role on any of the company's codes, primary or secondary (art. 4.1 asks for the activity, not the primary one):
+            // the same for every claim of the company in that role, so checked once.
+            if (!atecoAdmitted.TryGetValue((c.Id, role), out var admitted))
+                atecoAdmitted[(c.Id, role)] = admitted =
+                    c.SecondaryAteco.Prepend(c.Ateco).Any(code => r.Ateco.Any(p => NormalizeAteco(code).StartsWith(NormalizeAteco(p), StringComparison.Ordinal)));
+            if (!admitted)
             {
                 var why = c.SecondaryAteco.Count == 0 ? $"ATECO {c.Ateco} is not admitted"
                     : $"none of the ATECO codes {c.Ateco} (primary), {string.Join(", ", c.SecondaryAteco)} (secondary) is admitted";
@@ -272,40 +311,68 @@ public static class Allocator
 
     // ------------------------------------------------------------------ points
 
-    private static IEnumerable<(string QuotaId, decimal Points)> PointsOf(CompiledRuleSet rs, YearWork yw, YearClaim c,
-        Dictionary<(string, Role), RoleScore> cache, Dictionary<string, (SortedSet<string> Provisional, SortedSet<string> Missing)> flags)
+    /// <summary>
+    /// The points of each claim per quota, scored on the rule set's allocation-free totals path (<see cref="CompiledRuleSet.ScoreTotals"/>),
+    /// the quotas that scored in the manifest's order, as <c>Score</c> lists them.
+    /// </summary>
+    private sealed class Scoring(CompiledRuleSet rs)
     {
-        if (yw.Given is { } given)
-            return given.Where(g => g.Role == c.Role.Role).GroupBy(g => g.QuotaId, Ord).Select(g => (g.Key, g.Sum(x => x.Points)));
-        // A claim without facts of its own (a producer's, say) scores the same as any other of its work and role.
-        var plain = c.Role.ContractSignedOn is null && c.Role.DistributionCost is null && c.Role.ForeignSales.Count == 0 &&
-                    c.Role.HomeEntertainmentSales.Count == 0;
-        if (!plain || !cache.TryGetValue((yw.Work.Id, c.Role.Role), out var score))
+        private readonly PointTotals _totals = new();
+        private readonly RoleInput[] _one = new RoleInput[1];
+        // A claim without facts of its own (a producer's, say) scores the same as any other of its work and role: once.
+        private readonly Dictionary<(string, Role), (string QuotaId, decimal Points)[]> _cache = new();
+
+        public (string QuotaId, decimal Points)[] PointsOf(YearWork yw, YearClaim c,
+            Dictionary<string, (SortedSet<string> Provisional, SortedSet<string> Missing)> flags)
         {
-            score = rs.Score(yw.Work, [c.Role], ScoreOptions.TotalsOnly).Roles[0];
-            if (plain) cache[(yw.Work.Id, c.Role.Role)] = score;
+            if (yw.Given is { } given)
+                return [.. given.Where(g => g.Role == c.Role.Role).GroupBy(g => g.QuotaId, Ord).Select(g => (g.Key, g.Sum(x => x.Points)))];
+            var plain = c.Role.ContractSignedOn is null && c.Role.DistributionCost is null && c.Role.ForeignSales.Count == 0 &&
+                        c.Role.HomeEntertainmentSales.Count == 0;
+            if (plain && _cache.TryGetValue((yw.Work.Id, c.Role.Role), out var known)) return known;
+            _one[0] = c.Role;
+            rs.ScoreTotals(yw.Work, _one, _totals);
+            var role = c.Role.Role;
+            var (provisional, missing) = (_totals.ProvisionalRows(role), _totals.MissingRows(role));
+            if (provisional.Count + missing.Count > 0)
+            {
+                if (!flags.TryGetValue(yw.Work.Id, out var f)) flags[yw.Work.Id] = f = (new(Ord), new(Ord));
+                f.Provisional.UnionWith(provisional);
+                f.Missing.UnionWith(missing);
+            }
+            var ids = _totals.QuotaIds;
+            var n = 0;
+            for (var q = 0; q < ids.Count; q++)
+                if (decimal.Sign(_totals.Quota(role, q)) != 0) n++;
+            var points = n == 0 ? [] : new (string, decimal)[n];
+            n = 0;
+            for (var q = 0; q < ids.Count; q++)
+                if (_totals.Quota(role, q) is var v && decimal.Sign(v) != 0) points[n++] = (ids[q], v);
+            if (plain) _cache[(yw.Work.Id, role)] = points;
+            return points;
         }
-        if (score.ProvisionalRows.Count + score.MissingRows.Count > 0)
-        {
-            if (!flags.TryGetValue(yw.Work.Id, out var f)) flags[yw.Work.Id] = f = (new(Ord), new(Ord));
-            f.Provisional.UnionWith(score.ProvisionalRows);
-            f.Missing.UnionWith(score.MissingRows);
-        }
-        return score.Quotas.Select(q => (q.QuotaId, q.Points));
     }
 
     // ------------------------------------------------------------------ rounding (reading guide 7)
 
-    private sealed record Rounding(decimal Allocated, List<(string CompanyId, decimal Exact, decimal Amount, bool GiveBack)> Companies);
+    private sealed record Rounding(decimal Allocated, List<(string CompanyId, int Group, decimal Exact, decimal Amount, bool GiveBack)> Companies);
 
     /// <summary>
     /// Each company's amount in the sub-quota to the cent, half away from zero; while the rounded sum exceeds the
     /// resources, one cent back from the company that gained most from rounding (ties: the smaller company id).
     /// </summary>
-    private static Rounding Round(IReadOnlyList<Part> parts, decimal resources)
+    private static Rounding Round(Pool pool, decimal resources)
     {
-        var rows = parts.GroupBy(p => p.Claim.CompanyId, Ord).OrderBy(g => g.Key, Ord)
-            .Select(g => (Id: g.Key, Exact: g.Sum(p => p.Exact))).ToList();
+        // The pool's companies (its parts grouped once, in the parts' order) by id; each company's exact amount added in that order.
+        var groups = pool.Companies;
+        var rows = new List<(string Id, int Group, decimal Exact)>(groups.Count);
+        for (var g = 0; g < groups.Count; g++)
+        {
+            var exact = 0m;
+            foreach (var p in groups[g]) exact += p.Exact;
+            rows.Add((groups[g].First.Claim.CompanyId, g, exact));
+        }
+        rows.Sort((x, y) => Ord.Compare(x.Id, y.Id)); // ids are distinct: no tie to break
         var amounts = rows.Select(r => Math.Round(r.Exact, 2, MidpointRounding.AwayFromZero)).ToArray();
         var giveBack = new bool[rows.Count];
         var sum = amounts.Sum();
@@ -319,11 +386,12 @@ public static class Allocator
             giveBack[best] = true;
             sum -= Cent;
         }
-        return new Rounding(sum, rows.Select((r, i) => (r.Id, r.Exact, amounts[i], giveBack[i])).ToList());
+        return new Rounding(sum, rows.Select((r, i) => (r.Id, r.Group, r.Exact, amounts[i], giveBack[i])).ToList());
     }
 
     // ------------------------------------------------------------------ one paying (sub-)quota
 
+    /// <summary>A claim's points in one paying quota, and what they are paid.</summary>
     /// <summary>A claim's points in one paying quota, and what they are paid.</summary>
     private sealed class Part(YearClaim claim, string quotaId, bool shortFilm, decimal points)
     {
@@ -339,6 +407,77 @@ public static class Allocator
         public bool WorkCapped { get; set; }
         public bool CompanyCapped { get; set; }
         public bool ShortFilmsPool { get; set; }
+        public int Work;        // its work's index in its pool (first appearance)
+        public int Company;     // its company's index in its pool (first appearance)
+        public decimal Nominal; // scratch of the pool's solution: an amount at the nominal point value
+    }
+
+    /// <summary>
+    /// The parts of a list grouped by a key (a work's or a company's index in the pool), as LINQ's GroupBy groups them: the
+    /// groups in the order their keys first appear, each group's parts in the list's order. Arrays, no hashing.
+    /// </summary>
+    private readonly struct Groups
+    {
+        private readonly List<Part> _parts;
+        private readonly int[] _start;   // group g: _members[_start[g].._start[g + 1]]
+        private readonly int[] _members; // indexes into the list
+
+        public Groups(List<Part> parts, bool byWork, int keys)
+        {
+            _parts = parts;
+            var groupOf = new int[keys];
+            Array.Fill(groupOf, -1);
+            var counts = new List<int>();
+            var keyOf = new List<int>();
+            var group = new int[parts.Count];
+            for (var i = 0; i < parts.Count; i++)
+            {
+                var key = byWork ? parts[i].Work : parts[i].Company;
+                if (groupOf[key] < 0)
+                {
+                    groupOf[key] = counts.Count;
+                    counts.Add(0);
+                    keyOf.Add(key);
+                }
+                group[i] = groupOf[key];
+                counts[group[i]]++;
+            }
+            Keys = [.. keyOf];
+            _start = new int[counts.Count + 1];
+            for (var g = 0; g < counts.Count; g++) _start[g + 1] = _start[g] + counts[g];
+            var next = _start[..^1];
+            _members = new int[parts.Count];
+            for (var i = 0; i < parts.Count; i++) _members[next[group[i]]++] = i;
+        }
+
+        /// <summary>Each group's key, in the order of first appearance.</summary>
+        public int[] Keys { get; }
+
+        public int Count => Keys.Length;
+
+        /// <summary>The parts of group <paramref name="g"/>, in the list's order.</summary>
+        public Members this[int g] => new(_parts, _members, _start[g], _start[g + 1]);
+
+        public readonly struct Members(List<Part> parts, int[] members, int from, int to)
+        {
+            public int Count => to - from;
+            public Part First => parts[members[from]];
+
+            public List<Part> ToList()
+            {
+                var list = new List<Part>(to - from);
+                for (var i = from; i < to; i++) list.Add(parts[members[i]]);
+                return list;
+            }
+            public Enumerator GetEnumerator() => new(parts, members, from, to);
+
+            public struct Enumerator(List<Part> parts, int[] members, int from, int to)
+            {
+                private int _i = from - 1;
+                public readonly Part Current => parts[members[_i]];
+                public bool MoveNext() => ++_i < to;
+            }
+        }
     }
 
     /// <summary>
@@ -346,9 +485,33 @@ public static class Allocator
     /// per-work then per-company caps, and the excess policy. Amount of a part at point value v:
     /// min(points x v, its share of the work cap), then scaled down to its company's cap.
     /// </summary>
-    private sealed class Pool(List<Part> parts, decimal resources, decimal workCap, decimal companyCap, decimal? shortsLimit,
-        ExcessPolicy excess)
+    private sealed class Pool
     {
+        private readonly List<Part> parts;
+        private readonly decimal resources, workCap, companyCap;
+        private readonly decimal? shortsLimit;
+        private readonly ExcessPolicy excess;
+        private readonly int _works, _companies; // how many of each the pool's parts name
+
+        public Pool(List<Part> parts, decimal resources, decimal workCap, decimal companyCap, decimal? shortsLimit, ExcessPolicy excess)
+        {
+            (this.parts, this.resources, this.workCap, this.companyCap, this.shortsLimit, this.excess) =
+                (parts, resources, workCap, companyCap, shortsLimit, excess);
+            // Each part's work and company as a small index, so the pool groups by arrays instead of hashing ids.
+            var works = new Dictionary<string, int>(Ord);
+            var companies = new Dictionary<string, int>(Ord);
+            foreach (var p in parts)
+            {
+                ref var w = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(works, p.Claim.WorkId, out var known);
+                if (!known) w = works.Count - 1;
+                p.Work = w;
+                ref var c = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(companies, p.Claim.CompanyId, out known);
+                if (!known) c = companies.Count - 1;
+                p.Company = c;
+            }
+            (_works, _companies) = (works.Count, companies.Count);
+        }
+
         public IReadOnlyList<Part> Parts => parts;
         public decimal WorkCap => workCap;
         public decimal CompanyCap => companyCap;
@@ -362,13 +525,31 @@ public static class Allocator
         /// <summary>Each pool's money for the account: one pool, or the shorts' then the others' of a binding limit.</summary>
         public List<Account.PoolMoney> Money { get; } = [];
 
+        private Groups? _all;
+
+        /// <summary>All the pool's parts by company: the groups rounding and the credits read.</summary>
+        public Groups Companies => _all ??= ByCompany(parts);
+
+        private Groups ByWork(List<Part> ps) => new(ps, byWork: true, _works);
+
+        private Groups ByCompany(List<Part> ps) => new(ps, byWork: false, _companies);
+
+        private static decimal SumPoints(List<Part> ps)
+        {
+            var sum = 0m;
+            foreach (var p in ps) sum += p.Points;
+            return sum;
+        }
+
         public void Solve()
         {
-            TotalPoints = parts.Sum(p => p.Points);
-            foreach (var g in parts.GroupBy(p => p.Claim.WorkId, Ord))
+            TotalPoints = SumPoints(parts);
+            var byWork = ByWork(parts);
+            for (var g = 0; g < byWork.Count; g++)
             {
-                var workPoints = g.Sum(p => p.Points);
-                foreach (var p in g) p.WorkCapShare = workCap * p.Points / workPoints;
+                var workPoints = 0m;
+                foreach (var p in byWork[g]) workPoints += p.Points;
+                foreach (var p in byWork[g]) p.WorkCapShare = workCap * p.Points / workPoints;
             }
             if (TotalPoints == 0m)
             {
@@ -381,7 +562,7 @@ public static class Allocator
             if (shortsLimit is { } limit)
             {
                 var shorts = parts.Where(p => p.ShortFilm).ToList();
-                var shortPoints = shorts.Sum(p => p.Points);
+                var shortPoints = SumPoints(shorts);
                 var limitAmount = resources * limit / 100m;
                 var binding = Over(shortPoints * common, limitAmount);
                 if (binding)
@@ -403,7 +584,8 @@ public static class Allocator
                 values.Add(v);
                 if (ps.Count > 0 && (pools.Count == 1 || !ps[0].ShortFilmsPool)) PointValue = v;
             }
-            Allocated = parts.Sum(p => p.Exact);
+            Allocated = 0m;
+            foreach (var p in parts) Allocated += p.Exact;
             // The short-film line says the point values paid, as the point-value column does (under redistribute, the
             // water level of each pool, not the nominal resources / points).
             if (ShortFilms is { Binding: true } bound) ShortFilms = bound with { PointValue = values[0], OtherPointValue = values[1] };
@@ -415,7 +597,9 @@ public static class Allocator
                 var (ps, r) = pools[i];
                 var (w, c) = NominalCuts(ps, r);
                 var quantized = i == pools.Count - 1 ? whole - Money.Sum(m => m.Resources) : Account.Quantize(r);
-                Money.Add(new Account.PoolMoney(quantized, ps.Sum(p => p.Points), ps.Sum(p => p.Exact), w, c, pools.Count > 1 && i == 1));
+                var exact = 0m;
+                foreach (var p in ps) exact += p.Exact;
+                Money.Add(new Account.PoolMoney(quantized, SumPoints(ps), exact, w, c, pools.Count > 1 && i == 1));
             }
         }
 
@@ -425,22 +609,26 @@ public static class Allocator
         /// </summary>
         private (decimal Work, decimal Company) NominalCuts(List<Part> ps, decimal r)
         {
-            var points = ps.Sum(p => p.Points);
+            var points = SumPoints(ps);
             if (points == 0) return (0, 0);
             var v0 = r / points;
             decimal w = 0, c = 0;
-            var afterWork = new Dictionary<Part, decimal>();
-            foreach (var g in ps.GroupBy(p => p.Claim.WorkId, Ord))
+            var byWork = ByWork(ps);
+            for (var g = 0; g < byWork.Count; g++)
             {
-                var amount = g.Sum(p => p.Points) * v0;
+                var workPoints = 0m;
+                foreach (var p in byWork[g]) workPoints += p.Points;
+                var amount = workPoints * v0;
                 var capped = Over(amount, workCap);
                 if (capped) w += amount - workCap;
-                foreach (var p in g) afterWork[p] = capped ? p.WorkCapShare : p.Points * v0;
+                foreach (var p in byWork[g]) p.Nominal = capped ? p.WorkCapShare : p.Points * v0;
             }
-            foreach (var g in ps.GroupBy(p => p.Claim.CompanyId, Ord))
+            var byCompany = ByCompany(ps);
+            for (var g = 0; g < byCompany.Count; g++)
             {
-                var sum = g.Sum(p => afterWork[p]);
-                var cap = g.First().CompanyCapShare;
+                var sum = 0m;
+                foreach (var p in byCompany[g]) sum += p.Nominal;
+                var cap = byCompany[g].First.CompanyCapShare;
                 if (Over(sum, cap)) c += sum - cap;
             }
             return (w, c);
@@ -454,21 +642,26 @@ public static class Allocator
         {
             foreach (var p in parts) p.CompanyCapShare = companyCap;
             if (pools.Count < 2) return;
-            var nominal = new Dictionary<Part, decimal>();
             foreach (var (ps, r) in pools)
             {
-                var points = ps.Sum(p => p.Points);
-                foreach (var p in ps) nominal[p] = points == 0 ? 0 : Math.Min(p.Points * (r / points), p.WorkCapShare);
+                var points = SumPoints(ps);
+                foreach (var p in ps) p.Nominal = points == 0 ? 0 : Math.Min(p.Points * (r / points), p.WorkCapShare);
             }
-            foreach (var g in parts.GroupBy(p => p.Claim.CompanyId, Ord))
+            var byCompany = ByCompany(parts);
+            for (var g = 0; g < byCompany.Count; g++)
             {
-                var total = g.Sum(p => nominal[p]);
-                if (total == 0 || g.Select(p => p.ShortFilmsPool).Distinct().Count() < 2) continue;
-                foreach (var pool in g.GroupBy(p => p.ShortFilmsPool))
+                decimal total = 0, shorts = 0, others = 0;
+                bool inShorts = false, inOthers = false;
+                // The company's amounts in each pool, each added in the list's order (as the groups of each pool add them).
+                foreach (var p in byCompany[g])
                 {
-                    var cap = companyCap * pool.Sum(p => nominal[p]) / total;
-                    foreach (var p in pool) p.CompanyCapShare = cap;
+                    total += p.Nominal;
+                    if (p.ShortFilmsPool) { shorts += p.Nominal; inShorts = true; }
+                    else { others += p.Nominal; inOthers = true; }
                 }
+                if (total == 0 || !(inShorts && inOthers)) continue;
+                decimal shortsCap = companyCap * shorts / total, othersCap = companyCap * others / total;
+                foreach (var p in byCompany[g]) p.CompanyCapShare = p.ShortFilmsPool ? shortsCap : othersCap;
             }
         }
 
@@ -479,41 +672,40 @@ public static class Allocator
         /// cap (each frozen there, in order), until the uncapped rest absorbs what is left. Everyone capped: v stops at the
         /// last such value and the rest stays unassigned. A value exactly at a cap is not capped.
         /// </summary>
-        private decimal WaterLevel(decimal r, Dictionary<string, decimal> workPoints, List<IGrouping<string, Part>> companies,
-            HashSet<string> cappedWorks, HashSet<string> cappedCompanies)
+        private decimal WaterLevel(decimal r, int[] works, decimal[] workPoints, Groups companies, bool[] cappedWorks, bool[] cappedCompanies)
         {
             var v = 0m;
             while (true)
             {
                 decimal fixedSum = 0, slope = 0;
                 var next = decimal.MaxValue;
-                foreach (var g in companies)
+                for (var g = 0; g < companies.Count; g++)
                 {
-                    var cap = g.First().CompanyCapShare;
-                    if (cappedCompanies.Contains(g.Key)) { fixedSum += cap; continue; }
+                    var cap = companies[g].First.CompanyCapShare;
+                    if (cappedCompanies[companies.Keys[g]]) { fixedSum += cap; continue; }
                     decimal fixedK = 0, slopeK = 0;
-                    foreach (var p in g)
-                        if (cappedWorks.Contains(p.Claim.WorkId)) fixedK += p.WorkCapShare;
+                    foreach (var p in companies[g])
+                        if (cappedWorks[p.Work]) fixedK += p.WorkCapShare;
                         else slopeK += p.Points;
                     fixedSum += fixedK;
                     slope += slopeK;
                     if (slopeK > 0) next = Math.Min(next, Math.Max(v, (cap - fixedK) / slopeK));
                 }
-                foreach (var (w, wp) in workPoints)
-                    if (!cappedWorks.Contains(w)) next = Math.Min(next, workCap / wp);
+                foreach (var w in works)
+                    if (!cappedWorks[w]) next = Math.Min(next, workCap / workPoints[w]);
                 if (slope == 0) return v; // everyone capped: the rest is unassigned
                 var target = (r - fixedSum) / slope;
                 if (next >= target) return target;
                 v = next;
                 var froze = false;
-                foreach (var (w, wp) in workPoints)
-                    if (!cappedWorks.Contains(w) && !Over(workCap, wp * v)) froze |= cappedWorks.Add(w);
-                foreach (var g in companies)
+                foreach (var w in works)
+                    if (!cappedWorks[w] && !Over(workCap, workPoints[w] * v)) froze = cappedWorks[w] = true;
+                for (var g = 0; g < companies.Count; g++)
                 {
-                    if (cappedCompanies.Contains(g.Key)) continue;
+                    if (cappedCompanies[companies.Keys[g]]) continue;
                     decimal amount = 0;
-                    foreach (var p in g) amount += cappedWorks.Contains(p.Claim.WorkId) ? p.WorkCapShare : p.Points * v;
-                    if (!Over(g.First().CompanyCapShare, amount)) froze |= cappedCompanies.Add(g.Key);
+                    foreach (var p in companies[g]) amount += cappedWorks[p.Work] ? p.WorkCapShare : p.Points * v;
+                    if (!Over(companies[g].First.CompanyCapShare, amount)) froze = cappedCompanies[companies.Keys[g]] = true;
                 }
                 if (!froze) return target; // nothing reached its cap after all (decimal rounding): the level is the target
             }
@@ -525,33 +717,40 @@ public static class Allocator
         /// </summary>
         private decimal SolvePool(List<Part> ps, decimal r)
         {
-            var points = ps.Sum(p => p.Points);
+            var points = SumPoints(ps);
             if (points == 0) return 0;
             var v = r / points;
-            var workPoints = ps.GroupBy(p => p.Claim.WorkId, Ord).ToDictionary(g => g.Key, g => g.Sum(p => p.Points), Ord);
-            var companies = ps.GroupBy(p => p.Claim.CompanyId, Ord).ToList();
+            var byWork = ByWork(ps);
+            var workPoints = new decimal[_works];
+            for (var g = 0; g < byWork.Count; g++)
+            {
+                var sum = 0m;
+                foreach (var p in byWork[g]) sum += p.Points;
+                workPoints[byWork.Keys[g]] = sum;
+            }
+            var companies = ByCompany(ps);
             // Under redistribute, whoever the water level froze is capped, also when it stopped exactly at the cap
             // because everyone was capped.
-            var frozenWorks = new HashSet<string>(Ord);
-            var frozenCompanies = new HashSet<string>(Ord);
-            if (excess == ExcessPolicy.Redistribute) v = WaterLevel(r, workPoints, companies, frozenWorks, frozenCompanies);
-            foreach (var g in companies)
+            var frozenWorks = new bool[_works];
+            var frozenCompanies = new bool[_companies];
+            if (excess == ExcessPolicy.Redistribute) v = WaterLevel(r, byWork.Keys, workPoints, companies, frozenWorks, frozenCompanies);
+            for (var g = 0; g < companies.Count; g++)
             {
                 decimal sum = 0;
-                foreach (var p in g)
+                foreach (var p in companies[g])
                 {
                     var uncapped = p.Points * v;
-                    p.WorkCapped = frozenWorks.Contains(p.Claim.WorkId) || Over(workPoints[p.Claim.WorkId] * v, workCap);
+                    p.WorkCapped = frozenWorks[p.Work] || Over(workPoints[p.Work] * v, workCap);
                     p.Exact = p.WorkCapped ? p.WorkCapShare : uncapped;
                     p.BeforeCaps = uncapped;
                     p.AfterWorkCap = p.Exact;
                     CutByWorkCap += uncapped - p.Exact;
                     sum += p.Exact;
                 }
-                var cap = g.First().CompanyCapShare;
-                if (Over(sum, cap) || frozenCompanies.Contains(g.Key))
+                var cap = companies[g].First.CompanyCapShare;
+                if (Over(sum, cap) || frozenCompanies[companies.Keys[g]])
                 {
-                    foreach (var p in g)
+                    foreach (var p in companies[g])
                     {
                         var capped = p.Exact * cap / sum;
                         CutByCompanyCap += p.Exact - capped;

@@ -109,10 +109,41 @@ public sealed class PointTotals
 
     private bool Scored(Role role) => (_scored & (1 << (int)role)) != 0;
 
+    // Per role, the rows flagged by the last scoring (as RoleScore's MissingRows and ProvisionalRows); reused, so a rule set
+    // without such rows allocates nothing here.
+    private readonly List<string>[] _missing = [[], [], [], [], []];
+    private readonly List<string>[] _provisional = [[], [], [], [], []];
+
+    /// <summary>A role's rows whose conditions held but whose figure is not known (as <see cref="RoleScore.MissingRows"/>).</summary>
+    public IReadOnlyList<string> MissingRows(Role role) => _missing[(int)role];
+
+    /// <summary>A role's rows that scored with a provisional figure (as <see cref="RoleScore.ProvisionalRows"/>).</summary>
+    public IReadOnlyList<string> ProvisionalRows(Role role) => _provisional[(int)role];
+
+    /// <summary>Some role of the last scoring needs a figure the rule set does not know (as <see cref="ScoreResult.Incomplete"/>).</summary>
+    public bool Incomplete
+    {
+        get
+        {
+            foreach (var m in _missing)
+                if (m.Count > 0) return true;
+            return false;
+        }
+    }
+
+    internal List<string> Missing(Role role) => _missing[(int)role];
+
+    internal List<string> Provisional(Role role) => _provisional[(int)role];
+
     internal void Reset(string ruleSetId, string[] quotaIds)
     {
         RuleSetId = ruleSetId;
         _scored = 0;
+        for (var r = 0; r < 5; r++)
+        {
+            _missing[r].Clear();
+            _provisional[r].Clear();
+        }
         if (ReferenceEquals(_quotaIds, quotaIds)) return;
         _quotaIds = quotaIds;
         if (_sums.Length < 5 * quotaIds.Length) _sums = new decimal[5 * quotaIds.Length];
@@ -168,6 +199,7 @@ public sealed class CompiledRuleSet
     private readonly KeyValuePair<string, string>[][] _figureInputs; // per cell: its row's figures as explanation inputs
     private readonly string[] _quotaIds;
     private readonly bool _flagged;
+    private readonly int _flaggedRoles; // the roles with a row not sourced: their totals need each cell's status (Flag)
 
     private readonly string[] _expressionSites;
 
@@ -200,7 +232,11 @@ public sealed class CompiledRuleSet
             var i = c.Index;
             if (EnumSet<Role>.IndexOf(roles, roleCount, c.Role) < 0) roles[roleCount++] = c.Role;
             perRole[(int)c.Role].Add(i);
-            _flagged |= c.Row.Provenance != Provenance.Sourced;
+            if (c.Row.Provenance != Provenance.Sourced)
+            {
+                _flagged = true;
+                _flaggedRoles |= 1 << (int)c.Role;
+            }
             _cellQuota[i] = Array.IndexOf(_quotaIds, c.QuotaId);
             // Only cells calling a list helper have matches to list (recorded while they are evaluated).
             _traced[i] = CallsListHelper(c.Cell.Points);
@@ -314,11 +350,17 @@ public sealed class CompiledRuleSet
         var scope = Rent();
         try
         {
-            Run(scope, work, roles, totals: true);
+            // A role with rows not sourced (provisional or missing figures) is flagged as the explained path flags it, from each
+            // cell's status: those scorings run the full evaluation (same points, same sums), without tracing or lines.
+            var asked = 0;
+            for (var k = 0; k < roles.Count; k++) asked |= 1 << (int)roles[k].Role;
+            var flag = (asked & _flaggedRoles) != 0;
+            Run(scope, work, roles, totals: !flag);
             into.Reset(Definition.BaseId, _quotaIds);
             var n = _quotaIds.Length;
             for (var k = 0; k < roles.Count; k++)
             {
+                if (flag) FlagInto(roles[k].Role, scope.Points, scope.Status, into);
                 // Evaluate added each applied cell into its role's quota: copied, and the role's total is their sum.
                 var row = into.Row(roles[k].Role);
                 scope.QuotaSums.AsSpan((int)roles[k].Role * n, n).CopyTo(row);
@@ -380,6 +422,18 @@ public sealed class CompiledRuleSet
         scope.Tracing = false;
         scope.Matches.Clear(); // no match text of this scoring kept alive
         _spare = scope;
+    }
+
+    /// <summary>As <see cref="Flag"/>, into the totals' reused lists.</summary>
+    private void FlagInto(Role role, decimal[] points, byte[] status, PointTotals into)
+    {
+        foreach (var i in _indexesByRole[(int)role])
+        {
+            if (status[i] != CellStatus.Applied) continue;
+            var c = _cells[i];
+            if (c.Row.Provenance == Provenance.Missing) into.Missing(role).Add(c.Row.Id);
+            else if (c.Row.Provenance == Provenance.Provisional && points[c.Index] != 0m) into.Provisional(role).Add(c.Row.Id);
+        }
     }
 
     /// <summary>The missing rows whose conditions held, and the provisional rows that scored, for one role.</summary>

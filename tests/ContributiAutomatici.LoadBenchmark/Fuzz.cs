@@ -1,0 +1,193 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Runtime.InteropServices;
+using System.Text;
+using ContributiAutomatici.Contracts.V1;
+using Google.Protobuf;
+using Grpc.Core;
+using Grpc.Net.Client;
+
+namespace ContributiAutomatici.LoadBenchmark;
+
+/// <summary>
+/// Issue 27 item 4, the fuzz that finds what grows: the server executable as a child process (as it ships: its own
+/// runtimeconfig, so its GC settings), warm-started, then N requests in bounded loops at concurrency 8 over Grpc.Net.Client on
+/// loopback, each chosen by a seeded random: varied works (0-200 dated results, 0-40 festivals and markets), every rule-set
+/// selector and overlay combination (and unknown ones), explanations on and off, bad inputs (unknown ids, bad dates and
+/// amounts, a missing work), large works (10,000 festival entries, 5,000 dated results), deadlines too short to finish,
+/// and ScoreWorks streams cancelled after a few items. The server's RSS (VmRSS from /proc) after start, sampled during the
+/// run, then after 2 s and 10 s idle, and a soak of plain varied load after it (<c>--soak-seconds</c>).
+/// dotnet run -c Release --project tests/ContributiAutomatici.LoadBenchmark -- --fuzz [--requests 20000] [--soak-seconds 60]
+///     [--env NAME=VALUE ...] (runtime settings for the server, e.g. DOTNET_gcServer=1 to try the GC as it was)
+/// Prints a markdown table; exit 1 when the RSS after the fuzz is over 200 MiB.
+/// </summary>
+public static class Fuzz
+{
+    private const long TargetKb = 200 * 1024;
+
+    public static async Task<int> RunAsync(string[] args)
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            Console.Error.WriteLine("--fuzz reads /proc: Linux only");
+            return 2;
+        }
+        var requests = Arg(args, "--requests", 20_000);
+        var soakSeconds = Arg(args, "--soak-seconds", 60);
+        var env = new Dictionary<string, string>();
+        for (var i = 0; i + 1 < args.Length; i++)
+            if (args[i] == "--env" && args[i + 1].Split('=', 2) is [var name, var value]) env[name] = value;
+        var cache = Directory.CreateTempSubdirectory("contributi-fuzz-").FullName; // 0700
+        try
+        {
+            using (await MemoryBenchmark.Server.StartAsync(cache, env)) { } // fills the cache: the measured start is warm
+            using var server = await MemoryBenchmark.Server.StartAsync(cache, env);
+            await Task.Delay(TimeSpan.FromSeconds(2));
+            var startKb = server.RssKb();
+            Console.WriteLine($"warm start ({server.GcMode}{(env.Count > 0 ? ", " + string.Join(" ", env.Select(e => e.Key + "=" + e.Value)) : "")}): RSS {startKb / 1024.0:0.0} MiB");
+
+            using var channel = GrpcChannel.ForAddress($"http://127.0.0.1:{server.Port}",
+                new GrpcChannelOptions { MaxSendMessageSize = 64 * 1024 * 1024, MaxReceiveMessageSize = 64 * 1024 * 1024 });
+            var client = new ScoringService.ScoringServiceClient(channel);
+            var template = JsonParser.Default.Parse<ScoreWorkRequest>(
+                await File.ReadAllTextAsync(Path.Combine(AppContext.BaseDirectory, "examples", "first-feature.json")));
+            var outcomes = new System.Collections.Concurrent.ConcurrentDictionary<string, int>();
+            void Count(string what) => outcomes.AddOrUpdate(what, 1, (_, n) => n + 1);
+            var peakKb = startKb;
+            var next = -1;
+            var sw = Stopwatch.StartNew();
+            await Task.WhenAll(Enumerable.Range(0, 8).Select(_ => Task.Run(async () =>
+            {
+                int i;
+                while ((i = Interlocked.Increment(ref next)) < requests)
+                {
+                    var random = new Random(i);
+                    var kind = random.Next(100);
+                    try
+                    {
+                        if (kind < 5) await CancelledStream(client, template, random);
+                        else
+                        {
+                            var request = MemoryBenchmark.Varied(template, random);
+                            Vary(request, random, large: kind < 8);
+                            // One in ten with a deadline it cannot meet (a large one always).
+                            var deadline = kind < 8 || random.Next(10) == 0 ? DateTime.UtcNow.AddMilliseconds(random.Next(1, 5)) : DateTime.UtcNow.AddSeconds(30);
+                            await client.ScoreWorkAsync(request, deadline: deadline);
+                        }
+                        Count(kind < 5 ? "stream completed" : "OK");
+                    }
+                    catch (RpcException ex) { Count(ex.StatusCode.ToString()); }
+                    if (i % 500 == 0) MemoryBenchmark.InterlockedMax(ref peakKb, server.RssKb());
+                }
+            })));
+            sw.Stop();
+            await Task.Delay(TimeSpan.FromSeconds(2));
+            var after2 = server.RssKb();
+            await Task.Delay(TimeSpan.FromSeconds(8));
+            var after10 = server.RssKb();
+            Console.WriteLine($"after {requests:N0} fuzzed requests in {sw.Elapsed.TotalSeconds:0.0} s: RSS {after2 / 1024.0:0.0} MiB at 2 s, {after10 / 1024.0:0.0} MiB at 10 s (peak sampled {peakKb / 1024.0:0.0} MiB)");
+
+            // The soak: plain varied works (no large ones), one after the other from 8 callers, the RSS every 10 s.
+            var soak = new List<(double Seconds, long Kb)>();
+            if (soakSeconds > 0)
+            {
+                using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(soakSeconds));
+                var soakCount = 0;
+                var sampler = Task.Run(async () =>
+                {
+                    var t = Stopwatch.StartNew();
+                    while (!stop.IsCancellationRequested)
+                    {
+                        try { await Task.Delay(TimeSpan.FromSeconds(10), stop.Token); } catch (OperationCanceledException) { break; }
+                        soak.Add((t.Elapsed.TotalSeconds, server.RssKb()));
+                    }
+                });
+                await Task.WhenAll(Enumerable.Range(0, 8).Select(w => Task.Run(async () =>
+                {
+                    var random = new Random(1_000_000 + w);
+                    while (!stop.IsCancellationRequested)
+                    {
+                        try { await client.ScoreWorkAsync(MemoryBenchmark.Varied(template, random), deadline: DateTime.UtcNow.AddSeconds(30)); }
+                        catch (RpcException) { }
+                        Interlocked.Increment(ref soakCount);
+                    }
+                })));
+                await sampler;
+                Console.WriteLine($"soak: {soakCount:N0} requests in {soakSeconds} s; RSS every 10 s: {string.Join(", ", soak.Select(s => (s.Kb / 1024.0).ToString("0", CultureInfo.InvariantCulture)))} MiB");
+            }
+            var finalKb = server.RssKb();
+
+            var sb = new StringBuilder();
+            sb.AppendLine(CultureInfo.InvariantCulture, $"Fuzz {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, `-- --fuzz --requests {requests} --soak-seconds {soakSeconds}{string.Concat(env.Select(e => $" --env {e.Key}={e.Value}"))}` " +
+                $"({Environment.ProcessorCount} cores, {RuntimeInformation.OSDescription}, .NET {Environment.Version}; load average {LoadAverage()}); server: {server.GcMode}.");
+            sb.AppendLine();
+            sb.AppendLine("| measure | RSS (MiB) |");
+            sb.AppendLine("|---|---:|");
+            sb.AppendLine(CultureInfo.InvariantCulture, $"| after a warm start, 2 s idle | {startKb / 1024.0:0.0} |");
+            sb.AppendLine(CultureInfo.InvariantCulture, $"| highest sample during the fuzz (every 500 requests) | {peakKb / 1024.0:0.0} |");
+            sb.AppendLine(CultureInfo.InvariantCulture, $"| after {requests:N0} fuzzed requests, 2 s idle | {after2 / 1024.0:0.0} |");
+            sb.AppendLine(CultureInfo.InvariantCulture, $"| after them, 10 s idle | {after10 / 1024.0:0.0} |");
+            if (soak.Count > 0)
+                sb.AppendLine(CultureInfo.InvariantCulture, $"| soak of {soakSeconds} s plain varied load: every 10 s | {string.Join(", ", soak.Select(s => (s.Kb / 1024.0).ToString("0", CultureInfo.InvariantCulture)))} |");
+            sb.AppendLine(CultureInfo.InvariantCulture, $"| at the end | {finalKb / 1024.0:0.0} |");
+            sb.AppendLine();
+            sb.AppendLine(CultureInfo.InvariantCulture, $"Answers ({requests / sw.Elapsed.TotalSeconds:N0} calls/s): {string.Join(", ", outcomes.OrderByDescending(o => o.Value).Select(o => $"{o.Key} {o.Value:N0}"))}.");
+            Console.WriteLine();
+            Console.Write(sb);
+            return after10 <= TargetKb ? 0 : 1;
+        }
+        finally
+        {
+            Directory.Delete(cache, recursive: true);
+        }
+    }
+
+    private static readonly string[] Selectors = ["dm-2021", "dm-2021+covid-19", "dm-2021~covid-19", "2021", "2023", "dm-2017", "dm-2021+no-such-overlay", "dm-1999", "", "+"];
+
+    /// <summary>On top of <see cref="MemoryBenchmark.Varied"/>: another rule set or overlay, a bad field, or a very large work.</summary>
+    private static void Vary(ScoreWorkRequest r, Random random, bool large)
+    {
+        if (random.Next(3) == 0)
+        {
+            r.RuleSetId = Selectors[random.Next(Selectors.Length)];
+            if (r.RuleSetId.Length == 0) r.ApplicationYear = random.Next(2015, 2030);
+        }
+        if (random.Next(6) == 0) r.WithOverlays.Add(random.Next(2) == 0 ? "covid-19" : "overlay-" + random.Next(1000));
+        var w = r.Work;
+        switch (random.Next(12))
+        {
+            case 0: r.Work = null; break;
+            case 1: w.BoxOffice.Add(new DatedAmount { Date = new Google.Type.Date { Year = 2022, Month = 2, Day = 31 }, Amount = "12" }); break;
+            case 2: w.BoxOffice.Add(new DatedAmount { Date = new Google.Type.Date { Year = 2022, Month = 3, Day = 1 }, Amount = "1e400" }); break;
+            case 3: w.Markets.Add(new MarketEntry { MarketId = new string('x', random.Next(1, 5000)) }); break;
+        }
+        if (!large || r.Work is null) return;
+        for (var i = 0; i < 10_000; i++)
+            w.Festivals.Add(new FestivalEntry { FestivalId = i % 2 == 0 ? "venezia" : "cannes", Section = FestivalSection.Competition, OtherPrizes = i % 3 });
+        for (var i = 0; i < 5_000; i++)
+            w.BoxOffice.Add(new DatedAmount { Date = new Google.Type.Date { Year = 2022, Month = 1 + i % 12, Day = 1 + i % 28 }, Amount = "1000" });
+    }
+
+    /// <summary>A ScoreWorks stream: a few items written and read, then the call cancelled by the caller.</summary>
+    private static async Task CancelledStream(ScoringService.ScoringServiceClient client, ScoreWorkRequest template, Random random)
+    {
+        using var cts = new CancellationTokenSource();
+        using var call = client.ScoreWorks(cancellationToken: cts.Token);
+        for (var k = random.Next(1, 20); k > 0; k--)
+        {
+            await call.RequestStream.WriteAsync(new ScoreWorksRequest { RequestId = "fuzz-" + k, Request = MemoryBenchmark.Varied(template, random) });
+            if (random.Next(2) == 0) await call.ResponseStream.MoveNext(cts.Token);
+        }
+        await cts.CancelAsync();
+        await call.ResponseStream.MoveNext(CancellationToken.None); // throws Cancelled
+    }
+
+    private static int Arg(string[] args, string name, int fallback) =>
+        Array.IndexOf(args, name) is var i and >= 0 && i + 1 < args.Length ? int.Parse(args[i + 1], CultureInfo.InvariantCulture) : fallback;
+
+    private static string LoadAverage()
+    {
+        try { return string.Join(" / ", File.ReadAllText("/proc/loadavg").Split(' ').Take(3)); }
+        catch (IOException) { return "unknown"; }
+    }
+}
