@@ -255,6 +255,13 @@ public sealed class CompiledRuleSet
         return string.Join(" + ", ids);
     }
 
+    /// <summary>Creates the compiled class with a figure table (null when the figures are baked in): a figure-only reform's way in.</summary>
+    internal Func<decimal[], RuleScope>? Create { get; init; }
+
+    /// <summary>The same compiled class, for a definition of the same shape (another figure table, other list entries).</summary>
+    internal CompiledRuleSet WithDefinition(RuleSetDefinition definition, ListCatalog lists, IReadOnlyList<CellInfo> cells, Func<RuleScope> factory) =>
+        new(definition, lists, cells, _expressionSites, factory, Source, Timings) { Create = Create };
+
     public RuleSetDefinition Definition { get; }
     public string Id => Definition.Id;
     public string ContentHash => Definition.ContentHash;
