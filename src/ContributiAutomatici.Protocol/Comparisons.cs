@@ -22,7 +22,7 @@ public static class Comparisons
 
     private static V1.ScoreWorkRequest Request(V1.RuleSetRef side)
     {
-        var r = new V1.ScoreWorkRequest { RuleSetId = side.RuleSetId, WithOverlays = { side.WithOverlays }, WithoutOverlays = { side.WithoutOverlays } };
+        var r = new V1.ScoreWorkRequest { RuleSetId = side.RuleSetId, WithOverlays = { side.WithOverlays }, WithoutOverlays = { side.WithoutOverlays }, Reform = side.Reform };
         if (side.HasApplicationYear) r.ApplicationYear = side.ApplicationYear;
         return r;
     }
@@ -38,7 +38,7 @@ public static class Comparisons
     public static V1.WorkComparison CompareWork(V1.CompareWorksRequest request, RuleCatalog catalog, RuleCatalog? catalogB = null)
     {
         var errors = new List<FieldError>();
-        (ScoreResult Result, string RuleSet)? Score(V1.RuleSetRef? side, string name)
+        (ScoreResult Result, CompiledRuleSet RuleSet)? Score(V1.RuleSetRef? side, string name)
         {
             var r = Request(side ?? new V1.RuleSetRef());
             r.Work = request.Work;
@@ -46,7 +46,7 @@ public static class Comparisons
             try
             {
                 var mapped = RequestMapper.Map(r, name == "b" ? catalogB ?? catalog : catalog);
-                return (mapped.RuleSet.Score(mapped.Work, mapped.Roles, ScoreOptions.Default), mapped.RuleSet.Id);
+                return (mapped.RuleSet.Score(mapped.Work, mapped.Roles, ScoreOptions.Default), mapped.RuleSet);
             }
             catch (InvalidRequestException ex)
             {
@@ -61,7 +61,8 @@ public static class Comparisons
         var (a, b) = (sa!.Value.Result, sb!.Value.Result);
         var result = new V1.WorkComparison
         {
-            WorkId = request.Work?.Id ?? "", A = sa.Value.RuleSet, B = sb.Value.RuleSet, AIncomplete = a.Incomplete, BIncomplete = b.Incomplete,
+            WorkId = request.Work?.Id ?? "", A = sa.Value.RuleSet.Id, B = sb.Value.RuleSet.Id, AIncomplete = a.Incomplete, BIncomplete = b.Incomplete,
+            AReform = ReformMapper.Applied(sa.Value.RuleSet, catalog), BReform = ReformMapper.Applied(sb.Value.RuleSet, catalogB ?? catalog),
             AProvisionalRows = { a.Roles.SelectMany(r => r.ProvisionalRows).Distinct() },
             BProvisionalRows = { b.Roles.SelectMany(r => r.ProvisionalRows).Distinct() },
         };

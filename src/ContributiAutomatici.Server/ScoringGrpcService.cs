@@ -138,7 +138,9 @@ public sealed class ScoringGrpcService(LiveRules rules, ScoringStats stats, Cont
         context.ResolvedRuleSet(mapped.RuleSet);
         var result = mapped.RuleSet.Score(mapped.Work, mapped.Roles, mapped.Options);
         metrics.WorkScored(mapped.RuleSet);
-        return ResponseMapper.ToProto(result, mapped.Excluded);
+        var response = ResponseMapper.ToProto(result, mapped.Excluded);
+        response.Reform = ReformMapper.Applied(mapped.RuleSet, catalog, mapped.ReformSource);
+        return response;
     }
 
     private ScoreWorksResponse ScoreItem(ScoreWorksRequest item, RuleCatalog catalog, ServerCallContext context)

@@ -67,6 +67,9 @@ public sealed record RuleCompileOptions
     /// </summary>
     public bool Collectible { get; init; }
 
+    /// <summary>The what-if reforms a catalog keeps built (<see cref="ReformCache.Capacity"/>). Default 16.</summary>
+    public int ReformCacheSize { get; init; } = ReformCache.DefaultCapacity;
+
     /// <summary>Where warnings go: a cache folder not used, a cached assembly discarded. Default: nowhere.</summary>
     public Action<string> Warn { get; init; } = _ => { };
 }

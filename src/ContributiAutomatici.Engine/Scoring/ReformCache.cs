@@ -124,6 +124,18 @@ public sealed class ReformCache
         return compiled;
     }
 
+    /// <summary>Lets every reform go (their load contexts unloaded once the requests still using them are done).</summary>
+    public void Clear()
+    {
+        lock (_gate)
+        {
+            var capacity = _capacity;
+            _capacity = 0;
+            Trim();
+            _capacity = capacity;
+        }
+    }
+
     private void Trim()
     {
         while (_byKey.Count > _capacity && _recent.Last is { } oldest)

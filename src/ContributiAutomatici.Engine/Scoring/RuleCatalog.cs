@@ -44,8 +44,10 @@ public sealed class RuleCatalog
 {
     private readonly Dictionary<string, CompiledRuleSet> _byId;
 
-    private RuleCatalog(IReadOnlyList<CompiledRuleSet> sets, IReadOnlyList<RuleSetDefinition> overlays, TimeSpan loadTime, int foldersFromCache, int folders)
+    private RuleCatalog(IReadOnlyList<CompiledRuleSet> sets, IReadOnlyList<RuleSetDefinition> overlays, TimeSpan loadTime, int foldersFromCache, int folders,
+        int reformCacheSize)
     {
+        Reforms.Capacity = reformCacheSize;
         FoldersFromCache = foldersFromCache;
         Folders = folders;
         RuleSets = sets;
@@ -198,7 +200,7 @@ public sealed class RuleCatalog
             }
         }
         if (errors.Count > 0) throw new RuleLoadException(errors);
-        return new RuleCatalog(sets, defs.Overlays, sw.Elapsed, fromCache, folders);
+        return new RuleCatalog(sets, defs.Overlays, sw.Elapsed, fromCache, folders, options.ReformCacheSize);
     }
 
     /// <summary>
