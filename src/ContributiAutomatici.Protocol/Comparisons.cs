@@ -13,6 +13,9 @@ public static class Comparisons
 {
     private static string Dec(decimal d) => AllocationMapper.Dec(d);
 
+    /// <summary>Euro to the cent, as a report shows them (so the parts it shows add up to the difference it shows).</summary>
+    private static decimal Cents(decimal d) => Math.Round(d, 2, MidpointRounding.AwayFromZero);
+
     /// <summary>The compiled rule set of a side.</summary>
     public static CompiledRuleSet Resolve(V1.RuleSetRef? side, RuleCatalog catalog, string path)
     {
@@ -135,7 +138,14 @@ public static class Comparisons
             var b = (_sides.B ?? new V1.AllocationHeader()).Clone();
             if (b.Budget.Length == 0) b.Budget = a.Budget;
             if (!b.HasApplicationYear && a.HasApplicationYear) b.ApplicationYear = a.ApplicationYear;
-            return Allocations(Allocate(a, "a"), Allocate(b, "b"), _sides.Top > 0 ? _sides.Top : 10);
+            var sideA = Allocate(a, "a");
+            var sideB = Allocate(b, "b");
+            if (_sides.KeepPointValues && KeepingBudget(sideA.Outcome, sideB.Outcome) is { } budget)
+            {
+                b.Budget = Dec(budget);
+                sideB = Allocate(b, "b");
+            }
+            return Allocations(sideA, sideB, _sides.Top > 0 ? _sides.Top : 10);
         }
 
         private (AllocationOutcome Outcome, AllocationInput Input) Allocate(V1.AllocationHeader header, string side)
@@ -157,6 +167,23 @@ public static class Comparisons
                 }).ToList());
             }
         }
+    }
+
+    /// <summary>
+    /// The budget at which every paying quota of <paramref name="b"/> has at least <paramref name="a"/>'s point value, at b's
+    /// shares: each quota needs a's EUR per point times b's points, that is a budget of need / (b's resources / b's budget);
+    /// the largest of those, rounded up to the euro. Null when no quota of b pays.
+    /// </summary>
+    public static decimal? KeepingBudget(AllocationOutcome a, AllocationOutcome b)
+    {
+        var lawValues = a.Quotas.Where(q => q.Pays && q.TotalPoints > 0).ToDictionary(q => q.Quota.Id, q => q.PointValue, StringComparer.Ordinal);
+        decimal? budget = null;
+        foreach (var q in b.Quotas.Where(q => q.Pays && q.TotalPoints > 0 && q.Resources > 0 && lawValues.ContainsKey(q.Quota.Id)))
+        {
+            var needed = lawValues[q.Quota.Id] * q.TotalPoints / (q.Resources / b.Budget);
+            if (budget is null || needed > budget) budget = needed;
+        }
+        return budget is { } x ? Math.Ceiling(x) : null;
     }
 
     private static V1.CompareAllocationsResponse Allocations((AllocationOutcome O, AllocationInput I) a, (AllocationOutcome O, AllocationInput I) b, int top)
@@ -205,13 +232,18 @@ public static class Comparisons
             {
                 var x = rowsA.GetValueOrDefault(id);
                 var y = rowsB.GetValueOrDefault(id);
-                return (Id: id, Line: y.Line ?? x.Line!, A: x.Points, B: y.Points);
+                var line = y.Line ?? x.Line!;
+                // Each side's points at that side's point value of the row's quota: the row's nominal share of the quota's money.
+                var ea = x.Points * (qa.GetValueOrDefault(line.QuotaId) is { Pays: true } u ? u.PointValue : 0m);
+                var eb = y.Points * (qb.GetValueOrDefault(line.QuotaId) is { Pays: true } v ? v.PointValue : 0m);
+                return (Id: id, Line: line, A: x.Points, B: y.Points, EA: ea, EB: eb);
             })
             .Where(x => x.A != x.B)
             .OrderByDescending(x => Math.Abs(x.B - x.A)).ThenBy(x => x.Id, StringComparer.Ordinal)
             .Select(x => new V1.RowPoints
             {
                 RowId = x.Id, Label = x.Line.Label, Citation = x.Line.Citation, APoints = Dec(x.A), BPoints = Dec(x.B), Difference = Dec(x.B - x.A),
+                QuotaId = x.Line.QuotaId, AEur = Dec(Cents(x.EA)), BEur = Dec(Cents(x.EB)), EurDifference = Dec(Cents(x.EB) - Cents(x.EA)),
             }));
         return r;
     }
