@@ -126,11 +126,10 @@ public static class MemoryBenchmark
         return r;
     }
 
-    private static void WriteSection(string section)
+    internal static void WriteSection(string section, string heading = "## (c) Memory of the server")
     {
         var path = Path.GetFullPath(Path.Combine(AppContext.BaseDirectory, "../../../../ContributiAutomatici.Benchmarks/RESULTS.md"));
         var text = File.Exists(path) ? File.ReadAllText(path) : "";
-        const string heading = "## (c) Memory of the server";
         var at = text.IndexOf(heading, StringComparison.Ordinal);
         if (at >= 0)
         {
@@ -143,7 +142,7 @@ public static class MemoryBenchmark
     }
 
     /// <summary>The server executable beside this program, as a child process on a free port.</summary>
-    private sealed class Server : IDisposable
+    internal sealed class Server : IDisposable
     {
         private readonly Process _process;
 
@@ -157,7 +156,7 @@ public static class MemoryBenchmark
         public int Port { get; }
         public string GcMode { get; }
 
-        public static async Task<Server> StartAsync(string cache)
+        public static async Task<Server> StartAsync(string cache, params string[] options)
         {
             int port;
             using (var l = new TcpListener(IPAddress.Loopback, 0)) { l.Start(); port = ((IPEndPoint)l.LocalEndpoint).Port; }
@@ -169,7 +168,7 @@ public static class MemoryBenchmark
                 UseShellExecute = false,
                 WorkingDirectory = AppContext.BaseDirectory,
             };
-            foreach (var a in new[] { dll, $"--Contributi:Port={port}", "--Contributi:HttpPort=off", $"--Contributi:RulesCache={cache}", "--Contributi:WatchRules=false" })
+            foreach (var a in new[] { dll, $"--Contributi:Port={port}", "--Contributi:HttpPort=off", $"--Contributi:RulesCache={cache}", "--Contributi:WatchRules=false" }.Concat(options))
                 info.ArgumentList.Add(a);
             var process = Process.Start(info)!;
             var serving = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);

@@ -125,6 +125,10 @@ public class ReformTests
         static WeakReference CompileAndLetGo(RuleCatalog catalog, CompiledRuleSet law)
         {
             var rs = catalog.WithReform(law, Parse(Structural(1)), out _);
+            // Scored, with and without explanations, as a server would: nothing of the scoring may keep its code alive.
+            Assert.Equal(1m, Line(rs.Score(BoxOfficeWork, [new RoleInput(Role.Producer)]), "T1.C.extra"));
+            var totals = new PointTotals();
+            rs.ScoreTotals(BoxOfficeWork, [new RoleInput(Role.Producer)], totals);
             var context = System.Runtime.Loader.AssemblyLoadContext.GetLoadContext(rs.Create!.Method.DeclaringType!.Assembly)!;
             Assert.True(context.IsCollectible);
             return new WeakReference(context);

@@ -35,9 +35,11 @@ public static class ReformMerger
         var changed = new HashSet<string>(StringComparer.Ordinal);
         foreach (var f in reform.Changes.OfType<FigureChange>())
             SetFigure(tables, law, reform, f, changed, errors);
-        var lists = def.Lists.ToList();
-        foreach (var l in reform.Changes.OfType<ListChange>())
-            ChangeList(lists, law, l, errors);
+        // The law's lists themselves when the reform changes none (the compiled lists and the works' resolved entries are shared).
+        var listChanges = reform.Changes.OfType<ListChange>().ToList();
+        var lists = listChanges.Count == 0 ? def.Lists : def.Lists.ToList();
+        foreach (var l in listChanges)
+            ChangeList((List<ListDefinition>)lists, law, l, errors);
         var quotas = ChangeQuotas(law, reform, errors);
         var allocation = def.Allocation;
         var policies = new Dictionary<string, string>(def.Policies);

@@ -178,7 +178,8 @@ public static class RuleCompiler
             throw new InvalidOperationException($"{def.Id} does not have the shape of {law.Id}: it must be compiled");
         var table = new decimal[slots.Count];
         for (var i = 0; i < table.Length; i++) table[i] = slots[i].Figure.Value;
-        return law.WithDefinition(def, new ListCatalog(def.Lists), cells, () => create(table));
+        var lists = ReferenceEquals(def.Lists, law.Definition.Lists) ? law.Lists : new ListCatalog(def.Lists);
+        return law.WithDefinition(def, lists, cells, () => create(table));
     }
 
     /// <summary>
