@@ -129,3 +129,39 @@ public class ReformCliTests
         return names;
     }
 }
+
+/// <summary>The money of a reform's impact report reconciles, whatever the figure (FsCheck).</summary>
+public class ReformReportPropertyTests
+{
+    private static decimal D(string s) => s.Length == 0 ? 0m : decimal.Parse(s, CultureInfo.InvariantCulture);
+
+    [FsCheck.Xunit.Property(MaxTest = 8)]
+    public void ReformProperty_QuotaMoneyCompanyChangesAndRowEuroAddUpToWhatTheReportShows(FsCheck.PositiveInt tier)
+    {
+        var value = 1000 + tier.Get % 30_000;
+        var file = Path.Combine(Path.GetTempPath(), $"reform-{Guid.NewGuid():N}.yaml");
+        File.WriteAllText(file, $"id: p\ntitle: t\nchanges:\n  - figure: T1.A.1.tier_1_eur_per_point\n    value: {value}\n");
+        try
+        {
+            var (exit, output, err) = ComparisonCliTests.Run("compare", "--year", ComparisonCliTests.Example("year-2023.json"), "--reform", file,
+                "--rules", Repo.Rules, "--json", "--top", "100");
+            Assert.True(exit == 0, err);
+            var r = JsonParser.Default.Parse<V1.CompareAllocationsResponse>(output);
+            // The money each quota gains or loses adds up to the change of what is allocated.
+            Assert.Equal(D(r.BAllocated) - D(r.AAllocated), r.Quotas.Sum(q => D(q.BAllocated) - D(q.AAllocated)));
+            // Gainers and losers (all of them with --top 100) add up to the net change of the companies' money.
+            var net = r.Companies.Sum(c => D(c.Difference));
+            Assert.Equal(net, r.Gainers.Sum(c => D(c.Difference)) + r.Losers.Sum(c => D(c.Difference)));
+            Assert.All(r.Companies, c => Assert.Equal(D(c.BAmount) - D(c.AAmount), D(c.Difference)));
+            // Each row's euro: its points at its quota's point value on each side; the difference is the two as shown.
+            var values = r.Quotas.ToDictionary(q => q.QuotaId);
+            Assert.All(r.Rows, row =>
+            {
+                Assert.Equal(Math.Round(D(row.APoints) * D(values[row.QuotaId].APointValue), 2), D(row.AEur), 2);
+                Assert.Equal(Math.Round(D(row.BPoints) * D(values[row.QuotaId].BPointValue), 2), D(row.BEur), 2);
+                Assert.Equal(D(row.BEur) - D(row.AEur), D(row.EurDifference));
+            });
+        }
+        finally { File.Delete(file); }
+    }
+}

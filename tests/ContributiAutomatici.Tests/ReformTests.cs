@@ -192,6 +192,27 @@ public class ReformTests
     }
 
     [Fact]
+    public void A_figure_changed_from_a_date_holds_for_the_results_dated_from_then_only_and_is_compiled()
+    {
+        var reform = Parse("""
+            id: dated
+            title: "dal 2022"
+            changes:
+              - figure: T1.A.1.tier_1_eur_per_point
+                value: 4000
+                from: 2022-01-01
+            """);
+        Assert.False(reform.FigureOnly);
+        var catalog = RuleCatalog.Load(Repo.Rules, new RuleCompileOptions { CacheDirectory = null });
+        var law = catalog.Select("dm-2021~covid-19", out _)!;
+        var rs = catalog.WithReform(law, reform, out var source);
+        Assert.Equal(ReformSource.Compiled, source);
+        // 400,000 dated 2021 at 1 per 5,000 (80), 600,000 dated 2022 at 1 per 4,000 (150); the law: 200 on the whole.
+        Assert.Equal(200m, Line(law.Score(BoxOfficeWork, [new RoleInput(Role.Producer)]), "T1.A.1"));
+        Assert.Equal(230m, Line(rs.Score(BoxOfficeWork, [new RoleInput(Role.Producer)]), "T1.A.1"));
+    }
+
+    [Fact]
     public void Lists_quotas_caps_and_policy_are_figure_only_and_change_the_definition()
     {
         var reform = Parse("""
