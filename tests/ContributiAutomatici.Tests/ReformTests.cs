@@ -168,16 +168,8 @@ public class ReformTests
     public void Every_hostile_expression_of_the_catalogue_sent_as_a_reform_row_is_refused_at_its_line()
     {
         var refused = HostileExpressionTests.Catalogue.Where(e => e.Refused is not null).ToList();
-        var lines = new List<string> { "id: hostile", "title: \"catalogue\"", "changes:" };
-        var where = new Dictionary<int, (int From, int To)>();
-        foreach (var e in refused)
-        {
-            lines.AddRange([$"  - add: T1.H.{e.Index}", "    after: T1.C.16", $"    label: \"catalogue {e.Index}\"", "    cite: \"c\"", "    role: producer", "    points: |-"]);
-            var from = lines.Count + 1;
-            lines.AddRange(e.Expr.Split('\n').Select(l => "      " + l));
-            where[e.Index] = (from, lines.Count);
-        }
-        var ex = Refused(string.Join("\n", lines) + "\n");
+        var (text, where) = CatalogueReform(refused);
+        var ex = Refused(text);
 
         var failures = new List<string>();
         foreach (var e in refused)
@@ -189,6 +181,36 @@ public class ReformTests
                 failures.Add($"#{e.Index} '{e.Expr}': refused as '{string.Join(" | ", mine.Select(x => x.Message))}', expected /{e.Refused}/");
         }
         Assert.True(failures.Count == 0, string.Join("\n", failures));
+    }
+
+    /// <summary>A reform adding one producer row per catalogue entry (T1.H.i, after T1.C.16), and the lines of each expression.</summary>
+    private static (string Text, Dictionary<int, (int From, int To)> Lines) CatalogueReform(IEnumerable<HostileExpressionTests.Entry> entries)
+    {
+        var lines = new List<string> { "id: hostile", "title: \"catalogue\"", "changes:" };
+        var where = new Dictionary<int, (int From, int To)>();
+        foreach (var e in entries)
+        {
+            lines.AddRange([$"  - add: T1.H.{e.Index}", "    after: T1.C.16", $"    label: \"catalogue {e.Index}\"", "    cite: \"c\"", "    role: producer", "    points: |-"]);
+            var from = lines.Count + 1;
+            lines.AddRange(e.Expr.Split('\n').Select(l => "      " + l));
+            where[e.Index] = (from, lines.Count);
+        }
+        return (string.Join("\n", lines) + "\n", where);
+    }
+
+    [Fact]
+    public void Every_harmless_expression_of_the_catalogue_sent_as_a_reform_row_compiles_and_scores_deterministically()
+    {
+        var accepted = HostileExpressionTests.Catalogue.Where(e => e.Accepted).ToList();
+        var catalog = RuleCatalog.Load(Repo.Rules, new RuleCompileOptions { CacheDirectory = null });
+        var rs = catalog.WithReform(catalog.Select("dm-2021~covid-19", out _)!, Parse(CatalogueReform(accepted).Text), out var source);
+        Assert.Equal(ReformSource.Compiled, source);
+        var work = CatalogueRules.LargeWork(rs.Lists);
+        var first = rs.Score(work, [new RoleInput(Role.Producer)]);
+        var second = rs.Score(work, [new RoleInput(Role.Producer)]);
+        foreach (var e in accepted)
+            Assert.True(Line(first, $"T1.H.{e.Index}") == Line(second, $"T1.H.{e.Index}"), $"#{e.Index} '{e.Expr}' scored twice differently");
+        Assert.Equal(first.For(Role.Producer)!.TotalPoints, second.For(Role.Producer)!.TotalPoints);
     }
 
     [Fact]
