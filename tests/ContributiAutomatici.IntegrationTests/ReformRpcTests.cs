@@ -184,4 +184,53 @@ public sealed class ReformRpcTests(ServerFixture fixture) : IDisposable
         Assert.Equal(["T1.C.17", "T1.C.korea"], producer.Rows.Select(r => r.RowId).ToArray());
         Assert.Equal("-15", producer.Difference);
     }
+
+    [Fact]
+    public async Task Allocate_and_CompareAllocations_take_a_reform_of_the_quotas_and_name_it_in_the_summary()
+    {
+        var year = JsonParser.Default.Parse<AllocationYear>(await File.ReadAllTextAsync(Path.Combine(AppContext.BaseDirectory, "examples", "year-2023.json")));
+        var reform = new Reform
+        {
+            Id = "cinema-60", Title = "Cinema al 60%, TV e web al 21%",
+            Changes =
+            {
+                new ReformChange { Quota = new QuotaShareChange { QuotaId = "cinema", SharePercent = "60" } },
+                new ReformChange { Quota = new QuotaShareChange { QuotaId = "tv_web", SharePercent = "21" } },
+            },
+        };
+        var items = ContributiAutomatici.Protocol.AllocationMapper.Items(year).Select(i => i.Clone()).ToList();
+        items[0].Header.Reform = reform;
+        var allocation = new AllocationService.AllocationServiceClient(fixture.Channel);
+        using (var call = allocation.Allocate(deadline: Deadline))
+        {
+            foreach (var item in items) await call.RequestStream.WriteAsync(item);
+            await call.RequestStream.CompleteAsync();
+            Assert.True(await call.ResponseStream.MoveNext(CancellationToken.None));
+            var summary = call.ResponseStream.Current.Summary;
+            Assert.Equal("cinema-60", summary.Reform.Id);
+            Assert.True(summary.Reform.FigureOnly);
+            // 60% of the budget for cinema, half of it to each sub-quota.
+            Assert.Equal("3000000", summary.Quotas.Single(q => q.QuotaId == "cinema.economic").Resources);
+        }
+
+        var comparison = new ComparisonService.ComparisonServiceClient(fixture.Channel);
+        using var compare = comparison.CompareAllocations(deadline: Deadline);
+        var header = ContributiAutomatici.Protocol.AllocationMapper.Items(year).First().Header;
+        var b = header.Clone();
+        b.Reform = reform;
+        await compare.RequestStream.WriteAsync(new CompareAllocationsRequest { Sides = new CompareSides { A = header, B = b } });
+        foreach (var item in items.Skip(1))
+            await compare.RequestStream.WriteAsync(item.ItemCase switch
+            {
+                AllocateRequest.ItemOneofCase.Company => new CompareAllocationsRequest { Company = item.Company },
+                AllocateRequest.ItemOneofCase.Work => new CompareAllocationsRequest { Work = item.Work },
+                _ => new CompareAllocationsRequest { Claim = item.Claim },
+            });
+        await compare.RequestStream.CompleteAsync();
+        var r = await compare.ResponseAsync;
+        Assert.Null(r.A.Reform);
+        Assert.Equal("cinema-60", r.B.Reform.Id);
+        var economic = r.Quotas.Single(q => q.QuotaId == "cinema.economic");
+        Assert.Equal(("31.5", "30"), (economic.ASharePercent, economic.BSharePercent));
+    }
 }
