@@ -238,7 +238,7 @@ public sealed record RuleSetDefinition(
     /// The version's own id when this is a version with overlays applied (<see cref="Id"/> is then "dm-2021+covid-19") or a
     /// reform applied ("dm-2021+covid-19@tier-4000").
     /// </summary>
-    public string BaseId => Id.IndexOfAny(['+', '@']) is var cut and >= 0 ? Id[..cut] : Id;
+    public string BaseId => Id.AsSpan().IndexOfAny('+', '@') is var cut and >= 0 ? Id[..cut] : Id; // no array per call: the totals path reads it
 
     /// <summary>The what-if reform applied on top of the rule set (its id is then the rule set's, '@', the reform's), or null.</summary>
     public AppliedReform? Reform { get; init; }
