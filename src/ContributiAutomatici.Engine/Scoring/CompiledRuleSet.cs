@@ -171,6 +171,9 @@ public sealed class CompiledRuleSet
 
     private readonly string[] _expressionSites;
 
+    // The version's id, cut from the rule set's once ("dm-2021+covid-19@reform": "dm-2021"), not per work on the totals path.
+    private readonly string _baseId;
+
     internal CompiledRuleSet(RuleSetDefinition definition, ListCatalog lists, IReadOnlyList<CellInfo> cells, string[] expressionSites,
         Func<RuleScope> factory, CompileSource source, CompileTimings timings)
     {
@@ -179,6 +182,7 @@ public sealed class CompiledRuleSet
         _expressionSites = expressionSites;
         Timings = timings;
         Definition = definition;
+        _baseId = definition.BaseId;
         Lists = lists;
         Cells = _cells = [.. cells];
         _factory = factory;
@@ -315,7 +319,7 @@ public sealed class CompiledRuleSet
         try
         {
             Run(scope, work, roles, totals: true);
-            into.Reset(Definition.BaseId, _quotaIds);
+            into.Reset(_baseId, _quotaIds);
             var n = _quotaIds.Length;
             for (var k = 0; k < roles.Count; k++)
             {
