@@ -80,6 +80,24 @@ public class ReformCliTests
     }
 
     [Fact]
+    public void Allocate_with_a_reform_of_the_quotas_names_it_and_gives_cinema_its_new_share()
+    {
+        var file = Path.Combine(Path.GetTempPath(), $"reform-{Guid.NewGuid():N}.yaml");
+        File.WriteAllText(file, "id: cinema-60\ntitle: t\nchanges:\n  - quota: cinema\n    share: 60\n  - quota: tv_web\n    share: 21\n");
+        try
+        {
+            var (exit, output, err) = Run("allocate", Example("year-2023.json"), "--reform", file, "--rules", Repo.Rules, "--json");
+            Assert.True(exit == 0, err);
+            var r = JsonParser.Default.Parse<V1.AllocationResult>(output);
+            Assert.Equal("cinema-60", r.Summary.Reform.Id);
+            Assert.Equal("3000000", r.Summary.Quotas.Single(q => q.QuotaId == "cinema.economic").Resources);
+            var (_, text, _) = Run("allocate", Example("year-2023.json"), "--reform", file, "--rules", Repo.Rules);
+            Assert.Contains("reform cinema-60 applied", text);
+        }
+        finally { File.Delete(file); }
+    }
+
+    [Fact]
     public void A_reform_naming_an_unknown_figure_is_refused_at_its_own_line()
     {
         var file = Path.Combine(Path.GetTempPath(), $"reform-{Guid.NewGuid():N}.yaml");
