@@ -46,9 +46,10 @@ internal static class AllocateCommand
         command.Options.Add(top);
         command.Options.Add(company);
         var (ruleSet, overlays) = CommonOptions.AddSelectorOptions(command, "the year's header");
+        var reform = CommonOptions.AddReformOption(command);
         var source = CommonOptions.AddRuleOptions(command, io);
         command.SetAction(r => Run(source(r), r.GetValue(file)!, r.GetValue(json), r.GetValue(policy), r.GetValue(top),
-            r.GetValue(company) ?? [], r.GetValue(html), (r.GetValue(ruleSet), overlays(r)), io));
+            r.GetValue(company) ?? [], r.GetValue(html), (r.GetValue(ruleSet), overlays(r)), r.GetValue(reform), io));
         return command;
     }
 
@@ -68,8 +69,10 @@ internal static class AllocateCommand
         });
 
     private static int Run(RuleSource source, string file, bool json, string? policy, int top, string[] companies, string? html,
-        (string? Selector, (string[] With, string[] Without) Overlays) rules, Io io)
+        (string? Selector, (string[] With, string[] Without) Overlays) rules, string? reformFile, Io io)
     {
+        V1.Reform? reform = null;
+        if (reformFile is not null && (reform = CommonOptions.ReadReform(reformFile, io.Err)) is null) return Program.InputError;
         // The catalog first, then the year read item by item into the allocation's reader (a large year's JSON lines are not
         // all held as messages first).
         if (source.Catalog() is not { } catalog) return Program.InputError;
@@ -89,6 +92,7 @@ internal static class AllocateCommand
                     if (rules.Selector is { } selector) header.RuleSetId = selector;
                     header.WithOverlays.AddRange(rules.Overlays.With);
                     header.WithoutOverlays.AddRange(rules.Overlays.Without);
+                    if (reform is not null) header.Reform = reform;
                 }
                 first = false;
                 reader.Add(item);
@@ -106,7 +110,7 @@ internal static class AllocateCommand
             io.Err.WriteLine($"{file}: {ex.Message}");
             return Program.InputError;
         }
-        catch (Exception ex) when (ScoreCommand.ReportRequestError(ex, file, io.Err))
+        catch (Exception ex) when (ScoreCommand.ReportRequestError(ex, file, io.Err, reformFile))
         {
             return Program.InputError;
         }
@@ -171,6 +175,7 @@ internal static class AllocateCommand
     private static void WriteSummary(AllocationOutcome o, int top, bool companies, TextWriter w)
     {
         w.WriteLine($"{o.RuleSetId} (sha256 {o.ContentHash[..16]}, {o.Resolution})  application year {o.ApplicationYear}, credited {o.CreditingYear}");
+        if (o.Reform is { } reform) w.WriteLine($"  reform {reform.Id} applied (sha256 {reform.ContentHash[..16]}): {reform.Title}");
         w.WriteLine($"budget EUR {Eur(o.Budget)}; excess policy {o.Excess.ToString().ToLowerInvariant()} ({(o.ExcessFromRequest ? "request" : "rule set")}); " +
                     $"{o.Companies.Count} companies, {o.Works.Count} works, {o.ClaimCount} claims, {o.Exclusions.Count} exclusions");
         w.WriteLine();

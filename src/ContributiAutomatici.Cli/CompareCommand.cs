@@ -90,8 +90,14 @@ internal static class CompareCommand
     /// folded in; or a folder of rule files (rules/dm-2021), that version in its own rules folder. Null with the error printed,
     /// blamed on its option (--a, --b), not on the file.
     /// </summary>
-    private static (RuleCatalog Catalog, V1.RuleSetRef Side)? Side(RuleSource rules, string option, string spec, (string[] With, string[] Without) overlays, Io io)
+    private static (RuleCatalog Catalog, V1.RuleSetRef Side)? Side(RuleSource rules, string option, string? spec, (string[] With, string[] Without) overlays, Io io)
     {
+        if (spec is null)
+        {
+            // No side named (a reform's comparison): the rule set the input selects, or the one the reform names.
+            if (rules.Catalog() is not { } inForce) return null;
+            return (inForce, new V1.RuleSetRef { WithOverlays = { overlays.With }, WithoutOverlays = { overlays.Without } });
+        }
         if (!File.Exists(Path.Combine(spec, RuleFileParser.ManifestName)))
         {
             if (rules.Catalog() is not { } catalog) return null;
@@ -123,9 +129,19 @@ internal static class CompareCommand
         var json = CommonOptions.Json("Print the contributi.v1 comparison messages");
         var html = new Option<string?>("--html") { Description = "With --year: write a self-contained HTML report there", HelpName = "REPORT.html" };
         var top = AllocateCommand.Top();
-        foreach (var o in new Option[] { a, b, works, year, json, html, top }) command.Options.Add(o);
+        var keep = new Option<bool>("--keep-point-values")
+        {
+            Description = "With --year: allocate b with the budget that keeps every point value of a (what a reform would cost without redistributing)",
+        };
+        foreach (var o in new Option[] { a, b, works, year, json, html, top, keep }) command.Options.Add(o);
+        var reformB = CommonOptions.AddReformOption(command, "--reform",
+            "A what-if reform (YAML) applied on side b: the law (--a, else the rule set the input or the reform names) against the law with the reform");
+        var reformA = CommonOptions.AddReformOption(command, "--reform-a", "A what-if reform applied on side a (reform against reform)");
         command.Validators.Add(r =>
         {
+            if ((r.GetResult(a) is null || r.GetResult(b) is null) && r.GetResult(reformB) is null && r.GetResult(reformA) is null)
+                r.AddError("compare needs --a SIDE and --b SIDE, or --reform REFORM.yaml (the law against the law with the reform)");
+            if (r.GetResult(keep) is not null && r.GetResult(year) is null) r.AddError("--keep-point-values is about a year's budget: it needs --year FILE");
             if ((r.GetResult(works) is null) == (r.GetResult(year) is null)) r.AddError("compare takes either --works FILE.jsonl or --year FILE (one of them)");
             if (r.GetResult(html) is not null && r.GetResult(year) is null) r.AddError("--html is a report of a year: it needs --year FILE");
         });
@@ -136,13 +152,16 @@ internal static class CompareCommand
             var file = r.GetValue(works) ?? r.GetValue(year)!;
             var rules = source(r);
             // A side that is a folder of rule files is read from its own rules folder (compiled there): the money effect of an edit.
-            if (Side(rules, a.Name, r.GetValue(a)!, overlays(r), io) is not var (catalog, sa) || Side(rules, b.Name, r.GetValue(b)!, overlays(r), io) is not var (catalogB, sb))
+            if (Side(rules, a.Name, r.GetValue(a), overlays(r), io) is not var (catalog, sa) || Side(rules, b.Name, r.GetValue(b), overlays(r), io) is not var (catalogB, sb))
                 return Program.InputError;
+            var reformFile = r.GetValue(reformB) ?? r.GetValue(reformA);
+            if (r.GetValue(reformB) is { } fb && (sb.Reform = CommonOptions.ReadReform(fb, io.Err)) is null) return Program.InputError;
+            if (r.GetValue(reformA) is { } fa && (sa.Reform = CommonOptions.ReadReform(fa, io.Err)) is null) return Program.InputError;
             try
             {
                 return r.GetValue(works) is not null
                     ? Works(catalog, catalogB, file, sa, sb, r.GetValue(json), io.Out)
-                    : Year(catalog, catalogB, file, sa, sb, r.GetValue(json), r.GetValue(html), r.GetValue(top), io.Out);
+                    : Year(catalog, catalogB, file, sa, sb, r.GetValue(json), r.GetValue(html), r.GetValue(top), r.GetValue(keep), io.Out);
             }
             catch (JsonInputException ex)
             {
@@ -154,16 +173,16 @@ internal static class CompareCommand
                 io.Err.WriteLine($"{file}: {ex.Message}");
                 return Program.InputError;
             }
-            catch (Exception ex) when (ScoreCommand.ReportRequestError(ex, file, io.Err))
+            catch (Exception ex) when (ScoreCommand.ReportRequestError(ex, file, io.Err, reformFile))
             {
                 return Program.InputError;
             }
         });
         return command;
 
-        static Option<string> SideOption(string name) => new(name)
+        static Option<string?> SideOption(string name) => new(name)
         {
-            Required = true, HelpName = "SIDE",
+            HelpName = "SIDE",
             Description = "A rule set: a version as in force (dm-2021: with the overlays it applies by default), VERSION+OVERLAY, " +
                           "VERSION~OVERLAY (without it), or an application year (see 'contributi list')",
         };
@@ -177,7 +196,7 @@ internal static class CompareCommand
             var request = JsonInput.Parse<V1.ScoreWorkRequest>(line, file, number);
             var c = Comparisons.CompareWork(new V1.CompareWorksRequest
             {
-                RequestId = (++n).ToString(CultureInfo.InvariantCulture), A = a, B = b, Work = request.Work, Roles = { request.Roles },
+                RequestId = (++n).ToString(CultureInfo.InvariantCulture), A = Fill(a, request), B = Fill(b, request), Work = request.Work, Roles = { request.Roles },
             }, catalog, catalogB);
             if (json)
             {
@@ -199,14 +218,25 @@ internal static class CompareCommand
         return 0;
     }
 
-    private static int Year(RuleCatalog catalog, RuleCatalog catalogB, string file, V1.RuleSetRef a, V1.RuleSetRef b, bool json, string? html, int top, TextWriter o)
+    /// <summary>A side that names no rule set (a reform's comparison) takes the request's own selection.</summary>
+    private static V1.RuleSetRef Fill(V1.RuleSetRef side, V1.ScoreWorkRequest request)
+    {
+        if (side.RuleSetId.Length > 0 || side.HasApplicationYear || side.Reform?.Yaml is { Length: > 0 } && request.RuleSetId.Length == 0 && !request.HasApplicationYear)
+            return side;
+        var filled = side.Clone();
+        filled.RuleSetId = request.RuleSetId;
+        if (request.HasApplicationYear) filled.ApplicationYear = request.ApplicationYear;
+        return filled;
+    }
+
+    private static int Year(RuleCatalog catalog, RuleCatalog catalogB, string file, V1.RuleSetRef a, V1.RuleSetRef b, bool json, string? html, int top, bool keep, TextWriter o)
     {
         var items = AllocateCommand.Read(file);
         var header = items.FirstOrDefault(i => i.ItemCase == V1.AllocateRequest.ItemOneofCase.Header)?.Header ?? new V1.AllocationHeader();
         var sides = new V1.CompareSides
         {
             A = Header(header, a), B = Header(header, b),
-            Top = top,
+            Top = top, KeepPointValues = keep,
         };
         var reader = new Comparisons.YearReader(catalog, catalogB);
         reader.Add(new V1.CompareAllocationsRequest { Sides = sides });
@@ -227,6 +257,14 @@ internal static class CompareCommand
     private static V1.AllocationHeader Header(V1.AllocationHeader year, V1.RuleSetRef side)
     {
         var h = year.Clone();
+        h.Reform = side.Reform;
+        // A side that names no rule set (a reform's comparison) keeps the year's own, with the overlay options added.
+        if (side.RuleSetId.Length == 0)
+        {
+            h.WithOverlays.AddRange(side.WithOverlays);
+            h.WithoutOverlays.AddRange(side.WithoutOverlays);
+            return h;
+        }
         h.RuleSetId = side.RuleSetId;
         h.WithOverlays.Clear();
         h.WithOverlays.AddRange(side.WithOverlays);

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using ContributiAutomatici.Engine.Rules;
 using ContributiAutomatici.Engine.Scoring;
+using V1 = ContributiAutomatici.Contracts.V1;
 
 namespace ContributiAutomatici.Cli;
 
@@ -45,6 +46,45 @@ internal static class CommonOptions
         };
         command.Options.Add(ruleSet);
         return (ruleSet, AddOverlayOptions(command));
+    }
+
+    /// <summary>Adds --reform FILE (a what-if reform's YAML, examples/reforms) to a verb; the file given, for its action.</summary>
+    public static Option<string?> AddReformOption(Command command, string name = "--reform", string? description = null)
+    {
+        var reform = new Option<string?>(name)
+        {
+            HelpName = "REFORM.yaml",
+            Description = description ?? "A what-if reform (YAML, rules/schema/reform.schema.json) applied on top of the rule set: scored beside the law " +
+                          "(figures and lists: nothing compiled; rows added or replaced: compiled once)",
+        };
+        command.Options.Add(reform);
+        return reform;
+    }
+
+    /// <summary>
+    /// A --reform file as a request's reform: read and parsed here first, so that its errors print at its own lines
+    /// (<c>R.yaml:7:5: ...</c>); null with them printed. What it names is checked when it is applied (errors through
+    /// <see cref="ScoreCommand.ReportRequestError"/>, which puts the reform's lines back on the file).
+    /// </summary>
+    public static V1.Reform? ReadReform(string path, TextWriter stderr)
+    {
+        string text;
+        try
+        {
+            text = File.ReadAllText(path);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            stderr.WriteLine($"{path}: {ex.Message}");
+            return null;
+        }
+        var errors = new List<RuleError>();
+        if (RuleFileParser.ParseReform(path, text, errors) is null || errors.Count > 0)
+        {
+            foreach (var e in errors) stderr.WriteLine(e);
+            return null;
+        }
+        return new V1.Reform { Yaml = text };
     }
 
     /// <summary>A selector with the overlay options folded in, as the grammar writes it ("dm-2021" and --without-overlay covid-19: "dm-2021~covid-19").</summary>

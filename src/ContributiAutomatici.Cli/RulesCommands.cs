@@ -56,11 +56,19 @@ internal static class RulesCommands
         }
         stdout.WriteLine($"{catalog.RuleSets.Count} rule set(s) in {rules} valid ({catalog.LoadTime.TotalMilliseconds:0} ms; " +
                          $"{catalog.FoldersFromCache} of {catalog.Folders} folder(s) read as already checked from the cache, the others parsed)");
-        // For the warm-start test: which assemblies the load pulled in (a warm start loads none of Roslyn).
+        ReportAssemblies(stdout);
+        return Program.Ok;
+    }
+
+    /// <summary>
+    /// For the tests of a start (or a figure-only reform) without Roslyn: with CONTRIBUTI_REPORT_ASSEMBLIES=1, every assembly
+    /// the process loaded, one "assembly NAME" line each.
+    /// </summary>
+    internal static void ReportAssemblies(TextWriter stdout)
+    {
         if (Environment.GetEnvironmentVariable("CONTRIBUTI_REPORT_ASSEMBLIES") == "1")
             foreach (var a in AppDomain.CurrentDomain.GetAssemblies().Select(a => a.GetName().Name).Order(StringComparer.Ordinal))
                 stdout.WriteLine("assembly " + a);
-        return Program.Ok;
     }
 
     private static int Rows(RuleSetDefinition d) => d.Tables.Sum(t => t.Rows.Count());

@@ -14,7 +14,7 @@ namespace ContributiAutomatici.Cli;
 /// <c>score</c>: one work (a ScoreWorkRequest as JSON) explained line by line, or many works (JSON lines of
 /// ScoreWorkRequest: a .jsonl file, <c>--jsonl</c>, or standard input with <c>-</c>) with one result per line.
 /// </summary>
-internal static class ScoreCommand
+internal static partial class ScoreCommand
 {
     private static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
 
@@ -35,13 +35,16 @@ internal static class ScoreCommand
         command.Options.Add(jsonl);
         command.Options.Add(notApplied);
         var (ruleSet, overlays) = CommonOptions.AddSelectorOptions(command, "the request's rule_set_id");
+        var reformFile = CommonOptions.AddReformOption(command);
         var source = CommonOptions.AddRuleOptions(command, io);
         command.SetAction(r =>
         {
             var path = r.GetValue(file)!;
             var name = path == "-" ? "stdin" : path;
             var many = r.GetValue(jsonl) || path.EndsWith(".jsonl", StringComparison.OrdinalIgnoreCase);
-            var options = new Options(r.GetValue(json), r.GetValue(notApplied), r.GetValue(ruleSet), overlays(r));
+            V1.Reform? reform = null;
+            if (r.GetValue(reformFile) is { } reformPath && (reform = CommonOptions.ReadReform(reformPath, io.Err)) is null) return Program.InputError;
+            var options = new Options(r.GetValue(json), r.GetValue(notApplied), r.GetValue(ruleSet), overlays(r), reform, r.GetValue(reformFile));
             IEnumerable<string> lines;
             string? text = null;
             try
@@ -63,7 +66,7 @@ internal static class ScoreCommand
         return command;
     }
 
-    private sealed record Options(bool Json, bool NotApplied, string? RuleSet, (string[] With, string[] Without) Overlays);
+    private sealed record Options(bool Json, bool NotApplied, string? RuleSet, (string[] With, string[] Without) Overlays, V1.Reform? Reform, string? ReformFile);
 
     /// <summary>Standard input is JSON lines when each of its lines is a whole object (a pretty-printed request is not).</summary>
     private static bool IsJsonLines(IEnumerable<(int Number, string Text)> lines) =>
@@ -86,6 +89,7 @@ internal static class ScoreCommand
         if (coproduction.Category != CoproductionCategory.National)
             io.Out.WriteLine(ScoreTable.Coproduction(coproduction, work));
         foreach (var e in excluded) io.Out.WriteLine($"kept out: {e.Field} [{e.Article}] {e.Reason}");
+        RulesCommands.ReportAssemblies(io.Out);
         return Program.Ok;
     }
 
@@ -135,12 +139,13 @@ internal static class ScoreCommand
         if (options.RuleSet is { } selector) request.RuleSetId = selector;
         request.WithOverlays.AddRange(options.Overlays.With);
         request.WithoutOverlays.AddRange(options.Overlays.Without);
+        if (options.Reform is not null) request.Reform = options.Reform;
         ScoringRequest req;
         try
         {
             req = RequestMapper.Map(request, catalog);
         }
-        catch (Exception ex) when (ReportRequestError(ex, where, stderr))
+        catch (Exception ex) when (ReportRequestError(ex, where, stderr, options.ReformFile))
         {
             return null;
         }
@@ -156,13 +161,20 @@ internal static class ScoreCommand
         }
     }
 
+    /// <summary>A reform's error as the request mapper words it for its YAML ("line 7:5: ..."): the line (and column), the message.</summary>
+    [System.Text.RegularExpressions.GeneratedRegex(@"^line (\d+(?::\d+)?): (.*)$", System.Text.RegularExpressions.RegexOptions.Singleline)]
+    private static partial System.Text.RegularExpressions.Regex ReformLine();
+
     /// <summary>Prints a request's errors (every bad field, or the unknown version) against its file; false for any other exception.</summary>
-    internal static bool ReportRequestError(Exception ex, string file, TextWriter stderr)
+    internal static bool ReportRequestError(Exception ex, string file, TextWriter stderr, string? reformFile = null)
     {
         switch (ex)
         {
             case InvalidRequestException invalid:
-                foreach (var e in invalid.Errors) stderr.WriteLine($"{file}: {e}");
+                foreach (var e in invalid.Errors)
+                    stderr.WriteLine(reformFile is not null && e.Field.EndsWith("reform.yaml", StringComparison.Ordinal) && ReformLine().Match(e.Description) is { Success: true } m
+                        ? $"{reformFile}:{m.Groups[1].Value}: {m.Groups[2].Value}"
+                        : $"{file}: {e}");
                 return true;
             case RuleSetNotFoundException notFound:
                 stderr.WriteLine($"{file}: {notFound.Message}");
@@ -199,6 +211,8 @@ internal static class ScoreTable
         foreach (var overlay in rs.Definition.AppliedOverlays)
             if (catalog.Overlays.FirstOrDefault(x => x.Id == overlay) is { } od)
                 o.WriteLine($"  overlay {od.Id} applied: {od.Title} (results dated {od.Overlay!.From:yyyy-MM-dd} to {od.Overlay.To:yyyy-MM-dd})");
+        if (rs.Definition.Reform is { } reform)
+            o.WriteLine($"  reform {reform.Id} applied (sha256 {reform.ContentHash[..16]}{(reform.FigureOnly ? ", figures only: nothing compiled" : "")}): {reform.Title}");
         var quotas = rs.Definition.Quotas.ToDictionary(q => q.Id);
         foreach (var role in result.Roles)
         {

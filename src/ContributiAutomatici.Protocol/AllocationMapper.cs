@@ -130,7 +130,7 @@ public static class AllocationMapper
         {
             var request = new V1.ScoreWorkRequest
             {
-                RuleSetId = h.RuleSetId, WithOverlays = { h.WithOverlays }, WithoutOverlays = { h.WithoutOverlays },
+                RuleSetId = h.RuleSetId, WithOverlays = { h.WithOverlays }, WithoutOverlays = { h.WithoutOverlays }, Reform = h.Reform,
             };
             if (h.HasApplicationYear) request.ApplicationYear = h.ApplicationYear;
             var rs = RequestMapper.Resolve(request, catalog, "items[0].header.", anyYear);
@@ -291,6 +291,8 @@ public static class AllocationMapper
         };
         s.WorksNotScored.AddRange(o.WorksNotScored);
         s.Overlays.AddRange(o.Overlays);
+        if (o.Reform is { } reform)
+            s.Reform = new V1.ReformApplied { Id = reform.Id, Title = reform.Title, ContentHash = reform.ContentHash, FigureOnly = reform.FigureOnly };
         s.IncompleteWorks = o.Works.Count(w => w.MissingRows.Count > 0);
         s.ProvisionalRows.AddRange(o.Works.SelectMany(w => w.ProvisionalRows).Distinct().Order(StringComparer.Ordinal));
         s.Policies.AddRange(o.Policies);

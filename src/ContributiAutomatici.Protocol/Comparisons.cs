@@ -13,6 +13,9 @@ public static class Comparisons
 {
     private static string Dec(decimal d) => AllocationMapper.Dec(d);
 
+    /// <summary>Euro to the cent, as a report shows them (so the parts it shows add up to the difference it shows).</summary>
+    private static decimal Cents(decimal d) => Math.Round(d, 2, MidpointRounding.AwayFromZero);
+
     /// <summary>The compiled rule set of a side.</summary>
     public static CompiledRuleSet Resolve(V1.RuleSetRef? side, RuleCatalog catalog, string path)
     {
@@ -22,7 +25,7 @@ public static class Comparisons
 
     private static V1.ScoreWorkRequest Request(V1.RuleSetRef side)
     {
-        var r = new V1.ScoreWorkRequest { RuleSetId = side.RuleSetId, WithOverlays = { side.WithOverlays }, WithoutOverlays = { side.WithoutOverlays } };
+        var r = new V1.ScoreWorkRequest { RuleSetId = side.RuleSetId, WithOverlays = { side.WithOverlays }, WithoutOverlays = { side.WithoutOverlays }, Reform = side.Reform };
         if (side.HasApplicationYear) r.ApplicationYear = side.ApplicationYear;
         return r;
     }
@@ -38,7 +41,7 @@ public static class Comparisons
     public static V1.WorkComparison CompareWork(V1.CompareWorksRequest request, RuleCatalog catalog, RuleCatalog? catalogB = null)
     {
         var errors = new List<FieldError>();
-        (ScoreResult Result, string RuleSet)? Score(V1.RuleSetRef? side, string name)
+        (ScoreResult Result, CompiledRuleSet RuleSet)? Score(V1.RuleSetRef? side, string name)
         {
             var r = Request(side ?? new V1.RuleSetRef());
             r.Work = request.Work;
@@ -46,7 +49,7 @@ public static class Comparisons
             try
             {
                 var mapped = RequestMapper.Map(r, name == "b" ? catalogB ?? catalog : catalog);
-                return (mapped.RuleSet.Score(mapped.Work, mapped.Roles, ScoreOptions.Default), mapped.RuleSet.Id);
+                return (mapped.RuleSet.Score(mapped.Work, mapped.Roles, ScoreOptions.Default), mapped.RuleSet);
             }
             catch (InvalidRequestException ex)
             {
@@ -61,7 +64,8 @@ public static class Comparisons
         var (a, b) = (sa!.Value.Result, sb!.Value.Result);
         var result = new V1.WorkComparison
         {
-            WorkId = request.Work?.Id ?? "", A = sa.Value.RuleSet, B = sb.Value.RuleSet, AIncomplete = a.Incomplete, BIncomplete = b.Incomplete,
+            WorkId = request.Work?.Id ?? "", A = sa.Value.RuleSet.Id, B = sb.Value.RuleSet.Id, AIncomplete = a.Incomplete, BIncomplete = b.Incomplete,
+            AReform = ReformMapper.Applied(sa.Value.RuleSet, catalog), BReform = ReformMapper.Applied(sb.Value.RuleSet, catalogB ?? catalog),
             AProvisionalRows = { a.Roles.SelectMany(r => r.ProvisionalRows).Distinct() },
             BProvisionalRows = { b.Roles.SelectMany(r => r.ProvisionalRows).Distinct() },
         };
@@ -134,7 +138,14 @@ public static class Comparisons
             var b = (_sides.B ?? new V1.AllocationHeader()).Clone();
             if (b.Budget.Length == 0) b.Budget = a.Budget;
             if (!b.HasApplicationYear && a.HasApplicationYear) b.ApplicationYear = a.ApplicationYear;
-            return Allocations(Allocate(a, "a"), Allocate(b, "b"), _sides.Top > 0 ? _sides.Top : 10);
+            var sideA = Allocate(a, "a");
+            var sideB = Allocate(b, "b");
+            if (_sides.KeepPointValues && KeepingBudget(sideA.Outcome, sideB.Outcome) is { } budget)
+            {
+                b.Budget = Dec(budget);
+                sideB = Allocate(b, "b");
+            }
+            return Allocations(sideA, sideB, _sides.Top > 0 ? _sides.Top : 10);
         }
 
         private (AllocationOutcome Outcome, AllocationInput Input) Allocate(V1.AllocationHeader header, string side)
@@ -156,6 +167,23 @@ public static class Comparisons
                 }).ToList());
             }
         }
+    }
+
+    /// <summary>
+    /// The budget at which every paying quota of <paramref name="b"/> has at least <paramref name="a"/>'s point value, at b's
+    /// shares: each quota needs a's EUR per point times b's points, that is a budget of need / (b's resources / b's budget);
+    /// the largest of those, rounded up to the euro. Null when no quota of b pays.
+    /// </summary>
+    public static decimal? KeepingBudget(AllocationOutcome a, AllocationOutcome b)
+    {
+        var lawValues = a.Quotas.Where(q => q.Pays && q.TotalPoints > 0).ToDictionary(q => q.Quota.Id, q => q.PointValue, StringComparer.Ordinal);
+        decimal? budget = null;
+        foreach (var q in b.Quotas.Where(q => q.Pays && q.TotalPoints > 0 && q.Resources > 0 && lawValues.ContainsKey(q.Quota.Id)))
+        {
+            var needed = lawValues[q.Quota.Id] * q.TotalPoints / (q.Resources / b.Budget);
+            if (budget is null || needed > budget) budget = needed;
+        }
+        return budget is { } x ? Math.Ceiling(x) : null;
     }
 
     private static V1.CompareAllocationsResponse Allocations((AllocationOutcome O, AllocationInput I) a, (AllocationOutcome O, AllocationInput I) b, int top)
@@ -204,13 +232,18 @@ public static class Comparisons
             {
                 var x = rowsA.GetValueOrDefault(id);
                 var y = rowsB.GetValueOrDefault(id);
-                return (Id: id, Line: y.Line ?? x.Line!, A: x.Points, B: y.Points);
+                var line = y.Line ?? x.Line!;
+                // Each side's points at that side's point value of the row's quota: the row's nominal share of the quota's money.
+                var ea = x.Points * (qa.GetValueOrDefault(line.QuotaId) is { Pays: true } u ? u.PointValue : 0m);
+                var eb = y.Points * (qb.GetValueOrDefault(line.QuotaId) is { Pays: true } v ? v.PointValue : 0m);
+                return (Id: id, Line: line, A: x.Points, B: y.Points, EA: ea, EB: eb);
             })
             .Where(x => x.A != x.B)
             .OrderByDescending(x => Math.Abs(x.B - x.A)).ThenBy(x => x.Id, StringComparer.Ordinal)
             .Select(x => new V1.RowPoints
             {
                 RowId = x.Id, Label = x.Line.Label, Citation = x.Line.Citation, APoints = Dec(x.A), BPoints = Dec(x.B), Difference = Dec(x.B - x.A),
+                QuotaId = x.Line.QuotaId, AEur = Dec(Cents(x.EA)), BEur = Dec(Cents(x.EB)), EurDifference = Dec(Cents(x.EB) - Cents(x.EA)),
             }));
         return r;
     }

@@ -25,7 +25,11 @@ public sealed class InvalidRequestException(IReadOnlyList<FieldError> errors)
 
 /// <summary>A validated scoring request in the engine's terms, and the results kept out of it with their articles.</summary>
 public sealed record ScoringRequest(CompiledRuleSet RuleSet, M.Work Work, IReadOnlyList<M.RoleInput> Roles, ScoreOptions Options,
-    IReadOnlyList<Exclusion> Excluded);
+    IReadOnlyList<Exclusion> Excluded)
+{
+    /// <summary>How the request's reform was had (compiled now, taken from the reforms kept, ...); null without one.</summary>
+    public ReformSource? ReformSource { get; init; }
+}
 
 /// <summary>
 /// What mapping one work (and its claimants) needs: the rule set (lists, admissible dates), which dated results count,
@@ -50,9 +54,10 @@ public static class RequestMapper
         // and role columns, wait for a right selection).
         CompiledRuleSet ruleSet;
         List<FieldError> selection = [];
+        ReformSource? reform = null;
         try
         {
-            ruleSet = Resolve(request, catalog);
+            ruleSet = Resolve(request, catalog, out reform);
         }
         catch (InvalidRequestException ex) when (catalog.Versions.LastOrDefault() is { } standIn)
         {
@@ -66,13 +71,47 @@ public static class RequestMapper
         return new ScoringRequest(ruleSet, work!, roles,
             request.TotalsOnly
                 ? ScoreOptions.TotalsOnly
-                : new ScoreOptions { Explain = true, IncludeNotApplied = request.IncludeNotApplied }, ctx.Excluded);
+                : new ScoreOptions { Explain = true, IncludeNotApplied = request.IncludeNotApplied }, ctx.Excluded) { ReformSource = reform };
     }
 
     /// <summary>The rule set a request names, or the version in force for its application year.</summary>
     /// <param name="prefix">Where the rule_set_id and application_year fields sit in the caller's message.</param>
     /// <param name="anyYear">A what-if (a regression run): the version named scores the year even if it does not govern it.</param>
-    public static CompiledRuleSet Resolve(V1.ScoreWorkRequest request, RuleCatalog catalog, string prefix = "", bool anyYear = false)
+    public static CompiledRuleSet Resolve(V1.ScoreWorkRequest request, RuleCatalog catalog, string prefix = "", bool anyYear = false) =>
+        Resolve(request, catalog, out _, prefix, anyYear);
+
+    /// <summary>
+    /// As <see cref="Resolve(V1.ScoreWorkRequest, RuleCatalog, string, bool)"/>, with the request's reform applied on top (its
+    /// base is the rule set the request selects, or the one the reform names when the request names none; both: the same).
+    /// </summary>
+    public static CompiledRuleSet Resolve(V1.ScoreWorkRequest request, RuleCatalog catalog, out ReformSource? reformSource, string prefix = "", bool anyYear = false)
+    {
+        reformSource = null;
+        if (request.Reform is not { } reform) return ResolveLaw(request, catalog, prefix, anyYear);
+        var mapper = ReformMapper.Read(reform, prefix + "reform.");
+        var law = mapper.Definition.Base is { } baseSelector ? Base(baseSelector) : ResolveLaw(request, catalog, prefix, anyYear);
+        if (mapper.Definition.Base is not null && (request.RuleSetId.Length > 0 || request.WithOverlays.Count + request.WithoutOverlays.Count > 0) &&
+            ResolveLaw(request, catalog, prefix, anyYear) is var selected && !ReferenceEquals(selected, law))
+            throw new InvalidRequestException([new FieldError(prefix + "reform.base",
+                $"the reform changes {catalog.CanonicalName(law)}, the request selects {catalog.CanonicalName(selected)}: leave one of them out, or name the same rule set")]);
+        var rs = mapper.Apply(catalog, law, out var source);
+        reformSource = source;
+        return rs;
+
+        CompiledRuleSet Base(string selector)
+        {
+            try
+            {
+                return ResolveLaw(new V1.ScoreWorkRequest { RuleSetId = selector }, catalog, "", anyYear: true);
+            }
+            catch (InvalidRequestException ex)
+            {
+                throw new InvalidRequestException([.. ex.Errors.Select(e => new FieldError(prefix + "reform" + (reform.Yaml.Length > 0 ? ".yaml" : ".base"), e.Description))]);
+            }
+        }
+    }
+
+    private static CompiledRuleSet ResolveLaw(V1.ScoreWorkRequest request, RuleCatalog catalog, string prefix, bool anyYear)
     {
         // rule_set_id is a selector (RuleSetSelector: "dm-2021", "dm-2021+covid-19", "dm-2021~covid-19", "2021"), the same
         // grammar as the CLI's and REST's; with_overlays and without_overlays apply after its modifiers.

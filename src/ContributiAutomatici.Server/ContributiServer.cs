@@ -47,6 +47,7 @@ public static class ContributiServer
             // RulesCache=off: compiled from the rule files, the shipped images not used either.
             ShippedDirectory = options.RulesCache is "off" or "none" ? null : RuleCompileOptions.DefaultShippedDirectory,
             Warn = cacheWarnings.Add,
+            ReformCacheSize = options.ReformCacheSize,
         };
         catalog ??= RuleCatalog.Load(rulesPath, compileOptions);
 

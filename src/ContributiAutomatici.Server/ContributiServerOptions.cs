@@ -47,6 +47,12 @@ public sealed class ContributiServerOptions
     /// Config <c>Contributi:WatchRules</c>.</summary>
     public bool WatchRules { get; set; } = true;
 
+    /// <summary>
+    /// What-if reforms (issue 28) kept built at a time, compiled ones in collectible load contexts: beyond, the least recently
+    /// used is let go (unloaded). Default 16. Config <c>Contributi:ReformCacheSize</c>, env <c>Contributi__ReformCacheSize</c>.
+    /// </summary>
+    public int ReformCacheSize { get; set; } = Engine.Scoring.ReformCache.DefaultCapacity;
+
     /// <summary>Path of the Prometheus scrape endpoint on the server's port: /metrics by default; "" or "off" turns it off.
     /// Config <c>Contributi:MetricsPath</c>, env <c>Contributi__MetricsPath</c>.</summary>
     public string? MetricsPath { get; set; } = "/metrics";

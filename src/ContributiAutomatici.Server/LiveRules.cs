@@ -100,6 +100,8 @@ public sealed class LiveRules : IDisposable
             }
             var previous = _current;
             _current = next;
+            // The previous rules' reforms are not asked for again (a request resolves against the current rules): let them go.
+            previous.Reforms.Clear();
             _lastRefusal = null;
             Interlocked.Exchange(ref _lastGoodLoad, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
             Interlocked.Increment(ref _reloads);

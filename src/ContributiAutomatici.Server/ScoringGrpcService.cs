@@ -138,6 +138,7 @@ public sealed class ScoringGrpcService(LiveRules rules, ScoringStats stats, Cont
         context.ResolvedRuleSet(mapped.RuleSet);
         var response = ResponseMapper.Score(mapped);
         metrics.WorkScored(mapped.RuleSet);
+        response.Reform = ReformMapper.Applied(mapped.RuleSet, catalog, mapped.ReformSource);
         return response;
     }
 

@@ -162,9 +162,15 @@ public sealed class ContributiMetrics
             "When the rules serving now were loaded (at start or by the last successful reload), Unix time");
     }
 
-    public void WorkScored(CompiledRuleSet ruleSet) => _worksScored.Add(1, new KeyValuePair<string, object?>(Tags.RuleSetId, ruleSet.Id));
+    public void WorkScored(CompiledRuleSet ruleSet) => _worksScored.Add(1, new KeyValuePair<string, object?>(Tags.RuleSetId, MetricId(ruleSet.Id)));
 
-    public void AllocationRun(string ruleSetId) => _allocationRuns.Add(1, new KeyValuePair<string, object?>(Tags.RuleSetId, ruleSetId));
+    /// <summary>
+    /// A rule set's id as a metric's tag: a reform's rule set ("dm-2021+covid-19@my-reform") as "dm-2021+covid-19@reform", so
+    /// that reforms, whose ids callers choose, do not make a series each.
+    /// </summary>
+    public static string MetricId(string ruleSetId) => ruleSetId.IndexOf('@') is var at and >= 0 ? ruleSetId[..at] + "@reform" : ruleSetId;
+
+    public void AllocationRun(string ruleSetId) => _allocationRuns.Add(1, new KeyValuePair<string, object?>(Tags.RuleSetId, MetricId(ruleSetId)));
 
     /// <summary>A catalog loaded: "compiled" if Roslyn compiled any of its rule sets, "cache" if all came from the cache or the shipped images.</summary>
     public void RulesLoaded(RuleCatalog catalog) =>

@@ -42,6 +42,13 @@ public sealed class SideBySide
         Seed = seed;
         var catalog = RuleCatalog.Load(rules, new RuleCompileOptions { CacheDirectory = null });
         var full = catalog.Find("dm-2021")!;
+        // A figure-only what-if reform (issue 28): the law's compiled class with another figure table, nothing compiled.
+        var reformFile = Path.Combine(Path.GetDirectoryName(rules)!, "examples", "reforms", "tier-1-4000.yaml");
+        var reformErrors = new List<RuleError>();
+        var reform = RuleFileParser.ParseReform(reformFile, File.ReadAllText(reformFile), reformErrors)
+                     ?? throw new InvalidOperationException(string.Join("\n", reformErrors));
+        var reformed = catalog.WithReform(full, reform, out var reformSource);
+        if (reformSource != ReformSource.Refigured) throw new InvalidOperationException($"the reform was {reformSource}, not refigured");
         var t1 = OnlyTables(rules, "tabella-1.yaml");
         // The same rules with the figures emitted as constants of the class, as before the figure table (issue 24, item 4):
         // the figure table must cost nothing on the totals path.
@@ -141,6 +148,12 @@ public sealed class SideBySide
         {
             decimal sink = 0m;
             foreach (var s in ws) { full.ScoreTotals(s.Work, producer, buffer); sink += buffer.Total(Role.Producer); }
+            return sink;
+        }));
+        _scorers.Add(("figure-only reform (T1.A.1 tier 1 at EUR 4,000) of all of DM 2021, producer (totals)", "compiled rules, all of DM 2021, producer (totals)", ws =>
+        {
+            decimal sink = 0m;
+            foreach (var s in ws) { reformed.ScoreTotals(s.Work, producer, buffer); sink += buffer.Total(Role.Producer); }
             return sink;
         }));
         _scorers.Add(("compiled rules, all of DM 2021, producer (with explanation)", "compiled rules, all of DM 2021, producer (totals)", ws =>

@@ -126,11 +126,10 @@ public static class MemoryBenchmark
         return r;
     }
 
-    private static void WriteSection(string section)
+    internal static void WriteSection(string section, string heading = "## (c) Memory of the server")
     {
         var path = Path.GetFullPath(Path.Combine(AppContext.BaseDirectory, "../../../../ContributiAutomatici.Benchmarks/RESULTS.md"));
         var text = File.Exists(path) ? File.ReadAllText(path) : "";
-        const string heading = "## (c) Memory of the server";
         var at = text.IndexOf(heading, StringComparison.Ordinal);
         if (at >= 0)
         {
@@ -157,7 +156,7 @@ public static class MemoryBenchmark
         public int Port { get; }
         public string GcMode { get; }
 
-        public static async Task<Server> StartAsync(string cache, IReadOnlyDictionary<string, string>? environment = null)
+        public static async Task<Server> StartAsync(string cache, IReadOnlyDictionary<string, string>? environment = null, params string[] options)
         {
             int port;
             using (var l = new TcpListener(IPAddress.Loopback, 0)) { l.Start(); port = ((IPEndPoint)l.LocalEndpoint).Port; }
@@ -170,7 +169,7 @@ public static class MemoryBenchmark
                 WorkingDirectory = AppContext.BaseDirectory,
             };
             foreach (var (name, value) in environment ?? new Dictionary<string, string>()) info.Environment[name] = value;
-            foreach (var a in new[] { dll, $"--Contributi:Port={port}", "--Contributi:HttpPort=off", $"--Contributi:RulesCache={cache}", "--Contributi:WatchRules=false" })
+            foreach (var a in new[] { dll, $"--Contributi:Port={port}", "--Contributi:HttpPort=off", $"--Contributi:RulesCache={cache}", "--Contributi:WatchRules=false" }.Concat(options))
                 info.ArgumentList.Add(a);
             var process = Process.Start(info)!;
             var serving = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);

@@ -32,6 +32,7 @@ public static class Program
     {
         if (args.Contains("--memory")) return await MemoryBenchmark.RunAsync(args);
         if (args.Contains("--fuzz")) return await Fuzz.RunAsync(args);
+        if (args.Contains("--reforms")) return await ReformMemoryBenchmark.RunAsync(args);
         var unaryCount = IntArg(args, "--unary", 20_000);
         var concurrency = IntArg(args, "--concurrency", 64);
         var lowCount = IntArg(args, "--low-unary", 5_000);

@@ -7,7 +7,7 @@ namespace ContributiAutomatici.Tests;
 /// <summary>Regression runs from the command line: rule-set diffs, year comparisons, the HTML report in a real browser.</summary>
 public class ComparisonCliTests
 {
-    private static (int Exit, string Out, string Err) Run(params string[] args)
+    internal static (int Exit, string Out, string Err) Run(params string[] args)
     {
         var o = new StringWriter();
         var e = new StringWriter();
@@ -15,7 +15,7 @@ public class ComparisonCliTests
         return (exit, o.ToString(), e.ToString());
     }
 
-    private static string Example(string name) => Path.Combine(Repo.Root, "examples", name);
+    internal static string Example(string name) => Path.Combine(Repo.Root, "examples", name);
 
     [Fact]
     public void Diff_of_a_rules_folder_with_one_figure_edited_lists_exactly_that_row_and_figure()

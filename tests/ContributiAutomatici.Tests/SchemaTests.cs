@@ -55,6 +55,16 @@ public partial class SchemaTests
         ["list.schema.json#/definitions/listEntry"] = RuleFileParser.Keys.ListEntry,
         ["list.schema.json#/definitions/listGroup"] = RuleFileParser.Keys.ListGroup,
         ["list.schema.json#/definitions/workFacts"] = RuleFileParser.Keys.WorkFacts,
+        ["reform.schema.json#"] = RuleFileParser.ReformKeys.Reform,
+        ["reform.schema.json#/definitions/figureChange"] = RuleFileParser.ReformKeys.Figure,
+        ["reform.schema.json#/definitions/listChange"] = RuleFileParser.ReformKeys.List,
+        ["reform.schema.json#/definitions/quotaChange"] = RuleFileParser.ReformKeys.Quota,
+        ["reform.schema.json#/definitions/allocationChange"] = RuleFileParser.ReformKeys.Allocation,
+        ["reform.schema.json#/definitions/rowPatch"] = RuleFileParser.Keys.RowPatch,
+        ["reform.schema.json#/definitions/cell"] = RuleFileParser.Keys.Cell,
+        ["reform.schema.json#/definitions/figure"] = RuleFileParser.Keys.Figure,
+        ["reform.schema.json#/definitions/listEntry"] = RuleFileParser.Keys.ListEntry,
+        ["reform.schema.json#/definitions/workFacts"] = RuleFileParser.Keys.WorkFacts,
         ["golden-tests.schema.json#"] = GoldenTests.Keys.File,
         ["golden-tests.schema.json#/definitions/case"] = GoldenTests.Keys.Case,
         ["golden-tests.schema.json#/definitions/expectation"] = GoldenTests.Keys.Expectation,
@@ -68,6 +78,7 @@ public partial class SchemaTests
     [
         "table.schema.json#/definitions/points/oneOf/1",
         "ruleset.schema.json#/definitions/points/oneOf/1",
+        "reform.schema.json#/definitions/points/oneOf/1",
         "golden-tests.schema.json#/definitions/case/properties/expect",
     ];
 
@@ -90,6 +101,24 @@ public partial class SchemaTests
         }
         Assert.True(problems.Count == 0, string.Join("\n", problems));
         Assert.Equal(5, expected.Values.Distinct().Count()); // every schema has files
+    }
+
+    [Fact]
+    public void Every_example_reform_names_the_reform_schema_validates_against_it_and_parses()
+    {
+        var files = Directory.GetFiles(Path.Combine(Repo.Root, "examples", "reforms"), "*.yaml");
+        Assert.NotEmpty(files);
+        foreach (var file in files)
+        {
+            Assert.Equal("# yaml-language-server: $schema=../../rules/schema/reform.schema.json", File.ReadLines(file).First());
+            Assert.True(Validate("reform.schema.json", File.ReadAllText(file)) is [] , file + string.Join("\n", Validate("reform.schema.json", File.ReadAllText(file))));
+            var errors = new List<RuleError>();
+            Assert.NotNull(RuleFileParser.ParseReform(file, File.ReadAllText(file), errors));
+            Assert.Empty(errors);
+        }
+        // A change the loader refuses, the schema refuses too.
+        Assert.NotEmpty(Validate("reform.schema.json", "id: r\ntitle: t\nchanges:\n  - figure: T1.A.1.x\n    valeu: 3\n"));
+        Assert.NotEmpty(Validate("reform.schema.json", "id: r\ntitle: t\nchanges:\n  - work_cap: 20\n    excess: redistribute\n"));
     }
 
     /// <summary>The schema of each YAML file, from what the loader makes of it: manifests, their tables and lists, golden tests.</summary>
@@ -138,7 +167,7 @@ public partial class SchemaTests
         foreach (var at in RoleMaps) Assert.True(Properties(found[at]).SetEquals(RoleNames.ByKey.Keys), at);
 
         // Every kind the loaders know is in a schema.
-        var all = RuleFileParser.Keys.All.Concat(GoldenTests.Keys.All).Concat(AllocationGoldenTests.Keys.All);
+        var all = RuleFileParser.Keys.All.Concat(RuleFileParser.ReformKeys.All).Concat(GoldenTests.Keys.All).Concat(AllocationGoldenTests.Keys.All);
         Assert.Empty(all.Except(KeysBySchema.Values).Select(k => k.Kind));
     }
 

@@ -141,31 +141,7 @@ public class WarmStartTests
     }
 
     /// <summary>Runs the built CLI's validate in a fresh process with the given cache; its standard output.</summary>
-    private static string Validate(string rulesRoot, string cache)
-    {
-        var cli = Path.Combine(AppContext.BaseDirectory, "contributi.dll");
-        Assert.True(File.Exists(cli), "the CLI is built beside the tests: " + cli);
-        var dotnet = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host && File.Exists(host)
-            ? host
-            : Environment.ProcessPath is { } self && Path.GetFileNameWithoutExtension(self) == "dotnet" ? self : "dotnet";
-        var psi = new ProcessStartInfo(dotnet)
-        {
-            RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
-            ArgumentList = { cli, "validate", "--rules", rulesRoot },
-        };
-        psi.Environment["CONTRIBUTI_RULES_CACHE"] = cache;
-        psi.Environment["CONTRIBUTI_REPORT_ASSEMBLIES"] = "1";
-        using var p = Process.Start(psi)!;
-        var stderr = p.StandardError.ReadToEndAsync();
-        var stdout = p.StandardOutput.ReadToEnd();
-        if (!p.WaitForExit(180_000))
-        {
-            p.Kill(entireProcessTree: true);
-            throw new TimeoutException("contributi validate did not finish in 180 s");
-        }
-        Assert.True(p.ExitCode == 0, $"validate exited {p.ExitCode}:\n{stdout}\n{stderr.Result}");
-        return stdout;
-    }
+    private static string Validate(string rulesRoot, string cache) => CliProcess.Run(cache, "validate", "--rules", rulesRoot);
 
     private static List<string> RuleSetLines(string output) =>
         output.Split('\n').Select(l => l.TrimEnd('\r')).Where(l => l.StartsWith("ok ", StringComparison.Ordinal)).ToList();

@@ -112,6 +112,9 @@ public sealed record AllocationOutcome(
     /// <summary>The overlays applied to the version (e.g. covid-19).</summary>
     public IReadOnlyList<string> Overlays { get; init; } = [];
 
+    /// <summary>The what-if reform the rule set was changed by, or null.</summary>
+    public Rules.AppliedReform? Reform { get; init; }
+
     /// <summary>The paying (sub-)quotas' accounts summed: budget = this account's resources + reserved.</summary>
     public Reconciliation Account { get; init; } = Reconciliation.Zero;
 

@@ -182,6 +182,7 @@ public static class Allocator
                 .ThenBy(e => e.Article, Ord).ThenBy(e => e.Reason, Ord).ToList())
         {
             Overlays = def.AppliedOverlays,
+            Reform = def.Reform,
             Account = paying.Aggregate(Reconciliation.Zero, (sum, q) => sum + q.Account!),
             WorksClaimed = claims.GroupBy(c => c.CompanyId, Ord)
                 .ToDictionary(g => g.Key, g => (IReadOnlyList<string>)g.Select(c => c.WorkId).Distinct(Ord).ToList(), Ord),

@@ -278,8 +278,14 @@ public sealed record RuleSetDefinition(
     /// <summary>Where <see cref="LawText"/> comes from: the text read and checked at load, or a reader for a warm start.</summary>
     public Lazy<Engine.Law.DecreeText?>? LawSource { get; init; }
 
-    /// <summary>The version's own id when this is a version with overlays applied (<see cref="Id"/> is then "dm-2021+covid-19").</summary>
-    public string BaseId => AppliedOverlays.Count == 0 ? Id : Id[..Id.IndexOf('+')];
+    /// <summary>
+    /// The version's own id when this is a version with overlays applied (<see cref="Id"/> is then "dm-2021+covid-19") or a
+    /// reform applied ("dm-2021+covid-19@tier-4000").
+    /// </summary>
+    public string BaseId => Id.AsSpan().IndexOfAny('+', '@') is var cut and >= 0 ? Id[..cut] : Id; // no array per call: the totals path reads it
+
+    /// <summary>The what-if reform applied on top of the rule set (its id is then the rule set's, '@', the reform's), or null.</summary>
+    public AppliedReform? Reform { get; init; }
 }
 
 /// <summary>A figure with the article it comes from.</summary>

@@ -24,8 +24,8 @@ public static class OverlayMerger
                 switch (p.Action)
                 {
                     case PatchAction.Add:
-                        if (found is not null) { Error($"overlay {o.Id} adds row {p.RowId}, which {version.Id} already has"); break; }
-                        if (Find(tables, p.After ?? "") is not { } at) { Error($"overlay {o.Id} adds row {p.RowId} after {p.After}, which {version.Id} does not have"); break; }
+                        if (found is not null) { Error($"{o.Kind} {o.Id} adds row {p.RowId}, which {version.Id} already has"); break; }
+                        if (Find(tables, p.After ?? "") is not { } at) { Error($"{o.Kind} {o.Id} adds row {p.RowId} after {p.After}, which {version.Id} does not have"); break; }
                         var (rows, index) = at;
                         var anchor = rows[index];
                         rows.Insert(index + 1, p.Row! with
@@ -36,16 +36,16 @@ public static class OverlayMerger
                         });
                         break;
                     case PatchAction.Disable:
-                        if (found is not { } d) { Error($"overlay {o.Id} disables row {p.RowId}, which {version.Id} does not have"); break; }
+                        if (found is not { } d) { Error($"{o.Kind} {o.Id} disables row {p.RowId}, which {version.Id} does not have"); break; }
                         d.Rows.RemoveAt(d.Index);
                         break;
                     case PatchAction.Figures:
-                        if (found is not { } f) { Error($"overlay {o.Id} patches row {p.RowId}, which {version.Id} does not have"); break; }
+                        if (found is not { } f) { Error($"{o.Kind} {o.Id} patches row {p.RowId}, which {version.Id} does not have"); break; }
                         var row = f.Rows[f.Index];
                         foreach (var unknown in p.Figures.Where(x => row.Figures.All(y => y.Name != x.Name)))
-                            Error($"overlay {o.Id} patches figure {unknown.Name} of row {p.RowId}, which has {(row.Figures.Count == 0 ? "no figures" : "only " + string.Join(", ", row.Figures.Select(y => y.Name)))}");
+                            Error($"{o.Kind} {o.Id} patches figure {unknown.Name} of row {p.RowId}, which has {(row.Figures.Count == 0 ? "no figures" : "only " + string.Join(", ", row.Figures.Select(y => y.Name)))}");
                         if (row.BasePatterns.Count > 0)
-                            Error($"overlay {o.Id} patches the figures of row {p.RowId} within its window, but the row takes a base: patch its expressions instead");
+                            Error($"{o.Kind} {o.Id} patches the figures of row {p.RowId} within its window, but the row takes a base: patch its expressions instead");
                         if (row.Windowed is not null)
                             Error($"row {p.RowId} already has windowed figures from overlay {row.Windowed.OverlayId}");
                         f.Rows[f.Index] = row with
@@ -55,7 +55,7 @@ public static class OverlayMerger
                         };
                         break;
                     case PatchAction.Replace:
-                        if (found is not { } e) { Error($"overlay {o.Id} replaces row {p.RowId}, which {version.Id} does not have"); break; }
+                        if (found is not { } e) { Error($"{o.Kind} {o.Id} replaces row {p.RowId}, which {version.Id} does not have"); break; }
                         var old = e.Rows[e.Index];
                         var cells = old.Cells.Where(c => p.Row!.Cells.All(n => n.Role != c.Role)).Concat(p.Row!.Cells).ToList();
                         e.Rows[e.Index] = old with
@@ -68,7 +68,7 @@ public static class OverlayMerger
                         };
                         break;
                     default:
-                        throw new InvalidOperationException($"overlay {o.Id}: patch action {p.Action} of row {p.RowId} not applied");
+                        throw new InvalidOperationException($"{o.Kind} {o.Id}: patch action {p.Action} of row {p.RowId} not applied");
                 }
             }
             foreach (var q in ov.Quantities)
@@ -78,12 +78,12 @@ public static class OverlayMerger
                 if (q.Action == QuantityAction.Define)
                 {
                     if (i >= 0) errors.Add(new RuleError(q.Location.File, q.Location.Line,
-                        $"overlay {o.Id} defines quantity {q.Name}, which {version.Id} defines at {quantities[i].Location}: change it with 'plus' or 'minus'", q.Location.Column));
+                        $"{o.Kind} {o.Id} defines quantity {q.Name}, which {version.Id} defines at {quantities[i].Location}: change it with 'plus' or 'minus'", q.Location.Column));
                     else quantities.Add(new QuantityDefinition(q.Name, q.Label, q.Citation, [term], q.Location));
                 }
                 else if (i < 0)
                     errors.Add(new RuleError(q.Location.File, q.Location.Line,
-                        $"overlay {o.Id} changes quantity {q.Name}, which {version.Id} does not define{YamlKeys.Suggestion(q.Name, quantities.Select(x => x.Name))}", q.Location.Column));
+                        $"{o.Kind} {o.Id} changes quantity {q.Name}, which {version.Id} does not define{YamlKeys.Suggestion(q.Name, quantities.Select(x => x.Name))}", q.Location.Column));
                 else quantities[i] = quantities[i] with { Terms = [.. quantities[i].Terms, term] };
             }
         }

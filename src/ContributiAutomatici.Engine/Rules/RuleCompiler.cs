@@ -61,6 +61,15 @@ public sealed record RuleCompileOptions
     /// </summary>
     public bool BakeFigures { get; init; }
 
+    /// <summary>
+    /// Load the compiled assembly into a collectible load context of its own, not shared by content, unloaded when the rule set
+    /// is let go (<see cref="RuleCompiler.Unload"/>): what-if reforms, compiled per request and kept a while. Default: false.
+    /// </summary>
+    public bool Collectible { get; init; }
+
+    /// <summary>The what-if reforms a catalog keeps built (<see cref="ReformCache.Capacity"/>). Default 16.</summary>
+    public int ReformCacheSize { get; init; } = ReformCache.DefaultCapacity;
+
     /// <summary>Where warnings go: a cache folder not used, a cached assembly discarded. Default: nowhere.</summary>
     public Action<string> Warn { get; init; } = _ => { };
 }
@@ -131,14 +140,57 @@ public static class RuleCompiler
                 if (problems.Count == 0) cache.TryWrite(cacheFile, image);
                 else options.Warn($"rule set {def.Id} not cached: its assembly does not pass the check ({string.Join("; ", problems)})");
             }
-            assembly = Load(def, cacheKey, image);
+            assembly = options.Collectible
+                ? new AssemblyLoadContext($"reform:{def.Id}:{cacheKey[..12]}", isCollectible: true).LoadFromStream(new MemoryStream(image))
+                : Load(def, cacheKey, image);
             from = CompileSource.Compiled;
+            Interlocked.Increment(ref _compilations);
         }
         var type = assembly.GetType($"{Namespace}.{className}", throwOnError: true)!;
         var create = type.GetMethod("Create", BindingFlags.Public | BindingFlags.Static)!.CreateDelegate<Func<decimal[], RuleScope>>();
         Func<RuleScope> factory = () => create(table);
         timings.Total = sw.Elapsed;
-        return new CompiledRuleSet(def, lists, cells, exprs.Select(x => x.Describe(def)).ToArray(), factory, from, timings);
+        return new CompiledRuleSet(def, lists, cells, exprs.Select(x => x.Describe(def)).ToArray(), factory, from, timings)
+        {
+            Create = options.BakeFigures ? null : create,
+        };
+    }
+
+    private static long _compilations;
+
+    /// <summary>Rule sets compiled by Roslyn in this process (not taken from a cache): what a test or a metric reads.</summary>
+    public static long Compilations => Interlocked.Read(ref _compilations);
+
+    /// <summary>
+    /// <paramref name="def"/>, which differs from <paramref name="law"/>'s definition in figure values, list entries, quotas and
+    /// allocation figures only (a figure-only reform), scored by the law's compiled class created with <paramref name="def"/>'s
+    /// figure table: nothing compiled, nothing of Roslyn touched. Throws when the two do not have the same figure slots (a change
+    /// of shape must be compiled).
+    /// </summary>
+    public static CompiledRuleSet Refigure(CompiledRuleSet law, RuleSetDefinition def)
+    {
+        var create = law.Create ?? throw new InvalidOperationException($"rule set {law.Id} has its figures baked in: it cannot take another figure table");
+        var cells = Flatten(def);
+        var slots = FigureSlots(DistinctRows(cells));
+        var lawSlots = FigureSlots(DistinctRows(law.Cells));
+        if (cells.Count != law.Cells.Count || slots.Count != lawSlots.Count ||
+            slots.Where((x, i) => x.Row != lawSlots[i].Row || x.Windowed != lawSlots[i].Windowed || x.Figure.Name != lawSlots[i].Figure.Name).Any())
+            throw new InvalidOperationException($"{def.Id} does not have the shape of {law.Id}: it must be compiled");
+        var table = new decimal[slots.Count];
+        for (var i = 0; i < table.Length; i++) table[i] = slots[i].Figure.Value;
+        var lists = ReferenceEquals(def.Lists, law.Definition.Lists) ? law.Lists : new ListCatalog(def.Lists);
+        return law.WithDefinition(def, lists, cells, () => create(table));
+    }
+
+    /// <summary>
+    /// Starts unloading the collectible load context of a rule set compiled with <see cref="RuleCompileOptions.Collectible"/>
+    /// (done once nothing references its code any more); nothing for any other rule set.
+    /// </summary>
+    public static void Unload(CompiledRuleSet ruleSet)
+    {
+        if (ruleSet.Create?.Method.DeclaringType?.Assembly is { } assembly &&
+            AssemblyLoadContext.GetLoadContext(assembly) is { IsCollectible: true } context)
+            context.Unload();
     }
 
     /// <summary>RuleSet_ and the id, every character that is not a letter or digit as '_'.</summary>

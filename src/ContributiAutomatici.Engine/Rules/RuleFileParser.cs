@@ -218,24 +218,7 @@ public static partial class RuleFileParser
         var entries = new List<ListEntry>();
         foreach (var en in yf.Seq(m.Node_("entries"), "entries"))
         {
-            if (yf.Map(en, "a list entry", Keys.ListEntry) is not { } e) continue;
-            var entry = new ListEntry(e.Str("id", required: true) ?? "", e.Str("name", required: true) ?? "", e.Str("band"),
-                e.Str("category", required: true) ?? "", e.Dec("increment") ?? 0, e.Str("cite", required: true) ?? "", yf.At(en))
-            {
-                ForWorks = Facts(yf, e.Node_("for_works")), NotForWorks = Facts(yf, e.Node_("not_for_works")),
-                InForceFrom = e.Date("in_force_from"), Note = e.Str("note"),
-            };
-            e.Done("a list entry");
-            if (kind == "festivals" && entry.Band is not ("A" or "B" or "C")) yf.Error(en, $"festival '{entry.Id}' needs band A, B or C");
-            if (StateListKinds.Contains(kind))
-            {
-                if (entry.Id.Length != 2 || !char.IsAsciiLetterUpper(entry.Id[0]) || !char.IsAsciiLetterUpper(entry.Id[1]))
-                    yf.Error(en, $"the id of a State is its ISO 3166-1 alpha-2 code (\"KR\"), got '{entry.Id}'");
-                // Listed without a date: not in force. The note says why (an agreement being prepared, a date not verified).
-                if (entry.InForceFrom is null && string.IsNullOrWhiteSpace(entry.Note))
-                    yf.Error(en, $"'{entry.Id}' has no in_force_from: say in a note why (being prepared, date not verified)");
-            }
-            else if (entry.InForceFrom is not null) yf.Error(en, $"in_force_from dates the entries of {string.Join(", ", StateListKinds)} only");
+            if (ParseListEntry(yf, en, kind) is not { } entry) continue;
             if (entries.Any(x => x.Id == entry.Id && x.Band == entry.Band && x.Category == entry.Category))
                 yf.Error(en, $"duplicate entry '{entry.Id}' in {(entry.Band is null ? "" : $"band {entry.Band} ")}list {entry.Category}");
             else if (entries.FirstOrDefault(x => x.Id == entry.Id && x.Name != entry.Name) is { } other)
@@ -295,6 +278,30 @@ public static partial class RuleFileParser
                 errors.Add(new RuleError(g.Location.File, g.Location.Line,
                     $"group '{g.Name}' names '{id}', which the {list.Kind} list does not list{YamlKeys.Suggestion(id, ids)}", g.Location.Column));
         }
+    }
+
+    /// <summary>One entry of a list of <paramref name="kind"/> (a list file's, or one a reform adds).</summary>
+    private static ListEntry? ParseListEntry(YamlFile yf, YamlDotNet.RepresentationModel.YamlNode en, string kind)
+    {
+        if (yf.Map(en, "a list entry", Keys.ListEntry) is not { } e) return null;
+        var entry = new ListEntry(e.Str("id", required: true) ?? "", e.Str("name", required: true) ?? "", e.Str("band"),
+            e.Str("category", required: true) ?? "", e.Dec("increment") ?? 0, e.Str("cite", required: true) ?? "", yf.At(en))
+        {
+            ForWorks = Facts(yf, e.Node_("for_works")), NotForWorks = Facts(yf, e.Node_("not_for_works")),
+            InForceFrom = e.Date("in_force_from"), Note = e.Str("note"),
+        };
+        e.Done("a list entry");
+        if (kind == "festivals" && entry.Band is not ("A" or "B" or "C")) yf.Error(en, $"festival '{entry.Id}' needs band A, B or C");
+        if (StateListKinds.Contains(kind))
+        {
+            if (entry.Id.Length != 2 || !char.IsAsciiLetterUpper(entry.Id[0]) || !char.IsAsciiLetterUpper(entry.Id[1]))
+                yf.Error(en, $"the id of a State is its ISO 3166-1 alpha-2 code (\"KR\"), got '{entry.Id}'");
+            // Listed without a date: not in force. The note says why (an agreement being prepared, a date not verified).
+            if (entry.InForceFrom is null && string.IsNullOrWhiteSpace(entry.Note))
+                yf.Error(en, $"'{entry.Id}' has no in_force_from: say in a note why (being prepared, date not verified)");
+        }
+        else if (entry.InForceFrom is not null) yf.Error(en, $"in_force_from dates the entries of {string.Join(", ", StateListKinds)} only");
+        return entry;
     }
 
     /// <summary><c>{ documentary: true, short_film: false }</c>: facts of the work a list entry holds for.</summary>
@@ -513,12 +520,9 @@ public static partial class RuleFileParser
     /// </summary>
     private static decimal? FigureValue(YamlFile yf, YamlDotNet.RepresentationModel.YamlNode node, string rowId, string name, string text, string unit)
     {
-        if (unit == "EUR" && !EuroText.IsMatch(text))
+        if (EuroProblem(text, unit) is { } problem)
         {
-            yf.Error(node, ItalianThousands.IsMatch(text)
-                ? $"row {rowId}: figure {name} = {text} EUR would read as {ReadAs(text)} (a dot is a decimal point here, not a thousands separator): did you mean {ItalianNumber(text)}? " +
-                  "(EUR figures are written without thousands separators, at most two decimals after a dot)"
-                : $"row {rowId}: figure {name} = {text}: a EUR figure is a whole number of euro or has at most two decimals after a dot");
+            yf.Error(node, $"row {rowId}: figure {name} = {problem}");
             return null;
         }
         if (unit == Figure.MonthDay)
@@ -532,6 +536,14 @@ public static partial class RuleFileParser
         yf.Error(node, $"row {rowId}: figure {name} must be a number, got '{text}'");
         return null;
     }
+
+    /// <summary>Why a figure's text is not a EUR amount (the text onwards: "4.000 EUR would read as 4 ..."), or null.</summary>
+    internal static string? EuroProblem(string text, string unit) =>
+        unit != "EUR" || EuroText.IsMatch(text) ? null
+        : ItalianThousands.IsMatch(text)
+            ? $"{text} EUR would read as {ReadAs(text)} (a dot is a decimal point here, not a thousands separator): did you mean {ItalianNumber(text)}? " +
+              "(EUR figures are written without thousands separators, at most two decimals after a dot)"
+            : $"{text}: a EUR figure is a whole number of euro or has at most two decimals after a dot";
 
     private static string ReadAs(string text) =>
         decimal.TryParse(text, System.Globalization.NumberStyles.Number, System.Globalization.CultureInfo.InvariantCulture, out var d)
@@ -559,30 +571,9 @@ public static partial class RuleFileParser
         {
             if (yf.Map(pn, "a row patch", Keys.RowPatch) is not { } pm) continue;
             var at = yf.At(pn);
-            if (pm.Str("add") is { } addId)
+            if (ParseRowChange(yf, pm, quotaIds, out var change))
             {
-                var after = pm.Str("after", required: true);
-                // The added row is read like any row; its table and section are those of the row it follows.
-                var row = ParseRow(yf, pm, "", "", null, quotaIds, quotaOptional: true, idKey: "add");
-                rows.Add(new RowPatch(addId, PatchAction.Add, row?.Citation ?? "", [], row, after, at));
-                continue;
-            }
-            if (pm.Str("disable") is { } disableId)
-            {
-                rows.Add(new RowPatch(disableId, PatchAction.Disable, pm.Str("cite", required: true) ?? "", [], null, null, at));
-                pm.Done($"the patch disabling {disableId}");
-                continue;
-            }
-            if (pm.Str("replace") is { } replaceId)
-            {
-                // The rare case where a measure changes the shape of a row: its expressions replaced, whole, with the reason
-                // why figures and quantities do not suffice. validate prints every replacement: an edit of the version's
-                // row there is shadowed while the overlay applies.
-                var reason = pm.Str("reason", required: true) ?? "";
-                var replacing = ParseRow(yf, pm, "", "", null, quotaIds, quotaOptional: true, labelOptional: true, idKey: "replace", finish: false);
-                if (pm.Node_("points") is null && pm.Node_("when") is null) yf.Error(pn, $"replace of {replaceId} changes nothing: give 'points' or 'when'");
-                pm.Done($"the replacement of {replaceId}");
-                if (replacing is not null) rows.Add(new RowPatch(replaceId, PatchAction.Replace, replacing.Citation, [], replacing, null, at) { Reason = reason });
+                if (change is not null) rows.Add(change);
                 continue;
             }
             var id = pm.Str("patch");
@@ -603,6 +594,43 @@ public static partial class RuleFileParser
         return new OverlayDefinition(patches ?? "", onByDefault, from, to, rows);
     }
 
+
+    /// <summary>
+    /// A row patch that adds, disables or replaces a row (an overlay's, or a reform's change): false when the mapping is none of
+    /// these (an overlay's 'patch'); <paramref name="change"/> null when it was one of them but refused (its errors reported).
+    /// </summary>
+    private static bool ParseRowChange(YamlFile yf, YamlMap pm, HashSet<string> quotaIds, out RowPatch? change)
+    {
+        change = null;
+        var at = yf.At(pm.Node);
+        if (pm.Str("add") is { } addId)
+        {
+            var after = pm.Str("after", required: true);
+            // The added row is read like any row; its table and section are those of the row it follows.
+            var row = ParseRow(yf, pm, "", "", null, quotaIds, quotaOptional: true, idKey: "add");
+            change = new RowPatch(addId, PatchAction.Add, row?.Citation ?? "", [], row, after, at);
+            return true;
+        }
+        if (pm.Str("disable") is { } disableId)
+        {
+            change = new RowPatch(disableId, PatchAction.Disable, pm.Str("cite", required: true) ?? "", [], null, null, at);
+            pm.Done($"the patch disabling {disableId}");
+            return true;
+        }
+        if (pm.Str("replace") is { } replaceId)
+        {
+            // The rare case where a measure changes the shape of a row: its expressions replaced, whole, with the reason
+            // why figures and quantities do not suffice. validate prints every replacement: an edit of the version's
+            // row there is shadowed while the overlay applies.
+            var reason = pm.Str("reason", required: true) ?? "";
+            var replacing = ParseRow(yf, pm, "", "", null, quotaIds, quotaOptional: true, labelOptional: true, idKey: "replace", finish: false);
+            if (pm.Node_("points") is null && pm.Node_("when") is null) yf.Error(pm.Node, $"replace of {replaceId} changes nothing: give 'points' or 'when'");
+            pm.Done($"the replacement of {replaceId}");
+            if (replacing is not null) change = new RowPatch(replaceId, PatchAction.Replace, replacing.Citation, [], replacing, null, at) { Reason = reason };
+            return true;
+        }
+        return false;
+    }
 
     private static readonly string[] QuantityForms = ["expr", "plus", "minus"];
 

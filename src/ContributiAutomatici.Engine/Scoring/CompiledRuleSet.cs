@@ -203,6 +203,9 @@ public sealed class CompiledRuleSet
 
     private readonly string[] _expressionSites;
 
+    // The version's id, cut from the rule set's once ("dm-2021+covid-19@reform": "dm-2021"), not per work on the totals path.
+    private readonly string _baseId;
+
     internal CompiledRuleSet(RuleSetDefinition definition, ListCatalog lists, IReadOnlyList<CellInfo> cells, string[] expressionSites,
         Func<RuleScope> factory, CompileSource source, CompileTimings timings)
     {
@@ -211,6 +214,7 @@ public sealed class CompiledRuleSet
         _expressionSites = expressionSites;
         Timings = timings;
         Definition = definition;
+        _baseId = definition.BaseId;
         Lists = lists;
         Cells = _cells = [.. cells];
         _factory = factory;
@@ -291,6 +295,13 @@ public sealed class CompiledRuleSet
         return string.Join(" + ", ids);
     }
 
+    /// <summary>Creates the compiled class with a figure table (null when the figures are baked in): a figure-only reform's way in.</summary>
+    internal Func<decimal[], RuleScope>? Create { get; init; }
+
+    /// <summary>The same compiled class, for a definition of the same shape (another figure table, other list entries).</summary>
+    internal CompiledRuleSet WithDefinition(RuleSetDefinition definition, ListCatalog lists, IReadOnlyList<CellInfo> cells, Func<RuleScope> factory) =>
+        new(definition, lists, cells, _expressionSites, factory, Source, Timings) { Create = Create };
+
     public RuleSetDefinition Definition { get; }
     public string Id => Definition.Id;
     public string ContentHash => Definition.ContentHash;
@@ -356,7 +367,7 @@ public sealed class CompiledRuleSet
             for (var k = 0; k < roles.Count; k++) asked |= 1 << (int)roles[k].Role;
             var flag = (asked & _flaggedRoles) != 0;
             Run(scope, work, roles, totals: !flag);
-            into.Reset(Definition.BaseId, _quotaIds);
+            into.Reset(_baseId, _quotaIds);
             var n = _quotaIds.Length;
             for (var k = 0; k < roles.Count; k++)
             {

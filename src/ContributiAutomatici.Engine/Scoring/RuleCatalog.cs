@@ -44,8 +44,10 @@ public sealed class RuleCatalog
 {
     private readonly Dictionary<string, CompiledRuleSet> _byId;
 
-    private RuleCatalog(IReadOnlyList<CompiledRuleSet> sets, IReadOnlyList<RuleSetDefinition> overlays, TimeSpan loadTime, int foldersFromCache, int folders)
+    private RuleCatalog(IReadOnlyList<CompiledRuleSet> sets, IReadOnlyList<RuleSetDefinition> overlays, TimeSpan loadTime, int foldersFromCache, int folders,
+        int reformCacheSize)
     {
+        Reforms.Capacity = reformCacheSize;
         FoldersFromCache = foldersFromCache;
         Folders = folders;
         RuleSets = sets;
@@ -60,6 +62,16 @@ public sealed class RuleCatalog
     private readonly Dictionary<string, CompiledRuleSet> _versionsById;
     // A version with its default overlays, for the requests that name none (most): resolved once.
     private readonly System.Collections.Concurrent.ConcurrentDictionary<CompiledRuleSet, CompiledRuleSet?> _defaults = new();
+
+    /// <summary>The what-if reforms built on this catalog's rule sets, kept for the requests that send them again.</summary>
+    public ReformCache Reforms { get; } = new();
+
+    /// <summary>
+    /// <paramref name="law"/> with a what-if reform applied (built once per content, then kept: <see cref="Reforms"/>). Throws
+    /// <see cref="RuleLoadException"/> naming the reform's lines when it is refused.
+    /// </summary>
+    public CompiledRuleSet WithReform(CompiledRuleSet law, ReformDefinition reform, out ReformSource source) =>
+        Reforms.Apply(law, reform, id => FindVersion(id)?.Definition, out source);
 
     /// <summary>The decree version with that id (not an overlay combination), or null.</summary>
     public CompiledRuleSet? FindVersion(string id) => _versionsById.GetValueOrDefault(id);
@@ -188,7 +200,7 @@ public sealed class RuleCatalog
             }
         }
         if (errors.Count > 0) throw new RuleLoadException(errors);
-        return new RuleCatalog(sets, defs.Overlays, sw.Elapsed, fromCache, folders);
+        return new RuleCatalog(sets, defs.Overlays, sw.Elapsed, fromCache, folders, options.ReformCacheSize);
     }
 
     /// <summary>
