@@ -4,6 +4,7 @@ using ContributiAutomatici.Engine.Allocation;
 using ContributiAutomatici.Engine.Scoring;
 using ContributiAutomatici.Protocol;
 using Google.Protobuf;
+using ContributiAutomatici.Tooling;
 using V1 = ContributiAutomatici.Contracts.V1;
 
 namespace ContributiAutomatici.Cli;

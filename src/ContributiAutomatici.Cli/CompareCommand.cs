@@ -4,6 +4,7 @@ using ContributiAutomatici.Engine.Rules;
 using ContributiAutomatici.Engine.Scoring;
 using ContributiAutomatici.Protocol;
 using Google.Protobuf;
+using ContributiAutomatici.Tooling;
 using V1 = ContributiAutomatici.Contracts.V1;
 
 namespace ContributiAutomatici.Cli;
@@ -53,7 +54,7 @@ internal static class CompareCommand
         }
         var diff = RuleSetDiff.Compare(da, db);
         if (json) io.Out.WriteLine(Json.Format(diff));
-        else RuleSetDiff.Write(diff, io.Out);
+        else RuleSetDiffText.Write(diff, io.Out);
         return Program.Ok;
     }
 

@@ -12,6 +12,7 @@ using Google.Protobuf;
 using Grpc.Net.Client;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Configuration;
+using ContributiAutomatici.Tooling;
 
 namespace ContributiAutomatici.Benchmarks;
 

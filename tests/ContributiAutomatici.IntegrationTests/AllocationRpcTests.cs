@@ -5,6 +5,7 @@ using ContributiAutomatici.Protocol;
 using Google.Protobuf;
 using Grpc.Core;
 using Xunit;
+using ContributiAutomatici.Tooling;
 
 namespace ContributiAutomatici.IntegrationTests;
 

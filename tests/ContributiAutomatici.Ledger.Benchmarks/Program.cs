@@ -6,6 +6,7 @@ using ContributiAutomatici.Engine.Scoring;
 using ContributiAutomatici.Ledger;
 using ContributiAutomatici.Protocol;
 using Npgsql;
+using ContributiAutomatici.Tooling;
 
 namespace ContributiAutomatici.Ledger.Benchmarks;
 

@@ -6,6 +6,7 @@ using FsCheck.Fluent;
 using FsCheck.Xunit;
 using Google.Protobuf;
 using static ContributiAutomatici.Tests.AllocationPropertyTests;
+using ContributiAutomatici.Tooling;
 using V1 = ContributiAutomatici.Contracts.V1;
 
 namespace ContributiAutomatici.Tests;

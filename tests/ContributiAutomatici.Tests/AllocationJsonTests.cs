@@ -1,6 +1,7 @@
 using ContributiAutomatici.Engine.Allocation;
 using ContributiAutomatici.Protocol;
 using Google.Protobuf;
+using ContributiAutomatici.Tooling;
 using V1 = ContributiAutomatici.Contracts.V1;
 
 namespace ContributiAutomatici.Tests;

@@ -1,5 +1,6 @@
 using ContributiAutomatici.Cli;
 using ContributiAutomatici.Protocol;
+using ContributiAutomatici.Tooling;
 
 namespace ContributiAutomatici.Tests;
 

@@ -1,5 +1,6 @@
 using ContributiAutomatici.Engine.Rules;
 using ContributiAutomatici.Protocol;
+using ContributiAutomatici.Tooling;
 
 namespace ContributiAutomatici.Tests;
 

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
 using ContributiAutomatici.Protocol;
+using ContributiAutomatici.Tooling;
 using V1 = ContributiAutomatici.Contracts.V1;
 
 namespace ContributiAutomatici.Tests;

@@ -5,6 +5,7 @@ using ContributiAutomatici.Engine.Rules;
 using ContributiAutomatici.Engine.Scoring;
 using ContributiAutomatici.Protocol;
 using Google.Protobuf;
+using ContributiAutomatici.Tooling;
 
 namespace ContributiAutomatici.Tests;
 

@@ -9,6 +9,7 @@ using Google.Protobuf.Reflection;
 using Json.Schema;
 using YamlDotNet.Core;
 using YamlDotNet.RepresentationModel;
+using ContributiAutomatici.Tooling;
 using V1 = ContributiAutomatici.Contracts.V1;
 
 namespace ContributiAutomatici.Tests;

@@ -1,6 +1,6 @@
 using System.Globalization;
 
-namespace ContributiAutomatici.Protocol;
+namespace ContributiAutomatici.Tooling;
 
 /// <summary>
 /// Numbers in golden tests: a computed value matches an expected one when, rounded to the expected value's decimals (at

@@ -2,7 +2,7 @@ using System.Globalization;
 using ContributiAutomatici.Engine.Scoring;
 using V1 = ContributiAutomatici.Contracts.V1;
 
-namespace ContributiAutomatici.Protocol;
+namespace ContributiAutomatici.Tooling;
 
 /// <summary>
 /// A realistic synthetic year of applications, the same for the same seed: a few blockbusters and many small works

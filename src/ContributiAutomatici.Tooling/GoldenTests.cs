@@ -10,7 +10,9 @@ using YamlDotNet.Core;
 using YamlDotNet.RepresentationModel;
 using V1 = ContributiAutomatici.Contracts.V1;
 
-namespace ContributiAutomatici.Protocol;
+using ContributiAutomatici.Protocol;
+
+namespace ContributiAutomatici.Tooling;
 
 /// <summary>What one role must score in a golden case. Points are compared after rounding the computed
 /// value to the expected value's decimals (at least 2): write 386.67 for 386.666...</summary>

@@ -7,7 +7,9 @@ using Google.Protobuf;
 using YamlDotNet.RepresentationModel;
 using V1 = ContributiAutomatici.Contracts.V1;
 
-namespace ContributiAutomatici.Protocol;
+using ContributiAutomatici.Protocol;
+
+namespace ContributiAutomatici.Tooling;
 
 /// <summary>
 /// A golden allocation: a year (contributi.v1.AllocationYear in the protobuf JSON mapping, as YAML) and what the decree
