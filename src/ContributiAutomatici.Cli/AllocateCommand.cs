@@ -243,7 +243,7 @@ internal static class AllocateCommand
         {
             // The rule set's lists come from its files, parsed and checked; nothing is compiled.
             if (new RuleSource(r.GetValue(rules), noCache: true, io.Err).Definitions() is not { } defs) return Program.InputError;
-            var versions = defs.Where(d => d.Kind == "version").ToList();
+            var versions = defs.Where(d => d.Kind == Engine.Rules.RuleSetKind.Version).ToList();
             var y = r.GetValue(year);
             var id = r.GetValue(ruleSet);
             var version = id is not null

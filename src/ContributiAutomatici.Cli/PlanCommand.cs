@@ -32,7 +32,7 @@ internal static class PlanCommand
     private static int Run(RuleSource source, string selector, string[] rowIds, Io io)
     {
         if (source.Resolved() is not { } defs) return Program.InputError;
-        if (defs.Select(selector, out var why) is not { } chosen || chosen.Kind != "version" && chosen.AppliedOverlays.Count == 0)
+        if (defs.Select(selector, out var why) is not { } chosen || chosen.Kind != RuleSetKind.Version && chosen.AppliedOverlays.Count == 0)
         {
             io.Err.WriteLine($"plan: {why ?? $"'{selector}' is an overlay: name its version (dm-2021)"}");
             return Program.InputError;

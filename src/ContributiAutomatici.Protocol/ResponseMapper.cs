@@ -166,7 +166,7 @@ public static class ResponseMapper
         if (d.InForceTo is { } to) s.InForceTo = Date(to);
         if (d.ApplicationYearTo is { } last) s.ApplicationYearTo = last;
         var rows = d.Tables.SelectMany(t => t.Rows).ToList();
-        s.Kind = d.Kind;
+        s.Kind = d.Kind.ToString().ToLowerInvariant(); // "version", "overlay" (or "reform"), as the manifest writes it
         s.Supersedes = d.Supersedes ?? "";
         s.SourcedRows = rows.Count(r => r.Provenance == Provenance.Sourced);
         s.ProvisionalRows = rows.Count(r => r.Provenance == Provenance.Provisional);

@@ -201,7 +201,7 @@ public sealed class SideBySide
         foreach (var b in totalsBytes)
         {
             var m = RequestMapper.Map(V1.ScoreWorkRequest.Parser.ParseFrom(b), catalog);
-            if (!ResponseMapper.Score(m).Equals(ResponseMapper.ToProto(m.RuleSet.Score(m.Work, m.Roles, m.Options), m.Excluded)))
+            if (!ResponseMapper.Score(m).Equals(ResponseMapper.ToProto(m.RuleSet.Score(m.Work, m.Roles, m.Options), m.Excluded, m.RuleSet.Coproductions.Classify(m.Work))))
                 throw new InvalidOperationException($"{m.Work.Id}: the totals path answers differently from Score");
         }
         decimal Write(V1.ScoreWorkResponse response)
@@ -230,7 +230,7 @@ public sealed class SideBySide
             foreach (var b in totalsBytes)
             {
                 var m = RequestMapper.Map(V1.ScoreWorkRequest.Parser.ParseFrom(b), catalog);
-                sink += Write(ResponseMapper.ToProto(m.RuleSet.Score(m.Work, m.Roles, m.Options), m.Excluded));
+                sink += Write(ResponseMapper.ToProto(m.RuleSet.Score(m.Work, m.Roles, m.Options), m.Excluded, m.RuleSet.Coproductions.Classify(m.Work)));
             }
             return sink;
         }));

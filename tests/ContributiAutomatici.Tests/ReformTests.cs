@@ -257,7 +257,7 @@ public class ReformTests
         Assert.Equal(60m, rs.Definition.Quotas.Single(q => q.Id == "cinema").SharePercent);
         Assert.Equal(21m, rs.Definition.Quotas.Single(q => q.Id == "tv_web").SharePercent);
         Assert.Equal(25m, rs.Definition.Allocation!.WorkCap.Value);
-        Assert.Equal("redistribute", rs.Definition.Allocation.DefaultExcess);
+        Assert.Equal(Engine.Allocation.ExcessPolicy.Redistribute, rs.Definition.Allocation.DefaultExcess);
         Assert.DoesNotContain(rs.Lists.Lists.Single(l => l.Kind == "markets").Entries, e => e.Id == "berlinale-coproduction-market");
     }
 }

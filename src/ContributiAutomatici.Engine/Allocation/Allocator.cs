@@ -23,7 +23,7 @@ public static class Allocator
         var def = rs.Definition;
         var a = def.Allocation ?? throw new AllocationNotSupportedException(
             $"rule set {def.Id} has no 'allocation' block in its manifest: it can score, not allocate");
-        var excess = input.ExcessOverride ?? (a.DefaultExcess == "redistribute" ? ExcessPolicy.Redistribute : ExcessPolicy.Unassigned);
+        var excess = input.ExcessOverride ?? a.DefaultExcess;
 
         var companies = input.Companies.OrderBy(c => c.Id, Ord).ToList();
         var companyById = companies.ToDictionary(c => c.Id, Ord);

@@ -30,7 +30,7 @@ internal static class DefinitionCodec
 
         public void RuleSet(RuleSetDefinition d)
         {
-            Str(d.Id); Str(d.Title); Str(d.Decree); Str(d.Kind); OptStr(d.Patches);
+            Str(d.Id); Str(d.Title); Str(d.Decree); w.Write((int)d.Kind); OptStr(d.Patches);
             Date(d.InForceFrom); OptDate(d.InForceTo); w.Write(d.ApplicationYearFrom); OptInt(d.ApplicationYearTo);
             Count(d.Quotas.Count); foreach (var q in d.Quotas) Quota(q);
             Count(d.Tables.Count); foreach (var t in d.Tables) Table(t);
@@ -109,7 +109,7 @@ internal static class DefinitionCodec
 
         private void Allocation(AllocationDefinition a)
         {
-            Str(a.DefaultExcess); Cited(a.WorkCap); Cited(a.CompanyCap); Cited(a.CreditExpiryYears);
+            w.Write((int)a.DefaultExcess); Cited(a.WorkCap); Cited(a.CompanyCap); Cited(a.CreditExpiryYears);
             w.Write(a.AuthorsShares is not null);
             if (a.AuthorsShares is { } s)
             {
@@ -200,7 +200,7 @@ internal static class DefinitionCodec
 
         public RuleSetDefinition RuleSet()
         {
-            var id = Str(); var title = Str(); var decree = Str(); var kind = Str(); var patches = OptStr();
+            var id = Str(); var title = Str(); var decree = Str(); var kind = (RuleSetKind)EnumValue(typeof(RuleSetKind)); var patches = OptStr();
             var from = Date(); var to = OptDate(); var yearFrom = r.ReadInt32(); var yearTo = OptInt();
             var quotas = Many(Quota);
             var tables = Many(Table);
@@ -284,7 +284,7 @@ internal static class DefinitionCodec
 
         private AllocationDefinition Allocation()
         {
-            var excess = Str(); var workCap = Cited(); var companyCap = Cited(); var expiry = Cited();
+            var excess = (Allocation.ExcessPolicy)EnumValue(typeof(Allocation.ExcessPolicy)); var workCap = Cited(); var companyCap = Cited(); var expiry = Cited();
             AuthorsSharesDefinition? authors = null;
             if (r.ReadBoolean())
             {

@@ -244,9 +244,12 @@ public sealed record OverlayDefinition(string Patches, bool OnByDefault, DateOnl
     public IReadOnlyList<QuantityPatch> Quantities { get; init; } = [];
 }
 
+/// <summary>What a rule set is: a decree version, an overlay of one (a folder, <c>kind:</c> in its manifest), or a what-if reform sent with a request.</summary>
+public enum RuleSetKind { Version, Overlay, Reform }
+
 /// <summary>A decree version or an overlay: a folder under rules/ with a ruleset.yaml manifest.</summary>
 public sealed record RuleSetDefinition(
-    string Id, string Title, string Decree, string Kind, string? Patches,
+    string Id, string Title, string Decree, RuleSetKind Kind, string? Patches,
     DateOnly InForceFrom, DateOnly? InForceTo, int ApplicationYearFrom, int? ApplicationYearTo,
     IReadOnlyList<QuotaDefinition> Quotas, IReadOnlyList<TableDefinition> Tables, IReadOnlyList<ListDefinition> Lists,
     IReadOnlyDictionary<string, string> Policies, string Directory, string ContentHash, DateOnly? AdmissibleResultsFrom = null,
@@ -321,7 +324,7 @@ public sealed record FirstExploitationDefinition(string NotYetCitation, string O
 /// shares, who may claim, and the admissibility of works and results. Every figure with its citation.
 /// </summary>
 public sealed record AllocationDefinition(
-    string DefaultExcess, CitedFigure WorkCap, CitedFigure CompanyCap, CitedFigure CreditExpiryYears,
+    Allocation.ExcessPolicy DefaultExcess, CitedFigure WorkCap, CitedFigure CompanyCap, CitedFigure CreditExpiryYears,
     AuthorsSharesDefinition? AuthorsShares,
     IReadOnlyDictionary<Role, ApplicantRoleDefinition> Applicants, string EeaSeatCitation,
     CitedFigure? NetWorthMinimum, decimal? NetWorthMinimumShortFilms,

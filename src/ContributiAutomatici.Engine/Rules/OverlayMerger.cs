@@ -9,6 +9,9 @@ namespace ContributiAutomatici.Engine.Rules;
 /// </summary>
 public static class OverlayMerger
 {
+    /// <summary>"overlay covid-19", "reform tier-1-4000": what an error calls the rule set that changes a version.</summary>
+    private static string Named(RuleSetDefinition o) => $"{o.Kind.ToString().ToLowerInvariant()} {o.Id}";
+
     public static RuleSetDefinition? Apply(RuleSetDefinition version, IReadOnlyList<RuleSetDefinition> overlays, List<RuleError> errors)
     {
         var before = errors.Count;
@@ -24,8 +27,8 @@ public static class OverlayMerger
                 switch (p.Action)
                 {
                     case PatchAction.Add:
-                        if (found is not null) { Error($"{o.Kind} {o.Id} adds row {p.RowId}, which {version.Id} already has"); break; }
-                        if (Find(tables, p.After ?? "") is not { } at) { Error($"{o.Kind} {o.Id} adds row {p.RowId} after {p.After}, which {version.Id} does not have"); break; }
+                        if (found is not null) { Error($"{Named(o)} adds row {p.RowId}, which {version.Id} already has"); break; }
+                        if (Find(tables, p.After ?? "") is not { } at) { Error($"{Named(o)} adds row {p.RowId} after {p.After}, which {version.Id} does not have"); break; }
                         var (rows, index) = at;
                         var anchor = rows[index];
                         rows.Insert(index + 1, p.Row! with
@@ -36,16 +39,16 @@ public static class OverlayMerger
                         });
                         break;
                     case PatchAction.Disable:
-                        if (found is not { } d) { Error($"{o.Kind} {o.Id} disables row {p.RowId}, which {version.Id} does not have"); break; }
+                        if (found is not { } d) { Error($"{Named(o)} disables row {p.RowId}, which {version.Id} does not have"); break; }
                         d.Rows.RemoveAt(d.Index);
                         break;
                     case PatchAction.Figures:
-                        if (found is not { } f) { Error($"{o.Kind} {o.Id} patches row {p.RowId}, which {version.Id} does not have"); break; }
+                        if (found is not { } f) { Error($"{Named(o)} patches row {p.RowId}, which {version.Id} does not have"); break; }
                         var row = f.Rows[f.Index];
                         foreach (var unknown in p.Figures.Where(x => row.Figures.All(y => y.Name != x.Name)))
-                            Error($"{o.Kind} {o.Id} patches figure {unknown.Name} of row {p.RowId}, which has {(row.Figures.Count == 0 ? "no figures" : "only " + string.Join(", ", row.Figures.Select(y => y.Name)))}");
+                            Error($"{Named(o)} patches figure {unknown.Name} of row {p.RowId}, which has {(row.Figures.Count == 0 ? "no figures" : "only " + string.Join(", ", row.Figures.Select(y => y.Name)))}");
                         if (row.BasePatterns.Count > 0)
-                            Error($"{o.Kind} {o.Id} patches the figures of row {p.RowId} within its window, but the row takes a base: patch its expressions instead");
+                            Error($"{Named(o)} patches the figures of row {p.RowId} within its window, but the row takes a base: patch its expressions instead");
                         if (row.Windowed is not null)
                             Error($"row {p.RowId} already has windowed figures from overlay {row.Windowed.OverlayId}");
                         f.Rows[f.Index] = row with
@@ -55,7 +58,7 @@ public static class OverlayMerger
                         };
                         break;
                     case PatchAction.Replace:
-                        if (found is not { } e) { Error($"{o.Kind} {o.Id} replaces row {p.RowId}, which {version.Id} does not have"); break; }
+                        if (found is not { } e) { Error($"{Named(o)} replaces row {p.RowId}, which {version.Id} does not have"); break; }
                         var old = e.Rows[e.Index];
                         var cells = old.Cells.Where(c => p.Row!.Cells.All(n => n.Role != c.Role)).Concat(p.Row!.Cells).ToList();
                         e.Rows[e.Index] = old with
@@ -68,7 +71,7 @@ public static class OverlayMerger
                         };
                         break;
                     default:
-                        throw new InvalidOperationException($"{o.Kind} {o.Id}: patch action {p.Action} of row {p.RowId} not applied");
+                        throw new InvalidOperationException($"{Named(o)}: patch action {p.Action} of row {p.RowId} not applied");
                 }
             }
             foreach (var q in ov.Quantities)
@@ -78,12 +81,12 @@ public static class OverlayMerger
                 if (q.Action == QuantityAction.Define)
                 {
                     if (i >= 0) errors.Add(new RuleError(q.Location.File, q.Location.Line,
-                        $"{o.Kind} {o.Id} defines quantity {q.Name}, which {version.Id} defines at {quantities[i].Location}: change it with 'plus' or 'minus'", q.Location.Column));
+                        $"{Named(o)} defines quantity {q.Name}, which {version.Id} defines at {quantities[i].Location}: change it with 'plus' or 'minus'", q.Location.Column));
                     else quantities.Add(new QuantityDefinition(q.Name, q.Label, q.Citation, [term], q.Location));
                 }
                 else if (i < 0)
                     errors.Add(new RuleError(q.Location.File, q.Location.Line,
-                        $"{o.Kind} {o.Id} changes quantity {q.Name}, which {version.Id} does not define{YamlKeys.Suggestion(q.Name, quantities.Select(x => x.Name))}", q.Location.Column));
+                        $"{Named(o)} changes quantity {q.Name}, which {version.Id} does not define{YamlKeys.Suggestion(q.Name, quantities.Select(x => x.Name))}", q.Location.Column));
                 else quantities[i] = quantities[i] with { Terms = [.. quantities[i].Terms, term] };
             }
         }

@@ -19,7 +19,7 @@ public static class ReformMerger
             // exactly as an overlay's are, with the same refusals ("reform R disables row X, which dm-2021 does not have").
             var overlay = law with
             {
-                Id = reform.Id, Kind = "reform", Patches = law.Id, Tables = [], Lists = [], Quantities = [], AppliedOverlays = [],
+                Id = reform.Id, Kind = RuleSetKind.Reform, Patches = law.Id, Tables = [], Lists = [], Quantities = [], AppliedOverlays = [],
                 Overlay = new OverlayDefinition(law.Id, false, DateOnly.MinValue, DateOnly.MaxValue, rows),
             };
             if (OverlayMerger.Apply(law, [overlay], errors) is not { } merged) return null;
@@ -55,7 +55,7 @@ public static class ReformMerger
             {
                 AllocationItem.WorkCap => allocation with { WorkCap = new CitedFigure(a.Percent, cite) },
                 AllocationItem.CompanyCap => allocation with { CompanyCap = new CitedFigure(a.Percent, cite) },
-                _ => allocation with { DefaultExcess = a.Policy },
+                _ => allocation with { DefaultExcess = RuleFileParser.ExcessPolicyOf(a.Policy) },
             };
             if (a.Item == AllocationItem.ExcessPolicy) policies["excess"] = a.Policy;
         }

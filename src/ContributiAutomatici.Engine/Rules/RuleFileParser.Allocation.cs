@@ -7,15 +7,20 @@ public static partial class RuleFileParser
     /// <summary>The excess policies the allocation knows (reading guide 2).</summary>
     public static readonly IReadOnlySet<string> ExcessPolicies = new HashSet<string> { "unassigned", "redistribute" };
 
+    /// <summary>A named excess policy ("unassigned", "redistribute") as the allocation reads it.</summary>
+    public static Allocation.ExcessPolicy ExcessPolicyOf(string name) =>
+        name == "redistribute" ? Allocation.ExcessPolicy.Redistribute : Allocation.ExcessPolicy.Unassigned;
+
     private static readonly Dictionary<string, WorkKind> KindNames = new() { ["cinema"] = WorkKind.Cinema, ["tv_web"] = WorkKind.TvWeb };
 
     /// <summary>The manifest's <c>allocation</c> block: figures and citations the yearly allocation reads.</summary>
     private static AllocationDefinition? ParseAllocation(YamlFile yf, YamlMap a, IReadOnlyDictionary<string, string> policies)
     {
         var before = yf.ErrorCount;
-        var excess = policies.GetValueOrDefault("excess", "unassigned");
-        if (!ExcessPolicies.Contains(excess))
-            yf.Error(a.Node, $"policies.excess must be one of {string.Join(", ", ExcessPolicies)}, got '{excess}'");
+        var excessName = policies.GetValueOrDefault("excess", "unassigned");
+        if (!ExcessPolicies.Contains(excessName))
+            yf.Error(a.Node, $"policies.excess must be one of {string.Join(", ", ExcessPolicies)}, got '{excessName}'");
+        var excess = ExcessPolicyOf(excessName);
 
         CitedFigure? Figure(YamlMap m, string key, YamlKeys keys, string valueKey, bool required)
         {

@@ -51,8 +51,9 @@ public static partial class RuleFileParser
             yf.Error(m.Node_("id")!, $"id must be lowercase letters, digits, '.', '_' or '-' (at most 64), got '{(id.Length > 80 ? id[..80] + "…" : id)}'");
         var title = m.Str("title", required: true) ?? "";
         var decree = m.Str("decree") ?? "";
-        var kind = m.Str("kind") ?? "version";
-        if (kind is not ("version" or "overlay")) yf.Error(m.Node_("kind")!, $"kind must be 'version' or 'overlay', got '{kind}'{YamlKeys.Suggestion(kind, ["version", "overlay"])}");
+        var kindName = m.Str("kind") ?? "version";
+        if (kindName is not ("version" or "overlay")) yf.Error(m.Node_("kind")!, $"kind must be 'version' or 'overlay', got '{kindName}'{YamlKeys.Suggestion(kindName, ["version", "overlay"])}");
+        var kind = kindName == "overlay" ? RuleSetKind.Overlay : RuleSetKind.Version;
         var patches = m.Str("patches");
         DateOnly from = default; DateOnly? to = null;
         if (yf.Map(m.Node_("in_force"), "in_force", Keys.Range) is { } f)
@@ -70,7 +71,7 @@ public static partial class RuleFileParser
             y.Done("application_years");
             if (yearTo < yearFrom) yf.Error(m.Node_("application_years")!, $"application_years: 'to' ({yearTo}) is before 'from' ({yearFrom})");
         }
-        else if (kind == "version") yf.Error(m.Node, "missing required field 'application_years'");
+        else if (kind == RuleSetKind.Version) yf.Error(m.Node, "missing required field 'application_years'");
         var supersedes = m.Str("supersedes");
 
         var admissibleFrom = m.Date("admissible_results_from");
@@ -78,7 +79,7 @@ public static partial class RuleFileParser
         var quotas = new List<QuotaDefinition>();
         foreach (var qn in yf.Seq(m.Node_("quotas"), "quotas")) ParseQuota(yf, qn, null, quotas);
 
-        var quantityPatches = ParseQuantities(yf, m.Node_("quantities"), overlay: kind == "overlay");
+        var quantityPatches = ParseQuantities(yf, m.Node_("quantities"), overlay: kind == RuleSetKind.Overlay);
 
         var policies = new Dictionary<string, string>();
         if (yf.Mapping(m.Node_("policies"), "policies") is { } pm)
@@ -115,12 +116,12 @@ public static partial class RuleFileParser
                 if (!lists.Any(l => l.Kind == kind_ && StateListKinds.Contains(kind_)))
                     yf.Error(m.Node_("allocation")!, $"allocation.works.coproduction.categories names the list '{kind_}', which is not one of this rule set's lists of States");
         OverlayDefinition? overlay = null;
-        if (kind == "overlay") overlay = ParseOverlay(yf, m, patches, quotaIds) is { } o ? o with { Quantities = quantityPatches } : null;
+        if (kind == RuleSetKind.Overlay) overlay = ParseOverlay(yf, m, patches, quotaIds) is { } o ? o with { Quantities = quantityPatches } : null;
         else if (patches is not null) yf.Error(m.Node_("patches")!, "only an overlay (kind: overlay) patches another rule set");
         m.Done("the manifest");
 
         CheckRowReferences(tables, errors);
-        var quantities = kind == "overlay" ? [] : quantityPatches
+        var quantities = kind == RuleSetKind.Overlay ? [] : quantityPatches
             .Select(q => new QuantityDefinition(q.Name, q.Label, q.Citation, [new QuantityTerm(q.Expr, false, null, null, q.Citation)], q.Location)).ToList();
         CheckNames(tables, quantities, errors);
         if (errors.Count > firstError) return null;

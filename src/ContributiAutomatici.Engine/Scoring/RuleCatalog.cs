@@ -261,11 +261,11 @@ public sealed class RuleCatalog
                 DefinitionCache.Forget(d.Directory, cache); // parsed, but its cites do not resolve: not a checked folder
             }
         defs = withLaw;
-        var parsed = defs.Where(d => d.Kind == "version").ToDictionary(d => d.Id, StringComparer.Ordinal);
+        var parsed = defs.Where(d => d.Kind == RuleSetKind.Version).ToDictionary(d => d.Id, StringComparer.Ordinal);
         // Figures referred to by path, and rows borrowed from another version, resolved against the versions as parsed.
         var versions = parsed.Values.Select(d => FigureReferences.Resolve(d, id => parsed.GetValueOrDefault(id), errors, refused.Count > 0))
             .OfType<RuleSetDefinition>().ToList();
-        var overlays = defs.Where(d => d.Kind == "overlay").ToList();
+        var overlays = defs.Where(d => d.Kind == RuleSetKind.Overlay).ToList();
         CheckVersions(versions, overlays, refused, errors);
 
         var result = new List<(RuleSetDefinition, IReadOnlyList<RuleSetDefinition>)>();
