@@ -118,8 +118,11 @@ internal static class LedgerCommand
         command.Arguments.Add(file);
         command.Options.Add(db);
         command.Options.Add(json);
+        // Art. 15.2 reads the rules' OECD DAC list (DacList).
+        var source = CommonOptions.AddRuleOptions(command, io);
         command.SetAction(r => Run(io, r.GetValue(db)!, store =>
         {
+            if (source(r).Catalog() is not { } rules) return Program.InputError;
             var path = r.GetValue(file)!;
             V1.ReinvestRequest request;
             try
@@ -131,7 +134,7 @@ internal static class LedgerCommand
                 io.Err.WriteLine($"{path}: {ex.Message}");
                 return Program.InputError;
             }
-            var result = store.Draw(LedgerMapper.Draw(request, DateOnly.FromDateTime(DateTime.UtcNow)));
+            var result = store.Draw(DacList.Checked(LedgerMapper.Draw(request, DateOnly.FromDateTime(DateTime.UtcNow)), rules));
             io.Out.WriteLine(r.GetValue(json)
                 ? Json.Format(LedgerMapper.Drawn(result))
                 : $"{result.DrawId}: EUR {Eur(result.Amount)} for {result.NewWorkId} under the ceiling of {result.CeilingPercent}% ({result.CeilingArticle}); " +

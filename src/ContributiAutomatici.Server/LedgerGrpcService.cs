@@ -51,7 +51,7 @@ public sealed class LedgerGrpcService(LiveRules rules, LedgerHolder ledger) : Le
         LedgerMapper.Balance(ledger.Store.Statement(request.CompanyId, LedgerMapper.Date(request.At, "at", Today))));
 
     public override Task<ReinvestResponse> Reinvest(ReinvestRequest request, ServerCallContext context) => Run(() =>
-        LedgerMapper.Drawn(ledger.Store.Draw(LedgerMapper.Draw(request, Today))));
+        LedgerMapper.Drawn(ledger.Store.Draw(DacList.Checked(LedgerMapper.Draw(request, Today), rules.Current))));
 
     public override Task<ExpireResponse> Expire(ExpireRequest request, ServerCallContext context) => Run(() =>
         new ExpireResponse
