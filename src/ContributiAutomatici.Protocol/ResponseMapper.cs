@@ -42,7 +42,7 @@ public static class ResponseMapper
     public static V1.ScoreWorkResponse ToProto(ScoreResult result, IReadOnlyList<Exclusion>? excluded = null, CoproductionStatus? coproduction = null)
     {
         var response = new V1.ScoreWorkResponse { RuleSetId = result.RuleSetId, ContentHash = result.ContentHash, WorkId = result.WorkId };
-        if (coproduction is not null) response.Coproduction = Coproduction(coproduction);
+        if (Said(coproduction)) response.Coproduction = Coproduction(coproduction!);
         if (excluded is { Count: > 0 }) response.Excluded.AddRange(excluded.Select(Exclusion));
         if (result.Overlays.Count > 0) response.Overlays.AddRange(result.Overlays);
         response.Incomplete = result.Incomplete;
@@ -76,6 +76,12 @@ public static class ResponseMapper
         return response;
     }
 
+    /// <summary>
+    /// Whether an answer says the work's category: a co-production's, compartecipazione's or one declared; not a national
+    /// work's (most works: nothing added to their answer, as in the allocation's statements).
+    /// </summary>
+    private static bool Said(CoproductionStatus? s) => s is not null && s.Category != Engine.Model.CoproductionCategory.National;
+
     // One reused totals buffer per thread: the scoring between two awaits runs on one thread, and the totals are read before it returns.
     [ThreadStatic] private static PointTotals? t_totals;
 
@@ -93,7 +99,7 @@ public static class ResponseMapper
         var totals = t_totals ??= new PointTotals();
         request.RuleSet.ScoreTotals(request.Work, request.Roles, totals);
         var response = ToProto(request.RuleSet, request.Work.Id, request.Roles, totals, request.Excluded);
-        if (coproduction is not null) response.Coproduction = Coproduction(coproduction);
+        if (Said(coproduction)) response.Coproduction = Coproduction(coproduction!);
         return response;
     }
 
