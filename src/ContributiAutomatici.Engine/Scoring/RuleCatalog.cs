@@ -183,19 +183,36 @@ public sealed class RuleCatalog
         var shipped = options.ShippedDirectory is { } shippedDir ? RuleCache.OpenShipped(shippedDir, options.Warn) : null;
         var defs = Definitions(rulesRoot, errors, cache, shipped, out var fromCache, out var folders);
 
-        var sets = new List<CompiledRuleSet>();
-        foreach (var (def, combinations) in defs.Versions)
+        // Every rule set compiles at once, side by side (each is its own compilation, independent of the others): after an
+        // expression edit the version and each combination of its overlays compile together, not one after the other.
+        // What is kept, and which errors are said, is as if they had compiled in order: a version's errors once, not again
+        // for each combination with its overlays, and an overlay whose combination alone does not compile is not reported
+        // again in a combination with others.
+        var jobs = defs.Versions.SelectMany(v => v.Combinations.Prepend(v.Version)).ToArray();
+        var results = new (CompiledRuleSet? Set, List<RuleError> Errors)[jobs.Length];
+        Parallel.For(0, jobs.Length, i =>
         {
-            var before = errors.Count;
-            if (RuleCompiler.Compile(def, options, errors, cache, shipped) is { } compiled && errors.Count == before) sets.Add(compiled);
-            else continue; // its errors are reported once, not again for each combination with its overlays
-            // An overlay whose combination alone does not compile is not compiled again with the others (its errors once).
+            var own = new List<RuleError>();
+            results[i] = (RuleCompiler.Compile(jobs[i], options, own, cache, shipped), own);
+        });
+        var sets = new List<CompiledRuleSet>();
+        var next = 0;
+        foreach (var (_, combinations) in defs.Versions)
+        {
+            var (version, versionErrors) = results[next++];
+            var done = results.AsSpan(next, combinations.Count).ToArray();
+            next += combinations.Count;
+            errors.AddRange(versionErrors);
+            if (version is null || versionErrors.Count > 0) continue; // its errors are reported once, not again for each combination
+            sets.Add(version);
             var failed = new HashSet<string>(StringComparer.Ordinal);
-            foreach (var merged in combinations)
+            for (var k = 0; k < combinations.Count; k++)
             {
+                var merged = combinations[k];
                 if (merged.AppliedOverlays.Any(failed.Contains)) continue;
-                before = errors.Count;
-                if (RuleCompiler.Compile(merged, options, errors, cache, shipped) is { } c && errors.Count == before) sets.Add(c);
+                var (c, own) = done[k];
+                errors.AddRange(own);
+                if (c is not null && own.Count == 0) sets.Add(c);
                 else if (merged.AppliedOverlays.Count == 1) failed.Add(merged.AppliedOverlays[0]);
             }
         }
