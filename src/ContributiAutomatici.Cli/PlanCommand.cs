@@ -94,14 +94,30 @@ internal static class PlanCommand
                 o.WriteLine($"      {(t.Subtract ? "-" : "+")} {t.Expr.Text}" +
                             (t.OverlayId is { } ov ? $"   [{ov}: {t.Citation}{(t.Window is { } tw ? $", results dated {tw.From:yyyy-MM-dd}..{tw.To:yyyy-MM-dd}" : "")}]" : $"   [{t.Citation}]"));
         }
-        // The figure table of the compiled class: each figure's slot, in the emitter's order.
-        var slots = RuleCompiler.FigureSlots(side).Select(x => (x.RowId, x.Windowed, x.Figure.Name)).ToList();
+        // The typed plan the emitter prints: each cell's place in the points array, the quota slot it adds into, whether a
+        // later cell reads it as its base, and what each expression is handed; then the figure table, slot by slot.
+        var plan = RulePlan.Of(side);
+        foreach (var c in plan.Rows.Where(r => r.Row.Id == id).SelectMany(r => r.Cells))
+        {
+            var handed = c.PointsArguments.Select(a => a switch { FigureArgument f => f.Name, QuantityArgument q => q.Name, _ => "?" }).ToList();
+            o.WriteLine($"    cell {c.Info.Index} ({RoleNames.Key(c.Info.Role)}): " +
+                        (c.QuotaSlot >= 0 ? $"adds into quota {c.Info.QuotaId} (slot {c.QuotaSlot})" : $"quota {c.Info.QuotaId} not in the manifest") +
+                        (c.IsBase ? ", read as a base by a later cell" : "") +
+                        (c.Info.BaseCells.Length > 0 ? $", Base = cells {string.Join(" + ", c.Info.BaseCells)}" : "") +
+                        (handed.Count > 0 ? $"; its points are handed {string.Join(", ", handed)}" : ""));
+        }
+        var slots = plan.Figures.Select(x => (x.RowId, x.Windowed, x.Figure.Name)).ToList();
         foreach (var f in row.Figures)
         {
             var from = f.Ref is { } path
                 ? $"read by path from {path} (defined at {Place(side, f.ResolvedFrom ?? f.Location)})"
                 : $"defined at {Place(side, f.Location)}";
-            o.WriteLine($"    figure {f.Name} = {Figure.Show(f.Value, f.Unit, "0.############")}  \"{f.Citation}\"  {from}; slot {slots.IndexOf((row.Id, false, f.Name))}");
+            // A scale has no value nor slot of its own: the compiled class builds it once from its bands' slots.
+            var value = f.Bands is { } bands
+                ? $"the scale of {string.Join(", ", bands.Select(b => $"({b.UpTo}, {b.Per})"))}"
+                : $"{Figure.Show(f.Value, f.Unit, "0.############")}";
+            var slot = f.Bands is null ? $"slot {slots.IndexOf((row.Id, false, f.Name))}" : "built from its bands' slots";
+            o.WriteLine($"    figure {f.Name} = {value}  \"{f.Citation}\"  {from}; {slot}");
         }
         if (row.Windowed is { } wf)
             foreach (var f in wf.Figures)

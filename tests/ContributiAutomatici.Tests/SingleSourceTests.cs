@@ -1,4 +1,5 @@
 using System.Globalization;
+using ContributiAutomatici.Engine.Rules;
 using ContributiAutomatici.Cli;
 using Google.Protobuf;
 using V1 = ContributiAutomatici.Contracts.V1;
@@ -179,6 +180,46 @@ public class SingleSourceTests
         Assert.Matches(@"figure tier_1_up_to = 1000000 EUR  .*read by path from T1\.A\.1\.tier_1_up_to \(defined at dm-2021/tabella-1\.yaml:\d+\); slot \d+", output);
         Assert.Contains("T1.A.1.covid", output);
         Assert.Contains("  under dm-2021~covid-19: not a row", output);
+        // The typed plan: each cell's place, its quota slot, whether it is read as a base, what its points are handed; a scale
+        // shown as its bands, not as a value.
+        Assert.Matches(@"cell 0 \(producer\): adds into quota cinema\.economic \(slot \d+\), read as a base by a later cell; its points are handed producer_scale, producer_box_office", output);
+        Assert.Contains("figure producer_scale = the scale of (tier_1_up_to, tier_1_eur_per_point), (tier_2_up_to, tier_2_eur_per_point), (tier_3_up_to, tier_3_eur_per_point)", output);
+        Assert.Contains("built from its bands' slots", output);
+    }
+
+    [Fact]
+    public void The_typed_plan_places_every_cell_once_and_a_figure_edit_keeps_its_shape()
+    {
+        foreach (var rs in Repo.Catalog.RuleSets)
+        {
+            var plan = rs.Plan;
+            // Every cell in exactly one row of one section of one table, in evaluation order; each block's roles are its cells'.
+            var walked = plan.Tables.SelectMany(t => t.Sections).SelectMany(s => s.Rows).SelectMany(r => r.Cells).Select(c => c.Info.Index).ToList();
+            Assert.Equal(Enumerable.Range(0, plan.Cells.Count), walked);
+            foreach (var t in plan.Tables)
+            {
+                Assert.Equal(t.Sections.SelectMany(s => s.Rows).SelectMany(r => r.Cells).Aggregate(0, (m, c) => m | 1 << (int)c.Info.Role), t.RoleMask);
+                // The totals path zeroes, of a block that does not apply, only the base cells read outside it.
+                Assert.All(t.Skips.SelectMany(k => k.ReadOutside), c => Assert.True(c.IsBase));
+            }
+            // A cell adds into its role's slot of its quota.
+            Assert.All(plan.Rows.SelectMany(r => r.Cells), c =>
+                Assert.Equal((int)c.Info.Role * plan.QuotaIds.Count + plan.QuotaIds.ToList().IndexOf(c.Info.QuotaId), c.QuotaSlot));
+            // The figure table is the slots' values, and the slots are numbered in order.
+            Assert.Equal(plan.Figures.Select(f => f.Figure.Value), plan.FigureValues());
+            Assert.Equal(Enumerable.Range(0, plan.Figures.Count), plan.Figures.Select(f => f.Index));
+        }
+        // A figure's value changed: the same shape (the compiled class takes the new table); a figure renamed: another shape.
+        var law = Repo.Catalog.Find("dm-2021")!;
+        var t1 = law.Definition.Tables[0];
+        RuleSetDefinition With(Func<Figure, Figure> change) => law.Definition with
+        {
+            Tables = [t1 with { Sections = [.. t1.Sections.Select(s => s with { Rows = [.. s.Rows.Select(r => r.Id == "T1.A.1" ? r with { Figures = [.. r.Figures.Select(change)] } : r)] })] }, .. law.Definition.Tables.Skip(1)],
+        };
+        var refigured = RulePlan.Of(With(f => f.Name == "tier_1_eur_per_point" ? f with { Value = 4000m } : f));
+        Assert.True(law.Plan.SameShape(refigured));
+        Assert.Equal(4000m, refigured.Figures.Single(f => f.RowId == "T1.A.1" && f.Figure.Name == "tier_1_eur_per_point").Figure.Value);
+        Assert.False(law.Plan.SameShape(RulePlan.Of(With(f => f.Name == "tier_1_eur_per_point" ? f with { Name = "tier_1_eur" } : f))));
     }
 
     [Fact]

@@ -98,17 +98,18 @@ public static class RuleCompiler
         if (errors.Count > firstError) return null;
         var sw = System.Diagnostics.Stopwatch.StartNew();
         var lists = new ListCatalog(def.Lists);
-        var cells = Flatten(def);
+        var plan = RulePlan.Of(def);
+        var cells = plan.CellList;
         var className = ClassName(def);
         // The figures are not in the image: its class reads them from the table it is created with, so the image is keyed by
         // the rule set's shape (everything but the figures' values), and an edit of a figure alone starts from the cached
         // image, without Roslyn. BakeFigures (for the benchmark's side-by-side) emits them as constants instead.
-        var table = FigureTable(def, cells);
+        var table = plan.FigureValues();
         var cacheKey = CacheKey(def, options.BakeFigures);
         var cacheFile = $"{def.Id}-{cacheKey}.dll";
         var assemblyName = AssemblyName(def, cacheKey);
         var exprs = new List<ExpressionSite>();
-        CollectExpressions(def, cells, exprs);
+        CollectExpressions(plan, exprs);
         var timings = new CompileTimings();
 
         // The cache first: an assembly there was emitted from rule files of this content hash by this engine build, and
@@ -131,7 +132,7 @@ public static class RuleCompiler
         }
         else
         {
-            var image = RoslynEmitter.Build(def, cells, exprs, className, assemblyName, options.BakeFigures ? table : null, lists, errors, timings, sw);
+            var image = RoslynEmitter.Build(plan, exprs, className, assemblyName, options.BakeFigures ? table : null, lists, errors, timings, sw);
             if (image is null || errors.Count > firstError) return null;
             if (cache is not null)
             {
@@ -150,7 +151,7 @@ public static class RuleCompiler
         var create = type.GetMethod("Create", BindingFlags.Public | BindingFlags.Static)!.CreateDelegate<Func<decimal[], RuleScope>>();
         Func<RuleScope> factory = () => create(table);
         timings.Total = sw.Elapsed;
-        return new CompiledRuleSet(def, lists, cells, exprs.Select(x => x.Describe(def)).ToArray(), factory, from, timings)
+        return new CompiledRuleSet(def, lists, plan, exprs.Select(x => x.Describe(def)).ToArray(), factory, from, timings)
         {
             Create = options.BakeFigures ? null : create,
         };
@@ -170,16 +171,12 @@ public static class RuleCompiler
     public static CompiledRuleSet Refigure(CompiledRuleSet law, RuleSetDefinition def)
     {
         var create = law.Create ?? throw new InvalidOperationException($"rule set {law.Id} has its figures baked in: it cannot take another figure table");
-        var cells = Flatten(def);
-        var slots = FigureSlots(DistinctRows(cells));
-        var lawSlots = FigureSlots(DistinctRows(law.Cells));
-        if (cells.Count != law.Cells.Count || slots.Count != lawSlots.Count ||
-            slots.Where((x, i) => x.Row != lawSlots[i].Row || x.Windowed != lawSlots[i].Windowed || x.Figure.Name != lawSlots[i].Figure.Name).Any())
+        var plan = RulePlan.Of(def);
+        if (!plan.SameShape(law.Plan))
             throw new InvalidOperationException($"{def.Id} does not have the shape of {law.Id}: it must be compiled");
-        var table = new decimal[slots.Count];
-        for (var i = 0; i < table.Length; i++) table[i] = slots[i].Figure.Value;
+        var table = plan.FigureValues();
         var lists = ReferenceEquals(def.Lists, law.Definition.Lists) ? law.Lists : new ListCatalog(def.Lists);
-        return law.WithDefinition(def, lists, cells, () => create(table));
+        return law.WithDefinition(def, lists, plan, () => create(table));
     }
 
     /// <summary>
@@ -202,38 +199,6 @@ public static class RuleCompiler
         return new string(name);
     }
 
-    private static List<CellInfo> Flatten(RuleSetDefinition def)
-    {
-        var cells = new List<CellInfo>();
-        foreach (var table in def.Tables)
-            foreach (var section in table.Sections)
-                foreach (var row in section.Rows)
-                    foreach (var cell in row.Cells)
-                    {
-                        var baseRole = row.BaseRole ?? cell.Role;
-                        var bases = new List<int>();
-                        if (row.BasePatterns.Count > 0)
-                            foreach (var c in cells)
-                                if (c.Role == baseRole && row.BasePatterns.Any(p => RuleFileParser.Matches(p, c.Row.Id))) bases.Add(c.Index);
-                        cells.Add(new CellInfo(cells.Count, row, cell, [.. bases], row.QuotaId, section, table));
-                    }
-        return cells;
-    }
-
-    /// <summary>
-    /// The cells' rows, each once, in order: row r's condition compiles to method W{r}. By reference, not by the record's
-    /// value equality, which would hash every field of every row (and, on a warm start, JIT-compile an equality comparer
-    /// for each field's type): the same rows, since no two row objects of a rule set are equal.
-    /// </summary>
-    internal static List<RowDefinition> DistinctRows(IEnumerable<CellInfo> cells)
-    {
-        var seen = new HashSet<object>(ReferenceEqualityComparer.Instance);
-        var rows = new List<RowDefinition>();
-        foreach (var c in cells)
-            if (seen.Add(c.Row)) rows.Add(c.Row);
-        return rows;
-    }
-
     /// <summary>One rule expression of the rule set and the method it compiles to.</summary>
     internal sealed class ExpressionSite(RuleExpression expr, string method, string returnType, string parameters, bool whole, string what)
     {
@@ -249,8 +214,9 @@ public static class RuleCompiler
             $"{what} at {Path.GetRelativePath(Path.GetDirectoryName(Path.GetFullPath(def.Directory)) ?? "", Path.GetFullPath(Expr.Location.File)).Replace('\\', '/')}:{Expr.Location.Line + Expr.LineOffset}";
     }
 
-    private static void CollectExpressions(RuleSetDefinition def, List<CellInfo> cells, List<ExpressionSite> exprs)
+    private static void CollectExpressions(RulePlan plan, List<ExpressionSite> exprs)
     {
+        var def = plan.Definition;
         for (var t = 0; t < def.Tables.Count; t++)
         {
             var table = def.Tables[t];
@@ -267,10 +233,10 @@ public static class RuleCompiler
                 exprs.Add(new(term.Expr, $"Q{k}_{j}", "decimal", FigureParameters([], "", term.Expr, qs), false,
                     $"quantity {qs[k].Name}{(term.OverlayId is { } o ? $" ({(term.Subtract ? "minus" : "plus")}, overlay {o})" : "")}"));
             }
-        var rows = DistinctRows(cells);
+        var rows = plan.RowDefinitions;
         for (var r = 0; r < rows.Count; r++)
             if (rows[r].When is { } w) exprs.Add(new(w, $"W{r}", "bool", FigureParameters(rows[r].Figures, "", w, qs), false, $"row {rows[r].Id} 'when'"));
-        foreach (var c in cells)
+        foreach (var c in plan.Cells)
         {
             var role = RoleNames.Key(c.Role);
             var figures = c.Row.Figures;
@@ -278,7 +244,7 @@ public static class RuleCompiler
             exprs.Add(new(c.Cell.Points, $"P{c.Index}", "decimal", FigureParameters(figures, "decimal Base", c.Cell.Points, qs), c.Row.WholePoints, $"row {c.Row.Id} ({role}) points"));
             // An overlay's figures inside its window: the same expression, with those figures, on the entries dated inside.
             if (c.Row.Windowed is { } wf)
-                exprs.Add(new(c.Cell.Points, $"P{c.Index}w", "decimal", FigureParameters(Merge(figures, wf.Figures), "decimal Base", c.Cell.Points, qs), c.Row.WholePoints,
+                exprs.Add(new(c.Cell.Points, $"P{c.Index}w", "decimal", FigureParameters(RulePlan.Merge(figures, wf.Figures), "decimal Base", c.Cell.Points, qs), c.Row.WholePoints,
                     $"row {c.Row.Id} ({role}) points inside the {wf.OverlayId} window"));
         }
     }
@@ -286,35 +252,12 @@ public static class RuleCompiler
     /// <summary>
     /// The figures of a row and the named quantities that an expression names, as its parameters (<c>decimal eur_per_point</c>,
     /// <c>decimal box_office_revenue</c>): the expression reads them by name; every call passes the row's static readonly
-    /// fields (<see cref="FigureArguments"/>), read from memory, not a decimal built at each call, and each quantity's value.
+    /// fields (the plan's <see cref="PlanArgument"/>s), read from memory, not a decimal built at each call, and each quantity's value.
     /// A figure or quantity the expression does not name is not passed (16 bytes less to copy per call).
     /// </summary>
     private static string FigureParameters(IReadOnlyList<Figure> figures, string first, RuleExpression expression, IReadOnlyList<QuantityDefinition> quantities) =>
-        string.Join(", ", (first.Length > 0 ? new[] { first } : []).Concat(figures.Where(f => Names(expression, f.Name)).Select(f => $"{(f.Bands is null ? "decimal" : ScaleType)} {f.Name}"))
+        string.Join(", ", (first.Length > 0 ? new[] { first } : []).Concat(figures.Where(f => Names(expression, f.Name)).Select(f => $"{(f.Bands is null ? "decimal" : RoslynEmitter.ScaleType)} {f.Name}"))
             .Concat(quantities.Where(q => Names(expression, q.Name)).Select(q => $"decimal {q.Name}")));
-
-    /// <summary>
-    /// The arguments matching <see cref="FigureParameters"/>: the fields of row <paramref name="row"/> (F3_x, or F3w_x inside an
-    /// overlay's window), then the value of each quantity named (QV2(): its terms added up, each in its overlay's window).
-    /// </summary>
-    internal static string FigureArguments(IReadOnlyList<Figure> figures, int row, bool windowed, RuleExpression expression, IReadOnlyList<QuantityDefinition> quantities, string first = "") =>
-        string.Join(", ", (first.Length > 0 ? new[] { first } : []).Concat(figures.Where(f => Names(expression, f.Name)).Select(f => $"F{row}{(windowed ? "w" : "")}_{f.Name}"))
-            .Concat(QuantityArguments(expression, quantities)));
-
-    /// <summary>The value of each quantity an expression names, in the order of its parameters: QV{k}().</summary>
-    internal static IEnumerable<string> QuantityArguments(RuleExpression expression, IReadOnlyList<QuantityDefinition> quantities)
-    {
-        for (var k = 0; k < quantities.Count; k++)
-            if (Names(expression, quantities[k].Name)) yield return $"QV{k}()";
-    }
-
-    /// <summary>The quantities an expression names (by index), for the explanation's inputs and the cycle check.</summary>
-    internal static IEnumerable<int> QuantitiesNamed(RuleExpression? expression, IReadOnlyList<QuantityDefinition> quantities)
-    {
-        if (expression is null) yield break;
-        for (var k = 0; k < quantities.Count; k++)
-            if (Names(expression, quantities[k].Name)) yield return k;
-    }
 
     /// <summary>
     /// Quantities that read each other in a circle would never finish: refused with the place of the first one, naming the
@@ -338,7 +281,7 @@ public static class RuleCompiler
             state[k] = 1;
             path.Add(k);
             foreach (var t in qs[k].Terms)
-                foreach (var j in QuantitiesNamed(t.Expr, qs))
+                foreach (var j in RulePlan.QuantitiesNamed(t.Expr, qs))
                     if (!Visit(j)) return false;
             path.RemoveAt(path.Count - 1);
             state[k] = 2;
@@ -366,95 +309,6 @@ public static class RuleCompiler
     }
 
     private static bool IsIdentifierChar(char c) => char.IsLetterOrDigit(c) || c == '_';
-
-    /// <summary>
-    /// The figures of the rule set in the order of the generated class's fields: per row (in <see cref="DistinctRows"/> order)
-    /// its figures, then, for a row an overlay patches within its window, the row's figures with the overlay's (F3w_x).
-    /// </summary>
-    internal static List<(int Row, bool Windowed, Figure Figure)> FigureSlots(List<RowDefinition> rows)
-    {
-        var slots = new List<(int, bool, Figure)>();
-        for (var r = 0; r < rows.Count; r++)
-        {
-            // A scale holds no value of its own: its field is built from its bands' (ScaleFields).
-            foreach (var f in rows[r].Figures) if (f.Bands is null) slots.Add((r, false, f));
-            if (rows[r].Windowed is { } wf)
-                foreach (var f in Merge(rows[r].Figures, wf.Figures)) if (f.Bands is null) slots.Add((r, true, f));
-        }
-        return slots;
-    }
-
-    /// <summary>
-    /// The figure table of a rule set as its compiled class reads it: per slot, the row, whether it is the row's figures inside
-    /// an overlay's window, and the figure (for authors' tools: <c>contributi plan</c>).
-    /// </summary>
-    public static IReadOnlyList<(string RowId, bool Windowed, Figure Figure)> FigureSlots(RuleSetDefinition def)
-    {
-        var rows = DistinctRows(Flatten(def));
-        return FigureSlots(rows).Select(s => (rows[s.Row].Id, s.Windowed, s.Figure)).ToList();
-    }
-
-    /// <summary>The figure table a rule set's class is created with: each slot's value (<see cref="FigureSlots"/>).</summary>
-    internal static decimal[] FigureTable(RuleSetDefinition def, List<CellInfo> cells)
-    {
-        var slots = FigureSlots(DistinctRows(cells));
-        var table = new decimal[slots.Count];
-        for (var i = 0; i < table.Length; i++) table[i] = slots[i].Figure.Value;
-        return table;
-    }
-
-    /// <summary>
-    /// The fields holding the figures and the constructor that reads them from the table (instance fields, read from memory
-    /// like the static readonly ones they replace); with <paramref name="baked"/>, static readonly fields set to the
-    /// figures' values, the table unused.
-    /// </summary>
-    internal static IEnumerable<string> FigureFields(List<RowDefinition> rows, string className, decimal[]? baked)
-    {
-        var slots = FigureSlots(rows);
-        for (var i = 0; i < slots.Count; i++)
-        {
-            var (r, w, f) = slots[i];
-            var name = $"F{r}{(w ? "w" : "")}_{f.Name}";
-            yield return baked is null
-                ? $"    private readonly decimal {name};"
-                : $"    private static readonly decimal {name} = {baked[i].ToString(System.Globalization.CultureInfo.InvariantCulture)}m;";
-        }
-        var scales = ScaleFields(rows).ToList();
-        foreach (var (field, bands) in scales)
-            yield return baked is null ? $"    private readonly {ScaleType} {field};" : $"    private static readonly {ScaleType} {field} = {bands};";
-        yield return $"    public static ContributiAutomatici.Engine.Scoring.RuleScope Create(decimal[] f) => new {className}(f);";
-        yield return $"    private {className}(decimal[] f)";
-        yield return "    {";
-        if (baked is null)
-        {
-            if (slots.Count > 0) yield return $"        _ = f[{slots.Count - 1}];";
-            for (var i = 0; i < slots.Count; i++)
-                yield return $"        F{slots[i].Row}{(slots[i].Windowed ? "w" : "")}_{slots[i].Figure.Name} = f[{i}];";
-            foreach (var (field, bands) in scales) yield return $"        {field} = {bands};";
-        }
-        yield return "    }";
-    }
-
-    /// <summary>The type a scale is handed to the expressions in: its bands, which Tiers and TiersOf take whole.</summary>
-    private const string ScaleType = "ContributiAutomatici.Engine.Model.Scale";
-
-    /// <summary>
-    /// Each scale's field (F3_producer_scale, F3w_ inside an overlay's window) and the array of its bands' fields it is built
-    /// from, once, when the class is created: Scale.Of((F3_tier_1_up_to, F3_tier_1_eur_per_point), ...).
-    /// </summary>
-    private static IEnumerable<(string Field, string Bands)> ScaleFields(List<RowDefinition> rows)
-    {
-        for (var r = 0; r < rows.Count; r++)
-            foreach (var (w, figures) in rows[r].Windowed is { } wf
-                         ? new[] { ("", rows[r].Figures), ("w", Merge(rows[r].Figures, wf.Figures)) }
-                         : [("", rows[r].Figures)])
-                foreach (var f in figures.Where(f => f.Bands is not null))
-                    yield return ($"F{r}{w}_{f.Name}", $"{ScaleType}.Of(" + string.Join(", ", f.Bands!.Select(b => $"(F{r}{w}_{b.UpTo}, F{r}{w}_{b.Per})")) + ")");
-    }
-
-    /// <summary>The row's figures with an overlay's replacing those of the same name.</summary>
-    internal static IReadOnlyList<Figure> Merge(IReadOnlyList<Figure> figures, IReadOnlyList<Figure> patch) =>
-        figures.Select(f => patch.FirstOrDefault(p => p.Name == f.Name) ?? f).ToList();
 
     /// <summary>The rule assemblies loaded in this process, by cache key (content hash and engine build).</summary>
     private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, Lazy<Assembly>> Loaded = new();

@@ -206,9 +206,11 @@ public sealed class CompiledRuleSet
     // The version's id, cut from the rule set's once ("dm-2021+covid-19@reform": "dm-2021"), not per work on the totals path.
     private readonly string _baseId;
 
-    internal CompiledRuleSet(RuleSetDefinition definition, ListCatalog lists, IReadOnlyList<CellInfo> cells, string[] expressionSites,
+    internal CompiledRuleSet(RuleSetDefinition definition, ListCatalog lists, RulePlan plan, string[] expressionSites,
         Func<RuleScope> factory, CompileSource source, CompileTimings timings)
     {
+        var cells = plan.Cells;
+        Plan = plan;
         // Plain loops, not LINQ: this runs on every start, warm ones included, where each LINQ operator over a value type
         // (int, bool, Role, KeyValuePair) is a generic instantiation no ReadyToRun image holds, compiled by the JIT first.
         _expressionSites = expressionSites;
@@ -299,8 +301,11 @@ public sealed class CompiledRuleSet
     internal Func<decimal[], RuleScope>? Create { get; init; }
 
     /// <summary>The same compiled class, for a definition of the same shape (another figure table, other list entries).</summary>
-    internal CompiledRuleSet WithDefinition(RuleSetDefinition definition, ListCatalog lists, IReadOnlyList<CellInfo> cells, Func<RuleScope> factory) =>
-        new(definition, lists, cells, _expressionSites, factory, Source, Timings) { Create = Create };
+    internal CompiledRuleSet WithDefinition(RuleSetDefinition definition, ListCatalog lists, RulePlan plan, Func<RuleScope> factory) =>
+        new(definition, lists, plan, _expressionSites, factory, Source, Timings) { Create = Create };
+
+    /// <summary>The typed plan the rule set's class was printed from (its figure table, blocks, cells): what <c>contributi plan</c> shows.</summary>
+    public RulePlan Plan { get; }
 
     public RuleSetDefinition Definition { get; }
     public string Id => Definition.Id;
