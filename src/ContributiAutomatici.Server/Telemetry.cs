@@ -43,8 +43,10 @@ public static class Telemetry
             .ConfigureResource(r => r.AddService("contributi-automatici", serviceVersion: Source.Version).AddEnvironmentVariableDetector())
             .WithMetrics(metrics =>
             {
-                // Ours, and the framework's own HTTP server and Kestrel connection metrics.
-                metrics.AddMeter(Name, "Microsoft.AspNetCore.Hosting", "Microsoft.AspNetCore.Server.Kestrel");
+                // Ours, the framework's own HTTP server and Kestrel connection metrics, and the runtime's (System.Runtime: the
+                // managed heap after the last collection per generation, collections, working set, CPU), what a memory limit
+                // is sized from and what shows whether a replica's memory grows with what it has seen.
+                metrics.AddMeter(Name, "Microsoft.AspNetCore.Hosting", "Microsoft.AspNetCore.Server.Kestrel", "System.Runtime");
                 if (scrape) metrics.AddPrometheusExporter();
                 if (otlp) metrics.AddOtlpExporter();
             });

@@ -61,6 +61,12 @@ public sealed class MetricsTests
         Assert.True(Sum(samples, "contributi_rules_load_duration_seconds_count") >= 1);
         Assert.Contains(samples, s => s.Name == "contributi_rules_load_duration_seconds_bucket" && s.Labels.GetValueOrDefault("contributi_rules_source") is "compiled" or "cache");
         Assert.Contains(samples, s => s.Name == "contributi_streams_active");
+        // The runtime's own (meter System.Runtime): the managed heap after the last collection, per generation, and the
+        // working set, what shows whether a replica's memory grows with what it has seen.
+        Assert.Contains(samples, s => s.Name == "dotnet_gc_last_collection_heap_size_bytes" && s.Labels.GetValueOrDefault("gc_heap_generation") == "gen2");
+        Assert.True(Sum(samples, "dotnet_gc_last_collection_heap_size_bytes") > 0);
+        Assert.True(Sum(samples, "dotnet_process_memory_working_set_bytes") > Sum(samples, "dotnet_gc_last_collection_heap_size_bytes"));
+        Assert.True(Sum(samples, "dotnet_gc_collections_total") >= 1);
     }
 
     [Fact]
