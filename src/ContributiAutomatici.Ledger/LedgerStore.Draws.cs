@@ -133,6 +133,7 @@ public sealed partial class LedgerStore
     {
         if (positive ? value <= 0 : value < 0) throw Bad(field, cite, $"must be {(positive ? "above" : "at least")} 0, got {value}");
         if (decimal.Round(value, 2) != value) throw Bad(field, cite, $"euro and cents, at most 2 decimals, got {value}");
-        if (value > 1_000_000_000_000m) throw Bad(field, cite, $"at most 1,000,000,000,000, got {value}");
+        // The request bound every amount of the service has (README, "Request limits").
+        if (value > Protocol.RequestLimits.MaxAmount) throw Bad(field, cite, $"at most {Protocol.RequestLimits.MaxAmount.ToString("N0", System.Globalization.CultureInfo.InvariantCulture)}, got {value}");
     }
 }
