@@ -72,6 +72,14 @@ internal static partial class ScoreCommand
     private static bool IsJsonLines(IEnumerable<(int Number, string Text)> lines) =>
         lines.All(l => l.Text.StartsWith('{') && l.Text.EndsWith('}'));
 
+    /// <summary>The answer as the server gives it: the score, the exclusions, the co-production category, and the reform applied (its id and content hash).</summary>
+    private static V1.ScoreWorkResponse Answer(ScoreResult result, CompiledRuleSet rs, RuleCatalog catalog, IReadOnlyList<Exclusion> excluded, Work work)
+    {
+        var answer = ResponseMapper.ToProto(result, excluded, rs.Coproductions.Classify(work));
+        answer.Reform = ReformMapper.Applied(rs, catalog);
+        return answer;
+    }
+
     /// <summary>The non-blank lines with their 1-based numbers.</summary>
     private static IEnumerable<(int Number, string Text)> Numbered(IEnumerable<string> lines) =>
         lines.Select((l, i) => (i + 1, l.Trim())).Where(l => l.Item2.Length > 0);
@@ -82,7 +90,7 @@ internal static partial class ScoreCommand
         var coproduction = req.Coproductions.Classify(work);
         if (options.Json)
         {
-            io.Out.WriteLine(new JsonFormatter(JsonFormatter.Settings.Default.WithIndentation()).Format(ResponseMapper.ToProto(result, excluded, coproduction)));
+            io.Out.WriteLine(new JsonFormatter(JsonFormatter.Settings.Default.WithIndentation()).Format(Answer(result, req, catalog, excluded, work)));
             return Program.Ok;
         }
         ScoreTable.Write(result, req, catalog, io.Out);
@@ -106,7 +114,7 @@ internal static partial class ScoreCommand
             }
             if (options.Json)
             {
-                io.Out.WriteLine(JsonFormatter.Default.Format(ResponseMapper.ToProto(result, excluded, rs.Coproductions.Classify(work))));
+                io.Out.WriteLine(JsonFormatter.Default.Format(Answer(result, rs, catalog, excluded, work)));
                 continue;
             }
             var roles = string.Join("; ", result.Roles.Select(r => $"{RoleNames.Key(r.Role)} {r.TotalPoints.ToString("0.####", Inv)}"));

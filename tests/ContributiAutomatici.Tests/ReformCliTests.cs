@@ -98,6 +98,23 @@ public class ReformCliTests
     }
 
     [Fact]
+    public void Score_with_a_reform_as_json_names_it_by_id_and_content_hash_as_the_server_does()
+    {
+        var (exit, output, err) = Run("score", Example("first-feature.json"), "--reform", ReformTests.Example("tier-1-4000.yaml"), "--rules", Repo.Rules, "--json");
+        Assert.True(exit == 0, err);
+        var answer = JsonParser.Default.Parse<V1.ScoreWorkResponse>(output);
+        Assert.Equal("tier-1-4000", answer.Reform.Id);
+        Assert.Matches("^[0-9a-f]{64}$", answer.Reform.ContentHash);
+        Assert.True(answer.Reform.FigureOnly);
+        // T1.A.1's first band at EUR 4,000 a point: 1,000,000 / 4,000 = 250 points instead of 200, and what reads them as its base.
+        Assert.Equal("932.3333333333", answer.Roles.Single(r => r.Role == V1.Role.Producer).TotalPoints);
+        var (_, law, _) = Run("score", Example("first-feature.json"), "--rules", Repo.Rules, "--json");
+        var lawAnswer = JsonParser.Default.Parse<V1.ScoreWorkResponse>(law);
+        Assert.Null(lawAnswer.Reform);
+        Assert.Equal("847.3333333333", lawAnswer.Roles.Single(r => r.Role == V1.Role.Producer).TotalPoints);
+    }
+
+    [Fact]
     public void A_reform_naming_an_unknown_figure_is_refused_at_its_own_line()
     {
         var file = Path.Combine(Path.GetTempPath(), $"reform-{Guid.NewGuid():N}.yaml");

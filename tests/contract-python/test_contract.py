@@ -1,7 +1,7 @@
 """Contract test from Python: a client generated from protos/ alone (Debian's python3-grpcio, stubs made by Debian's
 protoc and grpc_python_plugin, see run.sh) against the built server. One test each: health SERVING, a score of
 examples/first-feature.json, a bad request's google.rpc.BadRequest decoded from the status details, and the Allocate
-stream of examples/year-2023.jsonl. Prints 'contract-python: N passed, N failed' last; exit 0 when none failed.
+stream of examples/year-2023.jsonl, and a what-if reform sent as fields. Prints 'contract-python: N passed, N failed' last; exit 0 when none failed.
 
 Usage: CONTRIBUTI_ADDRESS=127.0.0.1:50051 CONTRIBUTI_STUBS=DIR CONTRIBUTI_REPO=ROOT python3 test_contract.py
 """
@@ -16,7 +16,7 @@ sys.path.insert(0, os.environ["CONTRIBUTI_STUBS"])
 import grpc  # noqa: E402  (Debian's python3-grpcio)
 from google.protobuf import json_format  # noqa: E402
 from google.rpc import error_details_pb2, status_pb2  # noqa: E402
-from contributi.v1 import allocation_pb2, allocation_pb2_grpc, scoring_pb2, scoring_pb2_grpc, work_pb2  # noqa: E402
+from contributi.v1 import allocation_pb2, allocation_pb2_grpc, reform_pb2, scoring_pb2, scoring_pb2_grpc, work_pb2  # noqa: E402
 import health_pb2  # noqa: E402  (protos/grpc/health/v1/health.proto, generated beside the others: see run.sh)
 import health_pb2_grpc  # noqa: E402
 
@@ -55,6 +55,19 @@ class Contract(unittest.TestCase):
         quotas = {q.quota_id: q.points for q in producer.quotas}
         self.assertEqual(quotas["cinema.cultural"], "190")
         self.assertEqual(quotas["cinema.economic"], "657.3333333333")
+
+    def test_a_figure_only_reform_sent_as_fields_is_scored_and_named_in_the_answer(self):
+        request = json_format.Parse(example("first-feature.json"), scoring_pb2.ScoreWorkRequest())
+        request.reform.CopyFrom(reform_pb2.Reform(id="tier-1-4000", title="1 punto ogni 4.000 euro", changes=[
+            reform_pb2.ReformChange(figure=reform_pb2.FigureChange(path="T1.A.1.tier_1_eur_per_point", value="4000"))]))
+        response = scoring_pb2_grpc.ScoringServiceStub(self.channel).ScoreWork(request, timeout=DEADLINE)
+        self.assertEqual(response.reform.id, "tier-1-4000")
+        self.assertEqual(len(response.reform.content_hash), 64)
+        self.assertTrue(response.reform.figure_only)
+        self.assertIn(response.reform.source, (reform_pb2.REFORM_SOURCE_REFIGURED, reform_pb2.REFORM_SOURCE_CACHED))
+        producer = [r for r in response.roles if r.role == work_pb2.ROLE_PRODUCER][0]
+        # 1,000,000 / 4,000 = 250 points in T1.A.1's first band instead of 200, and the rows that read them as their base.
+        self.assertEqual(producer.total_points, "932.3333333333")
 
     def test_a_bad_request_is_invalid_argument_with_a_bad_request_naming_each_field(self):
         request = json_format.Parse(example("first-feature.json"), scoring_pb2.ScoreWorkRequest())
