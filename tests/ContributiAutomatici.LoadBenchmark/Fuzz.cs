@@ -34,6 +34,10 @@ public static class Fuzz
         }
         var requests = Arg(args, "--requests", 20_000);
         var soakSeconds = Arg(args, "--soak-seconds", 60);
+        // The soak's callers, and its pace (requests per second over all callers; 0: as fast as they can): a long soak at a
+        // steady pace shows what a replica holds over time without taking the machine from everyone else.
+        var soakCallers = Arg(args, "--soak-concurrency", 8);
+        var soakRate = Arg(args, "--soak-rate", 0);
         var env = new Dictionary<string, string>();
         for (var i = 0; i + 1 < args.Length; i++)
             if (args[i] == "--env" && args[i + 1].Split('=', 2) is [var name, var value]) env[name] = value;
@@ -87,12 +91,12 @@ public static class Fuzz
             var after10 = server.RssKb();
             Console.WriteLine($"after {requests:N0} fuzzed requests in {sw.Elapsed.TotalSeconds:0.0} s: RSS {after2 / 1024.0:0.0} MiB at 2 s, {after10 / 1024.0:0.0} MiB at 10 s (peak sampled {peakKb / 1024.0:0.0} MiB)");
 
-            // The soak: plain varied works (no large ones), one after the other from 8 callers, the RSS every 10 s.
+            // The soak: varied works (no large ones), one after the other from the soak's callers at its pace, the RSS every 10 s.
             var soak = new List<(double Seconds, long Kb)>();
+            var soakCount = 0;
             if (soakSeconds > 0)
             {
                 using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(soakSeconds));
-                var soakCount = 0;
                 var sampler = Task.Run(async () =>
                 {
                     var t = Stopwatch.StartNew();
@@ -102,23 +106,33 @@ public static class Fuzz
                         soak.Add((t.Elapsed.TotalSeconds, server.RssKb()));
                     }
                 });
-                await Task.WhenAll(Enumerable.Range(0, 8).Select(w => Task.Run(async () =>
+                var interval = soakRate > 0 ? TimeSpan.FromSeconds((double)soakCallers / soakRate) : TimeSpan.Zero;
+                await Task.WhenAll(Enumerable.Range(0, soakCallers).Select(w => Task.Run(async () =>
                 {
                     var random = new Random(1_000_000 + w);
+                    var pace = Stopwatch.StartNew();
+                    var due = TimeSpan.Zero;
                     while (!stop.IsCancellationRequested)
                     {
-                        try { await client.ScoreWorkAsync(MemoryBenchmark.Varied(template, random), deadline: DateTime.UtcNow.AddSeconds(30)); }
+                        // Varied works, one in ten with the fuzz's bad or odd fields (never a large one: those are the fuzz's).
+                        var request = MemoryBenchmark.Varied(template, random);
+                        if (random.Next(10) == 0) Vary(request, random, large: false);
+                        try { await client.ScoreWorkAsync(request, deadline: DateTime.UtcNow.AddSeconds(30)); }
                         catch (RpcException) { }
                         Interlocked.Increment(ref soakCount);
+                        if (interval > TimeSpan.Zero && (due += interval) > pace.Elapsed)
+                            try { await Task.Delay(due - pace.Elapsed, stop.Token); } catch (OperationCanceledException) { break; }
                     }
                 })));
                 await sampler;
                 Console.WriteLine($"soak: {soakCount:N0} requests in {soakSeconds} s; RSS every 10 s: {string.Join(", ", soak.Select(s => (s.Kb / 1024.0).ToString("0", CultureInfo.InvariantCulture)))} MiB");
             }
             var finalKb = server.RssKb();
+            // What of it is the managed heap: the server's own metrics (meter System.Runtime), scraped over HTTP/2 on its gRPC port.
+            var heap = await ManagedHeapAsync(server.Port);
 
             var sb = new StringBuilder();
-            sb.AppendLine(CultureInfo.InvariantCulture, $"Fuzz {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, `-- --fuzz --requests {requests} --soak-seconds {soakSeconds}{string.Concat(env.Select(e => $" --env {e.Key}={e.Value}"))}` " +
+            sb.AppendLine(CultureInfo.InvariantCulture, $"Fuzz {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, `-- --fuzz --requests {requests} --soak-seconds {soakSeconds} --soak-concurrency {soakCallers} --soak-rate {soakRate}{string.Concat(env.Select(e => $" --env {e.Key}={e.Value}"))}` " +
                 $"({Environment.ProcessorCount} cores, {RuntimeInformation.OSDescription}, .NET {Environment.Version}; load average {LoadAverage()}); server: {server.GcMode}.");
             sb.AppendLine();
             sb.AppendLine("| measure | RSS (MiB) |");
@@ -127,11 +141,18 @@ public static class Fuzz
             sb.AppendLine(CultureInfo.InvariantCulture, $"| highest sample during the fuzz (every 500 requests) | {peakKb / 1024.0:0.0} |");
             sb.AppendLine(CultureInfo.InvariantCulture, $"| after {requests:N0} fuzzed requests, 2 s idle | {after2 / 1024.0:0.0} |");
             sb.AppendLine(CultureInfo.InvariantCulture, $"| after them, 10 s idle | {after10 / 1024.0:0.0} |");
-            if (soak.Count > 0)
-                sb.AppendLine(CultureInfo.InvariantCulture, $"| soak of {soakSeconds} s plain varied load: every 10 s | {string.Join(", ", soak.Select(s => (s.Kb / 1024.0).ToString("0", CultureInfo.InvariantCulture)))} |");
+            if (soak.Count > 0 && soakSeconds < 600)
+                sb.AppendLine(CultureInfo.InvariantCulture, $"| soak of {soakSeconds} s varied load: every 10 s | {string.Join(", ", soak.Select(s => (s.Kb / 1024.0).ToString("0", CultureInfo.InvariantCulture)))} |");
+            else if (soak.Count > 0)
+                // A long soak, per 5 minutes: the lowest and highest of its samples (every 10 s).
+                foreach (var g in soak.GroupBy(x => (int)(x.Seconds / 300)))
+                    sb.AppendLine(CultureInfo.InvariantCulture, $"| soak, minutes {g.Key * 5}-{g.Key * 5 + 5} ({g.Count()} samples): lowest-highest | {g.Min(x => x.Kb) / 1024.0:0.0}-{g.Max(x => x.Kb) / 1024.0:0.0} |");
             sb.AppendLine(CultureInfo.InvariantCulture, $"| at the end | {finalKb / 1024.0:0.0} |");
+            if (heap is { } h)
+                sb.AppendLine(CultureInfo.InvariantCulture, $"| of which the managed heap after the server's last collection (`dotnet_gc_last_collection_heap_size_bytes`; {h.Collections:0} collections, {h.Gen2:0} of gen2) | {h.Bytes / 1024.0 / 1024.0:0.0} |");
             sb.AppendLine();
             sb.AppendLine(CultureInfo.InvariantCulture, $"Answers ({requests / sw.Elapsed.TotalSeconds:N0} calls/s): {string.Join(", ", outcomes.OrderByDescending(o => o.Value).Select(o => $"{o.Key} {o.Value:N0}"))}.");
+            if (soakSeconds > 0) sb.AppendLine(CultureInfo.InvariantCulture, $"Soak: {soakCount:N0} requests from {soakCallers} callers{(soakRate > 0 ? $" paced at {soakRate} a second" : "")}.");
             Console.WriteLine();
             Console.Write(sb);
             return after10 <= TargetKb ? 0 : 1;
@@ -139,6 +160,24 @@ public static class Fuzz
         finally
         {
             Directory.Delete(cache, recursive: true);
+        }
+    }
+
+    /// <summary>The server's managed heap after its last collection (all generations) and its collections, from its /metrics; null without them.</summary>
+    private static async Task<(double Bytes, double Collections, double Gen2)?> ManagedHeapAsync(int port)
+    {
+        try
+        {
+            using var http = new HttpClient { DefaultRequestVersion = new Version(2, 0), DefaultVersionPolicy = HttpVersionPolicy.RequestVersionExact };
+            var text = await http.GetStringAsync(new Uri($"http://127.0.0.1:{port}/metrics"));
+            double Sum(string name, string? label = null) => text.Split('\n')
+                .Where(l => l.StartsWith(name, StringComparison.Ordinal) && (l.Length > name.Length && l[name.Length] is '{' or ' ') && (label is null || l.Contains(label, StringComparison.Ordinal)))
+                .Sum(l => double.Parse(l[(l.Contains('{') ? l.LastIndexOf('}') + 1 : name.Length)..].Trim().Split(' ')[0], CultureInfo.InvariantCulture));
+            return (Sum("dotnet_gc_last_collection_heap_size_bytes"), Sum("dotnet_gc_collections_total"), Sum("dotnet_gc_collections_total", "gc_heap_generation=\"gen2\""));
+        }
+        catch (HttpRequestException)
+        {
+            return null;
         }
     }
 
