@@ -1,6 +1,8 @@
 using System.CommandLine;
 using System.Globalization;
+using ContributiAutomatici.Engine.Compiling;
 using ContributiAutomatici.Engine.Law;
+using ContributiAutomatici.Engine.Loading;
 using ContributiAutomatici.Engine.Rules;
 using ContributiAutomatici.Engine.Scoring;
 

@@ -1,4 +1,5 @@
 using System.Globalization;
+using ContributiAutomatici.Engine.Compiling;
 using ContributiAutomatici.Engine.Rules;
 using V1 = ContributiAutomatici.Contracts.V1;
 
