@@ -28,6 +28,9 @@ public sealed class ResultAdmission
     private readonly int? _applicationYear;
     private readonly int? _firstExploitationYear;
     private readonly string? _declaredOnce;
+    // What Rule reads for every result, read once: the first admissible day, and whether the year's rules (5.3-5.6) apply.
+    private readonly DateOnly _admissibleFrom;
+    private readonly bool _yearRules;
 
     /// <param name="rules">The rule set: its admissible_results_from (5.2) and, for the allocation, its results block.</param>
     /// <param name="applicationYear">The year whose results are declared; null when scoring a single work.</param>
@@ -39,6 +42,8 @@ public sealed class ResultAdmission
         _firstExploitationYear = firstExploitation?.Year;
         // A result declared twice counts once (art. 5.10), where the rule set cites it.
         _declaredOnce = string.IsNullOrEmpty(rules.Allocation?.DeclaredOnceCitation) ? null : rules.Allocation.DeclaredOnceCitation;
+        _admissibleFrom = rules.AdmissibleResultsFrom ?? DateOnly.MinValue;
+        _yearRules = applicationYear is not null && rules.Allocation is not null;
     }
 
     /// <summary>The article and reason that keep out a result dated <paramref name="date"/>, or null if it counts.</summary>
@@ -71,8 +76,9 @@ public sealed class ResultAdmission
 
     private Out Rule(DateOnly date)
     {
-        if (_rules.AdmissibleResultsFrom is { } from && date < from) return Out.BeforeAdmissible;
-        if (_applicationYear is not { } year || _rules.Allocation is not { } a) return Out.None;
+        if (date < _admissibleFrom) return Out.BeforeAdmissible;
+        if (!_yearRules) return Out.None;
+        var (year, a) = (_applicationYear.GetValueOrDefault(), _rules.Allocation!);
         if (date.Year > year) return Out.NotYetObtained;
         if (date.Year < year && _firstExploitationYear is { } first && a.FirstExploitation is { } fe)
         {
@@ -88,6 +94,9 @@ public sealed class ResultAdmission
     /// </summary>
     public Work Admit(Work work, List<Exclusion>? excluded)
     {
+        if (AllCount(work.BoxOffice, static e => e.Date, byDate: true) && AllCount(work.MediaSales, static e => e.Date) &&
+            AllCount(work.ForeignSales, static e => e.Date))
+            return work;
         // A box-office period is one result per date; a sale, one per identical entry (art. 5.10).
         var boxOffice = Admitted(work.BoxOffice, static e => e.Date, static e => e.Date, BoxOfficeField, "", work.Id, null, excluded);
         var media = Admitted(work.MediaSales, static e => e.Date, static e => e, MediaSalesField, "", work.Id, null, excluded);
@@ -100,6 +109,7 @@ public sealed class ResultAdmission
     /// <summary>As <see cref="Admit(Work, List{Exclusion}?)"/>, for a claimant's own results ("role.foreign_sales[0]").</summary>
     public RoleInput Admit(RoleInput claimant, string companyId, string workId, List<Exclusion>? excluded)
     {
+        if (AllCount(claimant.ForeignSales, static e => e.Date) && AllCount(claimant.HomeEntertainmentSales, static e => e.Date)) return claimant;
         var foreign = Admitted(claimant.ForeignSales, static e => e.Date, static e => e, ClaimantForeignSalesField, companyId, workId,
             claimant.Role, excluded);
         var home = Admitted(claimant.HomeEntertainmentSales, static e => e.Date, static e => e, ClaimantHomeEntertainmentField, companyId,
@@ -159,6 +169,8 @@ public sealed class ResultAdmission
     private IReadOnlyList<T> Admitted<T, TKey>(IReadOnlyList<T> items, Func<T, DateOnly> date, Func<T, TKey> key, string field,
         string companyId, string workId, Role? role, List<Exclusion>? excluded) where T : class
     {
+        // Most lists are empty or of one entry: no pair to compare.
+        if (items.Count == 0 || items.Count == 1 && Admits(date(items[0]))) return items;
         // Declared twice is only asked when there are two entries; a long list is checked with a set, a short one by pairs.
         var once = items.Count > 1 ? _declaredOnce : null;
         var seen = once is not null && items.Count > PairwiseUpTo ? new HashSet<TKey>() : null;
@@ -181,6 +193,25 @@ public sealed class ResultAdmission
     }
 
     private const int PairwiseUpTo = 16;
+
+    // The common case, on every scoring's path (the totals path among them), judged without a delegate, a set or a string:
+    // every entry counts by its date and none is declared again. Anything else goes to Admitted, which says why.
+
+    private bool AllCount<T>(IReadOnlyList<T> items, Func<T, DateOnly> date, bool byDate = false) where T : class, IEquatable<T>
+    {
+        if (!Pairwise(items.Count)) return false;
+        for (var i = 0; i < items.Count; i++)
+        {
+            var day = date(items[i]);
+            if (!Admits(day)) return false;
+            for (var j = 0; _declaredOnce is not null && j < i; j++)
+                if (date(items[j]) == day && (byDate || items[j].Equals(items[i]))) return false;
+        }
+        return true;
+    }
+
+    /// <summary>Whether a list this long is judged by pairs here (a long one with art. 5.10 goes to <see cref="Admitted"/>'s set).</summary>
+    private bool Pairwise(int count) => count <= PairwiseUpTo || _declaredOnce is null;
 
     /// <summary>
     /// Whether entry <paramref name="i"/> has the key of an earlier entry that counts by its date. With <paramref name="seen"/>
