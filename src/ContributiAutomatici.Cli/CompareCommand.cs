@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
+using ContributiAutomatici.Engine.Loading;
 using ContributiAutomatici.Engine.Rules;
 using ContributiAutomatici.Engine.Scoring;
 using ContributiAutomatici.Protocol;

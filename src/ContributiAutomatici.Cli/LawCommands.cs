@@ -1,6 +1,8 @@
 using System.CommandLine;
 using System.Globalization;
+using ContributiAutomatici.Engine.Compiling;
 using ContributiAutomatici.Engine.Law;
+using ContributiAutomatici.Engine.Loading;
 using ContributiAutomatici.Engine.Rules;
 using ContributiAutomatici.Engine.Scoring;
 
@@ -119,7 +121,7 @@ internal static partial class LawCommands
         // The named quantities the row reads, and what each overlay changes of them (art. 17.1 changes the box office the
         // producer's A.1 reads, not the row).
         var texts = new[] { row.When }.Concat(row.Cells.SelectMany(c => new[] { c.When, c.Points })).OfType<RuleExpression>().Select(e => e.Text).ToList();
-        var read = d.Quantities.Where(q => texts.Any(t => RuleCompiler.Names(t, q.Name))).ToList();
+        var read = d.Quantities.Where(q => texts.Any(t => RulePlan.Names(t, q.Name))).ToList();
         if (read.Count > 0) o.WriteLine("quantities");
         foreach (var q in read)
         {

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
+using ContributiAutomatici.Engine.Compiling;
 using ContributiAutomatici.Engine.Rules;
 using ContributiAutomatici.Engine.Scoring;
 
@@ -134,7 +135,7 @@ internal static class PlanCommand
         {
             var text = pending.Dequeue();
             foreach (var q in side.Quantities)
-                if (!found.Contains(q) && RuleCompiler.Names(text, q.Name))
+                if (!found.Contains(q) && RulePlan.Names(text, q.Name))
                 {
                     found.Add(q);
                     foreach (var t in q.Terms) pending.Enqueue(t.Expr.Text);

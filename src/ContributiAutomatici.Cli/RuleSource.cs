@@ -1,4 +1,6 @@
 using System.CommandLine;
+using ContributiAutomatici.Engine.Compiling;
+using ContributiAutomatici.Engine.Loading;
 using ContributiAutomatici.Engine.Rules;
 using ContributiAutomatici.Engine.Scoring;
 using V1 = ContributiAutomatici.Contracts.V1;

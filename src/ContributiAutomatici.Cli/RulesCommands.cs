@@ -1,4 +1,5 @@
 using System.CommandLine;
+using ContributiAutomatici.Engine.Loading;
 using ContributiAutomatici.Engine.Rules;
 using ContributiAutomatici.Engine.Scoring;
 using ContributiAutomatici.Protocol;

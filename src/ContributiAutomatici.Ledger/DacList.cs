@@ -1,3 +1,4 @@
+using ContributiAutomatici.Engine.Loading;
 using ContributiAutomatici.Engine.Scoring;
 
 namespace ContributiAutomatici.Ledger;

@@ -1,4 +1,5 @@
 using ContributiAutomatici.Engine.Allocation;
+using ContributiAutomatici.Engine.Loading;
 using ContributiAutomatici.Engine.Scoring;
 using ContributiAutomatici.Protocol;
 using V1 = ContributiAutomatici.Contracts.V1;

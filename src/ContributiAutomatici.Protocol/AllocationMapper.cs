@@ -1,5 +1,6 @@
 using System.Globalization;
 using ContributiAutomatici.Engine.Allocation;
+using ContributiAutomatici.Engine.Loading;
 using ContributiAutomatici.Engine.Scoring;
 using M = ContributiAutomatici.Engine.Model;
 using V1 = ContributiAutomatici.Contracts.V1;
@@ -93,12 +94,12 @@ public static class AllocationMapper
                     Error($"items[0].header.statements_for[{i}]", $"company '{h.StatementsFor[i]}' is not one of the year's companies");
             StatementsFor = h.StatementsFor.Distinct(StringComparer.Ordinal).ToList();
 
-            var excluded = new List<Exclusion>();
+            // Every dated result is mapped: which count in the year is the allocation's call (the engine's ResultAdmission).
+            var ctx = new MapContext(ruleSet, _errors);
             var works = new Dictionary<string, YearWork>(StringComparer.Ordinal);
             foreach (var (w, path) in _works)
             {
-                var ctx = new MapContext(ruleSet, new ResultAdmission(ruleSet.Definition, h.ApplicationYear,
-                    RequestMapper.Date(w.FirstExploitationDate, $"{path}.first_exploitation_date", _errors)), _errors, excluded);
+                RequestMapper.Date(w.FirstExploitationDate, $"{path}.first_exploitation_date", _errors);
                 if (Work(w, path, ctx) is { } yw && !works.TryAdd(yw.Work.Id, yw)) Error($"{path}.work.id", $"work '{yw.Work.Id}' is given twice");
             }
 
@@ -112,8 +113,7 @@ public static class AllocationMapper
                 else if (yw is null) Error($"{path}.work_id", $"work '{c.WorkId}' is claimed but never given");
                 var share = RequestMapper.Decimal(c.RightsSharePercent, $"{path}.rights_share_percent", _errors) ?? 100m;
                 if (share is <= 0 or > 100) Error($"{path}.rights_share_percent", $"a share of rights is above 0% and at most 100%, got {c.RightsSharePercent}");
-                var ctx = new MapContext(ruleSet, new ResultAdmission(ruleSet.Definition, h.ApplicationYear, yw?.FirstExploitation), _errors, excluded);
-                if (RequestMapper.MapRole(c.Role, $"{path}.role", c.CompanyId, c.WorkId, ctx) is { } role)
+                if (RequestMapper.MapRole(c.Role, $"{path}.role", ctx) is { } role)
                     claims.Add(new YearClaim(c.CompanyId, c.WorkId, role, share));
             }
             if (_errors.Count > 0) throw new InvalidRequestException(_errors);
@@ -123,7 +123,7 @@ public static class AllocationMapper
                     V1.ExcessPolicy.Unassigned => ExcessPolicy.Unassigned,
                     V1.ExcessPolicy.Redistribute => ExcessPolicy.Redistribute,
                     _ => null,
-                }, [.. companies.Values], [.. works.Values], claims, excluded);
+                }, [.. companies.Values], [.. works.Values], claims);
         }
 
         private (CompiledRuleSet, string) Resolve(V1.AllocationHeader h)

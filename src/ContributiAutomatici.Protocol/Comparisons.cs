@@ -1,5 +1,6 @@
 using System.Globalization;
 using ContributiAutomatici.Engine.Allocation;
+using ContributiAutomatici.Engine.Loading;
 using ContributiAutomatici.Engine.Scoring;
 using V1 = ContributiAutomatici.Contracts.V1;
 

@@ -1,5 +1,6 @@
 using System.Text;
 using System.Text.Json;
+using ContributiAutomatici.Engine.Loading;
 using ContributiAutomatici.Engine.Rules;
 using ContributiAutomatici.Engine.Scoring;
 using V1 = ContributiAutomatici.Contracts.V1;

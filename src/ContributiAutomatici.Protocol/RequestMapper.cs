@@ -1,5 +1,6 @@
 using System.Globalization;
 using ContributiAutomatici.Engine.Allocation;
+using ContributiAutomatici.Engine.Loading;
 using ContributiAutomatici.Engine.Scoring;
 using Google.Protobuf.Collections;
 using M = ContributiAutomatici.Engine.Model;
@@ -23,7 +24,10 @@ public sealed class InvalidRequestException(IReadOnlyList<FieldError> errors)
     public IReadOnlyList<FieldError> Errors { get; } = errors;
 }
 
-/// <summary>A validated scoring request in the engine's terms, and the results kept out of it with their articles.</summary>
+/// <summary>
+/// A validated scoring request in the engine's terms: the work and roles with the results that count, and those the engine
+/// keeps out (<see cref="CompiledRuleSet.Admit"/>: art. 5.2, 5.10) with their articles.
+/// </summary>
 public sealed record ScoringRequest(CompiledRuleSet RuleSet, M.Work Work, IReadOnlyList<M.RoleInput> Roles, ScoreOptions Options,
     IReadOnlyList<Exclusion> Excluded)
 {
@@ -32,10 +36,10 @@ public sealed record ScoringRequest(CompiledRuleSet RuleSet, M.Work Work, IReadO
 }
 
 /// <summary>
-/// What mapping one work (and its claimants) needs: the rule set (lists, admissible dates), which dated results count,
-/// and where problems go: malformed fields to <see cref="Errors"/>, admissible-but-kept-out results to <see cref="Excluded"/>.
+/// What mapping one work (and its claimants) needs: the rule set (its lists) and where malformed fields go (<see cref="Errors"/>).
+/// Which dated results count is the engine's call (<see cref="ResultAdmission"/>), not the mapping's: every result is mapped.
 /// </summary>
-public sealed record MapContext(CompiledRuleSet RuleSet, ResultAdmission Admission, List<FieldError> Errors, List<Exclusion> Excluded)
+public sealed record MapContext(CompiledRuleSet RuleSet, List<FieldError> Errors)
 {
     /// <summary>False while the request's rule-set selection is itself wrong: checks that depend on the version wait.</summary>
     public bool RuleSetKnown { get; init; } = true;
@@ -64,14 +68,17 @@ public static class RequestMapper
             selection.AddRange(ex.Errors);
             ruleSet = standIn;
         }
-        var ctx = new MapContext(ruleSet, new ResultAdmission(ruleSet.Definition), selection, []) { RuleSetKnown = selection.Count == 0 };
+        var ctx = new MapContext(ruleSet, selection) { RuleSetKnown = selection.Count == 0 };
         var work = MapWork(request.Work, "work", ctx);
-        var roles = MapRoles(request.Roles, work?.Id ?? "", ctx);
+        var roles = MapRoles(request.Roles, ctx);
         if (ctx.Errors.Count > 0) throw new InvalidRequestException(ctx.Errors);
-        return new ScoringRequest(ruleSet, work!, roles,
+        // The results the decree keeps out, with their articles: the engine's call (it scores the same).
+        var excluded = new List<Exclusion>();
+        var (admitted, admittedRoles) = ruleSet.Admit(work!, roles, excluded);
+        return new ScoringRequest(ruleSet, admitted, admittedRoles,
             request.TotalsOnly
                 ? ScoreOptions.TotalsOnly
-                : new ScoreOptions { Explain = true, IncludeNotApplied = request.IncludeNotApplied }, ctx.Excluded) { ReformSource = reform };
+                : new ScoreOptions { Explain = true, IncludeNotApplied = request.IncludeNotApplied }, excluded) { ReformSource = reform };
     }
 
     /// <summary>The rule set a request names, or the version in force for its application year.</summary>
@@ -164,14 +171,14 @@ public static class RequestMapper
     private static string Years(Engine.Rules.RuleSetDefinition d) =>
         $"{d.ApplicationYearFrom}-{d.ApplicationYearTo?.ToString(CultureInfo.InvariantCulture) ?? ""}";
 
-    private static List<M.RoleInput> MapRoles(RepeatedField<V1.RoleInput> roles, string workId, MapContext ctx)
+    private static List<M.RoleInput> MapRoles(RepeatedField<V1.RoleInput> roles, MapContext ctx)
     {
         var result = new List<M.RoleInput>();
         if (roles.Count == 0) ctx.Errors.Add(new FieldError("roles", "at least one role to score"));
         if (!RequestLimits.CheckCount(roles, "roles", ctx.Errors, RequestLimits.MaxRoles)) return result;
         for (var i = 0; i < roles.Count; i++)
         {
-            if (MapRole(roles[i], $"roles[{i}]", "", workId, ctx) is not { } role) continue;
+            if (MapRole(roles[i], $"roles[{i}]", ctx) is not { } role) continue;
             if (result.Any(x => x.Role == role.Role)) ctx.Errors.Add(new FieldError($"roles[{i}].role", $"{roles[i].Role} is asked twice"));
             result.Add(role);
         }
@@ -179,7 +186,7 @@ public static class RequestMapper
     }
 
     /// <summary>One role with its own facts and results (a claim's, in the allocation); null when the role is missing.</summary>
-    public static M.RoleInput? MapRole(V1.RoleInput? r, string path, string companyId, string workId, MapContext ctx)
+    public static M.RoleInput? MapRole(V1.RoleInput? r, string path, MapContext ctx)
     {
         var errors = ctx.Errors;
         if (r is null || r.Role == V1.Role.Unspecified || !Enum.IsDefined(r.Role))
@@ -189,13 +196,11 @@ public static class RequestMapper
         }
         var role = (M.Role)(int)r.Role;
         if (ctx.RuleSetKnown && !ctx.RuleSet.Roles.Contains(role)) errors.Add(new FieldError($"{path}.role", $"rule set {ctx.RuleSet.Id} has no {r.Role} column"));
-        void Exclude(string field, (string Article, string Reason) why) =>
-            ctx.Excluded.Add(new Exclusion(companyId, workId, role, "role." + field, why.Article, why.Reason));
         return new M.RoleInput(role, Date(r.ContractSignedOn, path, "contract_signed_on", errors),
             Amount(r.DistributionCost, path, "distribution_cost", errors))
         {
-            ForeignSales = Results(r.ForeignSales, "foreign_sales", path, ctx, Exclude, ForeignSale, e => e.Date),
-            HomeEntertainmentSales = Results(r.HomeEntertainmentSales, "home_entertainment_sales", path, ctx, Exclude, DatedAmount, e => e.Date),
+            ForeignSales = Results(r.ForeignSales, "foreign_sales", path, ctx, ForeignSale),
+            HomeEntertainmentSales = Results(r.HomeEntertainmentSales, "home_entertainment_sales", path, ctx, DatedAmount),
         };
     }
 
@@ -228,8 +233,6 @@ public static class RequestMapper
             errors.Add(new FieldError(path, "work is required"));
             return null;
         }
-        void Exclude(string field, (string Article, string Reason) why) =>
-            ctx.Excluded.Add(new Exclusion("", w.Id, null, field, why.Article, why.Reason));
         RequestLimits.CheckLength(w.Id, $"{path}.id", errors);
         RequestLimits.CheckLength(w.Title, $"{path}.title", errors, RequestLimits.MaxTitleLength);
         if (w.Kind == V1.WorkKind.Unspecified || !Enum.IsDefined(w.Kind)) errors.Add(new FieldError($"{path}.kind", "kind is required (WORK_KIND_CINEMA or WORK_KIND_TV_WEB)"));
@@ -262,13 +265,12 @@ public static class RequestMapper
             AverageHourlyCostGiven = Amount(w.AverageHourlyCost, path, "average_hourly_cost", errors),
             FirstReleaseDate = Date(w.FirstReleaseDate, path, "first_release_date", errors),
             FirstBroadcastStart = Time(w.FirstBroadcastStart, $"{path}.first_broadcast_start", errors),
-            // A box-office period is one result per date; a sale, one per identical entry (art. 5.10).
-            BoxOffice = Results(w.BoxOffice, "box_office", path, ctx, Exclude, DatedAmount, e => e.Date, e => e.Date),
-            MediaSales = Results(w.MediaSales, "media_sales", path, ctx, Exclude, (e, p, c) =>
+            BoxOffice = Results(w.BoxOffice, "box_office", path, ctx, DatedAmount),
+            MediaSales = Results(w.MediaSales, "media_sales", path, ctx, (e, p, c) =>
                 ResultDate(e.Date, p, c.Errors) is { } d
                     ? new M.MediaSale(d, Amount(e.Amount, p, "amount", c.Errors, required: true) ?? 0, e.TheatricalDerogation)
-                    : null, e => e.Date),
-            ForeignSales = Results(w.ForeignSales, "foreign_sales", path, ctx, Exclude, ForeignSale, e => e.Date),
+                    : null),
+            ForeignSales = Results(w.ForeignSales, "foreign_sales", path, ctx, ForeignSale),
             Essai = w.Essai,
             SelectiveContributions = w.SelectiveContributions,
             Coproduction = Enum.IsDefined(w.Coproduction) ? (M.CoproductionKind)(int)w.Coproduction : M.CoproductionKind.None,
@@ -399,27 +401,17 @@ public static class RequestMapper
     }
 
     /// <summary>
-    /// Dated results: each mapped, then judged by its date (<see cref="ResultAdmission"/>: art. 5.2, and in an
-    /// allocation 5.3-5.6) and kept out alone, with its article, if it does not count; a result declared twice (same
-    /// key) is kept out the second time (art. 5.10, where the rule set cites it).
+    /// Dated results: each mapped, in the request's order (an entry's index is its index in the request, as the engine's
+    /// exclusions name it). Which of them count is the engine's call (<see cref="ResultAdmission"/>: art. 5.2, 5.10, and in
+    /// an allocation 5.3-5.6).
     /// </summary>
     private static List<TOut> Results<TIn, TOut>(RepeatedField<TIn> items, string field, string path, MapContext ctx,
-        Action<string, (string Article, string Reason)> exclude, Func<TIn, string, MapContext, TOut?> map,
-        Func<TOut, DateOnly> date, Func<TOut, object>? key = null) where TOut : class
+        Func<TIn, string, MapContext, TOut?> map) where TOut : class
     {
         var list = new List<TOut>(items.Count);
         if (!RequestLimits.CheckCount(items, $"{path}.{field}", ctx.Errors)) return list;
-        // Declared twice (art. 5.10) is only asked when there are two entries.
-        var once = items.Count > 1 ? ctx.RuleSet.Definition.Allocation?.DeclaredOnceCitation : null;
-        var seen = string.IsNullOrEmpty(once) ? null : new HashSet<object>();
         for (var i = 0; i < items.Count; i++)
-        {
-            if (map(items[i], string.Concat(path, ".", field, "[", i.ToString(CultureInfo.InvariantCulture), "]"), ctx) is not { } e) continue;
-            if (ctx.Admission.Reject(date(e)) is { } why) exclude($"{field}[{i}]", why);
-            else if (seen is not null && !seen.Add(key?.Invoke(e) ?? e))
-                exclude($"{field}[{i}]", (once!, $"the same result is declared twice ({e}): it counts once"));
-            else list.Add(e);
-        }
+            if (map(items[i], string.Concat(path, ".", field, "[", i.ToString(CultureInfo.InvariantCulture), "]"), ctx) is { } e) list.Add(e);
         return list;
     }
 

@@ -1,5 +1,6 @@
 using System.Globalization;
 using ContributiAutomatici.Engine.Allocation;
+using ContributiAutomatici.Engine.Loading;
 using ContributiAutomatici.Engine.Rules;
 using ContributiAutomatici.Engine.Scoring;
 using V1 = ContributiAutomatici.Contracts.V1;
@@ -38,12 +39,14 @@ public static class ResponseMapper
     /// <summary>Points at the documented scale (10 decimals), canonical: equal numbers print equal.</summary>
     public static decimal Points(decimal d) => Math.Round(d, PointsScale, MidpointRounding.AwayFromZero);
 
+    /// <param name="excluded">The results kept out to report; null: the result's own (<see cref="ScoreResult.Excluded"/>).</param>
     /// <param name="coproduction">The work's category (art. 2.f-h) and art. 5.8 threshold, when the caller classed it.</param>
     public static V1.ScoreWorkResponse ToProto(ScoreResult result, IReadOnlyList<Exclusion>? excluded = null, CoproductionStatus? coproduction = null)
     {
         var response = new V1.ScoreWorkResponse { RuleSetId = result.RuleSetId, ContentHash = result.ContentHash, WorkId = result.WorkId };
         if (Said(coproduction)) response.Coproduction = Coproduction(coproduction!);
-        if (excluded is { Count: > 0 }) response.Excluded.AddRange(excluded.Select(Exclusion));
+        excluded ??= result.Excluded;
+        if (excluded.Count > 0) response.Excluded.AddRange(excluded.Select(Exclusion));
         if (result.Overlays.Count > 0) response.Overlays.AddRange(result.Overlays);
         response.Incomplete = result.Incomplete;
         foreach (var role in result.Roles)
@@ -112,7 +115,8 @@ public static class ResponseMapper
     {
         var d = ruleSet.Definition;
         var response = new V1.ScoreWorkResponse { RuleSetId = d.BaseId, ContentHash = d.ContentHash, WorkId = workId };
-        if (excluded is { Count: > 0 }) response.Excluded.AddRange(excluded.Select(Exclusion));
+        excluded ??= totals.Excluded;
+        if (excluded.Count > 0) response.Excluded.AddRange(excluded.Select(Exclusion));
         if (d.AppliedOverlays.Count > 0) response.Overlays.AddRange(d.AppliedOverlays);
         response.Incomplete = totals.Incomplete;
         for (var k = 0; k < roles.Count; k++)

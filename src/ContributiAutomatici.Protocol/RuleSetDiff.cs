@@ -1,4 +1,5 @@
 using System.Globalization;
+using ContributiAutomatici.Engine.Compiling;
 using ContributiAutomatici.Engine.Rules;
 using V1 = ContributiAutomatici.Contracts.V1;
 
@@ -112,7 +113,7 @@ public static class RuleSetDiff
     /// <summary>Whether a row's expressions name the quantity (as a whole identifier).</summary>
     private static bool Reads(RowDefinition r, string name) =>
         new[] { r.When }.Concat(r.Cells.SelectMany(c => new[] { c.When, c.Points })).Any(e => e is not null &&
-            RuleCompiler.Names(e.Text, name));
+            RulePlan.Names(e.Text, name));
 
     private static string Provenance(RowDefinition r) =>
         r.Provenance.ToString().ToLowerInvariant() + (r.Borrows is { } b ? $" (borrows {b})" : "");

@@ -1,4 +1,6 @@
 using System.Net;
+using ContributiAutomatici.Engine.Compiling;
+using ContributiAutomatici.Engine.Loading;
 using ContributiAutomatici.Engine.Rules;
 using ContributiAutomatici.Engine.Scoring;
 using ContributiAutomatici.Contracts.V1;

@@ -51,7 +51,7 @@ public sealed class ContributiServerOptions
     /// What-if reforms (issue 28) kept built at a time, compiled ones in collectible load contexts: beyond, the least recently
     /// used is let go (unloaded). Default 16. Config <c>Contributi:ReformCacheSize</c>, env <c>Contributi__ReformCacheSize</c>.
     /// </summary>
-    public int ReformCacheSize { get; set; } = Engine.Scoring.ReformCache.DefaultCapacity;
+    public int ReformCacheSize { get; set; } = Engine.Loading.ReformCache.DefaultCapacity;
 
     /// <summary>Path of the Prometheus scrape endpoint on the server's port: /metrics by default; "" or "off" turns it off.
     /// Config <c>Contributi:MetricsPath</c>, env <c>Contributi__MetricsPath</c>.</summary>

@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using ContributiAutomatici.Engine.Loading;
 using ContributiAutomatici.Engine.Scoring;
 using ContributiAutomatici.Protocol;
 using ContributiAutomatici.Contracts.V1;

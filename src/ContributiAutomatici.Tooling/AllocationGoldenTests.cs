@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using ContributiAutomatici.Engine.Allocation;
+using ContributiAutomatici.Engine.Loading;
 using ContributiAutomatici.Engine.Rules;
 using ContributiAutomatici.Engine.Scoring;
 using Google.Protobuf;

@@ -4,6 +4,8 @@ using System.Runtime.InteropServices;
 using System.Text;
 using ContributiAutomatici.Contracts.V1;
 using ContributiAutomatici.Engine.Allocation;
+using ContributiAutomatici.Engine.Compiling;
+using ContributiAutomatici.Engine.Loading;
 using ContributiAutomatici.Engine.Rules;
 using ContributiAutomatici.Engine.Scoring;
 using ContributiAutomatici.Protocol;

@@ -40,6 +40,8 @@ public static class SeededWorks
             var total = rnd.Next(3) == 0 ? BoxOfficeEdges[rnd.Next(BoxOfficeEdges.Length)] : Amount(8_000_000);
             for (int k = 0, parts = 1 + rnd.Next(3); k < parts; k++)
                 boxOffice.Add(new DatedAmount(Day(), k == parts - 1 ? total - boxOffice.Sum(b => b.Amount) : Math.Round(total / parts, 2)));
+            // A box-office period is one per date (art. 5.10 keeps out a second): a day drawn again moves on a day.
+            Once(boxOffice, b => b.Date, b => b with { Date = b.Date.AddDays(1) });
 
             var fest = new List<FestivalEntry>();
             for (int k = 0, n = rnd.Next(5); k < n; k++)
@@ -75,8 +77,8 @@ public static class SeededWorks
                 ProductionCost = rnd.Next(8) == 0 ? null : rnd.Next(10) == 0 ? 0m : 200_000m + Amount(9_000_000),
                 FirstReleaseDate = rnd.Next(8) == 0 ? null : new DateOnly(year, month, day),
                 BoxOffice = boxOffice,
-                MediaSales = [.. Enumerable.Range(0, rnd.Next(3)).Select(_ => new MediaSale(Day(), Amount(900_000)))],
-                ForeignSales = [.. Enumerable.Range(0, rnd.Next(3)).Select(_ => new ForeignSale(Day(), Amount(400_000), "FR"))],
+                MediaSales = Once<MediaSale, MediaSale>([.. Enumerable.Range(0, rnd.Next(3)).Select(_ => new MediaSale(Day(), Amount(900_000)))], e => e, NextDay),
+                ForeignSales = Once<ForeignSale, ForeignSale>([.. Enumerable.Range(0, rnd.Next(3)).Select(_ => new ForeignSale(Day(), Amount(400_000), "FR"))], e => e, NextDay),
                 Essai = rnd.Next(3) == 0,
                 SelectiveContributions = rnd.Next(3) == 0,
                 Coproduction = coproduction,
@@ -100,9 +102,25 @@ public static class SeededWorks
                 new RoleInput(Role.TheatricalDistributor, contract, rnd.Next(6) == 0 ? null : 50_000m + Amount(2_000_000)),
                 new RoleInput(Role.HomeEntertainmentPublisher)
                 {
-                    HomeEntertainmentSales = [.. Enumerable.Range(0, rnd.Next(3)).Select(_ => new DatedAmount(Day(), Amount(300_000)))],
+                    HomeEntertainmentSales = Once<DatedAmount, DatedAmount>([.. Enumerable.Range(0, rnd.Next(3)).Select(_ => new DatedAmount(Day(), Amount(300_000)))], e => e,
+                        e => e with { Date = e.Date.AddDays(1) }),
                 });
         }
         return works;
+    }
+
+    private static MediaSale NextDay(MediaSale e) => e with { Date = e.Date.AddDays(1) };
+
+    private static ForeignSale NextDay(ForeignSale e) => e with { Date = e.Date.AddDays(1) };
+
+    /// <summary>
+    /// Each result once (art. 5.10: the engine keeps out a result declared again): one with the key of an earlier one moves on
+    /// a day, without drawing again, so the seed's other works stay the same.
+    /// </summary>
+    private static List<T> Once<T, TKey>(List<T> items, Func<T, TKey> key, Func<T, T> nextDay)
+    {
+        for (var i = 1; i < items.Count; i++)
+            while (items.Take(i).Any(e => EqualityComparer<TKey>.Default.Equals(key(e), key(items[i])))) items[i] = nextDay(items[i]);
+        return items;
     }
 }

@@ -1,6 +1,8 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text;
+using ContributiAutomatici.Engine.Compiling;
+using ContributiAutomatici.Engine.Loading;
 using ContributiAutomatici.Engine.Model;
 using ContributiAutomatici.Engine.Rules;
 using ContributiAutomatici.Engine.Scoring;

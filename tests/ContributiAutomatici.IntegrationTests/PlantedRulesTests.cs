@@ -66,7 +66,7 @@ public sealed class PlantedRulesTests : IDisposable
         _temp.Add(good + "-shipped");
         var stdout = new StringWriter();
         Assert.Equal(0, Program.Precompile(good, into, stdout, new StringWriter()));
-        var sets = ContributiAutomatici.Engine.Scoring.RuleCatalog.Load(good, new() { CacheDirectory = into, ShippedDirectory = null }).RuleSets;
+        var sets = ContributiAutomatici.Engine.Loading.RuleCatalog.Load(good, new() { CacheDirectory = into, ShippedDirectory = null }).RuleSets;
         Assert.All(sets, rs => Assert.Equal(ContributiAutomatici.Engine.Rules.CompileSource.Cache, rs.Source));
         Assert.Equal(sets.Count, Directory.GetFiles(into, "*.dll").Length);
         Assert.Equal(sets.Count, stdout.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries).Length);

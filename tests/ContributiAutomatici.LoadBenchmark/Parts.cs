@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text;
 using ContributiAutomatici.Contracts.V1;
+using ContributiAutomatici.Engine.Loading;
 using ContributiAutomatici.Engine.Scoring;
 using ContributiAutomatici.Protocol;
 using ContributiAutomatici.Benchmarks;

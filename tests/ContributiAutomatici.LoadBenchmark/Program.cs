@@ -4,6 +4,7 @@ using System.Globalization;
 using System.Runtime.InteropServices;
 using System.Text;
 using ContributiAutomatici.Client;
+using ContributiAutomatici.Engine.Loading;
 using ContributiAutomatici.Engine.Scoring;
 using ContributiAutomatici.Protocol;
 using ContributiAutomatici.Contracts.V1;

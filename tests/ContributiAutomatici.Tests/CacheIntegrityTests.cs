@@ -1,5 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
+using ContributiAutomatici.Engine.Compiling;
+using ContributiAutomatici.Engine.Loading;
 using ContributiAutomatici.Engine.Rules;
 using ContributiAutomatici.Engine.Scoring;
 using Xunit;

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Reflection;
 using ContributiAutomatici.Cli;
+using ContributiAutomatici.Engine.Compiling;
 using ContributiAutomatici.Engine.Rules;
 
 namespace ContributiAutomatici.Tests;

@@ -1,5 +1,7 @@
 using System.Collections;
 using System.Reflection;
+using ContributiAutomatici.Engine.Compiling;
+using ContributiAutomatici.Engine.Loading;
 using ContributiAutomatici.Engine.Rules;
 using ContributiAutomatici.Engine.Scoring;
 

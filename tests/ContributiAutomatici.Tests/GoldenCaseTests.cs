@@ -1,3 +1,4 @@
+using ContributiAutomatici.Engine.Compiling;
 using ContributiAutomatici.Engine.Rules;
 using ContributiAutomatici.Protocol;
 using ContributiAutomatici.Tooling;
@@ -36,8 +37,8 @@ public class GoldenCaseTests
     }
 
     /// <summary>The rules compiled with their figures as constants (the benchmark's side-by-side), not read from the table.</summary>
-    private static readonly Lazy<Engine.Scoring.RuleCatalog> Baked = new(() =>
-        Engine.Scoring.RuleCatalog.Load(Repo.Rules, new RuleCompileOptions { CacheDirectory = null, BakeFigures = true }));
+    private static readonly Lazy<Engine.Loading.RuleCatalog> Baked = new(() =>
+        Engine.Loading.RuleCatalog.Load(Repo.Rules, new RuleCompileOptions { CacheDirectory = null, BakeFigures = true }));
 
     [Fact]
     public void Every_golden_case_scores_the_same_with_the_figures_baked_as_constants()

@@ -1,4 +1,5 @@
 using ContributiAutomatici.Cli;
+using ContributiAutomatici.Engine.Compiling;
 using ContributiAutomatici.Engine.Law;
 using ContributiAutomatici.Engine.Rules;
 using ContributiAutomatici.Engine.Scoring;

@@ -1,3 +1,5 @@
+using ContributiAutomatici.Engine.Compiling;
+using ContributiAutomatici.Engine.Loading;
 using ContributiAutomatici.Engine.Rules;
 using ContributiAutomatici.Engine.Scoring;
 

@@ -65,7 +65,7 @@ public class SandboxTests
     {
         using var t = TempRules.WithRow(
             "Math.Min(Per(Work.BoxOfficeTotal, 1_000) + Work.Festivals.Count(f => f.BestFilmPrize) + (Work.FirstReleaseDate > new DateOnly(2020, 1, 1) ? 1 : 0), 500m)");
-        var set = Engine.Scoring.RuleCatalog.Load(t.Root, new Engine.Rules.RuleCompileOptions { CacheDirectory = null }).RuleSets[0];
+        var set = Engine.Loading.RuleCatalog.Load(t.Root, new Engine.Compiling.RuleCompileOptions { CacheDirectory = null }).RuleSets[0];
         var work = new Engine.Model.Work
         {
             FirstReleaseDate = new DateOnly(2021, 3, 1),

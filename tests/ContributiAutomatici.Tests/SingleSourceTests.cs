@@ -272,7 +272,7 @@ public class SingleSourceTests
         using var t = TempRules.CopyOfRepo();
         t.Replace(T1, "figures: { eur_per_point: { value: 20000, unit: EUR, cite: \"1 punto ogni € 20.000\" } }",
             "figures: { eur_per_point: { value: 10000, unit: EUR, cite: \"1 punto ogni € 10.000\" } }");
-        var catalog = Engine.Scoring.RuleCatalog.Load(t.Root, new Engine.Rules.RuleCompileOptions { CacheDirectory = null });
+        var catalog = Engine.Loading.RuleCatalog.Load(t.Root, new Engine.Compiling.RuleCompileOptions { CacheDirectory = null });
         var row = catalog.Find("dm-2017")!.Definition.Tables.SelectMany(x => x.Rows).Single(r => r.Id == "T1.A.2");
         var figure = Assert.Single(row.Figures);
         Assert.Equal((10000m, "dm-2021/T1.A.2.eur_per_point"), (figure.Value, figure.Ref));
@@ -296,7 +296,7 @@ public class SingleSourceTests
 
         using var t = TempRules.CopyOfRepo();
         File.AppendAllText(t.File_("dm-2017/lista-mercati.yaml"), "remove: [baltic-event]\n");
-        var catalog = Engine.Scoring.RuleCatalog.Load(t.Root, new Engine.Rules.RuleCompileOptions { CacheDirectory = null });
+        var catalog = Engine.Loading.RuleCatalog.Load(t.Root, new Engine.Compiling.RuleCompileOptions { CacheDirectory = null });
         var markets = catalog.Find("dm-2017")!.Definition.Lists.Single(l => l.Kind == "markets");
         Assert.Equal(dm2021.Lists.Single(l => l.Kind == "markets").Entries.Count - 1, markets.Entries.Count);
         Assert.DoesNotContain(markets.Entries, e => e.Id == "baltic-event");
@@ -321,7 +321,7 @@ public class SingleSourceTests
         using var t = TempRules.CopyOfRepo();
         t.Replace("dm-2021/tabella-7-premi.yaml", "ids: [david-di-donatello, nastri-d-argento, efa, goya, cesar, lola, bafta]",
             "ids: [david-di-donatello, nastri-d-argento, efa, goya, cesar, lola, bafta, golden-globe]");
-        var catalog = Engine.Scoring.RuleCatalog.Load(t.Root, new Engine.Rules.RuleCompileOptions { CacheDirectory = null });
+        var catalog = Engine.Loading.RuleCatalog.Load(t.Root, new Engine.Compiling.RuleCompileOptions { CacheDirectory = null });
         foreach (var id in new[] { "dm-2021", "dm-2017" })
             Assert.Contains("golden-globe", catalog.Find(id)!.Definition.Lists.Single(l => l.Kind == "prizes").Groups.Single(g => g.Name == "premi_miglior_film").Ids);
     }

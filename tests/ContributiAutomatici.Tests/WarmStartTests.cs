@@ -1,4 +1,6 @@
 using System.Diagnostics;
+using ContributiAutomatici.Engine.Compiling;
+using ContributiAutomatici.Engine.Loading;
 using ContributiAutomatici.Engine.Rules;
 using ContributiAutomatici.Engine.Scoring;
 

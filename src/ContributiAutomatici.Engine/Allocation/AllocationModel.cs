@@ -23,11 +23,14 @@ public sealed record YearWork(Work Work, bool Eligible, DateOnly? FirstExploitat
 /// <summary>A company's claim on a work in a role, with its own facts and its share of the rights (art. 5.7).</summary>
 public sealed record YearClaim(string CompanyId, string WorkId, RoleInput Role, decimal SharePercent);
 
-/// <summary>A year of applications, validated, in the engine's terms.</summary>
+/// <summary>
+/// A year of applications, validated, in the engine's terms: the works and claims with every dated result declared (the
+/// allocation keeps out those that do not count in the year, <see cref="ResultAdmission"/>).
+/// </summary>
 public sealed record AllocationInput(
     CompiledRuleSet RuleSet, string Resolution, int ApplicationYear, int CreditingYear, decimal Budget,
     ExcessPolicy? ExcessOverride, IReadOnlyList<Applicant> Companies, IReadOnlyList<YearWork> Works,
-    IReadOnlyList<YearClaim> Claims, IReadOnlyList<Exclusion> ResultExclusions)
+    IReadOnlyList<YearClaim> Claims)
 {
     /// <summary>
     /// The lists that class the works (art. 2.f-h) when not the rule set's own: a golden case's test lists (an agreement

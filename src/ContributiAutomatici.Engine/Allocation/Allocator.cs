@@ -28,11 +28,13 @@ public static class Allocator
         var companies = input.Companies.OrderBy(c => c.Id, Ord).ToList();
         var companyById = companies.ToDictionary(c => c.Id, Ord);
         var works = input.Works.OrderBy(w => w.Work.Id, Ord).ToList();
-        var workById = works.ToDictionary(w => w.Work.Id, Ord);
         var claims = input.Claims.OrderBy(c => c.CompanyId, Ord).ThenBy(c => c.WorkId, Ord).ThenBy(c => c.Role.Role)
             .ThenBy(c => c.SharePercent).ToList();
 
-        var exclusions = new List<Exclusion>(input.ResultExclusions);
+        var exclusions = new List<Exclusion>();
+        // Art. 5.2-5.6, 5.10: each work's and claim's dated results that do not count in this year, kept out with their article.
+        (works, claims) = ResultAdmission.Admit(def, input.ApplicationYear, works, claims, exclusions);
+        var workById = works.ToDictionary(w => w.Work.Id, Ord);
         // Art. 2.f-h: each work's category on its recognition date, from the rule set's lists (or a golden case's test lists).
         var classifier = input.Coproductions ?? rs.Coproductions;
         var categories = works.ToDictionary(w => w.Work.Id, w => classifier.Classify(w.Work), Ord);

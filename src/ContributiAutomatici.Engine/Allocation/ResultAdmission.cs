@@ -1,3 +1,4 @@
+using ContributiAutomatici.Engine.Model;
 using ContributiAutomatici.Engine.Rules;
 
 namespace ContributiAutomatici.Engine.Allocation;
@@ -11,14 +12,25 @@ namespace ContributiAutomatici.Engine.Allocation;
 public sealed record Exclusion(string CompanyId, string WorkId, Model.Role? Role, string Field, string Article, string Reason);
 
 /// <summary>
-/// Which dated results count, by their date (art. 5.2, and with an application year art. 5.3-5.6): each result is
-/// judged alone, so one inadmissible entry is kept out while the work's other results count.
+/// Which dated results count (art. 5.2, 5.10, and with an application year art. 5.3-5.6): each result is judged alone, so
+/// one inadmissible entry is kept out, with its article, while the work's other results count. The engine applies it
+/// wherever it scores: <see cref="Scoring.CompiledRuleSet.Score"/> and <see cref="Scoring.CompiledRuleSet.ScoreTotals"/>
+/// (art. 5.2, 5.10) and the allocation (<see cref="Allocator"/>, with the year), so a caller of the engine gets the decree's
+/// answer whatever it passes in.
 /// </summary>
 public sealed class ResultAdmission
 {
+    /// <summary>The path of each kind of result in an <see cref="Exclusion"/>, relative to the work or the claim.</summary>
+    public const string BoxOfficeField = "box_office", MediaSalesField = "media_sales", ForeignSalesField = "foreign_sales",
+        ClaimantForeignSalesField = "role.foreign_sales", ClaimantHomeEntertainmentField = "role.home_entertainment_sales";
+
     private readonly RuleSetDefinition _rules;
     private readonly int? _applicationYear;
     private readonly int? _firstExploitationYear;
+    private readonly string? _declaredOnce;
+    // What Rule reads for every result, read once: the first admissible day, and whether the year's rules (5.3-5.6) apply.
+    private readonly DateOnly _admissibleFrom;
+    private readonly bool _yearRules;
 
     /// <param name="rules">The rule set: its admissible_results_from (5.2) and, for the allocation, its results block.</param>
     /// <param name="applicationYear">The year whose results are declared; null when scoring a single work.</param>
@@ -28,27 +40,191 @@ public sealed class ResultAdmission
         _rules = rules;
         _applicationYear = applicationYear;
         _firstExploitationYear = firstExploitation?.Year;
+        // A result declared twice counts once (art. 5.10), where the rule set cites it.
+        _declaredOnce = string.IsNullOrEmpty(rules.Allocation?.DeclaredOnceCitation) ? null : rules.Allocation.DeclaredOnceCitation;
+        _admissibleFrom = rules.AdmissibleResultsFrom ?? DateOnly.MinValue;
+        _yearRules = applicationYear is not null && rules.Allocation is not null;
     }
 
     /// <summary>The article and reason that keep out a result dated <paramref name="date"/>, or null if it counts.</summary>
     public (string Article, string Reason)? Reject(DateOnly date)
     {
-        if (_rules.AdmissibleResultsFrom is { } from && date < from)
-            return (_rules.AdmissibleResultsCitation,
-                $"obtained on {date:yyyy-MM-dd}, before {from:yyyy-MM-dd}: results before then are inadmissible");
-        if (_applicationYear is not { } year || _rules.Allocation is not { } a) return null;
-        if (date.Year > year)
-            return (a.NotYetObtainedCitation, $"obtained in {date.Year}: it belongs to the application for {date.Year}, not {year}");
+        switch (Rule(date))
+        {
+            case Out.BeforeAdmissible:
+                return (_rules.AdmissibleResultsCitation,
+                    $"obtained on {date:yyyy-MM-dd}, before {_rules.AdmissibleResultsFrom.GetValueOrDefault():yyyy-MM-dd}: results before then are inadmissible");
+            case Out.NotYetObtained:
+                return (_rules.Allocation!.NotYetObtainedCitation,
+                    $"obtained in {date.Year}: it belongs to the application for {date.Year}, not {_applicationYear}");
+            case Out.TooEarly:
+                var fe = _rules.Allocation!.FirstExploitation!;
+                return (fe.TooEarlyCitation,
+                    $"obtained in {date.Year}, in or before the {Ordinal(fe.TooEarlyYears)} year before the first exploitation ({_firstExploitationYear})");
+            case Out.OtherYear:
+                return (_rules.Allocation!.FirstExploitation!.OtherYearCitation,
+                    $"obtained in {date.Year}: results of years before the first exploitation are declared in the application for {_firstExploitationYear}, results of other years in their own year's");
+            default:
+                return null;
+        }
+    }
+
+    /// <summary>Whether a result dated <paramref name="date"/> counts (<see cref="Reject"/> without its words: no allocation).</summary>
+    public bool Admits(DateOnly date) => Rule(date) == Out.None;
+
+    private enum Out { None, BeforeAdmissible, NotYetObtained, TooEarly, OtherYear }
+
+    private Out Rule(DateOnly date)
+    {
+        if (date < _admissibleFrom) return Out.BeforeAdmissible;
+        if (!_yearRules) return Out.None;
+        var (year, a) = (_applicationYear.GetValueOrDefault(), _rules.Allocation!);
+        if (date.Year > year) return Out.NotYetObtained;
         if (date.Year < year && _firstExploitationYear is { } first && a.FirstExploitation is { } fe)
         {
-            if (date.Year <= first - fe.TooEarlyYears)
-                return (fe.TooEarlyCitation,
-                    $"obtained in {date.Year}, in or before the {Ordinal(fe.TooEarlyYears)} year before the first exploitation ({first})");
-            if (year != first)
-                return (fe.OtherYearCitation,
-                    $"obtained in {date.Year}: results of years before the first exploitation are declared in the application for {first}, results of other years in their own year's");
+            if (date.Year <= first - fe.TooEarlyYears) return Out.TooEarly;
+            if (year != first) return Out.OtherYear;
         }
-        return null;
+        return Out.None;
+    }
+
+    /// <summary>
+    /// The work with only its results that count; each kept out is added to <paramref name="excluded"/> (when given) with
+    /// its article and its path ("box_office[1]"). The same instance when all count: nothing is allocated then.
+    /// </summary>
+    public Work Admit(Work work, List<Exclusion>? excluded)
+    {
+        if (AllCount(work.BoxOffice, static e => e.Date, byDate: true) && AllCount(work.MediaSales, static e => e.Date) &&
+            AllCount(work.ForeignSales, static e => e.Date))
+            return work;
+        // A box-office period is one result per date; a sale, one per identical entry (art. 5.10).
+        var boxOffice = Admitted(work.BoxOffice, static e => e.Date, static e => e.Date, BoxOfficeField, "", work.Id, null, excluded);
+        var media = Admitted(work.MediaSales, static e => e.Date, static e => e, MediaSalesField, "", work.Id, null, excluded);
+        var foreign = Admitted(work.ForeignSales, static e => e.Date, static e => e, ForeignSalesField, "", work.Id, null, excluded);
+        return ReferenceEquals(boxOffice, work.BoxOffice) && ReferenceEquals(media, work.MediaSales) && ReferenceEquals(foreign, work.ForeignSales)
+            ? work
+            : work with { BoxOffice = boxOffice, MediaSales = media, ForeignSales = foreign };
+    }
+
+    /// <summary>As <see cref="Admit(Work, List{Exclusion}?)"/>, for a claimant's own results ("role.foreign_sales[0]").</summary>
+    public RoleInput Admit(RoleInput claimant, string companyId, string workId, List<Exclusion>? excluded)
+    {
+        if (AllCount(claimant.ForeignSales, static e => e.Date) && AllCount(claimant.HomeEntertainmentSales, static e => e.Date)) return claimant;
+        var foreign = Admitted(claimant.ForeignSales, static e => e.Date, static e => e, ClaimantForeignSalesField, companyId, workId,
+            claimant.Role, excluded);
+        var home = Admitted(claimant.HomeEntertainmentSales, static e => e.Date, static e => e, ClaimantHomeEntertainmentField, companyId,
+            workId, claimant.Role, excluded);
+        return ReferenceEquals(foreign, claimant.ForeignSales) && ReferenceEquals(home, claimant.HomeEntertainmentSales)
+            ? claimant
+            : claimant with { ForeignSales = foreign, HomeEntertainmentSales = home };
+    }
+
+    /// <summary>
+    /// A work and its claimants as <see cref="Admit(Work, List{Exclusion}?)"/> and <see cref="Admit(RoleInput, string, string, List{Exclusion}?)"/>
+    /// leave them, in that order (the work's results, then each claimant's); <paramref name="roles"/> itself when all count.
+    /// </summary>
+    public (Work Work, IReadOnlyList<RoleInput> Roles) Admit(Work work, IReadOnlyList<RoleInput> roles, List<Exclusion>? excluded)
+    {
+        var admitted = Admit(work, excluded);
+        RoleInput[]? copy = null;
+        for (var k = 0; k < roles.Count; k++)
+        {
+            var r = Admit(roles[k], "", work.Id, excluded);
+            if (ReferenceEquals(r, roles[k])) continue;
+            copy ??= [.. roles];
+            copy[k] = r;
+        }
+        return (admitted, (IReadOnlyList<RoleInput>?)copy ?? roles);
+    }
+
+    /// <summary>
+    /// A year's works and claims with only their results that count, each work's (and each claim's) judged with the
+    /// application year and the work's first exploitation (art. 5.3-5.6); the lists themselves' order is kept.
+    /// </summary>
+    public static (List<YearWork> Works, List<YearClaim> Claims) Admit(RuleSetDefinition rules, int applicationYear,
+        List<YearWork> works, List<YearClaim> claims, List<Exclusion> excluded)
+    {
+        var firstExploitation = new Dictionary<string, DateOnly?>(works.Count, StringComparer.Ordinal);
+        var admittedWorks = new List<YearWork>(works.Count);
+        foreach (var yw in works)
+        {
+            firstExploitation.TryAdd(yw.Work.Id, yw.FirstExploitation);
+            var work = new ResultAdmission(rules, applicationYear, yw.FirstExploitation).Admit(yw.Work, excluded);
+            admittedWorks.Add(ReferenceEquals(work, yw.Work) ? yw : yw with { Work = work });
+        }
+        var admittedClaims = new List<YearClaim>(claims.Count);
+        foreach (var c in claims)
+        {
+            var role = new ResultAdmission(rules, applicationYear, firstExploitation.GetValueOrDefault(c.WorkId))
+                .Admit(c.Role, c.CompanyId, c.WorkId, excluded);
+            admittedClaims.Add(ReferenceEquals(role, c.Role) ? c : c with { Role = role });
+        }
+        return (admittedWorks, admittedClaims);
+    }
+
+    /// <summary>
+    /// The entries that count, in their order: each judged by its date, and one declared again (the same key as an earlier
+    /// entry that counts) kept out the second time (art. 5.10). <paramref name="items"/> itself when all count.
+    /// </summary>
+    private IReadOnlyList<T> Admitted<T, TKey>(IReadOnlyList<T> items, Func<T, DateOnly> date, Func<T, TKey> key, string field,
+        string companyId, string workId, Role? role, List<Exclusion>? excluded) where T : class
+    {
+        // Most lists are empty or of one entry: no pair to compare.
+        if (items.Count == 0 || items.Count == 1 && Admits(date(items[0]))) return items;
+        // Declared twice is only asked when there are two entries; a long list is checked with a set, a short one by pairs.
+        var once = items.Count > 1 ? _declaredOnce : null;
+        var seen = once is not null && items.Count > PairwiseUpTo ? new HashSet<TKey>() : null;
+        var first = -1;
+        for (var i = 0; i < items.Count && first < 0; i++)
+            if (!Admits(date(items[i])) || once is not null && Again(items, i, date, key, seen)) first = i;
+        if (first < 0) return items;
+
+        seen?.Clear();
+        var kept = new List<T>(items.Count);
+        for (var i = 0; i < items.Count; i++)
+        {
+            var e = items[i];
+            if (Reject(date(e)) is { } why) excluded?.Add(new Exclusion(companyId, workId, role, $"{field}[{i}]", why.Article, why.Reason));
+            else if (once is not null && Again(items, i, date, key, seen))
+                excluded?.Add(new Exclusion(companyId, workId, role, $"{field}[{i}]", once, $"the same result is declared twice ({e}): it counts once"));
+            else kept.Add(e);
+        }
+        return kept;
+    }
+
+    private const int PairwiseUpTo = 16;
+
+    // The common case, on every scoring's path (the totals path among them), judged without a delegate, a set or a string:
+    // every entry counts by its date and none is declared again. Anything else goes to Admitted, which says why.
+
+    private bool AllCount<T>(IReadOnlyList<T> items, Func<T, DateOnly> date, bool byDate = false) where T : class, IEquatable<T>
+    {
+        if (!Pairwise(items.Count)) return false;
+        for (var i = 0; i < items.Count; i++)
+        {
+            var day = date(items[i]);
+            if (!Admits(day)) return false;
+            for (var j = 0; _declaredOnce is not null && j < i; j++)
+                if (date(items[j]) == day && (byDate || items[j].Equals(items[i]))) return false;
+        }
+        return true;
+    }
+
+    /// <summary>Whether a list this long is judged by pairs here (a long one with art. 5.10 goes to <see cref="Admitted"/>'s set).</summary>
+    private bool Pairwise(int count) => count <= PairwiseUpTo || _declaredOnce is null;
+
+    /// <summary>
+    /// Whether entry <paramref name="i"/> has the key of an earlier entry that counts by its date. With <paramref name="seen"/>
+    /// (entries visited in order), the keys of those earlier entries; without, the earlier entries are compared one by one.
+    /// </summary>
+    private bool Again<T, TKey>(IReadOnlyList<T> items, int i, Func<T, DateOnly> date, Func<T, TKey> key, HashSet<TKey>? seen)
+    {
+        var k = key(items[i]);
+        if (seen is not null) return Admits(date(items[i])) && !seen.Add(k);
+        var comparer = EqualityComparer<TKey>.Default;
+        for (var j = 0; j < i; j++)
+            if (comparer.Equals(key(items[j]), k) && Admits(date(items[j]))) return true;
+        return false;
     }
 
     private static string Ordinal(int n) => n switch { 1 => "1st", 2 => "2nd", 3 => "3rd", _ => $"{n}th" };

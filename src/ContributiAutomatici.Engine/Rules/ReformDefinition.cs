@@ -4,7 +4,7 @@ namespace ContributiAutomatici.Engine.Rules;
 /// A what-if reform (issue 28): a proposed change of a rule set that travels with a request, applied on top of the rule
 /// set it names (or the one the request selects) as an overlay in force on every date. Every change names what it
 /// changes (a figure by path, a row by id, a list entry, a quota, a cap, a policy) and where it was written, so a refusal
-/// names the reform's line (YAML) or field (protobuf, through <see cref="ReformSource"/>).
+/// names the reform's line (YAML) or field (protobuf, through Loading.ReformSource).
 /// </summary>
 public sealed record ReformDefinition(string Id, string Title, string? Base, IReadOnlyList<ReformChange> Changes, string ContentHash, string File)
 {

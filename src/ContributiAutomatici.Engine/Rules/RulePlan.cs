@@ -193,7 +193,7 @@ public sealed class RulePlan
     /// then the value of each quantity it names. A figure or quantity the expression does not name is not passed.
     /// </summary>
     private static IReadOnlyList<PlanArgument> Arguments(IReadOnlyList<Figure> figures, int row, bool windowed, RuleExpression expression, IReadOnlyList<QuantityDefinition> quantities) =>
-        figures.Where(f => RuleCompiler.Names(expression.Text, f.Name)).Select(f => (PlanArgument)new FigureArgument(row, windowed, f.Name, f.Bands is not null))
+        figures.Where(f => Names(expression.Text, f.Name)).Select(f => (PlanArgument)new FigureArgument(row, windowed, f.Name, f.Bands is not null))
             .Concat(QuantitiesNamed(expression, quantities).Select(k => (PlanArgument)new QuantityArgument(k, quantities[k].Name))).ToList();
 
     /// <summary>The quantities an expression names (by index), for the explanation's inputs and the cycle check.</summary>
@@ -201,8 +201,24 @@ public sealed class RulePlan
     {
         if (expression is null) yield break;
         for (var k = 0; k < quantities.Count; k++)
-            if (RuleCompiler.Names(expression.Text, quantities[k].Name)) yield return k;
+            if (Names(expression.Text, quantities[k].Name)) yield return k;
     }
+
+    /// <summary>
+    /// Whether an expression's text has a name (a figure's, a quantity's) as a whole identifier: what the compiler passes it, and
+    /// so what tools (diff, plan, show) say the expression reads.
+    /// </summary>
+    public static bool Names(string text, string name)
+    {
+        for (var at = text.IndexOf(name, StringComparison.Ordinal); at >= 0; at = text.IndexOf(name, at + 1, StringComparison.Ordinal))
+        {
+            var end = at + name.Length;
+            if ((at == 0 || !IsIdentifierChar(text[at - 1])) && (end == text.Length || !IsIdentifierChar(text[end]))) return true;
+        }
+        return false;
+    }
+
+    private static bool IsIdentifierChar(char c) => char.IsLetterOrDigit(c) || c == '_';
 
     /// <summary>The row's figures with an overlay's replacing those of the same name.</summary>
     internal static IReadOnlyList<Figure> Merge(IReadOnlyList<Figure> figures, IReadOnlyList<Figure> patch) =>

@@ -78,6 +78,9 @@ public sealed record ScoreResult(string RuleSetId, string ContentHash, string Wo
 
     /// <summary>The version's id without its overlays, and the overlays applied (the rule set's id is "dm-2021+covid-19").</summary>
     public IReadOnlyList<string> Overlays { get; init; } = [];
+
+    /// <summary>The results the decree keeps out of this scoring (art. 5.2, 5.10), each with its article; the others counted.</summary>
+    public IReadOnlyList<Allocation.Exclusion> Excluded { get; init; } = [];
 }
 
 /// <summary>
@@ -130,6 +133,11 @@ public sealed class PointTotals
             return false;
         }
     }
+
+    /// <summary>The results the last scoring kept out (art. 5.2, 5.10), as <see cref="ScoreResult.Excluded"/>; reused.</summary>
+    public IReadOnlyList<Allocation.Exclusion> Excluded => ExcludedList;
+
+    internal readonly List<Allocation.Exclusion> ExcludedList = [];
 
     internal List<string> Missing(Role role) => _missing[(int)role];
 
@@ -206,6 +214,9 @@ public sealed class CompiledRuleSet
     // The version's id, cut from the rule set's once ("dm-2021+covid-19@reform": "dm-2021"), not per work on the totals path.
     private readonly string _baseId;
 
+    // Which dated results count (art. 5.2, 5.10): applied to every work and claimant scored, whoever the caller.
+    private readonly Allocation.ResultAdmission _admission;
+
     internal CompiledRuleSet(RuleSetDefinition definition, ListCatalog lists, RulePlan plan, string[] expressionSites,
         Func<RuleScope> factory, CompileSource source, CompileTimings timings)
     {
@@ -217,6 +228,7 @@ public sealed class CompiledRuleSet
         Timings = timings;
         Definition = definition;
         _baseId = definition.BaseId;
+        _admission = new Allocation.ResultAdmission(definition);
         Lists = lists;
         Cells = _cells = [.. cells];
         _factory = factory;
@@ -329,10 +341,23 @@ public sealed class CompiledRuleSet
     /// <summary>The roles whose columns this rule set has.</summary>
     public IReadOnlySet<Role> Roles { get; }
 
-    /// <summary>Scores one work for the given roles (each at most once).</summary>
+    /// <summary>
+    /// The work and claimants with only the results that count (art. 5.2, 5.10: <see cref="Allocation.ResultAdmission"/>),
+    /// each result kept out added to <paramref name="excluded"/> with its article: what <see cref="Score"/> and
+    /// <see cref="ScoreTotals"/> score. The same instances when every result counts.
+    /// </summary>
+    public (Work Work, IReadOnlyList<RoleInput> Roles) Admit(Work work, IReadOnlyList<RoleInput> roles, List<Allocation.Exclusion>? excluded) =>
+        _admission.Admit(work, roles, excluded);
+
+    /// <summary>
+    /// Scores one work for the given roles (each at most once). Results the decree keeps out (art. 5.2, 5.10) do not count
+    /// and are listed in <see cref="ScoreResult.Excluded"/> with their article.
+    /// </summary>
     public ScoreResult Score(Work work, IReadOnlyList<RoleInput> roles, ScoreOptions? options = null)
     {
         options ??= ScoreOptions.Default;
+        var excluded = new List<Allocation.Exclusion>();
+        (work, roles) = _admission.Admit(work, roles, excluded);
         var scope = Rent();
         try
         {
@@ -345,7 +370,10 @@ public sealed class CompiledRuleSet
                 if (_flagged) role = Flag(role, scope.Points, scope.Status);
                 result.Add(role);
             }
-            return new ScoreResult(Definition.BaseId, ContentHash, work.Id, result) { Overlays = Definition.AppliedOverlays };
+            return new ScoreResult(Definition.BaseId, ContentHash, work.Id, result)
+            {
+                Overlays = Definition.AppliedOverlays, Excluded = excluded.Count > 0 ? excluded : [],
+            };
         }
         catch (Exception ex) when (ex is ArithmeticException or InvalidOperationException or ArgumentException && scope.CurrentExpression >= 0)
         {
@@ -359,10 +387,13 @@ public sealed class CompiledRuleSet
 
     /// <summary>
     /// The totals path: the work's points per role and quota into <paramref name="into"/>, no lines, no flags. A caller that
-    /// reuses <paramref name="into"/> (and its roles array) allocates nothing per work in steady state.
+    /// reuses <paramref name="into"/> (and its roles array) allocates nothing per work in steady state (nor for the results'
+    /// admission, art. 5.2, 5.10, unless a result is kept out: <see cref="PointTotals.Excluded"/>).
     /// </summary>
     public void ScoreTotals(Work work, IReadOnlyList<RoleInput> roles, PointTotals into)
     {
+        into.ExcludedList.Clear();
+        (work, roles) = _admission.Admit(work, roles, into.ExcludedList);
         var scope = Rent();
         try
         {

@@ -1,5 +1,6 @@
 using System.Globalization;
 using ContributiAutomatici.Engine.Model;
+using ContributiAutomatici.Engine.Rules;
 
 namespace ContributiAutomatici.Engine.Scoring;
 

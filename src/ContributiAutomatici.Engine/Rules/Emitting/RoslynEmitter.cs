@@ -1,13 +1,14 @@
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using System.Text;
+using ContributiAutomatici.Engine.Rules;
 using ContributiAutomatici.Engine.Scoring;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp;
 using Microsoft.CodeAnalysis.CSharp.Syntax;
 using Microsoft.CodeAnalysis.Text;
 
-namespace ContributiAutomatici.Engine.Rules;
+namespace ContributiAutomatici.Engine.Compiling;
 
 /// <summary>
 /// The Roslyn half of <see cref="RuleCompiler"/>, run only when the cache has no verified assembly for the rule set:

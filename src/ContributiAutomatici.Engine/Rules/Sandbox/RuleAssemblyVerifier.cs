@@ -3,9 +3,10 @@ using System.Reflection;
 using System.Reflection.Metadata;
 using System.Reflection.Metadata.Ecma335;
 using System.Reflection.PortableExecutable;
+using ContributiAutomatici.Engine.Rules;
 using ContributiAutomatici.Engine.Scoring;
 
-namespace ContributiAutomatici.Engine.Rules;
+namespace ContributiAutomatici.Engine.Compiling;
 
 /// <summary>
 /// Checks a compiled rule assembly before it is loaded, by reading its metadata only (System.Reflection.Metadata;

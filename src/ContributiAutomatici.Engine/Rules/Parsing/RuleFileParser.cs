@@ -5,7 +5,7 @@ namespace ContributiAutomatici.Engine.Rules;
 
 /// <summary>
 /// Parses one rule-set folder (manifest, tables, lists) into definitions, checking the shape of every
-/// file and the references between them. It does not compile expressions: <see cref="RuleCompiler"/> does.
+/// file and the references between them. It does not compile expressions: the compiler (Compiling.RuleCompiler) does.
 /// </summary>
 public static partial class RuleFileParser
 {
@@ -529,7 +529,7 @@ public static partial class RuleFileParser
         if (unit == Figure.MonthDay)
         {
             // A day of the year, whatever the year ("06-01": 1 June), held as 601 so that rules compare it as a number.
-            if (Scoring.MonthDayAttribute.Parse(text) is > 0 and var md) return md;
+            if (MonthDayAttribute.Parse(text) is > 0 and var md) return md;
             yf.Error(node, $"row {rowId}: figure {name} = '{text}': a {Figure.MonthDay} figure is a day of the year \"MM-dd\", e.g. \"06-01\"");
             return null;
         }

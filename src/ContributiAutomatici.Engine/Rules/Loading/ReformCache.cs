@@ -1,6 +1,8 @@
+using ContributiAutomatici.Engine.Compiling;
 using ContributiAutomatici.Engine.Rules;
+using ContributiAutomatici.Engine.Scoring;
 
-namespace ContributiAutomatici.Engine.Scoring;
+namespace ContributiAutomatici.Engine.Loading;
 
 /// <summary>How a reform's rule set was had for a request.</summary>
 public enum ReformSource
@@ -29,7 +31,7 @@ public sealed class ReformCache
     private long _compiled, _refigured, _hits, _evicted;
 
     /// <summary>Reforms kept by default (server option ReformCacheSize).</summary>
-    public const int DefaultCapacity = 16;
+    public const int DefaultCapacity = RuleCompileOptions.DefaultReformCacheSize;
 
     /// <summary>The most reforms' rule sets kept at a time (at least 1).</summary>
     public int Capacity

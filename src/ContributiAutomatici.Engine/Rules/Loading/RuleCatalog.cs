@@ -1,7 +1,9 @@
 using System.Diagnostics;
+using ContributiAutomatici.Engine.Compiling;
 using ContributiAutomatici.Engine.Rules;
+using ContributiAutomatici.Engine.Scoring;
 
-namespace ContributiAutomatici.Engine.Scoring;
+namespace ContributiAutomatici.Engine.Loading;
 
 /// <summary>
 /// The rule sets of a rules folder as definitions, not compiled: each version (its figure references resolved) with every

@@ -71,7 +71,7 @@ internal sealed class Sha256
 
     /// <summary>
     /// HMAC-SHA256 (RFC 2104) of <paramref name="message"/> under <paramref name="key"/>: what authenticates the files of a
-    /// compiled-rules cache (<see cref="RuleCache"/>), on this managed SHA-256 for the same reason (no OpenSSL at start).
+    /// compiled-rules cache (Compiling.RuleCache), on this managed SHA-256 for the same reason (no OpenSSL at start).
     /// Checked against System.Security.Cryptography.HMACSHA256 (CacheIntegrityTests).
     /// </summary>
     public static byte[] Hmac(ReadOnlySpan<byte> key, ReadOnlySpan<byte> message)

@@ -1,6 +1,7 @@
 using System.Text;
+using ContributiAutomatici.Engine.Rules;
 
-namespace ContributiAutomatici.Engine.Rules;
+namespace ContributiAutomatici.Engine.Compiling;
 
 /// <summary>
 /// The parsed and checked definitions of a rule-set folder, kept in the compiled-rules cache beside the assemblies, so that a

@@ -1,4 +1,6 @@
-namespace ContributiAutomatici.Engine.Rules;
+using ContributiAutomatici.Engine.Rules;
+
+namespace ContributiAutomatici.Engine.Compiling;
 
 /// <summary>
 /// The folder of compiled rule assemblies, trusted only as far as it is private: created owner-only (0700), refused

@@ -1,7 +1,8 @@
 using System.Text;
 using ContributiAutomatici.Engine.Model;
+using ContributiAutomatici.Engine.Rules;
 
-namespace ContributiAutomatici.Engine.Rules;
+namespace ContributiAutomatici.Engine.Compiling;
 
 /// <summary>
 /// A parsed rule-set folder (<see cref="RuleSetDefinition"/>, everything <see cref="RuleFileParser.Parse"/> returns) as

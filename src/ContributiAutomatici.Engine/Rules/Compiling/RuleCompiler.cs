@@ -2,35 +2,10 @@ using System.Reflection;
 using System.Runtime.Loader;
 using System.Text;
 using ContributiAutomatici.Engine.Model;
+using ContributiAutomatici.Engine.Rules;
 using ContributiAutomatici.Engine.Scoring;
 
-namespace ContributiAutomatici.Engine.Rules;
-
-/// <summary>One role column of one row, as compiled: index into the points/status arrays.</summary>
-public sealed record CellInfo(int Index, RowDefinition Row, CellDefinition Cell, int[] BaseCells, string QuotaId,
-    SectionDefinition Section, TableDefinition Table)
-{
-    public Role Role => Cell.Role;
-}
-
-/// <summary>Where a rule set's load time went (elapsed since the start of its compilation).</summary>
-public sealed class CompileTimings
-{
-    /// <summary>
-    /// Compiled: expressions parsed alone and syntax-checked, source generated. From the cache: the cached assembly
-    /// read and verified (no expression is parsed: nothing of Roslyn runs).
-    /// </summary>
-    public TimeSpan Checked { get; set; }
-    /// <summary>Roslyn compiled and emitted (zero when taken from the cache).</summary>
-    public TimeSpan Emitted { get; set; }
-    /// <summary>Symbols of every expression checked against the sandbox (zero when taken from the cache).</summary>
-    public TimeSpan Sandboxed { get; set; }
-    /// <summary>Loaded and ready.</summary>
-    public TimeSpan Total { get; set; }
-}
-
-/// <summary>How a rule set came to be loaded: compiled now, taken from the user's cache, or from the images shipped with the program.</summary>
-public enum CompileSource { Compiled, Cache, Shipped }
+namespace ContributiAutomatici.Engine.Compiling;
 
 /// <summary>Options of the rule compiler.</summary>
 public sealed record RuleCompileOptions
@@ -67,8 +42,11 @@ public sealed record RuleCompileOptions
     /// </summary>
     public bool Collectible { get; init; }
 
-    /// <summary>The what-if reforms a catalog keeps built (<see cref="ReformCache.Capacity"/>). Default 16.</summary>
-    public int ReformCacheSize { get; init; } = ReformCache.DefaultCapacity;
+    /// <summary>The what-if reforms a catalog keeps built (its ReformCache's capacity). Default 16.</summary>
+    public int ReformCacheSize { get; init; } = DefaultReformCacheSize;
+
+    /// <summary>The default of <see cref="ReformCacheSize"/>.</summary>
+    public const int DefaultReformCacheSize = 16;
 
     /// <summary>Where warnings go: a cache folder not used, a cached assembly discarded. Default: nowhere.</summary>
     public Action<string> Warn { get; init; } = _ => { };
@@ -292,23 +270,7 @@ public static class RuleCompiler
     }
 
     /// <summary>Whether the expression's text has the figure's name as a whole identifier (a name it does not write, it cannot read).</summary>
-    private static bool Names(RuleExpression expression, string name) => Names(expression.Text, name);
-
-    /// <summary>
-    /// Whether an expression's text has a name (a figure's, a quantity's) as a whole identifier: what the compiler passes it, and
-    /// so what tools (diff, plan, show) say the expression reads.
-    /// </summary>
-    public static bool Names(string text, string name)
-    {
-        for (var at = text.IndexOf(name, StringComparison.Ordinal); at >= 0; at = text.IndexOf(name, at + 1, StringComparison.Ordinal))
-        {
-            var end = at + name.Length;
-            if ((at == 0 || !IsIdentifierChar(text[at - 1])) && (end == text.Length || !IsIdentifierChar(text[end]))) return true;
-        }
-        return false;
-    }
-
-    private static bool IsIdentifierChar(char c) => char.IsLetterOrDigit(c) || c == '_';
+    private static bool Names(RuleExpression expression, string name) => RulePlan.Names(expression.Text, name);
 
     /// <summary>The rule assemblies loaded in this process, by cache key (content hash and engine build).</summary>
     private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, Lazy<Assembly>> Loaded = new();

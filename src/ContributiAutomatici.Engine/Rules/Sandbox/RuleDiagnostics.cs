@@ -1,10 +1,11 @@
 using System.Reflection;
 using System.Text.RegularExpressions;
+using ContributiAutomatici.Engine.Rules;
 using ContributiAutomatici.Engine.Scoring;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp.Syntax;
 
-namespace ContributiAutomatici.Engine.Rules;
+namespace ContributiAutomatici.Engine.Compiling;
 
 /// <summary>
 /// The compiler's errors inside rule expressions, said in the rule language: where (rule set, table, row, role or

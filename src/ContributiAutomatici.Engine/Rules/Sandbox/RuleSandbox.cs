@@ -1,9 +1,10 @@
+using ContributiAutomatici.Engine.Rules;
 using ContributiAutomatici.Engine.Scoring;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp;
 using Microsoft.CodeAnalysis.CSharp.Syntax;
 
-namespace ContributiAutomatici.Engine.Rules;
+namespace ContributiAutomatici.Engine.Compiling;
 
 /// <summary>
 /// The rule language, as an allow-list (rules/README.md states it for authors). Anything not listed here is refused
