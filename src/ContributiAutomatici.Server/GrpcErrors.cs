@@ -72,6 +72,8 @@ public static class GrpcErrors
     {
         InvalidRequestException invalid => InvalidArgument(invalid),
         RuleSetNotFoundException notFound => NotFound(notFound.Message),
+        // The worker compiling a reform crashed, timed out or is busy: this request only; the same request may succeed later.
+        ReformCompilerException compiler => new Google.Rpc.Status { Code = (int)Code.Unavailable, Message = Cut(compiler.Message, 1000) },
         _ => null,
     };
 }
