@@ -236,6 +236,7 @@ public sealed class ReformWorkers : IDisposable
         private readonly Stream _input, _output;
         private readonly StringBuilder _stderr = new();
         private volatile bool _timedOut;
+        private int _disposed;
 
         private Worker(Process process)
         {
@@ -249,8 +250,8 @@ public sealed class ReformWorkers : IDisposable
         public int Id { get; }
         public long LastUsed { get; private set; }
         public bool TimedOut => _timedOut;
-        public bool Exited => _process.HasExited;
-        public int ExitCode => _process.HasExited ? _process.ExitCode : -1;
+        public bool Exited => Volatile.Read(ref _disposed) != 0 || _process.HasExited;
+        public int ExitCode => Volatile.Read(ref _disposed) == 0 && _process.HasExited ? _process.ExitCode : -1;
 
         public string Stderr
         {
@@ -310,8 +311,10 @@ public sealed class ReformWorkers : IDisposable
             catch (Exception ex) when (ex is InvalidOperationException or System.ComponentModel.Win32Exception) { }
         }
 
+        /// <summary>Ends the worker, once (a worker stopped by <see cref="Stop"/> may be disposed again by the request it was serving).</summary>
         public void Dispose()
         {
+            if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
             // Asked to leave (its input closed: it exits at the end of the stream), then made to.
             try { _input.Dispose(); }
             catch (IOException) { }
