@@ -25,6 +25,23 @@ public static class ContributiServer
     public const string OpenApiRoute = "openapi/{documentName}.json";
 
     /// <summary>
+    /// How the server starts its reform compiler (<see cref="ReformWorkers"/>): its own executable with
+    /// <see cref="Program.ReformWorkerSwitch"/> when it runs as one (the apphost: <c>dotnet run</c>, a published folder), else
+    /// <c>dotnet ContributiAutomatici.Server.dll --reform-worker</c> with the host running it (the Docker image's
+    /// <c>dotnet /app/ContributiAutomatici.Server.dll</c>, or the server hosted in another program: the tests).
+    /// </summary>
+    public static (string File, string[] Arguments) ReformWorkerCommand()
+    {
+        var self = typeof(Program).Assembly.Location;
+        var host = Environment.ProcessPath;
+        if (host is not null && (self.Length == 0 || Path.GetFileNameWithoutExtension(host) == Path.GetFileNameWithoutExtension(self)))
+            return (host, [Program.ReformWorkerSwitch]);
+        var dotnet = host is not null && Path.GetFileNameWithoutExtension(host) == "dotnet" ? host
+            : Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } h ? h : "dotnet";
+        return (dotnet, [self, Program.ReformWorkerSwitch]);
+    }
+
+    /// <summary>
     /// Loads the rules and builds the application (not started). <paramref name="configure"/> runs before the
     /// configuration is read, so it can add settings (e.g. <c>Contributi:Port = 0</c>) or change logging.
     /// A ready <paramref name="catalog"/> skips loading (tests restarting a server).
@@ -61,12 +78,26 @@ public static class ContributiServer
         });
         builder.Services.AddSingleton(ports);
 
+        var compileReformsHere = options.ReformCompiler.Trim().ToLowerInvariant() switch
+        {
+            ReformCompilerModes.Worker or "" => false,
+            ReformCompilerModes.InProcess => true,
+            var m => throw new InvalidOperationException($"Contributi:ReformCompiler must be '{ReformCompilerModes.Worker}' or '{ReformCompilerModes.InProcess}', got '{m}'"),
+        };
+        if (!compileReformsHere)
+            builder.Services.AddSingleton(sp =>
+            {
+                var reformLog = sp.GetRequiredService<ILoggerFactory>().CreateLogger("ContributiAutomatici.Server.Reforms");
+                var (file, arguments) = ReformWorkerCommand();
+                return new ReformWorkers(file, arguments, options.ReformWorkers, TimeSpan.FromSeconds(options.ReformWorkerIdleSeconds),
+                    TimeSpan.FromSeconds(options.ReformCompileTimeoutSeconds), w => reformLog.LogWarning("{Warning}", w));
+            });
         builder.Services.AddSingleton(sp =>
         {
             var rulesLog = sp.GetRequiredService<ILoggerFactory>().CreateLogger("ContributiAutomatici.Server.Rules");
             // After start-up, cache warnings of a reload go to the log as they come.
             return new LiveRules(catalog, rulesPath, compileOptions with { Warn = w => rulesLog.LogWarning("{Warning}", w) },
-                options.WatchRules, rulesLog);
+                options.WatchRules, rulesLog, sp.GetService<ReformWorkers>() is { } workers ? workers.Emit : null);
         });
         builder.Services.AddSingleton(options);
         builder.Services.AddSingleton<ScoringStats>();
@@ -123,6 +154,8 @@ public static class ContributiServer
         var log = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("ContributiAutomatici.Server");
         foreach (var w in cacheWarnings) log.LogWarning("{Warning}", w);
         app.Services.GetRequiredService<LiveRules>(); // watching the rules folder and SIGHUP from now on
+        // The reform compiler's workers end with the server (a compilation under way fails; the process's exit ends them anyway).
+        if (app.Services.GetService<ReformWorkers>() is { } reformWorkers) app.Lifetime.ApplicationStopping.Register(reformWorkers.Stop);
         log.LogInformation("rules loaded from {RulesPath} in {LoadMs:0} ms: {Count} rule set(s)",
             Path.GetFullPath(rulesPath), catalog.LoadTime.TotalMilliseconds, catalog.RuleSets.Count);
         foreach (var rs in catalog.RuleSets)

@@ -53,6 +53,26 @@ public sealed class ContributiServerOptions
     /// </summary>
     public int ReformCacheSize { get; set; } = Engine.Loading.ReformCache.DefaultCapacity;
 
+    /// <summary>
+    /// Where structural reforms (rows added or replaced) are compiled: "worker" (default), in a worker process, the server's own
+    /// executable started with --reform-worker, so that Roslyn is never loaded into the server; "inprocess", in the server
+    /// (Roslyn and its garbage then stay in it: about +110 MiB at the first reform, +200 MiB after a stream of them).
+    /// Config <c>Contributi:ReformCompiler</c>, env <c>Contributi__ReformCompiler</c>.
+    /// </summary>
+    public string ReformCompiler { get; set; } = Engine.Loading.ReformCompilerModes.Worker;
+
+    /// <summary>Most reform compiler workers at a time (each compiles one reform at a time; other requests wait). Default 1.
+    /// Config <c>Contributi:ReformWorkers</c>.</summary>
+    public int ReformWorkers { get; set; } = 1;
+
+    /// <summary>Seconds a reform compiler worker waits for the next reform before it exits (its memory returned). Default 30.
+    /// Config <c>Contributi:ReformWorkerIdleSeconds</c>.</summary>
+    public double ReformWorkerIdleSeconds { get; set; } = 30;
+
+    /// <summary>Longest compilation of one reform, in seconds, and longest wait for a free worker: beyond, the worker is killed
+    /// and that request is UNAVAILABLE (its neighbours are served). Default 120. Config <c>Contributi:ReformCompileTimeoutSeconds</c>.</summary>
+    public double ReformCompileTimeoutSeconds { get; set; } = 120;
+
     /// <summary>Path of the Prometheus scrape endpoint on the server's port: /metrics by default; "" or "off" turns it off.
     /// Config <c>Contributi:MetricsPath</c>, env <c>Contributi__MetricsPath</c>.</summary>
     public string? MetricsPath { get; set; } = "/metrics";

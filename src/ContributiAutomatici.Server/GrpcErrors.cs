@@ -1,3 +1,4 @@
+using ContributiAutomatici.Engine.Loading;
 using ContributiAutomatici.Engine.Scoring;
 using ContributiAutomatici.Protocol;
 using Google.Protobuf.WellKnownTypes;
@@ -72,6 +73,8 @@ public static class GrpcErrors
     {
         InvalidRequestException invalid => InvalidArgument(invalid),
         RuleSetNotFoundException notFound => NotFound(notFound.Message),
+        // The worker compiling a reform crashed, timed out or is busy: this request only; the same request may succeed later.
+        ReformCompilerException compiler => new Google.Rpc.Status { Code = (int)Code.Unavailable, Message = Cut(compiler.Message, 1000) },
         _ => null,
     };
 }

@@ -33,8 +33,17 @@ public sealed class LiveRules : IDisposable
     private long _failures;
     private long _lastGoodLoad = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
 
-    public LiveRules(RuleCatalog initial, string rulesPath, RuleCompileOptions options, bool watch, ILogger logger)
+    private readonly Func<RuleSetDefinition, string, List<RuleError>, Func<byte[]?>, byte[]?>? _reformEmit;
+
+    /// <summary>
+    /// Serves <paramref name="initial"/>; every catalog served compiles its structural reforms with <paramref name="reformEmit"/>
+    /// (<see cref="ReformCache.Emit"/>): the server's reform workers, or null to compile them in this process.
+    /// </summary>
+    public LiveRules(RuleCatalog initial, string rulesPath, RuleCompileOptions options, bool watch, ILogger logger,
+        Func<RuleSetDefinition, string, List<RuleError>, Func<byte[]?>, byte[]?>? reformEmit = null)
     {
+        _reformEmit = reformEmit;
+        initial.Reforms.Emit = reformEmit;
         _current = initial;
         _rulesPath = rulesPath;
         _options = options;
@@ -101,6 +110,7 @@ public sealed class LiveRules : IDisposable
                 return Refused(reason, [new ReloadProblem(".", 0, ex.Message)]);
             }
             var previous = _current;
+            next.Reforms.Emit = _reformEmit;
             _current = next;
             // The previous rules' reforms are not asked for again (a request resolves against the current rules): let them go.
             previous.Reforms.Clear();

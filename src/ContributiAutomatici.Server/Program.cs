@@ -10,15 +10,20 @@ namespace ContributiAutomatici.Server;
 /// ContributiAutomatici.Server --health-check   (asks grpc.health.v1 on the configured port: exit 0 SERVING, 1 otherwise)
 /// ContributiAutomatici.Server --precompile-rules RULES   (compiles RULES into the compiled-rules cache, $CONTRIBUTI_RULES_CACHE
 ///     or the user's, and exits: run at publish, it makes the shipped rules-cache, see src/ShipCompiledRules.targets)
+/// ContributiAutomatici.Server --reform-worker   (the server's reform compiler: started by the server itself, it compiles the
+///     structural reforms it is sent on its standard input and answers on its standard output; see ReformWorkers)
 /// Exit codes: 0 stopped normally, 1 the rules were refused (each error printed as file:line: reason) or unhealthy.
 /// </summary>
 public static class Program
 {
     public const string HealthCheckSwitch = "--health-check";
     public const string PrecompileSwitch = "--precompile-rules";
+    public const string ReformWorkerSwitch = "--reform-worker";
 
     public static async Task<int> Main(string[] args)
     {
+        if (args is [ReformWorkerSwitch])
+            return ReformWorkers.Serve(Console.OpenStandardInput(), Console.OpenStandardOutput());
         if (args.Contains(HealthCheckSwitch))
             return await HealthProbe.RunAsync(args.Where(a => a != HealthCheckSwitch).ToArray(), Console.Out, Console.Error);
         if (args is [PrecompileSwitch, var rules])

@@ -151,6 +151,20 @@ public static class ServerProcesses
         info.Environment.Remove("CONTRIBUTI_RULES_DIR");
         return new System.Diagnostics.Process { StartInfo = info };
     }
+
+    /// <summary>Starts a server process and waits until it serves (its log says so; 120 s at most).</summary>
+    public static async Task<System.Diagnostics.Process> StartServingAsync(params string[] args)
+    {
+        var process = Create(args);
+        var serving = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        process.OutputDataReceived += (_, e) => { if (e.Data?.Contains("serving contributi.v1.ScoringService", StringComparison.Ordinal) == true) serving.TrySetResult(); };
+        process.ErrorDataReceived += (_, _) => { };
+        process.Start();
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        Xunit.Assert.Same(serving.Task, await Task.WhenAny(serving.Task, Task.Delay(TimeSpan.FromSeconds(120))));
+        return process;
+    }
 }
 
 /// <summary>Keeps every log line of a server, to check what it logged.</summary>

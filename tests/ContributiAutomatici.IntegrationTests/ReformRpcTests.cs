@@ -32,7 +32,7 @@ public sealed class ReformRpcTests(ServerFixture fixture) : IDisposable
     private static DateTime Deadline => DateTime.UtcNow.AddSeconds(60);
 
     /// <summary>Markets stop scoring (T1.C.17 off) and an Italian-Korean co-production scores 10 points (a co-producer whose seat is in Korea).</summary>
-    private static Reform Korea(string id = "korea-markets") => new()
+    internal static Reform Korea(string id = "korea-markets") => new()
     {
         Id = id, Title = "Mercati senza punti; 10 punti alle coproduzioni italo-coreane",
         Changes =
@@ -57,7 +57,7 @@ public sealed class ReformRpcTests(ServerFixture fixture) : IDisposable
         },
     };
 
-    private static ScoreWorkRequest KoreanWork(Reform? reform)
+    internal static ScoreWorkRequest KoreanWork(Reform? reform)
     {
         var request = Examples.FirstFeature();
         request.Work.ItalianSharePercent = "60";
@@ -68,7 +68,7 @@ public sealed class ReformRpcTests(ServerFixture fixture) : IDisposable
         return request;
     }
 
-    private static decimal Row(ScoreWorkResponse r, string rowId) =>
+    internal static decimal Row(ScoreWorkResponse r, string rowId) =>
         r.Roles.Single(x => x.Role == Role.Producer).Quotas.SelectMany(q => q.Lines).Where(l => l.RowId == rowId)
             .Sum(l => decimal.Parse(l.Points, System.Globalization.CultureInfo.InvariantCulture));
 
@@ -102,6 +102,66 @@ public sealed class ReformRpcTests(ServerFixture fixture) : IDisposable
         Assert.Equal(first.Reform.CompiledReforms, rest.Reform.CompiledReforms);
         Assert.Equal(first.Roles, rest.Roles);
         Assert.Equal(first.ContentHash, rest.ContentHash);
+    }
+
+    [Fact]
+    public async Task The_ScoreWorks_stream_takes_a_reform_per_item_and_a_refused_one_is_that_item_s_error_only()
+    {
+        var hostile = Korea("hostile-stream");
+        hostile.Changes[1].Add.Points[0].Points = "System.IO.File.ReadAllText(\"/etc/passwd\").Length";
+        using var call = Scoring.ScoreWorks(deadline: Deadline);
+        await call.RequestStream.WriteAsync(new ScoreWorksRequest { RequestId = "law", Request = KoreanWork(null) });
+        await call.RequestStream.WriteAsync(new ScoreWorksRequest { RequestId = "reform", Request = KoreanWork(Korea("korea-stream")) });
+        await call.RequestStream.WriteAsync(new ScoreWorksRequest { RequestId = "hostile", Request = KoreanWork(hostile) });
+        await call.RequestStream.WriteAsync(new ScoreWorksRequest { RequestId = "again", Request = KoreanWork(Korea("korea-stream")) });
+        await call.RequestStream.CompleteAsync();
+        var answers = new Dictionary<string, ScoreWorksResponse>();
+        while (await call.ResponseStream.MoveNext(CancellationToken.None)) answers[call.ResponseStream.Current.RequestId] = call.ResponseStream.Current;
+
+        Assert.Equal(["again", "hostile", "law", "reform"], answers.Keys.Order().ToArray());
+        Assert.Equal(25m, Row(answers["law"].Response, "T1.C.17"));
+        Assert.Null(answers["law"].Response.Reform);
+        var reformed = answers["reform"].Response;
+        Assert.Equal("korea-stream", reformed.Reform.Id);
+        Assert.Equal(ReformSource.Compiled, reformed.Reform.Source);
+        Assert.Equal(0m, Row(reformed, "T1.C.17"));
+        Assert.Equal(10m, Row(reformed, "T1.C.korea"));
+        Assert.Equal(ReformSource.Cached, answers["again"].Response.Reform.Source);
+        Assert.Equal(reformed.Roles, answers["again"].Response.Roles);
+        var error = answers["hostile"].Error;
+        Assert.Equal((int)StatusCode.InvalidArgument, error.Code);
+        var violation = Assert.Single(error.Details.Single(d => d.Is(BadRequest.Descriptor)).Unpack<BadRequest>().FieldViolations);
+        Assert.Equal("reform.changes[1].add.points[0].points", violation.Field);
+    }
+
+    [Fact]
+    public async Task REST_allocate_takes_a_reform_in_the_year_s_header_and_names_it_in_the_summary()
+    {
+        var year = JsonParser.Default.Parse<AllocationYear>(await File.ReadAllTextAsync(Path.Combine(AppContext.BaseDirectory, "examples", "year-2023.json")));
+        year.Header.Reform = new Reform
+        {
+            Id = "cinema-60-rest", Title = "Cinema al 60%, TV e web al 21%",
+            Changes =
+            {
+                new ReformChange { Quota = new QuotaShareChange { QuotaId = "cinema", SharePercent = "60" } },
+                new ReformChange { Quota = new QuotaShareChange { QuotaId = "tv_web", SharePercent = "21" } },
+            },
+        };
+        using var response = await _http.PostAsync(new Uri("/v1/allocations:allocate", UriKind.Relative),
+            new StringContent(JsonFormatter.Default.Format(new AllocateYearRequest { Year = year }), Encoding.UTF8, "application/json"));
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var summary = JsonParser.Default.Parse<AllocateYearResponse>(await response.Content.ReadAsStringAsync()).Result.Summary;
+        Assert.Equal("cinema-60-rest", summary.Reform.Id);
+        Assert.Equal(64, summary.Reform.ContentHash.Length);
+        // 60% of the budget for cinema, half of it to each sub-quota.
+        Assert.Equal("3000000", summary.Quotas.Single(q => q.QuotaId == "cinema.economic").Resources);
+
+        year.Header.Reform.Changes[0].Quota.SharePercent = "64";
+        year.Header.Reform.Changes.RemoveAt(1);
+        using var refused = await _http.PostAsync(new Uri("/v1/allocations:allocate", UriKind.Relative),
+            new StringContent(JsonFormatter.Default.Format(new AllocateYearRequest { Year = year }), Encoding.UTF8, "application/json"));
+        Assert.Equal(HttpStatusCode.BadRequest, refused.StatusCode);
+        Assert.Contains("add up to 101%, not 100%", await refused.Content.ReadAsStringAsync(), StringComparison.Ordinal);
     }
 
     [Fact]

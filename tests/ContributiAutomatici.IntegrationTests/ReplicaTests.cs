@@ -55,15 +55,8 @@ public sealed class ReplicaTests(Xunit.Abstractions.ITestOutputHelper output)
 
         public async Task StartAsync()
         {
-            _process = ServerProcesses.Create($"--Contributi:Port={Port}", $"--Contributi:HttpPort={httpPort}",
+            _process = await ServerProcesses.StartServingAsync($"--Contributi:Port={Port}", $"--Contributi:HttpPort={httpPort}",
                 $"--Contributi:Rules={TestRules.Folder}", "--Contributi:WatchRules=false");
-            var serving = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-            _process.OutputDataReceived += (_, e) => { if (e.Data?.Contains("serving contributi.v1.ScoringService", StringComparison.Ordinal) == true) serving.TrySetResult(); };
-            _process.ErrorDataReceived += (_, _) => { };
-            _process.Start();
-            _process.BeginOutputReadLine();
-            _process.BeginErrorReadLine();
-            Assert.Same(serving.Task, await Task.WhenAny(serving.Task, Task.Delay(TimeSpan.FromSeconds(120))));
         }
 
         public void Kill()

@@ -189,13 +189,28 @@ public static class MemoryBenchmark
             return new Server(process, port, gc);
         }
 
-        public long RssKb()
+        public long RssKb() => RssKb(_process.Id);
+
+        private static long RssKb(int pid)
         {
-            foreach (var line in File.ReadLines($"/proc/{_process.Id}/status"))
-                if (line.StartsWith("VmRSS:", StringComparison.Ordinal))
-                    return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture);
+            try
+            {
+                foreach (var line in File.ReadLines($"/proc/{pid}/status"))
+                    if (line.StartsWith("VmRSS:", StringComparison.Ordinal))
+                        return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture);
+            }
+            catch (IOException) { } // a child gone meanwhile
             return 0;
         }
+
+        /// <summary>The server's child processes (its reform compiler workers).</summary>
+        public List<int> Children() =>
+            Directory.GetDirectories($"/proc/{_process.Id}/task")
+                .SelectMany(t => File.Exists(Path.Combine(t, "children")) ? File.ReadAllText(Path.Combine(t, "children")).Split(' ', StringSplitOptions.RemoveEmptyEntries) : [])
+                .Select(p => int.Parse(p, CultureInfo.InvariantCulture)).ToList();
+
+        /// <summary>The RSS of the server's child processes together.</summary>
+        public long ChildrenRssKb() => Children().Sum(RssKb);
 
         public void Dispose()
         {

@@ -42,6 +42,14 @@ public sealed record RuleCompileOptions
     /// </summary>
     public bool Collectible { get; init; }
 
+    /// <summary>
+    /// Where a rule set found in no cache gets its image: called with the definition, its assembly name, the error list and
+    /// the compilation in this process (<c>emitHere</c>, Roslyn), it returns the image (or null with errors added). Null
+    /// (default): compiled here. The server's reforms go to a worker process (the server's <c>ReformWorkers</c>), which never
+    /// loads Roslyn into the server; the worker keeps the image <c>emitHere</c> made to send it back.
+    /// </summary>
+    public Func<RuleSetDefinition, string, List<RuleError>, Func<byte[]?>, byte[]?>? Emit { get; init; }
+
     /// <summary>The what-if reforms a catalog keeps built (its ReformCache's capacity). Default 16.</summary>
     public int ReformCacheSize { get; init; } = DefaultReformCacheSize;
 
@@ -110,7 +118,8 @@ public static class RuleCompiler
         }
         else
         {
-            var image = RoslynEmitter.Build(plan, exprs, className, assemblyName, options.BakeFigures ? table : null, lists, errors, timings, sw);
+            byte[]? EmitHere() => RoslynEmitter.Build(plan, exprs, className, assemblyName, options.BakeFigures ? table : null, lists, errors, timings, sw);
+            var image = options.Emit is { } emit ? emit(def, assemblyName, errors, EmitHere) : EmitHere();
             if (image is null || errors.Count > firstError) return null;
             if (cache is not null)
             {

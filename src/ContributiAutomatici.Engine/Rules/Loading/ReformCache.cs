@@ -47,7 +47,13 @@ public sealed class ReformCache
         }
     }
 
-    /// <summary>Reforms compiled by Roslyn.</summary>
+    /// <summary>
+    /// Where a structural reform is compiled (<see cref="RuleCompileOptions.Emit"/>): the server's worker processes
+    /// (<see cref="ReformWorkers.Emit"/>), so that Roslyn is never loaded into the server; null (default): in this process.
+    /// </summary>
+    public Func<RuleSetDefinition, string, List<RuleError>, Func<byte[]?>, byte[]?>? Emit { get; set; }
+
+    /// <summary>Reforms compiled by Roslyn (here or in a worker).</summary>
     public long Compiled => Interlocked.Read(ref _compiled);
 
     /// <summary>Figure-only reforms built on the law's compiled class.</summary>
@@ -120,10 +126,10 @@ public sealed class ReformCache
             Interlocked.Increment(ref _refigured);
             return RuleCompiler.Refigure(law, def);
         }
-        var compiled = RuleCompiler.Compile(def, new RuleCompileOptions { CacheDirectory = null, ShippedDirectory = null, Collectible = true }, errors);
-        // A compilation leaves a hundred MB or so of Roslyn's garbage, and the reform it evicted (Trim) waits for a collection
-        // to unload: one full, compacting collection now, returning the memory to the system, keeps a stream of distinct
-        // reforms within bounds. Tens of milliseconds against the seconds the compilation took, once per reform content.
+        var compiled = RuleCompiler.Compile(def, new RuleCompileOptions { CacheDirectory = null, ShippedDirectory = null, Collectible = true, Emit = Emit }, errors);
+        // The reform it evicted (Trim) waits for a collection to unload, and a compilation in this process leaves a hundred MB
+        // or so of Roslyn's garbage: one full, compacting collection now, returning the memory to the system, keeps a stream of
+        // distinct reforms within bounds. Tens of milliseconds against the seconds the compilation took, once per reform content.
         GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
         if (compiled is null || errors.Count > 0) throw new RuleLoadException(errors);
         Interlocked.Increment(ref _compiled);

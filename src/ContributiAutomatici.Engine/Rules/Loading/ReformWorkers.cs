@@ -1,0 +1,427 @@
+using System.Diagnostics;
+using System.Text;
+using ContributiAutomatici.Engine.Compiling;
+using ContributiAutomatici.Engine.Rules;
+using ContributiAutomatici.Engine.Scoring;
+
+namespace ContributiAutomatici.Engine.Loading;
+
+/// <summary>A reform could not be compiled for a reason of the compiler, not of the reform: its worker crashed, timed out or is busy.</summary>
+public sealed class ReformCompilerException(string message, Exception? inner = null) : Exception(message, inner);
+
+/// <summary>What the server's reform compiler does (server option ReformCompiler).</summary>
+public static class ReformCompilerModes
+{
+    /// <summary>In worker processes (default): Roslyn is never loaded into the server.</summary>
+    public const string Worker = "worker";
+
+    /// <summary>In the server's own process (as the CLI does): Roslyn and its garbage stay in the server.</summary>
+    public const string InProcess = "inprocess";
+}
+
+/// <summary>
+/// Compiles structural what-if reforms (issue 28) out of the server's process: a worker is the server's own executable started
+/// in worker mode (<see cref="Serve"/>), which reads a merged rule-set definition (<see cref="DefinitionCodec"/>, the format of
+/// the definitions cache), parses, sandboxes and compiles it with Roslyn, and answers with the image or with the rule errors
+/// (file, line, column, message: a refused reform names its own line as when compiled in-process). The server verifies the image
+/// (<see cref="RuleAssemblyVerifier"/>, as for a cached one) and loads it into a collectible load context
+/// (<see cref="ReformCache"/>): Roslyn's assemblies, its JIT-compiled code and its garbage stay in the worker. At most
+/// <see cref="MaxWorkers"/> workers compile at a time (the other requests wait for one); a worker idle for <see cref="Idle"/>
+/// exits (its memory returned to the system); one that crashes or takes longer than <see cref="Timeout"/> fails that request
+/// only (<see cref="ReformCompilerException"/>) and is replaced by a fresh one at the next. <see cref="Stop"/> ends them all.
+/// </summary>
+public sealed class ReformWorkers : IDisposable
+{
+    private const string Magic = "contributi-reform-worker/1";
+    private const byte ImageReply = 0, ErrorsReply = 1, FailureReply = 2;
+
+    /// <summary>Largest frame read from either side (a definition or an image is well under a few MB).</summary>
+    private const int MaxFrame = 64 * 1024 * 1024;
+
+    private readonly string _fileName;
+    private readonly IReadOnlyList<string> _arguments;
+    private readonly Action<string> _log;
+    private readonly SemaphoreSlim _slots;
+    private readonly object _gate = new();
+    private readonly Stack<Worker> _idle = new();
+    private readonly HashSet<Worker> _all = [];
+    private readonly Timer _reaper;
+    private long _started, _compilations, _failures;
+
+    /// <param name="fileName">The program a worker runs (the server's executable, or dotnet).</param>
+    /// <param name="arguments">Its arguments (the server's dll if <paramref name="fileName"/> is dotnet, then the worker switch).</param>
+    /// <param name="maxWorkers">Most workers at a time (at least 1).</param>
+    /// <param name="idle">A worker unused this long exits.</param>
+    /// <param name="timeout">Longest compilation: a worker still at it is killed and the request fails.</param>
+    /// <param name="log">Where a worker's failure is told (with what it wrote to its stderr).</param>
+    public ReformWorkers(string fileName, IReadOnlyList<string> arguments, int maxWorkers, TimeSpan idle, TimeSpan timeout, Action<string>? log = null)
+    {
+        _fileName = fileName;
+        _arguments = arguments;
+        MaxWorkers = Math.Max(1, maxWorkers);
+        Idle = idle > TimeSpan.Zero ? idle : TimeSpan.FromSeconds(1);
+        Timeout = timeout > TimeSpan.Zero ? timeout : TimeSpan.FromSeconds(1);
+        _log = log ?? (_ => { });
+        _slots = new SemaphoreSlim(MaxWorkers, MaxWorkers);
+        var period = TimeSpan.FromMilliseconds(Math.Clamp(Idle.TotalMilliseconds / 4, 100, 5000));
+        _reaper = new Timer(_ => Reap(), null, period, period);
+    }
+
+    public int MaxWorkers { get; }
+    public TimeSpan Idle { get; }
+    public TimeSpan Timeout { get; }
+
+    /// <summary>Worker processes started since the server started.</summary>
+    public long Started => Interlocked.Read(ref _started);
+
+    /// <summary>Compilations answered by a worker (an image or the reform's errors).</summary>
+    public long Compilations => Interlocked.Read(ref _compilations);
+
+    /// <summary>Compilations failed by a worker (crash, timeout, a malformed answer).</summary>
+    public long Failures => Interlocked.Read(ref _failures);
+
+    /// <summary>The process ids of the workers alive now (for the benchmark's memory and the tests).</summary>
+    public IReadOnlyList<int> ProcessIds
+    {
+        get { lock (_gate) return _all.Where(w => !w.Exited).Select(w => w.Id).ToList(); }
+    }
+
+    /// <summary>
+    /// For <see cref="RuleCompileOptions.Emit"/>: the image of <paramref name="def"/> compiled by a worker and verified here as
+    /// <paramref name="assemblyName"/>, or null with the reform's errors added to <paramref name="errors"/>. Never compiles here.
+    /// </summary>
+    public byte[]? Emit(RuleSetDefinition def, string assemblyName, List<RuleError> errors, Func<byte[]?> emitHere)
+    {
+        var request = Request(def, assemblyName);
+        if (!_slots.Wait(Timeout))
+            throw new ReformCompilerException($"the reform compiler is busy ({MaxWorkers} worker(s) compiling for longer than {Timeout.TotalSeconds:0} s)");
+        Worker? worker = null;
+        try
+        {
+            worker = Take();
+            var reply = worker.Call(request, Timeout);
+            Interlocked.Increment(ref _compilations);
+            var image = Read(reply, errors);
+            Give(worker);
+            worker = null;
+            if (image is null) return null;
+            var problems = RuleAssemblyVerifier.Check(image, assemblyName);
+            if (problems.Count > 0)
+                throw new ReformCompilerException("the reform compiler's image does not pass the rule language check: " + string.Join("; ", problems.Take(3)));
+            return image;
+        }
+        catch (Exception ex) when (worker is not null && ex is not RuleLoadException)
+        {
+            Interlocked.Increment(ref _failures);
+            var why = worker.TimedOut ? $"took longer than {Timeout.TotalSeconds:0} s"
+                : worker.Exited ? $"stopped (exit code {worker.ExitCode})" : ex.Message;
+            _log($"reform compiler worker {worker.Id} {why}; {(worker.Stderr is { Length: > 0 } e ? "its stderr: " + e : "nothing on its stderr")}");
+            Retire(worker);
+            throw ex as ReformCompilerException ?? new ReformCompilerException($"the reform compiler {why}", ex);
+        }
+        finally
+        {
+            _slots.Release();
+        }
+    }
+
+    private static byte[] Request(RuleSetDefinition def, string assemblyName)
+    {
+        using var ms = new MemoryStream();
+        using (var w = new BinaryWriter(ms, Encoding.UTF8, leaveOpen: true))
+        {
+            w.Write(Magic);
+            w.Write(def.Directory);
+            w.Write(assemblyName);
+            DefinitionCodec.Write(w, def);
+        }
+        return ms.ToArray();
+    }
+
+    /// <summary>The image of a reply, or null with its errors added; throws on a failure of the worker.</summary>
+    private static byte[]? Read(byte[] reply, List<RuleError> errors)
+    {
+        using var r = new BinaryReader(new MemoryStream(reply), Encoding.UTF8);
+        switch (r.ReadByte())
+        {
+            case ImageReply:
+                return r.ReadBytes(Length(r.ReadInt32()));
+            case ErrorsReply:
+                for (var n = Length(r.ReadInt32()); n > 0; n--)
+                {
+                    var file = r.ReadString();
+                    var line = r.ReadInt32();
+                    var column = r.ReadInt32();
+                    errors.Add(new RuleError(file, line, r.ReadString(), column));
+                }
+                return null;
+            case FailureReply:
+                throw new ReformCompilerException("the reform compiler failed: " + r.ReadString());
+            default:
+                throw new ReformCompilerException("the reform compiler answered something else than an image or errors");
+        }
+    }
+
+    private static int Length(int n) => n is >= 0 and <= MaxFrame ? n : throw new InvalidDataException($"length {n}");
+
+    private Worker Take()
+    {
+        lock (_gate)
+            while (_idle.TryPop(out var idle))
+            {
+                if (!idle.Exited) return idle;
+                _all.Remove(idle);
+                idle.Dispose();
+            }
+        var worker = Worker.Start(_fileName, _arguments);
+        Interlocked.Increment(ref _started);
+        lock (_gate) _all.Add(worker);
+        return worker;
+    }
+
+    private void Give(Worker worker)
+    {
+        lock (_gate)
+            if (_all.Contains(worker)) _idle.Push(worker);
+            else worker.Dispose(); // stopped meanwhile
+    }
+
+    private void Retire(Worker worker)
+    {
+        lock (_gate) _all.Remove(worker);
+        worker.Dispose();
+    }
+
+    /// <summary>Lets the workers idle for longer than <see cref="Idle"/> exit (their standard input closed, then killed if they linger).</summary>
+    private void Reap()
+    {
+        List<Worker> done;
+        lock (_gate)
+        {
+            var now = Environment.TickCount64;
+            done = _idle.Where(w => w.Exited || now - w.LastUsed >= Idle.TotalMilliseconds).ToList();
+            if (done.Count == 0) return;
+            var keep = _idle.Except(done).Reverse().ToList();
+            _idle.Clear();
+            foreach (var w in keep) _idle.Push(w);
+            foreach (var w in done) _all.Remove(w);
+        }
+        foreach (var w in done) w.Dispose();
+    }
+
+    /// <summary>
+    /// Ends every worker now (a compilation under way fails). The pool stays usable: a later reform starts a worker again (a rule
+    /// catalog shared by servers of one process, as in the tests, keeps working).
+    /// </summary>
+    public void Stop()
+    {
+        List<Worker> all;
+        lock (_gate)
+        {
+            all = [.. _all];
+            _all.Clear();
+            _idle.Clear();
+        }
+        foreach (var w in all) w.Dispose();
+    }
+
+    public void Dispose()
+    {
+        _reaper.Dispose();
+        Stop();
+    }
+
+    /// <summary>One worker process: its pipes, and what it last wrote to its stderr.</summary>
+    private sealed class Worker : IDisposable
+    {
+        private readonly Process _process;
+        private readonly Stream _input, _output;
+        private readonly StringBuilder _stderr = new();
+        private volatile bool _timedOut;
+        private int _disposed;
+
+        private Worker(Process process)
+        {
+            _process = process;
+            _input = process.StandardInput.BaseStream;
+            _output = process.StandardOutput.BaseStream;
+            Id = process.Id;
+            LastUsed = Environment.TickCount64;
+        }
+
+        public int Id { get; }
+        public long LastUsed { get; private set; }
+        public bool TimedOut => _timedOut;
+        public bool Exited => Volatile.Read(ref _disposed) != 0 || _process.HasExited;
+        public int ExitCode => Volatile.Read(ref _disposed) == 0 && _process.HasExited ? _process.ExitCode : -1;
+
+        public string Stderr
+        {
+            get { lock (_stderr) return _stderr.ToString().Trim(); }
+        }
+
+        public static Worker Start(string fileName, IReadOnlyList<string> arguments)
+        {
+            var info = new ProcessStartInfo(fileName)
+            {
+                RedirectStandardInput = true,
+                RedirectStandardOutput = true,
+                RedirectStandardError = true,
+                UseShellExecute = false,
+            };
+            foreach (var a in arguments) info.ArgumentList.Add(a);
+            Process process;
+            try
+            {
+                process = Process.Start(info) ?? throw new ReformCompilerException($"the reform compiler could not be started ({fileName})");
+            }
+            catch (System.ComponentModel.Win32Exception ex)
+            {
+                throw new ReformCompilerException($"the reform compiler could not be started ({fileName}: {ex.Message})", ex);
+            }
+            var worker = new Worker(process);
+            process.ErrorDataReceived += (_, e) =>
+            {
+                if (e.Data is not { } line) return;
+                lock (worker._stderr)
+                {
+                    if (worker._stderr.Length > 4000) worker._stderr.Remove(0, worker._stderr.Length - 2000);
+                    worker._stderr.AppendLine(line);
+                }
+            };
+            process.BeginErrorReadLine();
+            return worker;
+        }
+
+        /// <summary>Sends a request and reads the reply; the worker is killed when it takes longer than <paramref name="timeout"/>.</summary>
+        public byte[] Call(byte[] request, TimeSpan timeout)
+        {
+            using var watchdog = new Timer(_ =>
+            {
+                _timedOut = true;
+                Kill();
+            }, null, timeout, System.Threading.Timeout.InfiniteTimeSpan);
+            WriteFrame(_input, request);
+            var reply = ReadFrame(_output) ?? throw new EndOfStreamException("the worker closed its output");
+            LastUsed = Environment.TickCount64;
+            return reply;
+        }
+
+        private void Kill()
+        {
+            try { _process.Kill(entireProcessTree: true); }
+            catch (Exception ex) when (ex is InvalidOperationException or System.ComponentModel.Win32Exception) { }
+        }
+
+        /// <summary>Ends the worker, once (a worker stopped by <see cref="Stop"/> may be disposed again by the request it was serving).</summary>
+        public void Dispose()
+        {
+            if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
+            // Asked to leave (its input closed: it exits at the end of the stream), then made to.
+            try { _input.Dispose(); }
+            catch (IOException) { }
+            if (!_process.WaitForExit(2000)) Kill();
+            _process.WaitForExit(2000);
+            _process.Dispose();
+        }
+    }
+
+    private static void WriteFrame(Stream stream, byte[] payload)
+    {
+        Span<byte> length = stackalloc byte[4];
+        System.Buffers.Binary.BinaryPrimitives.WriteInt32LittleEndian(length, payload.Length);
+        stream.Write(length);
+        stream.Write(payload);
+        stream.Flush();
+    }
+
+    /// <summary>A frame, or null at the end of the stream before one begins.</summary>
+    private static byte[]? ReadFrame(Stream stream)
+    {
+        Span<byte> length = stackalloc byte[4];
+        var got = stream.ReadAtLeast(length, 4, throwOnEndOfStream: false);
+        if (got == 0) return null;
+        if (got < 4) throw new EndOfStreamException();
+        var payload = new byte[Length(System.Buffers.Binary.BinaryPrimitives.ReadInt32LittleEndian(length))];
+        stream.ReadExactly(payload);
+        return payload;
+    }
+
+    /// <summary>
+    /// The worker's side (the server's executable started with the worker switch): reads requests from <paramref name="input"/>
+    /// until its end, compiles each (Roslyn, the sandbox, no cache: nothing written) and writes the reply to <paramref name="output"/>.
+    /// Returns the exit code: 0 at the end of the input, 2 on a malformed request.
+    /// </summary>
+    public static int Serve(Stream input, Stream output)
+    {
+        while (ReadFrame(input) is { } request)
+        {
+            byte[] reply;
+            try
+            {
+                reply = Compile(request);
+            }
+            catch (Exception ex) when (ex is InvalidDataException or EndOfStreamException or FormatException or ArgumentException)
+            {
+                WriteFrame(output, Failure("malformed request: " + ex.Message));
+                return 2;
+            }
+            catch (Exception ex) when (ex is not OutOfMemoryException)
+            {
+                reply = Failure(ex.GetType().Name + ": " + ex.Message);
+            }
+            WriteFrame(output, reply);
+        }
+        return 0;
+    }
+
+    private static byte[] Compile(byte[] request)
+    {
+        using var r = new BinaryReader(new MemoryStream(request), Encoding.UTF8);
+        if (r.ReadString() != Magic) throw new InvalidDataException("not a reform compiler request");
+        var directory = r.ReadString();
+        var assemblyName = r.ReadString();
+        var def = DefinitionCodec.Read(r, directory);
+        byte[]? image = null;
+        string? compiledAs = null;
+        var errors = new List<RuleError>();
+        var compiled = RuleCompiler.Compile(def, new RuleCompileOptions
+        {
+            CacheDirectory = null, ShippedDirectory = null, Collectible = true,
+            Emit = (_, name, _, emitHere) => { compiledAs = name; return image = emitHere(); },
+        }, errors);
+        if (compiled is not null) RuleCompiler.Unload(compiled);
+        using var ms = new MemoryStream();
+        using (var w = new BinaryWriter(ms, Encoding.UTF8, leaveOpen: true))
+        {
+            if (errors.Count == 0 && image is null)
+                return Failure("the compiler gave neither an image nor an error");
+            if (errors.Count > 0)
+            {
+                w.Write(ErrorsReply);
+                w.Write(errors.Count);
+                foreach (var e in errors) { w.Write(e.File); w.Write(e.Line); w.Write(e.Column); w.Write(e.Message); }
+            }
+            else if (compiledAs != assemblyName || image is null)
+                return Failure($"the definition compiled as {compiledAs}, not {assemblyName}: it did not travel intact");
+            else
+            {
+                w.Write(ImageReply);
+                w.Write(image.Length);
+                w.Write(image);
+            }
+        }
+        return ms.ToArray();
+    }
+
+    private static byte[] Failure(string message)
+    {
+        using var ms = new MemoryStream();
+        using (var w = new BinaryWriter(ms, Encoding.UTF8, leaveOpen: true))
+        {
+            w.Write(FailureReply);
+            w.Write(message);
+        }
+        return ms.ToArray();
+    }
+}

@@ -1,0 +1,118 @@
+using System.Diagnostics;
+using ContributiAutomatici.Contracts.V1;
+using Google.Rpc;
+using Grpc.Core;
+using Grpc.Net.Client;
+using Xunit;
+
+namespace ContributiAutomatici.IntegrationTests;
+
+/// <summary>
+/// Structural reforms compiled out of the server's process (issue 28, server option ReformCompiler=worker, the default): the
+/// server executable as a child process, as an operator runs it, starts its own reform compiler worker. The reform scores as
+/// when compiled in-process, Microsoft.CodeAnalysis is never loaded into the server (its memory map; the worker's has it), a
+/// hostile row is INVALID_ARGUMENT at the reform's line, the second identical request compiles nothing, and a worker killed
+/// is replaced at the next reform.
+/// </summary>
+public sealed class ReformWorkerTests
+{
+    private static DateTime Deadline => DateTime.UtcNow.AddSeconds(120);
+
+    private const string Roslyn = "Microsoft.CodeAnalysis";
+
+    [Fact]
+    public async Task A_structural_reform_compiled_by_the_worker_scores_as_in_process_and_Roslyn_never_enters_the_server()
+    {
+        var yaml = await File.ReadAllTextAsync(Path.Combine(AppContext.BaseDirectory, "examples", "reforms", "korea-markets.yaml"));
+        const string rowExpression = "'Work.CoProducers.Any(p => p.Country == \"KR\") ? producer_points : 0m'";
+        Assert.Contains(rowExpression, yaml, StringComparison.Ordinal);
+        var hostileYaml = yaml.Replace(rowExpression, "'System.IO.File.ReadAllText(\"/etc/passwd\").Length'", StringComparison.Ordinal);
+        var hostileLine = yaml.Split('\n').ToList().FindIndex(l => l.Contains(rowExpression, StringComparison.Ordinal)) + 1;
+
+        // The same requests to a server compiling in its own process: what the worker's answers must equal.
+        ScoreWorkResponse inProcess;
+        BadRequest.Types.FieldViolation inProcessRefusal;
+        await using (var here = await LoopbackServer.StartAsync(settings: new Dictionary<string, string?> { ["Contributi:ReformCompiler"] = "inprocess" }))
+        {
+            using var channel = here.Channel();
+            var client = new ScoringService.ScoringServiceClient(channel);
+            inProcess = await client.ScoreWorkAsync(ReformRpcTests.KoreanWork(new Reform { Yaml = yaml }), deadline: Deadline);
+            inProcessRefusal = await Refused(client, hostileYaml);
+        }
+
+        var port = LoopbackServer.FreePort();
+        using var server = await ServerProcesses.StartServingAsync($"--Contributi:Port={port}", "--Contributi:HttpPort=off",
+            $"--Contributi:Rules={TestRules.Folder}", "--Contributi:WatchRules=false");
+        try
+        {
+            using var channel = GrpcChannel.ForAddress($"http://127.0.0.1:{port}");
+            var client = new ScoringService.ScoringServiceClient(channel);
+            var law = await client.ScoreWorkAsync(ReformRpcTests.KoreanWork(null), deadline: Deadline);
+            var first = await client.ScoreWorkAsync(ReformRpcTests.KoreanWork(new Reform { Yaml = yaml }), deadline: Deadline);
+            var second = await client.ScoreWorkAsync(ReformRpcTests.KoreanWork(new Reform { Yaml = yaml }), deadline: Deadline);
+
+            // Scored with the reform, exactly as the in-process compilation scores it.
+            Assert.Equal(25m, ReformRpcTests.Row(law, "T1.C.17"));
+            Assert.Equal(0m, ReformRpcTests.Row(first, "T1.C.17"));
+            Assert.Equal(10m, ReformRpcTests.Row(first, "T1.C.korea"));
+            Assert.Equal(ReformSource.Compiled, first.Reform.Source);
+            Assert.Equal(1, first.Reform.CompiledReforms);
+            Assert.Equal(inProcess.Roles, first.Roles);
+            Assert.Equal(inProcess.ContentHash, first.ContentHash);
+            Assert.Equal(inProcess.Reform.ContentHash, first.Reform.ContentHash);
+            // The second identical request compiles nothing.
+            Assert.Equal(ReformSource.Cached, second.Reform.Source);
+            Assert.Equal(1, second.Reform.CompiledReforms);
+            Assert.Equal(first.Roles, second.Roles);
+
+            // A hostile row is refused at the reform's line, with the very words of the in-process refusal.
+            var refusal = await Refused(client, hostileYaml);
+            Assert.Equal("reform.yaml", refusal.Field);
+            Assert.StartsWith($"line {hostileLine}:", refusal.Description, StringComparison.Ordinal);
+            Assert.Equal(inProcessRefusal, refusal);
+
+            if (OperatingSystem.IsLinux())
+            {
+                // Roslyn was loaded by the worker, never by the server.
+                Assert.DoesNotContain(Roslyn, Mapped(server.Id), StringComparison.Ordinal);
+                var worker = Assert.Single(Children(server.Id));
+                Assert.Contains(Roslyn, Mapped(worker), StringComparison.Ordinal);
+
+                // A worker that dies is replaced at the next reform; the law is served meanwhile.
+                using (var dying = Process.GetProcessById(worker))
+                {
+                    dying.Kill();
+                    await dying.WaitForExitAsync();
+                }
+                Assert.Equal(law.Roles, (await client.ScoreWorkAsync(ReformRpcTests.KoreanWork(null), deadline: Deadline)).Roles);
+                var another = await client.ScoreWorkAsync(ReformRpcTests.KoreanWork(ReformRpcTests.Korea("korea-again")), deadline: Deadline);
+                Assert.Equal(ReformSource.Compiled, another.Reform.Source);
+                Assert.Equal(10m, ReformRpcTests.Row(another, "T1.C.korea"));
+                Assert.DoesNotContain(Roslyn, Mapped(server.Id), StringComparison.Ordinal);
+                Assert.NotEqual(worker, Assert.Single(Children(server.Id)));
+            }
+        }
+        finally
+        {
+            server.Kill(entireProcessTree: true);
+            await server.WaitForExitAsync();
+        }
+    }
+
+    private static async Task<BadRequest.Types.FieldViolation> Refused(ScoringService.ScoringServiceClient client, string yaml)
+    {
+        var ex = await Assert.ThrowsAsync<RpcException>(() =>
+            client.ScoreWorkAsync(ReformRpcTests.KoreanWork(new Reform { Yaml = yaml }), deadline: Deadline).ResponseAsync);
+        Assert.Equal(StatusCode.InvalidArgument, ex.StatusCode);
+        return Assert.Single(ex.GetRpcStatus()!.GetDetail<BadRequest>().FieldViolations);
+    }
+
+    /// <summary>The files a process has mapped (its assemblies among them).</summary>
+    private static string Mapped(int pid) => File.ReadAllText($"/proc/{pid}/maps");
+
+    /// <summary>The child processes of a process.</summary>
+    private static List<int> Children(int pid) =>
+        Directory.GetDirectories($"/proc/{pid}/task")
+            .SelectMany(t => File.ReadAllText(Path.Combine(t, "children")).Split(' ', StringSplitOptions.RemoveEmptyEntries))
+            .Select(int.Parse).ToList();
+}
