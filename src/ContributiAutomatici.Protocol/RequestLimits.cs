@@ -33,30 +33,36 @@ public static class RequestLimits
     public const int MaxOtherPrizes = 1_000;
 
     /// <summary>Adds an error when a number is beyond <see cref="MaxAmount"/> or has more than <see cref="MaxDecimals"/> decimals.</summary>
-    public static void CheckNumber(decimal d, string path, List<FieldError> errors) => CheckNumber(d, path, null, errors);
+    public static void CheckNumber(decimal d, string path, List<FieldError> errors) => CheckNumber(d, new FieldPath(path), null, errors);
 
-    /// <summary><see cref="CheckNumber(decimal, string, List{FieldError})"/> at path.leaf, the path built only for an error.</summary>
-    public static void CheckNumber(decimal d, string path, string? leaf, List<FieldError> errors)
+    /// <summary><see cref="CheckNumber(decimal, string, List{FieldError})"/> at path.leaf, the path written only for an error.</summary>
+    public static void CheckNumber(decimal d, FieldPath path, string? leaf, List<FieldError> errors)
     {
-        if (leaf is not null && Math.Abs(d) <= MaxAmount && (d.Scale <= MaxDecimals || d == Math.Round(d, MaxDecimals))) return;
-        if (leaf is not null) path = path + "." + leaf;
         if (Math.Abs(d) > MaxAmount)
-            errors.Add(new FieldError(path, $"at most {MaxAmount.ToString("#,0", CultureInfo.InvariantCulture)} in absolute value (request limit)"));
+            errors.Add(new FieldError(path.Text(leaf), $"at most {MaxAmount.ToString("#,0", CultureInfo.InvariantCulture)} in absolute value (request limit)"));
         else if (d.Scale > MaxDecimals && d != Math.Round(d, MaxDecimals))
-            errors.Add(new FieldError(path, $"at most {MaxDecimals} decimal places (request limit)"));
+            errors.Add(new FieldError(path.Text(leaf), $"at most {MaxDecimals} decimal places (request limit)"));
     }
 
     /// <summary>False, with an error, when a list is longer than <paramref name="max"/> (its items are then not read).</summary>
-    public static bool CheckCount<T>(RepeatedField<T> items, string path, List<FieldError> errors, int max = MaxEntries)
+    public static bool CheckCount<T>(RepeatedField<T> items, string path, List<FieldError> errors, int max = MaxEntries) =>
+        CheckCount(items, new FieldPath(path), null, errors, max);
+
+    /// <summary><see cref="CheckCount{T}(RepeatedField{T}, string, List{FieldError}, int)"/> of the list path.leaf, the path written only for an error.</summary>
+    public static bool CheckCount<T>(RepeatedField<T> items, FieldPath path, string? leaf, List<FieldError> errors, int max = MaxEntries)
     {
         if (items.Count <= max) return true;
-        errors.Add(new FieldError(path, $"at most {max} entries, got {items.Count} (request limit)"));
+        errors.Add(new FieldError(path.Text(leaf), $"at most {max} entries, got {items.Count} (request limit)"));
         return false;
     }
 
     /// <summary>Adds an error when a text is longer than <paramref name="max"/> characters.</summary>
-    public static void CheckLength(string s, string path, List<FieldError> errors, int max = MaxIdLength)
+    public static void CheckLength(string s, string path, List<FieldError> errors, int max = MaxIdLength) =>
+        CheckLength(s, new FieldPath(path), null, errors, max);
+
+    /// <summary><see cref="CheckLength(string, string, List{FieldError}, int)"/> of the text at path.leaf, the path written only for an error.</summary>
+    public static void CheckLength(string s, FieldPath path, string? leaf, List<FieldError> errors, int max = MaxIdLength)
     {
-        if (s.Length > max) errors.Add(new FieldError(path, $"at most {max} characters, got {s.Length} (request limit)"));
+        if (s.Length > max) errors.Add(new FieldError(path.Text(leaf), $"at most {max} characters, got {s.Length} (request limit)"));
     }
 }

@@ -69,7 +69,7 @@ public static class RequestMapper
             ruleSet = standIn;
         }
         var ctx = new MapContext(ruleSet, selection) { RuleSetKnown = selection.Count == 0 };
-        var work = MapWork(request.Work, "work", ctx);
+        var work = MapWork(request.Work, new FieldPath("work"), ctx);
         var roles = MapRoles(request.Roles, ctx);
         if (ctx.Errors.Count > 0) throw new InvalidRequestException(ctx.Errors);
         // The results the decree keeps out, with their articles: the engine's call (it scores the same).
@@ -94,7 +94,15 @@ public static class RequestMapper
     public static CompiledRuleSet Resolve(V1.ScoreWorkRequest request, RuleCatalog catalog, out ReformSource? reformSource, string prefix = "", bool anyYear = false)
     {
         reformSource = null;
-        if (request.Reform is not { } reform) return ResolveLaw(request, catalog, prefix, anyYear);
+        return request.Reform is { } reform
+            ? ResolveReform(request, reform, catalog, out reformSource, prefix, anyYear)
+            : ResolveLaw(request, catalog, prefix, anyYear);
+    }
+
+    // Apart from Resolve: its lambdas' captures would be allocated on entry, for every request without a reform too.
+    private static CompiledRuleSet ResolveReform(V1.ScoreWorkRequest request, V1.Reform reform, RuleCatalog catalog, out ReformSource? reformSource,
+        string prefix, bool anyYear)
+    {
         var mapper = ReformMapper.Read(reform, prefix + "reform.");
         var law = mapper.Definition.Base is { } baseSelector ? Base(baseSelector) : ResolveLaw(request, catalog, prefix, anyYear);
         if (mapper.Definition.Base is not null && (request.RuleSetId.Length > 0 || request.WithOverlays.Count + request.WithoutOverlays.Count > 0) &&
@@ -128,6 +136,13 @@ public static class RequestMapper
         var version = ResolveVersion(request, selector, catalog, prefix, anyYear);
         if ((selector is null || selector.Modifiers.Count == 0) && request.WithOverlays.Count == 0 && request.WithoutOverlays.Count == 0)
             return catalog.WithOverlays(version, [], [], out _)!; // the version as in force, resolved once
+        return ResolveOverlays(request, selector, version, catalog, prefix);
+    }
+
+    // Apart from ResolveLaw, as ResolveReform: the version as in force allocates no capture.
+    private static CompiledRuleSet ResolveOverlays(V1.ScoreWorkRequest request, RuleSetSelector? selector, CompiledRuleSet version, RuleCatalog catalog,
+        string prefix)
+    {
         var known = catalog.OverlaysOf(version.Id).Select(o => (o.Id, o.Overlay!.OnByDefault)).ToList();
         var applied = (selector ?? new RuleSetSelector(version.Id, null, [])).Overlays(version.Id, known, request.WithOverlays, request.WithoutOverlays, out var unknown);
         if (applied is null)
@@ -171,31 +186,43 @@ public static class RequestMapper
     private static string Years(Engine.Rules.RuleSetDefinition d) =>
         $"{d.ApplicationYearFrom}-{d.ApplicationYearTo?.ToString(CultureInfo.InvariantCulture) ?? ""}";
 
-    private static List<M.RoleInput> MapRoles(RepeatedField<V1.RoleInput> roles, MapContext ctx)
+    private static M.RoleInput[] MapRoles(RepeatedField<V1.RoleInput> roles, MapContext ctx)
     {
-        var result = new List<M.RoleInput>();
         if (roles.Count == 0) ctx.Errors.Add(new FieldError("roles", "at least one role to score"));
-        if (!RequestLimits.CheckCount(roles, "roles", ctx.Errors, RequestLimits.MaxRoles)) return result;
+        if (!RequestLimits.CheckCount(roles, "roles", ctx.Errors, RequestLimits.MaxRoles)) return [];
+        // One array of the roles asked (a role that is missing leaves the request in error: the array is then cut).
+        var result = new M.RoleInput[roles.Count];
+        var n = 0;
         for (var i = 0; i < roles.Count; i++)
         {
-            if (MapRole(roles[i], $"roles[{i}]", ctx) is not { } role) continue;
-            if (result.Any(x => x.Role == role.Role)) ctx.Errors.Add(new FieldError($"roles[{i}].role", $"{roles[i].Role} is asked twice"));
-            result.Add(role);
+            var path = new FieldPath("roles", i);
+            if (MapRole(roles[i], path, ctx) is not { } role) continue;
+            if (Asked(result.AsSpan(0, n), role.Role)) ctx.Errors.Add(new FieldError(path.Text("role"), $"{roles[i].Role} is asked twice"));
+            result[n++] = role;
         }
-        return result;
+        return n == result.Length ? result : result[..n];
+
+        static bool Asked(ReadOnlySpan<M.RoleInput> roles, M.Role role)
+        {
+            foreach (var r in roles)
+                if (r.Role == role) return true;
+            return false;
+        }
     }
 
     /// <summary>One role with its own facts and results (a claim's, in the allocation); null when the role is missing.</summary>
-    public static M.RoleInput? MapRole(V1.RoleInput? r, string path, MapContext ctx)
+    public static M.RoleInput? MapRole(V1.RoleInput? r, string path, MapContext ctx) => MapRole(r, new FieldPath(path), ctx);
+
+    private static M.RoleInput? MapRole(V1.RoleInput? r, FieldPath path, MapContext ctx)
     {
         var errors = ctx.Errors;
         if (r is null || r.Role == V1.Role.Unspecified || !Enum.IsDefined(r.Role))
         {
-            errors.Add(new FieldError($"{path}.role", "role is required"));
+            errors.Add(new FieldError(path.Text("role"), "role is required"));
             return null;
         }
         var role = (M.Role)(int)r.Role;
-        if (ctx.RuleSetKnown && !ctx.RuleSet.Roles.Contains(role)) errors.Add(new FieldError($"{path}.role", $"rule set {ctx.RuleSet.Id} has no {r.Role} column"));
+        if (ctx.RuleSetKnown && !ctx.RuleSet.Roles.Contains(role)) errors.Add(new FieldError(path.Text("role"), $"rule set {ctx.RuleSet.Id} has no {r.Role} column"));
         return new M.RoleInput(role, Date(r.ContractSignedOn, path, "contract_signed_on", errors),
             Amount(r.DistributionCost, path, "distribution_cost", errors))
         {
@@ -204,49 +231,62 @@ public static class RequestMapper
         };
     }
 
-    private static M.DatedAmount? DatedAmount(V1.DatedAmount e, string p, MapContext ctx) =>
+    private static M.DatedAmount? DatedAmount(V1.DatedAmount e, FieldPath p, MapContext ctx) =>
         ResultDate(e.Date, p, ctx.Errors) is { } d ? new M.DatedAmount(d, Amount(e.Amount, p, "amount", ctx.Errors, required: true) ?? 0) : null;
 
-    private static M.ForeignSale? ForeignSale(V1.ForeignSale e, string p, MapContext ctx)
+    private static M.ForeignSale? ForeignSale(V1.ForeignSale e, FieldPath p, MapContext ctx)
     {
-        // The territory: country, or countries (one amount for all), or both; each an ISO 3166-1 alpha-2 code, each once.
-        if (e.Country.Length > 0 || e.Countries.Count == 0) IsoCountry(e.Country, p + ".country", ctx.Errors);
-        for (var i = 0; i < e.Countries.Count; i++) IsoCountry(e.Countries[i], $"{p}.countries[{i}]", ctx.Errors);
-        var countries = e.Countries.Prepend(e.Country).Where(c => c.Length > 0).Select(c => c.ToUpperInvariant()).Distinct().ToList();
-        return ResultDate(e.Date, p, ctx.Errors) is { } d
-            ? new M.ForeignSale(d, Amount(e.Amount, p, "amount", ctx.Errors, required: true) ?? 0, countries.FirstOrDefault() ?? "") { Countries = countries }
-            : null;
+        // The territory: country, or countries (one amount for all), or both; each an ISO 3166-1 alpha-2 code, each once,
+        // in upper case, in the order given (country first).
+        if (e.Country.Length > 0 || e.Countries.Count == 0) IsoCountry(e.Country, p, "country", ctx.Errors);
+        for (var i = 0; i < e.Countries.Count; i++) IsoCountry(e.Countries[i], p.Field("countries", i), null, ctx.Errors);
+        if (ResultDate(e.Date, p, ctx.Errors) is not { } d) return null;
+        var amount = Amount(e.Amount, p, "amount", ctx.Errors, required: true) ?? 0;
+        // One country (most sales): the sale's own list of it.
+        if (e.Countries.Count == 0 && e.Country.Length > 0) return new M.ForeignSale(d, amount, e.Country.ToUpperInvariant());
+        var countries = new List<string>(e.Countries.Count + 1);
+        AddCountry(countries, e.Country);
+        for (var i = 0; i < e.Countries.Count; i++) AddCountry(countries, e.Countries[i]);
+        return new M.ForeignSale(d, amount, countries.Count > 0 ? countries[0] : "") { Countries = countries };
+
+        static void AddCountry(List<string> countries, string code)
+        {
+            if (code.Length == 0) return;
+            code = code.ToUpperInvariant();
+            if (!countries.Contains(code)) countries.Add(code);
+        }
     }
 
-    private static void IsoCountry(string code, string field, List<FieldError> errors)
+    private static void IsoCountry(string code, FieldPath path, string? leaf, List<FieldError> errors)
     {
         if (code.Length != 2 || !char.IsAsciiLetter(code[0]) || !char.IsAsciiLetter(code[1]))
-            errors.Add(new FieldError(field, $"an ISO 3166-1 alpha-2 country code, got '{code}'"));
+            errors.Add(new FieldError(path.Text(leaf), $"an ISO 3166-1 alpha-2 country code, got '{code}'"));
     }
 
-    public static M.Work? MapWork(V1.Work? w, string path, MapContext ctx)
+    public static M.Work? MapWork(V1.Work? w, string path, MapContext ctx) => MapWork(w, new FieldPath(path), ctx);
+
+    private static M.Work? MapWork(V1.Work? w, FieldPath path, MapContext ctx)
     {
         var errors = ctx.Errors;
-        var lists = ctx.RuleSet.Lists;
         if (w is null)
         {
-            errors.Add(new FieldError(path, "work is required"));
+            errors.Add(new FieldError(path.Text(), "work is required"));
             return null;
         }
-        RequestLimits.CheckLength(w.Id, $"{path}.id", errors);
-        RequestLimits.CheckLength(w.Title, $"{path}.title", errors, RequestLimits.MaxTitleLength);
-        if (w.Kind == V1.WorkKind.Unspecified || !Enum.IsDefined(w.Kind)) errors.Add(new FieldError($"{path}.kind", "kind is required (WORK_KIND_CINEMA or WORK_KIND_TV_WEB)"));
+        RequestLimits.CheckLength(w.Id, path, "id", errors);
+        RequestLimits.CheckLength(w.Title, path, "title", errors, RequestLimits.MaxTitleLength);
+        if (w.Kind == V1.WorkKind.Unspecified || !Enum.IsDefined(w.Kind)) errors.Add(new FieldError(path.Text("kind"), "kind is required (WORK_KIND_CINEMA or WORK_KIND_TV_WEB)"));
         var share = Decimal(w.ItalianSharePercent, path, "italian_share_percent", errors);
-        if (share is < 0 or > 100) errors.Add(new FieldError($"{path}.italian_share_percent", $"a share is 0-100%, got {share}"));
+        if (share is < 0 or > 100) errors.Add(new FieldError(path.Text("italian_share_percent"), $"a share is 0-100%, got {share}"));
         var coProducers = CoProducers(w, path, errors, ref share);
         var duration = Amount(w.DurationMinutes, path, "duration_minutes", errors);
-        var phases = new List<M.ProcessingPhase>();
+        List<M.ProcessingPhase>? phases = null;
         for (var i = 0; i < w.ItalianPhases.Count; i++)
         {
             var p = w.ItalianPhases[i];
-            if (p == V1.ProcessingPhase.Unspecified || !Enum.IsDefined(p)) errors.Add(new FieldError($"{path}.italian_phases[{i}]", "unknown phase"));
-            else if (phases.Contains((M.ProcessingPhase)(int)p)) errors.Add(new FieldError($"{path}.italian_phases[{i}]", $"{p} is listed twice"));
-            else phases.Add((M.ProcessingPhase)(int)p);
+            if (p == V1.ProcessingPhase.Unspecified || !Enum.IsDefined(p)) errors.Add(new FieldError(path.Field("italian_phases", i).Text(), "unknown phase"));
+            else if (phases?.Contains((M.ProcessingPhase)(int)p) == true) errors.Add(new FieldError(path.Field("italian_phases", i).Text(), $"{p} is listed twice"));
+            else (phases ??= new List<M.ProcessingPhase>(w.ItalianPhases.Count)).Add((M.ProcessingPhase)(int)p);
         }
 
         var work = new M.Work
@@ -264,9 +304,9 @@ public static class RequestMapper
             DurationMinutes = duration,
             AverageHourlyCostGiven = Amount(w.AverageHourlyCost, path, "average_hourly_cost", errors),
             FirstReleaseDate = Date(w.FirstReleaseDate, path, "first_release_date", errors),
-            FirstBroadcastStart = Time(w.FirstBroadcastStart, $"{path}.first_broadcast_start", errors),
+            FirstBroadcastStart = Time(w.FirstBroadcastStart, path, "first_broadcast_start", errors),
             BoxOffice = Results(w.BoxOffice, "box_office", path, ctx, DatedAmount),
-            MediaSales = Results(w.MediaSales, "media_sales", path, ctx, (e, p, c) =>
+            MediaSales = Results(w.MediaSales, "media_sales", path, ctx, static (e, p, c) =>
                 ResultDate(e.Date, p, c.Errors) is { } d
                     ? new M.MediaSale(d, Amount(e.Amount, p, "amount", c.Errors, required: true) ?? 0, e.TheatricalDerogation)
                     : null),
@@ -287,41 +327,43 @@ public static class RequestMapper
             ItalianGraphicAuthor = w.ItalianGraphicAuthor,
             PayTv = w.PayTv,
             Svod = w.Svod,
-            ItalianPhases = phases,
+            ItalianPhases = (IReadOnlyList<M.ProcessingPhase>?)phases ?? [],
             IndependentCreativeRights = w.IndependentCreativeRights,
             Destination = Enum.IsDefined(w.Destination) ? (M.TvWebDestination)(int)w.Destination : M.TvWebDestination.Unspecified,
             Audience = Amount(w.Audience, path, "audience", errors),
             Views = Amount(w.Views, path, "views", errors),
-            Festivals = Items(w.Festivals, $"{path}.festivals", errors, (f, p) =>
+            Festivals = Items(w.Festivals, path, "festivals", ctx, static (f, p, ctx) =>
             {
-                if (ctx.RuleSetKnown && !lists.Contains("festivals", f.FestivalId))
-                    errors.Add(new FieldError(p + ".festival_id", $"'{f.FestivalId}' is not a Tabella 6 festival"));
+                var errors = ctx.Errors;
+                if (ctx.RuleSetKnown && !ctx.RuleSet.Lists.Contains("festivals", f.FestivalId))
+                    errors.Add(new FieldError(p.Text("festival_id"), $"'{f.FestivalId}' is not a Tabella 6 festival"));
                 if (f.Section == V1.FestivalSection.Unspecified || !Enum.IsDefined(f.Section))
-                    errors.Add(new FieldError(p + ".section", "section is required (competition or official out of competition)"));
+                    errors.Add(new FieldError(p.Text("section"), "section is required (competition or official out of competition)"));
                 if (f.OtherPrizes is < 0 or > RequestLimits.MaxOtherPrizes)
-                    errors.Add(new FieldError(p + ".other_prizes", $"must be 0-{RequestLimits.MaxOtherPrizes}, got {f.OtherPrizes}"));
+                    errors.Add(new FieldError(p.Text("other_prizes"), $"must be 0-{RequestLimits.MaxOtherPrizes}, got {f.OtherPrizes}"));
                 return new M.FestivalEntry(f.FestivalId, (M.FestivalSection)(int)f.Section,
                     Date(f.SelectionDate, p, "selection_date", errors), f.BestFilmPrize, f.OtherPrizes);
             }),
-            Prizes = Items(w.Prizes, $"{path}.prizes", errors, (x, p) =>
+            Prizes = Items(w.Prizes, path, "prizes", ctx, static (x, p, ctx) =>
             {
-                if (ctx.RuleSetKnown && !lists.Contains("prizes", x.PrizeId))
-                    errors.Add(new FieldError(p + ".prize_id", $"'{x.PrizeId}' is not a Tabella 7 prize"));
+                var errors = ctx.Errors;
+                if (ctx.RuleSetKnown && !ctx.RuleSet.Lists.Contains("prizes", x.PrizeId))
+                    errors.Add(new FieldError(p.Text("prize_id"), $"'{x.PrizeId}' is not a Tabella 7 prize"));
                 if (x.Category == V1.PrizeCategory.Unspecified || !Enum.IsDefined(x.Category))
-                    errors.Add(new FieldError(p + ".category", "category is required (best film or artistic)"));
+                    errors.Add(new FieldError(p.Text("category"), "category is required (best film or artistic)"));
                 if (x.Outcome == V1.PrizeOutcome.Unspecified || !Enum.IsDefined(x.Outcome))
-                    errors.Add(new FieldError(p + ".outcome", "outcome is required (nomination or win)"));
+                    errors.Add(new FieldError(p.Text("outcome"), "outcome is required (nomination or win)"));
                 return new M.PrizeEntry(x.PrizeId, (M.PrizeCategory)(int)x.Category, (M.PrizeOutcome)(int)x.Outcome,
                     Date(x.SelectionDate, p, "selection_date", errors));
             }),
-            Markets = Items(w.Markets, $"{path}.markets", errors, (x, p) =>
+            Markets = Items(w.Markets, path, "markets", ctx, static (x, p, ctx) =>
             {
-                if (ctx.RuleSetKnown && !lists.Contains("markets", x.MarketId))
-                    errors.Add(new FieldError(p + ".market_id", $"'{x.MarketId}' is not a Tabella 8 market or lab"));
-                return new M.MarketEntry(x.MarketId, Date(x.SelectionDate, p, "selection_date", errors));
+                if (ctx.RuleSetKnown && !ctx.RuleSet.Lists.Contains("markets", x.MarketId))
+                    ctx.Errors.Add(new FieldError(p.Text("market_id"), $"'{x.MarketId}' is not a Tabella 8 market or lab"));
+                return new M.MarketEntry(x.MarketId, Date(x.SelectionDate, p, "selection_date", ctx.Errors));
             }),
         };
-        if (!Enum.IsDefined(w.Coproduction)) errors.Add(new FieldError($"{path}.coproduction", $"unknown co-production kind {w.Coproduction}"));
+        if (!Enum.IsDefined(w.Coproduction)) errors.Add(new FieldError(path.Text("coproduction"), $"unknown co-production kind {w.Coproduction}"));
         CheckCoproduction(work, w, path, ctx);
         return work;
     }
@@ -331,33 +373,44 @@ public static class RequestMapper
     /// share above 0 and at most 100; the shares together, and the foreign ones with the Italian share, at most 100. With
     /// every foreign share given and no Italian share, the Italian share is what the foreign ones leave.
     /// </summary>
-    private static List<M.CoProducer> CoProducers(V1.Work w, string path, List<FieldError> errors, ref decimal? italianShare)
+    private static IReadOnlyList<M.CoProducer> CoProducers(V1.Work w, FieldPath path, List<FieldError> errors, ref decimal? italianShare)
     {
+        // Most works name none: nothing to check, nothing allocated.
+        if (w.CoProducers.Count == 0) return [];
         var list = new List<M.CoProducer>(w.CoProducers.Count);
-        if (!RequestLimits.CheckCount(w.CoProducers, $"{path}.co_producers", errors)) return list;
-        var ids = new HashSet<string>(StringComparer.Ordinal);
+        if (!RequestLimits.CheckCount(w.CoProducers, path, "co_producers", errors)) return list;
+        var ids = w.CoProducers.Count > 1 ? new HashSet<string>(StringComparer.Ordinal) : null;
         for (var i = 0; i < w.CoProducers.Count; i++)
         {
             var c = w.CoProducers[i];
-            var p = $"{path}.co_producers[{i}]";
-            RequestLimits.CheckLength(c.CompanyId, p + ".company_id", errors);
-            if (c.CompanyId.Length == 0) errors.Add(new FieldError(p + ".company_id", "the co-producer's company id is required"));
-            else if (!ids.Add(c.CompanyId)) errors.Add(new FieldError(p + ".company_id", $"co-producer '{c.CompanyId}' is named twice"));
+            var p = path.Field("co_producers", i);
+            RequestLimits.CheckLength(c.CompanyId, p, "company_id", errors);
+            if (c.CompanyId.Length == 0) errors.Add(new FieldError(p.Text("company_id"), "the co-producer's company id is required"));
+            else if (ids?.Add(c.CompanyId) == false) errors.Add(new FieldError(p.Text("company_id"), $"co-producer '{c.CompanyId}' is named twice"));
             if (!IsoCountries.Contains(c.Country))
-                errors.Add(new FieldError(p + ".country", $"the State of the producer's seat as an ISO 3166-1 alpha-2 country code (art. 2.f-h), got '{c.Country}'"));
+                errors.Add(new FieldError(p.Text("country"), $"the State of the producer's seat as an ISO 3166-1 alpha-2 country code (art. 2.f-h), got '{c.Country}'"));
             var share = Decimal(c.RightsSharePercent, p, "rights_share_percent", errors);
             if (share is <= 0 or > 100)
-                errors.Add(new FieldError(p + ".rights_share_percent", $"a share of the rights is above 0% and at most 100% (art. 5.7), got {share}"));
+                errors.Add(new FieldError(p.Text("rights_share_percent"), $"a share of the rights is above 0% and at most 100% (art. 5.7), got {share}"));
             list.Add(new M.CoProducer(c.CompanyId, c.Country.ToUpperInvariant(), share));
         }
-        var all = list.Sum(c => c.RightsSharePercent ?? 0m);
-        if (all > 100m) errors.Add(new FieldError($"{path}.co_producers", $"the co-producers' rights shares add up to {all}%, over 100% (art. 5.7)"));
-        var foreign = list.Where(c => c.Country != M.Work.ItalyCountryCode).ToList();
-        var foreignShares = foreign.Sum(c => c.RightsSharePercent ?? 0m);
-        if (italianShare is { } given && foreign.Count > 0 && given <= 100m && given + foreignShares > 100m)
-            errors.Add(new FieldError($"{path}.italian_share_percent",
+        // The sums in the list's order (as Enumerable.Sum adds them): all the shares, and the foreign ones.
+        decimal all = 0m, foreignShares = 0m;
+        int foreign = 0;
+        var everyForeignShareGiven = true;
+        foreach (var c in list)
+        {
+            all += c.RightsSharePercent ?? 0m;
+            if (c.Country == M.Work.ItalyCountryCode) continue;
+            foreign++;
+            foreignShares += c.RightsSharePercent ?? 0m;
+            everyForeignShareGiven &= c.RightsSharePercent is not null;
+        }
+        if (all > 100m) errors.Add(new FieldError(path.Text("co_producers"), $"the co-producers' rights shares add up to {all}%, over 100% (art. 5.7)"));
+        if (italianShare is { } given && foreign > 0 && given <= 100m && given + foreignShares > 100m)
+            errors.Add(new FieldError(path.Text("italian_share_percent"),
                 $"the Italian share {given}% and the foreign co-producers' {foreignShares}% add up to over 100% (art. 5.7, 5.8)"));
-        else if (italianShare is null && foreign.Count > 0 && foreign.All(c => c.RightsSharePercent is not null) && foreignShares <= 100m)
+        else if (italianShare is null && foreign > 0 && everyForeignShareGiven && foreignShares <= 100m)
             italianShare = 100m - foreignShares;
         return list;
     }
@@ -366,37 +419,51 @@ public static class RequestMapper
     /// A work naming a foreign co-producer needs the day it was recognised as Italian (its category is fixed then); the
     /// request's co-production flag, if given, must be the category the agreements in force that day make (art. 2.f-h).
     /// </summary>
-    private static void CheckCoproduction(M.Work work, V1.Work w, string path, MapContext ctx)
+    private static void CheckCoproduction(M.Work work, V1.Work w, FieldPath path, MapContext ctx)
     {
         if (work.CoProducers.Count == 0) return;
-        var foreign = work.CoProducers.Any(c => c.Country != M.Work.ItalyCountryCode);
+        var foreign = false;
+        foreach (var c in work.CoProducers) foreign |= c.Country != M.Work.ItalyCountryCode;
         if (foreign && work.NationalityRecognisedOn is null && w.NationalityRecognisedOn is null)
-            ctx.Errors.Add(new FieldError($"{path}.nationality_recognised_on",
+            ctx.Errors.Add(new FieldError(path.Text("nationality_recognised_on"),
                 "required with a foreign co-producer: the work's category (art. 2.f-h) is fixed on the day it was recognised as Italian (reading guide, art. 5.8)"));
         // The flag is checked against the category only when what decides it is valid (the other errors are still reported).
-        if (work.Coproduction == M.CoproductionKind.None || !ctx.RuleSetKnown ||
-            ctx.Errors.Any(e => e.Field.StartsWith($"{path}.co_producers", StringComparison.Ordinal) ||
-                                e.Field.StartsWith($"{path}.nationality_recognised_on", StringComparison.Ordinal) ||
-                                e.Field == $"{path}.kind" || e.Field == $"{path}.coproduction"))
+        if (work.Coproduction == M.CoproductionKind.None || !ctx.RuleSetKnown || DecidingFieldWrong(ctx.Errors, path))
             return;
         if (!foreign)
         {
-            ctx.Errors.Add(new FieldError($"{path}.coproduction", $"says {w.Coproduction}, but the co-producers named are all Italian"));
+            ctx.Errors.Add(new FieldError(path.Text("coproduction"), $"says {w.Coproduction}, but the co-producers named are all Italian"));
             return;
         }
         var status = ctx.RuleSet.Coproductions.Classify(work);
         var expected = work.Coproduction == M.CoproductionKind.Multilateral
             ? M.CoproductionCategory.MultilateralCoproduction : M.CoproductionCategory.BilateralCoproduction;
         if (status.Category != M.CoproductionCategory.Declared && status.Category != expected)
-            ctx.Errors.Add(new FieldError($"{path}.coproduction",
+            ctx.Errors.Add(new FieldError(path.Text("coproduction"),
                 $"says {w.Coproduction}, but the co-producers make the work a {status.Label} ({status.Article}: {status.Reason}); leave the flag out or correct it"));
+
+        // An error already named a field that decides the category: the co-producers, the date of recognition, the kind, the flag.
+        static bool DecidingFieldWrong(List<FieldError> errors, FieldPath path)
+        {
+            if (errors.Count == 0) return false;
+            string coProducers = path.Text("co_producers"), recognised = path.Text("nationality_recognised_on"),
+                kind = path.Text("kind"), flag = path.Text("coproduction");
+            foreach (var e in errors)
+                if (e.Field.StartsWith(coProducers, StringComparison.Ordinal) || e.Field.StartsWith(recognised, StringComparison.Ordinal) ||
+                    e.Field == kind || e.Field == flag)
+                    return true;
+            return false;
+        }
     }
 
-    private static List<TOut> Items<TIn, TOut>(RepeatedField<TIn> items, string path, List<FieldError> errors, Func<TIn, string, TOut> map)
+    /// <summary>The entries of the list <paramref name="field"/> of the message at <paramref name="path"/>, each mapped with its path.</summary>
+    private static IReadOnlyList<TOut> Items<TIn, TOut>(RepeatedField<TIn> items, FieldPath path, string field, MapContext ctx,
+        Func<TIn, FieldPath, MapContext, TOut> map)
     {
+        if (items.Count == 0) return [];
         var list = new List<TOut>(items.Count);
-        if (!RequestLimits.CheckCount(items, path, errors)) return list;
-        for (var i = 0; i < items.Count; i++) list.Add(map(items[i], $"{path}[{i}]"));
+        if (!RequestLimits.CheckCount(items, path, field, ctx.Errors)) return list;
+        for (var i = 0; i < items.Count; i++) list.Add(map(items[i], path.Field(field, i), ctx));
         return list;
     }
 
@@ -405,47 +472,46 @@ public static class RequestMapper
     /// exclusions name it). Which of them count is the engine's call (<see cref="ResultAdmission"/>: art. 5.2, 5.10, and in
     /// an allocation 5.3-5.6).
     /// </summary>
-    private static List<TOut> Results<TIn, TOut>(RepeatedField<TIn> items, string field, string path, MapContext ctx,
-        Func<TIn, string, MapContext, TOut?> map) where TOut : class
+    private static IReadOnlyList<TOut> Results<TIn, TOut>(RepeatedField<TIn> items, string field, FieldPath path, MapContext ctx,
+        Func<TIn, FieldPath, MapContext, TOut?> map) where TOut : class
     {
+        if (items.Count == 0) return [];
         var list = new List<TOut>(items.Count);
-        if (!RequestLimits.CheckCount(items, $"{path}.{field}", ctx.Errors)) return list;
+        if (!RequestLimits.CheckCount(items, path, field, ctx.Errors)) return list;
         for (var i = 0; i < items.Count; i++)
-            if (map(items[i], string.Concat(path, ".", field, "[", i.ToString(CultureInfo.InvariantCulture), "]"), ctx) is { } e) list.Add(e);
+            if (map(items[i], path.Field(field, i), ctx) is { } e) list.Add(e);
         return list;
     }
 
     /// <summary>A result's date: required and a calendar date. Whether it counts is <see cref="ResultAdmission"/>'s call.</summary>
-    private static DateOnly? ResultDate(Google.Type.Date? d, string path, List<FieldError> errors)
+    private static DateOnly? ResultDate(Google.Type.Date? d, FieldPath path, List<FieldError> errors)
     {
         if (d is null)
         {
-            errors.Add(new FieldError(path + ".date", "a result needs its date"));
+            errors.Add(new FieldError(path.Text("date"), "a result needs its date"));
             return null;
         }
         return Date(d, path, "date", errors);
     }
 
-    public static DateOnly? Date(Google.Type.Date? d, string path, List<FieldError> errors) => Date(d, path, null, errors);
+    public static DateOnly? Date(Google.Type.Date? d, string path, List<FieldError> errors) => Date(d, new FieldPath(path), null, errors);
 
     /// <summary>A date at <paramref name="path"/>.<paramref name="leaf"/>: the path is only built for an error.</summary>
-    private static DateOnly? Date(Google.Type.Date? d, string path, string? leaf, List<FieldError> errors)
+    private static DateOnly? Date(Google.Type.Date? d, FieldPath path, string? leaf, List<FieldError> errors)
     {
         if (d is null) return null;
         if (d.Year is >= 1 and <= 9999 && d.Month is >= 1 and <= 12 && d.Day >= 1 && d.Day <= DateTime.DaysInMonth(d.Year, d.Month))
             return new DateOnly(d.Year, d.Month, d.Day);
-        errors.Add(new FieldError(Join(path, leaf), $"not a calendar date: {d.Year:D4}-{d.Month:D2}-{d.Day:D2}"));
+        errors.Add(new FieldError(path.Text(leaf), $"not a calendar date: {d.Year:D4}-{d.Month:D2}-{d.Day:D2}"));
         return null;
     }
 
-    private static string Join(string path, string? leaf) => leaf is null ? path : path + "." + leaf;
-
-    private static TimeOnly? Time(Google.Type.TimeOfDay? t, string path, List<FieldError> errors)
+    private static TimeOnly? Time(Google.Type.TimeOfDay? t, FieldPath path, string leaf, List<FieldError> errors)
     {
         if (t is null) return null;
         if (t.Hours is < 0 or > 23 || t.Minutes is < 0 or > 59 || t.Seconds is < 0 or > 59)
         {
-            errors.Add(new FieldError(path, $"not a time of day: {t.Hours}:{t.Minutes}:{t.Seconds}"));
+            errors.Add(new FieldError(path.Text(leaf), $"not a time of day: {t.Hours}:{t.Minutes}:{t.Seconds}"));
             return null;
         }
         return new TimeOnly(t.Hours, t.Minutes, t.Seconds);
@@ -458,9 +524,9 @@ public static class RequestMapper
     /// A decimal string of the grammar <see cref="DecimalGrammar"/>: an optional minus, digits, an optional point and
     /// digits; no plus sign, exponent, separators or spaces. Anything else is refused quoting the grammar.
     /// </summary>
-    public static decimal? Decimal(string s, string path, List<FieldError> errors) => Decimal(s, path, null, errors);
+    public static decimal? Decimal(string s, string path, List<FieldError> errors) => Decimal(s, new FieldPath(path), null, errors);
 
-    private static decimal? Decimal(string s, string path, string? leaf, List<FieldError> errors)
+    private static decimal? Decimal(string s, FieldPath path, string? leaf, List<FieldError> errors)
     {
         if (s.Length == 0) return null;
         if (s.Length <= 64 && OfGrammar(s) &&
@@ -469,7 +535,7 @@ public static class RequestMapper
             RequestLimits.CheckNumber(d, path, leaf, errors);
             return d;
         }
-        errors.Add(new FieldError(Join(path, leaf), $"not a decimal number of the form {DecimalGrammar}: '{s}' (write e.g. \"1234.56\")"));
+        errors.Add(new FieldError(path.Text(leaf), $"not a decimal number of the form {DecimalGrammar}: '{s}' (write e.g. \"1234.56\")"));
         return null;
     }
 
@@ -488,17 +554,17 @@ public static class RequestMapper
     }
 
     /// <summary>A non-negative amount.</summary>
-    public static decimal? Amount(string s, string path, List<FieldError> errors, bool required = false) => Amount(s, path, null, errors, required);
+    public static decimal? Amount(string s, string path, List<FieldError> errors, bool required = false) => Amount(s, new FieldPath(path), null, errors, required);
 
-    private static decimal? Amount(string s, string path, string? leaf, List<FieldError> errors, bool required = false)
+    private static decimal? Amount(string s, FieldPath path, string? leaf, List<FieldError> errors, bool required = false)
     {
         if (s.Length == 0)
         {
-            if (required) errors.Add(new FieldError(Join(path, leaf), "amount is required"));
+            if (required) errors.Add(new FieldError(path.Text(leaf), "amount is required"));
             return null;
         }
         var d = Decimal(s, path, leaf, errors);
-        if (d < 0) errors.Add(new FieldError(Join(path, leaf), $"must be >= 0, got {s}"));
+        if (d < 0) errors.Add(new FieldError(path.Text(leaf), $"must be >= 0, got {s}"));
         return d;
     }
 }

@@ -117,14 +117,18 @@ public static class ResponseMapper
         var response = new V1.ScoreWorkResponse { RuleSetId = d.BaseId, ContentHash = d.ContentHash, WorkId = workId };
         excluded ??= totals.Excluded;
         if (excluded.Count > 0) response.Excluded.AddRange(excluded.Select(Exclusion));
-        if (d.AppliedOverlays.Count > 0) response.Overlays.AddRange(d.AppliedOverlays);
+        // One by one: AddRange of a list checks it for nulls through a boxed enumerator.
+        for (var i = 0; i < d.AppliedOverlays.Count; i++) response.Overlays.Add(d.AppliedOverlays[i]);
         response.Incomplete = totals.Incomplete;
         for (var k = 0; k < roles.Count; k++)
         {
-            foreach (var row in totals.MissingRows(roles[k].Role))
-                if (!response.MissingRows.Contains(row)) response.MissingRows.Add(row);
-            foreach (var row in totals.ProvisionalRows(roles[k].Role))
-                if (!response.ProvisionalRows.Contains(row)) response.ProvisionalRows.Add(row);
+            // By index: no enumerator for the (mostly empty) lists of flagged rows.
+            var missing = totals.MissingRows(roles[k].Role);
+            for (var i = 0; i < missing.Count; i++)
+                if (!response.MissingRows.Contains(missing[i])) response.MissingRows.Add(missing[i]);
+            var provisional = totals.ProvisionalRows(roles[k].Role);
+            for (var i = 0; i < provisional.Count; i++)
+                if (!response.ProvisionalRows.Contains(provisional[i])) response.ProvisionalRows.Add(provisional[i]);
         }
         var quotaIds = totals.QuotaIds;
         for (var k = 0; k < roles.Count; k++)

@@ -155,7 +155,9 @@ public sealed record Work
     // The totals are computed once per instance: a copy made by 'with' (whose lists may differ) computes its own.
     private Totals? _totals;
     private Totals Cached() => _totals is { } t && ReferenceEquals(t.Of, this) ? t : _totals = new Totals(this,
-        BoxOffice.Sum(e => e.Amount), MediaSales.Sum(e => e.Amount), ForeignSales.Sum(e => e.Amount));
+        // Summed by index, in the lists' order (as Enumerable.Sum adds): no enumerator allocated for a work mapped per request.
+        RoleInput.Total(BoxOffice, static e => e.Amount), RoleInput.Total(MediaSales, static e => e.Amount),
+        RoleInput.Total(ForeignSales, static e => e.Amount));
 
     private sealed record Totals(Work Of, decimal BoxOffice, decimal Media, decimal Foreign);
 
@@ -188,7 +190,7 @@ public sealed record RoleInput(Role Role, DateOnly? ContractSignedOn = null, dec
     public decimal HomeEntertainmentTotal => Total(HomeEntertainmentSales, static s => s.Amount);
 
     /// <summary>A sum read by rules on every scoring: a loop over the list, no enumerator allocated.</summary>
-    private static decimal Total<T>(IReadOnlyList<T> items, Func<T, decimal> amount)
+    internal static decimal Total<T>(IReadOnlyList<T> items, Func<T, decimal> amount)
     {
         var total = 0m;
         for (var i = 0; i < items.Count; i++) total += amount(items[i]);

@@ -51,14 +51,35 @@ public abstract partial class RuleScope
     protected static decimal TiersOf(IReadOnlyList<DatedAmount> entries, Func<DatedAmount, bool> select,
         params ReadOnlySpan<(decimal UpTo, decimal Per)> tiers)
     {
-        decimal filled = 0m, points = 0m;
-        foreach (var e in entries.Where(e => e.Amount > 0).OrderBy(e => e.Date))
+        // The entries above zero in date order, ties in the list's order (as a stable OrderBy): their (date, index) pairs
+        // sorted, on the stack for a work's few entries, rented beyond. Nothing allocated per scoring.
+        var count = 0;
+        for (var i = 0; i < entries.Count; i++)
+            if (entries[i].Amount > 0) count++;
+        if (count == 0) return 0m;
+        (DateOnly Date, int Index)[]? rented = null;
+        var order = count <= 64
+            ? stackalloc (DateOnly Date, int Index)[count]
+            : (rented = System.Buffers.ArrayPool<(DateOnly, int)>.Shared.Rent(count)).AsSpan(0, count);
+        try
         {
-            var before = Tiers(filled, tiers);
-            filled += e.Amount;
-            if (select(e)) points += Tiers(filled, tiers) - before;
+            for (int i = 0, k = 0; i < entries.Count; i++)
+                if (entries[i].Amount > 0) order[k++] = (entries[i].Date, i);
+            order.Sort();
+            decimal filled = 0m, points = 0m;
+            foreach (var (_, index) in order)
+            {
+                var e = entries[index];
+                var before = Tiers(filled, tiers);
+                filled += e.Amount;
+                if (select(e)) points += Tiers(filled, tiers) - before;
+            }
+            return points;
         }
-        return points;
+        finally
+        {
+            if (rented is not null) System.Buffers.ArrayPool<(DateOnly, int)>.Shared.Return(rented);
+        }
     }
 
     /// <summary>The window of dates of the overlay that wrote the rule being evaluated (set by the generated code).</summary>

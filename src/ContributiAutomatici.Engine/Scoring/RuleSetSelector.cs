@@ -23,30 +23,32 @@ public sealed record RuleSetSelector(string? Version, int? Year, IReadOnlyList<(
     public static RuleSetSelector? TryParse(string text, out string? error)
     {
         error = null;
-        var cut = text.IndexOfAny(['+', '~']);
+        // Scanned as spans: a bare version ("dm-2021", what most requests send) allocates only the selector.
+        var cut = text.AsSpan().IndexOfAny('+', '~');
         var head = cut < 0 ? text : text[..cut];
         if (head.Length == 0)
         {
             error = $"'{text}' names no version: write a version (dm-2021) or an application year (2021), then '+overlay' or '~overlay'";
             return null;
         }
-        var modifiers = new List<(bool, string)>();
+        var modifiers = cut < 0 ? null : new List<(bool, string)>();
         var rest = cut < 0 ? "" : text[cut..];
         while (rest.Length > 0)
         {
             var on = rest[0] == '+';
-            var next = rest.IndexOfAny(['+', '~'], 1);
+            var next = rest.AsSpan(1).IndexOfAny('+', '~') is var at and >= 0 ? at + 1 : -1;
             var name = next < 0 ? rest[1..] : rest[1..next];
             if (name.Length == 0 || name == "*" && on)
             {
                 error = $"'{text}': '{rest[0]}' is followed by an overlay id{(on ? "" : " or '*'")}";
                 return null;
             }
-            modifiers.Add((on, name));
+            modifiers!.Add((on, name));
             rest = next < 0 ? "" : rest[next..];
         }
-        var isYear = head.Length == 4 && head.All(char.IsAsciiDigit);
-        return new RuleSetSelector(isYear ? null : head, isYear ? int.Parse(head, CultureInfo.InvariantCulture) : null, modifiers);
+        var isYear = head.Length == 4 && !head.AsSpan().ContainsAnyExceptInRange('0', '9');
+        return new RuleSetSelector(isYear ? null : head, isYear ? int.Parse(head, CultureInfo.InvariantCulture) : null,
+            (IReadOnlyList<(bool, string)>?)modifiers ?? []);
     }
 
     /// <summary>
