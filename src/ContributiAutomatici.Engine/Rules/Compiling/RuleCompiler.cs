@@ -50,11 +50,15 @@ public sealed record RuleCompileOptions
     /// </summary>
     public Func<RuleSetDefinition, string, List<RuleError>, Func<byte[]?>, byte[]?>? Emit { get; init; }
 
-    /// <summary>The what-if reforms a catalog keeps built (its ReformCache's capacity). Default 16.</summary>
+    /// <summary>
+    /// The what-if reforms a catalog keeps built (its ReformCache's capacity). Default 2: a compiled reform kept holds about
+    /// 5 MiB of the runtime's memory (its class, its JIT-compiled code), and two (law against reform A against reform B) keep
+    /// 200 distinct reforms in a row within 50 MiB of the server's start (RESULTS.md (c')); one evicted is compiled again.
+    /// </summary>
     public int ReformCacheSize { get; init; } = DefaultReformCacheSize;
 
     /// <summary>The default of <see cref="ReformCacheSize"/>.</summary>
-    public const int DefaultReformCacheSize = 16;
+    public const int DefaultReformCacheSize = 2;
 
     /// <summary>Where warnings go: a cache folder not used, a cached assembly discarded. Default: nowhere.</summary>
     public Action<string> Warn { get; init; } = _ => { };
