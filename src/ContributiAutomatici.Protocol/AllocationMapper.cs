@@ -73,8 +73,10 @@ public static class AllocationMapper
                     {
                         var path = $"items[{index}].work";
                         var w = item.Work;
-                        var ctx = Context(r.RuleSet, RequestMapper.Date(w.FirstExploitationDate, $"{path}.first_exploitation_date", _workErrors), _workErrors);
-                        if (Work(w, path, ctx) is { } yw && !_works.TryAdd(yw.Work.Id, yw))
+                        // The paths of fields that are not given are not built (they only name an error).
+                        var first = w.FirstExploitationDate is null ? null
+                            : RequestMapper.Date(w.FirstExploitationDate, $"{path}.first_exploitation_date", _workErrors);
+                        if (Work(w, path, first, Context(r.RuleSet, first, _workErrors)) is { } yw && !_works.TryAdd(yw.Work.Id, yw))
                             _workErrors.Add(new FieldError($"{path}.work.id", $"work '{yw.Work.Id}' is given twice"));
                     }
                     break;
@@ -144,7 +146,7 @@ public static class AllocationMapper
                 works.TryGetValue(c.WorkId, out var yw);
                 if (c.WorkId.Length == 0) Error($"{path}.work_id", "the claimed work is required");
                 else if (yw is null) Error($"{path}.work_id", $"work '{c.WorkId}' is claimed but never given");
-                var share = RequestMapper.Decimal(c.RightsSharePercent, $"{path}.rights_share_percent", _errors) ?? 100m;
+                var share = (c.RightsSharePercent.Length == 0 ? null : RequestMapper.Decimal(c.RightsSharePercent, $"{path}.rights_share_percent", _errors)) ?? 100m;
                 if (share is <= 0 or > 100) Error($"{path}.rights_share_percent", $"a share of rights is above 0% and at most 100%, got {c.RightsSharePercent}");
                 var ctx = Context(ruleSet, yw?.FirstExploitation, _errors);
                 if (RequestMapper.MapRole(c.Role, $"{path}.role", c.CompanyId, c.WorkId, ctx) is { } role)
@@ -194,7 +196,7 @@ public static class AllocationMapper
                 };
         }
 
-        private YearWork? Work(V1.AllocationWork w, string path, MapContext ctx)
+        private YearWork? Work(V1.AllocationWork w, string path, DateOnly? firstExploitation, MapContext ctx)
         {
             void Error(string field, string description) => _workErrors.Add(new FieldError(field, description));
             var work = RequestMapper.MapWork(w.Work, $"{path}.work", ctx);
@@ -218,7 +220,7 @@ public static class AllocationMapper
                     given.Add(new GivenPoints((M.Role)(int)g.Role, g.QuotaId, points ?? 0));
                 }
             }
-            return new YearWork(work, w.Eligible, RequestMapper.Date(w.FirstExploitationDate, $"{path}.first_exploitation_date", []), given);
+            return new YearWork(work, w.Eligible, firstExploitation, given);
         }
     }
 
