@@ -29,34 +29,74 @@ public static class AllocationMapper
         foreach (var c in year.Claims) yield return new V1.AllocateRequest { Claim = c };
     }
 
-    /// <summary>Collects the items of a year, checking each as it comes; <see cref="Build"/> checks the whole.</summary>
+    /// <summary>
+    /// Collects the items of a year, checking each as it comes; <see cref="Build"/> checks the whole. Once the header is read,
+    /// each company and work is mapped as it comes (the message is not held: a large year is not kept twice, as messages and
+    /// as the engine's model); claims, small, wait for the whole year. The problems are reported in the same order as if
+    /// everything were checked at the end: the items' kinds, the header, the companies, statements_for, the works, the claims.
+    /// </summary>
     /// <param name="anyYear">A what-if: the version named allocates the year even if it does not govern it (regression runs).</param>
     public sealed class Reader(RuleCatalog catalog, bool anyYear = false)
     {
         private readonly List<FieldError> _errors = [];
-        private readonly List<(V1.Company Item, string Path)> _companies = [];
-        private readonly List<(V1.AllocationWork Item, string Path)> _works = [];
-        private readonly List<(V1.Claim Item, string Path)> _claims = [];
+        private readonly List<FieldError> _companyErrors = [];
+        private readonly List<FieldError> _workErrors = [];
+        private readonly Dictionary<string, Applicant> _companies = new(StringComparer.Ordinal);
+        private readonly Dictionary<string, YearWork> _works = new(StringComparer.Ordinal);
+        private readonly List<(V1.Claim Item, int Index)> _claims = [];
         private V1.AllocationHeader? _header;
+        private (CompiledRuleSet RuleSet, string Resolution)? _resolved;
+        private System.Runtime.ExceptionServices.ExceptionDispatchInfo? _unresolved;
+        // One mapping context for the works and one for the claims (their problems go to different lists); which results count
+        // in the year is the engine's call (ResultAdmission), not the mapping's.
+        private MapContext? _worksContext, _claimsContext;
         private int _index;
 
         /// <summary>Takes the next item of the stream.</summary>
         public void Add(V1.AllocateRequest item)
         {
-            var path = $"items[{_index++}]";
+            var index = _index++;
             switch (item.ItemCase)
             {
                 case V1.AllocateRequest.ItemOneofCase.Header:
                     if (_header is not null || _index != 1)
-                        Error($"{path}.header", "the header comes once, as the first item");
-                    else _header = item.Header;
+                        Error($"items[{index}].header", "the header comes once, as the first item");
+                    else Header(item.Header);
                     break;
-                case V1.AllocateRequest.ItemOneofCase.Company: _companies.Add((item.Company, $"{path}.company")); break;
-                case V1.AllocateRequest.ItemOneofCase.Work: _works.Add((item.Work, $"{path}.work")); break;
-                case V1.AllocateRequest.ItemOneofCase.Claim: _claims.Add((item.Claim, $"{path}.claim")); break;
-                default: Error(path, "an item is a header, a company, a work or a claim"); break;
+                case V1.AllocateRequest.ItemOneofCase.Company:
+                    // Without a resolved header Build refuses the year on the header alone: the item is not looked at.
+                    if (_resolved is not null && Company(item.Company, $"items[{index}].company") is { } a && !_companies.TryAdd(a.Id, a))
+                        _companyErrors.Add(new FieldError($"items[{index}].company.id", $"company '{a.Id}' is given twice"));
+                    break;
+                case V1.AllocateRequest.ItemOneofCase.Work:
+                    if (_resolved is { } r)
+                    {
+                        var path = $"items[{index}].work";
+                        var w = item.Work;
+                        // The paths of fields that are not given are not built (they only name an error).
+                        var first = w.FirstExploitationDate is null ? null
+                            : RequestMapper.Date(w.FirstExploitationDate, $"{path}.first_exploitation_date", _workErrors);
+                        if (Work(w, path, first, Context(r.RuleSet, _workErrors)) is { } yw && !_works.TryAdd(yw.Work.Id, yw))
+                            _workErrors.Add(new FieldError($"{path}.work.id", $"work '{yw.Work.Id}' is given twice"));
+                    }
+                    break;
+                case V1.AllocateRequest.ItemOneofCase.Claim: _claims.Add((item.Claim, index)); break;
+                default: Error($"items[{index}]", "an item is a header, a company, a work or a claim"); break;
             }
         }
+
+        private void Header(V1.AllocationHeader h)
+        {
+            _header = h;
+            try { _resolved = Resolve(h); }
+            catch (Exception ex) { _unresolved = System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(ex); }
+        }
+
+        /// <summary>The mapping context of the works (problems into <c>_workErrors</c>) or of the claims.</summary>
+        private MapContext Context(CompiledRuleSet ruleSet, List<FieldError> errors) =>
+            ReferenceEquals(errors, _workErrors)
+                ? _worksContext ??= new MapContext(ruleSet, errors)
+                : _claimsContext ??= new MapContext(ruleSet, errors);
 
         private void Error(string field, string description)
         {
@@ -75,7 +115,8 @@ public static class AllocationMapper
                 throw new InvalidRequestException(_errors);
             }
             var h = _header;
-            var (ruleSet, resolution) = Resolve(h);
+            _unresolved?.Throw();
+            var (ruleSet, resolution) = _resolved!.Value;
             if (!h.HasApplicationYear) Error("items[0].header.application_year", "the application year is required");
             else if (h.ApplicationYear is < 1900 or > 9999) Error("items[0].header.application_year", $"a year, got {h.ApplicationYear}");
             var budget = RequestMapper.Decimal(h.Budget, "items[0].header.budget", _errors);
@@ -85,37 +126,31 @@ public static class AllocationMapper
                 Error("items[0].header.crediting_year", $"cannot precede the application year {h.ApplicationYear}, got {h.CreditingYear}");
             if (!Enum.IsDefined(h.ExcessPolicy)) Error("items[0].header.excess_policy", $"unknown policy {h.ExcessPolicy}");
 
-            var companies = new Dictionary<string, Applicant>(StringComparer.Ordinal);
-            foreach (var (c, path) in _companies)
-                if (Company(c, path) is { } a && !companies.TryAdd(a.Id, a)) Error($"{path}.id", $"company '{a.Id}' is given twice");
-
+            var companies = _companies;
+            _errors.AddRange(_companyErrors);
             for (var i = 0; i < h.StatementsFor.Count; i++)
                 if (!companies.ContainsKey(h.StatementsFor[i]))
                     Error($"items[0].header.statements_for[{i}]", $"company '{h.StatementsFor[i]}' is not one of the year's companies");
             StatementsFor = h.StatementsFor.Distinct(StringComparer.Ordinal).ToList();
 
-            // Every dated result is mapped: which count in the year is the allocation's call (the engine's ResultAdmission).
-            var ctx = new MapContext(ruleSet, _errors);
-            var works = new Dictionary<string, YearWork>(StringComparer.Ordinal);
-            foreach (var (w, path) in _works)
+            _errors.AddRange(_workErrors);
+            var works = _works;
+            var claims = new List<YearClaim>(_claims.Count);
+            foreach (var (c, index) in _claims)
             {
-                RequestMapper.Date(w.FirstExploitationDate, $"{path}.first_exploitation_date", _errors);
-                if (Work(w, path, ctx) is { } yw && !works.TryAdd(yw.Work.Id, yw)) Error($"{path}.work.id", $"work '{yw.Work.Id}' is given twice");
-            }
-
-            var claims = new List<YearClaim>();
-            foreach (var (c, path) in _claims)
-            {
+                var path = $"items[{index}].claim";
                 if (c.CompanyId.Length == 0) Error($"{path}.company_id", "the claiming company is required");
                 else if (!companies.ContainsKey(c.CompanyId)) Error($"{path}.company_id", $"company '{c.CompanyId}' is claimed for but never given");
                 works.TryGetValue(c.WorkId, out var yw);
                 if (c.WorkId.Length == 0) Error($"{path}.work_id", "the claimed work is required");
                 else if (yw is null) Error($"{path}.work_id", $"work '{c.WorkId}' is claimed but never given");
-                var share = RequestMapper.Decimal(c.RightsSharePercent, $"{path}.rights_share_percent", _errors) ?? 100m;
+                var share = (c.RightsSharePercent.Length == 0 ? null : RequestMapper.Decimal(c.RightsSharePercent, $"{path}.rights_share_percent", _errors)) ?? 100m;
                 if (share is <= 0 or > 100) Error($"{path}.rights_share_percent", $"a share of rights is above 0% and at most 100%, got {c.RightsSharePercent}");
+                var ctx = Context(ruleSet, _errors);
                 if (RequestMapper.MapRole(c.Role, $"{path}.role", ctx) is { } role)
                     claims.Add(new YearClaim(c.CompanyId, c.WorkId, role, share));
             }
+            _claims.Clear();
             if (_errors.Count > 0) throw new InvalidRequestException(_errors);
             return new AllocationInput(ruleSet, resolution, h.ApplicationYear, h.HasCreditingYear ? h.CreditingYear : h.ApplicationYear,
                 budget!.Value, h.ExcessPolicy switch
@@ -142,6 +177,7 @@ public static class AllocationMapper
 
         private Applicant? Company(V1.Company c, string path)
         {
+            void Error(string field, string description) => _companyErrors.Add(new FieldError(field, description));
             if (c.Id.Length == 0) Error($"{path}.id", "a company needs its id");
             if (c.AtecoCode.Length == 0) Error($"{path}.ateco_code", "the ATECO code is required (art. 4.1)");
             else if (!c.AtecoCode.Any(char.IsAsciiDigit)) Error($"{path}.ateco_code", $"not an ATECO code: '{c.AtecoCode}' (write e.g. \"59.11\")");
@@ -149,7 +185,7 @@ public static class AllocationMapper
                 if (!c.SecondaryAtecoCodes[i].Any(char.IsAsciiDigit))
                     Error($"{path}.secondary_ateco_codes[{i}]", $"not an ATECO code: '{c.SecondaryAtecoCodes[i]}' (write e.g. \"59.13\")");
             if (!c.HasEeaSeat) Error($"{path}.eea_seat", "say whether the registered office is in the EEA (art. 4.2.a)");
-            var netWorth = c.NetWorth.Length == 0 ? null : RequestMapper.Decimal(c.NetWorth, $"{path}.net_worth", _errors);
+            var netWorth = c.NetWorth.Length == 0 ? null : RequestMapper.Decimal(c.NetWorth, $"{path}.net_worth", _companyErrors);
             if (c.NetWorth.Length == 0) Error($"{path}.net_worth", "the net worth of the last filed accounts is required (art. 14.2)");
             return c.Id.Length == 0 ? null
                 : new Applicant(c.Id, c.Name, c.AtecoCode, c.HasIndependent ? c.Independent : null, c.EeaSeat, netWorth ?? 0)
@@ -158,8 +194,9 @@ public static class AllocationMapper
                 };
         }
 
-        private YearWork? Work(V1.AllocationWork w, string path, MapContext ctx)
+        private YearWork? Work(V1.AllocationWork w, string path, DateOnly? firstExploitation, MapContext ctx)
         {
+            void Error(string field, string description) => _workErrors.Add(new FieldError(field, description));
             var work = RequestMapper.MapWork(w.Work, $"{path}.work", ctx);
             if (work is null) return null;
             if (work.Id.Length == 0) Error($"{path}.work.id", "a work needs its id (claims name it)");
@@ -177,18 +214,23 @@ public static class AllocationMapper
                     if (g.Role == V1.Role.Unspecified || !Enum.IsDefined(g.Role)) Error($"{p}.role", "role is required");
                     if (!paying.Contains(g.QuotaId))
                         Error($"{p}.quota_id", $"'{g.QuotaId}' is not a quota that pays in {ctx.RuleSet.Id} (one of {string.Join(", ", paying.Order(StringComparer.Ordinal))})");
-                    var points = RequestMapper.Amount(g.Points, $"{p}.points", _errors, required: true);
+                    var points = RequestMapper.Amount(g.Points, $"{p}.points", _workErrors, required: true);
                     given.Add(new GivenPoints((M.Role)(int)g.Role, g.QuotaId, points ?? 0));
                 }
             }
-            return new YearWork(work, w.Eligible, RequestMapper.Date(w.FirstExploitationDate, $"{path}.first_exploitation_date", []), given);
+            return new YearWork(work, w.Eligible, firstExploitation, given);
         }
     }
 
     // ------------------------------------------------------------------ the result
 
     /// <summary>Canonical decimal strings: rounded half away from zero to <paramref name="scale"/>, no trailing zeros.</summary>
-    public static string Dec(decimal d, int scale = ExactScale) => ResponseMapper.Dec(Math.Round(d, scale, MidpointRounding.AwayFromZero));
+    public static string Dec(decimal d, int scale = ExactScale) =>
+        decimal.IsInteger(d) && d >= 0 && d < SmallIntegers.Length ? SmallIntegers[(int)d] // a share of 100%, whole points: written once
+            : ResponseMapper.Dec(Math.Round(d, scale, MidpointRounding.AwayFromZero));
+
+    /// <summary>The canonical strings of the integers 0-1023 (what <see cref="ResponseMapper.Dec"/> writes for them at any scale).</summary>
+    private static readonly string[] SmallIntegers = [.. Enumerable.Range(0, 1024).Select(i => ResponseMapper.Dec(i))];
 
     private static string Money(decimal d) => Dec(d, 2);
 
@@ -366,15 +408,18 @@ public static class AllocationMapper
             };
             credit.Caps.AddRange(x.Caps);
             credit.Rounding = Dec(x.Rounding);
-            foreach (var l in x.Lines)
+            for (var i = 0; i < x.Lines.Count; i++)
             {
+                var l = x.Lines[i];
                 var (before, workCut, companyCut, exact) = Cuts(l.BeforeCaps, l.CutByWorkCap, l.CutByCompanyCap, l.Exact);
-                credit.Lines.Add(new V1.CreditLine
+                var line = new V1.CreditLine
                 {
                     WorkId = l.WorkId, Role = (V1.Role)(int)l.Role, RightsSharePercent = Dec(l.SharePercent), Points = Dec(l.Points),
-                    BeforeCaps = before, CutByWorkCap = workCut, CutByCompanyCap = companyCut, ExactAmount = exact, Caps = { l.Caps },
+                    BeforeCaps = before, CutByWorkCap = workCut, CutByCompanyCap = companyCut, ExactAmount = exact,
                     ShortFilmsPool = l.ShortFilmsPool,
-                });
+                };
+                if (l.Caps.Count > 0) line.Caps.AddRange(l.Caps);
+                credit.Lines.Add(line);
             }
             s.Credits.Add(credit);
         }
@@ -389,20 +434,22 @@ public static class AllocationMapper
             ProvisionalRows = { w.ProvisionalRows }, MissingRows = { w.MissingRows },
         };
         if (w.Coproduction is { } cp) s.Coproduction = ResponseMapper.Coproduction(cp);
-        s.Claims.AddRange(w.Claims.Select(c =>
+        for (var i = 0; i < w.Claims.Count; i++)
         {
+            var c = w.Claims[i];
             var (before, workCut, companyCut, exact) = Cuts(c.BeforeCaps, c.CutByWorkCap, c.CutByCompanyCap, c.Exact);
-            return new V1.ClaimAmount
+            s.Claims.Add(new V1.ClaimAmount
             {
                 CompanyId = c.CompanyId, Role = (V1.Role)(int)c.Role, RightsSharePercent = Dec(c.SharePercent), QuotaId = c.QuotaId,
                 Points = Dec(c.Points), ExactAmount = exact, WorkCapped = c.WorkCapped, CompanyCapped = c.CompanyCapped,
                 ShortFilmsPool = c.ShortFilmsPool, BeforeCaps = before, CutByWorkCap = workCut, CutByCompanyCap = companyCut,
-            };
-        }));
-        s.AuthorShares.AddRange(w.AuthorShares.Select(a => new V1.AuthorShare
+            });
+        }
+        for (var i = 0; i < w.AuthorShares.Count; i++)
         {
-            Category = a.Category, Percent = Dec(a.Percent), Amount = Money(a.Amount), Citation = a.Citation,
-        }));
+            var a = w.AuthorShares[i];
+            s.AuthorShares.Add(new V1.AuthorShare { Category = a.Category, Percent = Dec(a.Percent), Amount = Money(a.Amount), Citation = a.Citation });
+        }
         return s;
     }
 }

@@ -22,8 +22,9 @@ namespace ContributiAutomatici.Benchmarks;
 /// Issue 7 item 9: a synthetic year (<see cref="YearSynthesizer"/>, fixed seed) allocated end to end, side by side
 /// (c) in-process: proto items -> <see cref="AllocationMapper.Reader"/> -> <see cref="Allocator.Run"/> -> proto result,
 ///     with the scoring of the same works by the rule set (totals only) timed beside it;
-/// (d) over gRPC: the real server started in-process on a loopback port, the items streamed with Grpc.Net.Client,
-///     the whole result read.
+/// (d) over gRPC: the real server started in a process of its own on a loopback port (both processes with the workstation
+///     GC, as the server ships), the items streamed with Grpc.Net.Client from the measuring process, the whole result read;
+///     the server's peak working set and bytes per warm allocation reported beside the client's.
 /// Each measure in fresh child processes (so each has its own peak working set), a few allocations per process.
 /// Usage: dotnet run -c Release --project tests/ContributiAutomatici.Benchmarks -- allocation
 ///     [--companies 5000] [--works 50000] [--seed 7] [--processes 3] [--runs 4]
@@ -36,9 +37,17 @@ public static class AllocationBenchmark
     private const int Year = 2023;
     private static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
 
-    private sealed record Run(double Total, double Reader, double Allocator, double Result, double Scoring, double Sent, double First);
+    /// <summary>One allocation's phases: wall-clock ms, and the MB each in-process phase allocated (<c>GC.GetTotalAllocatedBytes</c>).</summary>
+    private sealed record Run(double Total, double Reader, double Allocator, double Result, double Scoring, double Sent, double First,
+        double ReaderMB = 0, double AllocatorMB = 0, double ResultMB = 0);
 
-    private sealed record ChildResult(List<Run> Runs, long PeakWorkingSet, long WorkingSetBefore, long AllocatedPerRun, long ManagedAfter, string Info);
+    private sealed record ChildResult(List<Run> Runs, long PeakWorkingSet, long WorkingSetBefore, long AllocatedPerRun, long ManagedAfter, string Info)
+    {
+        /// <summary>Over gRPC, the server process's own figures (0 in-process).</summary>
+        public long ServerPeak { get; init; }
+        public long ServerBefore { get; init; }
+        public long ServerAllocatedPerRun { get; init; }
+    }
 
     public static int Measure(string[] args)
     {
@@ -51,7 +60,8 @@ public static class AllocationBenchmark
         var cache = Path.Combine(Path.GetTempPath(), "contributi-bench-alloc-cache-" + Guid.NewGuid().ToString("N"));
         RuleCatalog.Load(rules, new RuleCompileOptions { CacheDirectory = cache }); // compiled once, loaded from the cache by the children
 
-        (string Mode, bool ServerGc)[] measures = [("inprocess", false), ("inprocess", true), ("grpc", true)];
+        // The server ships with the workstation GC (README, "Memory"): the gRPC measure runs both its processes with it.
+        (string Mode, bool ServerGc)[] measures = [("inprocess", false), ("inprocess", true), ("grpc", false)];
         var results = new Dictionary<(string, bool), List<ChildResult>>();
         foreach (var (mode, serverGc) in measures)
             results[(mode, serverGc)] = Enumerable.Range(0, processes).Select(_ =>
@@ -130,7 +140,7 @@ public static class AllocationBenchmark
         var sb = new StringBuilder();
         var inproc = results[("inprocess", false)];
         var inprocServer = results[("inprocess", true)];
-        var grpc = results[("grpc", true)];
+        var grpc = results[("grpc", false)];
         sb.AppendLine(Heading);
         sb.AppendLine();
         sb.AppendLine(Inv, $"Measured {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC by `dotnet run -c Release --project tests/ContributiAutomatici.Benchmarks -- {string.Join(" ", args.Prepend("allocation"))}`.");
@@ -145,26 +155,28 @@ public static class AllocationBenchmark
         sb.AppendLine("|---|---:|---:|---:|---|---|");
         Row(sb, "(c) in-process end to end: Reader + Allocator + proto result, workstation GC (as the CLI)", inproc, r => r.Total, "< 2000 ms");
         Row(sb, "(c) in-process end to end, server GC (as the server)", inprocServer, r => r.Total, "< 2000 ms");
-        Row(sb, "(d) gRPC: stream the items in, read the whole result (server GC)", grpc, r => r.Total, "< 5000 ms");
+        Row(sb, "(d) gRPC: stream the items in, read the whole result (client and server one process each, workstation GC)", grpc, r => r.Total, "< 5000 ms");
         sb.AppendLine();
-        sb.AppendLine("Where the time goes (warm medians, ms):");
+        sb.AppendLine("Where the time and the bytes go (warm medians; ms, and in brackets MB allocated, `GC.GetTotalAllocatedBytes` around each phase):");
         sb.AppendLine();
         sb.AppendLine("| measure | Reader (items -> AllocationInput) | Allocator.Run (scoring included) | outcome -> proto result | scoring alone, same works, totals only | Allocator.Run less scoring alone |");
         sb.AppendLine("|---|---:|---:|---:|---:|---:|");
         foreach (var (name, rs) in new[] { ("in-process, workstation GC", inproc), ("in-process, server GC", inprocServer) })
-            sb.AppendLine(Inv, $"| {name} | {Med(rs, r => r.Reader):0} | {Med(rs, r => r.Allocator):0} | {Med(rs, r => r.Result):0} | {Med(rs, r => r.Scoring):0} | {Med(rs, r => r.Allocator - r.Scoring):0} |");
+            sb.AppendLine(Inv, $"| {name} | {Med(rs, r => r.Reader):0} ({Med(rs, r => r.ReaderMB):0} MB) | {Med(rs, r => r.Allocator):0} ({Med(rs, r => r.AllocatorMB):0} MB) | " +
+                               $"{Med(rs, r => r.Result):0} ({Med(rs, r => r.ResultMB):0} MB) | {Med(rs, r => r.Scoring):0} | {Med(rs, r => r.Allocator - r.Scoring):0} |");
         sb.AppendLine();
         sb.Append(Inv, $"Over gRPC (warm medians): all items written and the request stream completed at {Med(grpc, r => r.Sent):0} ms; the summary (first response, ")
             .Append(Inv, $"after the server has read, checked and allocated the year) at {Med(grpc, r => r.First):0} ms; the last statement at {Med(grpc, r => r.Total):0} ms. ")
             .AppendLine("The result read over gRPC is checked to be byte for byte the in-process one.");
         sb.AppendLine();
         sb.AppendLine("Memory (per process, median over the processes; `Process.PeakWorkingSet64` read by the child itself at its end, " +
-                      "`GC.GetTotalAllocatedBytes` for the bytes allocated per allocation, `GC.GetTotalMemory(true)` after an allocation with its outcome and proto result still referenced, the rules and the year's items included):");
+                      "`GC.GetTotalAllocatedBytes` for the bytes allocated per allocation (in-process: by the reader, `Allocator.Run` and the proto result), `GC.GetTotalMemory(true)` after an allocation with its outcome and proto result still referenced, the rules and the year's items included):");
         sb.AppendLine();
         sb.AppendLine("| measure | working set before the first allocation (MB) | peak working set (MB) | allocated per allocation (MB) | managed heap holding one result (MB) |");
         sb.AppendLine("|---|---:|---:|---:|---:|");
-        foreach (var (name, rs) in new[] { ("(c) in-process, workstation GC", inproc), ("(c) in-process, server GC", inprocServer), ("(d) gRPC, client and server in one process, server GC", grpc) })
+        foreach (var (name, rs) in new[] { ("(c) in-process, workstation GC", inproc), ("(c) in-process, server GC", inprocServer), ("(d) gRPC, the client's process (holds the items and the whole result read)", grpc) })
             sb.AppendLine(Inv, $"| {name} | {MedL(rs, c => c.WorkingSetBefore):0} | {MedL(rs, c => c.PeakWorkingSet):0} | {MedL(rs, c => c.AllocatedPerRun):0} | {(rs[0].ManagedAfter == 0 ? "n/a" : MedL(rs, c => c.ManagedAfter).ToString("0", Inv))} |");
+        sb.AppendLine(Inv, $"| (d) gRPC, the server's process | {MedL(grpc, c => c.ServerBefore):0} | {MedL(grpc, c => c.ServerPeak):0} | {MedL(grpc, c => c.ServerAllocatedPerRun):0} | n/a |");
         sb.AppendLine();
         sb.AppendLine("*Scoring alone* is `CompiledRuleSet.ScoreTotals` (the totals path the allocation runs) of each work of the year once, for the distinct roles claimed on it " +
                       "(the rule set's work; the allocation scores per (work, role), and per claim for claims with facts of their own). " +
@@ -195,25 +207,34 @@ public static class AllocationBenchmark
 
     // ------------------------------------------------------------------ the child processes
 
-    private static ChildResult RunChild(string[] args, bool serverGc)
+    private static Process StartChild(string[] args, bool serverGc, bool stdin = false)
     {
         var self = typeof(Program).Assembly.Location;
-        var psi = new ProcessStartInfo(Environment.ProcessPath!) { RedirectStandardOutput = true, UseShellExecute = false };
+        var psi = new ProcessStartInfo(Environment.ProcessPath!) { RedirectStandardOutput = true, RedirectStandardInput = stdin, UseShellExecute = false };
         if (Path.GetFileNameWithoutExtension(Environment.ProcessPath!) == "dotnet") psi.ArgumentList.Add(self);
         psi.ArgumentList.Add("--alloc-child");
         foreach (var a in args) psi.ArgumentList.Add(a);
         psi.Environment["DOTNET_gcServer"] = serverGc ? "1" : "0";
-        using var p = Process.Start(psi)!;
+        return Process.Start(psi)!;
+    }
+
+    private static ChildResult RunChild(string[] args, bool serverGc)
+    {
+        using var p = StartChild(args, serverGc);
         var output = p.StandardOutput.ReadToEnd();
         p.WaitForExit();
         if (p.ExitCode != 0) throw new InvalidOperationException("child failed: " + output);
         var lines = output.Split('\n', StringSplitOptions.RemoveEmptyEntries);
         double[] Numbers(string line) => line.Split(' ').Skip(1).Select(x => double.Parse(x, Inv)).ToArray();
         var runs = lines.Where(l => l.StartsWith("RUN ", StringComparison.Ordinal)).Select(Numbers)
-            .Select(n => new Run(n[0], n[1], n[2], n[3], n[4], n[5], n[6])).ToList();
+            .Select(n => new Run(n[0], n[1], n[2], n[3], n[4], n[5], n[6], n.ElementAtOrDefault(7), n.ElementAtOrDefault(8), n.ElementAtOrDefault(9))).ToList();
         var mem = Numbers(lines.Single(l => l.StartsWith("MEM ", StringComparison.Ordinal)));
         var info = lines.Single(l => l.StartsWith("INFO ", StringComparison.Ordinal))[5..];
-        return new ChildResult(runs, (long)mem[0], (long)mem[1], (long)mem[2], (long)mem[3], info);
+        var server = lines.SingleOrDefault(l => l.StartsWith("SERVER ", StringComparison.Ordinal)) is { } sl ? Numbers(sl) : null;
+        return new ChildResult(runs, (long)mem[0], (long)mem[1], (long)mem[2], (long)mem[3], info)
+        {
+            ServerPeak = (long)(server?[0] ?? 0), ServerBefore = (long)(server?[1] ?? 0), ServerAllocatedPerRun = (long)(server?[2] ?? 0),
+        };
     }
 
     /// <summary>A child: load the rules (from the cache), synthesize the year, allocate it <c>runs</c> times; print the figures.</summary>
@@ -222,26 +243,23 @@ public static class AllocationBenchmark
         var (mode, rules, cache) = (a[0], a[1], a[2]);
         var (companies, works, seed, runs) = (int.Parse(a[3], Inv), int.Parse(a[4], Inv), int.Parse(a[5], Inv), int.Parse(a[6], Inv));
         var catalog = RuleCatalog.Load(rules, new RuleCompileOptions { CacheDirectory = cache });
+        if (mode == "grpc-server") return await ServerChild(catalog);
         var rs = catalog.Find("dm-2021")!;
         var items = YearSynthesizer.Items(rs, companies, works, seed, Year, Budget).ToList();
         var results = new List<Run>();
         long allocated = 0, managed = 0;
         Kept? last = null;
 
-        WebApplication? app = null;
+        // Over gRPC the server is a process of its own (this one's sibling, same GC), the client this process.
+        Process? server = null;
         GrpcChannel? channel = null;
         if (mode == "grpc")
         {
-            app = ContributiServer.Build([], builder =>
-            {
-                builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
-                {
-                    ["Contributi:Address"] = "127.0.0.1", ["Contributi:Port"] = "0", ["Logging:LogLevel:Default"] = "Warning",
-                });
-            }, catalog);
-            await app.StartAsync();
-            channel = GrpcChannel.ForAddress($"http://127.0.0.1:{ContributiServer.Port(app)}",
-                new GrpcChannelOptions { MaxReceiveMessageSize = 16 * 1024 * 1024 });
+            server = StartChild(["grpc-server", .. a[1..]], Environment.GetEnvironmentVariable("DOTNET_gcServer") == "1", stdin: true);
+            var line = server.StandardOutput.ReadLine() ?? "";
+            var port = line.StartsWith("PORT ", StringComparison.Ordinal) ? int.Parse(line[5..], Inv)
+                : throw new InvalidOperationException("the server child did not start: " + line);
+            channel = GrpcChannel.ForAddress($"http://127.0.0.1:{port}", new GrpcChannelOptions { MaxReceiveMessageSize = 16 * 1024 * 1024 });
         }
         GC.Collect();
         var before = Environment.WorkingSet;
@@ -252,10 +270,19 @@ public static class AllocationBenchmark
             GC.WaitForPendingFinalizers();
             var bytes = GC.GetTotalAllocatedBytes(precise: true);
             var run = mode == "grpc" ? await OverGrpc(channel!, items) : InProcess(catalog, items, out last);
-            if (i > 0) allocated += GC.GetTotalAllocatedBytes(precise: true) - bytes;
+            // In-process, what the allocation's phases allocated (not the scoring-alone measure beside them); over gRPC, the client's all.
+            if (i > 0)
+                allocated += mode == "grpc" ? GC.GetTotalAllocatedBytes(precise: true) - bytes
+                    : (long)((run.ReaderMB + run.AllocatorMB + run.ResultMB) * 1048576);
             if (last is not null) managed = Math.Max(managed, GC.GetTotalMemory(forceFullCollection: true));
             GC.KeepAlive(last);
             results.Add(run);
+            if (server is not null && i == 0)
+            {
+                // The server counts its bytes from the first warm call: marked (and said so) before it starts.
+                server.StandardInput.WriteLine("MARK");
+                if (server.StandardOutput.ReadLine() != "MARKED") throw new InvalidOperationException("the server child did not mark");
+            }
         }
         string info;
         {
@@ -270,17 +297,60 @@ public static class AllocationBenchmark
                     throw new InvalidOperationException("the result over gRPC differs from the in-process one");
             }
         }
-        if (app is not null)
+        var serverLine = "";
+        if (server is not null)
         {
+            // The bytes since MARK include the check's call above: one more than the warm runs.
+            server.StandardInput.WriteLine("END");
+            serverLine = server.StandardOutput.ReadLine() ?? "";
             channel!.Dispose();
-            await app.StopAsync();
-            await app.DisposeAsync();
+            server.StandardInput.Close();
+            server.WaitForExit();
         }
         foreach (var r in results)
-            Console.WriteLine(string.Join(" ", new[] { r.Total, r.Reader, r.Allocator, r.Result, r.Scoring, r.Sent, r.First }
+            Console.WriteLine(string.Join(" ", new[] { r.Total, r.Reader, r.Allocator, r.Result, r.Scoring, r.Sent, r.First, r.ReaderMB, r.AllocatorMB, r.ResultMB }
                 .Select(x => x.ToString("0.###", Inv)).Prepend("RUN")));
         Console.WriteLine($"MEM {Process.GetCurrentProcess().PeakWorkingSet64} {before} {allocated / Math.Max(1, runs - 1)} {managed}");
         Console.WriteLine("INFO " + info);
+        if (serverLine.StartsWith("SERVER ", StringComparison.Ordinal))
+        {
+            // The server's bytes per warm allocation (its calls after MARK), its peak working set (the process's whole life).
+            var n = serverLine.Split(' ');
+            Console.WriteLine($"SERVER {n[1]} {n[2]} {long.Parse(n[3], Inv) / runs}");
+        }
+        return 0;
+    }
+
+    /// <summary>
+    /// The server of the gRPC measure, a process of its own: started on a loopback port (printed), then it waits for the client's
+    /// lines on standard input: MARK (count the bytes allocated from here; it answers MARKED), END (print its peak working set, working set after
+    /// start and the bytes allocated since MARK, then stop).
+    /// </summary>
+    private static async Task<int> ServerChild(RuleCatalog catalog)
+    {
+        var app = ContributiServer.Build([], builder =>
+        {
+            builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+            {
+                ["Contributi:Address"] = "127.0.0.1", ["Contributi:Port"] = "0", ["Logging:LogLevel:Default"] = "Warning",
+            });
+        }, catalog);
+        await app.StartAsync();
+        GC.Collect();
+        var before = Environment.WorkingSet;
+        Console.WriteLine($"PORT {ContributiServer.Port(app)}");
+        var mark = GC.GetTotalAllocatedBytes(precise: true);
+        string? line;
+        while ((line = await Console.In.ReadLineAsync()) is not null && line != "END")
+            if (line == "MARK")
+            {
+                mark = GC.GetTotalAllocatedBytes(precise: true);
+                Console.WriteLine("MARKED");
+            }
+        var allocated = GC.GetTotalAllocatedBytes(precise: true) - mark;
+        Console.WriteLine($"SERVER {Process.GetCurrentProcess().PeakWorkingSet64} {before} {allocated}");
+        await app.StopAsync();
+        await app.DisposeAsync();
         return 0;
     }
 
@@ -301,15 +371,20 @@ public static class AllocationBenchmark
 
     private static Run InProcess(RuleCatalog catalog, List<AllocateRequest> items, out Kept? kept)
     {
+        static double Mb() => GC.GetTotalAllocatedBytes(precise: true) / 1048576.0;
+        var b0 = Mb();
         var sw = Stopwatch.StartNew();
         var reader = new AllocationMapper.Reader(catalog);
         foreach (var item in items) reader.Add(item);
         var input = reader.Build();
         var tReader = sw.Elapsed.TotalMilliseconds;
+        var b1 = Mb();
         var outcome = Allocator.Run(input);
         var tAllocator = sw.Elapsed.TotalMilliseconds;
+        var b2 = Mb();
         var result = AllocationMapper.Result(AllocationMapper.Items(outcome));
         var tResult = sw.Elapsed.TotalMilliseconds;
+        var b3 = Mb();
         kept = new Kept(outcome, result);
 
         // Scoring alone: each work once, for the distinct roles claimed on it, totals only.
@@ -327,7 +402,7 @@ public static class AllocationBenchmark
             }
         scoring.Stop();
         GC.KeepAlive(points);
-        return new Run(tResult, tReader, tAllocator - tReader, tResult - tAllocator, scoring.Elapsed.TotalMilliseconds, 0, 0);
+        return new Run(tResult, tReader, tAllocator - tReader, tResult - tAllocator, scoring.Elapsed.TotalMilliseconds, 0, 0, b1 - b0, b2 - b1, b3 - b2);
     }
 
     private static async Task<Run> OverGrpc(GrpcChannel channel, List<AllocateRequest> items)

@@ -31,13 +31,6 @@ public sealed record Reconciliation(
 /// <summary>One pool of a sub-quota whose short-film limit binds (art. 3.3): "short_films" or "other_works".</summary>
 public sealed record PoolAccount(string Pool, decimal Points, decimal PointValue, Reconciliation Account);
 
-/// <summary>
-/// One claim's line in a company's credit: its points, its amount at the point value paid before the caps, what the
-/// work cap and then the company cap cut from it, and the exact amount it is credited.
-/// </summary>
-public sealed record CreditLine(string WorkId, Model.Role Role, decimal SharePercent, decimal Points, decimal BeforeCaps,
-    decimal CutByWorkCap, decimal CutByCompanyCap, decimal Exact, IReadOnlyList<string> Caps, bool ShortFilmsPool);
-
 /// <summary>Building the account (reading guide 7).</summary>
 public static class Account
 {
@@ -51,7 +44,7 @@ public static class Account
     /// such that before - work cut - company cut = exact holds as written: the last digit rounding leaves goes to a cap
     /// that cut something (the company cap's first); a cap that cut nothing shows 0, no cut is below 0.
     /// </summary>
-    public static (decimal Before, decimal WorkCut, decimal CompanyCut, decimal Exact) Written(CreditLine l) =>
+    public static (decimal Before, decimal WorkCut, decimal CompanyCut, decimal Exact) Written(ClaimOutcome l) =>
         Written(l.BeforeCaps, l.CutByWorkCap, l.CutByCompanyCap, l.Exact);
 
     public static (decimal Before, decimal WorkCut, decimal CompanyCut, decimal Exact) Written(decimal before, decimal workCut, decimal companyCut,

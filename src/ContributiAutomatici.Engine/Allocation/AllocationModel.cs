@@ -65,7 +65,7 @@ public sealed record CreditOutcome(string QuotaId, decimal Points, decimal Exact
     bool GiveBack, int CreditingYear, DateOnly ExpiresOn)
 {
     /// <summary>One line per claim (work and role) credited here, in work id order.</summary>
-    public IReadOnlyList<CreditLine> Lines { get; init; } = [];
+    public IReadOnlyList<ClaimOutcome> Lines { get; init; } = [];
 
     /// <summary>
     /// The amount minus the lines' exact amounts as published (to <see cref="Allocation.Account.Scale"/> decimals):
@@ -76,18 +76,54 @@ public sealed record CreditOutcome(string QuotaId, decimal Points, decimal Exact
 
 public sealed record CompanyOutcome(string Id, string Name, decimal Total, IReadOnlyList<CreditOutcome> Credits);
 
-/// <summary>One claim's points and exact amount in one quota.</summary>
-public sealed record ClaimOutcome(string CompanyId, Role Role, decimal SharePercent, string QuotaId, decimal Points, decimal Exact,
-    bool WorkCapped, bool CompanyCapped, bool ShortFilmsPool)
+/// <summary>
+/// One claim's points and amounts in one paying (sub-)quota: a part of the allocation. The work's statement
+/// (<see cref="WorkOutcome.Claims"/>) and the company's credit (<see cref="CreditOutcome.Lines"/>) list the same objects,
+/// the ones the allocator solved the quota with: no record is copied per claim, line or statement.
+/// </summary>
+public sealed class ClaimOutcome
 {
+    internal ClaimOutcome(YearClaim claim, string quotaId, int quota, int work, int company, bool shortFilm, decimal points) =>
+        (Claim, QuotaId, Quota, Work, Company, ShortFilm, Points) = (claim, quotaId, quota, work, company, shortFilm, points);
+
+    internal YearClaim Claim { get; }
+    public string CompanyId => Claim.CompanyId;
+    public string WorkId => Claim.WorkId;
+    public Role Role => Claim.Role.Role;
+    public decimal SharePercent => Claim.SharePercent;
+    public string QuotaId { get; }
+    public decimal Points { get; }
+
+    /// <summary>The amount credited, exact (before the company's rounding to the cent).</summary>
+    public decimal Exact { get; internal set; }
+
     /// <summary>Points x the point value paid in its pool, before the caps.</summary>
-    public decimal BeforeCaps { get; init; }
+    public decimal BeforeCaps { get; internal set; }
 
     /// <summary>What the work cap cut from it (its pro-rata share of the work's excess).</summary>
-    public decimal CutByWorkCap { get; init; }
+    public decimal CutByWorkCap => BeforeCaps - AfterWorkCap;
 
     /// <summary>What the company cap then cut from it (its pro-rata share of the company's excess).</summary>
-    public decimal CutByCompanyCap { get; init; }
+    public decimal CutByCompanyCap => AfterWorkCap - Exact;
+
+    public bool WorkCapped { get; internal set; }
+    public bool CompanyCapped { get; internal set; }
+    public bool ShortFilmsPool { get; internal set; }
+
+    /// <summary>The caps its line names (the work cap's, the company cap's, as the rule set cites them).</summary>
+    public IReadOnlyList<string> Caps => CapNames is { } names ? names[(WorkCapped ? 1 : 0) + (CompanyCapped ? 2 : 0)] : [];
+
+    // ---- the allocator's own, while it solves the quota
+    internal readonly int Quota;          // its quota's position in the manifest
+    internal readonly bool ShortFilm;
+    internal IReadOnlyList<string>[]? CapNames; // shared by every part: none, work cap, company cap, both
+    internal decimal AfterWorkCap;        // after the work cap, before the company cap
+    internal decimal WorkCapShare;        // its pro-rata share of its work's cap
+    internal decimal CompanyCapShare;     // its company's cap in its pool
+    internal decimal Nominal;             // scratch of the pool's solution: an amount at the nominal point value
+    internal readonly int Work;           // its work's position in the year's works (id order): the key the pools group by
+    internal readonly int Company;        // its company's position in the year's companies (id order): the key the pools group by
+    internal int Order;                   // its position among its work's parts before they are sorted
 }
 
 public sealed record AuthorShareOutcome(string Category, decimal Percent, decimal Amount, string Citation);

@@ -2,6 +2,7 @@ using System.Globalization;
 using ContributiAutomatici.Engine.Model;
 using ContributiAutomatici.Engine.Rules;
 using ContributiAutomatici.Engine.Scoring;
+using Part = ContributiAutomatici.Engine.Allocation.ClaimOutcome;
 
 namespace ContributiAutomatici.Engine.Allocation;
 
@@ -28,6 +29,8 @@ public static class Allocator
         var companies = input.Companies.OrderBy(c => c.Id, Ord).ToList();
         var companyById = companies.ToDictionary(c => c.Id, Ord);
         var works = input.Works.OrderBy(w => w.Work.Id, Ord).ToList();
+        var companyIndex = new Dictionary<string, int>(companies.Count, Ord);
+        for (var i = 0; i < companies.Count; i++) companyIndex[companies[i].Id] = i;
         var claims = input.Claims.OrderBy(c => c.CompanyId, Ord).ThenBy(c => c.WorkId, Ord).ThenBy(c => c.Role.Role)
             .ThenBy(c => c.SharePercent).ToList();
 
@@ -35,6 +38,8 @@ public static class Allocator
         // Art. 5.2-5.6, 5.10: each work's and claim's dated results that do not count in this year, kept out with their article.
         (works, claims) = ResultAdmission.Admit(def, input.ApplicationYear, works, claims, exclusions);
         var workById = works.ToDictionary(w => w.Work.Id, Ord);
+        var workIndex = new Dictionary<string, int>(works.Count, Ord);
+        for (var i = 0; i < works.Count; i++) workIndex[works[i].Work.Id] = i;
         // Art. 2.f-h: each work's category on its recognition date, from the rule set's lists (or a golden case's test lists).
         var classifier = input.Coproductions ?? rs.Coproductions;
         var categories = works.ToDictionary(w => w.Work.Id, w => classifier.Classify(w.Work), Ord);
@@ -47,16 +52,19 @@ public static class Allocator
             resources[q.Id] = (q.ParentId is null ? input.Budget : resources[q.ParentId]) * q.SharePercent / 100m;
         var pays = quotas.Where(q => !q.Reserved && quotas.All(s => s.ParentId != q.Id)).Select(q => q.Id).ToHashSet(Ord);
         var parts = quotas.ToDictionary(q => q.Id, _ => new List<Part>(), Ord);
+        var quotaOrder = new Dictionary<string, int>(quotas.Count, Ord);
+        for (var i = 0; i < quotas.Count; i++) quotaOrder[quotas[i].Id] = i;
         var scoring = new Scoring(rs);
         var flags = new Dictionary<string, (SortedSet<string> Provisional, SortedSet<string> Missing)>(Ord);
         foreach (var c in admitted)
         {
-            var yw = workById[c.WorkId];
+            var (w, company) = (workIndex[c.WorkId], companyIndex[c.CompanyId]);
+            var yw = works[w];
             foreach (var (quotaId, points) in scoring.PointsOf(yw, c, flags))
             {
                 var p = points * c.SharePercent / 100m;
                 if (p != 0m && pays.Contains(quotaId))
-                    parts[quotaId].Add(new Part(c, quotaId, yw.Work.ShortFilm, p));
+                    parts[quotaId].Add(new Part(c, quotaId, quotaOrder[quotaId], w, company, yw.Work.ShortFilm, p));
             }
         }
 
@@ -76,21 +84,36 @@ public static class Allocator
                 outcomes.Add(new QuotaOutcome(q, r, false, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, null));
                 continue;
             }
-            var pool = new Pool(parts[q.Id], r, r * a.WorkCap.Value / 100m, r * a.CompanyCap.Value / 100m, q.ShortFilmsLimitPercent, excess);
+            var pool = new Pool(parts[q.Id], r, r * a.WorkCap.Value / 100m, r * a.CompanyCap.Value / 100m, q.ShortFilmsLimitPercent, excess,
+                works.Count, companies.Count);
             pool.Solve();
             var rounding = Round(pool, r);
             foreach (var (companyId, group, exact, amount, giveBack) in rounding.Companies)
             {
-                var mine = pool.Companies[group].ToList();
-                var caps = mine.Where(p => p.WorkCapped).Select(p => $"work cap ({a.WorkCap.Citation}): {p.Claim.WorkId}").Distinct()
-                    .Concat(mine.Any(p => p.CompanyCapped) ? [$"company cap ({a.CompanyCap.Citation})"] : []).ToList();
-                var lines = mine.OrderBy(p => p.Claim.WorkId, Ord).ThenBy(p => p.Claim.Role.Role).Select(p => new CreditLine(p.Claim.WorkId,
-                    p.Claim.Role.Role, p.Claim.SharePercent, p.Points, p.BeforeCaps, p.BeforeCaps - p.AfterWorkCap, p.AfterWorkCap - p.Exact,
-                    p.Exact, capsOf[(p.WorkCapped ? 1 : 0) + (p.CompanyCapped ? 2 : 0)], p.ShortFilmsPool)).ToList();
-                (credits.TryGetValue(companyId, out var list) ? list : credits[companyId] = []).Add(new CreditOutcome(q.Id,
-                    mine.Sum(p => p.Points), exact, amount, caps, giveBack, input.CreditingYear, expires)
+                // The company's parts in the pool's order (the sums' order); its lines the same parts by work and role (each
+                // (work, role) once in a quota: a claim made twice is kept out).
+                var mine = pool.Companies[group];
+                var lines = new Part[mine.Count];
+                var n = 0;
+                var points = 0m;
+                List<string>? caps = null;
+                var companyCapped = false;
+                foreach (var p in mine)
                 {
-                    Lines = lines, Rounding = amount - lines.Sum(l => Account.Quantize(l.Exact)),
+                    lines[n++] = p;
+                    points += p.Points;
+                    p.CapNames = capsOf;
+                    companyCapped |= p.CompanyCapped;
+                    if (p.WorkCapped && $"work cap ({a.WorkCap.Citation}): {p.WorkId}" is var cap && !(caps ??= []).Contains(cap)) caps.Add(cap);
+                }
+                if (companyCapped) (caps ??= []).Add(companyCapName);
+                Array.Sort(lines, ByWorkAndRole);
+                var quantized = 0m;
+                foreach (var l in lines) quantized += Account.Quantize(l.Exact);
+                (credits.TryGetValue(companyId, out var list) ? list : credits[companyId] = []).Add(new CreditOutcome(q.Id,
+                    points, exact, amount, caps ?? [], giveBack, input.CreditingYear, expires)
+                {
+                    Lines = lines, Rounding = amount - quantized,
                 });
             }
             var pools = pool.Money.Select(m => Account.OfPool(m, excess == ExcessPolicy.Redistribute)).ToList();
@@ -113,56 +136,48 @@ public static class Allocator
             var list = credits.GetValueOrDefault(c.Id) ?? [];
             return new CompanyOutcome(c.Id, c.Name, list.Sum(x => x.Amount), list);
         }).ToList();
-        // Each work's parts, in the quotas' order and each quota's in its list's order, then sorted by company, role and quota
-        // (a stable sort: the position breaks ties).
-        var partsByWork = new Dictionary<string, List<Part>>(works.Count, Ord);
+        // Each work's parts, in the quotas' order and each quota's in its list's order (the order its sums add them), then sorted
+        // by company, role and quota (the position breaks ties): one array of every part, a segment per work.
+        var start = new int[works.Count + 1];
+        foreach (var list in parts.Values)
+            foreach (var p in list) start[p.Work + 1]++;
+        for (var i = 0; i < works.Count; i++) start[i + 1] += start[i];
+        var byWork = new Part[start[works.Count]];
+        var next = start[..^1];
         foreach (var list in parts.Values)
             foreach (var p in list)
-                (partsByWork.TryGetValue(p.Claim.WorkId, out var l) ? l : partsByWork[p.Claim.WorkId] = []).Add(p);
-        var quotaOrder = quotas.Select((q, i) => (q.Id, i)).ToDictionary(x => x.Id, x => x.i, Ord);
-        var order = new Dictionary<Part, int>(ReferenceEqualityComparer.Instance);
-        int ByClaim(Part x, Part y)
-        {
-            var c = Ord.Compare(x.Claim.CompanyId, y.Claim.CompanyId);
-            if (c == 0) c = x.Claim.Role.Role.CompareTo(y.Claim.Role.Role);
-            if (c == 0) c = quotaOrder[x.QuotaId].CompareTo(quotaOrder[y.QuotaId]);
-            return c != 0 ? c : order[x].CompareTo(order[y]);
-        }
-        var workOutcomes = works.Select(yw =>
-        {
-            // The sums below add the parts in the quotas' order (as ever); the claims are listed sorted.
-            var mine = partsByWork.GetValueOrDefault(yw.Work.Id) ?? [];
-            var sorted = mine;
-            if (mine.Count > 1)
             {
-                order.Clear();
-                for (var i = 0; i < mine.Count; i++) order[mine[i]] = i;
-                sorted = [.. mine];
-                sorted.Sort(ByClaim);
+                p.Order = next[p.Work] - start[p.Work];
+                byWork[next[p.Work]++] = p;
             }
-            var claimOutcomes = sorted
-                .Select(p => new ClaimOutcome(p.Claim.CompanyId, p.Claim.Role.Role, p.Claim.SharePercent, p.QuotaId, p.Points, p.Exact,
-                    p.WorkCapped, p.CompanyCapped, p.ShortFilmsPool)
-                {
-                    BeforeCaps = p.BeforeCaps, CutByWorkCap = p.BeforeCaps - p.AfterWorkCap, CutByCompanyCap = p.AfterWorkCap - p.Exact,
-                }).ToList();
-            var shares = new List<AuthorShareOutcome>();
-            if (a.AuthorsShares is { } au)
+        var workOutcomes = new List<WorkOutcome>(works.Count);
+        for (var i = 0; i < works.Count; i++)
+        {
+            var yw = works[i];
+            var (from, count) = (start[i], start[i + 1] - start[i]);
+            decimal amount = 0m, producers = 0m;
+            for (var k = from; k < from + count; k++)
             {
-                var producers = mine.Where(p => au.Roles.Contains(p.Claim.Role.Role)).Sum(p => p.Exact);
-                if (producers > 0)
-                    shares.AddRange(au.Categories.Select(cat => new AuthorShareOutcome(cat, au.Percent,
-                        Math.Round(producers * au.Percent / 100m, 2, MidpointRounding.AwayFromZero), au.Citation)));
+                var p = byWork[k];
+                amount += p.Exact;
+                if (a.AuthorsShares is { } roles && roles.Roles.Contains(p.Role)) producers += p.Exact;
+            }
+            if (count > 1) Array.Sort(byWork, from, count, ByClaim);
+            IReadOnlyList<AuthorShareOutcome> shares = [];
+            if (a.AuthorsShares is { } au && producers > 0)
+            {
+                var share = Math.Round(producers * au.Percent / 100m, 2, MidpointRounding.AwayFromZero);
+                shares = [.. au.Categories.Select(cat => new AuthorShareOutcome(cat, au.Percent, share, au.Citation))];
             }
             var f = flags.GetValueOrDefault(yw.Work.Id);
-            return new WorkOutcome(yw.Work.Id, yw.Work.Title, yw.Given is null,
-                Math.Round(mine.Sum(p => p.Exact), 2, MidpointRounding.AwayFromZero), claimOutcomes, shares)
+            workOutcomes.Add(new WorkOutcome(yw.Work.Id, yw.Work.Title, yw.Given is null, Math.Round(amount, 2, MidpointRounding.AwayFromZero),
+                count == 0 ? [] : (IReadOnlyList<Part>)new ArraySegment<Part>(byWork, from, count), shares)
             {
                 ProvisionalRows = f.Provisional?.ToList() ?? [], MissingRows = f.Missing?.ToList() ?? [],
                 // A national work's statement carries no category (a year's statements stay as small as they were).
                 Coproduction = categories[yw.Work.Id] is { Category: not CoproductionCategory.National } status ? status : null,
-            };
-        }).ToList();
+            });
+        }
 
         var paying = outcomes.Where(o => o.Pays).ToList();
         var policies = new List<string>
@@ -186,9 +201,38 @@ public static class Allocator
             Overlays = def.AppliedOverlays,
             Reform = def.Reform,
             Account = paying.Aggregate(Reconciliation.Zero, (sum, q) => sum + q.Account!),
-            WorksClaimed = claims.GroupBy(c => c.CompanyId, Ord)
-                .ToDictionary(g => g.Key, g => (IReadOnlyList<string>)g.Select(c => c.WorkId).Distinct(Ord).ToList(), Ord),
+            WorksClaimed = WorksClaimed(claims),
         };
+    }
+
+    /// <summary>A credit's lines: by work id, then role (a company's parts in a quota are one per work and role).</summary>
+    private static readonly Comparison<Part> ByWorkAndRole = (x, y) =>
+    {
+        var c = Ord.Compare(x.WorkId, y.WorkId);
+        return c != 0 ? c : x.Role.CompareTo(y.Role);
+    };
+
+    /// <summary>A work's claims: by company, role and quota; ties (two shares of a role) in the order of its parts.</summary>
+    private static readonly Comparer<Part> ByClaim = Comparer<Part>.Create((x, y) =>
+    {
+        var c = Ord.Compare(x.CompanyId, y.CompanyId);
+        if (c == 0) c = x.Role.CompareTo(y.Role);
+        if (c == 0) c = x.Quota.CompareTo(y.Quota);
+        return c != 0 ? c : x.Order.CompareTo(y.Order);
+    });
+
+    /// <summary>Per company, the works it claims, in id order, from the claims sorted by company and work.</summary>
+    private static Dictionary<string, IReadOnlyList<string>> WorksClaimed(List<YearClaim> claims)
+    {
+        var result = new Dictionary<string, IReadOnlyList<string>>(Ord);
+        List<string>? mine = null;
+        for (var i = 0; i < claims.Count; i++)
+        {
+            var c = claims[i];
+            if (i == 0 || !Ord.Equals(c.CompanyId, claims[i - 1].CompanyId)) result[c.CompanyId] = mine = [c.WorkId];
+            else if (!Ord.Equals(c.WorkId, claims[i - 1].WorkId)) mine!.Add(c.WorkId);
+        }
+        return result;
     }
 
     /// <summary>
@@ -394,27 +438,6 @@ public static class Allocator
 
     // ------------------------------------------------------------------ one paying (sub-)quota
 
-    /// <summary>A claim's points in one paying quota, and what they are paid.</summary>
-    /// <summary>A claim's points in one paying quota, and what they are paid.</summary>
-    private sealed class Part(YearClaim claim, string quotaId, bool shortFilm, decimal points)
-    {
-        public YearClaim Claim { get; } = claim;
-        public string QuotaId { get; } = quotaId;
-        public bool ShortFilm { get; } = shortFilm;
-        public decimal Points { get; } = points;
-        public decimal WorkCapShare { get; set; }     // its pro-rata share of its work's cap
-        public decimal CompanyCapShare { get; set; }  // its company's cap in its pool
-        public decimal Exact { get; set; }
-        public decimal BeforeCaps { get; set; }     // points x the point value paid in its pool
-        public decimal AfterWorkCap { get; set; }   // after the work cap, before the company cap
-        public bool WorkCapped { get; set; }
-        public bool CompanyCapped { get; set; }
-        public bool ShortFilmsPool { get; set; }
-        public int Work;        // its work's index in its pool (first appearance)
-        public int Company;     // its company's index in its pool (first appearance)
-        public decimal Nominal; // scratch of the pool's solution: an amount at the nominal point value
-    }
-
     /// <summary>
     /// The parts of a list grouped by a key (a work's or a company's index in the pool), as LINQ's GroupBy groups them: the
     /// groups in the order their keys first appear, each group's parts in the list's order. Arrays, no hashing.
@@ -430,27 +453,21 @@ public static class Allocator
             _parts = parts;
             var groupOf = new int[keys];
             Array.Fill(groupOf, -1);
-            var counts = new List<int>();
-            var keyOf = new List<int>();
-            var group = new int[parts.Count];
+            var keyOf = new int[keys];
+            var start = new int[keys + 1]; // counts first, then where each group starts
+            var groups = 0;
             for (var i = 0; i < parts.Count; i++)
             {
                 var key = byWork ? parts[i].Work : parts[i].Company;
-                if (groupOf[key] < 0)
-                {
-                    groupOf[key] = counts.Count;
-                    counts.Add(0);
-                    keyOf.Add(key);
-                }
-                group[i] = groupOf[key];
-                counts[group[i]]++;
+                if (groupOf[key] < 0) keyOf[groupOf[key] = groups++] = key;
+                start[groupOf[key] + 1]++;
             }
-            Keys = [.. keyOf];
-            _start = new int[counts.Count + 1];
-            for (var g = 0; g < counts.Count; g++) _start[g + 1] = _start[g] + counts[g];
-            var next = _start[..^1];
+            Keys = keyOf[..groups];
+            for (var g = 0; g < groups; g++) start[g + 1] += start[g];
+            _start = start;
+            var next = start[..groups];
             _members = new int[parts.Count];
-            for (var i = 0; i < parts.Count; i++) _members[next[group[i]]++] = i;
+            for (var i = 0; i < parts.Count; i++) _members[next[groupOf[byWork ? parts[i].Work : parts[i].Company]]++] = i;
         }
 
         /// <summary>Each group's key, in the order of first appearance.</summary>
@@ -466,12 +483,6 @@ public static class Allocator
             public int Count => to - from;
             public Part First => parts[members[from]];
 
-            public List<Part> ToList()
-            {
-                var list = new List<Part>(to - from);
-                for (var i = from; i < to; i++) list.Add(parts[members[i]]);
-                return list;
-            }
             public Enumerator GetEnumerator() => new(parts, members, from, to);
 
             public struct Enumerator(List<Part> parts, int[] members, int from, int to)
@@ -494,25 +505,18 @@ public static class Allocator
         private readonly decimal resources, workCap, companyCap;
         private readonly decimal? shortsLimit;
         private readonly ExcessPolicy excess;
-        private readonly int _works, _companies; // how many of each the pool's parts name
+        private readonly int _works, _companies; // how many of each the year has (the keys of the groups)
 
-        public Pool(List<Part> parts, decimal resources, decimal workCap, decimal companyCap, decimal? shortsLimit, ExcessPolicy excess)
+        /// <param name="works">How many works the year has: a part's <see cref="Part.Work"/> is below it.</param>
+        /// <param name="companies">How many companies the year has: a part's <see cref="Part.Company"/> is below it.</param>
+        public Pool(List<Part> parts, decimal resources, decimal workCap, decimal companyCap, decimal? shortsLimit, ExcessPolicy excess,
+            int works, int companies)
         {
             (this.parts, this.resources, this.workCap, this.companyCap, this.shortsLimit, this.excess) =
                 (parts, resources, workCap, companyCap, shortsLimit, excess);
-            // Each part's work and company as a small index, so the pool groups by arrays instead of hashing ids.
-            var works = new Dictionary<string, int>(Ord);
-            var companies = new Dictionary<string, int>(Ord);
-            foreach (var p in parts)
-            {
-                ref var w = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(works, p.Claim.WorkId, out var known);
-                if (!known) w = works.Count - 1;
-                p.Work = w;
-                ref var c = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(companies, p.Claim.CompanyId, out known);
-                if (!known) c = companies.Count - 1;
-                p.Company = c;
-            }
-            (_works, _companies) = (works.Count, companies.Count);
+            // Each part's work and company as the year's index of it (set when the part is made), so the pool groups by arrays
+            // instead of hashing ids.
+            (_works, _companies) = (works, companies);
         }
 
         public IReadOnlyList<Part> Parts => parts;
@@ -528,14 +532,16 @@ public static class Allocator
         /// <summary>Each pool's money for the account: one pool, or the shorts' then the others' of a binding limit.</summary>
         public List<Account.PoolMoney> Money { get; } = [];
 
-        private Groups? _all;
+        private Groups? _all, _allByWork;
 
         /// <summary>All the pool's parts by company: the groups rounding and the credits read.</summary>
-        public Groups Companies => _all ??= ByCompany(parts);
+        public Groups Companies => _all ??= new(parts, byWork: false, _companies);
 
-        private Groups ByWork(List<Part> ps) => new(ps, byWork: true, _works);
+        // All the pool's parts are grouped once each way (the groups read, never changed); a pool of a binding short-film limit
+        // (part of them) is grouped when asked.
+        private Groups ByWork(List<Part> ps) => ReferenceEquals(ps, parts) ? _allByWork ??= new(ps, byWork: true, _works) : new(ps, byWork: true, _works);
 
-        private Groups ByCompany(List<Part> ps) => new(ps, byWork: false, _companies);
+        private Groups ByCompany(List<Part> ps) => ReferenceEquals(ps, parts) ? Companies : new(ps, byWork: false, _companies);
 
         private static decimal SumPoints(List<Part> ps)
         {
