@@ -199,12 +199,26 @@ public sealed class ResultAdmission
 
     private bool AllCount<T>(IReadOnlyList<T> items, Func<T, DateOnly> date, bool byDate = false) where T : class, IEquatable<T>
     {
-        if (!Pairwise(items.Count)) return false;
-        for (var i = 0; i < items.Count; i++)
+        var n = items.Count;
+        if (n == 0) return true;
+        // One pass: every entry counts by its date, and whether the days rise. Entries in date order (as results are usually
+        // given) share no day, so none is declared again: no pair to compare, however long the list.
+        var rising = true;
+        var previous = date(items[0]);
+        if (!Admits(previous)) return false;
+        for (var i = 1; i < n; i++)
         {
             var day = date(items[i]);
             if (!Admits(day)) return false;
-            for (var j = 0; _declaredOnce is not null && j < i; j++)
+            if (day <= previous) rising = false;
+            previous = day;
+        }
+        if (rising || _declaredOnce is null) return true;
+        if (!Pairwise(n)) return false;
+        for (var i = 1; i < n; i++)
+        {
+            var day = date(items[i]);
+            for (var j = 0; j < i; j++)
                 if (date(items[j]) == day && (byDate || items[j].Equals(items[i]))) return false;
         }
         return true;
