@@ -16,8 +16,11 @@ namespace ContributiAutomatici.LoadBenchmark;
 /// selector and overlay combination (and unknown ones), explanations on and off, bad inputs (unknown ids, bad dates and
 /// amounts, a missing work), large works (10,000 festival entries, 5,000 dated results), deadlines too short to finish,
 /// and ScoreWorks streams cancelled after a few items. The server's RSS (VmRSS from /proc) after start, sampled during the
-/// run, then after 2 s and 10 s idle, and a soak of plain varied load after it (<c>--soak-seconds</c>).
+/// run, then after 2 s and 10 s idle, and a soak of varied load after it (<c>--soak-seconds</c>; one request in ten with the
+/// fuzz's bad fields, from <c>--soak-concurrency</c> callers, paced at <c>--soak-rate</c> requests a second when given), and
+/// the managed heap after the server's last collection, from its metrics.
 /// dotnet run -c Release --project tests/ContributiAutomatici.LoadBenchmark -- --fuzz [--requests 20000] [--soak-seconds 60]
+///     [--soak-concurrency 8] [--soak-rate 0]
 ///     [--env NAME=VALUE ...] (runtime settings for the server, e.g. DOTNET_gcServer=1 to try the GC as it was)
 /// Prints a markdown table; exit 1 when the RSS after the fuzz is over 200 MiB.
 /// </summary>

@@ -196,6 +196,7 @@ public class SingleSourceTests
             // Every cell in exactly one row of one section of one table, in evaluation order; each block's roles are its cells'.
             var walked = plan.Tables.SelectMany(t => t.Sections).SelectMany(s => s.Rows).SelectMany(r => r.Cells).Select(c => c.Info.Index).ToList();
             Assert.Equal(Enumerable.Range(0, plan.Cells.Count), walked);
+            Assert.Equal(Enumerable.Range(0, plan.Cells.Count), plan.PlanCells.Select(c => c.Info.Index));
             foreach (var t in plan.Tables)
             {
                 Assert.Equal(t.Sections.SelectMany(s => s.Rows).SelectMany(r => r.Cells).Aggregate(0, (m, c) => m | 1 << (int)c.Info.Role), t.RoleMask);

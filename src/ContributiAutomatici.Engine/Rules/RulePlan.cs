@@ -24,14 +24,14 @@ public sealed class RulePlan
         QuotaIds = definition.Quotas.Select(q => q.Id).ToList();
         // What only the emitter and the authors' tools read is planned when first asked: a warm start, which reads the
         // figure table and compiles nothing, does not pay for it.
-        _blocks = new Lazy<(IReadOnlyList<PlanRow>, IReadOnlyList<PlanTable>, IReadOnlyList<PlanQuantity>)>(Blocks);
+        _blocks = new Lazy<(IReadOnlyList<PlanCell>, IReadOnlyList<PlanRow>, IReadOnlyList<PlanTable>, IReadOnlyList<PlanQuantity>)>(Blocks);
     }
 
     private readonly List<RowDefinition> _rowDefinitions;
 
     /// <summary>The rows with at least one cell, each once, in order (what <see cref="Rows"/> plans), read without planning the blocks.</summary>
     internal IReadOnlyList<RowDefinition> RowDefinitions => _rowDefinitions;
-    private readonly Lazy<(IReadOnlyList<PlanRow> Rows, IReadOnlyList<PlanTable> Tables, IReadOnlyList<PlanQuantity> Quantities)> _blocks;
+    private readonly Lazy<(IReadOnlyList<PlanCell> Cells, IReadOnlyList<PlanRow> Rows, IReadOnlyList<PlanTable> Tables, IReadOnlyList<PlanQuantity> Quantities)> _blocks;
 
     /// <summary>The rule set planned (a version, a combination with overlays, or a reform of one).</summary>
     public RuleSetDefinition Definition { get; }
@@ -43,6 +43,9 @@ public sealed class RulePlan
 
     /// <summary>The rows with at least one cell, each once, in order (row r's condition compiles to method W{r}).</summary>
     public IReadOnlyList<PlanRow> Rows => _blocks.Value.Rows;
+
+    /// <summary>Every cell as it is evaluated (<see cref="PlanCell"/>), in evaluation order: <c>PlanCells[i].Info.Index == i</c>.</summary>
+    public IReadOnlyList<PlanCell> PlanCells => _blocks.Value.Cells;
 
     /// <summary>The figure table, slot by slot: a row's figures, then the row's figures inside an overlay's window.</summary>
     public IReadOnlyList<FigureSlot> Figures { get; }
@@ -104,7 +107,7 @@ public sealed class RulePlan
         return new RulePlan(def, cells, rowDefs, figures, scales);
     }
 
-    private (IReadOnlyList<PlanRow>, IReadOnlyList<PlanTable>, IReadOnlyList<PlanQuantity>) Blocks()
+    private (IReadOnlyList<PlanCell>, IReadOnlyList<PlanRow>, IReadOnlyList<PlanTable>, IReadOnlyList<PlanQuantity>) Blocks()
     {
         var def = Definition;
         var cells = CellList;
@@ -157,7 +160,7 @@ public sealed class RulePlan
             }
             tables.Add(new PlanTable(t, table, Mask(tableCells), Skips(tableCells), sections));
         }
-        return (rows, tables, quantities);
+        return (planCells, rows, tables, quantities);
     }
 
     private static int IndexOf(IReadOnlyList<string> ids, string id)

@@ -145,7 +145,7 @@ internal static class RoslynEmitter
 
         // Rows whose figures an overlay patches within its window: the points are the expression's on the entries dated
         // outside the window, with the row's figures, plus the same expression's on those dated inside, with the overlay's.
-        foreach (var c in plan.Rows.SelectMany(r => r.Cells).OrderBy(c => c.Info.Index).Where(c => c.Info.Row.Windowed is not null))
+        foreach (var c in plan.PlanCells.Where(c => c.Info.Row.Windowed is not null))
         {
             var w = c.Info.Row.Windowed!;
             sb.AppendLine($"    private decimal P{c.Info.Index}s(decimal Base) => Windowed(new DateOnly({w.From.Year}, {w.From.Month}, {w.From.Day}), " +
@@ -261,7 +261,7 @@ internal static class RoslynEmitter
         // Refused expressions are not compiled, nor parsed again here (one may be too deep for the parser).
         var refused = exprs.Where(x => x.Refused).Select(x => x.Expr).ToHashSet(ReferenceEqualityComparer.Instance);
         var qs = plan.Quantities;
-        foreach (var c in plan.Rows.SelectMany(r => r.Cells).OrderBy(c => c.Info.Index))
+        foreach (var c in plan.PlanCells)
         {
             var (row, cellDef) = (c.Info.Row, c.Info.Cell);
             if (refused.Contains(row.When) || refused.Contains(cellDef.When) || refused.Contains(cellDef.Points)) continue;
