@@ -37,7 +37,9 @@ public sealed class LiveRules : IDisposable
 
     /// <summary>
     /// Serves <paramref name="initial"/>; every catalog served compiles its structural reforms with <paramref name="reformEmit"/>
-    /// (<see cref="ReformCache.Emit"/>): the server's reform workers, or null to compile them in this process.
+    /// (<see cref="ReformCache.Emit"/>): the server's reform workers, or null to compile them in this process. A reload that
+    /// must compile a rule set (an expression edited) compiles it there too: with the workers, Roslyn never enters the server,
+    /// which a reload used to load for good (about 130 MiB more after the first such reload, RESULTS.md (f) item 5).
     /// </summary>
     public LiveRules(RuleCatalog initial, string rulesPath, RuleCompileOptions options, bool watch, ILogger logger,
         Func<RuleSetDefinition, string, List<RuleError>, Func<byte[]?>, byte[]?>? reformEmit = null)
@@ -46,7 +48,7 @@ public sealed class LiveRules : IDisposable
         initial.Reforms.Emit = reformEmit;
         _current = initial;
         _rulesPath = rulesPath;
-        _options = options;
+        _options = reformEmit is null ? options : options with { Emit = reformEmit };
         _logger = logger;
         _debounce = new Timer(_ => _ = ReloadAsync("a file of the rules folder changed"));
         if (watch && Directory.Exists(rulesPath))
@@ -108,6 +110,12 @@ public sealed class LiveRules : IDisposable
             {
                 // The folder is being rewritten (a file moved away for a moment): the next change event tries again.
                 return Refused(reason, [new ReloadProblem(".", 0, ex.Message)]);
+            }
+            catch (ReformCompilerException ex)
+            {
+                // The compiler worker crashed, timed out or stayed busy: not the rules' fault, but nothing was loaded; the
+                // next change event or SIGHUP tries again with a fresh worker.
+                return Refused(reason, [new ReloadProblem(".", 0, "the rules could not be compiled: " + ex.Message)]);
             }
             var previous = _current;
             next.Reforms.Emit = _reformEmit;

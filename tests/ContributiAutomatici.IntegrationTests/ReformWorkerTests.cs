@@ -99,6 +99,74 @@ public sealed class ReformWorkerTests
         }
     }
 
+    /// <summary>
+    /// A reload after an expression edit (item 5 of issue 27) is compiled by the worker too: the edit serves, a broken one is
+    /// refused at its file and line with the last good rules serving, and Roslyn, which a reload used to load into the server
+    /// for good, never enters it.
+    /// </summary>
+    [Fact]
+    public async Task A_reload_that_must_compile_is_compiled_by_the_worker_and_Roslyn_never_enters_the_server()
+    {
+        if (!OperatingSystem.IsLinux()) return; // the memory map and the children are read from /proc
+        var folder = TestRules.CopyToTemp();
+        var table1 = Path.Combine(folder, "dm-2021", "tabella-1.yaml");
+        // The rules as they start are in the cache the server reads (as the images shipped with it are): its start compiles nothing.
+        ContributiAutomatici.Engine.Loading.RuleCatalog.Load(folder, new ContributiAutomatici.Engine.Compiling.RuleCompileOptions());
+        var port = LoopbackServer.FreePort();
+        using var server = await ServerProcesses.StartServingAsync($"--Contributi:Port={port}", "--Contributi:HttpPort=off",
+            $"--Contributi:Rules={folder}", "--Contributi:WatchRules=true", "--Contributi:ReformWorkerIdleSeconds=300");
+        try
+        {
+            using var channel = GrpcChannel.ForAddress($"http://127.0.0.1:{port}");
+            var client = new ScoringService.ScoringServiceClient(channel);
+            var before = await client.ScoreWorkAsync(Examples.FirstFeature(), deadline: Deadline);
+            async Task<ListRuleSetsResponse> Rules() => await client.ListRuleSetsAsync(new ListRuleSetsRequest(), deadline: Deadline);
+            string Hash(ListRuleSetsResponse r, string id) => r.RuleSets.Single(x => x.Id == id).ContentHash;
+            var start = await Rules();
+
+            // T1.A.1.rapporto's producer expression written the other way round: the same points, another shape to compile.
+            const string expression = "points: \"Base * increment\"";
+            var text = await File.ReadAllTextAsync(table1);
+            var at = text.IndexOf(expression, StringComparison.Ordinal);
+            Assert.True(at > 0);
+            await File.WriteAllTextAsync(table1, text[..at] + "points: \"increment * Base\"" + text[(at + expression.Length)..]);
+            ListRuleSetsResponse? reloaded = null;
+            var until = DateTime.UtcNow.AddSeconds(180);
+            while (DateTime.UtcNow < until && Hash(reloaded = await Rules(), "dm-2021") == Hash(start, "dm-2021")) await Task.Delay(100);
+            Assert.NotEqual(Hash(start, "dm-2021"), Hash(reloaded!, "dm-2021"));
+            Assert.Null(reloaded!.RulesLoad.Refused);
+            var after = await client.ScoreWorkAsync(Examples.FirstFeature(), deadline: Deadline);
+            Assert.Equal(before.Roles, after.Roles);
+            Assert.NotEqual(before.ContentHash, after.ContentHash);
+
+            // A misspelt name: refused at its line, in the validator's words, and the edited rules keep serving.
+            var lines = (await File.ReadAllTextAsync(table1)).Split('\n');
+            var line = Array.FindIndex(lines, l => l.Contains("points: \"increment * Base\"", StringComparison.Ordinal)) + 1;
+            lines[line - 1] = lines[line - 1].Replace("increment * Base", "incremento * Base", StringComparison.Ordinal);
+            await File.WriteAllTextAsync(table1, string.Join('\n', lines));
+            var refusedAt = DateTime.UtcNow.AddSeconds(180);
+            ListRuleSetsResponse refused;
+            while ((refused = await Rules()).RulesLoad.Refused is null && DateTime.UtcNow < refusedAt) await Task.Delay(100);
+            Assert.NotNull(refused.RulesLoad.Refused);
+            var problem = Assert.Single(refused.RulesLoad.Refused.Problems, p => p.Line == line);
+            Assert.Equal("dm-2021/tabella-1.yaml", problem.File);
+            Assert.Contains("incremento", problem.Reason, StringComparison.Ordinal);
+            Assert.Equal(Hash(reloaded, "dm-2021"), Hash(refused, "dm-2021"));
+
+            // Roslyn ran in the worker, never in the server.
+            Assert.DoesNotContain(Roslyn, Mapped(server.Id), StringComparison.Ordinal);
+            var worker = Assert.Single(Children(server.Id));
+            Assert.Contains(Roslyn, Mapped(worker), StringComparison.Ordinal);
+        }
+        finally
+        {
+            server.Kill(entireProcessTree: true);
+            await server.WaitForExitAsync();
+            try { Directory.Delete(folder, recursive: true); }
+            catch (IOException) { }
+        }
+    }
+
     private static async Task<BadRequest.Types.FieldViolation> Refused(ScoringService.ScoringServiceClient client, string yaml)
     {
         var ex = await Assert.ThrowsAsync<RpcException>(() =>
