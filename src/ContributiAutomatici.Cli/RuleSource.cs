@@ -145,6 +145,9 @@ internal sealed class RuleSource(string? given, bool noCache, TextWriter stderr)
             ? Catalog()
             : new RuleSource(root, noCache, stderr).Catalog();
 
+    /// <summary>The same folder and options, read afresh (nothing of this one's catalog kept): <c>validate --watch</c>'s next round.</summary>
+    public RuleSource Again() => new(Root, noCache, stderr);
+
     /// <summary>Every rule set compiled, or null (the errors printed).</summary>
     public RuleCatalog? Catalog()
     {
