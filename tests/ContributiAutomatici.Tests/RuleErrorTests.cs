@@ -150,7 +150,7 @@ public class RuleErrorTests
                 cite: "art. 17"
             """);
         const string Covid = "covid-19/ruleset.yaml";
-        t.Replace(Covid, "producer: \"increment * TiersOf(Work.BoxOffice,", "producer: \"increment * TiersOf(Work.BoxOfice,");
+        t.Replace(Covid, "producer: \"increment * TiersInWindow(Work.BoxOffice,", "producer: \"increment * TiersInWindow(Work.BoxOfice,");
         var ex = t.LoadFails();
         var e = Assert.Single(ex.Errors);
         Assert.EndsWith(Covid, e.File, StringComparison.Ordinal);

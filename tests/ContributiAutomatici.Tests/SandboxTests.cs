@@ -51,6 +51,13 @@ public class SandboxTests
 
     [Fact] public void Calling_engine_internals_is_refused() => Refused("NonZero(1m) ? 1m : 0m", "not a rule helper");
 
+    // The overlays' window helpers walk the work's lists, as the list helpers do: never inside a lambda (linear time).
+    [Theory]
+    [InlineData("Work.Festivals.Count(f => SumInWindow(Work.BoxOffice) > 0)", "'SumInWindow' cannot be used inside a lambda")]
+    [InlineData("Work.Prizes.Sum(p => TiersInWindow(Work.BoxOffice, (1000m, 10m)))", "cannot be used inside a lambda")]
+    [InlineData("SumInWindow(Claimant.ForeignSales)", "SumInWindow")]
+    public void Window_helpers_are_refused_where_misused(string points, string expected) => Refused(points, expected);
+
     [Fact]
     public void Claimant_in_a_row_condition_is_refused_with_the_condition_line()
     {

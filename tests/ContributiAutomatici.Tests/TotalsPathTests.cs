@@ -80,17 +80,23 @@ public class TotalsPathTests
         Assert.True(checkedLines > 1000, $"only {checkedLines} lines scored: the seeded works do not exercise {ruleSet}");
     }
 
-    [Fact]
-    public void The_totals_path_allocates_nothing_per_work_in_steady_state()
+    // dm-2021+covid-19 is what requests naming dm-2021 resolve to: its overlay's rows (window sums, windowed figures of
+    // Tabelle 4 and 5 for the international distributor and the HE publisher) allocate nothing either.
+    [Theory]
+    [InlineData("dm-2021")]
+    [InlineData("dm-2021+covid-19")]
+    public void The_totals_path_allocates_nothing_per_work_in_steady_state(string ruleSet)
     {
-        var dm2021 = Repo.Catalog.Find("dm-2021")!;
+        var dm2021 = Repo.Catalog.Find(ruleSet)!;
         var totals = new PointTotals();
-        var roles = new RoleInput[3];
+        var roles = new RoleInput[4];
+        var international = Works.Select(s => new RoleInput(Role.InternationalDistributor) { ForeignSales = s.Work.ForeignSales }).ToArray();
         void Pass()
         {
-            foreach (var s in Works)
+            for (var k = 0; k < Works.Length; k++)
             {
-                (roles[0], roles[1], roles[2]) = (s.Producer, s.Distributor, s.Publisher);
+                var s = Works[k];
+                (roles[0], roles[1], roles[2], roles[3]) = (s.Producer, s.Distributor, s.Publisher, international[k]);
                 dm2021.ScoreTotals(s.Work, roles, totals);
             }
         }
@@ -101,13 +107,15 @@ public class TotalsPathTests
         var bytes = GC.GetAllocatedBytesForCurrentThread() - before;
         if (bytes == 0) return;
         // Name the first work that allocates, for whoever breaks this.
-        var culprit = Works.First(s =>
+        var culprit = Works.Select((s, k) => (s, k)).First(p =>
         {
-            (roles[0], roles[1], roles[2]) = (s.Producer, s.Distributor, s.Publisher);
+            var (s, k) = p;
+            (roles[0], roles[1], roles[2], roles[3]) = (s.Producer, s.Distributor, s.Publisher, international[k]);
             var b = GC.GetAllocatedBytesForCurrentThread();
             dm2021.ScoreTotals(s.Work, roles, totals);
             return GC.GetAllocatedBytesForCurrentThread() != b;
         });
-        Assert.Fail($"{bytes} bytes allocated scoring {Works.Length} works; the first that allocates: {culprit.Work.Id} ({culprit.Work.Festivals.Count} festivals, {culprit.Work.Prizes.Count} prizes, {culprit.Work.Markets.Count} markets)");
+        var w = culprit.s.Work;
+        Assert.Fail($"{ruleSet}: {bytes} bytes allocated scoring {Works.Length} works; the first that allocates: {w.Id} ({w.Festivals.Count} festivals, {w.Prizes.Count} prizes, {w.Markets.Count} markets)");
     }
 }

@@ -174,17 +174,83 @@ public sealed record Work
 /// </summary>
 public sealed record RoleInput(Role Role, DateOnly? ContractSignedOn = null, decimal? DistributionCost = null)
 {
+    // Backing fields of their own, so that a rule scope can point a view of its own at a claimant's results dated in an
+    // overlay's window (ViewDated) instead of copying the claimant per work scored. Equality and printing are the record's.
+    private Role _role = Role;
+    private DateOnly? _contractSignedOn = ContractSignedOn;
+    private decimal? _distributionCost = DistributionCost;
+    private IReadOnlyList<ForeignSale> _foreignSales = [];
+    private IReadOnlyList<DatedAmount> _homeEntertainmentSales = [];
+
+    public Role Role { get => _role; init => _role = value; }
+
+    public DateOnly? ContractSignedOn { get => _contractSignedOn; init => _contractSignedOn = value; }
+
+    public decimal? DistributionCost { get => _distributionCost; init => _distributionCost = value; }
+
     /// <summary>The international distributor's own sales and pre-sales abroad (Tabella 4).</summary>
-    public IReadOnlyList<ForeignSale> ForeignSales { get; init; } = [];
+    public IReadOnlyList<ForeignSale> ForeignSales { get => _foreignSales; init => _foreignSales = value; }
 
     /// <summary>The HE publisher's own sales in Italy (Tabella 5).</summary>
-    public IReadOnlyList<DatedAmount> HomeEntertainmentSales { get; init; } = [];
+    public IReadOnlyList<DatedAmount> HomeEntertainmentSales { get => _homeEntertainmentSales; init => _homeEntertainmentSales = value; }
+
+    /// <summary>
+    /// Makes this instance, a rule scope's own view never handed out, the claimant <paramref name="of"/> with only its results
+    /// dated inside from..to (<paramref name="inside"/>) or outside it, gathered into the scope's reused lists: what
+    /// <see cref="Dated"/> gives, without a copy per work scored.
+    /// </summary>
+    internal void ViewDated(RoleInput of, DateOnly from, DateOnly to, bool inside, List<ForeignSale> foreign, List<DatedAmount> home)
+    {
+        (_role, _contractSignedOn, _distributionCost) = (of._role, of._contractSignedOn, of._distributionCost);
+        foreign.Clear();
+        for (var i = 0; i < of._foreignSales.Count; i++)
+            if (of._foreignSales[i].Date is var d && (d >= from && d <= to) == inside) foreign.Add(of._foreignSales[i]);
+        home.Clear();
+        for (var i = 0; i < of._homeEntertainmentSales.Count; i++)
+            if (of._homeEntertainmentSales[i].Date is var d && (d >= from && d <= to) == inside) home.Add(of._homeEntertainmentSales[i]);
+        (_foreignSales, _homeEntertainmentSales) = (foreign, home);
+    }
 
     /// <summary>Sum of <see cref="ForeignSales"/>: each sale's amount once, however many countries it covers.</summary>
     public decimal ForeignSalesTotal => Total(ForeignSales, static s => s.Amount);
 
     /// <summary>Each country of each of <see cref="ForeignSales"/>, with its sale's date and amount (Tabella 4 A.2 counts countries).</summary>
     public IEnumerable<TerritorySale> ForeignTerritories => ForeignSales.SelectMany(s => s.Countries.Select(c => new TerritorySale(s.Date, c, s.Amount)));
+
+    /// <summary>
+    /// How many distinct countries the claimant's sales abroad of a positive amount cover (a territory's countries each count;
+    /// a country sold twice counts once): <c>ForeignTerritories.Where(s => s.Amount > 0).Select(s => s.Country).Distinct().Count()</c>
+    /// without a list, a set or a record per scoring (Tabella 4 A.2).
+    /// </summary>
+    public int ForeignCountriesSold
+    {
+        get
+        {
+            var count = 0;
+            var sales = ForeignSales;
+            for (var i = 0; i < sales.Count; i++)
+            {
+                if (sales[i].Amount <= 0) continue;
+                var countries = sales[i].Countries;
+                for (var k = 0; k < countries.Count; k++)
+                    if (!SoldBefore(sales, i, k, countries[k])) count++;
+            }
+            return count;
+        }
+    }
+
+    // Whether a country was already counted: in an earlier sale of a positive amount, or earlier in the same sale.
+    private static bool SoldBefore(IReadOnlyList<ForeignSale> sales, int sale, int index, string country)
+    {
+        for (var i = 0; i <= sale; i++)
+        {
+            if (sales[i].Amount <= 0) continue;
+            var countries = sales[i].Countries;
+            for (var k = 0; k < (i == sale ? index : countries.Count); k++)
+                if (string.Equals(countries[k], country, StringComparison.Ordinal)) return true;
+        }
+        return false;
+    }
 
     /// <summary>Sum of <see cref="HomeEntertainmentSales"/>.</summary>
     public decimal HomeEntertainmentTotal => Total(HomeEntertainmentSales, static s => s.Amount);

@@ -128,7 +128,10 @@ public sealed class RulePlan
                 c.Cell.When is { } w ? Arguments(c.Row.Figures, r, false, w, qs) : [],
                 Arguments(c.Row.Figures, r, false, c.Cell.Points, qs),
                 c.Row.Windowed is { } wf ? Arguments(Merge(c.Row.Figures, wf.Figures), r, true, c.Cell.Points, qs) : [],
-                new[] { c.Row.When, c.Cell.When, c.Cell.Points }.SelectMany(e => QuantitiesNamed(e, qs)).Distinct().ToList());
+                new[] { c.Row.When, c.Cell.When, c.Cell.Points }.SelectMany(e => QuantitiesNamed(e, qs)).Distinct().ToList())
+            {
+                WindowReadsWork = c.Row.Windowed is not null && ReadsWork(c.Cell.Points, qs),
+            };
         }).ToList();
 
         var rows = _rowDefinitions.Select((row, r) =>
@@ -199,6 +202,14 @@ public sealed class RulePlan
         figures.Where(f => Names(expression.Text, f.Name)).Select(f => (PlanArgument)new FigureArgument(row, windowed, f.Name, f.Bands is not null))
             .Concat(QuantitiesNamed(expression, quantities).Select(k => (PlanArgument)new QuantityArgument(k, quantities[k].Name))).ToList();
 
+    /// <summary>
+    /// Whether an expression may read the work: it names <c>Work</c>, a helper that reads the work's lists by itself
+    /// (Festivals, Prizes, Markets) or a named quantity (whose terms read the work).
+    /// </summary>
+    private static bool ReadsWork(RuleExpression expression, IReadOnlyList<QuantityDefinition> quantities) =>
+        Names(expression.Text, "Work") || Names(expression.Text, "Festivals") || Names(expression.Text, "Prizes") ||
+        Names(expression.Text, "Markets") || QuantitiesNamed(expression, quantities).Any();
+
     /// <summary>The quantities an expression names (by index), for the explanation's inputs and the cycle check.</summary>
     internal static IEnumerable<int> QuantitiesNamed(RuleExpression? expression, IReadOnlyList<QuantityDefinition> quantities)
     {
@@ -259,7 +270,15 @@ public sealed record PlanQuantityTerm(int Index, QuantityTerm Term, IReadOnlyLis
 /// window, and the quantities its expressions read (for the explanation's inputs).
 /// </summary>
 public sealed record PlanCell(CellInfo Info, int Row, int QuotaSlot, bool IsBase, IReadOnlyList<PlanArgument> ConditionArguments,
-    IReadOnlyList<PlanArgument> PointsArguments, IReadOnlyList<PlanArgument> WindowedPointsArguments, IReadOnlyList<int> QuantitiesRead);
+    IReadOnlyList<PlanArgument> PointsArguments, IReadOnlyList<PlanArgument> WindowedPointsArguments, IReadOnlyList<int> QuantitiesRead)
+{
+    /// <summary>
+    /// A cell of a row an overlay's window splits: whether its points read the work (<c>Work</c>, a list helper, a named
+    /// quantity), so the work is split by date too; one that reads only the claimant and figures is given the claimant's split
+    /// alone (no copy of the work per scoring).
+    /// </summary>
+    public bool WindowReadsWork { get; init; }
+}
 
 /// <summary>A row: its plan index, its definition, the arguments of its condition, the roles of its cells (bits) and its cells.</summary>
 public sealed record PlanRow(int Index, RowDefinition Row, IReadOnlyList<PlanArgument> ConditionArguments, int RoleMask, IReadOnlyList<PlanCell> Cells);

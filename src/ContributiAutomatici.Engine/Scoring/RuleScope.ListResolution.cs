@@ -31,10 +31,18 @@ public abstract partial class RuleScope
         private T[] _v = new T[8];
         private int _n;
 
+        private int _last; // the site found last: the rows of one site mostly follow each other
+
         public T? Get(string a, string b)
         {
+            var last = _last;
+            if (last < _n && ReferenceEquals(_a[last], a) && ReferenceEquals(_b[last], b)) return _v[last];
             for (var i = 0; i < _n; i++)
-                if (ReferenceEquals(_a[i], a) && ReferenceEquals(_b[i], b)) return _v[i];
+                if (ReferenceEquals(_a[i], a) && ReferenceEquals(_b[i], b))
+                {
+                    _last = i;
+                    return _v[i];
+                }
             return null;
         }
 
@@ -77,12 +85,26 @@ public abstract partial class RuleScope
             For = work;
             Generation++;
             _festivalContractFor = _prizeContractFor = null;
-            // Each kind through its own struct accessor: the JIT specializes the loops, no delegate per entry.
-            ResolveKind<FestivalEntry, FestivalKind>(work.Festivals, lists.Festivals, ref FestivalIndex, ref FestivalHead, ref FestivalMasks);
-            ResolveKind<PrizeEntry, PrizeKind>(work.Prizes, lists.Prizes, ref PrizeIndex, ref PrizeHead, ref PrizeMasks);
+            // Each kind through its own struct accessor (the JIT specializes the loops, no delegate per entry), its entries read
+            // as a span (no interface call per entry).
+            ResolveKind<FestivalEntry, FestivalKind>(Entries(work.Festivals, ref _festivalScratch), lists.Festivals, ref FestivalIndex, ref FestivalHead, ref FestivalMasks);
+            ResolveKind<PrizeEntry, PrizeKind>(Entries(work.Prizes, ref _prizeScratch), lists.Prizes, ref PrizeIndex, ref PrizeHead, ref PrizeMasks);
             var ms = work.Markets;
             Grow(ref MarketIndex, ms.Count);
             for (var i = 0; i < ms.Count; i++) MarketIndex[i] = lists.Markets.IndexOf(ms[i].MarketId);
+        }
+
+        private FestivalEntry[] _festivalScratch = [];
+        private PrizeEntry[] _prizeScratch = [];
+
+        /// <summary>A work's entries as a span: a list's or an array's own, else copied into a reused buffer.</summary>
+        private static ReadOnlySpan<T> Entries<T>(IReadOnlyList<T> items, ref T[] scratch)
+        {
+            if (items is List<T> list) return System.Runtime.InteropServices.CollectionsMarshal.AsSpan(list);
+            if (items is T[] array) return array;
+            if (scratch.Length < items.Count) scratch = new T[Math.Max(items.Count, scratch.Length * 2)];
+            for (var i = 0; i < items.Count; i++) scratch[i] = items[i];
+            return scratch.AsSpan(0, items.Count);
         }
 
         private interface IKind<T>
@@ -104,10 +126,10 @@ public abstract partial class RuleScope
         }
 
         /// <summary>One kind's entries: their list indexes, first entries and masks.</summary>
-        private void ResolveKind<T, TKind>(IReadOnlyList<T> entries, ListCatalog.DenseList list, ref int[] index, ref int[] head, ref int[] masks)
+        private void ResolveKind<T, TKind>(ReadOnlySpan<T> entries, ListCatalog.DenseList list, ref int[] index, ref int[] head, ref int[] masks)
             where TKind : struct, IKind<T>
         {
-            var count = entries.Count;
+            var count = entries.Length;
             Grow(ref index, count);
             Grow(ref head, count);
             Grow(ref masks, count);

@@ -27,8 +27,11 @@ public abstract partial class RuleScope
         var site = FestivalSiteOf(band, lists);
         // Every row of a call site reads one pass over the work's festivals: per match, the sum of the listed festivals'
         // multipliers (1 + increment); the row's points are its points times that sum (the sum of its points per festival).
+        // The sums of the work's festivals are made by the first row of the call site that reads them (per work, and per
+        // claimant under contract); the other rows read them.
         var sums = contractBeforeSelection
             ? site.Sums(this, r, band, lists, r.FestivalMasksUnderContract(this), Claimant, ref site.UnderContract, ref site.UnderContractOf, ref site.UnderContractGeneration)
+            : site.AllGeneration == r.Generation ? site.All
             : site.Sums(this, r, band, lists, r.FestivalMasks, null, ref site.All, ref site.AllOf, ref site.AllGeneration);
         var sum = sums[(int)match];
         return NonZero(sum) ? points * sum : 0m;
@@ -177,6 +180,7 @@ public abstract partial class RuleScope
         // Every row of a call site reads one pass over the work's prizes: per match, how many distinct named prizes match.
         var counts = contractBeforeSelection
             ? site.Counts(r, r.PrizeMasksUnderContract(this), Claimant, ref site.UnderContract, ref site.UnderContractOf, ref site.UnderContractGeneration)
+            : site.AllGeneration == r.Generation ? site.All
             : site.Counts(r, r.PrizeMasks, null, ref site.All, ref site.AllOf, ref site.AllGeneration);
         var n = counts[(int)match];
         return n == 0 ? 0m : n == 1 ? points : points * n;

@@ -49,7 +49,62 @@ public abstract partial class RuleScope
     /// the entries inside the window). Entries of zero or less fill nothing.
     /// </summary>
     protected static decimal TiersOf(IReadOnlyList<DatedAmount> entries, Func<DatedAmount, bool> select,
-        params ReadOnlySpan<(decimal UpTo, decimal Per)> tiers)
+        params ReadOnlySpan<(decimal UpTo, decimal Per)> tiers) => TiersOf(entries, new Selected(select), tiers);
+
+    /// <summary>
+    /// <c>TiersOf(entries, e => InWindow(e.Date), scale)</c> without a delegate: the points the entries dated inside the window
+    /// of the overlay that wrote the rule earn in marginal tiers that all the entries fill together, in date order (the
+    /// Covid-19 +100% on the box office taken inside its window: <c>TiersInWindow(Work.BoxOffice, producer_scale)</c>).
+    /// </summary>
+    protected decimal TiersInWindow(IReadOnlyList<DatedAmount> entries, Scale scale) => TiersInWindow(entries, scale.Bands);
+
+    /// <summary><see cref="TiersInWindow(IReadOnlyList{DatedAmount}, Scale)"/> with the bands spelt out.</summary>
+    protected decimal TiersInWindow(IReadOnlyList<DatedAmount> entries, params ReadOnlySpan<(decimal UpTo, decimal Per)> tiers) =>
+        TiersOf(entries, new InsideWindow(CurrentWindow), tiers);
+
+    /// <summary>
+    /// <c>entries.Where(e => InWindow(e.Date)).Sum(e => e.Amount)</c> without a delegate: the amounts of the entries dated inside
+    /// the window of the overlay that wrote the rule, added in the list's order (<c>SumInWindow(Work.BoxOffice)</c>).
+    /// </summary>
+    protected decimal SumInWindow(IReadOnlyList<DatedAmount> entries)
+    {
+        var total = 0m;
+        for (var i = 0; i < entries.Count; i++)
+            if (InWindow(entries[i].Date)) total += entries[i].Amount;
+        return total;
+    }
+
+    /// <summary>
+    /// The amounts of the sales to media-service providers dated inside the window of the overlay that wrote the rule, in the
+    /// list's order; with <paramref name="derogationOnly"/>, only those of the theatrical-release derogation (art. 17.1:
+    /// <c>SumInWindow(Work.MediaSales, derogationOnly: true)</c>).
+    /// </summary>
+    protected decimal SumInWindow(IReadOnlyList<MediaSale> sales, bool derogationOnly = false)
+    {
+        var total = 0m;
+        for (var i = 0; i < sales.Count; i++)
+            if ((!derogationOnly || sales[i].TheatricalDerogation) && InWindow(sales[i].Date)) total += sales[i].Amount;
+        return total;
+    }
+
+    /// <summary>Which dated entries a <see cref="TiersOf{TSelect}"/> scores: a struct, so no delegate is made per call.</summary>
+    private interface IEntrySelection
+    {
+        bool Select(DatedAmount entry);
+    }
+
+    private readonly struct Selected(Func<DatedAmount, bool> select) : IEntrySelection
+    {
+        public bool Select(DatedAmount entry) => select(entry);
+    }
+
+    private readonly struct InsideWindow((DateOnly From, DateOnly To)? window) : IEntrySelection
+    {
+        public bool Select(DatedAmount entry) => window is { } w && entry.Date >= w.From && entry.Date <= w.To;
+    }
+
+    private static decimal TiersOf<TSelect>(IReadOnlyList<DatedAmount> entries, TSelect select,
+        ReadOnlySpan<(decimal UpTo, decimal Per)> tiers) where TSelect : struct, IEntrySelection
     {
         // The entries above zero in date order, ties in the list's order (as a stable OrderBy): their (date, index) pairs
         // sorted, on the stack for a work's few entries, rented beyond. Nothing allocated per scoring.
@@ -72,7 +127,7 @@ public abstract partial class RuleScope
                 var e = entries[index];
                 var before = Tiers(filled, tiers);
                 filled += e.Amount;
-                if (select(e)) points += Tiers(filled, tiers) - before;
+                if (select.Select(e)) points += Tiers(filled, tiers) - before;
             }
             return points;
         }

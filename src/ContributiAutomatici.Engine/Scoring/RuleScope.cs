@@ -64,10 +64,17 @@ public abstract partial class RuleScope
         }
         _lists = lists;
         _resolution.For = null;
-        if (_datedWork is not null)
+        _datedWork = null;
+        if (_views != 0)
         {
-            _datedWork = null;
-            Array.Clear(_datedClaimants);
+            // The claimant views of the last scoring: what they were made of is forgotten (and their lists emptied).
+            for (var slot = 0; slot < _viewOf.Length; slot++)
+            {
+                _viewOf[slot] = default;
+                _viewForeign[slot].Clear();
+                _viewHome[slot].Clear();
+            }
+            _views = 0;
         }
         // Only the slots the last scoring set go back to "no facts" (the others still hold them).
         for (var r = 0; _bound != 0; r++, _bound >>= 1)
@@ -88,31 +95,34 @@ public abstract partial class RuleScope
     protected void Use(int role) => Claimant = _claimants[role];
 
     /// <summary>
-    /// An overlay's window (generated code, for rows whose figures the overlay patches): <paramref name="outside"/> on
-    /// the work and the claimant with only their results dated outside from..to, plus <paramref name="inside"/> on those
-    /// dated inside; each dated entry counts once, in its own part.
+    /// An overlay's window (generated code, for rows whose figures the overlay patches): the row's points are its expression
+    /// on the work and the claimant with only their results dated outside from..to, plus its expression with the overlay's
+    /// figures on those dated inside; each dated entry counts once, in its own part. The generated method calls this with
+    /// <paramref name="inside"/> false, evaluates the outside part, calls it again with true, evaluates the inside part, then
+    /// calls <see cref="LeaveWindow"/>. The claimant's parts are views of the scope's own, refilled (no copy per work); the
+    /// work's parts are copies, made only for a row whose expression reads the work (<paramref name="readsWork"/>), once per
+    /// scoring and window. Should an expression throw in between, the scoring ends (and the next one binds its own work
+    /// and claimants).
     /// </summary>
-    protected decimal Windowed(DateOnly from, DateOnly to, Func<decimal> outside, Func<decimal> inside)
+    protected void EnterWindow(DateOnly from, DateOnly to, bool inside, bool readsWork)
     {
-        var (work, claimant) = (Work, Claimant);
-        try
+        if (!inside) (_unwindowedWork, _unwindowedClaimant) = (Work, Claimant);
+        var (work, claimant) = (_unwindowedWork, _unwindowedClaimant);
+        if (readsWork)
         {
-            // The two parts of the work and of each claimant are made once per scoring and window, not per row.
             var w = DatedWork(work, from, to);
-            var c = DatedClaimant(claimant, from, to);
-            (Work, Claimant) = (w.Outside, c.Outside);
-            var points = outside();
-            (Work, Claimant) = (w.Inside, c.Inside);
-            return points + inside();
+            Work = inside ? w.Inside : w.Outside;
         }
-        finally
-        {
-            (Work, Claimant) = (work, claimant);
-        }
+        Claimant = ClaimantView(claimant, from, to, inside);
     }
 
+    /// <summary>Ends an overlay's window (<see cref="EnterWindow"/>): the work and the claimant as they were.</summary>
+    protected void LeaveWindow() => (Work, Claimant) = (_unwindowedWork, _unwindowedClaimant);
+
+    private Work _unwindowedWork = null!;
+    private RoleInput _unwindowedClaimant = null!;
+
     private (Work Of, DateOnly From, DateOnly To, Work Outside, Work Inside)? _datedWork;
-    private readonly (RoleInput Of, DateOnly From, DateOnly To, RoleInput Outside, RoleInput Inside)?[] _datedClaimants = new (RoleInput, DateOnly, DateOnly, RoleInput, RoleInput)?[5];
 
     private (Work Outside, Work Inside) DatedWork(Work work, DateOnly from, DateOnly to)
     {
@@ -122,13 +132,23 @@ public abstract partial class RuleScope
         return parts;
     }
 
-    private (RoleInput Outside, RoleInput Inside) DatedClaimant(RoleInput claimant, DateOnly from, DateOnly to)
+    // Per role, two views (outside, inside the window) of the claimant's results, with what each was last made of; valid
+    // until the next Bind (_views: the slots made since).
+    private readonly RoleInput[] _claimantViews = [.. Enumerable.Range(0, 10).Select(s => new RoleInput((Role)(s / 2)))];
+    private readonly (RoleInput? Of, DateOnly From, DateOnly To)[] _viewOf = new (RoleInput?, DateOnly, DateOnly)[10];
+    private readonly List<ForeignSale>[] _viewForeign = [.. Enumerable.Range(0, 10).Select(_ => new List<ForeignSale>())];
+    private readonly List<DatedAmount>[] _viewHome = [.. Enumerable.Range(0, 10).Select(_ => new List<DatedAmount>())];
+    private int _views;
+
+    private RoleInput ClaimantView(RoleInput claimant, DateOnly from, DateOnly to, bool inside)
     {
-        var slot = (int)claimant.Role;
-        if (_datedClaimants[slot] is { } d && ReferenceEquals(d.Of, claimant) && d.From == from && d.To == to) return (d.Outside, d.Inside);
-        var parts = (claimant.Dated(x => x < from || x > to), claimant.Dated(x => x >= from && x <= to));
-        _datedClaimants[slot] = (claimant, from, to, parts.Item1, parts.Item2);
-        return parts;
+        var slot = (int)claimant.Role * 2 + (inside ? 1 : 0);
+        var view = _claimantViews[slot];
+        if ((_views & (1 << slot)) != 0 && _viewOf[slot] is var (of, f, t) && ReferenceEquals(of, claimant) && f == from && t == to) return view;
+        view.ViewDated(claimant, from, to, inside, _viewForeign[slot], _viewHome[slot]);
+        _viewOf[slot] = (claimant, from, to);
+        _views |= 1 << slot;
+        return view;
     }
 
     /// <summary>

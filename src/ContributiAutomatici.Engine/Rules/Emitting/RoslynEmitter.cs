@@ -148,8 +148,19 @@ internal static class RoslynEmitter
         foreach (var c in plan.PlanCells.Where(c => c.Info.Row.Windowed is not null))
         {
             var w = c.Info.Row.Windowed!;
-            sb.AppendLine($"    private decimal P{c.Info.Index}s(decimal Base) => Windowed(new DateOnly({w.From.Year}, {w.From.Month}, {w.From.Day}), " +
-                          $"new DateOnly({w.To.Year}, {w.To.Month}, {w.To.Day}), () => P{c.Info.Index}({Arguments("Base", c.PointsArguments)}), () => P{c.Info.Index}w({Arguments("Base", c.WindowedPointsArguments)}));");
+            var i = c.Info.Index;
+            var span = $"new DateOnly({w.From.Year}, {w.From.Month}, {w.From.Day}), new DateOnly({w.To.Year}, {w.To.Month}, {w.To.Day})";
+            var readsWork = c.WindowReadsWork ? "true" : "false";
+            // No delegate, no closure: the outside part, then the inside part, each with the work and claimant of that part.
+            sb.AppendLine($"    private decimal P{i}s(decimal Base)");
+            sb.AppendLine("    {");
+            sb.AppendLine($"        EnterWindow({span}, false, {readsWork});");
+            sb.AppendLine($"        var v = P{i}({Arguments("Base", c.PointsArguments)});");
+            sb.AppendLine($"        EnterWindow({span}, true, {readsWork});");
+            sb.AppendLine($"        v += P{i}w({Arguments("Base", c.WindowedPointsArguments)});");
+            sb.AppendLine("        LeaveWindow();");
+            sb.AppendLine("        return v;");
+            sb.AppendLine("    }");
         }
 
         // The points expression of each cell, so adding up its base (art. 9.5 shares) is blamed on that cell too.

@@ -24,8 +24,8 @@ internal static class RuleAssemblyVerifier
 
     /// <summary>Members of the rule scope the generated class calls besides the helpers (see RoslynEmitter.Generate).</summary>
     private static readonly HashSet<string> ScopeInfrastructure =
-        [".ctor", "Work", "Claimant", "CurrentCell", "CurrentExpression", "CurrentWindow", "Windowed", "Use", "Fmt",
-         "Per", "Tiers", "TiersOf", "InWindow", "Between", "Within", "Slot", "Festivals", "Prizes", "Markets", "ContractBefore",
+        [".ctor", "Work", "Claimant", "CurrentCell", "CurrentExpression", "CurrentWindow", "EnterWindow", "LeaveWindow", "Use", "Fmt",
+         "Per", "Tiers", "TiersOf", "InWindow", "SumInWindow", "TiersInWindow", "Between", "Within", "Slot", "Festivals", "Prizes", "Markets", "ContractBefore",
          "NonZero", "TraceCell", "TraceDone"];
 
     /// <summary>What the compiler emits around the rule expressions: the class, lambdas, explanations, attributes ("Type::Member").</summary>

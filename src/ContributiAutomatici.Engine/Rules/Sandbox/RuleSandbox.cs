@@ -30,18 +30,18 @@ internal enum MemberKind { Property, Field, Method, Operator, Constructor }
 internal static class RuleSandbox
 {
     public const string Allowed =
-        "a rule may use the scoring model (Work, Claimant, Base), the rule helpers (Per, Tiers, TiersOf, InWindow, Between, Within, Slot, Festivals, Prizes, Markets, ContractBefore), " +
+        "a rule may use the scoring model (Work, Claimant, Base), the rule helpers (Per, Tiers, TiersOf, InWindow, SumInWindow, TiersInWindow, Between, Within, Slot, Festivals, Prizes, Markets, ContractBefore), " +
         "numbers, arithmetic, comparisons, ?:, Math.Min/Max/Abs/Round/Floor/Ceiling/Truncate/Sign/Clamp and the collection operations " +
         "Count, Any, All, Where, Select, Sum, Distinct, Contains on the work's lists";
 
     private static readonly HashSet<string> HelperNames =
-        ["Work", "Claimant", "Per", "Tiers", "TiersOf", "InWindow", "Between", "Within", "Slot", "Festivals", "Prizes", "Markets", "ContractBefore"];
+        ["Work", "Claimant", "Per", "Tiers", "TiersOf", "InWindow", "SumInWindow", "TiersInWindow", "Between", "Within", "Slot", "Festivals", "Prizes", "Markets", "ContractBefore"];
 
     /// <summary>Whether a rule may call the helper of that name (or read Work, Claimant).</summary>
     internal static bool IsHelper(string name) => HelperNames.Contains(name);
 
     /// <summary>Helpers that walk the work's lists: like collection operations, never inside a lambda.</summary>
-    private static readonly HashSet<string> ListHelpers = ["Festivals", "Prizes", "Markets"];
+    private static readonly HashSet<string> ListHelpers = ["Festivals", "Prizes", "Markets", "SumInWindow", "TiersInWindow"];
 
     /// <summary>The collection operations of System.Linq.Enumerable a rule may call: each one pass over its source.</summary>
     public static readonly IReadOnlySet<string> CollectionOperations =
