@@ -16,25 +16,44 @@ public static class ResponseMapper
     /// <summary>A decimal as a canonical string: invariant culture, no trailing zeros ("190", "203.2", not "203.20").</summary>
     public static string Dec(decimal d)
     {
+        Span<char> buffer = stackalloc char[64];
+        return d == 0m ? "0" : new string(buffer[..Canonical(d, buffer)]);
+    }
+
+    /// <summary>The characters of <see cref="Dec(decimal)"/> written into <paramref name="buffer"/> (64 chars): their count.</summary>
+    private static int Canonical(decimal d, Span<char> buffer)
+    {
         // The same string as the custom format "0.####…" (28 #), without parsing a format at every call: the invariant
         // digits with their scale, then the trailing zeros of the fraction (and a bare point) cut.
-        if (d == 0m) return "0";
-        Span<char> buffer = stackalloc char[64];
+        if (d == 0m)
+        {
+            buffer[0] = '0';
+            return 1;
+        }
         d.TryFormat(buffer, out var n, default, CultureInfo.InvariantCulture);
         if (buffer[..n].IndexOf('.') >= 0)
         {
             while (buffer[n - 1] == '0') n--;
             if (buffer[n - 1] == '.') n--;
         }
-        return new string(buffer[..n]);
+        return n;
     }
 
     /// <summary>A work's category by its producers' States (art. 2.f-h) and its art. 5.8 threshold, as the contract carries it.</summary>
-    public static V1.CoproductionStatus Coproduction(CoproductionStatus s) => new()
+    public static V1.CoproductionStatus Coproduction(CoproductionStatus s) => Coproduction(s, new V1.CoproductionStatus());
+
+    /// <summary><see cref="Coproduction(CoproductionStatus)"/> written into <paramref name="into"/> (a new or a reused message).</summary>
+    private static V1.CoproductionStatus Coproduction(CoproductionStatus s, V1.CoproductionStatus into)
     {
-        Category = (V1.CoproductionCategory)(int)s.Category, Label = s.Label, Article = s.Article, Reason = s.Reason,
-        ThresholdPercent = s.ThresholdPercent is { } t ? Dec(t) : "", ThresholdArticle = s.ThresholdArticle, ThresholdReason = s.ThresholdReason,
-    };
+        into.Category = (V1.CoproductionCategory)(int)s.Category;
+        into.Label = s.Label;
+        into.Article = s.Article;
+        into.Reason = s.Reason;
+        into.ThresholdPercent = s.ThresholdPercent is { } t ? Dec(t, into.ThresholdPercent) : "";
+        into.ThresholdArticle = s.ThresholdArticle;
+        into.ThresholdReason = s.ThresholdReason;
+        return into;
+    }
 
     /// <summary>Points at the documented scale (10 decimals), canonical: equal numbers print equal.</summary>
     public static decimal Points(decimal d) => Math.Round(d, PointsScale, MidpointRounding.AwayFromZero);
@@ -93,7 +112,15 @@ public static class ResponseMapper
     /// on the allocation-free totals path (<see cref="CompiledRuleSet.ScoreTotals"/>), the others on the explained path. Both
     /// give the same message for the same totals-only request (<c>ProductPathTests</c>).
     /// </summary>
-    public static V1.ScoreWorkResponse Score(ScoringRequest request)
+    public static V1.ScoreWorkResponse Score(ScoringRequest request) => Score(request, null);
+
+    /// <summary>
+    /// <see cref="Score(ScoringRequest)"/> into <paramref name="reuse"/>, a message this method returned before whose bytes
+    /// were already written: on the totals path its role and quota messages are rewritten in place and a quota's points keep
+    /// their string while the value is the same (a stream's answers, one after the other, allocate nothing of their own:
+    /// issue 27 item 1). The explained path, and a null <paramref name="reuse"/>, give a new message.
+    /// </summary>
+    public static V1.ScoreWorkResponse Score(ScoringRequest request, V1.ScoreWorkResponse? reuse)
     {
         // The work's category (art. 2.f-h) and its art. 5.8 threshold, said with every answer.
         var coproduction = request.RuleSet.Coproductions.Classify(request.Work);
@@ -101,8 +128,10 @@ public static class ResponseMapper
             return ToProto(request.RuleSet.Score(request.Work, request.Roles, request.Options), request.Excluded, coproduction);
         var totals = t_totals ??= new PointTotals();
         request.RuleSet.ScoreTotals(request.Work, request.Roles, totals);
-        var response = ToProto(request.RuleSet, request.Work.Id, request.Roles, totals, request.Excluded);
-        if (Said(coproduction)) response.Coproduction = Coproduction(coproduction!);
+        var response = reuse ?? new V1.ScoreWorkResponse();
+        Fill(response, request.RuleSet, request.Work.Id, request.Roles, totals, request.Excluded);
+        response.Coproduction = Said(coproduction) ? Coproduction(coproduction!, response.Coproduction ?? new V1.CoproductionStatus()) : null;
+        response.Reform = null;
         return response;
     }
 
@@ -113,13 +142,31 @@ public static class ResponseMapper
     public static V1.ScoreWorkResponse ToProto(CompiledRuleSet ruleSet, string workId, IReadOnlyList<Engine.Model.RoleInput> roles,
         PointTotals totals, IReadOnlyList<Exclusion>? excluded = null)
     {
+        var response = new V1.ScoreWorkResponse();
+        Fill(response, ruleSet, workId, roles, totals, excluded);
+        return response;
+    }
+
+    /// <summary>
+    /// Writes the totals into <paramref name="response"/>, new or written before (every field of a totals answer but
+    /// coproduction and reform is set here): role and quota messages already there are rewritten, the surplus removed.
+    /// </summary>
+    private static void Fill(V1.ScoreWorkResponse response, CompiledRuleSet ruleSet, string workId, IReadOnlyList<Engine.Model.RoleInput> roles,
+        PointTotals totals, IReadOnlyList<Exclusion>? excluded)
+    {
         var d = ruleSet.Definition;
-        var response = new V1.ScoreWorkResponse { RuleSetId = d.BaseId, ContentHash = d.ContentHash, WorkId = workId };
+        response.RuleSetId = d.BaseId;
+        response.ContentHash = d.ContentHash;
+        response.WorkId = workId;
         excluded ??= totals.Excluded;
-        if (excluded.Count > 0) response.Excluded.AddRange(excluded.Select(Exclusion));
+        response.Excluded.Clear();
+        for (var i = 0; i < excluded.Count; i++) response.Excluded.Add(Exclusion(excluded[i]));
         // One by one: AddRange of a list checks it for nulls through a boxed enumerator.
+        response.Overlays.Clear();
         for (var i = 0; i < d.AppliedOverlays.Count; i++) response.Overlays.Add(d.AppliedOverlays[i]);
         response.Incomplete = totals.Incomplete;
+        response.MissingRows.Clear();
+        response.ProvisionalRows.Clear();
         for (var k = 0; k < roles.Count; k++)
         {
             // By index: no enumerator for the (mostly empty) lists of flagged rows.
@@ -131,10 +178,16 @@ public static class ResponseMapper
                 if (!response.ProvisionalRows.Contains(provisional[i])) response.ProvisionalRows.Add(provisional[i]);
         }
         var quotaIds = totals.QuotaIds;
+        var roleScores = response.Roles;
         for (var k = 0; k < roles.Count; k++)
         {
             var role = roles[k].Role;
-            var rs = new V1.RoleScore { Role = (V1.Role)(int)role };
+            if (k == roleScores.Count) roleScores.Add(new V1.RoleScore());
+            var rs = roleScores[k];
+            rs.Role = (V1.Role)(int)role;
+            rs.NotApplied.Clear();
+            var quotas = rs.Quotas;
+            var n = 0;
             var total = 0m;
             for (var q = 0; q < quotaIds.Count; q++)
             {
@@ -142,12 +195,24 @@ public static class ResponseMapper
                 if (decimal.Sign(sum) == 0) continue;
                 var points = Points(sum);
                 total += points;
-                rs.Quotas.Add(new V1.QuotaScore { QuotaId = quotaIds[q], Points = Dec(points) });
+                if (n == quotas.Count) quotas.Add(new V1.QuotaScore());
+                var qs = quotas[n++];
+                qs.QuotaId = quotaIds[q];
+                qs.Points = Dec(points, qs.Points);
+                qs.Lines.Clear();
             }
-            rs.TotalPoints = Dec(total);
-            response.Roles.Add(rs);
+            while (quotas.Count > n) quotas.RemoveAt(quotas.Count - 1);
+            rs.TotalPoints = Dec(total, rs.TotalPoints);
         }
-        return response;
+        while (roleScores.Count > roles.Count) roleScores.RemoveAt(roleScores.Count - 1);
+    }
+
+    /// <summary><see cref="Dec(decimal)"/>, or <paramref name="written"/> when it already says that number (no new string).</summary>
+    private static string Dec(decimal d, string written)
+    {
+        Span<char> buffer = stackalloc char[64];
+        var n = Canonical(d, buffer);
+        return buffer[..n].SequenceEqual(written) ? written : new string(buffer[..n]);
     }
 
     private static V1.ScoreLine Line(Engine.Scoring.ScoreLine l)

@@ -78,7 +78,7 @@ public sealed class ScoringGrpcService(LiveRules rules, ScoringStats stats, Cont
     public override Task<ScoreWorkResponse> ScoreWork(ScoreWorkRequest request, ServerCallContext context)
     {
         context.CancellationToken.ThrowIfCancellationRequested();
-        var response = Score(request, rules.Current, context);
+        var response = Score(request, rules.Current, context, null);
         stats.UnaryScored();
         return Task.FromResult(response);
     }
@@ -87,7 +87,9 @@ public sealed class ScoringGrpcService(LiveRules rules, ScoringStats stats, Cont
     /// One response per request, in order, one item at a time: read a request, score it, write its answer, read the
     /// next. Nothing is buffered beyond the item in hand and at most <see cref="MaxUnflushed"/> answers not yet
     /// flushed (HTTP/2 flow control holds a fast caller back), so a stream of any length runs in constant memory.
-    /// Cancellation and the deadline are checked between items.
+    /// Cancellation and the deadline are checked between items. The answer messages are the stream's own, rewritten for
+    /// each item once the previous one's bytes are written (<see cref="ResponseMapper.Score(ScoringRequest, ScoreWorkResponse?)"/>):
+    /// the totals path allocates no answer per item.
     /// </summary>
     public override async Task ScoreWorks(IAsyncStreamReader<ScoreWorksRequest> requestStream,
         IServerStreamWriter<ScoreWorksResponse> responseStream, ServerCallContext context)
@@ -98,6 +100,8 @@ public sealed class ScoringGrpcService(LiveRules rules, ScoringStats stats, Cont
         try
         {
             ScoreWorksResponse? pending = null;
+            var answer = new ScoreWorksResponse();
+            ScoreWorkResponse? reuse = null;
             var unflushed = 0;
             while (true)
             {
@@ -117,7 +121,7 @@ public sealed class ScoringGrpcService(LiveRules rules, ScoringStats stats, Cont
                 }
                 if (!await next) break;
                 ct.ThrowIfCancellationRequested();
-                pending = ScoreItem(requestStream.Current, catalog, context);
+                pending = ScoreItem(requestStream.Current, catalog, context, answer, ref reuse);
             }
         }
         catch (Exception ex) when (ct.IsCancellationRequested || ex is IOException)
@@ -133,23 +137,26 @@ public sealed class ScoringGrpcService(LiveRules rules, ScoringStats stats, Cont
         }
     }
 
-    private ScoreWorkResponse Score(ScoreWorkRequest request, RuleCatalog catalog, ServerCallContext context)
+    private ScoreWorkResponse Score(ScoreWorkRequest request, RuleCatalog catalog, ServerCallContext context, ScoreWorkResponse? reuse)
     {
         var mapped = RequestMapper.Map(request, catalog);
         context.ResolvedRuleSet(mapped.RuleSet);
-        var response = ResponseMapper.Score(mapped);
+        var response = ResponseMapper.Score(mapped, reuse);
         metrics.WorkScored(mapped.RuleSet);
         response.Reform = ReformMapper.Applied(mapped.RuleSet, catalog, mapped.ReformSource);
         return response;
     }
 
-    private ScoreWorksResponse ScoreItem(ScoreWorksRequest item, RuleCatalog catalog, ServerCallContext context)
+    /// <summary>One item's answer written into the stream's <paramref name="answer"/>; <paramref name="reuse"/> is the
+    /// score message last written (rewritten by the next item, whose score becomes it).</summary>
+    private ScoreWorksResponse ScoreItem(ScoreWorksRequest item, RuleCatalog catalog, ServerCallContext context,
+        ScoreWorksResponse answer, ref ScoreWorkResponse? reuse)
     {
         var method = context.Method;
-        var answer = new ScoreWorksResponse { RequestId = item.RequestId };
+        answer.RequestId = item.RequestId;
         try
         {
-            answer.Response = Score(item.Request ?? new ScoreWorkRequest(), catalog, context);
+            answer.Response = reuse = Score(item.Request ?? new ScoreWorkRequest(), catalog, context, reuse);
         }
         catch (Exception ex) when (GrpcErrors.ForKnown(ex) is { } status)
         {

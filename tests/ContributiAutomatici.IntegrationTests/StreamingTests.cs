@@ -1,6 +1,7 @@
 using System.Globalization;
 using ContributiAutomatici.Client;
 using ContributiAutomatici.Contracts.V1;
+using Google.Protobuf;
 using Grpc.Core;
 using Xunit;
 
@@ -55,6 +56,41 @@ public sealed class StreamingTests(ServerFixture fixture)
         }
         Assert.Equal(Count, i);
         Assert.Equal(errorsBefore + 1, fixture.Server.Stats.StreamErrorItems);
+    }
+
+    [Fact]
+    public async Task Each_stream_answer_is_byte_for_byte_the_unary_answer_while_the_stream_rewrites_its_messages()
+    {
+        // The stream writes each answer over the previous one's messages (issue 27): totals and explained items, one role
+        // or two, error items between them, must each come back as ScoreWork answers the same request alone.
+        var raw = new ScoringService.ScoringServiceClient(fixture.Channel);
+        var requests = Requests(300, BadIndex).Select((item, i) =>
+        {
+            item.Request.TotalsOnly = i % 4 != 3;
+            if (i % 3 == 2) item.Request.Roles.RemoveAt(1);
+            if (i % 7 == 5) item.Request.Work.BoxOffice[0].Amount = "-1";
+            return item;
+        }).ToList();
+        using var call = raw.ScoreWorks(deadline: DateTime.UtcNow.AddMinutes(2));
+        var writing = Task.Run(async () =>
+        {
+            foreach (var r in requests) await call.RequestStream.WriteAsync(r);
+            await call.RequestStream.CompleteAsync();
+        });
+        var i = 0;
+        while (await call.ResponseStream.MoveNext(CancellationToken.None))
+        {
+            var item = call.ResponseStream.Current;
+            var request = requests[i].Request;
+            Assert.Equal(requests[i].RequestId, item.RequestId);
+            if (i % 7 == 5)
+                Assert.Equal((int)StatusCode.InvalidArgument, item.Error.Code);
+            else
+                Assert.Equal(Convert.ToHexString((await raw.ScoreWorkAsync(request)).ToByteArray()), Convert.ToHexString(item.Response.ToByteArray()));
+            i++;
+        }
+        await writing;
+        Assert.Equal(requests.Count, i);
     }
 
     [Fact]

@@ -11,34 +11,42 @@ using Google.Protobuf;
 namespace ContributiAutomatici.LoadBenchmark;
 
 /// <summary>
-/// Where a streamed work's time goes on the server, without the network (issue 10 item 5): each step the server takes
-/// for one ScoreWorks item with totals only, timed alone over the same 1,024 varied requests in interleaved rounds (thread
-/// CPU time, medians): parse the request bytes, map and validate it, score it, map the result, serialise the answer.
+/// Where a streamed work's CPU goes without the network (issue 10 item 5, issue 27 item 6): each step one ScoreWorks item
+/// with totals only takes on either end, as the stream runs it, timed alone over the same 1,024 varied requests in
+/// interleaved rounds (thread CPU time, medians) with the bytes each allocates: the client serialises the request, the
+/// server parses it, maps it, scores it and maps the answer (<see cref="ResponseMapper.Score"/>, as the server calls it),
+/// serialises the answer, and the client parses it. What a streamed work costs beyond their sum is the transport's
+/// (HTTP/2 framing, sockets, the thread hops between them): <c>--stream-only</c> prints the process's CPU per streamed work.
 /// </summary>
 public static class Parts
 {
     public static string Measure(RuleCatalog catalog, ScoreWorkRequest[] totalsVariants, int rounds)
     {
-        var bytes = totalsVariants.Select(v => v.ToByteArray()).ToArray();
-        var requests = totalsVariants;
-        var mapped = requests.Select(r => RequestMapper.Map(r, catalog)).ToArray();
-        var results = mapped.Select(m => m.RuleSet.Score(m.Work, m.Roles, m.Options)).ToArray();
-        var protos = results.Select((r, i) => ResponseMapper.ToProto(r, mapped[i].Excluded)).ToArray();
-        var n = requests.Length;
+        var items = totalsVariants.Select((v, i) => new ScoreWorksRequest { RequestId = i.ToString(CultureInfo.InvariantCulture), Request = v }).ToArray();
+        var bytes = items.Select(v => v.ToByteArray()).ToArray();
+        var mapped = totalsVariants.Select(r => RequestMapper.Map(r, catalog)).ToArray();
+        var answers = items.Select((r, i) => new ScoreWorksResponse { RequestId = r.RequestId, Response = ResponseMapper.Score(mapped[i]) }).ToArray();
+        var answerBytes = answers.Select(a => a.ToByteArray()).ToArray();
+        var n = items.Length;
+        var buffer = new byte[64 * 1024];
+        ScoreWorkResponse? reuse = null; // as the server's stream rewrites its answer from one item to the next
         (string Name, Func<long> Pass)[] steps =
         [
-            ("parse the request bytes (protobuf)", () => { long s = 0; foreach (var b in bytes) s += ScoreWorkRequest.Parser.ParseFrom(b).Roles.Count; return s; }),
-            ("map and validate the request (RequestMapper.Map)", () => { long s = 0; foreach (var r in requests) s += RequestMapper.Map(r, catalog).Roles.Count; return s; }),
-            ("score, totals only (CompiledRuleSet.Score)", () => { long s = 0; foreach (var m in mapped) s += m.RuleSet.Score(m.Work, m.Roles, m.Options).Roles.Count; return s; }),
-            ("map the result (ResponseMapper.ToProto)", () => { long s = 0; for (var i = 0; i < n; i++) s += ResponseMapper.ToProto(results[i], mapped[i].Excluded).Roles.Count; return s; }),
-            ("serialise the answer (protobuf)", () => { long s = 0; foreach (var p in protos) s += p.ToByteArray().Length; return s; }),
-            ("all five in a row", () =>
+            ("client: serialise the request (protobuf)", () => { long s = 0; foreach (var r in items) s += Serialise(r, buffer); return s; }),
+            ("server: parse the request (protobuf)", () => { long s = 0; foreach (var b in bytes) s += ScoreWorksRequest.Parser.ParseFrom(b).Request.Roles.Count; return s; }),
+            ("server: map and validate the request (RequestMapper.Map)", () => { long s = 0; foreach (var r in totalsVariants) s += RequestMapper.Map(r, catalog).Roles.Count; return s; }),
+            ("server: score and map the answer (ResponseMapper.Score, the stream's message rewritten)", () => { long s = 0; foreach (var m in mapped) s += (reuse = ResponseMapper.Score(m, reuse)).Roles.Count; return s; }),
+            ("server: serialise the answer (protobuf)", () => { long s = 0; foreach (var a in answers) s += Serialise(a, buffer); return s; }),
+            ("client: parse the answer (protobuf)", () => { long s = 0; foreach (var b in answerBytes) s += ScoreWorksResponse.Parser.ParseFrom(b).Response.Roles.Count; return s; }),
+            ("(f') map + score, the in-process baseline", () => { long s = 0; foreach (var r in totalsVariants) s += (reuse = ResponseMapper.Score(RequestMapper.Map(r, catalog), reuse)).Roles.Count; return s; }),
+            ("all six in a row", () =>
             {
                 long s = 0;
-                foreach (var b in bytes)
+                foreach (var r in items)
                 {
-                    var m = RequestMapper.Map(ScoreWorkRequest.Parser.ParseFrom(b), catalog);
-                    s += ResponseMapper.ToProto(m.RuleSet.Score(m.Work, m.Roles, m.Options), m.Excluded).ToByteArray().Length;
+                    var request = ScoreWorksRequest.Parser.ParseFrom(buffer.AsSpan(0, Serialise(r, buffer)));
+                    var answer = new ScoreWorksResponse { RequestId = request.RequestId, Response = reuse = ResponseMapper.Score(RequestMapper.Map(request.Request, catalog), reuse) };
+                    s += ScoreWorksResponse.Parser.ParseFrom(buffer.AsSpan(0, Serialise(answer, buffer))).Response.Roles.Count;
                 }
                 return s;
             }),
@@ -70,5 +78,13 @@ public static class Parts
         for (var i = 0; i < steps.Length; i++)
             sb.AppendLine(inv, $"| {steps[i].Name} | {Program.Spread(cpu[i], "0")} | {alloc[i]:0} |");
         return sb.ToString();
+    }
+
+    /// <summary>As gRPC's marshaller does: the size, then the message written at it.</summary>
+    private static int Serialise(IMessage message, byte[] buffer)
+    {
+        var size = message.CalculateSize();
+        message.WriteTo(buffer.AsSpan(0, size));
+        return size;
     }
 }

@@ -5,6 +5,7 @@ using ContributiAutomatici.Engine.Rules;
 using ContributiAutomatici.Engine.Scoring;
 using ContributiAutomatici.Protocol;
 using Google.Protobuf;
+using V1 = ContributiAutomatici.Contracts.V1;
 using ContributiAutomatici.Tooling;
 
 namespace ContributiAutomatici.Tests;
@@ -30,6 +31,7 @@ public class ProductPathTests
         Assert.Empty(errors);
         var compared = 0;
         var flagged = 0;
+        V1.ScoreWorkResponse? reused = null; // every case's answer also written over the previous one's, as a stream does
         foreach (var c in cases)
         {
             var request = c.Request.Clone();
@@ -40,6 +42,8 @@ public class ProductPathTests
             Assert.False(mapped.Options.Explain);
             var fast = ResponseMapper.Score(mapped);
             Assert.Equal(Convert.ToHexString(Explained(mapped)), Convert.ToHexString(fast.ToByteArray()));
+            reused = ResponseMapper.Score(mapped, reused);
+            Assert.Equal(Convert.ToHexString(fast.ToByteArray()), Convert.ToHexString(reused.ToByteArray()));
             Assert.Empty(fast.Roles.SelectMany(r => r.Quotas).SelectMany(q => q.Lines));
             flagged += fast.MissingRows.Count + fast.ProvisionalRows.Count;
             compared++;
@@ -53,6 +57,7 @@ public class ProductPathTests
     public void Seeded_works_give_the_same_message_on_both_paths(string ruleSet)
     {
         var rs = Repo.Catalog.Find(ruleSet)!;
+        V1.ScoreWorkResponse? reused = null; // each answer also written over the previous one's (roles and quotas come and go)
         foreach (var s in SeededWorks.Generate(Repo.Catalog.Find("dm-2021")!.Definition.Lists, 300, 27))
         {
             RoleInput[] roles = [s.Producer, s.Distributor, new RoleInput(Role.InternationalDistributor) { ForeignSales = s.Work.ForeignSales }, s.Publisher];
@@ -62,6 +67,11 @@ public class ProductPathTests
             // One role alone, as the allocation scores a claim.
             var one = mapped with { Roles = [roles[^1]] };
             Assert.Equal(Convert.ToHexString(Explained(one)), Convert.ToHexString(ResponseMapper.Score(one).ToByteArray()));
+            foreach (var request in new[] { mapped, one })
+            {
+                reused = ResponseMapper.Score(request, reused);
+                Assert.Equal(Convert.ToHexString(Explained(request)), Convert.ToHexString(reused.ToByteArray()));
+            }
         }
     }
 
@@ -100,5 +110,27 @@ public class ProductPathTests
         before = GC.GetAllocatedBytesForCurrentThread();
         Pass2017();
         Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+    }
+
+    [Fact]
+    public void A_stream_s_answer_written_over_the_previous_one_allocates_nothing_when_its_points_repeat()
+    {
+        // What the server's ScoreWorks does per item on the totals path: the answer message (roles, quotas, points strings,
+        // the work's category) rewritten in place. Points that changed need their new strings; the same work again needs none.
+        var dm2021 = Repo.Catalog.Find("dm-2021")!;
+        var works = SeededWorks.Generate(dm2021.Definition.Lists, 50, 7)
+            .Select(s => new ScoringRequest(dm2021, s.Work, [s.Producer, s.Distributor], ScoreOptions.TotalsOnly, [])).ToList();
+        foreach (var request in works)
+        {
+            var reused = ResponseMapper.Score(request, null);
+            Assert.Same(reused, ResponseMapper.Score(request, reused));
+            // The work's classification (art. 2.f-h) is the engine's, and what it allocates is counted apart.
+            var before = GC.GetAllocatedBytesForCurrentThread();
+            request.RuleSet.Coproductions.Classify(request.Work);
+            var classify = GC.GetAllocatedBytesForCurrentThread() - before;
+            before = GC.GetAllocatedBytesForCurrentThread();
+            ResponseMapper.Score(request, reused);
+            Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before - classify);
+        }
     }
 }
