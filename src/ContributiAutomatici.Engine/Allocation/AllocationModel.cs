@@ -128,6 +128,29 @@ public sealed class ClaimOutcome
 
 public sealed record AuthorShareOutcome(string Category, decimal Percent, decimal Amount, string Citation);
 
+/// <summary>
+/// A work's authors' shares: one per category the rule set names, each the same percent and amount (the share of what its
+/// producers were credited). One object per work; each <see cref="AuthorShareOutcome"/> is made when read.
+/// </summary>
+public sealed class AuthorShares(AuthorsSharesDefinition definition, decimal amount) : IReadOnlyList<AuthorShareOutcome>
+{
+    public AuthorsSharesDefinition Definition { get; } = definition;
+
+    /// <summary>Each category's amount (the same for all).</summary>
+    public decimal Amount { get; } = amount;
+
+    public int Count => Definition.Categories.Count;
+
+    public AuthorShareOutcome this[int index] => new(Definition.Categories[index], Definition.Percent, Amount, Definition.Citation);
+
+    public IEnumerator<AuthorShareOutcome> GetEnumerator()
+    {
+        for (var i = 0; i < Count; i++) yield return this[i];
+    }
+
+    System.Collections.IEnumerator System.Collections.IEnumerable.GetEnumerator() => GetEnumerator();
+}
+
 public sealed record WorkOutcome(string Id, string Title, bool ScoredHere, decimal Amount, IReadOnlyList<ClaimOutcome> Claims,
     IReadOnlyList<AuthorShareOutcome> AuthorShares)
 {
