@@ -48,7 +48,7 @@ public static class Allocator
         // Art. 2.f-h: each work's category on its recognition date, from the rule set's lists (or a golden case's test lists).
         var classifier = input.Coproductions ?? rs.Coproductions;
         var categories = works.ToDictionary(w => w.Work.Id, w => classifier.Classify(w.Work), Ord);
-        var admitted = Admit(claims, companyById, workById, categories, input.ApplicationYear, a, exclusions);
+        var admitted = Admit(claims, companyById, workById, workIndex, categories, input.ApplicationYear, a, exclusions);
 
         // ---- points per paying quota
         var quotas = def.Quotas;
@@ -168,7 +168,7 @@ public static class Allocator
                 amount += p.Exact;
                 if (a.AuthorsShares is { } roles && roles.Roles.Contains(p.Role)) producers += p.Exact;
             }
-            if (count > 1) Array.Sort(byWork, from, count, ByClaim);
+            if (count > 1) byWork.AsSpan(from, count).Sort(ByClaim); // a Comparison: no delegate made per sort, as an IComparer's
             IReadOnlyList<AuthorShareOutcome> shares = [];
             if (a.AuthorsShares is { } au && producers > 0)
             {
@@ -237,13 +237,13 @@ public static class Allocator
     };
 
     /// <summary>A work's claims: by company, role and quota; ties (two shares of a role) in the order of its parts.</summary>
-    private static readonly Comparer<Part> ByClaim = Comparer<Part>.Create((x, y) =>
+    private static readonly Comparison<Part> ByClaim = (x, y) =>
     {
         var c = Ord.Compare(x.CompanyId, y.CompanyId);
         if (c == 0) c = x.Role.CompareTo(y.Role);
         if (c == 0) c = x.Quota.CompareTo(y.Quota);
         return c != 0 ? c : x.Order.CompareTo(y.Order);
-    });
+    };
 
     /// <summary>Per company, the works it claims, in id order, from the claims sorted by company and work.</summary>
     private static Dictionary<string, IReadOnlyList<string>> WorksClaimed(List<YearClaim> claims)
@@ -281,8 +281,8 @@ public static class Allocator
     /// (ATECO code, independence, net worth, rights shares) claim by claim. Each with its article; the rest counts.
     /// </summary>
     private static List<YearClaim> Admit(List<YearClaim> claims, Dictionary<string, Applicant> companies,
-        Dictionary<string, YearWork> works, Dictionary<string, CoproductionStatus> categories, int year, AllocationDefinition a,
-        List<Exclusion> exclusions)
+        Dictionary<string, YearWork> works, Dictionary<string, int> workIndex, Dictionary<string, CoproductionStatus> categories, int year,
+        AllocationDefinition a, List<Exclusion> exclusions)
     {
         var outCompanies = new HashSet<string>(Ord);
         foreach (var c in companies.Values.OrderBy(c => c.Id, Ord))
@@ -305,11 +305,25 @@ public static class Allocator
             if (claims[i].Role.Role == claims[i - 1].Role.Role && Ord.Equals(claims[i].CompanyId, claims[i - 1].CompanyId) &&
                 Ord.Equals(claims[i].WorkId, claims[i - 1].WorkId))
                 twice[i] = twice[i - 1] = true;
-        var shares = new Dictionary<(string, Role), decimal>(claims.Count);
-        foreach (var c in claims)
+        // The shares of each work in each role, added in the claims' order: the claims' indexes sorted by work, role and index
+        // (one key each, no dictionary); a claim whose work and role add up to over 100% keeps the sum.
+        var key = new long[claims.Count];
+        var order = new int[claims.Count];
+        var slots = (long)Scoring.RoleSlots * claims.Count;
+        for (var i = 0; i < claims.Count; i++)
         {
-            ref var sum = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(shares, (c.WorkId, c.Role.Role), out var existed);
-            sum = existed ? sum + c.SharePercent : c.SharePercent;
+            // (A claim on a work not given, which only a caller of the engine can make, fails below as it did: its key is past the works'.)
+            key[i] = (workIndex.TryGetValue(claims[i].WorkId, out var w) ? w : workIndex.Count) * slots + (long)claims[i].Role.Role * claims.Count + i;
+            order[i] = i;
+        }
+        Array.Sort(key, order);
+        Dictionary<int, decimal>? over = null;
+        for (int from = 0, to; from < order.Length; from = to)
+        {
+            var sum = claims[order[from]].SharePercent;
+            for (to = from + 1; to < order.Length && key[to] / claims.Count == key[from] / claims.Count; to++) sum += claims[order[to]].SharePercent;
+            if (sum > 100m)
+                for (var k = from; k < to; k++) (over ??= [])[order[k]] = sum;
         }
         var atecoAdmitted = new Dictionary<(string, Role), bool>();
         var admitted = new List<YearClaim>(claims.Count);
@@ -320,7 +334,7 @@ public static class Allocator
             var why = ClaimReason(companies[c.CompanyId], c.Role.Role, works[c.WorkId].Work, a, atecoAdmitted);
             if (why is null && twice[i])
                 why = (a.RightsSharesCitation, "the company claims this work in this role twice");
-            if (why is null && shares[(c.WorkId, c.Role.Role)] is var sum && sum > 100m)
+            if (why is null && over is not null && over.TryGetValue(i, out var sum))
                 why = (a.RightsSharesCitation, $"the rights shares claimed on this work in this role add up to {Dec(sum)}%, over 100%");
             if (why is { } w) exclusions.Add(new Exclusion(c.CompanyId, c.WorkId, c.Role.Role, "", w.Article, w.Reason));
             else admitted.Add(c);
@@ -392,7 +406,7 @@ public static class Allocator
         private readonly RoleInput[] _one = new RoleInput[1];
         // A claim without facts of its own (a producer's, say) scores the same as any other of its work and role: once.
         // By the work's index in the year and the role's value: an array, not a dictionary of (id, role) keys.
-        private static readonly int RoleSlots = (int)Enum.GetValues<Role>().Max() + 1;
+        public static readonly int RoleSlots = (int)Enum.GetValues<Role>().Max() + 1;
         private (string QuotaId, decimal Points)[]?[]? _cache;
 
         public (string QuotaId, decimal Points)[] PointsOf(YearWork yw, int work, int works, YearClaim c,
