@@ -117,10 +117,9 @@ public sealed class ClaimOutcome
     internal readonly int Quota;          // its quota's position in the manifest
     internal readonly bool ShortFilm;
     internal IReadOnlyList<string>[]? CapNames; // shared by every part: none, work cap, company cap, both
-    internal decimal AfterWorkCap;        // after the work cap, before the company cap
+    internal decimal AfterWorkCap;        // after the work cap, before the company cap (scratch while the company caps are split)
     internal decimal WorkCapShare;        // its pro-rata share of its work's cap
     internal decimal CompanyCapShare;     // its company's cap in its pool
-    internal decimal Nominal;             // scratch of the pool's solution: an amount at the nominal point value
     internal readonly int Work;           // its work's position in the year's works (id order): the key the pools group by
     internal readonly int Company;        // its company's position in the year's companies (id order): the key the pools group by
     internal int Order;                   // its position among its work's parts before they are sorted

@@ -35,7 +35,7 @@ public static class Allocator
         {
             var c = Ord.Compare(x.CompanyId, y.CompanyId);
             if (c == 0) c = Ord.Compare(x.WorkId, y.WorkId);
-            if (c == 0) c = x.Role.Role.CompareTo(y.Role.Role);
+            if (c == 0) c = ((int)x.Role.Role).CompareTo((int)y.Role.Role); // as ints: Enum.CompareTo(object) boxes
             return c != 0 ? c : x.SharePercent.CompareTo(y.SharePercent);
         });
 
@@ -179,7 +179,7 @@ public static class Allocator
             workOutcomes.Add(new WorkOutcome(yw.Work.Id, yw.Work.Title, yw.Given is null, Math.Round(amount, 2, MidpointRounding.AwayFromZero),
                 count == 0 ? [] : (IReadOnlyList<Part>)new ArraySegment<Part>(byWork, from, count), shares)
             {
-                ProvisionalRows = f.Provisional?.ToList() ?? [], MissingRows = f.Missing?.ToList() ?? [],
+                ProvisionalRows = f.Provisional?.ToArray() ?? [], MissingRows = f.Missing?.ToArray() ?? [],
                 // A national work's statement carries no category (a year's statements stay as small as they were).
                 Coproduction = categories[yw.Work.Id] is { Category: not CoproductionCategory.National } status ? status : null,
             });
@@ -233,14 +233,14 @@ public static class Allocator
     private static readonly Comparison<Part> ByWorkAndRole = (x, y) =>
     {
         var c = Ord.Compare(x.WorkId, y.WorkId);
-        return c != 0 ? c : x.Role.CompareTo(y.Role);
+        return c != 0 ? c : ((int)x.Role).CompareTo((int)y.Role);
     };
 
     /// <summary>A work's claims: by company, role and quota; ties (two shares of a role) in the order of its parts.</summary>
     private static readonly Comparison<Part> ByClaim = (x, y) =>
     {
         var c = Ord.Compare(x.CompanyId, y.CompanyId);
-        if (c == 0) c = x.Role.CompareTo(y.Role);
+        if (c == 0) c = ((int)x.Role).CompareTo((int)y.Role);
         if (c == 0) c = x.Quota.CompareTo(y.Quota);
         return c != 0 ? c : x.Order.CompareTo(y.Order);
     };
@@ -544,7 +544,7 @@ public static class Allocator
 
     /// <summary>
     /// Arrays by the year's work and company indexes, made once per allocation and lent to each pool in turn (a pool is solved
-    /// before the next starts): the groups' numbering (every entry -1 between uses), each work's points, the flags of the water level.
+    /// before the next starts): the groups' numbering (every entry -1 between uses), each work's points, the flags of the water level and of the nominal cuts.
     /// </summary>
     private sealed class Scratch(int works, int companies)
     {
@@ -553,6 +553,7 @@ public static class Allocator
         public decimal[] WorkPoints { get; } = new decimal[works];
         public bool[] FrozenWorks { get; } = new bool[works];
         public bool[] FrozenCompanies { get; } = new bool[companies];
+        public bool[] WorkOver { get; } = new bool[works]; // the nominal cuts: whether each work is over its cap
 
         private static int[] Minus1(int n)
         {
@@ -696,15 +697,14 @@ public static class Allocator
                 var workPoints = 0m;
                 foreach (var p in byWork[g]) workPoints += p.Points;
                 var amount = workPoints * v0;
-                var capped = Over(amount, workCap);
+                var capped = _scratch.WorkOver[byWork.Keys[g]] = Over(amount, workCap);
                 if (capped) w += amount - workCap;
-                foreach (var p in byWork[g]) p.Nominal = capped ? p.WorkCapShare : p.Points * v0;
             }
             var byCompany = ByCompany(ps);
             for (var g = 0; g < byCompany.Count; g++)
             {
                 var sum = 0m;
-                foreach (var p in byCompany[g]) sum += p.Nominal;
+                foreach (var p in byCompany[g]) sum += _scratch.WorkOver[p.Work] ? p.WorkCapShare : p.Points * v0; // at the nominal value
                 var cap = byCompany[g].First.CompanyCapShare;
                 if (Over(sum, cap)) c += sum - cap;
             }
@@ -722,7 +722,8 @@ public static class Allocator
             foreach (var (ps, r) in pools)
             {
                 var points = SumPoints(ps);
-                foreach (var p in ps) p.Nominal = points == 0 ? 0 : Math.Min(p.Points * (r / points), p.WorkCapShare);
+                // AfterWorkCap as scratch: the amount at the pool's nominal value after the work cap (SolvePool sets it for good).
+                foreach (var p in ps) p.AfterWorkCap = points == 0 ? 0 : Math.Min(p.Points * (r / points), p.WorkCapShare);
             }
             var byCompany = ByCompany(parts);
             for (var g = 0; g < byCompany.Count; g++)
@@ -732,9 +733,9 @@ public static class Allocator
                 // The company's amounts in each pool, each added in the list's order (as the groups of each pool add them).
                 foreach (var p in byCompany[g])
                 {
-                    total += p.Nominal;
-                    if (p.ShortFilmsPool) { shorts += p.Nominal; inShorts = true; }
-                    else { others += p.Nominal; inOthers = true; }
+                    total += p.AfterWorkCap;
+                    if (p.ShortFilmsPool) { shorts += p.AfterWorkCap; inShorts = true; }
+                    else { others += p.AfterWorkCap; inOthers = true; }
                 }
                 if (total == 0 || !(inShorts && inOthers)) continue;
                 decimal shortsCap = companyCap * shorts / total, othersCap = companyCap * others / total;
