@@ -27,10 +27,9 @@ public static class Allocator
         var excess = input.ExcessOverride ?? a.DefaultExcess;
 
         var companies = Sorted(input.Companies, static (x, y) => Ord.Compare(x.Id, y.Id));
-        var companyById = companies.ToDictionary(c => c.Id, Ord);
         var works = Sorted(input.Works, static (x, y) => Ord.Compare(x.Work.Id, y.Work.Id));
         var companyIndex = new Dictionary<string, int>(companies.Count, Ord);
-        for (var i = 0; i < companies.Count; i++) companyIndex[companies[i].Id] = i;
+        for (var i = 0; i < companies.Count; i++) companyIndex.Add(companies[i].Id, i); // a company given twice throws, as ever
         var claims = Sorted(input.Claims, static (x, y) =>
         {
             var c = Ord.Compare(x.CompanyId, y.CompanyId);
@@ -42,13 +41,13 @@ public static class Allocator
         var exclusions = new List<Exclusion>();
         // Art. 5.2-5.6, 5.10: each work's and claim's dated results that do not count in this year, kept out with their article.
         (works, claims) = ResultAdmission.Admit(def, input.ApplicationYear, works, claims, exclusions);
-        var workById = works.ToDictionary(w => w.Work.Id, Ord);
         var workIndex = new Dictionary<string, int>(works.Count, Ord);
-        for (var i = 0; i < works.Count; i++) workIndex[works[i].Work.Id] = i;
+        for (var i = 0; i < works.Count; i++) workIndex.Add(works[i].Work.Id, i); // a work given twice throws, as ever
         // Art. 2.f-h: each work's category on its recognition date, from the rule set's lists (or a golden case's test lists).
         var classifier = input.Coproductions ?? rs.Coproductions;
-        var categories = works.ToDictionary(w => w.Work.Id, w => classifier.Classify(w.Work), Ord);
-        var admitted = Admit(claims, companyById, workById, workIndex, categories, input.ApplicationYear, a, exclusions);
+        var categories = new CoproductionStatus[works.Count]; // by the work's index
+        for (var i = 0; i < works.Count; i++) categories[i] = classifier.Classify(works[i].Work);
+        var admitted = Admit(claims, companies, companyIndex, works, workIndex, categories, input.ApplicationYear, a, exclusions);
 
         // ---- points per paying quota
         var quotas = def.Quotas;
@@ -181,7 +180,7 @@ public static class Allocator
             {
                 ProvisionalRows = f.Provisional?.ToArray() ?? [], MissingRows = f.Missing?.ToArray() ?? [],
                 // A national work's statement carries no category (a year's statements stay as small as they were).
-                Coproduction = categories[yw.Work.Id] is { Category: not CoproductionCategory.National } status ? status : null,
+                Coproduction = categories[i] is { Category: not CoproductionCategory.National } status ? status : null,
             });
         }
 
@@ -280,20 +279,22 @@ public static class Allocator
     /// company; a work that cannot compete (art. 5.1, 5.3, 5.8) once, as a work; what depends on the role or the work
     /// (ATECO code, independence, net worth, rights shares) claim by claim. Each with its article; the rest counts.
     /// </summary>
-    private static List<YearClaim> Admit(List<YearClaim> claims, Dictionary<string, Applicant> companies,
-        Dictionary<string, YearWork> works, Dictionary<string, int> workIndex, Dictionary<string, CoproductionStatus> categories, int year,
+    /// <param name="companies">The year's companies in id order; <paramref name="companyIndex"/> their positions by id.</param>
+    /// <param name="works">The year's works in id order; <paramref name="workIndex"/> their positions, <paramref name="categories"/> their categories.</param>
+    private static List<YearClaim> Admit(List<YearClaim> claims, List<Applicant> companies, Dictionary<string, int> companyIndex,
+        List<YearWork> works, Dictionary<string, int> workIndex, CoproductionStatus[] categories, int year,
         AllocationDefinition a, List<Exclusion> exclusions)
     {
         var outCompanies = new HashSet<string>(Ord);
-        foreach (var c in companies.Values.OrderBy(c => c.Id, Ord))
+        foreach (var c in companies)
             if (!c.EeaSeat)
             {
                 outCompanies.Add(c.Id);
                 exclusions.Add(new Exclusion(c.Id, "", null, "", a.EeaSeatCitation, "registered office outside the European Economic Area: none of its claims counts"));
             }
         var outWorks = new HashSet<string>(Ord);
-        foreach (var yw in works.Values.OrderBy(w => w.Work.Id, Ord))
-            if (WorkReason(yw, categories[yw.Work.Id], year, a) is { } why)
+        for (var i = 0; i < works.Count; i++)
+            if (works[i] is var yw && WorkReason(yw, categories[i], year, a) is { } why)
             {
                 outWorks.Add(yw.Work.Id);
                 exclusions.Add(new Exclusion("", yw.Work.Id, null, "", why.Article, why.Reason + ": it counts for no claimant"));
@@ -331,7 +332,7 @@ public static class Allocator
         {
             var c = claims[i];
             if (outCompanies.Contains(c.CompanyId) || outWorks.Contains(c.WorkId)) continue;
-            var why = ClaimReason(companies[c.CompanyId], c.Role.Role, works[c.WorkId].Work, a, atecoAdmitted);
+            var why = ClaimReason(companies[companyIndex[c.CompanyId]], c.Role.Role, works[workIndex[c.WorkId]].Work, a, atecoAdmitted);
             if (why is null && twice[i])
                 why = (a.RightsSharesCitation, "the company claims this work in this role twice");
             if (why is null && over is not null && over.TryGetValue(i, out var sum))
