@@ -71,13 +71,15 @@ public static class AllocationMapper
                 case V1.AllocateRequest.ItemOneofCase.Work:
                     if (_resolved is { } r)
                     {
-                        var path = $"items[{index}].work";
                         var w = item.Work;
-                        // The paths of fields that are not given are not built (they only name an error).
+                        // Mapped under the item's stand-in root: its path is written only if an error names it.
+                        var mark = _workErrors.Count;
                         var first = w.FirstExploitationDate is null ? null
-                            : RequestMapper.Date(w.FirstExploitationDate, $"{path}.first_exploitation_date", _workErrors);
-                        if (Work(w, path, first, Context(r.RuleSet, _workErrors)) is { } yw && !_works.TryAdd(yw.Work.Id, yw))
-                            _workErrors.Add(new FieldError($"{path}.work.id", $"work '{yw.Work.Id}' is given twice"));
+                            : RequestMapper.Date(w.FirstExploitationDate, Item + ".first_exploitation_date", _workErrors);
+                        var yw = Work(w, first, Context(r.RuleSet, _workErrors));
+                        Rooted(_workErrors, mark, index, "work");
+                        if (yw is not null && !_works.TryAdd(yw.Work.Id, yw))
+                            _workErrors.Add(new FieldError($"items[{index}].work.work.id", $"work '{yw.Work.Id}' is given twice"));
                     }
                     break;
                 case V1.AllocateRequest.ItemOneofCase.Claim: _claims.Add((item.Claim, index)); break;
@@ -90,6 +92,20 @@ public static class AllocationMapper
             _header = h;
             try { _resolved = Resolve(h); }
             catch (Exception ex) { _unresolved = System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(ex); }
+        }
+
+        /// <summary>
+        /// The stand-in root an item is mapped under (no field path starts with it): the fields of a right item name no path, so
+        /// none is written; <see cref="Rooted"/> then puts the item's own path in the errors it made.
+        /// </summary>
+        private const string Item = "\u0001";
+
+        /// <summary>The errors from <paramref name="mark"/> on, made under <see cref="Item"/>: their paths under items[index].kind.</summary>
+        private static void Rooted(List<FieldError> errors, int mark, int index, string kind)
+        {
+            for (var k = mark; k < errors.Count; k++)
+                if (errors[k].Field.StartsWith(Item, StringComparison.Ordinal))
+                    errors[k] = errors[k] with { Field = $"items[{index}].{kind}{errors[k].Field[Item.Length..]}" };
         }
 
         /// <summary>The mapping context of the works (problems into <c>_workErrors</c>) or of the claims.</summary>
@@ -138,17 +154,20 @@ public static class AllocationMapper
             var claims = new List<YearClaim>(_claims.Count);
             foreach (var (c, index) in _claims)
             {
-                var path = $"items[{index}].claim";
+                // Mapped under the stand-in root, as the works: a right claim writes no path.
+                const string path = Item;
+                var mark = _errors.Count;
                 if (c.CompanyId.Length == 0) Error($"{path}.company_id", "the claiming company is required");
                 else if (!companies.ContainsKey(c.CompanyId)) Error($"{path}.company_id", $"company '{c.CompanyId}' is claimed for but never given");
                 works.TryGetValue(c.WorkId, out var yw);
                 if (c.WorkId.Length == 0) Error($"{path}.work_id", "the claimed work is required");
                 else if (yw is null) Error($"{path}.work_id", $"work '{c.WorkId}' is claimed but never given");
-                var share = (c.RightsSharePercent.Length == 0 ? null : RequestMapper.Decimal(c.RightsSharePercent, $"{path}.rights_share_percent", _errors)) ?? 100m;
+                var share = (c.RightsSharePercent.Length == 0 ? null : RequestMapper.Decimal(c.RightsSharePercent, path + ".rights_share_percent", _errors)) ?? 100m;
                 if (share is <= 0 or > 100) Error($"{path}.rights_share_percent", $"a share of rights is above 0% and at most 100%, got {c.RightsSharePercent}");
                 var ctx = Context(ruleSet, _errors);
-                if (RequestMapper.MapRole(c.Role, $"{path}.role", ctx) is { } role)
-                    claims.Add(new YearClaim(c.CompanyId, c.WorkId, role, share));
+                var role = RequestMapper.MapRole(c.Role, path + ".role", ctx);
+                Rooted(_errors, mark, index, "claim");
+                if (role is not null) claims.Add(new YearClaim(c.CompanyId, c.WorkId, role, share));
             }
             _claims.Clear();
             if (_errors.Count > 0) throw new InvalidRequestException(_errors);
@@ -194,10 +213,12 @@ public static class AllocationMapper
                 };
         }
 
-        private YearWork? Work(V1.AllocationWork w, string path, DateOnly? firstExploitation, MapContext ctx)
+        /// <summary>A work of the year, its fields' paths under <see cref="Item"/>.</summary>
+        private YearWork? Work(V1.AllocationWork w, DateOnly? firstExploitation, MapContext ctx)
         {
+            const string path = Item;
             void Error(string field, string description) => _workErrors.Add(new FieldError(field, description));
-            var work = RequestMapper.MapWork(w.Work, $"{path}.work", ctx);
+            var work = RequestMapper.MapWork(w.Work, path + ".work", ctx);
             if (work is null) return null;
             if (work.Id.Length == 0) Error($"{path}.work.id", "a work needs its id (claims name it)");
             if (!w.HasEligible) Error($"{path}.eligible", "say whether the work is eligible (art. 5.1: Italian nationality, deposit, tax-credit requirements, type)");
@@ -393,7 +414,9 @@ public static class AllocationMapper
     private static (string Before, string WorkCut, string CompanyCut, string Exact) Cuts(decimal before, decimal workCut, decimal companyCut, decimal exact)
     {
         var (b, w, c, e) = Account.Written(before, workCut, companyCut, exact);
-        return (Dec(b), Dec(w), Dec(c), Dec(e));
+        // Uncapped (most claims): the exact amount is the amount before the caps, written once.
+        var written = Dec(b);
+        return (written, Dec(w), Dec(c), e == b ? written : Dec(e));
     }
 
     private static V1.CompanyStatement Company(CompanyOutcome c)
@@ -445,11 +468,19 @@ public static class AllocationMapper
                 ShortFilmsPool = c.ShortFilmsPool, BeforeCaps = before, CutByWorkCap = workCut, CutByCompanyCap = companyCut,
             });
         }
-        for (var i = 0; i < w.AuthorShares.Count; i++)
+        if (w.AuthorShares is AuthorShares same)
         {
-            var a = w.AuthorShares[i];
-            s.AuthorShares.Add(new V1.AuthorShare { Category = a.Category, Percent = Dec(a.Percent), Amount = Money(a.Amount), Citation = a.Citation });
+            // Every category the same percent and amount: each written once.
+            var (d, percent, amount) = (same.Definition, Dec(same.Definition.Percent), Money(same.Amount));
+            for (var i = 0; i < d.Categories.Count; i++)
+                s.AuthorShares.Add(new V1.AuthorShare { Category = d.Categories[i], Percent = percent, Amount = amount, Citation = d.Citation });
         }
+        else
+            for (var i = 0; i < w.AuthorShares.Count; i++)
+            {
+                var a = w.AuthorShares[i];
+                s.AuthorShares.Add(new V1.AuthorShare { Category = a.Category, Percent = Dec(a.Percent), Amount = Money(a.Amount), Citation = a.Citation });
+            }
         return s;
     }
 }

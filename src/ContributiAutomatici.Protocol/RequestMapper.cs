@@ -223,6 +223,9 @@ public static class RequestMapper
         }
         var role = (M.Role)(int)r.Role;
         if (ctx.RuleSetKnown && !ctx.RuleSet.Roles.Contains(role)) errors.Add(new FieldError(path.Text("role"), $"rule set {ctx.RuleSet.Id} has no {r.Role} column"));
+        // A role without facts of its own (most claims of a year): one instance per role, as each would be made (it is immutable).
+        if (r.ContractSignedOn is null && r.DistributionCost.Length == 0 && r.ForeignSales.Count == 0 && r.HomeEntertainmentSales.Count == 0)
+            return PlainRoles[(int)role];
         return new M.RoleInput(role, Date(r.ContractSignedOn, path, "contract_signed_on", errors),
             Amount(r.DistributionCost, path, "distribution_cost", errors))
         {
@@ -230,6 +233,10 @@ public static class RequestMapper
             HomeEntertainmentSales = Results(r.HomeEntertainmentSales, "home_entertainment_sales", path, ctx, DatedAmount),
         };
     }
+
+    /// <summary>Each role without facts of its own, by its value.</summary>
+    private static readonly M.RoleInput[] PlainRoles =
+        [.. Enumerable.Range(0, (int)Enum.GetValues<M.Role>().Max() + 1).Select(i => new M.RoleInput((M.Role)i))];
 
     private static M.DatedAmount? DatedAmount(V1.DatedAmount e, FieldPath p, MapContext ctx) =>
         ResultDate(e.Date, p, ctx.Errors) is { } d ? new M.DatedAmount(d, Amount(e.Amount, p, "amount", ctx.Errors, required: true) ?? 0) : null;

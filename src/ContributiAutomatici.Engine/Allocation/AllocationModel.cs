@@ -117,16 +117,38 @@ public sealed class ClaimOutcome
     internal readonly int Quota;          // its quota's position in the manifest
     internal readonly bool ShortFilm;
     internal IReadOnlyList<string>[]? CapNames; // shared by every part: none, work cap, company cap, both
-    internal decimal AfterWorkCap;        // after the work cap, before the company cap
+    internal decimal AfterWorkCap;        // after the work cap, before the company cap (scratch while the company caps are split)
     internal decimal WorkCapShare;        // its pro-rata share of its work's cap
     internal decimal CompanyCapShare;     // its company's cap in its pool
-    internal decimal Nominal;             // scratch of the pool's solution: an amount at the nominal point value
     internal readonly int Work;           // its work's position in the year's works (id order): the key the pools group by
     internal readonly int Company;        // its company's position in the year's companies (id order): the key the pools group by
     internal int Order;                   // its position among its work's parts before they are sorted
 }
 
 public sealed record AuthorShareOutcome(string Category, decimal Percent, decimal Amount, string Citation);
+
+/// <summary>
+/// A work's authors' shares: one per category the rule set names, each the same percent and amount (the share of what its
+/// producers were credited). One object per work; each <see cref="AuthorShareOutcome"/> is made when read.
+/// </summary>
+public sealed class AuthorShares(AuthorsSharesDefinition definition, decimal amount) : IReadOnlyList<AuthorShareOutcome>
+{
+    public AuthorsSharesDefinition Definition { get; } = definition;
+
+    /// <summary>Each category's amount (the same for all).</summary>
+    public decimal Amount { get; } = amount;
+
+    public int Count => Definition.Categories.Count;
+
+    public AuthorShareOutcome this[int index] => new(Definition.Categories[index], Definition.Percent, Amount, Definition.Citation);
+
+    public IEnumerator<AuthorShareOutcome> GetEnumerator()
+    {
+        for (var i = 0; i < Count; i++) yield return this[i];
+    }
+
+    System.Collections.IEnumerator System.Collections.IEnumerable.GetEnumerator() => GetEnumerator();
+}
 
 public sealed record WorkOutcome(string Id, string Title, bool ScoredHere, decimal Amount, IReadOnlyList<ClaimOutcome> Claims,
     IReadOnlyList<AuthorShareOutcome> AuthorShares)

@@ -26,24 +26,28 @@ public static class Allocator
             $"rule set {def.Id} has no 'allocation' block in its manifest: it can score, not allocate");
         var excess = input.ExcessOverride ?? a.DefaultExcess;
 
-        var companies = input.Companies.OrderBy(c => c.Id, Ord).ToList();
-        var companyById = companies.ToDictionary(c => c.Id, Ord);
-        var works = input.Works.OrderBy(w => w.Work.Id, Ord).ToList();
+        var companies = Sorted(input.Companies, static (x, y) => Ord.Compare(x.Id, y.Id));
+        var works = Sorted(input.Works, static (x, y) => Ord.Compare(x.Work.Id, y.Work.Id));
         var companyIndex = new Dictionary<string, int>(companies.Count, Ord);
-        for (var i = 0; i < companies.Count; i++) companyIndex[companies[i].Id] = i;
-        var claims = input.Claims.OrderBy(c => c.CompanyId, Ord).ThenBy(c => c.WorkId, Ord).ThenBy(c => c.Role.Role)
-            .ThenBy(c => c.SharePercent).ToList();
+        for (var i = 0; i < companies.Count; i++) companyIndex.Add(companies[i].Id, i); // a company given twice throws, as ever
+        var claims = Sorted(input.Claims, static (x, y) =>
+        {
+            var c = Ord.Compare(x.CompanyId, y.CompanyId);
+            if (c == 0) c = Ord.Compare(x.WorkId, y.WorkId);
+            if (c == 0) c = ((int)x.Role.Role).CompareTo((int)y.Role.Role); // as ints: Enum.CompareTo(object) boxes
+            return c != 0 ? c : x.SharePercent.CompareTo(y.SharePercent);
+        });
 
         var exclusions = new List<Exclusion>();
         // Art. 5.2-5.6, 5.10: each work's and claim's dated results that do not count in this year, kept out with their article.
         (works, claims) = ResultAdmission.Admit(def, input.ApplicationYear, works, claims, exclusions);
-        var workById = works.ToDictionary(w => w.Work.Id, Ord);
         var workIndex = new Dictionary<string, int>(works.Count, Ord);
-        for (var i = 0; i < works.Count; i++) workIndex[works[i].Work.Id] = i;
+        for (var i = 0; i < works.Count; i++) workIndex.Add(works[i].Work.Id, i); // a work given twice throws, as ever
         // Art. 2.f-h: each work's category on its recognition date, from the rule set's lists (or a golden case's test lists).
         var classifier = input.Coproductions ?? rs.Coproductions;
-        var categories = works.ToDictionary(w => w.Work.Id, w => classifier.Classify(w.Work), Ord);
-        var admitted = Admit(claims, companyById, workById, categories, input.ApplicationYear, a, exclusions);
+        var categories = new CoproductionStatus[works.Count]; // by the work's index
+        for (var i = 0; i < works.Count; i++) categories[i] = classifier.Classify(works[i].Work);
+        var admitted = Admit(claims, companies, companyIndex, works, workIndex, categories, input.ApplicationYear, a, exclusions);
 
         // ---- points per paying quota
         var quotas = def.Quotas;
@@ -60,7 +64,7 @@ public static class Allocator
         {
             var (w, company) = (workIndex[c.WorkId], companyIndex[c.CompanyId]);
             var yw = works[w];
-            foreach (var (quotaId, points) in scoring.PointsOf(yw, c, flags))
+            foreach (var (quotaId, points) in scoring.PointsOf(yw, w, works.Count, c, flags))
             {
                 var p = points * c.SharePercent / 100m;
                 if (p != 0m && pays.Contains(quotaId))
@@ -75,6 +79,7 @@ public static class Allocator
         // The caps a claim's line names: one list per combination, shared by every line (a year has some 100,000).
         string workCapName = $"work cap ({a.WorkCap.Citation})", companyCapName = $"company cap ({a.CompanyCap.Citation})";
         IReadOnlyList<string>[] capsOf = [[], [workCapName], [companyCapName], [workCapName, companyCapName]];
+        Scratch? scratch = null;
         foreach (var q in quotas)
         {
             var r = resources[q.Id];
@@ -85,7 +90,7 @@ public static class Allocator
                 continue;
             }
             var pool = new Pool(parts[q.Id], r, r * a.WorkCap.Value / 100m, r * a.CompanyCap.Value / 100m, q.ShortFilmsLimitPercent, excess,
-                works.Count, companies.Count);
+                scratch ??= new Scratch(works.Count, companies.Count));
             pool.Solve();
             var rounding = Round(pool, r);
             foreach (var (companyId, group, exact, amount, giveBack) in rounding.Companies)
@@ -162,20 +167,20 @@ public static class Allocator
                 amount += p.Exact;
                 if (a.AuthorsShares is { } roles && roles.Roles.Contains(p.Role)) producers += p.Exact;
             }
-            if (count > 1) Array.Sort(byWork, from, count, ByClaim);
+            if (count > 1) byWork.AsSpan(from, count).Sort(ByClaim); // a Comparison: no delegate made per sort, as an IComparer's
             IReadOnlyList<AuthorShareOutcome> shares = [];
             if (a.AuthorsShares is { } au && producers > 0)
             {
                 var share = Math.Round(producers * au.Percent / 100m, 2, MidpointRounding.AwayFromZero);
-                shares = [.. au.Categories.Select(cat => new AuthorShareOutcome(cat, au.Percent, share, au.Citation))];
+                shares = new AuthorShares(au, share);
             }
             var f = flags.GetValueOrDefault(yw.Work.Id);
             workOutcomes.Add(new WorkOutcome(yw.Work.Id, yw.Work.Title, yw.Given is null, Math.Round(amount, 2, MidpointRounding.AwayFromZero),
                 count == 0 ? [] : (IReadOnlyList<Part>)new ArraySegment<Part>(byWork, from, count), shares)
             {
-                ProvisionalRows = f.Provisional?.ToList() ?? [], MissingRows = f.Missing?.ToList() ?? [],
+                ProvisionalRows = f.Provisional?.ToArray() ?? [], MissingRows = f.Missing?.ToArray() ?? [],
                 // A national work's statement carries no category (a year's statements stay as small as they were).
-                Coproduction = categories[yw.Work.Id] is { Category: not CoproductionCategory.National } status ? status : null,
+                Coproduction = categories[i] is { Category: not CoproductionCategory.National } status ? status : null,
             });
         }
 
@@ -205,21 +210,39 @@ public static class Allocator
         };
     }
 
+    /// <summary>
+    /// The items in the order of <paramref name="compare"/>, ties in their order (a stable sort, as LINQ's OrderBy): one array of
+    /// indexes sorted, no key arrays.
+    /// </summary>
+    private static List<T> Sorted<T>(IReadOnlyList<T> items, Comparison<T> compare)
+    {
+        var order = new int[items.Count];
+        for (var i = 0; i < order.Length; i++) order[i] = i;
+        Array.Sort(order, (i, j) =>
+        {
+            var c = compare(items[i], items[j]);
+            return c != 0 ? c : i.CompareTo(j);
+        });
+        var sorted = new List<T>(order.Length);
+        foreach (var i in order) sorted.Add(items[i]);
+        return sorted;
+    }
+
     /// <summary>A credit's lines: by work id, then role (a company's parts in a quota are one per work and role).</summary>
     private static readonly Comparison<Part> ByWorkAndRole = (x, y) =>
     {
         var c = Ord.Compare(x.WorkId, y.WorkId);
-        return c != 0 ? c : x.Role.CompareTo(y.Role);
+        return c != 0 ? c : ((int)x.Role).CompareTo((int)y.Role);
     };
 
     /// <summary>A work's claims: by company, role and quota; ties (two shares of a role) in the order of its parts.</summary>
-    private static readonly Comparer<Part> ByClaim = Comparer<Part>.Create((x, y) =>
+    private static readonly Comparison<Part> ByClaim = (x, y) =>
     {
         var c = Ord.Compare(x.CompanyId, y.CompanyId);
-        if (c == 0) c = x.Role.CompareTo(y.Role);
+        if (c == 0) c = ((int)x.Role).CompareTo((int)y.Role);
         if (c == 0) c = x.Quota.CompareTo(y.Quota);
         return c != 0 ? c : x.Order.CompareTo(y.Order);
-    });
+    };
 
     /// <summary>Per company, the works it claims, in id order, from the claims sorted by company and work.</summary>
     private static Dictionary<string, IReadOnlyList<string>> WorksClaimed(List<YearClaim> claims)
@@ -256,20 +279,22 @@ public static class Allocator
     /// company; a work that cannot compete (art. 5.1, 5.3, 5.8) once, as a work; what depends on the role or the work
     /// (ATECO code, independence, net worth, rights shares) claim by claim. Each with its article; the rest counts.
     /// </summary>
-    private static List<YearClaim> Admit(List<YearClaim> claims, Dictionary<string, Applicant> companies,
-        Dictionary<string, YearWork> works, Dictionary<string, CoproductionStatus> categories, int year, AllocationDefinition a,
-        List<Exclusion> exclusions)
+    /// <param name="companies">The year's companies in id order; <paramref name="companyIndex"/> their positions by id.</param>
+    /// <param name="works">The year's works in id order; <paramref name="workIndex"/> their positions, <paramref name="categories"/> their categories.</param>
+    private static List<YearClaim> Admit(List<YearClaim> claims, List<Applicant> companies, Dictionary<string, int> companyIndex,
+        List<YearWork> works, Dictionary<string, int> workIndex, CoproductionStatus[] categories, int year,
+        AllocationDefinition a, List<Exclusion> exclusions)
     {
         var outCompanies = new HashSet<string>(Ord);
-        foreach (var c in companies.Values.OrderBy(c => c.Id, Ord))
+        foreach (var c in companies)
             if (!c.EeaSeat)
             {
                 outCompanies.Add(c.Id);
                 exclusions.Add(new Exclusion(c.Id, "", null, "", a.EeaSeatCitation, "registered office outside the European Economic Area: none of its claims counts"));
             }
         var outWorks = new HashSet<string>(Ord);
-        foreach (var yw in works.Values.OrderBy(w => w.Work.Id, Ord))
-            if (WorkReason(yw, categories[yw.Work.Id], year, a) is { } why)
+        for (var i = 0; i < works.Count; i++)
+            if (works[i] is var yw && WorkReason(yw, categories[i], year, a) is { } why)
             {
                 outWorks.Add(yw.Work.Id);
                 exclusions.Add(new Exclusion("", yw.Work.Id, null, "", why.Article, why.Reason + ": it counts for no claimant"));
@@ -281,11 +306,25 @@ public static class Allocator
             if (claims[i].Role.Role == claims[i - 1].Role.Role && Ord.Equals(claims[i].CompanyId, claims[i - 1].CompanyId) &&
                 Ord.Equals(claims[i].WorkId, claims[i - 1].WorkId))
                 twice[i] = twice[i - 1] = true;
-        var shares = new Dictionary<(string, Role), decimal>(claims.Count);
-        foreach (var c in claims)
+        // The shares of each work in each role, added in the claims' order: the claims' indexes sorted by work, role and index
+        // (one key each, no dictionary); a claim whose work and role add up to over 100% keeps the sum.
+        var key = new long[claims.Count];
+        var order = new int[claims.Count];
+        var slots = (long)Scoring.RoleSlots * claims.Count;
+        for (var i = 0; i < claims.Count; i++)
         {
-            ref var sum = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(shares, (c.WorkId, c.Role.Role), out var existed);
-            sum = existed ? sum + c.SharePercent : c.SharePercent;
+            // (A claim on a work not given, which only a caller of the engine can make, fails below as it did: its key is past the works'.)
+            key[i] = (workIndex.TryGetValue(claims[i].WorkId, out var w) ? w : workIndex.Count) * slots + (long)claims[i].Role.Role * claims.Count + i;
+            order[i] = i;
+        }
+        Array.Sort(key, order);
+        Dictionary<int, decimal>? over = null;
+        for (int from = 0, to; from < order.Length; from = to)
+        {
+            var sum = claims[order[from]].SharePercent;
+            for (to = from + 1; to < order.Length && key[to] / claims.Count == key[from] / claims.Count; to++) sum += claims[order[to]].SharePercent;
+            if (sum > 100m)
+                for (var k = from; k < to; k++) (over ??= [])[order[k]] = sum;
         }
         var atecoAdmitted = new Dictionary<(string, Role), bool>();
         var admitted = new List<YearClaim>(claims.Count);
@@ -293,10 +332,10 @@ public static class Allocator
         {
             var c = claims[i];
             if (outCompanies.Contains(c.CompanyId) || outWorks.Contains(c.WorkId)) continue;
-            var why = ClaimReason(companies[c.CompanyId], c.Role.Role, works[c.WorkId].Work, a, atecoAdmitted);
+            var why = ClaimReason(companies[companyIndex[c.CompanyId]], c.Role.Role, works[workIndex[c.WorkId]].Work, a, atecoAdmitted);
             if (why is null && twice[i])
                 why = (a.RightsSharesCitation, "the company claims this work in this role twice");
-            if (why is null && shares[(c.WorkId, c.Role.Role)] is var sum && sum > 100m)
+            if (why is null && over is not null && over.TryGetValue(i, out var sum))
                 why = (a.RightsSharesCitation, $"the rights shares claimed on this work in this role add up to {Dec(sum)}%, over 100%");
             if (why is { } w) exclusions.Add(new Exclusion(c.CompanyId, c.WorkId, c.Role.Role, "", w.Article, w.Reason));
             else admitted.Add(c);
@@ -367,16 +406,19 @@ public static class Allocator
         private readonly PointTotals _totals = new();
         private readonly RoleInput[] _one = new RoleInput[1];
         // A claim without facts of its own (a producer's, say) scores the same as any other of its work and role: once.
-        private readonly Dictionary<(string, Role), (string QuotaId, decimal Points)[]> _cache = new();
+        // By the work's index in the year and the role's value: an array, not a dictionary of (id, role) keys.
+        public static readonly int RoleSlots = (int)Enum.GetValues<Role>().Max() + 1;
+        private (string QuotaId, decimal Points)[]?[]? _cache;
 
-        public (string QuotaId, decimal Points)[] PointsOf(YearWork yw, YearClaim c,
+        public (string QuotaId, decimal Points)[] PointsOf(YearWork yw, int work, int works, YearClaim c,
             Dictionary<string, (SortedSet<string> Provisional, SortedSet<string> Missing)> flags)
         {
             if (yw.Given is { } given)
                 return [.. given.Where(g => g.Role == c.Role.Role).GroupBy(g => g.QuotaId, Ord).Select(g => (g.Key, g.Sum(x => x.Points)))];
             var plain = c.Role.ContractSignedOn is null && c.Role.DistributionCost is null && c.Role.ForeignSales.Count == 0 &&
                         c.Role.HomeEntertainmentSales.Count == 0;
-            if (plain && _cache.TryGetValue((yw.Work.Id, c.Role.Role), out var known)) return known;
+            var slot = work * RoleSlots + (int)c.Role.Role;
+            if (plain && (_cache ??= new (string, decimal)[]?[works * RoleSlots])[slot] is { } known) return known;
             _one[0] = c.Role;
             rs.ScoreTotals(yw.Work, _one, _totals);
             var role = c.Role.Role;
@@ -395,7 +437,7 @@ public static class Allocator
             n = 0;
             for (var q = 0; q < ids.Count; q++)
                 if (_totals.Quota(role, q) is var v && decimal.Sign(v) != 0) points[n++] = (ids[q], v);
-            if (plain) _cache[(yw.Work.Id, role)] = points;
+            if (plain) _cache![slot] = points;
             return points;
         }
     }
@@ -448,26 +490,33 @@ public static class Allocator
         private readonly int[] _start;   // group g: _members[_start[g].._start[g + 1]]
         private readonly int[] _members; // indexes into the list
 
-        public Groups(List<Part> parts, bool byWork, int keys)
+        /// <param name="groupOf">Scratch of the year's keys (works or companies), every entry -1: left so.</param>
+        public Groups(List<Part> parts, bool byWork, int[] groupOf)
         {
             _parts = parts;
-            var groupOf = new int[keys];
-            Array.Fill(groupOf, -1);
-            var keyOf = new int[keys];
-            var start = new int[keys + 1]; // counts first, then where each group starts
             var groups = 0;
             for (var i = 0; i < parts.Count; i++)
             {
                 var key = byWork ? parts[i].Work : parts[i].Company;
-                if (groupOf[key] < 0) keyOf[groupOf[key] = groups++] = key;
+                if (groupOf[key] < 0) groupOf[key] = groups++;
+            }
+            var keyOf = new int[groups];
+            var start = new int[groups + 1]; // counts first, then where each group starts
+            for (var i = 0; i < parts.Count; i++)
+            {
+                var key = byWork ? parts[i].Work : parts[i].Company;
+                keyOf[groupOf[key]] = key;
                 start[groupOf[key] + 1]++;
             }
-            Keys = keyOf[..groups];
+            Keys = keyOf;
             for (var g = 0; g < groups; g++) start[g + 1] += start[g];
-            _start = start;
-            var next = start[..groups];
             _members = new int[parts.Count];
-            for (var i = 0; i < parts.Count; i++) _members[next[groupOf[byWork ? parts[i].Work : parts[i].Company]]++] = i;
+            // Each group filled from its start (which moves to the next group's), then the starts moved back.
+            for (var i = 0; i < parts.Count; i++) _members[start[groupOf[byWork ? parts[i].Work : parts[i].Company]]++] = i;
+            for (var g = groups; g > 0; g--) start[g] = start[g - 1];
+            start[0] = 0;
+            _start = start;
+            foreach (var key in keyOf) groupOf[key] = -1;
         }
 
         /// <summary>Each group's key, in the order of first appearance.</summary>
@@ -495,6 +544,27 @@ public static class Allocator
     }
 
     /// <summary>
+    /// Arrays by the year's work and company indexes, made once per allocation and lent to each pool in turn (a pool is solved
+    /// before the next starts): the groups' numbering (every entry -1 between uses), each work's points, the flags of the water level and of the nominal cuts.
+    /// </summary>
+    private sealed class Scratch(int works, int companies)
+    {
+        public int[] WorkGroup { get; } = Minus1(works);
+        public int[] CompanyGroup { get; } = Minus1(companies);
+        public decimal[] WorkPoints { get; } = new decimal[works];
+        public bool[] FrozenWorks { get; } = new bool[works];
+        public bool[] FrozenCompanies { get; } = new bool[companies];
+        public bool[] WorkOver { get; } = new bool[works]; // the nominal cuts: whether each work is over its cap
+
+        private static int[] Minus1(int n)
+        {
+            var a = new int[n];
+            Array.Fill(a, -1);
+            return a;
+        }
+    }
+
+    /// <summary>
     /// The money of one paying quota (reading guide 2 and 7): point value, the short-film limit as two pools, the
     /// per-work then per-company caps, and the excess policy. Amount of a part at point value v:
     /// min(points x v, its share of the work cap), then scaled down to its company's cap.
@@ -505,18 +575,17 @@ public static class Allocator
         private readonly decimal resources, workCap, companyCap;
         private readonly decimal? shortsLimit;
         private readonly ExcessPolicy excess;
-        private readonly int _works, _companies; // how many of each the year has (the keys of the groups)
+        private readonly Scratch _scratch; // the year's arrays by work and company, shared by the pools (solved one at a time)
 
-        /// <param name="works">How many works the year has: a part's <see cref="Part.Work"/> is below it.</param>
-        /// <param name="companies">How many companies the year has: a part's <see cref="Part.Company"/> is below it.</param>
+        /// <param name="scratch">The year's arrays by work and company: a part's <see cref="Part.Work"/> and <see cref="Part.Company"/> index them.</param>
         public Pool(List<Part> parts, decimal resources, decimal workCap, decimal companyCap, decimal? shortsLimit, ExcessPolicy excess,
-            int works, int companies)
+            Scratch scratch)
         {
             (this.parts, this.resources, this.workCap, this.companyCap, this.shortsLimit, this.excess) =
                 (parts, resources, workCap, companyCap, shortsLimit, excess);
             // Each part's work and company as the year's index of it (set when the part is made), so the pool groups by arrays
             // instead of hashing ids.
-            (_works, _companies) = (works, companies);
+            _scratch = scratch;
         }
 
         public IReadOnlyList<Part> Parts => parts;
@@ -535,13 +604,14 @@ public static class Allocator
         private Groups? _all, _allByWork;
 
         /// <summary>All the pool's parts by company: the groups rounding and the credits read.</summary>
-        public Groups Companies => _all ??= new(parts, byWork: false, _companies);
+        public Groups Companies => _all ??= new(parts, byWork: false, _scratch.CompanyGroup);
 
         // All the pool's parts are grouped once each way (the groups read, never changed); a pool of a binding short-film limit
         // (part of them) is grouped when asked.
-        private Groups ByWork(List<Part> ps) => ReferenceEquals(ps, parts) ? _allByWork ??= new(ps, byWork: true, _works) : new(ps, byWork: true, _works);
+        private Groups ByWork(List<Part> ps) => ReferenceEquals(ps, parts)
+            ? _allByWork ??= new(ps, byWork: true, _scratch.WorkGroup) : new(ps, byWork: true, _scratch.WorkGroup);
 
-        private Groups ByCompany(List<Part> ps) => ReferenceEquals(ps, parts) ? Companies : new(ps, byWork: false, _companies);
+        private Groups ByCompany(List<Part> ps) => ReferenceEquals(ps, parts) ? Companies : new(ps, byWork: false, _scratch.CompanyGroup);
 
         private static decimal SumPoints(List<Part> ps)
         {
@@ -628,15 +698,14 @@ public static class Allocator
                 var workPoints = 0m;
                 foreach (var p in byWork[g]) workPoints += p.Points;
                 var amount = workPoints * v0;
-                var capped = Over(amount, workCap);
+                var capped = _scratch.WorkOver[byWork.Keys[g]] = Over(amount, workCap);
                 if (capped) w += amount - workCap;
-                foreach (var p in byWork[g]) p.Nominal = capped ? p.WorkCapShare : p.Points * v0;
             }
             var byCompany = ByCompany(ps);
             for (var g = 0; g < byCompany.Count; g++)
             {
                 var sum = 0m;
-                foreach (var p in byCompany[g]) sum += p.Nominal;
+                foreach (var p in byCompany[g]) sum += _scratch.WorkOver[p.Work] ? p.WorkCapShare : p.Points * v0; // at the nominal value
                 var cap = byCompany[g].First.CompanyCapShare;
                 if (Over(sum, cap)) c += sum - cap;
             }
@@ -654,7 +723,8 @@ public static class Allocator
             foreach (var (ps, r) in pools)
             {
                 var points = SumPoints(ps);
-                foreach (var p in ps) p.Nominal = points == 0 ? 0 : Math.Min(p.Points * (r / points), p.WorkCapShare);
+                // AfterWorkCap as scratch: the amount at the pool's nominal value after the work cap (SolvePool sets it for good).
+                foreach (var p in ps) p.AfterWorkCap = points == 0 ? 0 : Math.Min(p.Points * (r / points), p.WorkCapShare);
             }
             var byCompany = ByCompany(parts);
             for (var g = 0; g < byCompany.Count; g++)
@@ -664,9 +734,9 @@ public static class Allocator
                 // The company's amounts in each pool, each added in the list's order (as the groups of each pool add them).
                 foreach (var p in byCompany[g])
                 {
-                    total += p.Nominal;
-                    if (p.ShortFilmsPool) { shorts += p.Nominal; inShorts = true; }
-                    else { others += p.Nominal; inOthers = true; }
+                    total += p.AfterWorkCap;
+                    if (p.ShortFilmsPool) { shorts += p.AfterWorkCap; inShorts = true; }
+                    else { others += p.AfterWorkCap; inOthers = true; }
                 }
                 if (total == 0 || !(inShorts && inOthers)) continue;
                 decimal shortsCap = companyCap * shorts / total, othersCap = companyCap * others / total;
@@ -730,7 +800,8 @@ public static class Allocator
             if (points == 0) return 0;
             var v = r / points;
             var byWork = ByWork(ps);
-            var workPoints = new decimal[_works];
+            // The year's arrays: only this pool's works' entries are written, then read; the flags cleared first.
+            var workPoints = _scratch.WorkPoints;
             for (var g = 0; g < byWork.Count; g++)
             {
                 var sum = 0m;
@@ -740,8 +811,9 @@ public static class Allocator
             var companies = ByCompany(ps);
             // Under redistribute, whoever the water level froze is capped, also when it stopped exactly at the cap
             // because everyone was capped.
-            var frozenWorks = new bool[_works];
-            var frozenCompanies = new bool[_companies];
+            var (frozenWorks, frozenCompanies) = (_scratch.FrozenWorks, _scratch.FrozenCompanies);
+            Array.Clear(frozenWorks);
+            Array.Clear(frozenCompanies);
             if (excess == ExcessPolicy.Redistribute) v = WaterLevel(r, byWork.Keys, workPoints, companies, frozenWorks, frozenCompanies);
             for (var g = 0; g < companies.Count; g++)
             {

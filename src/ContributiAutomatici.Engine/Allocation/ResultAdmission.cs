@@ -145,18 +145,23 @@ public sealed class ResultAdmission
         List<YearWork> works, List<YearClaim> claims, List<Exclusion> excluded)
     {
         var firstExploitation = new Dictionary<string, DateOnly?>(works.Count, StringComparer.Ordinal);
+        // The judge depends on the year of the first exploitation only: one per such year (a year has a few), not per work and claim.
+        var judges = new Dictionary<int, ResultAdmission>();
+        ResultAdmission? unknown = null;
+        ResultAdmission Judge(DateOnly? first) => first is { } d
+            ? judges.TryGetValue(d.Year, out var j) ? j : judges[d.Year] = new ResultAdmission(rules, applicationYear, d)
+            : unknown ??= new ResultAdmission(rules, applicationYear);
         var admittedWorks = new List<YearWork>(works.Count);
         foreach (var yw in works)
         {
             firstExploitation.TryAdd(yw.Work.Id, yw.FirstExploitation);
-            var work = new ResultAdmission(rules, applicationYear, yw.FirstExploitation).Admit(yw.Work, excluded);
+            var work = Judge(yw.FirstExploitation).Admit(yw.Work, excluded);
             admittedWorks.Add(ReferenceEquals(work, yw.Work) ? yw : yw with { Work = work });
         }
         var admittedClaims = new List<YearClaim>(claims.Count);
         foreach (var c in claims)
         {
-            var role = new ResultAdmission(rules, applicationYear, firstExploitation.GetValueOrDefault(c.WorkId))
-                .Admit(c.Role, c.CompanyId, c.WorkId, excluded);
+            var role = Judge(firstExploitation.GetValueOrDefault(c.WorkId)).Admit(c.Role, c.CompanyId, c.WorkId, excluded);
             admittedClaims.Add(ReferenceEquals(role, c.Role) ? c : c with { Role = role });
         }
         return (admittedWorks, admittedClaims);
