@@ -50,8 +50,12 @@ internal static class RulesCommands
                              $"watching {rules.Root} (Ctrl+C ends)");
             stdout.Flush();
         }
-        Round(first, "start");
-        if (!Directory.Exists(first.Root)) return Program.InputError;
+        if (!Directory.Exists(first.Root))
+        {
+            Round(first, "start");
+            return Program.InputError;
+        }
+        // Watching before the first round: a file saved while a round runs is validated by the next one, never missed.
         using var changed = new SemaphoreSlim(0);
         using var watcher = new FileSystemWatcher(first.Root)
         {
@@ -63,7 +67,9 @@ internal static class RulesCommands
         watcher.Created += Changed;
         watcher.Deleted += Changed;
         watcher.Renamed += Changed;
+        watcher.Error += (_, _) => changed.Release(); // events lost (the kernel's queue overflowed): validate again to be sure
         watcher.EnableRaisingEvents = true;
+        Round(first, "start");
         while (true)
         {
             changed.Wait();

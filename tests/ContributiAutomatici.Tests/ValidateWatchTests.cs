@@ -23,7 +23,11 @@ public sealed class ValidateWatchTests
         var stdout = new BlockingCollection<string>();
         var stderr = new ConcurrentQueue<string>();
         using var p = new Process { StartInfo = psi };
-        p.OutputDataReceived += (_, e) => { if (e.Data is { } line) stdout.Add(line); };
+        p.OutputDataReceived += (_, e) =>
+        {
+            if (e.Data is { } line) stdout.Add(line);
+            else stdout.CompleteAdding(); // the process ended: a round waited for fails now, with what it printed
+        };
         p.ErrorDataReceived += (_, e) => { if (e.Data is { } line) stderr.Enqueue(line); };
         p.Start();
         p.BeginOutputReadLine();
@@ -39,7 +43,7 @@ public sealed class ValidateWatchTests
                     lines.Add(line);
                     if (line.StartsWith("watch: ", StringComparison.Ordinal)) return lines;
                 }
-                throw new TimeoutException("no round in 180 s; stdout so far:\n" + string.Join("\n", lines) + "\nstderr:\n" + string.Join("\n", stderr));
+                throw new TimeoutException($"no round in 180 s (exited: {p.HasExited}); stdout so far:\n" + string.Join("\n", lines) + "\nstderr:\n" + string.Join("\n", stderr));
             }
 
             var start = Round();
