@@ -131,7 +131,7 @@ public static class Program
         Console.WriteLine();
         Console.WriteLine(report);
         Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(output))!);
-        await File.WriteAllTextAsync(output, report, ct);
+        await File.WriteAllTextAsync(output, report + NotesAfterReport(output), ct);
         Console.WriteLine($"written to {Path.GetFullPath(output)}");
         await app.StopAsync(CancellationToken.None);
         return 0;
@@ -379,6 +379,19 @@ public static class Program
         sb.AppendLine("  either more throughput than 2 shared cores give or less concurrency (at 4 concurrent calls p99 is about 2 ms).");
         sb.AppendLine("- Figures vary by about 30% between runs on this shared machine; the load average above says how busy it was.");
         return sb.ToString();
+    }
+
+    /// <summary>
+    /// The notes written by hand below the report in <paramref name="output"/> (every section after "Reading the figures"),
+    /// kept when the report above them is written again; "" when there are none.
+    /// </summary>
+    private static string NotesAfterReport(string output)
+    {
+        if (!File.Exists(output)) return "";
+        var old = File.ReadAllText(output);
+        var reading = old.IndexOf("## Reading the figures", StringComparison.Ordinal);
+        var notes = reading < 0 ? -1 : old.IndexOf("\n## ", reading, StringComparison.Ordinal);
+        return notes < 0 ? "" : old[notes..];
     }
 
     private static string Configuration =>
