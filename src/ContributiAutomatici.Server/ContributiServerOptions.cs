@@ -61,7 +61,7 @@ public sealed class ContributiServerOptions
     /// </summary>
     public string ReformCompiler { get; set; } = Engine.Loading.ReformCompilerModes.Worker;
 
-    /// <summary>Most reform compiler workers at a time (each compiles one reform at a time; other requests wait). Default 1.
+    /// <summary>Most reform compiler workers at a time (each compiles up to one rule set per processor side by side; other requests wait). Default 1.
     /// Config <c>Contributi:ReformWorkers</c>.</summary>
     public int ReformWorkers { get; set; } = 1;
 

@@ -167,6 +167,51 @@ public sealed class ReformWorkerTests
         }
     }
 
+    /// <summary>
+    /// The rule sets of one load (a reload after an expression edit: the version and each combination of its overlays) compile
+    /// side by side in one worker, as they do in-process (issue 27 item 5), into the very rule sets compiled here.
+    /// </summary>
+    [Fact]
+    public void The_rule_sets_of_one_load_compile_side_by_side_in_one_worker()
+    {
+        var (file, arguments) = ContributiAutomatici.Server.ContributiServer.ReformWorkerCommand();
+        using var workers = new ContributiAutomatici.Engine.Loading.ReformWorkers(file, arguments, maxWorkers: 1,
+            idle: TimeSpan.FromSeconds(60), timeout: TimeSpan.FromSeconds(120), perWorker: 2);
+        var cache = Path.Combine(Path.GetTempPath(), "contributi-it-cache-" + Guid.NewGuid().ToString("N")[..8]);
+        try
+        {
+            // Nothing shipped, nothing cached: every rule set is compiled, each by the worker.
+            var viaWorker = ContributiAutomatici.Engine.Loading.RuleCatalog.Load(TestRules.Folder,
+                new ContributiAutomatici.Engine.Compiling.RuleCompileOptions { CacheDirectory = cache, ShippedDirectory = null, Emit = workers.Emit });
+            var here = TestRules.Catalog;
+            Assert.Equal(here.RuleSets.Count, viaWorker.RuleSets.Count);
+            Assert.Equal(1, workers.Started);
+            Assert.Equal(here.RuleSets.Count, workers.Compilations);
+            Assert.Equal(0, workers.Failures);
+            Assert.Equal(2, workers.PeakInFlight);
+
+            // The same rule sets: the same hashes, and the same answer to the same request under each.
+            var request = Examples.FirstFeature();
+            foreach (var rs in here.RuleSets)
+            {
+                var other = Assert.Single(viaWorker.RuleSets, x => x.Id == rs.Id);
+                Assert.Equal(rs.ContentHash, other.ContentHash);
+                request.RuleSetId = rs.Definition.BaseId;
+                request.WithOverlays.Clear();
+                request.WithoutOverlays.Clear();
+                request.WithOverlays.Add(rs.Definition.AppliedOverlays);
+                foreach (var o in here.OverlaysOf(rs.Definition.BaseId).Select(o => o.Id).Except(rs.Definition.AppliedOverlays)) request.WithoutOverlays.Add(o);
+                Assert.Equal(ContributiAutomatici.Protocol.ResponseMapper.Score(ContributiAutomatici.Protocol.RequestMapper.Map(request, here)),
+                    ContributiAutomatici.Protocol.ResponseMapper.Score(ContributiAutomatici.Protocol.RequestMapper.Map(request, viaWorker)));
+            }
+        }
+        finally
+        {
+            try { Directory.Delete(cache, recursive: true); }
+            catch (IOException) { }
+        }
+    }
+
     private static async Task<BadRequest.Types.FieldViolation> Refused(ScoringService.ScoringServiceClient client, string yaml)
     {
         var ex = await Assert.ThrowsAsync<RpcException>(() =>

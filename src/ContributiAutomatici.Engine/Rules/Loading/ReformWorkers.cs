@@ -26,13 +26,17 @@ public static class ReformCompilerModes
 /// (file, line, column, message: a refused reform names its own line as when compiled in-process). The server verifies the image
 /// (<see cref="RuleAssemblyVerifier"/>, as for a cached one) and loads it into a collectible load context
 /// (<see cref="ReformCache"/>): Roslyn's assemblies, its JIT-compiled code and its garbage stay in the worker. At most
-/// <see cref="MaxWorkers"/> workers compile at a time (the other requests wait for one); a worker idle for <see cref="Idle"/>
-/// exits (its memory returned to the system); one that crashes or takes longer than <see cref="Timeout"/> fails that request
-/// only (<see cref="ReformCompilerException"/>) and is replaced by a fresh one at the next. <see cref="Stop"/> ends them all.
+/// <see cref="MaxWorkers"/> workers run at a time, each compiling up to <see cref="PerWorker"/> definitions side by side (the
+/// rule sets of one reload, the version and each combination of its overlays, compile in parallel as in-process: issue 27 item 5;
+/// further requests wait); a worker idle for <see cref="Idle"/> exits (its memory returned to the system); one that crashes or
+/// takes longer than <see cref="Timeout"/> fails the requests it was compiling (<see cref="ReformCompilerException"/>) and is
+/// replaced by a fresh one at the next. <see cref="Stop"/> ends them all.
+/// <para>The frames between the server and a worker carry a request number: the worker answers each request when it is
+/// compiled, in any order, and the server hands each answer to the request it belongs to.</para>
 /// </summary>
 public sealed class ReformWorkers : IDisposable
 {
-    private const string Magic = "contributi-reform-worker/1";
+    private const string Magic = "contributi-reform-worker/2";
     private const byte ImageReply = 0, ErrorsReply = 1, FailureReply = 2;
 
     /// <summary>Largest frame read from either side (a definition or an image is well under a few MB).</summary>
@@ -43,10 +47,11 @@ public sealed class ReformWorkers : IDisposable
     private readonly Action<string> _log;
     private readonly SemaphoreSlim _slots;
     private readonly object _gate = new();
-    private readonly Stack<Worker> _idle = new();
-    private readonly HashSet<Worker> _all = [];
+    private readonly object _starting = new();
+    private readonly List<Worker> _all = [];
     private readonly Timer _reaper;
     private long _started, _compilations, _failures;
+    private int _peakInFlight;
 
     /// <param name="fileName">The program a worker runs (the server's executable, or dotnet).</param>
     /// <param name="arguments">Its arguments (the server's dll if <paramref name="fileName"/> is dotnet, then the worker switch).</param>
@@ -54,20 +59,27 @@ public sealed class ReformWorkers : IDisposable
     /// <param name="idle">A worker unused this long exits.</param>
     /// <param name="timeout">Longest compilation: a worker still at it is killed and the request fails.</param>
     /// <param name="log">Where a worker's failure is told (with what it wrote to its stderr).</param>
-    public ReformWorkers(string fileName, IReadOnlyList<string> arguments, int maxWorkers, TimeSpan idle, TimeSpan timeout, Action<string>? log = null)
+    /// <param name="perWorker">Most definitions one worker compiles side by side (0: one per processor of the machine).</param>
+    public ReformWorkers(string fileName, IReadOnlyList<string> arguments, int maxWorkers, TimeSpan idle, TimeSpan timeout, Action<string>? log = null,
+        int perWorker = 0)
     {
         _fileName = fileName;
         _arguments = arguments;
         MaxWorkers = Math.Max(1, maxWorkers);
+        PerWorker = perWorker > 0 ? perWorker : Math.Max(1, Environment.ProcessorCount);
         Idle = idle > TimeSpan.Zero ? idle : TimeSpan.FromSeconds(1);
         Timeout = timeout > TimeSpan.Zero ? timeout : TimeSpan.FromSeconds(1);
         _log = log ?? (_ => { });
-        _slots = new SemaphoreSlim(MaxWorkers, MaxWorkers);
+        _slots = new SemaphoreSlim(MaxWorkers * PerWorker, MaxWorkers * PerWorker);
         var period = TimeSpan.FromMilliseconds(Math.Clamp(Idle.TotalMilliseconds / 4, 100, 5000));
         _reaper = new Timer(_ => Reap(), null, period, period);
     }
 
     public int MaxWorkers { get; }
+
+    /// <summary>Most definitions one worker compiles side by side.</summary>
+    public int PerWorker { get; }
+
     public TimeSpan Idle { get; }
     public TimeSpan Timeout { get; }
 
@@ -79,6 +91,9 @@ public sealed class ReformWorkers : IDisposable
 
     /// <summary>Compilations failed by a worker (crash, timeout, a malformed answer).</summary>
     public long Failures => Interlocked.Read(ref _failures);
+
+    /// <summary>The most compilations one worker has had under way at once (for the tests).</summary>
+    public int PeakInFlight => Volatile.Read(ref _peakInFlight);
 
     /// <summary>The process ids of the workers alive now (for the benchmark's memory and the tests).</summary>
     public IReadOnlyList<int> ProcessIds
@@ -94,35 +109,52 @@ public sealed class ReformWorkers : IDisposable
     {
         var request = Request(def, assemblyName);
         if (!_slots.Wait(Timeout))
-            throw new ReformCompilerException($"the reform compiler is busy ({MaxWorkers} worker(s) compiling for longer than {Timeout.TotalSeconds:0} s)");
-        Worker? worker = null;
+            throw new ReformCompilerException($"the reform compiler is busy ({MaxWorkers} worker(s) compiling {PerWorker} each for longer than {Timeout.TotalSeconds:0} s)");
         try
         {
-            worker = Take();
-            var reply = worker.Call(request, Timeout);
-            Interlocked.Increment(ref _compilations);
-            var image = Read(reply, errors);
+            var worker = Take();
+            byte[] reply;
+            try
+            {
+                reply = worker.Call(request, Timeout);
+            }
+            catch (Exception ex)
+            {
+                var why = worker.TimedOut ? $"took longer than {Timeout.TotalSeconds:0} s"
+                    : worker.Exited ? $"stopped (exit code {worker.ExitCode})" : ex.Message;
+                Failed(worker, why);
+                Retire(worker);
+                throw new ReformCompilerException($"the reform compiler {why}", ex);
+            }
+            // It answered: it serves again (an answer that is a failure is the compilation's, not the worker's).
             Give(worker);
-            worker = null;
+            Interlocked.Increment(ref _compilations);
+            byte[]? image;
+            try
+            {
+                image = Read(reply, errors);
+            }
+            catch (Exception ex) when (ex is not RuleLoadException)
+            {
+                Failed(worker, ex.Message);
+                throw ex as ReformCompilerException ?? new ReformCompilerException($"the reform compiler {ex.Message}", ex);
+            }
             if (image is null) return null;
             var problems = RuleAssemblyVerifier.Check(image, assemblyName);
             if (problems.Count > 0)
                 throw new ReformCompilerException("the reform compiler's image does not pass the rule language check: " + string.Join("; ", problems.Take(3)));
             return image;
         }
-        catch (Exception ex) when (worker is not null && ex is not RuleLoadException)
-        {
-            Interlocked.Increment(ref _failures);
-            var why = worker.TimedOut ? $"took longer than {Timeout.TotalSeconds:0} s"
-                : worker.Exited ? $"stopped (exit code {worker.ExitCode})" : ex.Message;
-            _log($"reform compiler worker {worker.Id} {why}; {(worker.Stderr is { Length: > 0 } e ? "its stderr: " + e : "nothing on its stderr")}");
-            Retire(worker);
-            throw ex as ReformCompilerException ?? new ReformCompilerException($"the reform compiler {why}", ex);
-        }
         finally
         {
             _slots.Release();
         }
+    }
+
+    private void Failed(Worker worker, string why)
+    {
+        Interlocked.Increment(ref _failures);
+        _log($"reform compiler worker {worker.Id} {why}; {(worker.Stderr is { Length: > 0 } e ? "its stderr: " + e : "nothing on its stderr")}");
     }
 
     private static byte[] Request(RuleSetDefinition def, string assemblyName)
@@ -164,31 +196,62 @@ public sealed class ReformWorkers : IDisposable
 
     private static int Length(int n) => n is >= 0 and <= MaxFrame ? n : throw new InvalidDataException($"length {n}");
 
+    /// <summary>A worker with room for one more compilation (the least busy alive), else a new one; counted as in flight.</summary>
     private Worker Take()
     {
-        lock (_gate)
-            while (_idle.TryPop(out var idle))
+        if (TakeAlive() is { } alive) return alive;
+        // One start at a time: two requests arriving together share the worker the first starts (the slots bound the rest).
+        lock (_starting)
+        {
+            if (TakeAlive() is { } started) return started;
+            var worker = Worker.Start(_fileName, _arguments);
+            Interlocked.Increment(ref _started);
+            lock (_gate)
             {
-                if (!idle.Exited) return idle;
-                _all.Remove(idle);
-                idle.Dispose();
+                _all.Add(worker);
+                Enter(worker);
             }
-        var worker = Worker.Start(_fileName, _arguments);
-        Interlocked.Increment(ref _started);
-        lock (_gate) _all.Add(worker);
-        return worker;
+            return worker;
+        }
+    }
+
+    private Worker? TakeAlive()
+    {
+        lock (_gate)
+        {
+            Worker? best = null;
+            foreach (var w in _all)
+                if (!w.Exited && w.InFlight < PerWorker && (best is null || w.InFlight < best.InFlight)) best = w;
+            if (best is not null) Enter(best);
+            return best;
+        }
+    }
+
+    // Under _gate.
+    private void Enter(Worker worker)
+    {
+        worker.InFlight++;
+        if (worker.InFlight > _peakInFlight) Volatile.Write(ref _peakInFlight, worker.InFlight);
     }
 
     private void Give(Worker worker)
     {
-        lock (_gate)
-            if (_all.Contains(worker)) _idle.Push(worker);
-            else worker.Dispose(); // stopped meanwhile
+        lock (_gate) worker.InFlight--;
+        if (!IsKept(worker)) worker.Dispose(); // stopped meanwhile
+    }
+
+    private bool IsKept(Worker worker)
+    {
+        lock (_gate) return _all.Contains(worker);
     }
 
     private void Retire(Worker worker)
     {
-        lock (_gate) _all.Remove(worker);
+        lock (_gate)
+        {
+            worker.InFlight--;
+            _all.Remove(worker);
+        }
         worker.Dispose();
     }
 
@@ -199,11 +262,8 @@ public sealed class ReformWorkers : IDisposable
         lock (_gate)
         {
             var now = Environment.TickCount64;
-            done = _idle.Where(w => w.Exited || now - w.LastUsed >= Idle.TotalMilliseconds).ToList();
+            done = _all.Where(w => w.InFlight == 0 && (w.Exited || now - w.LastUsed >= Idle.TotalMilliseconds)).ToList();
             if (done.Count == 0) return;
-            var keep = _idle.Except(done).Reverse().ToList();
-            _idle.Clear();
-            foreach (var w in keep) _idle.Push(w);
             foreach (var w in done) _all.Remove(w);
         }
         foreach (var w in done) w.Dispose();
@@ -220,7 +280,6 @@ public sealed class ReformWorkers : IDisposable
         {
             all = [.. _all];
             _all.Clear();
-            _idle.Clear();
         }
         foreach (var w in all) w.Dispose();
     }
@@ -231,12 +290,19 @@ public sealed class ReformWorkers : IDisposable
         Stop();
     }
 
-    /// <summary>One worker process: its pipes, and what it last wrote to its stderr.</summary>
+    /// <summary>
+    /// One worker process: its pipes, what it last wrote to its stderr, and the requests it is compiling (each answer read by one
+    /// reader thread and handed to the request of its number).
+    /// </summary>
     private sealed class Worker : IDisposable
     {
         private readonly Process _process;
         private readonly Stream _input, _output;
         private readonly StringBuilder _stderr = new();
+        private readonly Lock _writing = new();
+        private readonly Dictionary<int, TaskCompletionSource<byte[]>> _pending = [];
+        private Exception? _closed; // why the answers ended (guarded by _pending)
+        private int _nextRequest;
         private volatile bool _timedOut;
         private int _disposed;
 
@@ -251,6 +317,10 @@ public sealed class ReformWorkers : IDisposable
 
         public int Id { get; }
         public long LastUsed { get; private set; }
+
+        /// <summary>Compilations given to this worker and not yet answered (guarded by the pool's gate).</summary>
+        public int InFlight { get; set; }
+
         public bool TimedOut => _timedOut;
         public bool Exited => Volatile.Read(ref _disposed) != 0 || _process.HasExited;
         public int ExitCode => Volatile.Read(ref _disposed) == 0 && _process.HasExited ? _process.ExitCode : -1;
@@ -290,21 +360,70 @@ public sealed class ReformWorkers : IDisposable
                 }
             };
             process.BeginErrorReadLine();
+            new Thread(worker.ReadAnswers) { IsBackground = true, Name = $"reform worker {worker.Id} answers" }.Start();
             return worker;
         }
 
-        /// <summary>Sends a request and reads the reply; the worker is killed when it takes longer than <paramref name="timeout"/>.</summary>
+        /// <summary>
+        /// Sends a request and waits for its answer; the worker is killed when the answer takes longer than <paramref name="timeout"/>
+        /// (the other requests it was compiling then fail too).
+        /// </summary>
         public byte[] Call(byte[] request, TimeSpan timeout)
         {
+            var answer = new TaskCompletionSource<byte[]>(TaskCreationOptions.RunContinuationsAsynchronously);
+            var number = Interlocked.Increment(ref _nextRequest);
+            lock (_pending)
+            {
+                if (_closed is { } why) throw new EndOfStreamException("the worker closed its output", why);
+                _pending.Add(number, answer);
+            }
             using var watchdog = new Timer(_ =>
             {
                 _timedOut = true;
                 Kill();
             }, null, timeout, System.Threading.Timeout.InfiniteTimeSpan);
-            WriteFrame(_input, request);
-            var reply = ReadFrame(_output) ?? throw new EndOfStreamException("the worker closed its output");
+            try
+            {
+                lock (_writing) WriteFrame(_input, number, request);
+            }
+            catch (Exception ex) when (ex is IOException or ObjectDisposedException)
+            {
+                lock (_pending) _pending.Remove(number);
+                throw;
+            }
+            var reply = answer.Task.GetAwaiter().GetResult();
             LastUsed = Environment.TickCount64;
             return reply;
+        }
+
+        /// <summary>The reader thread: each answer to the request of its number, until the worker's output ends.</summary>
+        private void ReadAnswers()
+        {
+            Exception why;
+            try
+            {
+                while (ReadFrame(_output) is { } frame)
+                {
+                    var (number, payload) = Split(frame);
+                    TaskCompletionSource<byte[]>? answer;
+                    lock (_pending)
+                        if (_pending.Remove(number, out answer) is false) answer = null;
+                    answer?.TrySetResult(payload);
+                }
+                why = new EndOfStreamException("the worker closed its output");
+            }
+            catch (Exception ex) when (ex is IOException or InvalidDataException or ObjectDisposedException)
+            {
+                why = ex;
+            }
+            List<TaskCompletionSource<byte[]>> orphans;
+            lock (_pending)
+            {
+                _closed = why;
+                orphans = [.. _pending.Values];
+                _pending.Clear();
+            }
+            foreach (var o in orphans) o.TrySetException(why is EndOfStreamException ? why : new EndOfStreamException("the worker closed its output", why));
         }
 
         private void Kill()
@@ -317,7 +436,8 @@ public sealed class ReformWorkers : IDisposable
         public void Dispose()
         {
             if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
-            // Asked to leave (its input closed: it exits at the end of the stream), then made to.
+            // Asked to leave (its input closed: it exits at the end of the stream, once its compilations are answered), then made to.
+            // Not under the write lock: a write blocked on a worker that no longer reads must not hold up its end (it fails).
             try { _input.Dispose(); }
             catch (IOException) { }
             if (!_process.WaitForExit(2000)) Kill();
@@ -326,11 +446,19 @@ public sealed class ReformWorkers : IDisposable
         }
     }
 
-    private static void WriteFrame(Stream stream, byte[] payload)
+    /// <summary>A frame's request number and the rest of it.</summary>
+    private static (int Number, byte[] Payload) Split(byte[] frame)
     {
-        Span<byte> length = stackalloc byte[4];
-        System.Buffers.Binary.BinaryPrimitives.WriteInt32LittleEndian(length, payload.Length);
-        stream.Write(length);
+        if (frame.Length < 4) throw new InvalidDataException($"a frame of {frame.Length} bytes has no request number");
+        return (System.Buffers.Binary.BinaryPrimitives.ReadInt32LittleEndian(frame), frame[4..]);
+    }
+
+    private static void WriteFrame(Stream stream, int number, byte[] payload)
+    {
+        Span<byte> head = stackalloc byte[8];
+        System.Buffers.Binary.BinaryPrimitives.WriteInt32LittleEndian(head, payload.Length + 4);
+        System.Buffers.Binary.BinaryPrimitives.WriteInt32LittleEndian(head[4..], number);
+        stream.Write(head);
         stream.Write(payload);
         stream.Flush();
     }
@@ -349,39 +477,65 @@ public sealed class ReformWorkers : IDisposable
 
     /// <summary>
     /// The worker's side (the server's executable started with the worker switch): reads requests from <paramref name="input"/>
-    /// until its end, compiles each (Roslyn, the sandbox, no cache: nothing written) and writes the reply to <paramref name="output"/>.
-    /// Returns the exit code: 0 at the end of the input, 2 on a malformed request.
+    /// until its end, compiles each (Roslyn, the sandbox, no cache: nothing written), side by side with the others under way, and
+    /// writes each reply to <paramref name="output"/> under its request's number as soon as it is ready. Returns the exit code once
+    /// every compilation under way is answered: 0 at the end of the input, 2 on a malformed request (nothing more is read).
     /// </summary>
     public static int Serve(Stream input, Stream output)
     {
-        while (ReadFrame(input) is { } request)
+        var writing = new Lock();
+        var underWay = new List<Task>();
+        void Answer(int number, byte[] reply)
         {
-            byte[] reply;
+            lock (writing) WriteFrame(output, number, reply);
+        }
+        var code = 0;
+        while (ReadFrame(input) is { } frame)
+        {
+            var number = 0;
+            (RuleSetDefinition Definition, string AssemblyName) request;
             try
             {
-                reply = Compile(request);
+                (number, var payload) = Split(frame);
+                request = Decode(payload);
             }
             catch (Exception ex) when (ex is InvalidDataException or EndOfStreamException or FormatException or ArgumentException)
             {
-                WriteFrame(output, Failure("malformed request: " + ex.Message));
-                return 2;
+                Answer(number, Failure("malformed request: " + ex.Message));
+                code = 2;
+                break;
             }
-            catch (Exception ex) when (ex is not OutOfMemoryException)
+            underWay.RemoveAll(t => t.IsCompleted);
+            underWay.Add(Task.Run(() =>
             {
-                reply = Failure(ex.GetType().Name + ": " + ex.Message);
-            }
-            WriteFrame(output, reply);
+                byte[] reply;
+                try
+                {
+                    reply = Compile(request.Definition, request.AssemblyName);
+                }
+                catch (Exception ex) when (ex is not OutOfMemoryException)
+                {
+                    reply = Failure(ex.GetType().Name + ": " + ex.Message);
+                }
+                Answer(number, reply);
+            }));
         }
-        return 0;
+        Task.WaitAll([.. underWay]);
+        return code;
     }
 
-    private static byte[] Compile(byte[] request)
+    /// <summary>A request's definition and the name its image must have.</summary>
+    private static (RuleSetDefinition, string) Decode(byte[] request)
     {
         using var r = new BinaryReader(new MemoryStream(request), Encoding.UTF8);
         if (r.ReadString() != Magic) throw new InvalidDataException("not a reform compiler request");
         var directory = r.ReadString();
         var assemblyName = r.ReadString();
-        var def = DefinitionCodec.Read(r, directory);
+        return (DefinitionCodec.Read(r, directory), assemblyName);
+    }
+
+    private static byte[] Compile(RuleSetDefinition def, string assemblyName)
+    {
         byte[]? image = null;
         string? compiledAs = null;
         var errors = new List<RuleError>();
