@@ -97,7 +97,8 @@ public static class ContributiServer
             var rulesLog = sp.GetRequiredService<ILoggerFactory>().CreateLogger("ContributiAutomatici.Server.Rules");
             // After start-up, cache warnings of a reload go to the log as they come.
             return new LiveRules(catalog, rulesPath, compileOptions with { Warn = w => rulesLog.LogWarning("{Warning}", w) },
-                options.WatchRules, rulesLog, sp.GetService<ReformWorkers>() is { } workers ? workers.Emit : null);
+                options.WatchRules, rulesLog, sp.GetService<ReformWorkers>() is { } workers ? workers.Emit : null,
+                sp.GetService<ReformWorkers>() is { } w ? w.Prepare : null);
         });
         builder.Services.AddSingleton(options);
         builder.Services.AddSingleton<ScoringStats>();

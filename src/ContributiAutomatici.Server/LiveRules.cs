@@ -34,17 +34,21 @@ public sealed class LiveRules : IDisposable
     private long _lastGoodLoad = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
 
     private readonly Func<RuleSetDefinition, string, List<RuleError>, Func<byte[]?>, byte[]?>? _reformEmit;
+    private readonly Action? _prepareCompiler;
 
     /// <summary>
     /// Serves <paramref name="initial"/>; every catalog served compiles its structural reforms with <paramref name="reformEmit"/>
     /// (<see cref="ReformCache.Emit"/>): the server's reform workers, or null to compile them in this process. A reload that
     /// must compile a rule set (an expression edited) compiles it there too: with the workers, Roslyn never enters the server,
     /// which a reload used to load for good (about 130 MiB more after the first such reload, RESULTS.md (f) item 5).
+    /// <paramref name="prepareCompiler"/> is called at each change of a file of the rules folder, before the reload waits out
+    /// <see cref="Debounce"/>: it starts the compiler worker (<see cref="ReformWorkers.Prepare"/>) while the reload is still to come.
     /// </summary>
     public LiveRules(RuleCatalog initial, string rulesPath, RuleCompileOptions options, bool watch, ILogger logger,
-        Func<RuleSetDefinition, string, List<RuleError>, Func<byte[]?>, byte[]?>? reformEmit = null)
+        Func<RuleSetDefinition, string, List<RuleError>, Func<byte[]?>, byte[]?>? reformEmit = null, Action? prepareCompiler = null)
     {
         _reformEmit = reformEmit;
+        _prepareCompiler = prepareCompiler;
         initial.Reforms.Emit = reformEmit;
         _current = initial;
         _rulesPath = rulesPath;
@@ -89,7 +93,11 @@ public sealed class LiveRules : IDisposable
     /// <summary>Successful reloads since start.</summary>
     public long Reloads => Interlocked.Read(ref _reloads);
 
-    private void Changed(object sender, FileSystemEventArgs e) => _debounce.Change(Debounce, Timeout.InfiniteTimeSpan);
+    private void Changed(object sender, FileSystemEventArgs e)
+    {
+        _debounce.Change(Debounce, Timeout.InfiniteTimeSpan);
+        _prepareCompiler?.Invoke();
+    }
 
     /// <summary>Loads the rules folder again; replaces the current catalog only if it loads without error.</summary>
     public async Task<ReloadOutcome> ReloadAsync(string reason)

@@ -154,6 +154,23 @@ public static class RuleCompiler
     public static long Compilations => Interlocked.Read(ref _compilations);
 
     /// <summary>
+    /// Starts Roslyn in this process ahead of a compilation that is coming (<see cref="RoslynEmitter.WarmUp"/>): a reform compiler
+    /// worker does it as it starts, while the server is still reading the rule files it will send. A failure is the next
+    /// compilation's to report.
+    /// </summary>
+    public static void WarmUp()
+    {
+        try
+        {
+            RoslynEmitter.WarmUp();
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            System.Diagnostics.Trace.TraceWarning($"the rule compiler's warm-up failed: {ex.Message}");
+        }
+    }
+
+    /// <summary>
     /// <paramref name="def"/>, which differs from <paramref name="law"/>'s definition in figure values, list entries, quotas and
     /// allocation figures only (a figure-only reform), scored by the law's compiled class created with <paramref name="def"/>'s
     /// figure table: nothing compiled, nothing of Roslyn touched. Throws when the two do not have the same figure slots (a change

@@ -196,6 +196,36 @@ public sealed class ReformWorkers : IDisposable
 
     private static int Length(int n) => n is >= 0 and <= MaxFrame ? n : throw new InvalidDataException($"length {n}");
 
+    /// <summary>
+    /// Starts a worker, in the background, ahead of a compilation that may come (a file of the rules folder changed: the reload
+    /// that follows compiles if an expression was edited), so that it does not wait for the worker's process and Roslyn's first
+    /// start (the worker warms Roslyn up as it starts). Nothing if a worker is alive; a start that fails is the compilation's to
+    /// try again and report. The worker exits after <see cref="Idle"/> if nothing comes.
+    /// </summary>
+    public void Prepare()
+    {
+        lock (_gate)
+            if (_all.Any(static w => !w.Exited)) return;
+        ThreadPool.QueueUserWorkItem(_ =>
+        {
+            try
+            {
+                lock (_starting)
+                {
+                    lock (_gate)
+                        if (_all.Any(static w => !w.Exited)) return;
+                    var worker = Worker.Start(_fileName, _arguments);
+                    Interlocked.Increment(ref _started);
+                    lock (_gate) _all.Add(worker);
+                }
+            }
+            catch (ReformCompilerException ex)
+            {
+                _log(ex.Message);
+            }
+        });
+    }
+
     /// <summary>A worker with room for one more compilation (the least busy alive), else a new one; counted as in flight.</summary>
     private Worker Take()
     {
@@ -483,6 +513,8 @@ public sealed class ReformWorkers : IDisposable
     /// </summary>
     public static int Serve(Stream input, Stream output)
     {
+        // Roslyn's first start, while the first request is still on its way (the server reads and merges the rule files it sends).
+        var warmUp = Task.Run(RuleCompiler.WarmUp);
         var writing = new Lock();
         var underWay = new List<Task>();
         void Answer(int number, byte[] reply)
@@ -520,7 +552,7 @@ public sealed class ReformWorkers : IDisposable
                 Answer(number, reply);
             }));
         }
-        Task.WaitAll([.. underWay]);
+        Task.WaitAll([.. underWay, warmUp]);
         return code;
     }
 
