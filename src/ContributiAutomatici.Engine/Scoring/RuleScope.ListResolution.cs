@@ -91,7 +91,7 @@ public abstract partial class RuleScope
             ResolveKind<PrizeEntry, PrizeKind>(Entries(work.Prizes, ref _prizeScratch), lists.Prizes, ref PrizeIndex, ref PrizeHead, ref PrizeMasks);
             var ms = work.Markets;
             Grow(ref MarketIndex, ms.Count);
-            for (var i = 0; i < ms.Count; i++) MarketIndex[i] = lists.Markets.IndexOf(ms[i].MarketId);
+            for (var i = 0; i < ms.Count; i++) MarketIndex[i] = lists.Markets.IndexOf(ms[i].MarketId, ms[i].ListPosition);
         }
 
         private FestivalEntry[] _festivalScratch = [];
@@ -110,18 +110,21 @@ public abstract partial class RuleScope
         private interface IKind<T>
         {
             static abstract string Id(T entry);
+            static abstract int Position(T entry);
             static abstract int Bits(T entry);
         }
 
         private struct FestivalKind : IKind<FestivalEntry>
         {
             public static string Id(FestivalEntry entry) => entry.FestivalId;
+            public static int Position(FestivalEntry entry) => entry.ListPosition;
             public static int Bits(FestivalEntry entry) => ListResolution.Bits(entry);
         }
 
         private struct PrizeKind : IKind<PrizeEntry>
         {
             public static string Id(PrizeEntry entry) => entry.PrizeId;
+            public static int Position(PrizeEntry entry) => entry.ListPosition;
             public static int Bits(PrizeEntry entry) => ListResolution.Bits(entry);
         }
 
@@ -133,7 +136,8 @@ public abstract partial class RuleScope
             Grow(ref index, count);
             Grow(ref head, count);
             Grow(ref masks, count);
-            for (var i = 0; i < count; i++) index[i] = list.IndexOf(TKind.Id(entries[i]));
+            // A mapped entry's position is read (checked against the list), any other's id looked up.
+            for (var i = 0; i < count; i++) index[i] = list.IndexOf(TKind.Id(entries[i]), TKind.Position(entries[i]));
             Heads(count, list.Count, index, head, masks);
             for (var i = 0; i < count; i++)
                 if (head[i] >= 0) masks[head[i]] |= TKind.Bits(entries[i]);
