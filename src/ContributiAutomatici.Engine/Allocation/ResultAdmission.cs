@@ -95,8 +95,10 @@ public sealed class ResultAdmission
     /// </summary>
     public Work Admit(Work work, List<Exclusion>? excluded)
     {
-        if (AllCount<DatedAmount, AmountDate>(work.BoxOffice, byDate: true) && AllCount<MediaSale, MediaDate>(work.MediaSales) &&
-            AllCount<ForeignSale, SaleDate>(work.ForeignSales))
+        // Each list's type checked here, on its own type (in AllCount, shared by the kinds, a check against List<T> costs a lookup).
+        if (AllCount<DatedAmount, AmountDate>(work.BoxOffice, work.BoxOffice as List<DatedAmount>, byDate: true) &&
+            AllCount<MediaSale, MediaDate>(work.MediaSales, work.MediaSales as List<MediaSale>) &&
+            AllCount<ForeignSale, SaleDate>(work.ForeignSales, work.ForeignSales as List<ForeignSale>))
             return work;
         // A box-office period is one result per date; a sale, one per identical entry (art. 5.10).
         var boxOffice = Admitted(work.BoxOffice, static e => e.Date, static e => e.Date, BoxOfficeField, "", work.Id, null, excluded);
@@ -110,7 +112,8 @@ public sealed class ResultAdmission
     /// <summary>As <see cref="Admit(Work, List{Exclusion}?)"/>, for a claimant's own results ("role.foreign_sales[0]").</summary>
     public RoleInput Admit(RoleInput claimant, string companyId, string workId, List<Exclusion>? excluded)
     {
-        if (AllCount<ForeignSale, SaleDate>(claimant.ForeignSales) && AllCount<DatedAmount, AmountDate>(claimant.HomeEntertainmentSales)) return claimant;
+        if (AllCount<ForeignSale, SaleDate>(claimant.ForeignSales, claimant.ForeignSales as List<ForeignSale>) &&
+            AllCount<DatedAmount, AmountDate>(claimant.HomeEntertainmentSales, claimant.HomeEntertainmentSales as List<DatedAmount>)) return claimant;
         var foreign = Admitted(claimant.ForeignSales, static e => e.Date, static e => e, ClaimantForeignSalesField, companyId, workId,
             claimant.Role, excluded);
         var home = Admitted(claimant.HomeEntertainmentSales, static e => e.Date, static e => e, ClaimantHomeEntertainmentField, companyId,
@@ -224,15 +227,15 @@ public sealed class ResultAdmission
         public static DateOnly Date(ForeignSale entry) => entry.Date;
     }
 
-    private bool AllCount<T, TDate>(IReadOnlyList<T> items, bool byDate = false) where T : class, IEquatable<T> where TDate : struct, IDated<T>
+    private bool AllCount<T, TDate>(IReadOnlyList<T> items, List<T>? list, bool byDate = false) where T : class, IEquatable<T> where TDate : struct, IDated<T>
     {
         if (items.Count == 0) return true;
-        // A list's or an array's own entries, read as a span (no interface call per entry); any other list goes to Admitted,
-        // which gives the same answer (the same instance when all count), only slower.
-        ReadOnlySpan<T> entries = items is List<T> list ? System.Runtime.InteropServices.CollectionsMarshal.AsSpan(list)
-            : items is T[] array ? array : default;
+        // A list's own entries (<paramref name="list"/>: the same list, when it is a List), read as a span (no interface call
+        // per entry); any other kind of list goes to Admitted, which gives the same answer (the same instance when all count),
+        // only slower.
+        if (list is null) return false;
+        var entries = System.Runtime.InteropServices.CollectionsMarshal.AsSpan(list);
         var n = entries.Length;
-        if (n == 0) return false;
         // One pass: every entry counts by its date, and whether the days rise. Entries in date order (as results are usually
         // given) share no day, so none is declared again: no pair to compare, however long the list.
         var rising = true;

@@ -22,7 +22,9 @@ public abstract partial class RuleScope
 
     /// <summary>
     /// A helper's list arguments are constant strings of the rule (the sandbox refuses anything else): what they select is
-    /// built once by the catalog and kept here by the strings' references, a few comparisons per call.
+    /// built once by the catalog and kept here by the strings' references. Each call also names the expression it is made
+    /// from (<see cref="CurrentExpression"/>, set by the generated code): the site that expression found last is checked
+    /// first (two reference compares), and only an expression calling one helper with two sets of lists looks further.
     /// </summary>
     private sealed class CallSites<T> where T : class
     {
@@ -30,23 +32,35 @@ public abstract partial class RuleScope
         private string[] _b = new string[8];
         private T[] _v = new T[8];
         private int _n;
+        private int[] _byExpression = new int[64]; // per expression: 1 + the site it found last (0: none yet)
 
-        private int _last; // the site found last: the rows of one site mostly follow each other
-
-        public T? Get(string a, string b)
+        [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+        public T? Get(int expression, string a, string b)
         {
-            var last = _last;
-            if (last < _n && ReferenceEquals(_a[last], a) && ReferenceEquals(_b[last], b)) return _v[last];
+            if ((uint)expression < (uint)_byExpression.Length && _byExpression[expression] - 1 is var k and >= 0 &&
+                ReferenceEquals(_a[k], a) && ReferenceEquals(_b[k], b)) return _v[k];
+            return Find(expression, a, b);
+        }
+
+        private T? Find(int expression, string a, string b)
+        {
             for (var i = 0; i < _n; i++)
                 if (ReferenceEquals(_a[i], a) && ReferenceEquals(_b[i], b))
                 {
-                    _last = i;
+                    Remember(expression, i);
                     return _v[i];
                 }
             return null;
         }
 
-        public T Add(string a, string b, T v)
+        private void Remember(int expression, int site)
+        {
+            if (expression < 0) return;
+            if (expression >= _byExpression.Length) Array.Resize(ref _byExpression, Math.Max(expression + 1, _byExpression.Length * 2));
+            _byExpression[expression] = site + 1;
+        }
+
+        public T Add(int expression, string a, string b, T v)
         {
             if (_n == _a.Length)
             {
@@ -55,11 +69,16 @@ public abstract partial class RuleScope
                 Array.Resize(ref _v, _n * 2);
             }
             (_a[_n], _b[_n], _v[_n]) = (a, b, v);
+            Remember(expression, _n);
             _n++;
             return v;
         }
 
-        public void Clear() => _n = 0;
+        public void Clear()
+        {
+            _n = 0;
+            Array.Clear(_byExpression);
+        }
     }
 
     /// <summary>

@@ -40,7 +40,7 @@ public abstract partial class RuleScope
     /// the sums of those multipliers per <see cref="FestivalMatch"/>, without and under the last claimant's contract.
     /// </summary>
     private FestivalSite FestivalSiteOf(string band, string lists) =>
-        _festivalSites.Get(band, lists) ?? _festivalSites.Add(band, lists, new FestivalSite(_lists.FestivalMultipliers(band, lists)));
+        _festivalSites.Get(CurrentExpression, band, lists) ?? _festivalSites.Add(CurrentExpression, band, lists, new FestivalSite(_lists.FestivalMultipliers(band, lists)));
 
     private sealed class FestivalSite(decimal[] multipliers)
     {
@@ -111,6 +111,7 @@ public abstract partial class RuleScope
         }
 
         /// <summary>The row's points times the sum of the multipliers of the festivals that match.</summary>
+        [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
         public decimal Times(int match, decimal points)
         {
             var count = Counts[match];
@@ -220,7 +221,7 @@ public abstract partial class RuleScope
     /// distinct named prizes match each <see cref="PrizeMatch"/>, without and under the last claimant's contract.
     /// </summary>
     private PrizeSite PrizeSiteOf(string prizes, string lists) =>
-        _prizeSites.Get(prizes, lists) ?? _prizeSites.Add(prizes, lists, new PrizeSite(_lists.IdSet("prizes", prizes, lists)));
+        _prizeSites.Get(CurrentExpression, prizes, lists) ?? _prizeSites.Add(CurrentExpression, prizes, lists, new PrizeSite(_lists.IdSet("prizes", prizes, lists)));
 
     private sealed class PrizeSite(bool[] named)
     {
@@ -284,7 +285,7 @@ public abstract partial class RuleScope
         var markets = Work.Markets;
         if (markets.Count == 0) return 0m;
         var r = Resolved();
-        var site = _marketSites.Get("*", lists) ?? _marketSites.Add("*", lists, new MarketSite(_lists.IdSet("markets", "*", lists)));
+        var site = _marketSites.Get(CurrentExpression, "*", lists) ?? _marketSites.Add(CurrentExpression, "*", lists, new MarketSite(_lists.IdSet("markets", "*", lists)));
         for (var i = 0; i < markets.Count; i++)
             if (r.MarketIndex[i] is var m && m >= 0 && site.Listed[m] && (!contractBeforeSelection || ContractBefore(markets[i].SelectionDate)))
             {
