@@ -106,21 +106,26 @@ public abstract partial class RuleScope
             _festivalContractFor = _prizeContractFor = null;
             // Each kind through its own struct accessor (the JIT specializes the loops, no delegate per entry), its entries read
             // as a span (no interface call per entry).
-            ResolveKind<FestivalEntry, FestivalKind>(Entries(work.Festivals, ref _festivalScratch), lists.Festivals, ref FestivalIndex, ref FestivalHead, ref FestivalMasks);
-            ResolveKind<PrizeEntry, PrizeKind>(Entries(work.Prizes, ref _prizeScratch), lists.Prizes, ref PrizeIndex, ref PrizeHead, ref PrizeMasks);
-            var ms = work.Markets;
-            Grow(ref MarketIndex, ms.Count);
-            for (var i = 0; i < ms.Count; i++) MarketIndex[i] = lists.Markets.IndexOf(ms[i].MarketId, ms[i].ListPosition);
+            // Each list's type checked here, on its own type (in the generic Entries, shared by the kinds, it costs a lookup).
+            ResolveKind<FestivalEntry, FestivalKind>(Entries(work.Festivals, work.Festivals as List<FestivalEntry>, ref _festivalScratch), lists.Festivals,
+                ref FestivalIndex, ref FestivalHead, ref FestivalMasks);
+            ResolveKind<PrizeEntry, PrizeKind>(Entries(work.Prizes, work.Prizes as List<PrizeEntry>, ref _prizeScratch), lists.Prizes,
+                ref PrizeIndex, ref PrizeHead, ref PrizeMasks);
+            var ms = Entries(work.Markets, work.Markets as List<MarketEntry>, ref _marketScratch);
+            Grow(ref MarketIndex, ms.Length);
+            var markets = lists.Markets;
+            for (var i = 0; i < ms.Length; i++) MarketIndex[i] = markets.IndexOf(ms[i].MarketId, ms[i].ListPosition);
         }
 
         private FestivalEntry[] _festivalScratch = [];
         private PrizeEntry[] _prizeScratch = [];
+        private MarketEntry[] _marketScratch = [];
 
-        /// <summary>A work's entries as a span: a list's or an array's own, else copied into a reused buffer.</summary>
-        private static ReadOnlySpan<T> Entries<T>(IReadOnlyList<T> items, ref T[] scratch)
+        /// <summary>A work's entries as a span: a list's own (<paramref name="list"/>, the same list when it is a List), else copied into a reused buffer.</summary>
+        private static ReadOnlySpan<T> Entries<T>(IReadOnlyList<T> items, List<T>? list, ref T[] scratch)
         {
-            if (items is List<T> list) return System.Runtime.InteropServices.CollectionsMarshal.AsSpan(list);
-            if (items is T[] array) return array;
+            if (list is not null) return System.Runtime.InteropServices.CollectionsMarshal.AsSpan(list);
+            if (items.Count == 0) return default;
             if (scratch.Length < items.Count) scratch = new T[Math.Max(items.Count, scratch.Length * 2)];
             for (var i = 0; i < items.Count; i++) scratch[i] = items[i];
             return scratch.AsSpan(0, items.Count);
