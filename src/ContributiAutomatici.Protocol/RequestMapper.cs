@@ -342,32 +342,41 @@ public static class RequestMapper
             Festivals = Items(w.Festivals, path, "festivals", ctx, static (f, p, ctx) =>
             {
                 var errors = ctx.Errors;
-                if (ctx.RuleSetKnown && !ctx.RuleSet.Lists.Contains("festivals", f.FestivalId))
+                // Each id looked up once: a listed entry keeps the list's id and its position there, which scoring reads.
+                var at = ctx.RuleSetKnown ? ctx.RuleSet.Lists.FestivalPosition(f.FestivalId) : -1;
+                if (ctx.RuleSetKnown && at < 0)
                     errors.Add(new FieldError(p.Text("festival_id"), $"'{f.FestivalId}' is not a Tabella 6 festival"));
                 if (f.Section == V1.FestivalSection.Unspecified || !Enum.IsDefined(f.Section))
                     errors.Add(new FieldError(p.Text("section"), "section is required (competition or official out of competition)"));
                 if (f.OtherPrizes is < 0 or > RequestLimits.MaxOtherPrizes)
                     errors.Add(new FieldError(p.Text("other_prizes"), $"must be 0-{RequestLimits.MaxOtherPrizes}, got {f.OtherPrizes}"));
-                return new M.FestivalEntry(f.FestivalId, (M.FestivalSection)(int)f.Section,
-                    Date(f.SelectionDate, p, "selection_date", errors), f.BestFilmPrize, f.OtherPrizes);
+                var date = Date(f.SelectionDate, p, "selection_date", errors);
+                return at >= 0
+                    ? ctx.RuleSet.Lists.Festival(at, (M.FestivalSection)(int)f.Section, date, f.BestFilmPrize, f.OtherPrizes)
+                    : new M.FestivalEntry(f.FestivalId, (M.FestivalSection)(int)f.Section, date, f.BestFilmPrize, f.OtherPrizes);
             }),
             Prizes = Items(w.Prizes, path, "prizes", ctx, static (x, p, ctx) =>
             {
                 var errors = ctx.Errors;
-                if (ctx.RuleSetKnown && !ctx.RuleSet.Lists.Contains("prizes", x.PrizeId))
+                var at = ctx.RuleSetKnown ? ctx.RuleSet.Lists.PrizePosition(x.PrizeId) : -1;
+                if (ctx.RuleSetKnown && at < 0)
                     errors.Add(new FieldError(p.Text("prize_id"), $"'{x.PrizeId}' is not a Tabella 7 prize"));
                 if (x.Category == V1.PrizeCategory.Unspecified || !Enum.IsDefined(x.Category))
                     errors.Add(new FieldError(p.Text("category"), "category is required (best film or artistic)"));
                 if (x.Outcome == V1.PrizeOutcome.Unspecified || !Enum.IsDefined(x.Outcome))
                     errors.Add(new FieldError(p.Text("outcome"), "outcome is required (nomination or win)"));
-                return new M.PrizeEntry(x.PrizeId, (M.PrizeCategory)(int)x.Category, (M.PrizeOutcome)(int)x.Outcome,
-                    Date(x.SelectionDate, p, "selection_date", errors));
+                var date = Date(x.SelectionDate, p, "selection_date", errors);
+                return at >= 0
+                    ? ctx.RuleSet.Lists.Prize(at, (M.PrizeCategory)(int)x.Category, (M.PrizeOutcome)(int)x.Outcome, date)
+                    : new M.PrizeEntry(x.PrizeId, (M.PrizeCategory)(int)x.Category, (M.PrizeOutcome)(int)x.Outcome, date);
             }),
             Markets = Items(w.Markets, path, "markets", ctx, static (x, p, ctx) =>
             {
-                if (ctx.RuleSetKnown && !ctx.RuleSet.Lists.Contains("markets", x.MarketId))
+                var at = ctx.RuleSetKnown ? ctx.RuleSet.Lists.MarketPosition(x.MarketId) : -1;
+                if (ctx.RuleSetKnown && at < 0)
                     ctx.Errors.Add(new FieldError(p.Text("market_id"), $"'{x.MarketId}' is not a Tabella 8 market or lab"));
-                return new M.MarketEntry(x.MarketId, Date(x.SelectionDate, p, "selection_date", ctx.Errors));
+                var date = Date(x.SelectionDate, p, "selection_date", ctx.Errors);
+                return at >= 0 ? ctx.RuleSet.Lists.Market(at, date) : new M.MarketEntry(x.MarketId, date);
             }),
         };
         if (!Enum.IsDefined(w.Coproduction)) errors.Add(new FieldError(path.Text("coproduction"), $"unknown co-production kind {w.Coproduction}"));

@@ -19,6 +19,27 @@ public static class SeededWorks
     private static readonly decimal[] Shares = [19.99m, 20m, 50m, 90m, 90.01m];
     private static readonly (int Month, int Day)[] ReleaseDays = [(5, 31), (6, 1), (7, 15), (8, 31), (9, 1), (12, 24)];
 
+    /// <summary>
+    /// The works as a request's mapper gives them to a rule set with these lists (RequestMapper: each festival, prize and
+    /// market id looked up once, the entry made with the list's id and its position there, which scoring reads). Entries
+    /// whose id is not listed stay as they are (a request would be refused). The same claimants.
+    /// </summary>
+    public static SeededWork[] Mapped(SeededWork[] works, Engine.Scoring.ListCatalog lists) =>
+    [
+        .. works.Select(s => s with
+        {
+            Work = s.Work with
+            {
+                // Lists, as the mapper makes them.
+                Festivals = s.Work.Festivals.Select(e => lists.FestivalPosition(e.FestivalId) is var at and >= 0
+                    ? lists.Festival(at, e.Section, e.SelectionDate, e.BestFilmPrize, e.OtherPrizes) : e).ToList(),
+                Prizes = s.Work.Prizes.Select(e => lists.PrizePosition(e.PrizeId) is var at and >= 0
+                    ? lists.Prize(at, e.Category, e.Outcome, e.SelectionDate) : e).ToList(),
+                Markets = s.Work.Markets.Select(e => lists.MarketPosition(e.MarketId) is var at and >= 0 ? lists.Market(at, e.SelectionDate) : e).ToList(),
+            },
+        }),
+    ];
+
     public static SeededWork[] Generate(IReadOnlyList<ListDefinition> lists, int count, int seed)
     {
         var rnd = new Random(seed);

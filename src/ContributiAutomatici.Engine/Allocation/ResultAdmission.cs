@@ -70,7 +70,8 @@ public sealed class ResultAdmission
     }
 
     /// <summary>Whether a result dated <paramref name="date"/> counts (<see cref="Reject"/> without its words: no allocation).</summary>
-    public bool Admits(DateOnly date) => Rule(date) == Out.None;
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    public bool Admits(DateOnly date) => date >= _admissibleFrom && (!_yearRules || Rule(date) == Out.None);
 
     private enum Out { None, BeforeAdmissible, NotYetObtained, TooEarly, OtherYear }
 
@@ -94,8 +95,10 @@ public sealed class ResultAdmission
     /// </summary>
     public Work Admit(Work work, List<Exclusion>? excluded)
     {
-        if (AllCount(work.BoxOffice, static e => e.Date, byDate: true) && AllCount(work.MediaSales, static e => e.Date) &&
-            AllCount(work.ForeignSales, static e => e.Date))
+        // Each list's type checked here, on its own type (in AllCount, shared by the kinds, a check against List<T> costs a lookup).
+        if (AllCount<DatedAmount, AmountDate>(work.BoxOffice, work.BoxOffice as List<DatedAmount>, byDate: true) &&
+            AllCount<MediaSale, MediaDate>(work.MediaSales, work.MediaSales as List<MediaSale>) &&
+            AllCount<ForeignSale, SaleDate>(work.ForeignSales, work.ForeignSales as List<ForeignSale>))
             return work;
         // A box-office period is one result per date; a sale, one per identical entry (art. 5.10).
         var boxOffice = Admitted(work.BoxOffice, static e => e.Date, static e => e.Date, BoxOfficeField, "", work.Id, null, excluded);
@@ -109,7 +112,8 @@ public sealed class ResultAdmission
     /// <summary>As <see cref="Admit(Work, List{Exclusion}?)"/>, for a claimant's own results ("role.foreign_sales[0]").</summary>
     public RoleInput Admit(RoleInput claimant, string companyId, string workId, List<Exclusion>? excluded)
     {
-        if (AllCount(claimant.ForeignSales, static e => e.Date) && AllCount(claimant.HomeEntertainmentSales, static e => e.Date)) return claimant;
+        if (AllCount<ForeignSale, SaleDate>(claimant.ForeignSales, claimant.ForeignSales as List<ForeignSale>) &&
+            AllCount<DatedAmount, AmountDate>(claimant.HomeEntertainmentSales, claimant.HomeEntertainmentSales as List<DatedAmount>)) return claimant;
         var foreign = Admitted(claimant.ForeignSales, static e => e.Date, static e => e, ClaimantForeignSalesField, companyId, workId,
             claimant.Role, excluded);
         var home = Admitted(claimant.HomeEntertainmentSales, static e => e.Date, static e => e, ClaimantHomeEntertainmentField, companyId,
@@ -202,18 +206,44 @@ public sealed class ResultAdmission
     // The common case, on every scoring's path (the totals path among them), judged without a delegate, a set or a string:
     // every entry counts by its date and none is declared again. Anything else goes to Admitted, which says why.
 
-    private bool AllCount<T>(IReadOnlyList<T> items, Func<T, DateOnly> date, bool byDate = false) where T : class, IEquatable<T>
+    // Each kind's date through a struct accessor (the JIT specializes the loop: no delegate call per entry).
+    private interface IDated<T>
     {
-        var n = items.Count;
-        if (n == 0) return true;
+        static abstract DateOnly Date(T entry);
+    }
+
+    private struct AmountDate : IDated<DatedAmount>
+    {
+        public static DateOnly Date(DatedAmount entry) => entry.Date;
+    }
+
+    private struct MediaDate : IDated<MediaSale>
+    {
+        public static DateOnly Date(MediaSale entry) => entry.Date;
+    }
+
+    private struct SaleDate : IDated<ForeignSale>
+    {
+        public static DateOnly Date(ForeignSale entry) => entry.Date;
+    }
+
+    private bool AllCount<T, TDate>(IReadOnlyList<T> items, List<T>? list, bool byDate = false) where T : class, IEquatable<T> where TDate : struct, IDated<T>
+    {
+        if (items.Count == 0) return true;
+        // A list's own entries (<paramref name="list"/>: the same list, when it is a List), read as a span (no interface call
+        // per entry); any other kind of list goes to Admitted, which gives the same answer (the same instance when all count),
+        // only slower.
+        if (list is null) return false;
+        var entries = System.Runtime.InteropServices.CollectionsMarshal.AsSpan(list);
+        var n = entries.Length;
         // One pass: every entry counts by its date, and whether the days rise. Entries in date order (as results are usually
         // given) share no day, so none is declared again: no pair to compare, however long the list.
         var rising = true;
-        var previous = date(items[0]);
+        var previous = TDate.Date(entries[0]);
         if (!Admits(previous)) return false;
         for (var i = 1; i < n; i++)
         {
-            var day = date(items[i]);
+            var day = TDate.Date(entries[i]);
             if (!Admits(day)) return false;
             if (day <= previous) rising = false;
             previous = day;
@@ -222,9 +252,9 @@ public sealed class ResultAdmission
         if (!Pairwise(n)) return false;
         for (var i = 1; i < n; i++)
         {
-            var day = date(items[i]);
+            var day = TDate.Date(entries[i]);
             for (var j = 0; j < i; j++)
-                if (date(items[j]) == day && (byDate || items[j].Equals(items[i]))) return false;
+                if (TDate.Date(entries[j]) == day && (byDate || entries[j].Equals(entries[i]))) return false;
         }
         return true;
     }

@@ -49,19 +49,50 @@ public sealed record CoProducer(string CompanyId, string Country, decimal? Right
 public sealed record FestivalEntry(string FestivalId, FestivalSection Section, DateOnly? SelectionDate = null, bool BestFilmPrize = false, int OtherPrizes = 0)
 {
     public bool AnyPrize => BestFilmPrize || OtherPrizes > 0;
+
+    /// <summary>
+    /// Where <see cref="FestivalId"/> sits in the festival list of the rule set the entry was mapped against, -1 when not known.
+    /// The mapper checks each id against the lists and keeps what it found: the list's own id string as the entry's id, and
+    /// its position, so scoring reads the position instead of hashing the id again. A hint, never a fact: scoring trusts it
+    /// only when the list it scores with holds this very string instance at that position; otherwise (another rule set's
+    /// lists, an entry made or changed elsewhere) it looks the id up. An entry's equality ignores it.
+    /// </summary>
+    internal int ListPosition { get; init; } = -1;
+
     public override string ToString() => $"{FestivalId} ({Section}{(BestFilmPrize ? ", best film" : "")}{(OtherPrizes > 0 ? $", {OtherPrizes} other prize(s)" : "")})";
+
+    // The same entry whether or not its list position is known (a hint, not a fact of the entry).
+    public bool Equals(FestivalEntry? other) => other is not null && FestivalId == other.FestivalId && Section == other.Section &&
+                                                SelectionDate == other.SelectionDate && BestFilmPrize == other.BestFilmPrize && OtherPrizes == other.OtherPrizes;
+
+    public override int GetHashCode() => HashCode.Combine(FestivalId, Section, SelectionDate, BestFilmPrize, OtherPrizes);
 }
 
 /// <summary>A nomination or a win of a Tabella 7 prize.</summary>
 public sealed record PrizeEntry(string PrizeId, PrizeCategory Category, PrizeOutcome Outcome, DateOnly? SelectionDate = null)
 {
+    /// <inheritdoc cref="FestivalEntry.ListPosition"/>
+    internal int ListPosition { get; init; } = -1;
+
     public override string ToString() => $"{PrizeId} ({Category}, {Outcome})";
+
+    public bool Equals(PrizeEntry? other) => other is not null && PrizeId == other.PrizeId && Category == other.Category &&
+                                             Outcome == other.Outcome && SelectionDate == other.SelectionDate;
+
+    public override int GetHashCode() => HashCode.Combine(PrizeId, Category, Outcome, SelectionDate);
 }
 
 /// <summary>A participation in a Tabella 8 market or selective lab.</summary>
 public sealed record MarketEntry(string MarketId, DateOnly? SelectionDate = null)
 {
+    /// <inheritdoc cref="FestivalEntry.ListPosition"/>
+    internal int ListPosition { get; init; } = -1;
+
     public override string ToString() => MarketId;
+
+    public bool Equals(MarketEntry? other) => other is not null && MarketId == other.MarketId && SelectionDate == other.SelectionDate;
+
+    public override int GetHashCode() => HashCode.Combine(MarketId, SelectionDate);
 }
 
 /// <summary>

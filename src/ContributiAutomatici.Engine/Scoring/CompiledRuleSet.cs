@@ -139,19 +139,32 @@ public sealed class PointTotals
 
     internal readonly List<Allocation.Exclusion> ExcludedList = [];
 
-    internal List<string> Missing(Role role) => _missing[(int)role];
+    internal List<string> Missing(Role role)
+    {
+        _handedOut |= 1 << (int)role;
+        return _missing[(int)role];
+    }
 
-    internal List<string> Provisional(Role role) => _provisional[(int)role];
+    internal List<string> Provisional(Role role)
+    {
+        _handedOut |= 1 << (int)role;
+        return _provisional[(int)role];
+    }
+
+    // The roles whose lists of rows were handed out to be filled since the last Reset: only those are cleared (most scorings
+    // flag nothing).
+    private int _handedOut;
 
     internal void Reset(string ruleSetId, string[] quotaIds)
     {
         RuleSetId = ruleSetId;
         _scored = 0;
-        for (var r = 0; r < 5; r++)
-        {
-            _missing[r].Clear();
-            _provisional[r].Clear();
-        }
+        for (var r = 0; _handedOut != 0; r++, _handedOut >>= 1)
+            if ((_handedOut & 1) != 0)
+            {
+                _missing[r].Clear();
+                _provisional[r].Clear();
+            }
         if (ReferenceEquals(_quotaIds, quotaIds)) return;
         _quotaIds = quotaIds;
         if (_sums.Length < 5 * quotaIds.Length) _sums = new decimal[5 * quotaIds.Length];

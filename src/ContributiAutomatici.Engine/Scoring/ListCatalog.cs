@@ -100,6 +100,30 @@ public sealed class ListCatalog
 
     public bool Contains(string kind, string id) => Entries(kind, id).Length > 0;
 
+    // A request's entries as the mapper makes them: each id looked up once (FestivalPosition: -1 when not in the list, what
+    // Contains says), and the entry made with the list's own id string and its position in the list
+    // (FestivalEntry.ListPosition), which scoring then reads instead of looking the id up again.
+
+    /// <summary>Where <paramref name="id"/> sits in the Tabella 6 festivals, -1 when it is not one.</summary>
+    public int FestivalPosition(string id) => Festivals.IndexOf(id);
+
+    /// <summary>Where <paramref name="id"/> sits in the Tabella 7 prizes, -1 when it is not one.</summary>
+    public int PrizePosition(string id) => Prizes.IndexOf(id);
+
+    /// <summary>Where <paramref name="id"/> sits in the Tabella 8 markets and labs, -1 when it is not one.</summary>
+    public int MarketPosition(string id) => Markets.IndexOf(id);
+
+    /// <summary>The festival entry of the festival at <paramref name="position"/> (<see cref="FestivalPosition"/>).</summary>
+    public Model.FestivalEntry Festival(int position, Model.FestivalSection section, DateOnly? selectionDate, bool bestFilmPrize, int otherPrizes) =>
+        new(Festivals.Ids[position], section, selectionDate, bestFilmPrize, otherPrizes) { ListPosition = position };
+
+    /// <summary>The prize entry of the prize at <paramref name="position"/> (<see cref="PrizePosition"/>).</summary>
+    public Model.PrizeEntry Prize(int position, Model.PrizeCategory category, Model.PrizeOutcome outcome, DateOnly? selectionDate) =>
+        new(Prizes.Ids[position], category, outcome, selectionDate) { ListPosition = position };
+
+    /// <summary>The market entry of the market at <paramref name="position"/> (<see cref="MarketPosition"/>).</summary>
+    public Model.MarketEntry Market(int position, DateOnly? selectionDate) => new(Markets.Ids[position], selectionDate) { ListPosition = position };
+
     public IEnumerable<string> Categories(string kind) =>
         _byKind.TryGetValue(kind, out var l) ? l.Entries.Select(e => e.Category).Distinct() : [];
 
@@ -183,6 +207,12 @@ public sealed class ListCatalog
         public int Count => Ids.Length;
 
         public int IndexOf(string id) => Index.TryGetValue(id, out var i) ? i : -1;
+
+        /// <summary>
+        /// An entry's position: the one it was mapped with when this list holds that very id string there (the mapper's, see
+        /// <see cref="Model.FestivalEntry.ListPosition"/>), else looked up.
+        /// </summary>
+        public int IndexOf(string id, int mapped) => (uint)mapped < (uint)Ids.Length && ReferenceEquals(Ids[mapped], id) ? mapped : IndexOf(id);
     }
 
     private sealed class ReferencePair : IEqualityComparer<(string, string)>

@@ -22,7 +22,9 @@ public abstract partial class RuleScope
 
     /// <summary>
     /// A helper's list arguments are constant strings of the rule (the sandbox refuses anything else): what they select is
-    /// built once by the catalog and kept here by the strings' references, a few comparisons per call.
+    /// built once by the catalog and kept here by the strings' references. Each call also names the expression it is made
+    /// from (<see cref="CurrentExpression"/>, set by the generated code): the site that expression found last is checked
+    /// first (two reference compares), and only an expression calling one helper with two sets of lists looks further.
     /// </summary>
     private sealed class CallSites<T> where T : class
     {
@@ -30,23 +32,35 @@ public abstract partial class RuleScope
         private string[] _b = new string[8];
         private T[] _v = new T[8];
         private int _n;
+        private int[] _byExpression = new int[64]; // per expression: 1 + the site it found last (0: none yet)
 
-        private int _last; // the site found last: the rows of one site mostly follow each other
-
-        public T? Get(string a, string b)
+        [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+        public T? Get(int expression, string a, string b)
         {
-            var last = _last;
-            if (last < _n && ReferenceEquals(_a[last], a) && ReferenceEquals(_b[last], b)) return _v[last];
+            if ((uint)expression < (uint)_byExpression.Length && _byExpression[expression] - 1 is var k and >= 0 &&
+                ReferenceEquals(_a[k], a) && ReferenceEquals(_b[k], b)) return _v[k];
+            return Find(expression, a, b);
+        }
+
+        private T? Find(int expression, string a, string b)
+        {
             for (var i = 0; i < _n; i++)
                 if (ReferenceEquals(_a[i], a) && ReferenceEquals(_b[i], b))
                 {
-                    _last = i;
+                    Remember(expression, i);
                     return _v[i];
                 }
             return null;
         }
 
-        public T Add(string a, string b, T v)
+        private void Remember(int expression, int site)
+        {
+            if (expression < 0) return;
+            if (expression >= _byExpression.Length) Array.Resize(ref _byExpression, Math.Max(expression + 1, _byExpression.Length * 2));
+            _byExpression[expression] = site + 1;
+        }
+
+        public T Add(int expression, string a, string b, T v)
         {
             if (_n == _a.Length)
             {
@@ -55,11 +69,16 @@ public abstract partial class RuleScope
                 Array.Resize(ref _v, _n * 2);
             }
             (_a[_n], _b[_n], _v[_n]) = (a, b, v);
+            Remember(expression, _n);
             _n++;
             return v;
         }
 
-        public void Clear() => _n = 0;
+        public void Clear()
+        {
+            _n = 0;
+            Array.Clear(_byExpression);
+        }
     }
 
     /// <summary>
@@ -87,21 +106,26 @@ public abstract partial class RuleScope
             _festivalContractFor = _prizeContractFor = null;
             // Each kind through its own struct accessor (the JIT specializes the loops, no delegate per entry), its entries read
             // as a span (no interface call per entry).
-            ResolveKind<FestivalEntry, FestivalKind>(Entries(work.Festivals, ref _festivalScratch), lists.Festivals, ref FestivalIndex, ref FestivalHead, ref FestivalMasks);
-            ResolveKind<PrizeEntry, PrizeKind>(Entries(work.Prizes, ref _prizeScratch), lists.Prizes, ref PrizeIndex, ref PrizeHead, ref PrizeMasks);
-            var ms = work.Markets;
-            Grow(ref MarketIndex, ms.Count);
-            for (var i = 0; i < ms.Count; i++) MarketIndex[i] = lists.Markets.IndexOf(ms[i].MarketId);
+            // Each list's type checked here, on its own type (in the generic Entries, shared by the kinds, it costs a lookup).
+            ResolveKind<FestivalEntry, FestivalKind>(Entries(work.Festivals, work.Festivals as List<FestivalEntry>, ref _festivalScratch), lists.Festivals,
+                ref FestivalIndex, ref FestivalHead, ref FestivalMasks);
+            ResolveKind<PrizeEntry, PrizeKind>(Entries(work.Prizes, work.Prizes as List<PrizeEntry>, ref _prizeScratch), lists.Prizes,
+                ref PrizeIndex, ref PrizeHead, ref PrizeMasks);
+            var ms = Entries(work.Markets, work.Markets as List<MarketEntry>, ref _marketScratch);
+            Grow(ref MarketIndex, ms.Length);
+            var markets = lists.Markets;
+            for (var i = 0; i < ms.Length; i++) MarketIndex[i] = markets.IndexOf(ms[i].MarketId, ms[i].ListPosition);
         }
 
         private FestivalEntry[] _festivalScratch = [];
         private PrizeEntry[] _prizeScratch = [];
+        private MarketEntry[] _marketScratch = [];
 
-        /// <summary>A work's entries as a span: a list's or an array's own, else copied into a reused buffer.</summary>
-        private static ReadOnlySpan<T> Entries<T>(IReadOnlyList<T> items, ref T[] scratch)
+        /// <summary>A work's entries as a span: a list's own (<paramref name="list"/>, the same list when it is a List), else copied into a reused buffer.</summary>
+        private static ReadOnlySpan<T> Entries<T>(IReadOnlyList<T> items, List<T>? list, ref T[] scratch)
         {
-            if (items is List<T> list) return System.Runtime.InteropServices.CollectionsMarshal.AsSpan(list);
-            if (items is T[] array) return array;
+            if (list is not null) return System.Runtime.InteropServices.CollectionsMarshal.AsSpan(list);
+            if (items.Count == 0) return default;
             if (scratch.Length < items.Count) scratch = new T[Math.Max(items.Count, scratch.Length * 2)];
             for (var i = 0; i < items.Count; i++) scratch[i] = items[i];
             return scratch.AsSpan(0, items.Count);
@@ -110,18 +134,21 @@ public abstract partial class RuleScope
         private interface IKind<T>
         {
             static abstract string Id(T entry);
+            static abstract int Position(T entry);
             static abstract int Bits(T entry);
         }
 
         private struct FestivalKind : IKind<FestivalEntry>
         {
             public static string Id(FestivalEntry entry) => entry.FestivalId;
+            public static int Position(FestivalEntry entry) => entry.ListPosition;
             public static int Bits(FestivalEntry entry) => ListResolution.Bits(entry);
         }
 
         private struct PrizeKind : IKind<PrizeEntry>
         {
             public static string Id(PrizeEntry entry) => entry.PrizeId;
+            public static int Position(PrizeEntry entry) => entry.ListPosition;
             public static int Bits(PrizeEntry entry) => ListResolution.Bits(entry);
         }
 
@@ -133,7 +160,8 @@ public abstract partial class RuleScope
             Grow(ref index, count);
             Grow(ref head, count);
             Grow(ref masks, count);
-            for (var i = 0; i < count; i++) index[i] = list.IndexOf(TKind.Id(entries[i]));
+            // A mapped entry's position is read (checked against the list), any other's id looked up.
+            for (var i = 0; i < count; i++) index[i] = list.IndexOf(TKind.Id(entries[i]), TKind.Position(entries[i]));
             Heads(count, list.Count, index, head, masks);
             for (var i = 0; i < count; i++)
                 if (head[i] >= 0) masks[head[i]] |= TKind.Bits(entries[i]);

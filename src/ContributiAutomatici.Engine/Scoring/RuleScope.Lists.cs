@@ -29,12 +29,10 @@ public abstract partial class RuleScope
         // multipliers (1 + increment); the row's points are its points times that sum (the sum of its points per festival).
         // The sums of the work's festivals are made by the first row of the call site that reads them (per work, and per
         // claimant under contract); the other rows read them.
-        var sums = contractBeforeSelection
-            ? site.Sums(this, r, band, lists, r.FestivalMasksUnderContract(this), Claimant, ref site.UnderContract, ref site.UnderContractOf, ref site.UnderContractGeneration)
-            : site.AllGeneration == r.Generation ? site.All
-            : site.Sums(this, r, band, lists, r.FestivalMasks, null, ref site.All, ref site.AllOf, ref site.AllGeneration);
-        var sum = sums[(int)match];
-        return NonZero(sum) ? points * sum : 0m;
+        var sums = contractBeforeSelection ? site.UnderContract.For(this, site, r, band, lists, r.FestivalMasksUnderContract(this), Claimant)
+            : site.All.Generation == r.Generation ? site.All
+            : site.All.For(this, site, r, band, lists, r.FestivalMasks, null);
+        return sums.Times((int)match, points);
     }
 
     /// <summary>
@@ -42,34 +40,17 @@ public abstract partial class RuleScope
     /// the sums of those multipliers per <see cref="FestivalMatch"/>, without and under the last claimant's contract.
     /// </summary>
     private FestivalSite FestivalSiteOf(string band, string lists) =>
-        _festivalSites.Get(band, lists) ?? _festivalSites.Add(band, lists, new FestivalSite(_lists.FestivalMultipliers(band, lists)));
+        _festivalSites.Get(CurrentExpression, band, lists) ?? _festivalSites.Add(CurrentExpression, band, lists, new FestivalSite(_lists.FestivalMultipliers(band, lists)));
 
     private sealed class FestivalSite(decimal[] multipliers)
     {
         /// <summary>Per festival (list position): what it multiplies the row's points by, 0 when not in the site's lists.</summary>
         public readonly decimal[] Multipliers = multipliers;
 
-        public decimal[] All = new decimal[8], UnderContract = new decimal[8];
-        public RoleInput? AllOf, UnderContractOf;
-        public int AllGeneration = -1, UnderContractGeneration = -1;
+        /// <summary>Per festival: its multiplier is exactly 1 (no increment, scale 0), so it is counted, not added as a decimal.</summary>
+        public readonly bool[] One = [.. multipliers.Select(m => m == 1m && m.Scale == 0)];
 
-        public decimal[] Sums(RuleScope scope, ListResolution r, string band, string lists, int[] masks, RoleInput? claimant,
-            ref decimal[] sums, ref RoleInput? of, ref int generation)
-        {
-            if (generation == r.Generation && ReferenceEquals(of, claimant)) return sums;
-            (generation, of) = (r.Generation, claimant);
-            Array.Clear(sums);
-            var entries = scope.Work.Festivals;
-            for (var i = 0; i < entries.Count; i++)
-            {
-                // Only at a festival's first entry, whose mask holds what any of its entries matched.
-                if (r.FestivalHead[i] != i || masks[i] == 0) continue;
-                if (!Multiplier(scope, band, lists, r.FestivalIndex[i], out var multiplier)) continue;
-                for (var bits = masks[i]; bits != 0; bits &= bits - 1)
-                    sums[System.Numerics.BitOperations.TrailingZeroCount(bits)] += multiplier;
-            }
-            return sums;
-        }
+        public readonly FestivalSums All = new(), UnderContract = new();
 
         /// <summary>
         /// What festival <paramref name="f"/> (list position) multiplies this site's points by for the work in scope; false
@@ -88,6 +69,55 @@ public abstract partial class RuleScope
             if (!scope._lists.ListedFor(band, lists, dense.Ids[f], scope.Work, out var inc)) return false;
             multiplier = 1m + inc / 100m;
             return true;
+        }
+    }
+
+    /// <summary>
+    /// One work's sums of a festival call site's multipliers per <see cref="FestivalMatch"/> (for one claimant under contract,
+    /// or for all): how many matching festivals multiply by exactly 1, and the sum of the other multipliers. A sum of exact
+    /// decimals is the same number, scale included, in any order: <see cref="Times"/> gives what the points times the sum
+    /// of every multiplier gave, with a decimal addition only per festival with an increment (most have none).
+    /// </summary>
+    private sealed class FestivalSums
+    {
+        public readonly int[] Counts = new int[8];
+        public readonly decimal[] Others = new decimal[8];
+        public int OtherBits, Generation = -1;
+        public RoleInput? Of;
+
+        public FestivalSums For(RuleScope scope, FestivalSite site, ListResolution r, string band, string lists, int[] masks, RoleInput? claimant)
+        {
+            if (Generation == r.Generation && ReferenceEquals(Of, claimant)) return this;
+            (Generation, Of) = (r.Generation, claimant);
+            Array.Clear(Counts);
+            if (OtherBits != 0) Array.Clear(Others);
+            OtherBits = 0;
+            var n = scope.Work.Festivals.Count;
+            for (var i = 0; i < n; i++)
+            {
+                // Only at a festival's first entry, whose mask holds what any of its entries matched.
+                if (r.FestivalHead[i] != i || masks[i] == 0) continue;
+                var f = r.FestivalIndex[i];
+                if (site.One[f] && !scope._lists.Festivals.Conditional[f])
+                {
+                    for (var bits = masks[i]; bits != 0; bits &= bits - 1) Counts[System.Numerics.BitOperations.TrailingZeroCount(bits)]++;
+                    continue;
+                }
+                if (!site.Multiplier(scope, band, lists, f, out var multiplier)) continue;
+                OtherBits |= masks[i];
+                for (var bits = masks[i]; bits != 0; bits &= bits - 1) Others[System.Numerics.BitOperations.TrailingZeroCount(bits)] += multiplier;
+            }
+            return this;
+        }
+
+        /// <summary>The row's points times the sum of the multipliers of the festivals that match.</summary>
+        [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+        public decimal Times(int match, decimal points)
+        {
+            var count = Counts[match];
+            if ((OtherBits & (1 << match)) == 0) return count == 0 ? 0m : count == 1 ? points : points * count;
+            var sum = count + Others[match];
+            return NonZero(sum) ? points * sum : 0m;
         }
     }
 
@@ -191,7 +221,7 @@ public abstract partial class RuleScope
     /// distinct named prizes match each <see cref="PrizeMatch"/>, without and under the last claimant's contract.
     /// </summary>
     private PrizeSite PrizeSiteOf(string prizes, string lists) =>
-        _prizeSites.Get(prizes, lists) ?? _prizeSites.Add(prizes, lists, new PrizeSite(_lists.IdSet("prizes", prizes, lists)));
+        _prizeSites.Get(CurrentExpression, prizes, lists) ?? _prizeSites.Add(CurrentExpression, prizes, lists, new PrizeSite(_lists.IdSet("prizes", prizes, lists)));
 
     private sealed class PrizeSite(bool[] named)
     {
@@ -255,7 +285,7 @@ public abstract partial class RuleScope
         var markets = Work.Markets;
         if (markets.Count == 0) return 0m;
         var r = Resolved();
-        var site = _marketSites.Get("*", lists) ?? _marketSites.Add("*", lists, new MarketSite(_lists.IdSet("markets", "*", lists)));
+        var site = _marketSites.Get(CurrentExpression, "*", lists) ?? _marketSites.Add(CurrentExpression, "*", lists, new MarketSite(_lists.IdSet("markets", "*", lists)));
         for (var i = 0; i < markets.Count; i++)
             if (r.MarketIndex[i] is var m && m >= 0 && site.Listed[m] && (!contractBeforeSelection || ContractBefore(markets[i].SelectionDate)))
             {
