@@ -35,7 +35,7 @@ public static class Allocator
         // Result admission keeps the works' ids and order: their positions are known before it.
         var workIndex = new Dictionary<string, int>(works.Count, Ord);
         for (var i = 0; i < works.Count; i++) workIndex.Add(works[i].Work.Id, i); // a work given twice throws, as ever
-        var claims = SortedClaims(input.Claims, companyIndex, workIndex);
+        var (claims, at) = SortedClaims(input.Claims, companyIndex, workIndex);
 
         var exclusions = new List<Exclusion>();
         // Art. 5.2-5.6, 5.10: each work's and claim's dated results that do not count in this year, kept out with their article.
@@ -44,7 +44,7 @@ public static class Allocator
         var classifier = input.Coproductions ?? rs.Coproductions;
         var categories = new CoproductionStatus[works.Count]; // by the work's index
         for (var i = 0; i < works.Count; i++) categories[i] = classifier.Classify(works[i].Work);
-        var admitted = Admit(claims, companies, companyIndex, works, workIndex, categories, input.ApplicationYear, a, exclusions);
+        var admitted = Admit(claims, at, companies, companyIndex, works, workIndex, categories, input.ApplicationYear, a, exclusions);
 
         // ---- points per paying quota
         var quotas = def.Quotas;
@@ -58,10 +58,10 @@ public static class Allocator
         var partsAt = new List<Part>[quotas.Count];
         for (var i = 0; i < quotas.Count; i++) (paysAt[i], partsAt[i]) = (pays.Contains(quotas[i].Id), parts[quotas[i].Id]);
         var scoring = new Scoring(rs, quotas);
-        var flags = new Dictionary<string, (SortedSet<string> Provisional, SortedSet<string> Missing)>(Ord);
-        foreach (var c in admitted)
+        var flags = new Dictionary<int, (SortedSet<string> Provisional, SortedSet<string> Missing)>(); // by the work's index
+        foreach (var i in admitted)
         {
-            var (w, company) = (workIndex[c.WorkId], companyIndex[c.CompanyId]);
+            var (c, company, w) = (claims[i], at[i].Company, at[i].Work);
             var yw = works[w];
             foreach (var (quota, points) in scoring.PointsOf(yw, w, works.Count, c, flags))
             {
@@ -113,7 +113,7 @@ public static class Allocator
                     if (p.WorkCapped && $"work cap ({a.WorkCap.Citation}): {p.WorkId}" is var cap && !(caps ??= []).Contains(cap)) caps.Add(cap);
                 }
                 if (companyCapped) (caps ??= []).Add(companyCapName);
-                Array.Sort(lines, ByWorkAndRole);
+                if (!InOrder(lines, ByWorkAndRole)) Array.Sort(lines, ByWorkAndRole); // the claims' order is already by work and role
                 var quantized = 0m;
                 foreach (var l in lines) quantized += Account.Quantize(l.Exact);
                 (credits.TryGetValue(companyId, out var list) ? list : credits[companyId] = []).Add(new CreditOutcome(q.Id,
@@ -178,7 +178,7 @@ public static class Allocator
                 var share = Math.Round(producers * au.Percent / 100m, 2, MidpointRounding.AwayFromZero);
                 shares = new AuthorShares(au, share);
             }
-            var f = flags.GetValueOrDefault(yw.Work.Id);
+            var f = flags.GetValueOrDefault(i);
             workOutcomes.Add(new WorkOutcome(yw.Work.Id, yw.Work.Title, yw.Given is null, Math.Round(amount, 2, MidpointRounding.AwayFromZero),
                 count == 0 ? [] : (IReadOnlyList<Part>)new ArraySegment<Part>(byWork, from, count), shares)
             {
@@ -243,29 +243,45 @@ public static class Allocator
     /// company or work not given (only a caller of the engine can make one) sorts by comparing its ids, as it did.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static List<YearClaim> SortedClaims(IReadOnlyList<YearClaim> claims, Dictionary<string, int> companyIndex,
+    private static (List<YearClaim> Claims, ClaimAt[] At) SortedClaims(IReadOnlyList<YearClaim> claims, Dictionary<string, int> companyIndex,
         Dictionary<string, int> workIndex)
     {
         var keys = new ClaimKey[claims.Count];
         var works = (long)workIndex.Count;
+        var at = new ClaimAt[claims.Count];
+        List<YearClaim> sorted;
         for (var i = 0; i < keys.Length; i++)
         {
             var c = claims[i];
             if (!companyIndex.TryGetValue(c.CompanyId, out var company) || !workIndex.TryGetValue(c.WorkId, out var work))
-                return Sorted(claims, static (x, y) =>
+            {
+                sorted = Sorted(claims, static (x, y) =>
                 {
                     var c = Ord.Compare(x.CompanyId, y.CompanyId);
                     if (c == 0) c = Ord.Compare(x.WorkId, y.WorkId);
                     if (c == 0) c = ((int)x.Role.Role).CompareTo((int)y.Role.Role); // as ints: Enum.CompareTo(object) boxes
                     return c != 0 ? c : x.SharePercent.CompareTo(y.SharePercent);
                 });
+                for (var k = 0; k < at.Length; k++)
+                    at[k] = new ClaimAt(companyIndex.GetValueOrDefault(sorted[k].CompanyId, -1), workIndex.GetValueOrDefault(sorted[k].WorkId, -1));
+                return (sorted, at);
+            }
             keys[i] = new ClaimKey((company * works + work) * Scoring.RoleSlots + (int)c.Role.Role, c.SharePercent, i);
+            at[i] = new ClaimAt(company, work);
         }
         Array.Sort(keys);
-        var sorted = new List<YearClaim>(keys.Length);
-        foreach (var k in keys) sorted.Add(claims[k.Index]);
-        return sorted;
+        sorted = new List<YearClaim>(keys.Length);
+        var sortedAt = new ClaimAt[keys.Length];
+        for (var k = 0; k < keys.Length; k++)
+        {
+            sorted.Add(claims[keys[k].Index]);
+            sortedAt[k] = at[keys[k].Index];
+        }
+        return (sorted, sortedAt);
     }
+
+    /// <summary>A claim's company and work as their positions in the id-ordered lists (-1: not given).</summary>
+    private readonly record struct ClaimAt(int Company, int Work);
 
     private readonly record struct ClaimKey(long Key, decimal Share, int Index) : IComparable<ClaimKey>
     {
@@ -314,6 +330,13 @@ public static class Allocator
         var sorted = new List<Exclusion>(order.Length);
         foreach (var i in order) sorted.Add(exclusions[i]);
         return sorted;
+    }
+
+    private static bool InOrder(Part[] lines, Comparison<Part> compare)
+    {
+        for (var i = 1; i < lines.Length; i++)
+            if (compare(lines[i - 1], lines[i]) >= 0) return false;
+        return true;
     }
 
     /// <summary>A credit's lines: by work id, then role (a company's parts in a quota are one per work and role).</summary>
@@ -370,7 +393,7 @@ public static class Allocator
     /// <param name="companies">The year's companies in id order; <paramref name="companyIndex"/> their positions by id.</param>
     /// <param name="works">The year's works in id order; <paramref name="workIndex"/> their positions, <paramref name="categories"/> their categories.</param>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static List<YearClaim> Admit(List<YearClaim> claims, List<Applicant> companies, Dictionary<string, int> companyIndex,
+    private static List<int> Admit(List<YearClaim> claims, ClaimAt[] at, List<Applicant> companies, Dictionary<string, int> companyIndex,
         List<YearWork> works, Dictionary<string, int> workIndex, CoproductionStatus[] categories, int year,
         AllocationDefinition a, List<Exclusion> exclusions)
     {
@@ -403,7 +426,7 @@ public static class Allocator
         for (var i = 0; i < claims.Count; i++)
         {
             // (A claim on a work not given, which only a caller of the engine can make, fails below as it did: its key is past the works'.)
-            key[i] = (workIndex.TryGetValue(claims[i].WorkId, out var w) ? w : workIndex.Count) * slots + (long)claims[i].Role.Role * claims.Count + i;
+            key[i] = (at[i].Work >= 0 ? at[i].Work : workIndex.Count) * slots + (long)claims[i].Role.Role * claims.Count + i;
             order[i] = i;
         }
         Array.Sort(key, order);
@@ -416,13 +439,12 @@ public static class Allocator
                 for (var k = from; k < to; k++) (over ??= [])[order[k]] = sum;
         }
         var ateco = new Ateco(companies.Count);
-        var admitted = new List<YearClaim>(claims.Count);
+        var admitted = new List<int>(claims.Count);
         for (var i = 0; i < claims.Count; i++)
         {
             var c = claims[i];
             // (A company or work not given, which only a caller of the engine can name, throws below as it did.)
-            var company = companyIndex.TryGetValue(c.CompanyId, out var k) ? k : -1;
-            var work = workIndex.TryGetValue(c.WorkId, out var w) ? w : -1;
+            var (company, work) = (at[i].Company, at[i].Work);
             if (company >= 0 && outCompanies[company] || work >= 0 && outWorks[work]) continue;
             if (company < 0) company = companyIndex[c.CompanyId];
             if (work < 0) work = workIndex[c.WorkId];
@@ -432,7 +454,7 @@ public static class Allocator
             if (why is null && over is not null && over.TryGetValue(i, out var sum))
                 why = (a.RightsSharesCitation, $"the rights shares claimed on this work in this role add up to {Dec(sum)}%, over 100%");
             if (why is { } reason) exclusions.Add(new Exclusion(c.CompanyId, c.WorkId, c.Role.Role, "", reason.Article, reason.Reason));
-            else admitted.Add(c);
+            else admitted.Add(i);
         }
         return admitted;
     }
@@ -569,7 +591,7 @@ public static class Allocator
         /// <summary>Each quota the claim scores in (its position in the manifest, -1 if none) and its points.</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public (int Quota, decimal Points)[] PointsOf(YearWork yw, int work, int works, YearClaim c,
-            Dictionary<string, (SortedSet<string> Provisional, SortedSet<string> Missing)> flags)
+            Dictionary<int, (SortedSet<string> Provisional, SortedSet<string> Missing)> flags)
         {
             if (yw.Given is { } given) return Given(given, c.Role.Role);
             var plain = c.Role.ContractSignedOn is null && c.Role.DistributionCost is null && c.Role.ForeignSales.Count == 0 &&
@@ -582,7 +604,7 @@ public static class Allocator
             var (provisional, missing) = (_totals.ProvisionalRows(role), _totals.MissingRows(role));
             if (provisional.Count + missing.Count > 0)
             {
-                if (!flags.TryGetValue(yw.Work.Id, out var f)) flags[yw.Work.Id] = f = (new(Ord), new(Ord));
+                if (!flags.TryGetValue(work, out var f)) flags[work] = f = (new(Ord), new(Ord));
                 f.Provisional.UnionWith(provisional);
                 f.Missing.UnionWith(missing);
             }
@@ -800,10 +822,14 @@ public static class Allocator
         {
             TotalPoints = SumPoints(parts);
             var byWork = ByWork(parts);
+            // Each work's points, added in the list's order, for the whole solution: a work's parts are all in one pool of a
+            // binding short-film limit (short or not is the work's), each added in the same order there.
+            var workPointsOf = _scratch.WorkPoints;
             for (var g = 0; g < byWork.Count; g++)
             {
                 var workPoints = 0m;
                 foreach (var p in byWork[g]) workPoints += p.Points;
+                workPointsOf[byWork.Keys[g]] = workPoints;
                 foreach (var p in byWork[g]) p.WorkCapShare = workCap * p.Points / workPoints;
             }
             if (TotalPoints == 0m)
@@ -813,7 +839,7 @@ public static class Allocator
                 return;
             }
             var common = resources / TotalPoints;
-            List<(List<Part> Parts, decimal Resources)> pools = [(parts, resources)];
+            List<(List<Part> Parts, decimal Resources, decimal Points)> pools = [(parts, resources, TotalPoints)];
             if (shortsLimit is { } limit)
             {
                 var shorts = parts.Where(p => p.ShortFilm).ToList();
@@ -824,7 +850,7 @@ public static class Allocator
                 {
                     var others = parts.Where(p => !p.ShortFilm).ToList();
                     foreach (var p in shorts) p.ShortFilmsPool = true;
-                    pools = [(shorts, limitAmount), (others, resources - limitAmount)];
+                    pools = [(shorts, limitAmount, shortPoints), (others, resources - limitAmount, SumPoints(others))];
                     var otherPoints = TotalPoints - shortPoints;
                     ShortFilms = new ShortFilmsOutcome(limit, true, shortPoints, limitAmount, limitAmount / shortPoints,
                         otherPoints == 0 ? 0 : (resources - limitAmount) / otherPoints);
@@ -833,9 +859,9 @@ public static class Allocator
             }
             SplitCompanyCaps(pools);
             var values = new List<decimal>();
-            foreach (var (ps, r) in pools)
+            foreach (var (ps, r, points) in pools)
             {
-                var v = SolvePool(ps, r);
+                var v = SolvePool(ps, r, points);
                 values.Add(v);
                 if (ps.Count > 0 && (pools.Count == 1 || !ps[0].ShortFilmsPool)) PointValue = v;
             }
@@ -849,12 +875,12 @@ public static class Allocator
             var whole = Account.Quantize(resources);
             for (var i = 0; i < pools.Count; i++)
             {
-                var (ps, r) = pools[i];
-                var (w, c) = NominalCuts(ps, r);
+                var (ps, r, points) = pools[i];
+                var (w, c) = NominalCuts(ps, r, points);
                 var quantized = i == pools.Count - 1 ? whole - Money.Sum(m => m.Resources) : Account.Quantize(r);
                 var exact = 0m;
                 foreach (var p in ps) exact += p.Exact;
-                Money.Add(new Account.PoolMoney(quantized, SumPoints(ps), exact, w, c, pools.Count > 1 && i == 1));
+                Money.Add(new Account.PoolMoney(quantized, points, exact, w, c, pools.Count > 1 && i == 1));
             }
         }
 
@@ -863,18 +889,15 @@ public static class Allocator
         /// v0 x points above its cap; C, each company's amount after the work cap above its cap.
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private (decimal Work, decimal Company) NominalCuts(List<Part> ps, decimal r)
+        private (decimal Work, decimal Company) NominalCuts(List<Part> ps, decimal r, decimal points)
         {
-            var points = SumPoints(ps);
             if (points == 0) return (0, 0);
             var v0 = r / points;
             decimal w = 0, c = 0;
             var byWork = ByWork(ps);
             for (var g = 0; g < byWork.Count; g++)
             {
-                var workPoints = 0m;
-                foreach (var p in byWork[g]) workPoints += p.Points;
-                var amount = workPoints * v0;
+                var amount = _scratch.WorkPoints[byWork.Keys[g]] * v0;
                 var capped = _scratch.WorkOver[byWork.Keys[g]] = Over(amount, workCap);
                 if (capped) w += amount - workCap;
             }
@@ -894,13 +917,12 @@ public static class Allocator
         /// the cap split pro rata to its amounts after the work cap at each pool's point value (reading guide 7).
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private void SplitCompanyCaps(List<(List<Part> Parts, decimal Resources)> pools)
+        private void SplitCompanyCaps(List<(List<Part> Parts, decimal Resources, decimal Points)> pools)
         {
             foreach (var p in parts) p.CompanyCapShare = companyCap;
             if (pools.Count < 2) return;
-            foreach (var (ps, r) in pools)
+            foreach (var (ps, r, points) in pools)
             {
-                var points = SumPoints(ps);
                 // AfterWorkCap as scratch: the amount at the pool's nominal value after the work cap (SolvePool sets it for good).
                 foreach (var p in ps) p.AfterWorkCap = points == 0 ? 0 : Math.Min(p.Points * (r / points), p.WorkCapShare);
             }
@@ -974,20 +996,13 @@ public static class Allocator
         /// water level of <see cref="WaterLevel"/>.
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private decimal SolvePool(List<Part> ps, decimal r)
+        private decimal SolvePool(List<Part> ps, decimal r, decimal points)
         {
-            var points = SumPoints(ps);
             if (points == 0) return 0;
             var v = r / points;
             var byWork = ByWork(ps);
-            // The year's arrays: only this pool's works' entries are written, then read; the flags cleared first.
+            // The year's arrays: only this pool's works' entries are read (each work's points, set by Solve); the flags cleared first.
             var workPoints = _scratch.WorkPoints;
-            for (var g = 0; g < byWork.Count; g++)
-            {
-                var sum = 0m;
-                foreach (var p in byWork[g]) sum += p.Points;
-                workPoints[byWork.Keys[g]] = sum;
-            }
             var companies = ByCompany(ps);
             // Under redistribute, whoever the water level froze is capped, also when it stopped exactly at the cap
             // because everyone was capped.
