@@ -248,8 +248,8 @@ public static class Allocator
     {
         var keys = new ClaimKey[claims.Count];
         var works = (long)workIndex.Count;
-        var at = new ClaimAt[claims.Count];
         List<YearClaim> sorted;
+        ClaimAt[] at;
         for (var i = 0; i < keys.Length; i++)
         {
             var c = claims[i];
@@ -262,33 +262,41 @@ public static class Allocator
                     if (c == 0) c = ((int)x.Role.Role).CompareTo((int)y.Role.Role); // as ints: Enum.CompareTo(object) boxes
                     return c != 0 ? c : x.SharePercent.CompareTo(y.SharePercent);
                 });
+                at = new ClaimAt[claims.Count];
                 for (var k = 0; k < at.Length; k++)
                     at[k] = new ClaimAt(companyIndex.GetValueOrDefault(sorted[k].CompanyId, -1), workIndex.GetValueOrDefault(sorted[k].WorkId, -1));
                 return (sorted, at);
             }
-            keys[i] = new ClaimKey((company * works + work) * Scoring.RoleSlots + (int)c.Role.Role, c.SharePercent, i);
-            at[i] = new ClaimAt(company, work);
+            keys[i] = new ClaimKey((company * works + work) * Scoring.RoleSlots + (int)c.Role.Role, i);
         }
         Array.Sort(keys);
+        // Claims of one company, work and role (a claim made twice, shares of a role): by share, then as given (stable).
+        for (int from = 0, to; from < keys.Length; from = to)
+        {
+            for (to = from + 1; to < keys.Length && keys[to].Key == keys[from].Key; to++) { }
+            for (var k = from + 1; k < to; k++)
+                for (var j = k; j > from && claims[keys[j - 1].Index].SharePercent.CompareTo(claims[keys[j].Index].SharePercent) > 0; j--)
+                    (keys[j - 1], keys[j]) = (keys[j], keys[j - 1]);
+        }
         sorted = new List<YearClaim>(keys.Length);
-        var sortedAt = new ClaimAt[keys.Length];
+        at = new ClaimAt[keys.Length];
         for (var k = 0; k < keys.Length; k++)
         {
             sorted.Add(claims[keys[k].Index]);
-            sortedAt[k] = at[keys[k].Index];
+            var companyAndWork = keys[k].Key / Scoring.RoleSlots;
+            at[k] = new ClaimAt((int)(companyAndWork / works), (int)(companyAndWork % works));
         }
-        return (sorted, sortedAt);
+        return (sorted, at);
     }
 
     /// <summary>A claim's company and work as their positions in the id-ordered lists (-1: not given).</summary>
     private readonly record struct ClaimAt(int Company, int Work);
 
-    private readonly record struct ClaimKey(long Key, decimal Share, int Index) : IComparable<ClaimKey>
+    private readonly record struct ClaimKey(long Key, int Index) : IComparable<ClaimKey>
     {
         public int CompareTo(ClaimKey other)
         {
             var c = Key.CompareTo(other.Key);
-            if (c == 0) c = Share.CompareTo(other.Share);
             return c != 0 ? c : Index.CompareTo(other.Index);
         }
     }
@@ -641,22 +649,19 @@ public static class Allocator
         // The pool's companies (its parts grouped once, in the parts' order) by id; each company's exact amount added in that order.
         var groups = pool.Companies;
         var n = groups.Count;
-        var (ids, order, exacts) = (new string[n], new int[n], new decimal[n]);
-        for (var g = 0; g < n; g++)
-        {
-            var exact = 0m;
-            foreach (var p in groups[g]) exact += p.Exact;
-            (ids[g], order[g], exacts[g]) = (groups[g].First.Claim.CompanyId, g, exact);
-        }
-        // By id (ids are distinct: no tie to break): the groups' order sorted by the ids, the exact amounts put in that order.
-        Array.Sort((string[])ids.Clone(), order, StringComparer.Ordinal);
+        var (ids, order) = (new string[n], new int[n]);
+        for (var g = 0; g < n; g++) (ids[g], order[g]) = (groups[g].First.Claim.CompanyId, g);
+        // By id (ids are distinct: no tie to break): the groups sorted by their ids; each company's exact amount added in the
+        // pool's order.
+        Array.Sort(ids, order, StringComparer.Ordinal);
         var exactById = new decimal[n];
         var amounts = new decimal[n];
         for (var i = 0; i < n; i++)
         {
-            exactById[i] = exacts[order[i]];
-            ids[i] = groups[order[i]].First.Claim.CompanyId;
-            amounts[i] = Math.Round(exactById[i], 2, MidpointRounding.AwayFromZero);
+            var exact = 0m;
+            foreach (var p in groups[order[i]]) exact += p.Exact;
+            exactById[i] = exact;
+            amounts[i] = Math.Round(exact, 2, MidpointRounding.AwayFromZero);
         }
         var giveBack = new bool[n];
         var sum = 0m;
@@ -805,10 +810,22 @@ public static class Allocator
 
         // All the pool's parts are grouped once each way (the groups read, never changed); a pool of a binding short-film limit
         // (part of them) is grouped when asked.
-        private Groups ByWork(List<Part> ps) => ReferenceEquals(ps, parts)
-            ? _allByWork ??= new(ps, byWork: true, _scratch.WorkGroup) : new(ps, byWork: true, _scratch.WorkGroup);
+        private Groups ByWork(List<Part> ps) => ReferenceEquals(ps, parts) ? _allByWork ??= new(ps, byWork: true, _scratch.WorkGroup)
+            : Of(_poolsByWork, ps, byWork: true, _scratch.WorkGroup);
 
-        private Groups ByCompany(List<Part> ps) => ReferenceEquals(ps, parts) ? Companies : new(ps, byWork: false, _scratch.CompanyGroup);
+        private Groups ByCompany(List<Part> ps) => ReferenceEquals(ps, parts) ? Companies : Of(_poolsByCompany, ps, byWork: false, _scratch.CompanyGroup);
+
+        // The two pools of a binding short-film limit, each grouped once each way (each pool is solved, then its cuts measured).
+        private readonly List<(List<Part> Pool, Groups Groups)> _poolsByWork = [], _poolsByCompany = [];
+
+        private static Groups Of(List<(List<Part> Pool, Groups Groups)> made, List<Part> ps, bool byWork, int[] groupOf)
+        {
+            foreach (var (pool, groups) in made)
+                if (ReferenceEquals(pool, ps)) return groups;
+            var g = new Groups(ps, byWork, groupOf);
+            made.Add((ps, g));
+            return g;
+        }
 
         private static decimal SumPoints(List<Part> ps)
         {
