@@ -757,6 +757,9 @@ public static class Allocator
         public bool[] FrozenWorks { get; } = new bool[works];
         public bool[] FrozenCompanies { get; } = new bool[companies];
         public bool[] WorkOver { get; } = new bool[works]; // the nominal cuts: whether each work is over its cap
+        public bool[] CapSplit { get; } = new bool[companies]; // a company in both pools of a binding short-film limit: its cap split
+        public decimal[] ShortsCap { get; } = new decimal[companies]; // and its cap in each pool
+        public decimal[] OthersCap { get; } = new decimal[companies];
 
         private static int[] Minus1(int n)
         {
@@ -923,11 +926,18 @@ public static class Allocator
             {
                 var sum = 0m;
                 foreach (var p in byCompany[g]) sum += _scratch.WorkOver[p.Work] ? p.WorkCapShare : p.Points * v0; // at the nominal value
-                var cap = byCompany[g].First.CompanyCapShare;
+                var cap = CapOf(byCompany[g].First);
                 if (Over(sum, cap)) c += sum - cap;
             }
             return (w, c);
         }
+
+        private bool _split; // whether some company's cap is split between the two pools of a binding short-film limit
+
+        /// <summary>A part's company's cap in its pool (the caps split by <see cref="SplitCompanyCaps"/>).</summary>
+        private decimal CapOf(Part p) => _split && _scratch.CapSplit[p.Company]
+            ? p.ShortFilmsPool ? _scratch.ShortsCap[p.Company] : _scratch.OthersCap[p.Company]
+            : companyCap;
 
         /// <summary>
         /// Each company's cap per pool: the whole cap, or, for a company in both pools of a binding short-film limit,
@@ -936,7 +946,6 @@ public static class Allocator
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private void SplitCompanyCaps(List<(List<Part> Parts, decimal Resources, decimal Points)> pools)
         {
-            foreach (var p in parts) p.CompanyCapShare = companyCap;
             if (pools.Count < 2) return;
             foreach (var (ps, r, points) in pools)
             {
@@ -944,6 +953,7 @@ public static class Allocator
                 foreach (var p in ps) p.AfterWorkCap = points == 0 ? 0 : Math.Min(p.Points * (r / points), p.WorkCapShare);
             }
             var byCompany = ByCompany(parts);
+            _split = true;
             for (var g = 0; g < byCompany.Count; g++)
             {
                 decimal total = 0, shorts = 0, others = 0;
@@ -955,9 +965,11 @@ public static class Allocator
                     if (p.ShortFilmsPool) { shorts += p.AfterWorkCap; inShorts = true; }
                     else { others += p.AfterWorkCap; inOthers = true; }
                 }
+                var key = byCompany.Keys[g];
+                _scratch.CapSplit[key] = false;
                 if (total == 0 || !(inShorts && inOthers)) continue;
-                decimal shortsCap = companyCap * shorts / total, othersCap = companyCap * others / total;
-                foreach (var p in byCompany[g]) p.CompanyCapShare = p.ShortFilmsPool ? shortsCap : othersCap;
+                _scratch.CapSplit[key] = true;
+                (_scratch.ShortsCap[key], _scratch.OthersCap[key]) = (companyCap * shorts / total, companyCap * others / total);
             }
         }
 
@@ -978,7 +990,7 @@ public static class Allocator
                 var next = decimal.MaxValue;
                 for (var g = 0; g < companies.Count; g++)
                 {
-                    var cap = companies[g].First.CompanyCapShare;
+                    var cap = CapOf(companies[g].First);
                     if (cappedCompanies[companies.Keys[g]]) { fixedSum += cap; continue; }
                     decimal fixedK = 0, slopeK = 0;
                     foreach (var p in companies[g])
@@ -1002,7 +1014,7 @@ public static class Allocator
                     if (cappedCompanies[companies.Keys[g]]) continue;
                     decimal amount = 0;
                     foreach (var p in companies[g]) amount += cappedWorks[p.Work] ? p.WorkCapShare : p.Points * v;
-                    if (!Over(companies[g].First.CompanyCapShare, amount)) froze = cappedCompanies[companies.Keys[g]] = true;
+                    if (!Over(CapOf(companies[g].First), amount)) froze = cappedCompanies[companies.Keys[g]] = true;
                 }
                 if (!froze) return target; // nothing reached its cap after all (decimal rounding): the level is the target
             }
@@ -1040,7 +1052,7 @@ public static class Allocator
                     CutByWorkCap += uncapped - p.Exact;
                     sum += p.Exact;
                 }
-                var cap = companies[g].First.CompanyCapShare;
+                var cap = CapOf(companies[g].First);
                 if (Over(sum, cap) || frozenCompanies[companies.Keys[g]])
                 {
                     foreach (var p in companies[g])
