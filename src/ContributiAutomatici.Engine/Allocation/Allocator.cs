@@ -581,6 +581,7 @@ public static class Allocator
         // By the work's index in the year and the role's value: an array, not a dictionary of (id, role) keys.
         public static readonly int RoleSlots = (int)Enum.GetValues<Role>().Max() + 1;
         private (int Quota, decimal Points)[]?[]? _cache;
+        private (int Quota, decimal Points)[] _own = [];
         private int[]? _quotaAt; // the totals' quota i is the manifest's _quotaAt[i] (-1: none)
         private IReadOnlyList<string>? _quotaIds; // the totals' quotas _quotaAt was made for
 
@@ -598,7 +599,7 @@ public static class Allocator
 
         /// <summary>Each quota the claim scores in (its position in the manifest, -1 if none) and its points.</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        public (int Quota, decimal Points)[] PointsOf(YearWork yw, int work, int works, YearClaim c,
+        public ReadOnlySpan<(int Quota, decimal Points)> PointsOf(YearWork yw, int work, int works, YearClaim c,
             Dictionary<int, (SortedSet<string> Provisional, SortedSet<string> Missing)> flags)
         {
             if (yw.Given is { } given) return Given(given, c.Role.Role);
@@ -625,12 +626,13 @@ public static class Allocator
             var n = 0;
             for (var q = 0; q < ids.Count; q++)
                 if (decimal.Sign(_totals.Quota(role, q)) != 0) n++;
-            var points = n == 0 ? [] : new (int, decimal)[n];
+            // A plain claim's points are kept for the others of its work and role; a claim's own are read before the next is scored.
+            var points = n == 0 ? [] : plain ? new (int, decimal)[n] : _own.Length >= n ? _own : _own = new (int, decimal)[ids.Count];
             n = 0;
             for (var q = 0; q < ids.Count; q++)
                 if (_totals.Quota(role, q) is var v && decimal.Sign(v) != 0) points[n++] = (_quotaAt[q], v);
             if (plain) _cache![slot] = points;
-            return points;
+            return points.AsSpan(0, n);
         }
     }
 
