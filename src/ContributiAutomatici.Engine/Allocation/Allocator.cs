@@ -348,16 +348,18 @@ public static class Allocator
     }
 
     /// <summary>A credit's lines: by work id, then role (a company's parts in a quota are one per work and role).</summary>
+    // Works and companies compared by their positions in the year's lists, which are in id order with distinct ids: the same
+    // order as comparing the ids, without reading the strings.
     private static readonly Comparison<Part> ByWorkAndRole = (x, y) =>
     {
-        var c = Ord.Compare(x.WorkId, y.WorkId);
+        var c = x.Work.CompareTo(y.Work);
         return c != 0 ? c : ((int)x.Role).CompareTo((int)y.Role);
     };
 
     /// <summary>A work's claims: by company, role and quota; ties (two shares of a role) in the order of its parts.</summary>
     private static readonly Comparison<Part> ByClaim = (x, y) =>
     {
-        var c = Ord.Compare(x.CompanyId, y.CompanyId);
+        var c = x.Company.CompareTo(y.Company);
         if (c == 0) c = ((int)x.Role).CompareTo((int)y.Role);
         if (c == 0) c = x.Quota.CompareTo(y.Quota);
         return c != 0 ? c : x.Order.CompareTo(y.Order);
