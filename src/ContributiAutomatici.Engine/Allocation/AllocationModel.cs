@@ -119,7 +119,6 @@ public sealed class ClaimOutcome
     internal IReadOnlyList<string>[]? CapNames; // shared by every part: none, work cap, company cap, both
     internal decimal AfterWorkCap;        // after the work cap, before the company cap (scratch while the company caps are split)
     internal decimal WorkCapShare;        // its pro-rata share of its work's cap
-    internal decimal CompanyCapShare;     // its company's cap in its pool
     internal readonly int Work;           // its work's position in the year's works (id order): the key the pools group by
     internal readonly int Company;        // its company's position in the year's companies (id order): the key the pools group by
     internal int Order;                   // its position among its work's parts before they are sorted

@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Runtime.CompilerServices;
 using ContributiAutomatici.Engine.Model;
 using ContributiAutomatici.Engine.Rules;
 using ContributiAutomatici.Engine.Scoring;
@@ -18,6 +19,7 @@ public static class Allocator
 {
     private static readonly StringComparer Ord = StringComparer.Ordinal;
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static AllocationOutcome Run(AllocationInput input)
     {
         var rs = input.RuleSet;
@@ -26,28 +28,23 @@ public static class Allocator
             $"rule set {def.Id} has no 'allocation' block in its manifest: it can score, not allocate");
         var excess = input.ExcessOverride ?? a.DefaultExcess;
 
-        var companies = Sorted(input.Companies, static (x, y) => Ord.Compare(x.Id, y.Id));
-        var works = Sorted(input.Works, static (x, y) => Ord.Compare(x.Work.Id, y.Work.Id));
+        var companies = SortedById(input.Companies, static c => c.Id);
+        var works = SortedById(input.Works, static w => w.Work.Id);
         var companyIndex = new Dictionary<string, int>(companies.Count, Ord);
         for (var i = 0; i < companies.Count; i++) companyIndex.Add(companies[i].Id, i); // a company given twice throws, as ever
-        var claims = Sorted(input.Claims, static (x, y) =>
-        {
-            var c = Ord.Compare(x.CompanyId, y.CompanyId);
-            if (c == 0) c = Ord.Compare(x.WorkId, y.WorkId);
-            if (c == 0) c = ((int)x.Role.Role).CompareTo((int)y.Role.Role); // as ints: Enum.CompareTo(object) boxes
-            return c != 0 ? c : x.SharePercent.CompareTo(y.SharePercent);
-        });
+        // Result admission keeps the works' ids and order: their positions are known before it.
+        var workIndex = new Dictionary<string, int>(works.Count, Ord);
+        for (var i = 0; i < works.Count; i++) workIndex.Add(works[i].Work.Id, i); // a work given twice throws, as ever
+        var (claims, at) = SortedClaims(input.Claims, companyIndex, workIndex);
 
         var exclusions = new List<Exclusion>();
         // Art. 5.2-5.6, 5.10: each work's and claim's dated results that do not count in this year, kept out with their article.
         (works, claims) = ResultAdmission.Admit(def, input.ApplicationYear, works, claims, exclusions);
-        var workIndex = new Dictionary<string, int>(works.Count, Ord);
-        for (var i = 0; i < works.Count; i++) workIndex.Add(works[i].Work.Id, i); // a work given twice throws, as ever
         // Art. 2.f-h: each work's category on its recognition date, from the rule set's lists (or a golden case's test lists).
         var classifier = input.Coproductions ?? rs.Coproductions;
         var categories = new CoproductionStatus[works.Count]; // by the work's index
         for (var i = 0; i < works.Count; i++) categories[i] = classifier.Classify(works[i].Work);
-        var admitted = Admit(claims, companies, companyIndex, works, workIndex, categories, input.ApplicationYear, a, exclusions);
+        var admitted = Admit(claims, at, companies, companyIndex, works, workIndex, categories, input.ApplicationYear, a, exclusions);
 
         // ---- points per paying quota
         var quotas = def.Quotas;
@@ -56,19 +53,21 @@ public static class Allocator
             resources[q.Id] = (q.ParentId is null ? input.Budget : resources[q.ParentId]) * q.SharePercent / 100m;
         var pays = quotas.Where(q => !q.Reserved && quotas.All(s => s.ParentId != q.Id)).Select(q => q.Id).ToHashSet(Ord);
         var parts = quotas.ToDictionary(q => q.Id, _ => new List<Part>(), Ord);
-        var quotaOrder = new Dictionary<string, int>(quotas.Count, Ord);
-        for (var i = 0; i < quotas.Count; i++) quotaOrder[quotas[i].Id] = i;
-        var scoring = new Scoring(rs);
-        var flags = new Dictionary<string, (SortedSet<string> Provisional, SortedSet<string> Missing)>(Ord);
-        foreach (var c in admitted)
+        // By the quota's position in the manifest: whether it pays, and its parts (the lists of the dictionary).
+        var paysAt = new bool[quotas.Count];
+        var partsAt = new List<Part>[quotas.Count];
+        for (var i = 0; i < quotas.Count; i++) (paysAt[i], partsAt[i]) = (pays.Contains(quotas[i].Id), parts[quotas[i].Id]);
+        var scoring = new Scoring(rs, quotas);
+        var flags = new Dictionary<int, (SortedSet<string> Provisional, SortedSet<string> Missing)>(); // by the work's index
+        foreach (var i in admitted)
         {
-            var (w, company) = (workIndex[c.WorkId], companyIndex[c.CompanyId]);
+            var (c, company, w) = (claims[i], at[i].Company, at[i].Work);
             var yw = works[w];
-            foreach (var (quotaId, points) in scoring.PointsOf(yw, w, works.Count, c, flags))
+            foreach (var (quota, points) in scoring.PointsOf(yw, w, works.Count, c, flags))
             {
                 var p = points * c.SharePercent / 100m;
-                if (p != 0m && pays.Contains(quotaId))
-                    parts[quotaId].Add(new Part(c, quotaId, quotaOrder[quotaId], w, company, yw.Work.ShortFilm, p));
+                if (p != 0m && quota >= 0 && paysAt[quota])
+                    partsAt[quota].Add(new Part(c, quotas[quota].Id, quota, w, company, yw.Work.ShortFilm, p));
             }
         }
 
@@ -93,8 +92,10 @@ public static class Allocator
                 scratch ??= new Scratch(works.Count, companies.Count));
             pool.Solve();
             var rounding = Round(pool, r);
-            foreach (var (companyId, group, exact, amount, giveBack) in rounding.Companies)
+            for (var k = 0; k < rounding.Ids.Length; k++)
             {
+                var (companyId, group, exact, amount, giveBack) =
+                    (rounding.Ids[k], rounding.Groups[k], rounding.Exact[k], rounding.Amounts[k], rounding.GiveBack[k]);
                 // The company's parts in the pool's order (the sums' order); its lines the same parts by work and role (each
                 // (work, role) once in a quota: a claim made twice is kept out).
                 var mine = pool.Companies[group];
@@ -112,7 +113,7 @@ public static class Allocator
                     if (p.WorkCapped && $"work cap ({a.WorkCap.Citation}): {p.WorkId}" is var cap && !(caps ??= []).Contains(cap)) caps.Add(cap);
                 }
                 if (companyCapped) (caps ??= []).Add(companyCapName);
-                Array.Sort(lines, ByWorkAndRole);
+                if (!InOrder(lines, ByWorkAndRole)) Array.Sort(lines, ByWorkAndRole); // the claims' order is already by work and role
                 var quantized = 0m;
                 foreach (var l in lines) quantized += Account.Quantize(l.Exact);
                 (credits.TryGetValue(companyId, out var list) ? list : credits[companyId] = []).Add(new CreditOutcome(q.Id,
@@ -136,11 +137,14 @@ public static class Allocator
         }
 
         // ---- statements
-        var companyOutcomes = companies.Select(c =>
+        var companyOutcomes = new List<CompanyOutcome>(companies.Count);
+        foreach (var c in companies)
         {
             var list = credits.GetValueOrDefault(c.Id) ?? [];
-            return new CompanyOutcome(c.Id, c.Name, list.Sum(x => x.Amount), list);
-        }).ToList();
+            var total = 0m;
+            foreach (var x in list) total += x.Amount;
+            companyOutcomes.Add(new CompanyOutcome(c.Id, c.Name, total, list));
+        }
         // Each work's parts, in the quotas' order and each quota's in its list's order (the order its sums add them), then sorted
         // by company, role and quota (the position breaks ties): one array of every part, a segment per work.
         var start = new int[works.Count + 1];
@@ -174,7 +178,7 @@ public static class Allocator
                 var share = Math.Round(producers * au.Percent / 100m, 2, MidpointRounding.AwayFromZero);
                 shares = new AuthorShares(au, share);
             }
-            var f = flags.GetValueOrDefault(yw.Work.Id);
+            var f = flags.GetValueOrDefault(i);
             workOutcomes.Add(new WorkOutcome(yw.Work.Id, yw.Work.Title, yw.Given is null, Math.Round(amount, 2, MidpointRounding.AwayFromZero),
                 count == 0 ? [] : (IReadOnlyList<Part>)new ArraySegment<Part>(byWork, from, count), shares)
             {
@@ -200,14 +204,101 @@ public static class Allocator
             excess, input.ExcessOverride is not null, outcomes, paying.Sum(o => o.Allocated), paying.Sum(o => o.Unassigned),
             outcomes.Where(o => o.Quota.Reserved).Sum(o => o.Resources), paying.Sum(o => o.RoundingResidue), claims.Count,
             works.Where(w => w.Given is not null).Select(w => w.Work.Id).ToList(), policies, companyOutcomes, workOutcomes,
-            exclusions.OrderBy(e => e.CompanyId, Ord).ThenBy(e => e.WorkId, Ord).ThenBy(e => e.Role ?? 0).ThenBy(e => e.Field, Ord)
-                .ThenBy(e => e.Article, Ord).ThenBy(e => e.Reason, Ord).ToList())
+            SortedExclusions(exclusions))
         {
             Overlays = def.AppliedOverlays,
             Reform = def.Reform,
             Account = paying.Aggregate(Reconciliation.Zero, (sum, q) => sum + q.Account!),
             WorksClaimed = WorksClaimed(claims),
         };
+    }
+
+    /// <summary>
+    /// The items in ordinal order of their ids, ties in their order (a stable sort, as LINQ's OrderBy): an array of (id, index)
+    /// sorted by the values' own comparison, no delegate per comparison.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static List<T> SortedById<T>(IReadOnlyList<T> items, Func<T, string> id)
+    {
+        var keys = new IdKey[items.Count];
+        for (var i = 0; i < keys.Length; i++) keys[i] = new IdKey(id(items[i]), i);
+        Array.Sort(keys);
+        var sorted = new List<T>(keys.Length);
+        foreach (var k in keys) sorted.Add(items[k.Index]);
+        return sorted;
+    }
+
+    private readonly record struct IdKey(string Id, int Index) : IComparable<IdKey>
+    {
+        public int CompareTo(IdKey other)
+        {
+            var c = string.CompareOrdinal(Id, other.Id);
+            return c != 0 ? c : Index.CompareTo(other.Index);
+        }
+    }
+
+    /// <summary>
+    /// The claims by company id, work id, role and share, ties in their order (stable, as OrderBy): each claim's company and work
+    /// as their positions in the id-ordered lists (the same order as comparing the ids), one key of them and the role. A claim on a
+    /// company or work not given (only a caller of the engine can make one) sorts by comparing its ids, as it did.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static (List<YearClaim> Claims, ClaimAt[] At) SortedClaims(IReadOnlyList<YearClaim> claims, Dictionary<string, int> companyIndex,
+        Dictionary<string, int> workIndex)
+    {
+        var keys = new ClaimKey[claims.Count];
+        var works = (long)workIndex.Count;
+        List<YearClaim> sorted;
+        ClaimAt[] at;
+        for (var i = 0; i < keys.Length; i++)
+        {
+            var c = claims[i];
+            if (!companyIndex.TryGetValue(c.CompanyId, out var company) || !workIndex.TryGetValue(c.WorkId, out var work))
+            {
+                sorted = Sorted(claims, static (x, y) =>
+                {
+                    var c = Ord.Compare(x.CompanyId, y.CompanyId);
+                    if (c == 0) c = Ord.Compare(x.WorkId, y.WorkId);
+                    if (c == 0) c = ((int)x.Role.Role).CompareTo((int)y.Role.Role); // as ints: Enum.CompareTo(object) boxes
+                    return c != 0 ? c : x.SharePercent.CompareTo(y.SharePercent);
+                });
+                at = new ClaimAt[claims.Count];
+                for (var k = 0; k < at.Length; k++)
+                    at[k] = new ClaimAt(companyIndex.GetValueOrDefault(sorted[k].CompanyId, -1), workIndex.GetValueOrDefault(sorted[k].WorkId, -1));
+                return (sorted, at);
+            }
+            keys[i] = new ClaimKey((company * works + work) * Scoring.RoleSlots + (int)c.Role.Role, i);
+        }
+        Array.Sort(keys);
+        // Claims of one company, work and role (a claim made twice, shares of a role): by share, then as given (stable).
+        for (int from = 0, to; from < keys.Length; from = to)
+        {
+            for (to = from + 1; to < keys.Length && keys[to].Key == keys[from].Key; to++) { }
+            for (var k = from + 1; k < to; k++)
+                for (var j = k; j > from && claims[keys[j - 1].Index].SharePercent.CompareTo(claims[keys[j].Index].SharePercent) > 0; j--)
+                    (keys[j - 1], keys[j]) = (keys[j], keys[j - 1]);
+        }
+        sorted = new List<YearClaim>(keys.Length);
+        at = new ClaimAt[keys.Length];
+        for (var k = 0; k < keys.Length; k++)
+        {
+            sorted.Add(claims[keys[k].Index]);
+            var companyAndWork = keys[k].Key / Scoring.RoleSlots;
+            at[k] = new ClaimAt((int)(companyAndWork / works), (int)(companyAndWork % works));
+        }
+        return (sorted, at);
+    }
+
+    /// <summary>A claim's company and work as their positions in the id-ordered lists (-1: not given).</summary>
+    private readonly record struct ClaimAt(int Company, int Work);
+
+    private readonly record struct ClaimKey(long Key, int Index) : IComparable<ClaimKey>
+    {
+        public int CompareTo(ClaimKey other)
+        {
+            var c = Key.CompareTo(other.Key);
+            return c != 0 ? c : Index.CompareTo(other.Index);
+        }
     }
 
     /// <summary>
@@ -228,17 +319,47 @@ public static class Allocator
         return sorted;
     }
 
+    /// <summary>The exclusions by company, work, role, field, article and reason; ties in their order (stable, as OrderBy).</summary>
+    private static List<Exclusion> SortedExclusions(List<Exclusion> exclusions)
+    {
+        var order = new int[exclusions.Count];
+        for (var i = 0; i < order.Length; i++) order[i] = i;
+        Array.Sort(order, (i, j) =>
+        {
+            var (x, y) = (exclusions[i], exclusions[j]);
+            var c = Ord.Compare(x.CompanyId, y.CompanyId);
+            if (c == 0) c = Ord.Compare(x.WorkId, y.WorkId);
+            if (c == 0) c = ((int)(x.Role ?? 0)).CompareTo((int)(y.Role ?? 0));
+            if (c == 0) c = Ord.Compare(x.Field, y.Field);
+            if (c == 0) c = Ord.Compare(x.Article, y.Article);
+            if (c == 0) c = Ord.Compare(x.Reason, y.Reason);
+            return c != 0 ? c : i.CompareTo(j);
+        });
+        var sorted = new List<Exclusion>(order.Length);
+        foreach (var i in order) sorted.Add(exclusions[i]);
+        return sorted;
+    }
+
+    private static bool InOrder(Part[] lines, Comparison<Part> compare)
+    {
+        for (var i = 1; i < lines.Length; i++)
+            if (compare(lines[i - 1], lines[i]) >= 0) return false;
+        return true;
+    }
+
     /// <summary>A credit's lines: by work id, then role (a company's parts in a quota are one per work and role).</summary>
+    // Works and companies compared by their positions in the year's lists, which are in id order with distinct ids: the same
+    // order as comparing the ids, without reading the strings.
     private static readonly Comparison<Part> ByWorkAndRole = (x, y) =>
     {
-        var c = Ord.Compare(x.WorkId, y.WorkId);
+        var c = x.Work.CompareTo(y.Work);
         return c != 0 ? c : ((int)x.Role).CompareTo((int)y.Role);
     };
 
     /// <summary>A work's claims: by company, role and quota; ties (two shares of a role) in the order of its parts.</summary>
     private static readonly Comparison<Part> ByClaim = (x, y) =>
     {
-        var c = Ord.Compare(x.CompanyId, y.CompanyId);
+        var c = x.Company.CompareTo(y.Company);
         if (c == 0) c = ((int)x.Role).CompareTo((int)y.Role);
         if (c == 0) c = x.Quota.CompareTo(y.Quota);
         return c != 0 ? c : x.Order.CompareTo(y.Order);
@@ -281,22 +402,23 @@ public static class Allocator
     /// </summary>
     /// <param name="companies">The year's companies in id order; <paramref name="companyIndex"/> their positions by id.</param>
     /// <param name="works">The year's works in id order; <paramref name="workIndex"/> their positions, <paramref name="categories"/> their categories.</param>
-    private static List<YearClaim> Admit(List<YearClaim> claims, List<Applicant> companies, Dictionary<string, int> companyIndex,
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static List<int> Admit(List<YearClaim> claims, ClaimAt[] at, List<Applicant> companies, Dictionary<string, int> companyIndex,
         List<YearWork> works, Dictionary<string, int> workIndex, CoproductionStatus[] categories, int year,
         AllocationDefinition a, List<Exclusion> exclusions)
     {
-        var outCompanies = new HashSet<string>(Ord);
-        foreach (var c in companies)
-            if (!c.EeaSeat)
+        var outCompanies = new bool[companies.Count]; // by the company's index
+        for (var i = 0; i < companies.Count; i++)
+            if (companies[i] is { EeaSeat: false } c)
             {
-                outCompanies.Add(c.Id);
+                outCompanies[i] = true;
                 exclusions.Add(new Exclusion(c.Id, "", null, "", a.EeaSeatCitation, "registered office outside the European Economic Area: none of its claims counts"));
             }
-        var outWorks = new HashSet<string>(Ord);
+        var outWorks = new bool[works.Count]; // by the work's index
         for (var i = 0; i < works.Count; i++)
             if (works[i] is var yw && WorkReason(yw, categories[i], year, a) is { } why)
             {
-                outWorks.Add(yw.Work.Id);
+                outWorks[i] = true;
                 exclusions.Add(new Exclusion("", yw.Work.Id, null, "", why.Article, why.Reason + ": it counts for no claimant"));
             }
         // The claims come sorted by company, work and role: a claim made twice sits beside its twin. The shares of a work in a
@@ -314,7 +436,7 @@ public static class Allocator
         for (var i = 0; i < claims.Count; i++)
         {
             // (A claim on a work not given, which only a caller of the engine can make, fails below as it did: its key is past the works'.)
-            key[i] = (workIndex.TryGetValue(claims[i].WorkId, out var w) ? w : workIndex.Count) * slots + (long)claims[i].Role.Role * claims.Count + i;
+            key[i] = (at[i].Work >= 0 ? at[i].Work : workIndex.Count) * slots + (long)claims[i].Role.Role * claims.Count + i;
             order[i] = i;
         }
         Array.Sort(key, order);
@@ -326,34 +448,33 @@ public static class Allocator
             if (sum > 100m)
                 for (var k = from; k < to; k++) (over ??= [])[order[k]] = sum;
         }
-        var atecoAdmitted = new Dictionary<(string, Role), bool>();
-        var admitted = new List<YearClaim>(claims.Count);
+        var ateco = new Ateco(companies.Count);
+        var admitted = new List<int>(claims.Count);
         for (var i = 0; i < claims.Count; i++)
         {
             var c = claims[i];
-            if (outCompanies.Contains(c.CompanyId) || outWorks.Contains(c.WorkId)) continue;
-            var why = ClaimReason(companies[companyIndex[c.CompanyId]], c.Role.Role, works[workIndex[c.WorkId]].Work, a, atecoAdmitted);
+            // (A company or work not given, which only a caller of the engine can name, throws below as it did.)
+            var (company, work) = (at[i].Company, at[i].Work);
+            if (company >= 0 && outCompanies[company] || work >= 0 && outWorks[work]) continue;
+            if (company < 0) company = companyIndex[c.CompanyId];
+            if (work < 0) work = workIndex[c.WorkId];
+            var why = ClaimReason(companies[company], company, c.Role.Role, works[work].Work, a, ateco);
             if (why is null && twice[i])
                 why = (a.RightsSharesCitation, "the company claims this work in this role twice");
             if (why is null && over is not null && over.TryGetValue(i, out var sum))
                 why = (a.RightsSharesCitation, $"the rights shares claimed on this work in this role add up to {Dec(sum)}%, over 100%");
-            if (why is { } w) exclusions.Add(new Exclusion(c.CompanyId, c.WorkId, c.Role.Role, "", w.Article, w.Reason));
-            else admitted.Add(c);
+            if (why is { } reason) exclusions.Add(new Exclusion(c.CompanyId, c.WorkId, c.Role.Role, "", reason.Article, reason.Reason));
+            else admitted.Add(i);
         }
         return admitted;
     }
 
-    private static (string Article, string Reason)? ClaimReason(Applicant c, Role role, Work work, AllocationDefinition a,
-        Dictionary<(string, Role), bool> atecoAdmitted)
+    private static (string Article, string Reason)? ClaimReason(Applicant c, int company, Role role, Work work, AllocationDefinition a,
+        Ateco ateco)
     {
         if (a.Applicants.TryGetValue(role, out var r))
         {
-            // Each role on any of the company's codes, primary or secondary (art. 4.1 asks for the activity, not the primary one):
-            // the same for every claim of the company in that role, so checked once.
-            if (!atecoAdmitted.TryGetValue((c.Id, role), out var admitted))
-                atecoAdmitted[(c.Id, role)] = admitted =
-                    c.SecondaryAteco.Prepend(c.Ateco).Any(code => r.Ateco.Any(p => NormalizeAteco(code).StartsWith(NormalizeAteco(p), StringComparison.Ordinal)));
-            if (!admitted)
+            if (!ateco.Admitted(c, company, role, r))
             {
                 var why = c.SecondaryAteco.Count == 0 ? $"ATECO {c.Ateco} is not admitted"
                     : $"none of the ATECO codes {c.Ateco} (primary), {string.Join(", ", c.SecondaryAteco)} (secondary) is admitted";
@@ -392,8 +513,61 @@ public static class Allocator
         return null;
     }
 
-    /// <summary>"J 59.11" and "59.11.00" to digits and dots, for prefix matching ("59.1" admits 59.11 ... 59.14).</summary>
-    private static string NormalizeAteco(string code) => new(code.Where(ch => char.IsAsciiDigit(ch) || ch == '.').ToArray());
+    /// <summary>
+    /// Each role on any of the company's codes, primary or secondary (art. 4.1 asks for the activity, not the primary one): the
+    /// same for every claim of the company in that role, so checked once; each role's admitted codes normalized once.
+    /// </summary>
+    private sealed class Ateco(int companies)
+    {
+        private readonly sbyte[] _admitted = new sbyte[companies * Scoring.RoleSlots]; // 0 not checked, 1 admitted, -1 not
+        private readonly string[]?[] _prefixes = new string[Scoring.RoleSlots][];
+
+        public bool Admitted(Applicant c, int company, Role role, ApplicantRoleDefinition r)
+        {
+            ref var known = ref _admitted[company * Scoring.RoleSlots + (int)role];
+            if (known == 0) known = (sbyte)(Matches(c.Ateco, role, r) || AnySecondary(c, role, r) ? 1 : -1);
+            return known > 0;
+        }
+
+        private bool AnySecondary(Applicant c, Role role, ApplicantRoleDefinition r)
+        {
+            foreach (var code in c.SecondaryAteco)
+                if (Matches(code, role, r)) return true;
+            return false;
+        }
+
+        private bool Matches(string code, Role role, ApplicantRoleDefinition r)
+        {
+            var prefixes = _prefixes[(int)role] ??= Normalized(r.Ateco);
+            if (prefixes.Length == 0) return false;
+            var normalized = NormalizeAteco(code);
+            foreach (var p in prefixes)
+                if (normalized.StartsWith(p, StringComparison.Ordinal)) return true;
+            return false;
+        }
+
+        private static string[] Normalized(IReadOnlyList<string> codes)
+        {
+            var result = new string[codes.Count];
+            for (var i = 0; i < result.Length; i++) result[i] = NormalizeAteco(codes[i]);
+            return result;
+        }
+
+        /// <summary>"J 59.11" and "59.11.00" to digits and dots, for prefix matching ("59.1" admits 59.11 ... 59.14).</summary>
+        private static string NormalizeAteco(string code)
+        {
+            var n = 0;
+            foreach (var ch in code)
+                if (char.IsAsciiDigit(ch) || ch == '.') n++;
+            if (n == code.Length) return code;
+            return string.Create(n, code, static (span, code) =>
+            {
+                var i = 0;
+                foreach (var ch in code)
+                    if (char.IsAsciiDigit(ch) || ch == '.') span[i++] = ch;
+            });
+        }
+    }
 
     // ------------------------------------------------------------------ points
 
@@ -401,81 +575,112 @@ public static class Allocator
     /// The points of each claim per quota, scored on the rule set's allocation-free totals path (<see cref="CompiledRuleSet.ScoreTotals"/>),
     /// the quotas that scored in the manifest's order, as <c>Score</c> lists them.
     /// </summary>
-    private sealed class Scoring(CompiledRuleSet rs)
+    private sealed class Scoring(CompiledRuleSet rs, IReadOnlyList<QuotaDefinition> quotas)
     {
         private readonly PointTotals _totals = new();
         private readonly RoleInput[] _one = new RoleInput[1];
         // A claim without facts of its own (a producer's, say) scores the same as any other of its work and role: once.
         // By the work's index in the year and the role's value: an array, not a dictionary of (id, role) keys.
         public static readonly int RoleSlots = (int)Enum.GetValues<Role>().Max() + 1;
-        private (string QuotaId, decimal Points)[]?[]? _cache;
+        private (int Quota, decimal Points)[]?[]? _cache;
+        private (int Quota, decimal Points)[] _own = [];
+        private int[]? _quotaAt; // the totals' quota i is the manifest's _quotaAt[i] (-1: none)
+        private IReadOnlyList<string>? _quotaIds; // the totals' quotas _quotaAt was made for
 
-        public (string QuotaId, decimal Points)[] PointsOf(YearWork yw, int work, int works, YearClaim c,
-            Dictionary<string, (SortedSet<string> Provisional, SortedSet<string> Missing)> flags)
+        /// <summary>The quota's position in the manifest, -1 if it has none.</summary>
+        private int QuotaAt(string id)
         {
-            if (yw.Given is { } given)
-                return [.. given.Where(g => g.Role == c.Role.Role).GroupBy(g => g.QuotaId, Ord).Select(g => (g.Key, g.Sum(x => x.Points)))];
+            for (var i = 0; i < quotas.Count; i++)
+                if (Ord.Equals(quotas[i].Id, id)) return i;
+            return -1;
+        }
+
+        /// <summary>The caller's points of the claim's role, summed per quota in the order the quotas first appear.</summary>
+        private (int Quota, decimal Points)[] Given(IReadOnlyList<GivenPoints> given, Role role) =>
+            [.. given.Where(g => g.Role == role).GroupBy(g => g.QuotaId, Ord).Select(g => (QuotaAt(g.Key), g.Sum(x => x.Points)))];
+
+        /// <summary>Each quota the claim scores in (its position in the manifest, -1 if none) and its points.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public ReadOnlySpan<(int Quota, decimal Points)> PointsOf(YearWork yw, int work, int works, YearClaim c,
+            Dictionary<int, (SortedSet<string> Provisional, SortedSet<string> Missing)> flags)
+        {
+            if (yw.Given is { } given) return Given(given, c.Role.Role);
             var plain = c.Role.ContractSignedOn is null && c.Role.DistributionCost is null && c.Role.ForeignSales.Count == 0 &&
                         c.Role.HomeEntertainmentSales.Count == 0;
             var slot = work * RoleSlots + (int)c.Role.Role;
-            if (plain && (_cache ??= new (string, decimal)[]?[works * RoleSlots])[slot] is { } known) return known;
+            if (plain && (_cache ??= new (int, decimal)[]?[works * RoleSlots])[slot] is { } known) return known;
             _one[0] = c.Role;
             rs.ScoreTotals(yw.Work, _one, _totals);
             var role = c.Role.Role;
             var (provisional, missing) = (_totals.ProvisionalRows(role), _totals.MissingRows(role));
             if (provisional.Count + missing.Count > 0)
             {
-                if (!flags.TryGetValue(yw.Work.Id, out var f)) flags[yw.Work.Id] = f = (new(Ord), new(Ord));
+                if (!flags.TryGetValue(work, out var f)) flags[work] = f = (new(Ord), new(Ord));
                 f.Provisional.UnionWith(provisional);
                 f.Missing.UnionWith(missing);
             }
             var ids = _totals.QuotaIds;
+            if (_quotaAt is null || !ReferenceEquals(ids, _quotaIds))
+            {
+                (_quotaAt, _quotaIds) = (new int[ids.Count], ids);
+                for (var q = 0; q < ids.Count; q++) _quotaAt[q] = QuotaAt(ids[q]);
+            }
             var n = 0;
             for (var q = 0; q < ids.Count; q++)
                 if (decimal.Sign(_totals.Quota(role, q)) != 0) n++;
-            var points = n == 0 ? [] : new (string, decimal)[n];
+            // A plain claim's points are kept for the others of its work and role; a claim's own are read before the next is scored.
+            var points = n == 0 ? [] : plain ? new (int, decimal)[n] : _own.Length >= n ? _own : _own = new (int, decimal)[ids.Count];
             n = 0;
             for (var q = 0; q < ids.Count; q++)
-                if (_totals.Quota(role, q) is var v && decimal.Sign(v) != 0) points[n++] = (ids[q], v);
+                if (_totals.Quota(role, q) is var v && decimal.Sign(v) != 0) points[n++] = (_quotaAt[q], v);
             if (plain) _cache![slot] = points;
-            return points;
+            return points.AsSpan(0, n);
         }
     }
 
     // ------------------------------------------------------------------ rounding (reading guide 7)
 
-    private sealed record Rounding(decimal Allocated, List<(string CompanyId, int Group, decimal Exact, decimal Amount, bool GiveBack)> Companies);
+    /// <summary>The sub-quota's credits: per company (by id), its group in the pool, exact amount, amount and whether it gave a cent back.</summary>
+    private sealed record Rounding(decimal Allocated, string[] Ids, int[] Groups, decimal[] Exact, decimal[] Amounts, bool[] GiveBack);
 
     /// <summary>
     /// Each company's amount in the sub-quota to the cent, half away from zero; while the rounded sum exceeds the
     /// resources, one cent back from the company that gained most from rounding (ties: the smaller company id).
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static Rounding Round(Pool pool, decimal resources)
     {
         // The pool's companies (its parts grouped once, in the parts' order) by id; each company's exact amount added in that order.
         var groups = pool.Companies;
-        var rows = new List<(string Id, int Group, decimal Exact)>(groups.Count);
-        for (var g = 0; g < groups.Count; g++)
+        var n = groups.Count;
+        var (ids, order) = (new string[n], new int[n]);
+        for (var g = 0; g < n; g++) (ids[g], order[g]) = (groups[g].First.Claim.CompanyId, g);
+        // By id (ids are distinct: no tie to break): the groups sorted by their ids; each company's exact amount added in the
+        // pool's order.
+        Array.Sort(ids, order, StringComparer.Ordinal);
+        var exactById = new decimal[n];
+        var amounts = new decimal[n];
+        for (var i = 0; i < n; i++)
         {
             var exact = 0m;
-            foreach (var p in groups[g]) exact += p.Exact;
-            rows.Add((groups[g].First.Claim.CompanyId, g, exact));
+            foreach (var p in groups[order[i]]) exact += p.Exact;
+            exactById[i] = exact;
+            amounts[i] = Math.Round(exact, 2, MidpointRounding.AwayFromZero);
         }
-        rows.Sort((x, y) => Ord.Compare(x.Id, y.Id)); // ids are distinct: no tie to break
-        var amounts = rows.Select(r => Math.Round(r.Exact, 2, MidpointRounding.AwayFromZero)).ToArray();
-        var giveBack = new bool[rows.Count];
-        var sum = amounts.Sum();
+        var giveBack = new bool[n];
+        var sum = 0m;
+        foreach (var x in amounts) sum += x;
         while (sum > resources)
         {
             var best = -1;
-            for (var i = 0; i < rows.Count; i++)
-                if (amounts[i] > 0 && (best < 0 || amounts[i] - rows[i].Exact > amounts[best] - rows[best].Exact)) best = i;
+            for (var i = 0; i < n; i++)
+                if (amounts[i] > 0 && (best < 0 || amounts[i] - exactById[i] > amounts[best] - exactById[best])) best = i;
             if (best < 0) break;
             amounts[best] -= Cent;
             giveBack[best] = true;
             sum -= Cent;
         }
-        return new Rounding(sum, rows.Select((r, i) => (r.Id, r.Group, r.Exact, amounts[i], giveBack[i])).ToList());
+        return new Rounding(sum, ids, order, exactById, amounts, giveBack);
     }
 
     // ------------------------------------------------------------------ one paying (sub-)quota
@@ -491,6 +696,7 @@ public static class Allocator
         private readonly int[] _members; // indexes into the list
 
         /// <param name="groupOf">Scratch of the year's keys (works or companies), every entry -1: left so.</param>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public Groups(List<Part> parts, bool byWork, int[] groupOf)
         {
             _parts = parts;
@@ -555,6 +761,9 @@ public static class Allocator
         public bool[] FrozenWorks { get; } = new bool[works];
         public bool[] FrozenCompanies { get; } = new bool[companies];
         public bool[] WorkOver { get; } = new bool[works]; // the nominal cuts: whether each work is over its cap
+        public bool[] CapSplit { get; } = new bool[companies]; // a company in both pools of a binding short-film limit: its cap split
+        public decimal[] ShortsCap { get; } = new decimal[companies]; // and its cap in each pool
+        public decimal[] OthersCap { get; } = new decimal[companies];
 
         private static int[] Minus1(int n)
         {
@@ -608,10 +817,22 @@ public static class Allocator
 
         // All the pool's parts are grouped once each way (the groups read, never changed); a pool of a binding short-film limit
         // (part of them) is grouped when asked.
-        private Groups ByWork(List<Part> ps) => ReferenceEquals(ps, parts)
-            ? _allByWork ??= new(ps, byWork: true, _scratch.WorkGroup) : new(ps, byWork: true, _scratch.WorkGroup);
+        private Groups ByWork(List<Part> ps) => ReferenceEquals(ps, parts) ? _allByWork ??= new(ps, byWork: true, _scratch.WorkGroup)
+            : Of(_poolsByWork, ps, byWork: true, _scratch.WorkGroup);
 
-        private Groups ByCompany(List<Part> ps) => ReferenceEquals(ps, parts) ? Companies : new(ps, byWork: false, _scratch.CompanyGroup);
+        private Groups ByCompany(List<Part> ps) => ReferenceEquals(ps, parts) ? Companies : Of(_poolsByCompany, ps, byWork: false, _scratch.CompanyGroup);
+
+        // The two pools of a binding short-film limit, each grouped once each way (each pool is solved, then its cuts measured).
+        private readonly List<(List<Part> Pool, Groups Groups)> _poolsByWork = [], _poolsByCompany = [];
+
+        private static Groups Of(List<(List<Part> Pool, Groups Groups)> made, List<Part> ps, bool byWork, int[] groupOf)
+        {
+            foreach (var (pool, groups) in made)
+                if (ReferenceEquals(pool, ps)) return groups;
+            var g = new Groups(ps, byWork, groupOf);
+            made.Add((ps, g));
+            return g;
+        }
 
         private static decimal SumPoints(List<Part> ps)
         {
@@ -620,14 +841,19 @@ public static class Allocator
             return sum;
         }
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public void Solve()
         {
             TotalPoints = SumPoints(parts);
             var byWork = ByWork(parts);
+            // Each work's points, added in the list's order, for the whole solution: a work's parts are all in one pool of a
+            // binding short-film limit (short or not is the work's), each added in the same order there.
+            var workPointsOf = _scratch.WorkPoints;
             for (var g = 0; g < byWork.Count; g++)
             {
                 var workPoints = 0m;
                 foreach (var p in byWork[g]) workPoints += p.Points;
+                workPointsOf[byWork.Keys[g]] = workPoints;
                 foreach (var p in byWork[g]) p.WorkCapShare = workCap * p.Points / workPoints;
             }
             if (TotalPoints == 0m)
@@ -637,7 +863,7 @@ public static class Allocator
                 return;
             }
             var common = resources / TotalPoints;
-            List<(List<Part> Parts, decimal Resources)> pools = [(parts, resources)];
+            List<(List<Part> Parts, decimal Resources, decimal Points)> pools = [(parts, resources, TotalPoints)];
             if (shortsLimit is { } limit)
             {
                 var shorts = parts.Where(p => p.ShortFilm).ToList();
@@ -648,7 +874,7 @@ public static class Allocator
                 {
                     var others = parts.Where(p => !p.ShortFilm).ToList();
                     foreach (var p in shorts) p.ShortFilmsPool = true;
-                    pools = [(shorts, limitAmount), (others, resources - limitAmount)];
+                    pools = [(shorts, limitAmount, shortPoints), (others, resources - limitAmount, SumPoints(others))];
                     var otherPoints = TotalPoints - shortPoints;
                     ShortFilms = new ShortFilmsOutcome(limit, true, shortPoints, limitAmount, limitAmount / shortPoints,
                         otherPoints == 0 ? 0 : (resources - limitAmount) / otherPoints);
@@ -657,9 +883,9 @@ public static class Allocator
             }
             SplitCompanyCaps(pools);
             var values = new List<decimal>();
-            foreach (var (ps, r) in pools)
+            foreach (var (ps, r, points) in pools)
             {
-                var v = SolvePool(ps, r);
+                var v = SolvePool(ps, r, points);
                 values.Add(v);
                 if (ps.Count > 0 && (pools.Count == 1 || !ps[0].ShortFilmsPool)) PointValue = v;
             }
@@ -673,12 +899,12 @@ public static class Allocator
             var whole = Account.Quantize(resources);
             for (var i = 0; i < pools.Count; i++)
             {
-                var (ps, r) = pools[i];
-                var (w, c) = NominalCuts(ps, r);
+                var (ps, r, points) = pools[i];
+                var (w, c) = NominalCuts(ps, r, points);
                 var quantized = i == pools.Count - 1 ? whole - Money.Sum(m => m.Resources) : Account.Quantize(r);
                 var exact = 0m;
                 foreach (var p in ps) exact += p.Exact;
-                Money.Add(new Account.PoolMoney(quantized, SumPoints(ps), exact, w, c, pools.Count > 1 && i == 1));
+                Money.Add(new Account.PoolMoney(quantized, points, exact, w, c, pools.Count > 1 && i == 1));
             }
         }
 
@@ -686,18 +912,16 @@ public static class Allocator
         /// The caps' cuts at the pool's nominal point value v0 = resources / points (reading guide 7): W, each work's
         /// v0 x points above its cap; C, each company's amount after the work cap above its cap.
         /// </summary>
-        private (decimal Work, decimal Company) NominalCuts(List<Part> ps, decimal r)
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private (decimal Work, decimal Company) NominalCuts(List<Part> ps, decimal r, decimal points)
         {
-            var points = SumPoints(ps);
             if (points == 0) return (0, 0);
             var v0 = r / points;
             decimal w = 0, c = 0;
             var byWork = ByWork(ps);
             for (var g = 0; g < byWork.Count; g++)
             {
-                var workPoints = 0m;
-                foreach (var p in byWork[g]) workPoints += p.Points;
-                var amount = workPoints * v0;
+                var amount = _scratch.WorkPoints[byWork.Keys[g]] * v0;
                 var capped = _scratch.WorkOver[byWork.Keys[g]] = Over(amount, workCap);
                 if (capped) w += amount - workCap;
             }
@@ -706,27 +930,34 @@ public static class Allocator
             {
                 var sum = 0m;
                 foreach (var p in byCompany[g]) sum += _scratch.WorkOver[p.Work] ? p.WorkCapShare : p.Points * v0; // at the nominal value
-                var cap = byCompany[g].First.CompanyCapShare;
+                var cap = CapOf(byCompany[g].First);
                 if (Over(sum, cap)) c += sum - cap;
             }
             return (w, c);
         }
 
+        private bool _split; // whether some company's cap is split between the two pools of a binding short-film limit
+
+        /// <summary>A part's company's cap in its pool (the caps split by <see cref="SplitCompanyCaps"/>).</summary>
+        private decimal CapOf(Part p) => _split && _scratch.CapSplit[p.Company]
+            ? p.ShortFilmsPool ? _scratch.ShortsCap[p.Company] : _scratch.OthersCap[p.Company]
+            : companyCap;
+
         /// <summary>
         /// Each company's cap per pool: the whole cap, or, for a company in both pools of a binding short-film limit,
         /// the cap split pro rata to its amounts after the work cap at each pool's point value (reading guide 7).
         /// </summary>
-        private void SplitCompanyCaps(List<(List<Part> Parts, decimal Resources)> pools)
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private void SplitCompanyCaps(List<(List<Part> Parts, decimal Resources, decimal Points)> pools)
         {
-            foreach (var p in parts) p.CompanyCapShare = companyCap;
             if (pools.Count < 2) return;
-            foreach (var (ps, r) in pools)
+            foreach (var (ps, r, points) in pools)
             {
-                var points = SumPoints(ps);
                 // AfterWorkCap as scratch: the amount at the pool's nominal value after the work cap (SolvePool sets it for good).
                 foreach (var p in ps) p.AfterWorkCap = points == 0 ? 0 : Math.Min(p.Points * (r / points), p.WorkCapShare);
             }
             var byCompany = ByCompany(parts);
+            _split = true;
             for (var g = 0; g < byCompany.Count; g++)
             {
                 decimal total = 0, shorts = 0, others = 0;
@@ -738,9 +969,11 @@ public static class Allocator
                     if (p.ShortFilmsPool) { shorts += p.AfterWorkCap; inShorts = true; }
                     else { others += p.AfterWorkCap; inOthers = true; }
                 }
+                var key = byCompany.Keys[g];
+                _scratch.CapSplit[key] = false;
                 if (total == 0 || !(inShorts && inOthers)) continue;
-                decimal shortsCap = companyCap * shorts / total, othersCap = companyCap * others / total;
-                foreach (var p in byCompany[g]) p.CompanyCapShare = p.ShortFilmsPool ? shortsCap : othersCap;
+                _scratch.CapSplit[key] = true;
+                (_scratch.ShortsCap[key], _scratch.OthersCap[key]) = (companyCap * shorts / total, companyCap * others / total);
             }
         }
 
@@ -751,6 +984,7 @@ public static class Allocator
         /// cap (each frozen there, in order), until the uncapped rest absorbs what is left. Everyone capped: v stops at the
         /// last such value and the rest stays unassigned. A value exactly at a cap is not capped.
         /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private decimal WaterLevel(decimal r, int[] works, decimal[] workPoints, Groups companies, bool[] cappedWorks, bool[] cappedCompanies)
         {
             var v = 0m;
@@ -760,7 +994,7 @@ public static class Allocator
                 var next = decimal.MaxValue;
                 for (var g = 0; g < companies.Count; g++)
                 {
-                    var cap = companies[g].First.CompanyCapShare;
+                    var cap = CapOf(companies[g].First);
                     if (cappedCompanies[companies.Keys[g]]) { fixedSum += cap; continue; }
                     decimal fixedK = 0, slopeK = 0;
                     foreach (var p in companies[g])
@@ -784,7 +1018,7 @@ public static class Allocator
                     if (cappedCompanies[companies.Keys[g]]) continue;
                     decimal amount = 0;
                     foreach (var p in companies[g]) amount += cappedWorks[p.Work] ? p.WorkCapShare : p.Points * v;
-                    if (!Over(companies[g].First.CompanyCapShare, amount)) froze = cappedCompanies[companies.Keys[g]] = true;
+                    if (!Over(CapOf(companies[g].First), amount)) froze = cappedCompanies[companies.Keys[g]] = true;
                 }
                 if (!froze) return target; // nothing reached its cap after all (decimal rounding): the level is the target
             }
@@ -794,20 +1028,14 @@ public static class Allocator
         /// The point value of one pool and its parts' amounts. Unassigned: v = resources / points, caps cut. Redistribute: the
         /// water level of <see cref="WaterLevel"/>.
         /// </summary>
-        private decimal SolvePool(List<Part> ps, decimal r)
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private decimal SolvePool(List<Part> ps, decimal r, decimal points)
         {
-            var points = SumPoints(ps);
             if (points == 0) return 0;
             var v = r / points;
             var byWork = ByWork(ps);
-            // The year's arrays: only this pool's works' entries are written, then read; the flags cleared first.
+            // The year's arrays: only this pool's works' entries are read (each work's points, set by Solve); the flags cleared first.
             var workPoints = _scratch.WorkPoints;
-            for (var g = 0; g < byWork.Count; g++)
-            {
-                var sum = 0m;
-                foreach (var p in byWork[g]) sum += p.Points;
-                workPoints[byWork.Keys[g]] = sum;
-            }
             var companies = ByCompany(ps);
             // Under redistribute, whoever the water level froze is capped, also when it stopped exactly at the cap
             // because everyone was capped.
@@ -828,7 +1056,7 @@ public static class Allocator
                     CutByWorkCap += uncapped - p.Exact;
                     sum += p.Exact;
                 }
-                var cap = companies[g].First.CompanyCapShare;
+                var cap = CapOf(companies[g].First);
                 if (Over(sum, cap) || frozenCompanies[companies.Keys[g]])
                 {
                     foreach (var p in companies[g])

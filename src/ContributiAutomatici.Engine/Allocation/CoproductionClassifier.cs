@@ -39,10 +39,19 @@ public sealed class CoproductionClassifier(CoproductionThreshold? rules, ListCat
         // Most works: no co-producer named, no flag. One status for all of them, nothing allocated per work.
         if (work.CoProducers.Count == 0 && work.Coproduction == CoproductionKind.None)
             return _national ??= With(CoproductionCategory.National, "nazionale", "", "no foreign producer", work);
+        return ClassifyNamed(work);
+    }
+
+    /// <summary>A work that names co-producers or declares itself a co-production.</summary>
+    private CoproductionStatus ClassifyNamed(Work work)
+    {
         var categories = Rules?.Categories;
         var home = categories?.HomeCountry ?? Work.ItalyCountryCode;
-        var foreign = work.CoProducers.Select(c => c.Country).Where(c => c != home).Distinct(StringComparer.Ordinal)
-            .Order(StringComparer.Ordinal).ToList();
+        // The foreign producers' States, each once, in ordinal order.
+        var foreign = new List<string>(work.CoProducers.Count);
+        foreach (var c in work.CoProducers)
+            if (c.Country != home && !foreign.Contains(c.Country)) foreign.Add(c.Country);
+        foreign.Sort(StringComparer.Ordinal);
         if (foreign.Count == 0 && work.Coproduction == CoproductionKind.None)
             return With(CoproductionCategory.National, "nazionale", "", "no foreign producer", work);
         if (foreign.Count == 0 || categories is null)
@@ -68,10 +77,9 @@ public sealed class CoproductionClassifier(CoproductionThreshold? rules, ListCat
         var without = new List<string>();
         foreach (var country in foreign)
         {
-            if (lists.Entries(categories.Agreements, country).FirstOrDefault(e => e.InForceOn(day)) is { } agreement)
+            if (InForce(lists.Entries(categories.Agreements, country), day) is { } agreement)
                 bilateral.Add($"{country} (agreement in force from {agreement.InForceFrom:yyyy-MM-dd}, {agreement.Citation})");
-            else if (lists.Entries(categories.Conventions, country).FirstOrDefault(e => e.InForceOn(day) &&
-                         lists.Entries(categories.Conventions, home).Any(h => h.Category == e.Category && h.InForceOn(day))) is { } party)
+            else if (Party(lists.Entries(categories.Conventions, country), lists.Entries(categories.Conventions, home), day) is { } party)
                 convention.Add((country, party.Category));
             else without.Add(country);
         }
@@ -90,6 +98,24 @@ public sealed class CoproductionClassifier(CoproductionThreshold? rules, ListCat
                 $"recognised on {on} with producers of {basis}", work)
             : With(CoproductionCategory.BilateralCoproduction, "coproduzione bilaterale", categories.CoproductionCitation,
                 $"recognised on {on} with producers of {basis}", work);
+    }
+
+    /// <summary>The first entry in force on the day, or null.</summary>
+    private static ListEntry? InForce(ListEntry[] entries, DateOnly day)
+    {
+        foreach (var e in entries)
+            if (e.InForceOn(day)) return e;
+        return null;
+    }
+
+    /// <summary>The first of a State's conventions in force on the day to which Italy is also party that day, or null.</summary>
+    private static ListEntry? Party(ListEntry[] entries, ListEntry[] home, DateOnly day)
+    {
+        foreach (var e in entries)
+            if (e.InForceOn(day))
+                foreach (var h in home)
+                    if (h.Category == e.Category && h.InForceOn(day)) return e;
+        return null;
     }
 
     /// <summary>", KR's agreement being prepared (no date)" for the States listed without a date, with their note.</summary>
