@@ -43,7 +43,11 @@ public static class AllocationMapper
         private readonly List<FieldError> _workErrors = [];
         private readonly Dictionary<string, Applicant> _companies = new(StringComparer.Ordinal);
         private readonly Dictionary<string, YearWork> _works = new(StringComparer.Ordinal);
-        private readonly List<(V1.Claim Item, int Index)> _claims = [];
+        // The claims as they come, in blocks of a fixed size (not one array grown by doubling and copied: a year's claims are some
+        // 100,000), each block below the large object heap's threshold.
+        private readonly List<(V1.Claim Item, int Index)[]> _claims = [];
+        private int _claimCount;
+        private const int ClaimBlock = 4096;
         private V1.AllocationHeader? _header;
         private (CompiledRuleSet RuleSet, string Resolution)? _resolved;
         private System.Runtime.ExceptionServices.ExceptionDispatchInfo? _unresolved;
@@ -82,7 +86,10 @@ public static class AllocationMapper
                             _workErrors.Add(new FieldError($"items[{index}].work.work.id", $"work '{yw.Work.Id}' is given twice"));
                     }
                     break;
-                case V1.AllocateRequest.ItemOneofCase.Claim: _claims.Add((item.Claim, index)); break;
+                case V1.AllocateRequest.ItemOneofCase.Claim:
+                    if (_claimCount % ClaimBlock == 0) _claims.Add(new (V1.Claim, int)[ClaimBlock]);
+                    _claims[^1][_claimCount++ % ClaimBlock] = (item.Claim, index);
+                    break;
                 default: Error($"items[{index}]", "an item is a header, a company, a work or a claim"); break;
             }
         }
@@ -151,9 +158,10 @@ public static class AllocationMapper
 
             _errors.AddRange(_workErrors);
             var works = _works;
-            var claims = new List<YearClaim>(_claims.Count);
-            foreach (var (c, index) in _claims)
+            var claims = new List<YearClaim>(_claimCount);
+            for (var k = 0; k < _claimCount; k++)
             {
+                var (c, index) = _claims[k / ClaimBlock][k % ClaimBlock];
                 // Mapped under the stand-in root, as the works: a right claim writes no path.
                 const string path = Item;
                 var mark = _errors.Count;
@@ -170,6 +178,7 @@ public static class AllocationMapper
                 if (role is not null) claims.Add(new YearClaim(c.CompanyId, c.WorkId, role, share));
             }
             _claims.Clear();
+            _claimCount = 0;
             if (_errors.Count > 0) throw new InvalidRequestException(_errors);
             return new AllocationInput(ruleSet, resolution, h.ApplicationYear, h.HasCreditingYear ? h.CreditingYear : h.ApplicationYear,
                 budget!.Value, h.ExcessPolicy switch
