@@ -129,8 +129,9 @@ internal static class AllocateCommand
         }
         if (json)
         {
-            // Streamed item by item: the same text as the whole AllocationResult formatted at once, without holding it.
-            AllocationMapper.WriteJson(AllocationMapper.Items(outcome, statementsFor), new JsonFormatter(JsonFormatter.Settings.Default.WithIndentation()), io.Out);
+            // Streamed item by item, one message per kind rewritten for each: the same text as the whole AllocationResult formatted
+            // at once, without building it.
+            AllocationMapper.WriteJson(AllocationMapper.Stream(outcome, statementsFor), new JsonFormatter(JsonFormatter.Settings.Default.WithIndentation()), io.Out);
             io.Out.WriteLine();
             return Program.Ok;
         }

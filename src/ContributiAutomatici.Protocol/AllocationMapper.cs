@@ -43,7 +43,11 @@ public static class AllocationMapper
         private readonly List<FieldError> _workErrors = [];
         private readonly Dictionary<string, Applicant> _companies = new(StringComparer.Ordinal);
         private readonly Dictionary<string, YearWork> _works = new(StringComparer.Ordinal);
-        private readonly List<(V1.Claim Item, int Index)> _claims = [];
+        // The claims as they come, in blocks of a fixed size (not one array grown by doubling and copied: a year's claims are some
+        // 100,000), each block below the large object heap's threshold.
+        private readonly List<(V1.Claim Item, int Index)[]> _claims = [];
+        private int _claimCount;
+        private const int ClaimBlock = 4096;
         private V1.AllocationHeader? _header;
         private (CompiledRuleSet RuleSet, string Resolution)? _resolved;
         private System.Runtime.ExceptionServices.ExceptionDispatchInfo? _unresolved;
@@ -82,7 +86,10 @@ public static class AllocationMapper
                             _workErrors.Add(new FieldError($"items[{index}].work.work.id", $"work '{yw.Work.Id}' is given twice"));
                     }
                     break;
-                case V1.AllocateRequest.ItemOneofCase.Claim: _claims.Add((item.Claim, index)); break;
+                case V1.AllocateRequest.ItemOneofCase.Claim:
+                    if (_claimCount % ClaimBlock == 0) _claims.Add(new (V1.Claim, int)[ClaimBlock]);
+                    _claims[^1][_claimCount++ % ClaimBlock] = (item.Claim, index);
+                    break;
                 default: Error($"items[{index}]", "an item is a header, a company, a work or a claim"); break;
             }
         }
@@ -151,9 +158,10 @@ public static class AllocationMapper
 
             _errors.AddRange(_workErrors);
             var works = _works;
-            var claims = new List<YearClaim>(_claims.Count);
-            foreach (var (c, index) in _claims)
+            var claims = new List<YearClaim>(_claimCount);
+            for (var k = 0; k < _claimCount; k++)
             {
+                var (c, index) = _claims[k / ClaimBlock][k % ClaimBlock];
                 // Mapped under the stand-in root, as the works: a right claim writes no path.
                 const string path = Item;
                 var mark = _errors.Count;
@@ -170,6 +178,7 @@ public static class AllocationMapper
                 if (role is not null) claims.Add(new YearClaim(c.CompanyId, c.WorkId, role, share));
             }
             _claims.Clear();
+            _claimCount = 0;
             if (_errors.Count > 0) throw new InvalidRequestException(_errors);
             return new AllocationInput(ruleSet, resolution, h.ApplicationYear, h.HasCreditingYear ? h.CreditingYear : h.ApplicationYear,
                 budget!.Value, h.ExcessPolicy switch
@@ -258,28 +267,70 @@ public static class AllocationMapper
     /// <summary>
     /// The result as stream items: the summary, then companies, works, exclusions (each in id order). With
     /// <paramref name="statementsFor"/> (company ids): the summary, those companies' statements, the works they claim,
-    /// and the exclusions of those companies or works.
+    /// and the exclusions of those companies or works. Every item is a message of its own (<see cref="Result"/>, the unary call).
     /// </summary>
-    public static IEnumerable<V1.AllocateResponse> Items(AllocationOutcome o, IReadOnlyCollection<string>? statementsFor = null)
+    public static IEnumerable<V1.AllocateResponse> Items(AllocationOutcome o, IReadOnlyCollection<string>? statementsFor = null) =>
+        Items(o, statementsFor, reuse: false);
+
+    /// <summary>
+    /// The items of <see cref="Items(AllocationOutcome, IReadOnlyCollection{string}?)"/>, each written into one message per
+    /// kind and rewritten in place for the next item of that kind (its credits, lines, claims and shares refilled, the surplus
+    /// removed): what a stream writes item by item, the year's messages never built. The consumer writes (or copies) an
+    /// item's bytes before it asks for the next one (the gRPC stream, <see cref="WriteJson"/>); a list of these items is not
+    /// the result. The bytes of each item are those of the item <see cref="Items(AllocationOutcome, IReadOnlyCollection{string}?)"/>
+    /// gives (<c>AllocationJsonTests</c>).
+    /// </summary>
+    public static IEnumerable<V1.AllocateResponse> Stream(AllocationOutcome o, IReadOnlyCollection<string>? statementsFor = null) =>
+        Items(o, statementsFor, reuse: true);
+
+    private static IEnumerable<V1.AllocateResponse> Items(AllocationOutcome o, IReadOnlyCollection<string>? statementsFor, bool reuse)
     {
         yield return new V1.AllocateResponse { Summary = Summary(o) };
         var all = statementsFor is not { Count: > 0 };
         var companies = all ? null : statementsFor!.ToHashSet(StringComparer.Ordinal);
         var works = all ? null : companies!.SelectMany(c => o.WorksClaimed.GetValueOrDefault(c) ?? []).ToHashSet(StringComparer.Ordinal);
-        foreach (var c in o.Companies.Where(c => all || companies!.Contains(c.Id))) yield return new V1.AllocateResponse { Company = Company(c) };
-        foreach (var w in o.Works.Where(w => all || works!.Contains(w.Id))) yield return new V1.AllocateResponse { Work = Work(w) };
-        foreach (var e in o.Exclusions.Where(e => all || companies!.Contains(e.CompanyId) || e.CompanyId.Length == 0 && works!.Contains(e.WorkId)))
-            yield return new V1.AllocateResponse { Exclusion = ResponseMapper.Exclusion(e) };
+        foreach (var item in Statements<CompanyOutcome, V1.CompanyStatement>(o.Companies, c => all || companies!.Contains(c.Id), Company, (i, s) => i.Company = s, reuse)) yield return item;
+        foreach (var item in Statements<WorkOutcome, V1.WorkStatement>(o.Works, w => all || works!.Contains(w.Id), Work, (i, s) => i.Work = s, reuse)) yield return item;
+        for (var i = 0; i < o.Exclusions.Count; i++)
+        {
+            var e = o.Exclusions[i];
+            if (all || companies!.Contains(e.CompanyId) || e.CompanyId.Length == 0 && works!.Contains(e.WorkId))
+                yield return new V1.AllocateResponse { Exclusion = ResponseMapper.Exclusion(e) };
+        }
+    }
+
+    /// <summary>
+    /// The statements <paramref name="wanted"/>, in order, each filled into its message (<paramref name="fill"/>) and put in an
+    /// item; with <paramref name="reuse"/>, one message and one item for all, each filled over the previous.
+    /// </summary>
+    private static IEnumerable<V1.AllocateResponse> Statements<TOutcome, TMessage>(IReadOnlyList<TOutcome> outcomes, Func<TOutcome, bool> wanted,
+        Func<TOutcome, TMessage, TMessage> fill, Action<V1.AllocateResponse, TMessage> put, bool reuse) where TMessage : class, new()
+    {
+        TMessage? message = null;
+        V1.AllocateResponse? item = null;
+        for (var i = 0; i < outcomes.Count; i++)
+        {
+            if (!wanted(outcomes[i])) continue;
+            message = fill(outcomes[i], reuse ? message ?? new TMessage() : new TMessage());
+            if (!reuse || item is null) item = new V1.AllocateResponse();
+            put(item, message);
+            yield return item;
+        }
     }
 
     /// <summary>
     /// The result's JSON as <see cref="Result"/> formatted by <paramref name="formatter"/> (an indented one) would print it,
-    /// written item by item as <paramref name="items"/> come: the summary, then each statement and exclusion formatted alone
-    /// and indented into its array. Nothing but the item in hand is held, so a large year's output does not sit in memory
-    /// twice (as messages, then as one string). The text is the same, byte for byte (<c>AllocationJsonTests</c>).
+    /// written item by item as <paramref name="items"/> come (<see cref="Stream"/>: one message per kind, rewritten): the
+    /// summary, then each statement and exclusion formatted at the depth of its array into <paramref name="output"/>. Nothing
+    /// but the item in hand is held, not even its text, so a large year's output does not sit in memory (as messages, then as
+    /// one string). The text is the same, byte for byte (<c>AllocationJsonTests</c>).
     /// </summary>
-    public static void WriteJson(IEnumerable<V1.AllocateResponse> items, Google.Protobuf.JsonFormatter formatter, TextWriter w)
+    public static void WriteJson(IEnumerable<V1.AllocateResponse> items, Google.Protobuf.JsonFormatter formatter, TextWriter output)
     {
+        // The formatter writes token by token: into a buffer of text handed to the output in pieces of some 32,000 characters
+        // (the console's writer flushes every write), the buffer's memory kept from one piece to the next.
+        var w = new StringWriter(CultureInfo.InvariantCulture);
+        var buffer = w.GetStringBuilder();
         // The fields in the message's order (summary 1, companies 2, works 3, exclusions 4), as the items come; empty ones left out.
         var open = (string?)null; // the array being written
         var first = true;          // no field written yet
@@ -308,23 +359,17 @@ public static class AllocationMapper
                 if (repeated) open = name;
             }
             else w.Write(",\n    ");
-            Indented(formatter.Format(message), repeated ? "    " : "  ", w);
+            // Formatted at the depth of its place (a statement in its array, two levels; the summary, one).
+            formatter.Format(message, w, repeated ? 2 : 1);
+            if (buffer.Length < 1 << 15) continue;
+            output.Write(buffer);
+            buffer.Clear();
         }
         if (open is not null) w.Write("\n  ]");
         w.Write(first ? "{}" : "\n}");
-
-        static void Indented(string json, string indent, TextWriter w)
-        {
-            var start = 0;
-            for (var nl = json.IndexOf('\n'); nl >= 0; nl = json.IndexOf('\n', start))
-            {
-                w.Write(json.AsSpan(start, nl + 1 - start));
-                w.Write(indent);
-                start = nl + 1;
-            }
-            w.Write(json.AsSpan(start));
-        }
+        output.Write(buffer);
     }
+
 
     /// <summary>The result as one message (the CLI's --json).</summary>
     public static V1.AllocationResult Result(IEnumerable<V1.AllocateResponse> items)
@@ -419,68 +464,115 @@ public static class AllocationMapper
         return (written, Dec(w), Dec(c), e == b ? written : Dec(e));
     }
 
-    private static V1.CompanyStatement Company(CompanyOutcome c)
+    /// <summary>
+    /// A company's statement written into <paramref name="s"/>, new or written before (every field set here): the credit and
+    /// line messages already there are rewritten, the surplus removed.
+    /// </summary>
+    private static V1.CompanyStatement Company(CompanyOutcome c, V1.CompanyStatement s)
     {
-        var s = new V1.CompanyStatement { CompanyId = c.Id, Name = c.Name, Total = Money(c.Total) };
-        foreach (var x in c.Credits)
+        s.CompanyId = c.Id;
+        s.Name = c.Name;
+        s.Total = Money(c.Total);
+        var credits = s.Credits;
+        for (var k = 0; k < c.Credits.Count; k++)
         {
-            var credit = new V1.Credit
-            {
-                QuotaId = x.QuotaId, Points = Dec(x.Points), ExactAmount = Dec(x.Exact), Amount = Money(x.Amount), CreditingYear = x.CreditingYear,
-                ExpiresOn = ResponseMapper.Date(x.ExpiresOn), RoundingGiveBack = x.GiveBack,
-            };
-            credit.Caps.AddRange(x.Caps);
+            var x = c.Credits[k];
+            if (k == credits.Count) credits.Add(new V1.Credit());
+            var credit = credits[k];
+            credit.QuotaId = x.QuotaId;
+            credit.Points = Dec(x.Points);
+            credit.ExactAmount = Dec(x.Exact);
+            credit.Amount = Money(x.Amount);
+            credit.CreditingYear = x.CreditingYear;
+            var expires = credit.ExpiresOn ??= new Google.Type.Date();
+            (expires.Year, expires.Month, expires.Day) = (x.ExpiresOn.Year, x.ExpiresOn.Month, x.ExpiresOn.Day);
+            credit.RoundingGiveBack = x.GiveBack;
+            Strings(credit.Caps, x.Caps);
             credit.Rounding = Dec(x.Rounding);
+            var lines = credit.Lines;
             for (var i = 0; i < x.Lines.Count; i++)
             {
                 var l = x.Lines[i];
-                var (before, workCut, companyCut, exact) = Cuts(l.BeforeCaps, l.CutByWorkCap, l.CutByCompanyCap, l.Exact);
-                var line = new V1.CreditLine
-                {
-                    WorkId = l.WorkId, Role = (V1.Role)(int)l.Role, RightsSharePercent = Dec(l.SharePercent), Points = Dec(l.Points),
-                    BeforeCaps = before, CutByWorkCap = workCut, CutByCompanyCap = companyCut, ExactAmount = exact,
-                    ShortFilmsPool = l.ShortFilmsPool,
-                };
-                if (l.Caps.Count > 0) line.Caps.AddRange(l.Caps);
-                credit.Lines.Add(line);
+                if (i == lines.Count) lines.Add(new V1.CreditLine());
+                var line = lines[i];
+                (line.BeforeCaps, line.CutByWorkCap, line.CutByCompanyCap, line.ExactAmount) = Cuts(l.BeforeCaps, l.CutByWorkCap, l.CutByCompanyCap, l.Exact);
+                line.WorkId = l.WorkId;
+                line.Role = (V1.Role)(int)l.Role;
+                line.RightsSharePercent = Dec(l.SharePercent);
+                line.Points = Dec(l.Points);
+                line.ShortFilmsPool = l.ShortFilmsPool;
+                Strings(line.Caps, l.Caps);
             }
-            s.Credits.Add(credit);
+            Trim(lines, x.Lines.Count);
         }
+        Trim(credits, c.Credits.Count);
         return s;
     }
 
-    private static V1.WorkStatement Work(WorkOutcome w)
+    /// <summary>A work's statement written into <paramref name="s"/>, new or written before, as <see cref="Company"/>.</summary>
+    private static V1.WorkStatement Work(WorkOutcome w, V1.WorkStatement s)
     {
-        var s = new V1.WorkStatement
-        {
-            WorkId = w.Id, Title = w.Title, ScoredHere = w.ScoredHere, Amount = Money(w.Amount),
-            ProvisionalRows = { w.ProvisionalRows }, MissingRows = { w.MissingRows },
-        };
-        if (w.Coproduction is { } cp) s.Coproduction = ResponseMapper.Coproduction(cp);
+        s.WorkId = w.Id;
+        s.Title = w.Title;
+        s.ScoredHere = w.ScoredHere;
+        s.Amount = Money(w.Amount);
+        Strings(s.ProvisionalRows, w.ProvisionalRows);
+        Strings(s.MissingRows, w.MissingRows);
+        s.Coproduction = w.Coproduction is { } cp ? ResponseMapper.Coproduction(cp, s.Coproduction ?? new V1.CoproductionStatus()) : null;
+        var claims = s.Claims;
         for (var i = 0; i < w.Claims.Count; i++)
         {
             var c = w.Claims[i];
-            var (before, workCut, companyCut, exact) = Cuts(c.BeforeCaps, c.CutByWorkCap, c.CutByCompanyCap, c.Exact);
-            s.Claims.Add(new V1.ClaimAmount
-            {
-                CompanyId = c.CompanyId, Role = (V1.Role)(int)c.Role, RightsSharePercent = Dec(c.SharePercent), QuotaId = c.QuotaId,
-                Points = Dec(c.Points), ExactAmount = exact, WorkCapped = c.WorkCapped, CompanyCapped = c.CompanyCapped,
-                ShortFilmsPool = c.ShortFilmsPool, BeforeCaps = before, CutByWorkCap = workCut, CutByCompanyCap = companyCut,
-            });
+            if (i == claims.Count) claims.Add(new V1.ClaimAmount());
+            var claim = claims[i];
+            (claim.BeforeCaps, claim.CutByWorkCap, claim.CutByCompanyCap, claim.ExactAmount) = Cuts(c.BeforeCaps, c.CutByWorkCap, c.CutByCompanyCap, c.Exact);
+            claim.CompanyId = c.CompanyId;
+            claim.Role = (V1.Role)(int)c.Role;
+            claim.RightsSharePercent = Dec(c.SharePercent);
+            claim.QuotaId = c.QuotaId;
+            claim.Points = Dec(c.Points);
+            claim.WorkCapped = c.WorkCapped;
+            claim.CompanyCapped = c.CompanyCapped;
+            claim.ShortFilmsPool = c.ShortFilmsPool;
         }
+        Trim(claims, w.Claims.Count);
+        var shares = s.AuthorShares;
         if (w.AuthorShares is AuthorShares same)
         {
             // Every category the same percent and amount: each written once.
             var (d, percent, amount) = (same.Definition, Dec(same.Definition.Percent), Money(same.Amount));
-            for (var i = 0; i < d.Categories.Count; i++)
-                s.AuthorShares.Add(new V1.AuthorShare { Category = d.Categories[i], Percent = percent, Amount = amount, Citation = d.Citation });
+            for (var i = 0; i < d.Categories.Count; i++) Share(shares, i, d.Categories[i], percent, amount, d.Citation);
+            Trim(shares, d.Categories.Count);
         }
         else
+        {
             for (var i = 0; i < w.AuthorShares.Count; i++)
             {
                 var a = w.AuthorShares[i];
-                s.AuthorShares.Add(new V1.AuthorShare { Category = a.Category, Percent = Dec(a.Percent), Amount = Money(a.Amount), Citation = a.Citation });
+                Share(shares, i, a.Category, Dec(a.Percent), Money(a.Amount), a.Citation);
             }
+            Trim(shares, w.AuthorShares.Count);
+        }
         return s;
+
+        static void Share(Google.Protobuf.Collections.RepeatedField<V1.AuthorShare> shares, int i, string category, string percent, string amount, string citation)
+        {
+            if (i == shares.Count) shares.Add(new V1.AuthorShare());
+            var share = shares[i];
+            (share.Category, share.Percent, share.Amount, share.Citation) = (category, percent, amount, citation);
+        }
+    }
+
+    /// <summary>The strings of <paramref name="from"/> in <paramref name="into"/>, one by one (no boxed enumerator).</summary>
+    private static void Strings(Google.Protobuf.Collections.RepeatedField<string> into, IReadOnlyList<string> from)
+    {
+        into.Clear();
+        for (var i = 0; i < from.Count; i++) into.Add(from[i]);
+    }
+
+    /// <summary>The messages of <paramref name="field"/> past the first <paramref name="count"/> removed (those written before).</summary>
+    private static void Trim<T>(Google.Protobuf.Collections.RepeatedField<T> field, int count)
+    {
+        while (field.Count > count) field.RemoveAt(field.Count - 1);
     }
 }

@@ -43,7 +43,7 @@ public static class ResponseMapper
     public static V1.CoproductionStatus Coproduction(CoproductionStatus s) => Coproduction(s, new V1.CoproductionStatus());
 
     /// <summary><see cref="Coproduction(CoproductionStatus)"/> written into <paramref name="into"/> (a new or a reused message).</summary>
-    private static V1.CoproductionStatus Coproduction(CoproductionStatus s, V1.CoproductionStatus into)
+    internal static V1.CoproductionStatus Coproduction(CoproductionStatus s, V1.CoproductionStatus into)
     {
         into.Category = (V1.CoproductionCategory)(int)s.Category;
         into.Label = s.Label;

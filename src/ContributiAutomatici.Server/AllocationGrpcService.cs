@@ -32,7 +32,10 @@ public sealed class AllocationGrpcService(LiveRules rules, ContributiMetrics met
             items++;
         }
         var written = 0;
-        foreach (var item in Run(reader, items, context))
+        // Each statement written into the stream's one message of its kind once the previous one's bytes are written: the
+        // year's response messages are never built, only the item in hand.
+        var (outcome, statementsFor) = Run(reader, items, context);
+        foreach (var item in AllocationMapper.Stream(outcome, statementsFor))
         {
             ct.ThrowIfCancellationRequested();
             // Handed to the transport in batches: a flush every FlushEvery items, not one per message.
@@ -51,11 +54,12 @@ public sealed class AllocationGrpcService(LiveRules rules, ContributiMetrics met
             reader.Add(item);
             items++;
         }
-        return Task.FromResult(new AllocateYearResponse { Result = AllocationMapper.Result(Run(reader, items, context)) });
+        var (outcome, statementsFor) = Run(reader, items, context);
+        return Task.FromResult(new AllocateYearResponse { Result = AllocationMapper.Result(AllocationMapper.Items(outcome, statementsFor)) });
     }
 
-    /// <summary>Allocates the year read, counts and logs the run, and gives the items the header asks for.</summary>
-    private IEnumerable<AllocateResponse> Run(AllocationMapper.Reader reader, int items, ServerCallContext context)
+    /// <summary>Allocates the year read, counts and logs the run; the outcome and the companies whose statements the header asks for.</summary>
+    private (AllocationOutcome Outcome, IReadOnlyList<string> StatementsFor) Run(AllocationMapper.Reader reader, int items, ServerCallContext context)
     {
         var sw = Stopwatch.StartNew();
         var input = reader.Build();
@@ -68,6 +72,6 @@ public sealed class AllocationGrpcService(LiveRules rules, ContributiMetrics met
             "allocated {Year} under {RuleSet} ({Hash}): {Items} items, {Companies} companies, {Works} works, {Exclusions} exclusions, EUR {Allocated} in {Ms} ms",
             outcome.ApplicationYear, outcome.RuleSetId, outcome.ContentHash[..12], items, outcome.Companies.Count, outcome.Works.Count,
             outcome.Exclusions.Count, outcome.Allocated, sw.ElapsedMilliseconds);
-        return AllocationMapper.Items(outcome, reader.StatementsFor);
+        return (outcome, reader.StatementsFor);
     }
 }
