@@ -477,8 +477,7 @@ public static class AllocationMapper
         for (var k = 0; k < c.Credits.Count; k++)
         {
             var x = c.Credits[k];
-            if (k == credits.Count) credits.Add(new V1.Credit());
-            var credit = credits[k];
+            var credit = Slot(credits, k);
             credit.QuotaId = x.QuotaId;
             credit.Points = Dec(x.Points);
             credit.ExactAmount = Dec(x.Exact);
@@ -493,8 +492,7 @@ public static class AllocationMapper
             for (var i = 0; i < x.Lines.Count; i++)
             {
                 var l = x.Lines[i];
-                if (i == lines.Count) lines.Add(new V1.CreditLine());
-                var line = lines[i];
+                var line = Slot(lines, i);
                 (line.BeforeCaps, line.CutByWorkCap, line.CutByCompanyCap, line.ExactAmount) = Cuts(l.BeforeCaps, l.CutByWorkCap, l.CutByCompanyCap, l.Exact);
                 line.WorkId = l.WorkId;
                 line.Role = (V1.Role)(int)l.Role;
@@ -523,8 +521,7 @@ public static class AllocationMapper
         for (var i = 0; i < w.Claims.Count; i++)
         {
             var c = w.Claims[i];
-            if (i == claims.Count) claims.Add(new V1.ClaimAmount());
-            var claim = claims[i];
+            var claim = Slot(claims, i);
             (claim.BeforeCaps, claim.CutByWorkCap, claim.CutByCompanyCap, claim.ExactAmount) = Cuts(c.BeforeCaps, c.CutByWorkCap, c.CutByCompanyCap, c.Exact);
             claim.CompanyId = c.CompanyId;
             claim.Role = (V1.Role)(int)c.Role;
@@ -557,8 +554,7 @@ public static class AllocationMapper
 
         static void Share(Google.Protobuf.Collections.RepeatedField<V1.AuthorShare> shares, int i, string category, string percent, string amount, string citation)
         {
-            if (i == shares.Count) shares.Add(new V1.AuthorShare());
-            var share = shares[i];
+            var share = Slot(shares, i);
             (share.Category, share.Percent, share.Amount, share.Citation) = (category, percent, amount, citation);
         }
     }
@@ -568,6 +564,13 @@ public static class AllocationMapper
     {
         into.Clear();
         for (var i = 0; i < from.Count; i++) into.Add(from[i]);
+    }
+
+    /// <summary>The message at <paramref name="i"/> of <paramref name="field"/>, the one written before there or a new one added (i is at most its count).</summary>
+    private static T Slot<T>(Google.Protobuf.Collections.RepeatedField<T> field, int i) where T : class, new()
+    {
+        if (i == field.Count) field.Add(new T());
+        return field[i];
     }
 
     /// <summary>The messages of <paramref name="field"/> past the first <paramref name="count"/> removed (those written before).</summary>
