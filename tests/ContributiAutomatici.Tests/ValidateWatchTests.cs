@@ -69,7 +69,11 @@ public sealed class ValidateWatchTests
             var broken = Round();
             Assert.StartsWith("watch: refused (a file changed;", broken[^1], StringComparison.Ordinal);
             Assert.DoesNotContain(broken, l => l.StartsWith("ok ", StringComparison.Ordinal));
-            Assert.Contains(stderr, l => l.Contains($"tabella-1.yaml:{line + 1}", StringComparison.Ordinal) && l.Contains("incremento", StringComparison.Ordinal));
+            // The refusal's reasons go to stderr, read apart from stdout: they may come in just after the round's last line.
+            var said = DateTime.UtcNow.AddSeconds(30);
+            bool Said() => stderr.Any(l => l.Contains($"tabella-1.yaml:{line + 1}", StringComparison.Ordinal) && l.Contains("incremento", StringComparison.Ordinal));
+            while (!Said() && DateTime.UtcNow < said) Thread.Sleep(20);
+            Assert.True(Said(), "stderr:\n" + string.Join("\n", stderr));
 
             // Repaired: valid again, as the first edit (that shape's image is in the cache now).
             lines[line] = lines[line].Replace("incremento * Base", "increment * Base", StringComparison.Ordinal);
