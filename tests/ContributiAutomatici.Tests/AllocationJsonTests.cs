@@ -23,13 +23,19 @@ public class AllocationJsonTests
         Assert.Equal(whole, streamed.ToString());
     }
 
-    [Fact]
-    public void The_streamed_json_is_the_whole_result_formatted_at_once()
+    /// <summary>A synthetic dm-2021 year of 40 companies and 300 works (seed 11), allocated.</summary>
+    private static AllocationOutcome SmallYear()
     {
         var rs = Repo.Catalog.Find("dm-2021")!;
         var reader = new AllocationMapper.Reader(Repo.Catalog);
         foreach (var item in YearSynthesizer.Items(rs, 40, 300, 11, 2023, 1_000_000m)) reader.Add(item);
-        var outcome = Allocator.Run(reader.Build());
+        return Allocator.Run(reader.Build());
+    }
+
+    [Fact]
+    public void The_streamed_json_is_the_whole_result_formatted_at_once()
+    {
+        var outcome = SmallYear();
         var items = AllocationMapper.Items(outcome).ToList();
         Assert.Contains(items, i => i.ItemCase == V1.AllocateResponse.ItemOneofCase.Exclusion);
         Same(items);
@@ -47,10 +53,7 @@ public class AllocationJsonTests
     [Fact]
     public void The_stream_rewrites_one_message_per_kind_into_the_same_bytes()
     {
-        var rs = Repo.Catalog.Find("dm-2021")!;
-        var reader = new AllocationMapper.Reader(Repo.Catalog);
-        foreach (var item in YearSynthesizer.Items(rs, 40, 300, 11, 2023, 1_000_000m)) reader.Add(item);
-        var outcome = Allocator.Run(reader.Build());
+        var outcome = SmallYear();
         Assert.Contains(outcome.Works, w => w.Claims.Count > 1);
         Assert.Contains(outcome.Works, w => w.Claims.Count == 1);
         Assert.Contains(outcome.Companies, c => c.Credits.Count > 1 || c.Credits.Any(x => x.Lines.Count > 1));
