@@ -52,11 +52,11 @@ public class ReformTests
         var law = catalog.Select("dm-2021", out _)!;
         var reform = ParseExample("tier-1-4000.yaml");
         Assert.True(reform.FigureOnly);
-        var compilations = RuleCompiler.Compilations;
+        using var compilations = RuleCompiler.CountCompilations();
 
         var rs = catalog.WithReform(law, reform, out var source);
 
-        Assert.Equal(compilations, RuleCompiler.Compilations);
+        Assert.Equal(0, compilations.Compilations);
         Assert.True(source is ReformSource.Refigured or ReformSource.Cached);
         Assert.Equal("dm-2021+covid-19@tier-1-4000", rs.Id);
         Assert.Equal("tier-1-4000", rs.Definition.Reform!.Id);
@@ -229,8 +229,10 @@ public class ReformTests
         Assert.False(reform.FigureOnly);
         var catalog = RuleCatalog.Load(Repo.Rules, new RuleCompileOptions { CacheDirectory = null });
         var law = catalog.Select("dm-2021~covid-19", out _)!;
+        using var compilations = RuleCompiler.CountCompilations();
         var rs = catalog.WithReform(law, reform, out var source);
         Assert.Equal(ReformSource.Compiled, source);
+        Assert.Equal(1, compilations.Compilations);
         // 400,000 dated 2021 at 1 per 5,000 (80), 600,000 dated 2022 at 1 per 4,000 (150); the law: 200 on the whole.
         Assert.Equal(200m, Line(law.Score(BoxOfficeWork, [new RoleInput(Role.Producer)]), "T1.A.1"));
         Assert.Equal(230m, Line(rs.Score(BoxOfficeWork, [new RoleInput(Role.Producer)]), "T1.A.1"));
@@ -253,9 +255,9 @@ public class ReformTests
               - excess: redistribute
             """);
         Assert.True(reform.FigureOnly);
-        var compilations = RuleCompiler.Compilations;
+        using var compilations = RuleCompiler.CountCompilations();
         var rs = Repo.Catalog.WithReform(Repo.Catalog.Select("dm-2021", out _)!, reform, out _);
-        Assert.Equal(compilations, RuleCompiler.Compilations);
+        Assert.Equal(0, compilations.Compilations);
         Assert.Equal(60m, rs.Definition.Quotas.Single(q => q.Id == "cinema").SharePercent);
         Assert.Equal(21m, rs.Definition.Quotas.Single(q => q.Id == "tv_web").SharePercent);
         Assert.Equal(25m, rs.Definition.Allocation!.WorkCap.Value);

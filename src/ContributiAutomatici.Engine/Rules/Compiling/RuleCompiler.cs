@@ -137,6 +137,7 @@ public static class RuleCompiler
                 : Load(def, cacheKey, image);
             from = CompileSource.Compiled;
             Interlocked.Increment(ref _compilations);
+            if (_counter.Value is { } counter) Interlocked.Increment(ref counter.Count);
         }
         var type = assembly.GetType($"{Namespace}.{className}", throwOnError: true)!;
         var create = type.GetMethod("Create", BindingFlags.Public | BindingFlags.Static)!.CreateDelegate<Func<decimal[], RuleScope>>();
@@ -152,6 +153,35 @@ public static class RuleCompiler
 
     /// <summary>Rule sets compiled by Roslyn in this process (not taken from a cache): what a test or a metric reads.</summary>
     public static long Compilations => Interlocked.Read(ref _compilations);
+
+    private static readonly AsyncLocal<CompilationCounter?> _counter = new();
+
+    /// <summary>
+    /// Counts the rule sets Roslyn compiles from here on in this flow of execution only (this thread and the tasks started
+    /// from it), until disposed: a test asks whether its own call compiled, whatever else the process compiles meanwhile.
+    /// </summary>
+    public static CompilationCounter CountCompilations() => new(_counter);
+
+    /// <summary>The rule sets compiled in one flow of execution, from <see cref="CountCompilations"/> until disposed.</summary>
+    public sealed class CompilationCounter : IDisposable
+    {
+        private readonly AsyncLocal<CompilationCounter?> _slot;
+        private readonly CompilationCounter? _outer;
+        internal long Count;
+
+        internal CompilationCounter(AsyncLocal<CompilationCounter?> slot)
+        {
+            _slot = slot;
+            _outer = slot.Value;
+            slot.Value = this;
+        }
+
+        /// <summary>Rule sets compiled so far in this flow.</summary>
+        public long Compilations => Interlocked.Read(ref Count);
+
+        /// <summary>Stops counting: the flow's counter is the one before this again.</summary>
+        public void Dispose() => _slot.Value = _outer;
+    }
 
     /// <summary>
     /// Starts Roslyn in this process ahead of a compilation that is coming (<see cref="RoslynEmitter.WarmUp"/>): a reform compiler
