@@ -182,7 +182,6 @@ internal static class RoslynEmitter
             sb.AppendLine("        CurrentWindow = null;");
             foreach (var table in plan.Tables) sb.AppendLine($"        E{table.Index}{suffix}({arguments});");
             sb.AppendLine("    }");
-            var window = "null";
             string Sum(PlanCell c) => c.QuotaSlot >= 0 ? $"if (NonZero(v)) t[{c.QuotaSlot}] += v; " : "";
             // A cell that does not apply: its points 0 and its status (the totals path: only a base cell's points).
             string NotApplied(PlanCell c, int status) =>
@@ -196,17 +195,20 @@ internal static class RoslynEmitter
                         sb.AppendLine($"            if ((m & {1 << (int)skip.Role}) != 0) {{ {writes}}}");
             }
             var cellCount = plan.Cells.Count;
+            // The highest index of each array read first: the JIT then drops the bounds check of every constant index below it.
+            var boundsHint = (totals ? $"        _ = p[{cellCount - 1}];" : $"        _ = p[{cellCount - 1}]; _ = s[{cellCount - 1}];") +
+                             (plan.QuotaIds.Count > 0 ? $" _ = t[{5 * plan.QuotaIds.Count - 1}];" : "");
             foreach (var table in plan.Tables)
             {
                 var t = table.Index;
+                // The rows of each section in groups (RowsPerMethod at most), each group a method of its own, which the table's calls:
+                // the JIT inlines the expressions and helpers of a method only up to a budget, and a whole table's rows in one method
+                // exceeded it (calls left to decimal.Sign and to decimal's operators, a frame of kilobytes zeroed at every call).
+                var groups = new StringBuilder();
                 sb.AppendLine($"    private void E{t}{suffix}({parameters})");
                 sb.AppendLine("    {");
-                // u: the role whose claimant is in scope (Use writes a reference field: only when the role changes).
-                sb.AppendLine("        bool ta, sa, rw;");
-                sb.AppendLine("        int u = 0;");
-                // The highest index of each array read first: the JIT then drops the bounds check of every constant index below it.
-                sb.AppendLine(totals ? $"        _ = p[{cellCount - 1}];" : $"        _ = p[{cellCount - 1}]; _ = s[{cellCount - 1}];");
-                if (plan.QuotaIds.Count > 0) sb.AppendLine($"        _ = t[{5 * plan.QuotaIds.Count - 1}];");
+                sb.AppendLine("        bool ta, sa;");
+                sb.AppendLine(boundsHint);
                 sb.AppendLine($"        if ((m & {table.RoleMask}) != 0)");
                 sb.AppendLine("        {");
                 sb.AppendLine($"        ta = {(table.Table.Applies is not null ? $"T{t}()" : "true")};");
@@ -227,41 +229,60 @@ internal static class RoslynEmitter
                     sb.AppendLine("        }");
                     sb.AppendLine("        else");
                     sb.AppendLine("        {");
-                    // Which window is in scope is only known along one path: the first row of a branch sets its own.
-                    window = "";
-                    foreach (var row in section.Rows)
+                    for (var g = 0; g * RowsPerMethod < section.Rows.Count; g++)
                     {
-                        var r = row.Index;
-                        // The overlay window a row reads (InWindow): set where it changes from the row before, outside the role guard.
-                        if (Window(row.Row) != window) sb.AppendLine($"        CurrentWindow = {Window(row.Row)};");
-                        window = Window(row.Row);
-                        sb.AppendLine($"        if ((m & {row.RoleMask}) != 0)");
-                        sb.AppendLine("        {");
-                        sb.AppendLine($"            rw = {(row.Row.When is not null ? $"W{r}({Arguments("", row.ConditionArguments)})" : "true")};");
-                        foreach (var c in row.Cells)
-                        {
-                            var i = c.Info.Index;
-                            var role = (int)c.Info.Role;
-                            var cond = c.Info.Cell.When is not null ? $"!C{i}({Arguments("", c.ConditionArguments)})" : "false";
-                            var baseSum = c.Info.BaseCells.Length == 0 ? "0m" : string.Join(" + ", c.Info.BaseCells.Select(b => $"p[{b}]"));
-                            // Each cell's points written once: 0 where it does not apply, else its value (v), summed into its quota.
-                            // The points expression sets CurrentExpression itself; a base is added up before it is called.
-                            var blame = c.Info.BaseCells.Length == 0 ? "" : $"CurrentExpression = {pointsSite.GetValueOrDefault($"P{i}", -1)}; ";
-                            var store = !totals ? $"p[{i}] = v; s[{i}] = 1; " : c.IsBase ? $"p[{i}] = v; " : "";
-                            // A list row's matches are recorded as it is evaluated, when an explanation asks (not on the totals path).
-                            var (traceOn, traceOff) = !totals && CompiledRuleSet.CallsListHelper(c.Info.Cell.Points) ? ($"TraceCell({i}); ", $"TraceDone({i}); ") : ("", "");
-                            sb.AppendLine($"            if ((m & {1 << role}) != 0) {{ if (!rw) {{ {NotApplied(c, 4)}}} " +
-                                          $"else {{ if (u != {role}) {{ Use({role}); u = {role}; }} if ({cond}) {{ {NotApplied(c, 5)}}} else {{ {blame}{traceOn}var v = {(c.Info.Row.Windowed is null ? $"P{i}({Arguments(baseSum, c.PointsArguments)})" : $"P{i}s({baseSum})")}; {traceOff}{store}{Sum(c)}}} }} }}");
-                        }
-                        sb.AppendLine("        }");
+                        var rows = section.Rows.Skip(g * RowsPerMethod).Take(RowsPerMethod).ToList();
+                        var name = $"E{t}_{section.Index}_{g}{suffix}";
+                        sb.AppendLine($"        if ((m & {rows.Aggregate(0, (acc, row) => acc | row.RoleMask)}) != 0) {name}({arguments});");
+                        EmitRows(groups, name, rows);
                     }
                     sb.AppendLine("        }");
                     sb.AppendLine("        }");
-                    window = "";
                 }
                 sb.AppendLine("        }");
                 sb.AppendLine("        }");
                 sb.AppendLine("    }");
+                sb.Append(groups);
+            }
+
+            // A group of rows of one section: u is the role whose claimant is in scope (Use writes a reference field: only when
+            // the role changes).
+            void EmitRows(StringBuilder into, string name, List<PlanRow> rows)
+            {
+                into.AppendLine($"    private void {name}({parameters})");
+                into.AppendLine("    {");
+                into.AppendLine("        bool rw;");
+                into.AppendLine("        int u = 0;");
+                into.AppendLine(boundsHint);
+                // Which window is in scope is only known along one path: the first row of a group sets its own.
+                var window = "";
+                foreach (var row in rows)
+                {
+                    var r = row.Index;
+                    // The overlay window a row reads (InWindow): set where it changes from the row before, outside the role guard.
+                    if (Window(row.Row) != window) into.AppendLine($"        CurrentWindow = {Window(row.Row)};");
+                    window = Window(row.Row);
+                    into.AppendLine($"        if ((m & {row.RoleMask}) != 0)");
+                    into.AppendLine("        {");
+                    into.AppendLine($"            rw = {(row.Row.When is not null ? $"W{r}({Arguments("", row.ConditionArguments)})" : "true")};");
+                    foreach (var c in row.Cells)
+                    {
+                        var i = c.Info.Index;
+                        var role = (int)c.Info.Role;
+                        var cond = c.Info.Cell.When is not null ? $"!C{i}({Arguments("", c.ConditionArguments)})" : "false";
+                        var baseSum = c.Info.BaseCells.Length == 0 ? "0m" : string.Join(" + ", c.Info.BaseCells.Select(b => $"p[{b}]"));
+                        // Each cell's points written once: 0 where it does not apply, else its value (v), summed into its quota.
+                        // The points expression sets CurrentExpression itself; a base is added up before it is called.
+                        var blame = c.Info.BaseCells.Length == 0 ? "" : $"CurrentExpression = {pointsSite.GetValueOrDefault($"P{i}", -1)}; ";
+                        var store = !totals ? $"p[{i}] = v; s[{i}] = 1; " : c.IsBase ? $"p[{i}] = v; " : "";
+                        // A list row's matches are recorded as it is evaluated, when an explanation asks (not on the totals path).
+                        var (traceOn, traceOff) = !totals && CompiledRuleSet.CallsListHelper(c.Info.Cell.Points) ? ($"TraceCell({i}); ", $"TraceDone({i}); ") : ("", "");
+                        into.AppendLine($"            if ((m & {1 << role}) != 0) {{ if (!rw) {{ {NotApplied(c, 4)}}} " +
+                                      $"else {{ if (u != {role}) {{ Use({role}); u = {role}; }} if ({cond}) {{ {NotApplied(c, 5)}}} else {{ {blame}{traceOn}var v = {(c.Info.Row.Windowed is null ? $"P{i}({Arguments(baseSum, c.PointsArguments)})" : $"P{i}s({baseSum})")}; {traceOff}{store}{Sum(c)}}} }} }}");
+                    }
+                    into.AppendLine("        }");
+                }
+                into.AppendLine("    }");
             }
         }
 
@@ -301,6 +322,9 @@ internal static class RoslynEmitter
         })));
 
     private static string Field(int row, bool windowed, string name) => $"F{row}{(windowed ? "w" : "")}_{name}";
+
+    /// <summary>The most rows of a section one generated method evaluates (see EmitEvaluate).</summary>
+    private const int RowsPerMethod = 6;
 
     /// <summary>The type a scale is handed to the expressions in: its bands, which Tiers and TiersOf take whole.</summary>
     internal const string ScaleType = "ContributiAutomatici.Engine.Model.Scale";
