@@ -214,6 +214,7 @@ public sealed class CompiledRuleSet
     private readonly int[] _cellQuota;
     private readonly CellInfo[] _cells;
     private readonly int[][] _indexesByRole; // per role, its cells' indexes: the scan reads the status bytes first
+    private readonly int[][] _quotasByRole; // per role, the quotas its cells add into, in the manifest's order
     private readonly bool[] _traced;
     private readonly string?[] _baseRows;
     private readonly LineSource[] _lineSources; // per cell: what its lines share
@@ -279,6 +280,19 @@ public sealed class CompiledRuleSet
         Roles = new EnumSet<Role>(roles, roleCount);
         _indexesByRole = new int[5][];
         for (var r = 0; r < perRole.Length; r++) _indexesByRole[r] = [.. perRole[r]];
+        _quotasByRole = new int[5][];
+        for (var r = 0; r < perRole.Length; r++)
+        {
+            var quotas = new List<int>();
+            for (var q = 0; q < _quotaIds.Length; q++)
+                foreach (var i in perRole[r])
+                    if (_cellQuota[i] == q)
+                    {
+                        quotas.Add(q);
+                        break;
+                    }
+            _quotasByRole[r] = [.. quotas];
+        }
         // A role's cells may take as base another role's points (art. 9.5): score that role too.
         for (var r = 1; r <= 4; r++)
         {
@@ -424,10 +438,16 @@ public sealed class CompiledRuleSet
                 // Evaluate added each applied cell into its role's quota: copied, and the role's total is their sum.
                 var row = into.Row(roles[k].Role);
                 scope.QuotaSums.AsSpan((int)roles[k].Role * n, n).CopyTo(row);
-                // The quotas that scored, in the manifest's order (as Score adds them); most of a role's quotas are 0.
+                // The quotas that scored, in the manifest's order (as Score adds them): only those the role's cells add into (the
+                // others are 0), the first one taken as it is (0 + q is q, its scale included: decimal keeps the larger scale).
                 var total = 0m;
-                foreach (var q in row)
-                    if (RuleScope.NonZero(q)) total += q;
+                var first = true;
+                foreach (var q in _quotasByRole[(int)roles[k].Role])
+                    if (RuleScope.NonZero(row[q]))
+                    {
+                        total = first ? row[q] : total + row[q];
+                        first = false;
+                    }
                 into.SetTotal(roles[k].Role, total);
             }
         }

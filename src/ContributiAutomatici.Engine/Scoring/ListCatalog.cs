@@ -147,22 +147,15 @@ public sealed class ListCatalog
         });
 
     /// <summary>
-    /// For a festival some of whose entries hold only for some works (printed in two bands, counting in one per work):
-    /// whether it is in the named lists of the named bands for this work, and its increment there.
+    /// For a festival some of whose entries hold only for some works (printed in two bands, counting in one per work): its
+    /// entries in the named lists of the named bands, in the list's order, found once per call site of a rule; a work's
+    /// scoring keeps those whose work facts hold for it (its increment there: the largest of theirs).
     /// </summary>
-    internal bool ListedFor(string bands, string lists, string id, Model.Work work, out decimal increment)
+    internal ListEntry[] FestivalEntriesIn(string bands, string lists, string id)
     {
         var b = Set(bands);
         var l = Set(lists);
-        var listed = false;
-        increment = 0m;
-        foreach (var e in Entries("festivals", id))
-        {
-            if (!(b.Contains("*") || b.Contains(e.Band ?? "")) || !(l.Contains("*") || l.Contains(e.Category)) || !e.HoldsFor(work)) continue;
-            increment = listed ? Math.Max(increment, e.IncrementPercent) : e.IncrementPercent;
-            listed = true;
-        }
-        return listed;
+        return [.. Entries("festivals", id).Where(e => (b.Contains("*") || b.Contains(e.Band ?? "")) && (l.Contains("*") || l.Contains(e.Category)))];
     }
 
     /// <summary>Whether some entry with that id holds only for some works.</summary>

@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Runtime.CompilerServices;
 using ContributiAutomatici.Engine.Model;
 
 namespace ContributiAutomatici.Engine.Scoring;
@@ -107,11 +108,14 @@ public abstract partial class RuleScope
             // Each kind through its own struct accessor (the JIT specializes the loops, no delegate per entry), its entries read
             // as a span (no interface call per entry).
             // Each list's type checked here, on its own type (in the generic Entries, shared by the kinds, it costs a lookup).
-            ResolveKind<FestivalEntry, FestivalKind>(Entries(work.Festivals, work.Festivals as List<FestivalEntry>, ref _festivalScratch), lists.Festivals,
-                ref FestivalIndex, ref FestivalHead, ref FestivalMasks);
-            ResolveKind<PrizeEntry, PrizeKind>(Entries(work.Prizes, work.Prizes as List<PrizeEntry>, ref _prizeScratch), lists.Prizes,
-                ref PrizeIndex, ref PrizeHead, ref PrizeMasks);
-            var ms = Entries(work.Markets, work.Markets as List<MarketEntry>, ref _marketScratch);
+            // The exact type compared (one compare of the method tables, inlined), not `as` (a call of the runtime's cast helper):
+            // a list of another type, a List's subclass included, is copied instead, and reads the same.
+            var (festivals, prizes, marketEntries) = (work.Festivals, work.Prizes, work.Markets);
+            ResolveKind<FestivalEntry, FestivalKind>(Entries(festivals, festivals.GetType() == typeof(List<FestivalEntry>)
+                ? Unsafe.As<List<FestivalEntry>>(festivals) : null, ref _festivalScratch), lists.Festivals, ref FestivalIndex, ref FestivalHead, ref FestivalMasks);
+            ResolveKind<PrizeEntry, PrizeKind>(Entries(prizes, prizes.GetType() == typeof(List<PrizeEntry>)
+                ? Unsafe.As<List<PrizeEntry>>(prizes) : null, ref _prizeScratch), lists.Prizes, ref PrizeIndex, ref PrizeHead, ref PrizeMasks);
+            var ms = Entries(marketEntries, marketEntries.GetType() == typeof(List<MarketEntry>) ? Unsafe.As<List<MarketEntry>>(marketEntries) : null, ref _marketScratch);
             Grow(ref MarketIndex, ms.Length);
             var markets = lists.Markets;
             for (var i = 0; i < ms.Length; i++) MarketIndex[i] = markets.IndexOf(ms[i].MarketId, ms[i].ListPosition);

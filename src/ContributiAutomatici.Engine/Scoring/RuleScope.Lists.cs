@@ -21,6 +21,67 @@ public abstract partial class RuleScope
         [ListReference("festivals", ListField.Category)] string lists,
         FestivalMatch match, decimal points, bool contractBeforeSelection = false)
     {
+        // First, the call site this expression found last, when it is the same call and its sums are this work's: read at once.
+        // The first row of a site in a scoring, and every other case, goes on to FestivalsOf.
+        if (Remembered(_festivalMemo, band, lists, contractBeforeSelection) is { } s)
+            return System.Runtime.CompilerServices.Unsafe.As<FestivalSums>(s).Times((int)match, points);
+        return FestivalsOf(band, lists, match, points, contractBeforeSelection);
+    }
+
+    /// <summary>Per expression: the festival call site it found last (see <see cref="Festivals"/>).</summary>
+    private ListSite?[] _festivalMemo = new ListSite?[64];
+
+    /// <summary>
+    /// Counts the changes of what the list helpers read: a work bound or replaced (a scoring, an overlay's window), a traced
+    /// cell begun. Sums stamped in an earlier epoch are not read without their checks. 64 bits: it never wraps.
+    /// </summary>
+    private long _epoch;
+
+    /// <summary>
+    /// The sums of the call site expression <see cref="CurrentExpression"/> found last (<paramref name="memo"/>), when the call
+    /// is the same (its two constant list arguments, by reference) and the sums were made or checked in this epoch for the
+    /// work in scope (and, <paramref name="underContract"/>, for the claimant in scope); else null.
+    /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    private SiteSums? Remembered(ListSite?[] memo, string a, string b, bool underContract)
+    {
+        var k = CurrentExpression;
+        return (uint)k < (uint)memo.Length && memo[k] is { } site && ReferenceEquals(site.A, a) && ReferenceEquals(site.B, b) &&
+               (underContract ? site.UnderContractSums : site.AllSums) is var s && s.Epoch == _epoch &&
+               ReferenceEquals(s.Of, underContract ? Claimant : null)
+            ? s
+            : null;
+    }
+
+    /// <summary>Keeps <paramref name="site"/> as the site expression <see cref="CurrentExpression"/> calls, its sums as of this epoch.</summary>
+    private void Remember(ref ListSite?[] memo, ListSite site, SiteSums sums)
+    {
+        sums.Epoch = _epoch;
+        var expression = CurrentExpression;
+        if (expression < 0) return;
+        if (expression >= memo.Length) Array.Resize(ref memo, Math.Max(expression + 1, memo.Length * 2));
+        memo[expression] = site;
+    }
+
+    /// <summary>A call site of a list helper: its two constant list arguments, and its sums for one work, without and under contract.</summary>
+    private abstract class ListSite(string a, string b, SiteSums all, SiteSums underContract)
+    {
+        public readonly string A = a, B = b;
+        public readonly SiteSums AllSums = all, UnderContractSums = underContract;
+    }
+
+    /// <summary>What a call site made of one work's entries: for which resolution and claimant (null: all), and when last checked.</summary>
+    private abstract class SiteSums
+    {
+        /// <summary>The scope's epoch in which these sums were last made or checked for the work in scope.</summary>
+        public long Epoch = -1;
+
+        public int Generation = -1;
+        public RoleInput? Of;
+    }
+
+    private decimal FestivalsOf(string band, string lists, FestivalMatch match, decimal points, bool contractBeforeSelection)
+    {
         if (_trace is not null) return FestivalsTraced(band, lists, match, points, contractBeforeSelection);
         if (Work.Festivals.Count == 0) return 0m;
         var r = Resolved();
@@ -32,6 +93,7 @@ public abstract partial class RuleScope
         var sums = contractBeforeSelection ? site.UnderContract.For(this, site, r, band, lists, r.FestivalMasksUnderContract(this), Claimant)
             : site.All.Generation == r.Generation ? site.All
             : site.All.For(this, site, r, band, lists, r.FestivalMasks, null);
+        Remember(ref _festivalMemo, site, sums);
         return sums.Times((int)match, points);
     }
 
@@ -40,33 +102,64 @@ public abstract partial class RuleScope
     /// the sums of those multipliers per <see cref="FestivalMatch"/>, without and under the last claimant's contract.
     /// </summary>
     private FestivalSite FestivalSiteOf(string band, string lists) =>
-        _festivalSites.Get(CurrentExpression, band, lists) ?? _festivalSites.Add(CurrentExpression, band, lists, new FestivalSite(_lists.FestivalMultipliers(band, lists)));
+        _festivalSites.Get(CurrentExpression, band, lists) ?? _festivalSites.Add(CurrentExpression, band, lists, new FestivalSite(_lists, band, lists));
 
-    private sealed class FestivalSite(decimal[] multipliers)
+    private sealed class FestivalSite : ListSite
     {
+        public FestivalSite(ListCatalog catalog, string band, string lists) : base(band, lists, new FestivalSums(), new FestivalSums())
+        {
+            Multipliers = catalog.FestivalMultipliers(band, lists);
+            var dense = catalog.Festivals;
+            Kind = new byte[Multipliers.Length];
+            Candidates = new ListEntry[Multipliers.Length][];
+            for (var f = 0; f < Kind.Length; f++)
+            {
+                var m = Multipliers[f];
+                Kind[f] = dense.Conditional[f] ? Conditional : !NonZero(m) ? NotListed : m == 1m && m.Scale == 0 ? One : Other;
+                // A festival whose band is decided per work: its entries in the site's bands and lists, judged per work.
+                Candidates[f] = dense.Conditional[f] ? catalog.FestivalEntriesIn(band, lists, dense.Ids[f]) : [];
+            }
+        }
+
         /// <summary>Per festival (list position): what it multiplies the row's points by, 0 when not in the site's lists.</summary>
-        public readonly decimal[] Multipliers = multipliers;
+        public readonly decimal[] Multipliers;
 
-        /// <summary>Per festival: its multiplier is exactly 1 (no increment, scale 0), so it is counted, not added as a decimal.</summary>
-        public readonly bool[] One = [.. multipliers.Select(m => m == 1m && m.Scale == 0)];
-
-        public readonly FestivalSums All = new(), UnderContract = new();
+        public const byte NotListed = 0, One = 1, Other = 2, Conditional = 3;
 
         /// <summary>
-        /// What festival <paramref name="f"/> (list position) multiplies this site's points by for the work in scope; false
-        /// when it is not in the site's lists. A festival printed in two bands counts in the one its entries hold for this
-        /// work (reading guide 7).
+        /// Per festival: not in the site's lists; listed with a multiplier of exactly 1 (no increment, scale 0: counted, not added
+        /// as a decimal); listed with another; or listed for some works only (its entries judged per work).
         /// </summary>
-        public bool Multiplier(RuleScope scope, string band, string lists, int f, out decimal multiplier)
+        public readonly byte[] Kind;
+
+        /// <summary>Per festival listed for some works only: its entries in the site's bands and lists, in the list's order.</summary>
+        private readonly ListEntry[][] Candidates;
+
+        public FestivalSums All => System.Runtime.CompilerServices.Unsafe.As<FestivalSums>(AllSums);
+        public FestivalSums UnderContract => System.Runtime.CompilerServices.Unsafe.As<FestivalSums>(UnderContractSums);
+
+        /// <summary>
+        /// What festival <paramref name="f"/> (list position) multiplies this site's points by for <paramref name="work"/>; false
+        /// when it is not in the site's lists. A festival printed in two bands counts in the one its entries hold for this
+        /// work (reading guide 7): its largest increment among its entries here that hold for the work.
+        /// </summary>
+        public bool Multiplier(Work work, int f, out decimal multiplier)
         {
-            var dense = scope._lists.Festivals;
-            if (!dense.Conditional[f])
+            if (Kind[f] != Conditional)
             {
                 multiplier = Multipliers[f];
-                return NonZero(multiplier);
+                return Kind[f] != NotListed;
             }
             multiplier = 0m;
-            if (!scope._lists.ListedFor(band, lists, dense.Ids[f], scope.Work, out var inc)) return false;
+            var listed = false;
+            var inc = 0m;
+            foreach (var e in Candidates[f])
+            {
+                if (!e.HoldsFor(work)) continue;
+                inc = listed ? Math.Max(inc, e.IncrementPercent) : e.IncrementPercent;
+                listed = true;
+            }
+            if (!listed) return false;
             multiplier = 1m + inc / 100m;
             return true;
         }
@@ -78,12 +171,11 @@ public abstract partial class RuleScope
     /// decimals is the same number, scale included, in any order: <see cref="Times"/> gives what the points times the sum
     /// of every multiplier gave, with a decimal addition only per festival with an increment (most have none).
     /// </summary>
-    private sealed class FestivalSums
+    private sealed class FestivalSums : SiteSums
     {
         public readonly int[] Counts = new int[8];
         public readonly decimal[] Others = new decimal[8];
-        public int OtherBits, Generation = -1;
-        public RoleInput? Of;
+        public int OtherBits;
 
         public FestivalSums For(RuleScope scope, FestivalSite site, ListResolution r, string band, string lists, int[] masks, RoleInput? claimant)
         {
@@ -98,12 +190,14 @@ public abstract partial class RuleScope
                 // Only at a festival's first entry, whose mask holds what any of its entries matched.
                 if (r.FestivalHead[i] != i || masks[i] == 0) continue;
                 var f = r.FestivalIndex[i];
-                if (site.One[f] && !scope._lists.Festivals.Conditional[f])
+                var kind = site.Kind[f];
+                if (kind == FestivalSite.NotListed) continue;
+                if (kind == FestivalSite.One)
                 {
                     for (var bits = masks[i]; bits != 0; bits &= bits - 1) Counts[System.Numerics.BitOperations.TrailingZeroCount(bits)]++;
                     continue;
                 }
-                if (!site.Multiplier(scope, band, lists, f, out var multiplier)) continue;
+                if (!site.Multiplier(scope.Work, f, out var multiplier)) continue;
                 OtherBits |= masks[i];
                 for (var bits = masks[i]; bits != 0; bits &= bits - 1) Others[System.Numerics.BitOperations.TrailingZeroCount(bits)] += multiplier;
             }
@@ -142,7 +236,7 @@ public abstract partial class RuleScope
             // A festival counts once, at its first entry, whose mask holds what any of its entries matched.
             if (r.FestivalHead[i] != i || (masks[i] & bit) == 0) continue;
             var f = r.FestivalIndex[i];
-            if (!site.Multiplier(this, band, lists, f, out var multiplier)) continue;
+            if (!site.Multiplier(Work, f, out var multiplier)) continue;
             var p = points * multiplier;
             total += p;
             _trace?.Add(_traceTexts.Get(_traceCell, f, 0, p, multiplier, static (f, _, p, multiplier, dense) =>
@@ -202,18 +296,28 @@ public abstract partial class RuleScope
         [ListReference("prizes", ListField.Category)] string lists = "*",
         bool contractBeforeSelection = false)
     {
+        // First, as in Festivals, the site this expression found last, its counts already made for this work: read at once.
+        if (Remembered(_prizeMemo, prizes, lists, contractBeforeSelection) is { } c)
+            return System.Runtime.CompilerServices.Unsafe.As<PrizeCounts>(c).Times((int)match, points);
+        return PrizesOf(points, match, prizes, lists, contractBeforeSelection);
+    }
+
+    /// <summary>Per expression: the prize call site it found last (see <see cref="Prizes"/>).</summary>
+    private ListSite?[] _prizeMemo = new ListSite?[64];
+
+    private decimal PrizesOf(decimal points, PrizeMatch match, string prizes, string lists, bool contractBeforeSelection)
+    {
         if (_trace is not null) return PrizesTraced(points, match, prizes, lists, contractBeforeSelection);
         var entries = Work.Prizes;
         if (entries.Count == 0) return 0m;
         var r = Resolved();
         var site = PrizeSiteOf(prizes, lists);
         // Every row of a call site reads one pass over the work's prizes: per match, how many distinct named prizes match.
-        var counts = contractBeforeSelection
-            ? site.Counts(r, r.PrizeMasksUnderContract(this), Claimant, ref site.UnderContract, ref site.UnderContractOf, ref site.UnderContractGeneration)
-            : site.AllGeneration == r.Generation ? site.All
-            : site.Counts(r, r.PrizeMasks, null, ref site.All, ref site.AllOf, ref site.AllGeneration);
-        var n = counts[(int)match];
-        return n == 0 ? 0m : n == 1 ? points : points * n;
+        var counts = contractBeforeSelection ? site.UnderContract.For(site, r, r.PrizeMasksUnderContract(this), Claimant)
+            : site.All.Generation == r.Generation ? site.All
+            : site.All.For(site, r, r.PrizeMasks, null);
+        Remember(ref _prizeMemo, site, counts);
+        return counts.Times((int)match, points);
     }
 
     /// <summary>
@@ -221,29 +325,42 @@ public abstract partial class RuleScope
     /// distinct named prizes match each <see cref="PrizeMatch"/>, without and under the last claimant's contract.
     /// </summary>
     private PrizeSite PrizeSiteOf(string prizes, string lists) =>
-        _prizeSites.Get(CurrentExpression, prizes, lists) ?? _prizeSites.Add(CurrentExpression, prizes, lists, new PrizeSite(_lists.IdSet("prizes", prizes, lists)));
+        _prizeSites.Get(CurrentExpression, prizes, lists) ?? _prizeSites.Add(CurrentExpression, prizes, lists, new PrizeSite(_lists.IdSet("prizes", prizes, lists), prizes, lists));
 
-    private sealed class PrizeSite(bool[] named)
+    private sealed class PrizeSite(bool[] named, string prizes, string lists) : ListSite(prizes, lists, new PrizeCounts(), new PrizeCounts())
     {
         /// <summary>Per prize (list position): whether the site names it.</summary>
         public readonly bool[] Named = named;
 
-        public int[] All = new int[8], UnderContract = new int[8];
-        public RoleInput? AllOf, UnderContractOf;
-        public int AllGeneration = -1, UnderContractGeneration = -1;
+        public PrizeCounts All => System.Runtime.CompilerServices.Unsafe.As<PrizeCounts>(AllSums);
+        public PrizeCounts UnderContract => System.Runtime.CompilerServices.Unsafe.As<PrizeCounts>(UnderContractSums);
+    }
 
-        public int[] Counts(ListResolution r, int[] masks, RoleInput? claimant, ref int[] counts, ref RoleInput? of, ref int generation)
+    /// <summary>One work's counts of a prize call site's distinct named prizes per <see cref="PrizeMatch"/> (for one claimant under contract, or all).</summary>
+    private sealed class PrizeCounts : SiteSums
+    {
+        public readonly int[] Counts = new int[8];
+
+        public PrizeCounts For(PrizeSite site, ListResolution r, int[] masks, RoleInput? claimant)
         {
-            if (generation == r.Generation && ReferenceEquals(of, claimant)) return counts;
-            (generation, of) = (r.Generation, claimant);
-            Array.Clear(counts);
+            if (Generation == r.Generation && ReferenceEquals(Of, claimant)) return this;
+            (Generation, Of) = (r.Generation, claimant);
+            Array.Clear(Counts);
             var n = r.For!.Prizes.Count;
             for (var i = 0; i < n; i++)
                 // Only at a prize's first entry, whose mask holds what any of its entries matched.
-                if (r.PrizeHead[i] == i && Named[r.PrizeIndex[i]])
+                if (r.PrizeHead[i] == i && site.Named[r.PrizeIndex[i]])
                     for (var bits = masks[i]; bits != 0; bits &= bits - 1)
-                        counts[System.Numerics.BitOperations.TrailingZeroCount(bits)]++;
-            return counts;
+                        Counts[System.Numerics.BitOperations.TrailingZeroCount(bits)]++;
+            return this;
+        }
+
+        /// <summary>The row's points times how many distinct named prizes match.</summary>
+        [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+        public decimal Times(int match, decimal points)
+        {
+            var n = Counts[match];
+            return n == 0 ? 0m : n == 1 ? points : points * n;
         }
     }
 

@@ -25,11 +25,16 @@ public abstract partial class RuleScope
     /// </summary>
     protected static decimal Tiers(decimal? amount, params ReadOnlySpan<(decimal UpTo, decimal Per)> tiers)
     {
-        if (amount is not { } a || a <= 0) return 0m;
-        decimal points = 0m, floor = 0m;
-        foreach (var (upTo, per) in tiers)
+        if (amount is not { } a || a <= 0 || tiers.IsEmpty) return 0m;
+        // The first band's slice is the amount up to its bound, and the points start at its points: the same numbers, scale
+        // included, as subtracting a floor of 0m and adding to 0m (0m has scale 0; a sum or difference keeps the larger scale).
+        var (firstUpTo, firstPer) = tiers[0];
+        var points = Math.Min(a, firstUpTo) / firstPer;
+        var floor = firstUpTo;
+        for (var k = 1; k < tiers.Length; k++)
         {
             if (a <= floor) break;
+            var (upTo, per) = tiers[k];
             points += (Math.Min(a, upTo) - floor) / per;
             floor = upTo;
         }

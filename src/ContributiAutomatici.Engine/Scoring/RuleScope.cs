@@ -19,7 +19,17 @@ public abstract partial class RuleScope
     private List<string>? _trace;
 
     /// <summary>The work being scored.</summary>
-    public Work Work { get; private set; } = null!;
+    public Work Work
+    {
+        get => _work;
+        private set
+        {
+            _work = value;
+            _epoch++; // what the list helpers remembered was of the work before
+        }
+    }
+
+    private Work _work = null!;
 
     /// <summary>The role whose column is being evaluated, with that role's own facts.</summary>
     public RoleInput Claimant { get; private set; } = null!;
@@ -167,6 +177,7 @@ public abstract partial class RuleScope
     protected void TraceCell(int cell)
     {
         if (!Tracing) return;
+        _epoch++; // a traced cell takes the list helpers' traced reading, not what they remembered
         _trace = Matches;
         _traceCell = cell;
         MatchStart[cell] = Matches.Count;
