@@ -170,12 +170,12 @@ public sealed class PointTotals
         if (_sums.Length < 5 * quotaIds.Length) _sums = new decimal[5 * quotaIds.Length];
     }
 
-    /// <summary>A role's quota sums, cleared, to be filled.</summary>
-    internal Span<decimal> Row(Role role)
+    /// <summary>A role's quota sums, set to <paramref name="sums"/> (one per quota).</summary>
+    internal ReadOnlySpan<decimal> SetRow(Role role, ReadOnlySpan<decimal> sums)
     {
         _scored |= 1 << (int)role;
         var row = _sums.AsSpan((int)role * _quotaIds.Length, _quotaIds.Length);
-        row.Clear();
+        sums.CopyTo(row);
         return row;
     }
 
@@ -436,8 +436,7 @@ public sealed class CompiledRuleSet
             {
                 if (flag) FlagInto(roles[k].Role, scope.Points, scope.Status, into);
                 // Evaluate added each applied cell into its role's quota: copied, and the role's total is their sum.
-                var row = into.Row(roles[k].Role);
-                scope.QuotaSums.AsSpan((int)roles[k].Role * n, n).CopyTo(row);
+                var row = into.SetRow(roles[k].Role, scope.QuotaSums.AsSpan((int)roles[k].Role * n, n));
                 // The quotas that scored, in the manifest's order (as Score adds them): only those the role's cells add into (the
                 // others are 0), the first one taken as it is (0 + q is q, its scale included: decimal keeps the larger scale).
                 var total = 0m;
@@ -472,10 +471,12 @@ public sealed class CompiledRuleSet
         for (var k = 0; k < roles.Count; k++) mask |= _dependencyMask[(int)roles[k].Role];
         scope.CurrentExpression = -1;
         // Every cell of a role in the mask has its status and its points written (0 when it does not apply): no clearing of
-        // those; the quota sums of the roles in the mask start from 0.
+        // those; the quota sums of the roles in the mask start from 0: those its cells add into (the others are never written,
+        // and stay 0 from the scope's making).
         var n = _quotaIds.Length;
         for (var r = 1; r < 5; r++)
-            if ((mask & (1 << r)) != 0) scope.QuotaSums.AsSpan(r * n, n).Clear();
+            if ((mask & (1 << r)) != 0)
+                foreach (var q in _quotasByRole[r]) scope.QuotaSums[r * n + q] = 0m;
         if (totals) scope.EvaluateTotals(scope.Points, scope.QuotaSums, mask);
         else scope.Evaluate(scope.Points, scope.Status, scope.QuotaSums, mask);
     }
