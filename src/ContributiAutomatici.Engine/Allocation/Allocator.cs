@@ -39,7 +39,7 @@ public static class Allocator
 
         var exclusions = new List<Exclusion>();
         // Art. 5.2-5.6, 5.10: each work's and claim's dated results that do not count in this year, kept out with their article.
-        (works, claims) = ResultAdmission.Admit(def, input.ApplicationYear, works, claims, exclusions);
+        ResultAdmission.Admit(def, input.ApplicationYear, works, claims, i => at[i].Work, exclusions);
         // Art. 2.f-h: each work's category on its recognition date, from the rule set's lists (or a golden case's test lists).
         var classifier = input.Coproductions ?? rs.Coproductions;
         var categories = new CoproductionStatus[works.Count]; // by the work's index
@@ -481,7 +481,9 @@ public static class Allocator
                 return (r.Citation, $"{why} for the role {RoleNames.Key(role)} (admitted: {string.Join(", ", r.Ateco)})");
             }
             if (r.IndependentFor.Contains(work.Kind) && c.Independent != true)
-                return (r.Citation, $"{(work.Kind == WorkKind.TvWeb ? "TV and web works" : "these works")} are for independent producers only, and the company is not declared independent");
+                return (r.Citation, work.Kind == WorkKind.TvWeb
+                    ? "TV and web works are for independent producers only, and the company is not declared independent"
+                    : "these works are for independent producers only, and the company is not declared independent");
         }
         if (a.NetWorthMinimum is { } nw)
         {
