@@ -45,7 +45,8 @@ public static class AllocationMapper
         private readonly Dictionary<string, YearWork> _works = new(StringComparer.Ordinal);
         // The claims as they come, in blocks of a fixed size (not one array grown by doubling and copied: a year's claims are some
         // 100,000), each block below the large object heap's threshold.
-        private readonly List<(V1.Claim Item, int Index)[]> _claims = [];
+        private readonly List<V1.Claim[]> _claims = [];
+        private readonly List<int[]> _claimIndexes = []; // each claim's item index, beside it
         private int _claimCount;
         private const int ClaimBlock = 4096;
         private V1.AllocationHeader? _header;
@@ -87,8 +88,13 @@ public static class AllocationMapper
                     }
                     break;
                 case V1.AllocateRequest.ItemOneofCase.Claim:
-                    if (_claimCount % ClaimBlock == 0) _claims.Add(new (V1.Claim, int)[ClaimBlock]);
-                    _claims[^1][_claimCount++ % ClaimBlock] = (item.Claim, index);
+                    if (_claimCount % ClaimBlock == 0)
+                    {
+                        _claims.Add(new V1.Claim[ClaimBlock]);
+                        _claimIndexes.Add(new int[ClaimBlock]);
+                    }
+                    _claims[^1][_claimCount % ClaimBlock] = item.Claim;
+                    _claimIndexes[^1][_claimCount++ % ClaimBlock] = index;
                     break;
                 default: Error($"items[{index}]", "an item is a header, a company, a work or a claim"); break;
             }
@@ -161,7 +167,7 @@ public static class AllocationMapper
             var claims = new List<YearClaim>(_claimCount);
             for (var k = 0; k < _claimCount; k++)
             {
-                var (c, index) = _claims[k / ClaimBlock][k % ClaimBlock];
+                var (c, index) = (_claims[k / ClaimBlock][k % ClaimBlock], _claimIndexes[k / ClaimBlock][k % ClaimBlock]);
                 // Mapped under the stand-in root, as the works: a right claim writes no path.
                 const string path = Item;
                 var mark = _errors.Count;
@@ -178,6 +184,7 @@ public static class AllocationMapper
                 if (role is not null) claims.Add(new YearClaim(c.CompanyId, c.WorkId, role, share));
             }
             _claims.Clear();
+            _claimIndexes.Clear();
             _claimCount = 0;
             if (_errors.Count > 0) throw new InvalidRequestException(_errors);
             return new AllocationInput(ruleSet, resolution, h.ApplicationYear, h.HasCreditingYear ? h.CreditingYear : h.ApplicationYear,

@@ -67,8 +67,9 @@ public static class Allocator
         var made = new List<Part[]>();
         var madeCount = 0;
         var counts = new int[quotas.Count];
-        foreach (var i in admitted)
+        for (var i = 0; i < claims.Count; i++)
         {
+            if (!admitted[i]) continue;
             var (c, company, w) = (claims[i], at[i].Company, at[i].Work);
             var yw = works[w];
             foreach (var (quota, points) in scoring.PointsOf(yw, w, c, shared[i], flags))
@@ -435,7 +436,7 @@ public static class Allocator
     /// <param name="companies">The year's companies in id order; <paramref name="companyIndex"/> their positions by id.</param>
     /// <param name="works">The year's works in id order; <paramref name="workIndex"/> their positions, <paramref name="categories"/> their categories.</param>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static (List<int> Admitted, bool[] Shared) Admit(List<YearClaim> claims, ClaimAt[] at, ClaimKey[]? spare, List<Applicant> companies, Dictionary<string, int> companyIndex,
+    private static (bool[] Admitted, bool[] Shared) Admit(List<YearClaim> claims, ClaimAt[] at, ClaimKey[]? spare, List<Applicant> companies, Dictionary<string, int> companyIndex,
         List<YearWork> works, Dictionary<string, int> workIndex, CoproductionStatus[] categories, int year,
         AllocationDefinition a, List<Exclusion> exclusions)
     {
@@ -483,7 +484,7 @@ public static class Allocator
                 for (var k = from; k < to; k++) shared[keys[k].Index] = true;
         }
         var ateco = new Ateco(companies.Count);
-        var admitted = new List<int>(claims.Count);
+        var admitted = new bool[claims.Count];
         for (var i = 0; i < claims.Count; i++)
         {
             var c = claims[i];
@@ -498,7 +499,7 @@ public static class Allocator
             if (why is null && over is not null && over.TryGetValue(i, out var sum))
                 why = (a.RightsSharesCitation, $"the rights shares claimed on this work in this role add up to {Dec(sum)}%, over 100%");
             if (why is { } reason) exclusions.Add(new Exclusion(c.CompanyId, c.WorkId, c.Role.Role, "", reason.Article, reason.Reason));
-            else admitted.Add(i);
+            else admitted[i] = true;
         }
         return (admitted, shared);
     }
