@@ -129,9 +129,9 @@ internal static class AllocateCommand
         }
         if (json)
         {
-            // Streamed item by item, one message per kind rewritten for each: the same text as the whole AllocationResult formatted
-            // at once, without building it.
-            AllocationMapper.WriteJson(AllocationMapper.Stream(outcome, statementsFor), new JsonFormatter(JsonFormatter.Settings.Default.WithIndentation()), io.Out);
+            // Written item by item straight from the outcome: the same text as the whole AllocationResult formatted at once, without
+            // building it or a message per item.
+            AllocationMapper.WriteJson(outcome, statementsFor, io.Out);
             io.Out.WriteLine();
             return Program.Ok;
         }

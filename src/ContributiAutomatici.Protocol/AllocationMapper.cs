@@ -45,7 +45,8 @@ public static class AllocationMapper
         private readonly Dictionary<string, YearWork> _works = new(StringComparer.Ordinal);
         // The claims as they come, in blocks of a fixed size (not one array grown by doubling and copied: a year's claims are some
         // 100,000), each block below the large object heap's threshold.
-        private readonly List<(V1.Claim Item, int Index)[]> _claims = [];
+        private readonly List<V1.Claim[]> _claims = [];
+        private readonly List<int[]> _claimIndexes = []; // each claim's item index, beside it
         private int _claimCount;
         private const int ClaimBlock = 4096;
         private V1.AllocationHeader? _header;
@@ -87,8 +88,13 @@ public static class AllocationMapper
                     }
                     break;
                 case V1.AllocateRequest.ItemOneofCase.Claim:
-                    if (_claimCount % ClaimBlock == 0) _claims.Add(new (V1.Claim, int)[ClaimBlock]);
-                    _claims[^1][_claimCount++ % ClaimBlock] = (item.Claim, index);
+                    if (_claimCount % ClaimBlock == 0)
+                    {
+                        _claims.Add(new V1.Claim[ClaimBlock]);
+                        _claimIndexes.Add(new int[ClaimBlock]);
+                    }
+                    _claims[^1][_claimCount % ClaimBlock] = item.Claim;
+                    _claimIndexes[^1][_claimCount++ % ClaimBlock] = index;
                     break;
                 default: Error($"items[{index}]", "an item is a header, a company, a work or a claim"); break;
             }
@@ -161,7 +167,7 @@ public static class AllocationMapper
             var claims = new List<YearClaim>(_claimCount);
             for (var k = 0; k < _claimCount; k++)
             {
-                var (c, index) = _claims[k / ClaimBlock][k % ClaimBlock];
+                var (c, index) = (_claims[k / ClaimBlock][k % ClaimBlock], _claimIndexes[k / ClaimBlock][k % ClaimBlock]);
                 // Mapped under the stand-in root, as the works: a right claim writes no path.
                 const string path = Item;
                 var mark = _errors.Count;
@@ -178,6 +184,7 @@ public static class AllocationMapper
                 if (role is not null) claims.Add(new YearClaim(c.CompanyId, c.WorkId, role, share));
             }
             _claims.Clear();
+            _claimIndexes.Clear();
             _claimCount = 0;
             if (_errors.Count > 0) throw new InvalidRequestException(_errors);
             return new AllocationInput(ruleSet, resolution, h.ApplicationYear, h.HasCreditingYear ? h.CreditingYear : h.ApplicationYear,
@@ -269,107 +276,127 @@ public static class AllocationMapper
     /// <paramref name="statementsFor"/> (company ids): the summary, those companies' statements, the works they claim,
     /// and the exclusions of those companies or works. Every item is a message of its own (<see cref="Result"/>, the unary call).
     /// </summary>
-    public static IEnumerable<V1.AllocateResponse> Items(AllocationOutcome o, IReadOnlyCollection<string>? statementsFor = null) =>
-        Items(o, statementsFor, reuse: false);
+    public static IEnumerable<V1.AllocateResponse> Items(AllocationOutcome o, IReadOnlyCollection<string>? statementsFor = null)
+    {
+        foreach (var (kind, i) in Chosen(o, statementsFor))
+            yield return kind switch
+            {
+                V1.AllocateResponse.ItemOneofCase.Summary => new V1.AllocateResponse { Summary = Summary(o) },
+                V1.AllocateResponse.ItemOneofCase.Company => new V1.AllocateResponse { Company = Company(o.Companies[i], new V1.CompanyStatement()) },
+                V1.AllocateResponse.ItemOneofCase.Work => new V1.AllocateResponse { Work = Work(o.Works[i], new V1.WorkStatement()) },
+                _ => new V1.AllocateResponse { Exclusion = ResponseMapper.Exclusion(o.Exclusions[i]) },
+            };
+    }
 
     /// <summary>
-    /// The items of <see cref="Items(AllocationOutcome, IReadOnlyCollection{string}?)"/>, each written into one message per
-    /// kind and rewritten in place for the next item of that kind (its credits, lines, claims and shares refilled, the surplus
-    /// removed): what a stream writes item by item, the year's messages never built. The consumer writes (or copies) an
-    /// item's bytes before it asks for the next one (the gRPC stream, <see cref="WriteJson"/>); a list of these items is not
-    /// the result. The bytes of each item are those of the item <see cref="Items(AllocationOutcome, IReadOnlyCollection{string}?)"/>
-    /// gives (<c>AllocationJsonTests</c>).
+    /// The items of <see cref="Items"/>, each as the bytes of its message (protobuf's binary encoding, the same bytes), written
+    /// straight from the outcome into one buffer, reused: the year's response messages are never built, nor a string per
+    /// figure. Each item's bytes are valid until the next is asked for (the gRPC stream copies them to its transport).
     /// </summary>
-    public static IEnumerable<V1.AllocateResponse> Stream(AllocationOutcome o, IReadOnlyCollection<string>? statementsFor = null) =>
-        Items(o, statementsFor, reuse: true);
-
-    private static IEnumerable<V1.AllocateResponse> Items(AllocationOutcome o, IReadOnlyCollection<string>? statementsFor, bool reuse)
+    public static IEnumerable<ReadOnlyMemory<byte>> Frames(AllocationOutcome o, IReadOnlyCollection<string>? statementsFor = null)
     {
-        yield return new V1.AllocateResponse { Summary = Summary(o) };
+        var e = new ProtoEncoder();
+        var coproduction = new V1.CoproductionStatus();
+        foreach (var (kind, i) in Chosen(o, statementsFor))
+        {
+            e.Reset();
+            if (kind == V1.AllocateResponse.ItemOneofCase.Summary) e.Message((int)kind, "summary", Summary(o));
+            else
+            {
+                e.Begin((int)kind, "", repeated: false);
+                Write(e, o, kind, i, coproduction);
+                e.End();
+            }
+            yield return e.Written;
+        }
+    }
+
+    /// <summary>The item <paramref name="i"/> of <paramref name="kind"/> (a statement or an exclusion): its fields.</summary>
+    private static void Write(Encoder e, AllocationOutcome o, V1.AllocateResponse.ItemOneofCase kind, int i, V1.CoproductionStatus coproduction)
+    {
+        switch (kind)
+        {
+            case V1.AllocateResponse.ItemOneofCase.Company: Company(e, o.Companies[i]); break;
+            case V1.AllocateResponse.ItemOneofCase.Work: Work(e, o.Works[i], coproduction); break;
+            default: Exclusion(e, o.Exclusions[i]); break;
+        }
+    }
+
+    /// <summary>The items chosen (<see cref="Items"/>): each one's kind and its index among the outcome's of that kind.</summary>
+    private static IEnumerable<(V1.AllocateResponse.ItemOneofCase Kind, int Index)> Chosen(AllocationOutcome o, IReadOnlyCollection<string>? statementsFor)
+    {
+        yield return (V1.AllocateResponse.ItemOneofCase.Summary, 0);
         var all = statementsFor is not { Count: > 0 };
         var companies = all ? null : statementsFor!.ToHashSet(StringComparer.Ordinal);
         var works = all ? null : companies!.SelectMany(c => o.WorksClaimed.GetValueOrDefault(c) ?? []).ToHashSet(StringComparer.Ordinal);
-        foreach (var item in Statements<CompanyOutcome, V1.CompanyStatement>(o.Companies, c => all || companies!.Contains(c.Id), Company, (i, s) => i.Company = s, reuse)) yield return item;
-        foreach (var item in Statements<WorkOutcome, V1.WorkStatement>(o.Works, w => all || works!.Contains(w.Id), Work, (i, s) => i.Work = s, reuse)) yield return item;
+        for (var i = 0; i < o.Companies.Count; i++)
+            if (all || companies!.Contains(o.Companies[i].Id)) yield return (V1.AllocateResponse.ItemOneofCase.Company, i);
+        for (var i = 0; i < o.Works.Count; i++)
+            if (all || works!.Contains(o.Works[i].Id)) yield return (V1.AllocateResponse.ItemOneofCase.Work, i);
         for (var i = 0; i < o.Exclusions.Count; i++)
         {
             var e = o.Exclusions[i];
             if (all || companies!.Contains(e.CompanyId) || e.CompanyId.Length == 0 && works!.Contains(e.WorkId))
-                yield return new V1.AllocateResponse { Exclusion = ResponseMapper.Exclusion(e) };
+                yield return (V1.AllocateResponse.ItemOneofCase.Exclusion, i);
         }
     }
 
     /// <summary>
-    /// The statements <paramref name="wanted"/>, in order, each filled into its message (<paramref name="fill"/>) and put in an
-    /// item; with <paramref name="reuse"/>, one message and one item for all, each filled over the previous.
+    /// The result's JSON as <see cref="Result"/> formatted by an indented <see cref="JsonFormatter"/> would print it, written item
+    /// by item from the outcome: the summary formatted, then each statement and exclusion written field by field at the depth of
+    /// its array (<see cref="JsonEncoder"/>, no message, no string per figure) into a buffer handed to <paramref name="output"/> in
+    /// pieces of some 32,000 characters. Nothing but the item in hand is held, so a large year's output does not sit in memory.
+    /// The text is the same, byte for byte (<c>AllocationJsonTests</c>).
     /// </summary>
-    private static IEnumerable<V1.AllocateResponse> Statements<TOutcome, TMessage>(IReadOnlyList<TOutcome> outcomes, Func<TOutcome, bool> wanted,
-        Func<TOutcome, TMessage, TMessage> fill, Action<V1.AllocateResponse, TMessage> put, bool reuse) where TMessage : class, new()
+    public static void WriteJson(AllocationOutcome o, IReadOnlyCollection<string>? statementsFor, TextWriter output)
     {
-        TMessage? message = null;
-        V1.AllocateResponse? item = null;
-        for (var i = 0; i < outcomes.Count; i++)
-        {
-            if (!wanted(outcomes[i])) continue;
-            message = fill(outcomes[i], reuse ? message ?? new TMessage() : new TMessage());
-            if (!reuse || item is null) item = new V1.AllocateResponse();
-            put(item, message);
-            yield return item;
-        }
-    }
-
-    /// <summary>
-    /// The result's JSON as <see cref="Result"/> formatted by <paramref name="formatter"/> (an indented one) would print it,
-    /// written item by item as <paramref name="items"/> come (<see cref="Stream"/>: one message per kind, rewritten): the
-    /// summary, then each statement and exclusion formatted at the depth of its array into <paramref name="output"/>. Nothing
-    /// but the item in hand is held, not even its text, so a large year's output does not sit in memory (as messages, then as
-    /// one string). The text is the same, byte for byte (<c>AllocationJsonTests</c>).
-    /// </summary>
-    public static void WriteJson(IEnumerable<V1.AllocateResponse> items, Google.Protobuf.JsonFormatter formatter, TextWriter output)
-    {
-        // The formatter writes token by token: into a buffer of text handed to the output in pieces of some 32,000 characters
-        // (the console's writer flushes every write), the buffer's memory kept from one piece to the next.
+        // The console's writer flushes every write: the text goes through a buffer, its memory kept from one piece to the next.
         var w = new StringWriter(CultureInfo.InvariantCulture);
         var buffer = w.GetStringBuilder();
+        var e = new JsonEncoder(w);
+        var coproduction = new V1.CoproductionStatus();
         // The fields in the message's order (summary 1, companies 2, works 3, exclusions 4), as the items come; empty ones left out.
-        var open = (string?)null; // the array being written
-        var first = true;          // no field written yet
-        foreach (var i in items)
+        var open = V1.AllocateResponse.ItemOneofCase.None; // the array being written
+        var first = true;                                   // no field written yet
+        foreach (var (kind, i) in Chosen(o, statementsFor))
         {
-            var (name, message, repeated) = i.ItemCase switch
-            {
-                V1.AllocateResponse.ItemOneofCase.Summary => ("summary", (Google.Protobuf.IMessage)i.Summary, false),
-                V1.AllocateResponse.ItemOneofCase.Company => ("companies", i.Company, true),
-                V1.AllocateResponse.ItemOneofCase.Work => ("works", i.Work, true),
-                V1.AllocateResponse.ItemOneofCase.Exclusion => ("exclusions", (Google.Protobuf.IMessage)i.Exclusion, true),
-                _ => ("", null!, false),
-            };
-            if (message is null) continue;
-            if (open is not null && open != name)
+            var repeated = kind != V1.AllocateResponse.ItemOneofCase.Summary;
+            if (open != V1.AllocateResponse.ItemOneofCase.None && open != kind)
             {
                 w.Write("\n  ]");
-                open = null;
+                open = V1.AllocateResponse.ItemOneofCase.None;
             }
-            if (open is null)
+            if (open == V1.AllocateResponse.ItemOneofCase.None)
             {
                 w.Write(first ? "{\n  \"" : ",\n  \"");
-                w.Write(name);
+                w.Write(kind switch
+                {
+                    V1.AllocateResponse.ItemOneofCase.Summary => "summary",
+                    V1.AllocateResponse.ItemOneofCase.Company => "companies",
+                    V1.AllocateResponse.ItemOneofCase.Work => "works",
+                    _ => "exclusions",
+                });
                 w.Write(repeated ? "\": [\n    " : "\": ");
                 first = false;
-                if (repeated) open = name;
+                if (repeated) open = kind;
             }
             else w.Write(",\n    ");
-            // Formatted at the depth of its place (a statement in its array, two levels; the summary, one).
-            formatter.Format(message, w, repeated ? 2 : 1);
+            // Written at the depth of its place (a statement in its array, two levels; the summary, one).
+            if (!repeated) JsonEncoder.Formatter.Format(Summary(o), w, 1);
+            else
+            {
+                e.BeginObject(2);
+                Write(e, o, kind, i, coproduction);
+                e.End();
+            }
             if (buffer.Length < 1 << 15) continue;
             output.Write(buffer);
             buffer.Clear();
         }
-        if (open is not null) w.Write("\n  ]");
+        if (open != V1.AllocateResponse.ItemOneofCase.None) w.Write("\n  ]");
         w.Write(first ? "{}" : "\n}");
         output.Write(buffer);
     }
-
 
     /// <summary>The result as one message (the CLI's --json).</summary>
     public static V1.AllocationResult Result(IEnumerable<V1.AllocateResponse> items)
@@ -557,6 +584,124 @@ public static class AllocationMapper
             var share = Slot(shares, i);
             (share.Category, share.Percent, share.Amount, share.Citation) = (category, percent, amount, citation);
         }
+    }
+
+    // ---- the same statements written field by field (Frames, WriteJson): each field as the message above would hold it, in
+    // field-number order, named as its JSON name.
+
+    /// <summary>contributi.v1.Role, as the formatter names its values.</summary>
+    private static readonly Google.Protobuf.Reflection.EnumDescriptor RoleType = V1.ClaimAmount.Descriptor.FindFieldByName("role").EnumType;
+
+    /// <summary>A company's statement (contributi.v1.CompanyStatement), as <see cref="Company(CompanyOutcome, V1.CompanyStatement)"/> fills it.</summary>
+    private static void Company(Encoder e, CompanyOutcome c)
+    {
+        e.String(1, "companyId", c.Id);
+        e.String(2, "name", c.Name);
+        e.Decimal(3, "total", c.Total, 2);
+        for (var k = 0; k < c.Credits.Count; k++)
+        {
+            var x = c.Credits[k];
+            e.Begin(4, "credits", repeated: true);
+            e.String(1, "quotaId", x.QuotaId);
+            e.Decimal(2, "points", x.Points, ExactScale);
+            e.Decimal(3, "exactAmount", x.Exact, ExactScale);
+            e.Decimal(4, "amount", x.Amount, 2);
+            e.Strings(5, "caps", x.Caps);
+            e.Int(6, "creditingYear", x.CreditingYear);
+            e.Begin(7, "expiresOn", repeated: false);
+            e.Int(1, "year", x.ExpiresOn.Year);
+            e.Int(2, "month", x.ExpiresOn.Month);
+            e.Int(3, "day", x.ExpiresOn.Day);
+            e.End();
+            e.Bool(8, "roundingGiveBack", x.GiveBack);
+            e.Decimal(9, "rounding", x.Rounding, ExactScale);
+            for (var i = 0; i < x.Lines.Count; i++)
+            {
+                var l = x.Lines[i];
+                var (before, workCut, companyCut, exact) = Account.Written(l);
+                e.Begin(10, "lines", repeated: true);
+                e.String(1, "workId", l.WorkId);
+                e.Enum(2, "role", (int)l.Role, RoleType);
+                e.Decimal(3, "rightsSharePercent", l.SharePercent, ExactScale);
+                e.Decimal(4, "points", l.Points, ExactScale);
+                e.Decimal(5, "beforeCaps", before, ExactScale);
+                e.Decimal(6, "cutByWorkCap", workCut, ExactScale);
+                e.Decimal(7, "cutByCompanyCap", companyCut, ExactScale);
+                e.Decimal(8, "exactAmount", exact, ExactScale);
+                e.Strings(9, "caps", l.Caps);
+                e.Bool(10, "shortFilmsPool", l.ShortFilmsPool);
+                e.End();
+            }
+            e.End();
+        }
+    }
+
+    /// <summary>
+    /// A work's statement (contributi.v1.WorkStatement), as <see cref="Work(WorkOutcome, V1.WorkStatement)"/> fills it; its
+    /// co-production status (some works) through <paramref name="coproduction"/>, one message rewritten.
+    /// </summary>
+    private static void Work(Encoder e, WorkOutcome w, V1.CoproductionStatus coproduction)
+    {
+        e.String(1, "workId", w.Id);
+        e.String(2, "title", w.Title);
+        e.Bool(3, "scoredHere", w.ScoredHere);
+        e.Decimal(4, "amount", w.Amount, 2);
+        for (var i = 0; i < w.Claims.Count; i++)
+        {
+            var c = w.Claims[i];
+            var (before, workCut, companyCut, exact) = Account.Written(c);
+            e.Begin(5, "claims", repeated: true);
+            e.String(1, "companyId", c.CompanyId);
+            e.Enum(2, "role", (int)c.Role, RoleType);
+            e.Decimal(3, "rightsSharePercent", c.SharePercent, ExactScale);
+            e.String(4, "quotaId", c.QuotaId);
+            e.Decimal(5, "points", c.Points, ExactScale);
+            e.Decimal(6, "exactAmount", exact, ExactScale);
+            e.Bool(7, "workCapped", c.WorkCapped);
+            e.Bool(8, "companyCapped", c.CompanyCapped);
+            e.Bool(9, "shortFilmsPool", c.ShortFilmsPool);
+            e.Decimal(10, "beforeCaps", before, ExactScale);
+            e.Decimal(11, "cutByWorkCap", workCut, ExactScale);
+            e.Decimal(12, "cutByCompanyCap", companyCut, ExactScale);
+            e.End();
+        }
+        // One object for a work's shares (AuthorShares) or a list of them: each read through the list, no share made per category
+        // for the first.
+        if (w.AuthorShares is AuthorShares same)
+        {
+            var d = same.Definition;
+            for (var i = 0; i < d.Categories.Count; i++) Share(e, d.Categories[i], d.Percent, same.Amount, d.Citation);
+        }
+        else
+            for (var i = 0; i < w.AuthorShares.Count; i++)
+            {
+                var a = w.AuthorShares[i];
+                Share(e, a.Category, a.Percent, a.Amount, a.Citation);
+            }
+        e.Strings(7, "provisionalRows", w.ProvisionalRows);
+        e.Strings(8, "missingRows", w.MissingRows);
+        if (w.Coproduction is { } cp) e.Message(9, "coproduction", ResponseMapper.Coproduction(cp, coproduction));
+
+        static void Share(Encoder e, string category, decimal percent, decimal amount, string citation)
+        {
+            e.Begin(6, "authorShares", repeated: true);
+            e.String(1, "category", category);
+            e.Decimal(2, "percent", percent, ExactScale);
+            e.Decimal(3, "amount", amount, 2);
+            e.String(4, "citation", citation);
+            e.End();
+        }
+    }
+
+    /// <summary>An exclusion (contributi.v1.Exclusion), as <see cref="ResponseMapper.Exclusion"/> makes it.</summary>
+    private static void Exclusion(Encoder e, Exclusion x)
+    {
+        e.String(1, "companyId", x.CompanyId);
+        e.String(2, "workId", x.WorkId);
+        e.Enum(3, "role", x.Role is { } r ? (int)r : 0, RoleType);
+        e.String(4, "field", x.Field);
+        e.String(5, "article", x.Article);
+        e.String(6, "reason", x.Reason);
     }
 
     /// <summary>The strings of <paramref name="from"/> in <paramref name="into"/>, one by one (no boxed enumerator).</summary>

@@ -21,7 +21,7 @@ public static class ResponseMapper
     }
 
     /// <summary>The characters of <see cref="Dec(decimal)"/> written into <paramref name="buffer"/> (64 chars): their count.</summary>
-    private static int Canonical(decimal d, Span<char> buffer)
+    internal static int Canonical(decimal d, Span<char> buffer)
     {
         // The same string as the custom format "0.####…" (28 #), without parsing a format at every call: the invariant
         // digits with their scale, then the trailing zeros of the fraction (and a bare point) cut.

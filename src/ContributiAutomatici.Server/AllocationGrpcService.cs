@@ -32,15 +32,17 @@ public sealed class AllocationGrpcService(LiveRules rules, ContributiMetrics met
             items++;
         }
         var written = 0;
-        // Each statement written into the stream's one message of its kind once the previous one's bytes are written: the
-        // year's response messages are never built, only the item in hand.
+        // Each item's bytes written straight from the outcome (no message, no string per figure) and handed to the transport
+        // through the call's one carrier message (AllocationFrames) before the next item is written.
         var (outcome, statementsFor) = Run(reader, items, context);
-        foreach (var item in AllocationMapper.Stream(outcome, statementsFor))
+        var (carrier, frame) = AllocationFrames.Carrier();
+        foreach (var bytes in AllocationMapper.Frames(outcome, statementsFor))
         {
             ct.ThrowIfCancellationRequested();
+            frame.Bytes = bytes;
             // Handed to the transport in batches: a flush every FlushEvery items, not one per message.
             responseStream.WriteOptions = ++written % FlushEvery == 0 ? null : Buffered;
-            await responseStream.WriteAsync(item, ct);
+            await responseStream.WriteAsync(carrier, ct);
         }
     }
 

@@ -53,12 +53,13 @@ public static class ScoringServiceBinding
                         $"malformed request message: not a {typeof(TRequest).Name} ({GrpcErrors.Cut(ex.Message)})"));
                 }
             });
-            return new Method<TRequest, TResponse>(method.Type, method.ServiceName, method.Name, requests, method.ResponseMarshaller);
+            // The allocation stream's responses written as encoded (AllocationFrames); every other method's as ever.
+            return AllocationFrames.Framed(new Method<TRequest, TResponse>(method.Type, method.ServiceName, method.Name, requests, method.ResponseMarshaller));
         }
     }
 }
 
-/// <summary>The same as <see cref="ScoringServiceBinding"/> for contributi.v1.AllocationService.</summary>
+/// <summary>The same as <see cref="ScoringServiceBinding"/> for contributi.v1.AllocationService, its stream's responses written as encoded (<see cref="AllocationFrames"/>).</summary>
 public static class AllocationServiceBinding
 {
     /// <summary>The generated descriptor of contributi.v1.AllocationService.</summary>

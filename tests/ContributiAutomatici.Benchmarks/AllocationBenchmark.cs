@@ -24,9 +24,9 @@ namespace ContributiAutomatici.Benchmarks;
 /// <summary>
 /// Issue 7 item 9: a synthetic year (<see cref="YearSynthesizer"/>, fixed seed) allocated end to end, side by side
 /// (c) in-process: proto items -> <see cref="AllocationMapper.Reader"/> -> <see cref="Allocator.Run"/> -> the result's items
-///     as the server's stream writes them (<see cref="AllocationMapper.Stream"/>, each serialized into one reused buffer before
-///     the next is made; the year's messages are never built), with the scoring of the same works by the rule set (totals only)
-///     timed beside it;
+///     as the server's stream writes them (<see cref="AllocationMapper.Frames"/>, each item's bytes written straight from the
+///     outcome into one reused buffer before the next; no message built), with the scoring of the same works by the rule set
+///     (totals only) timed beside it;
 /// (d) over gRPC: the real server started in a process of its own on a loopback port (both processes with the workstation
 ///     GC, as the server ships), the items streamed with Grpc.Net.Client from the measuring process, every response read (and
 ///     hashed, not held);
@@ -378,38 +378,34 @@ public static class AllocationBenchmark
         var input = reader.Build();
         var outcome = Allocator.Run(input);
         using var hash = hashed ? IncrementalHash.CreateHash(HashAlgorithmName.SHA256) : null;
-        var bytes = Written(AllocationMapper.Stream(outcome), ItemBuffer, hash);
+        var bytes = Written(AllocationMapper.Frames(outcome), hash);
         return (input, outcome, bytes, hash?.GetHashAndReset() ?? []);
     }
 
     /// <summary>
-    /// The result's items as the server's stream writes them: each serialized (into <paramref name="buffer"/>, reused) before the
-    /// next is made; with <paramref name="hash"/>, each item's length and bytes hashed. The bytes written.
+    /// The result's items as the server's stream writes them (<see cref="AllocationMapper.Frames"/>: each item's bytes in one
+    /// reused buffer, valid until the next); with <paramref name="hash"/>, each item's length and bytes hashed. The bytes written.
     /// </summary>
-    private static long Written(IEnumerable<AllocateResponse> items, ArrayBufferWriter<byte> buffer, IncrementalHash? hash)
+    private static long Written(IEnumerable<ReadOnlyMemory<byte>> frames, IncrementalHash? hash)
     {
         long bytes = 0;
-        foreach (var item in items) bytes += Written(item, buffer, hash);
+        foreach (var frame in frames)
+        {
+            Hashed(frame.Span, hash);
+            bytes += frame.Length;
+        }
         return bytes;
     }
 
-    /// <summary>One item serialized into <paramref name="buffer"/> (reused), its length and bytes hashed; its size.</summary>
-    private static int Written(AllocateResponse item, ArrayBufferWriter<byte> buffer, IncrementalHash? hash)
+    /// <summary>An item's length and bytes hashed (nothing without <paramref name="hash"/>).</summary>
+    private static void Hashed(ReadOnlySpan<byte> item, IncrementalHash? hash)
     {
-        buffer.ResetWrittenCount();
-        item.WriteTo(buffer);
-        if (hash is not null)
-        {
-            Span<byte> length = stackalloc byte[4];
-            BinaryPrimitives.WriteInt32LittleEndian(length, buffer.WrittenCount);
-            hash.AppendData(length);
-            hash.AppendData(buffer.WrittenSpan);
-        }
-        return buffer.WrittenCount;
+        if (hash is null) return;
+        Span<byte> length = stackalloc byte[4];
+        BinaryPrimitives.WriteInt32LittleEndian(length, item.Length);
+        hash.AppendData(length);
+        hash.AppendData(item);
     }
-
-    // One buffer for the in-process child's items, as the server's transport keeps its own.
-    private static readonly ArrayBufferWriter<byte> ItemBuffer = new(1 << 16);
 
     private static Run InProcess(RuleCatalog catalog, List<AllocateRequest> items, out Kept? kept)
     {
@@ -424,8 +420,8 @@ public static class AllocationBenchmark
         var outcome = Allocator.Run(input);
         var tAllocator = sw.Elapsed.TotalMilliseconds;
         var b2 = Mb();
-        // The items as the server's stream writes them: each made in its kind's one message and serialized before the next.
-        GC.KeepAlive(Written(AllocationMapper.Stream(outcome), ItemBuffer, null));
+        // The items as the server's stream writes them: each item's bytes written from the outcome before the next.
+        GC.KeepAlive(Written(AllocationMapper.Frames(outcome), null));
         var tResult = sw.Elapsed.TotalMilliseconds;
         var b3 = Mb();
         kept = new Kept(outcome);
@@ -476,7 +472,10 @@ public static class AllocationBenchmark
         while (await call.ResponseStream.MoveNext(CancellationToken.None))
         {
             if (read++ == 0) first = sw.Elapsed.TotalMilliseconds;
-            Written(call.ResponseStream.Current, buffer, hash);
+            // Each response read serialized again (the client holds none): the bytes the server wrote, if it wrote the message's.
+            buffer.ResetWrittenCount();
+            call.ResponseStream.Current.WriteTo(buffer);
+            Hashed(buffer.WrittenSpan, hash);
         }
         return (hash.GetHashAndReset(), sent, first);
     }

@@ -83,22 +83,22 @@ public sealed record CompanyOutcome(string Id, string Name, decimal Total, IRead
 /// </summary>
 public sealed class ClaimOutcome
 {
-    internal ClaimOutcome(YearClaim claim, string quotaId, int quota, int work, int company, bool shortFilm, decimal points) =>
-        (Claim, QuotaId, Quota, Work, Company, ShortFilm, Points) = (claim, quotaId, quota, work, company, shortFilm, points);
+    internal ClaimOutcome(YearClaim claim, QuotaParts quota, int quotaAt, int work, int company, bool shortFilm, decimal points) =>
+        (Claim, Of, Quota, Work, Company, ShortFilm, Points) = (claim, quota, quotaAt, work, company, shortFilm, points);
 
     internal YearClaim Claim { get; }
     public string CompanyId => Claim.CompanyId;
     public string WorkId => Claim.WorkId;
     public Role Role => Claim.Role.Role;
     public decimal SharePercent => Claim.SharePercent;
-    public string QuotaId { get; }
+    public string QuotaId => Of.QuotaId;
     public decimal Points { get; }
 
     /// <summary>The amount credited, exact (before the company's rounding to the cent).</summary>
     public decimal Exact { get; internal set; }
 
     /// <summary>Points x the point value paid in its pool, before the caps.</summary>
-    public decimal BeforeCaps { get; internal set; }
+    public decimal BeforeCaps => Points * Of.PointValues[ShortFilmsPool ? 1 : 0];
 
     /// <summary>What the work cap cut from it (its pro-rata share of the work's excess).</summary>
     public decimal CutByWorkCap => BeforeCaps - AfterWorkCap;
@@ -111,17 +111,28 @@ public sealed class ClaimOutcome
     public bool ShortFilmsPool { get; internal set; }
 
     /// <summary>The caps its line names (the work cap's, the company cap's, as the rule set cites them).</summary>
-    public IReadOnlyList<string> Caps => CapNames is { } names ? names[(WorkCapped ? 1 : 0) + (CompanyCapped ? 2 : 0)] : [];
+    public IReadOnlyList<string> Caps => Of.CapNames[(WorkCapped ? 1 : 0) + (CompanyCapped ? 2 : 0)];
 
-    // ---- the allocator's own, while it solves the quota
+    // ---- the allocator's own, while it solves the quota (a year has some 100,000 parts: each field is some MB)
+    internal readonly QuotaParts Of;      // what its quota's parts share: the quota's id, the caps' names, the point values paid
     internal readonly int Quota;          // its quota's position in the manifest
     internal readonly bool ShortFilm;
-    internal IReadOnlyList<string>[]? CapNames; // shared by every part: none, work cap, company cap, both
     internal decimal AfterWorkCap;        // after the work cap, before the company cap (scratch while the company caps are split)
-    internal decimal WorkCapShare;        // its pro-rata share of its work's cap
     internal readonly int Work;           // its work's position in the year's works (id order): the key the pools group by
     internal readonly int Company;        // its company's position in the year's companies (id order): the key the pools group by
-    internal int Order;                   // its position among its work's parts before they are sorted
+    internal int Order;                   // while its quota is solved, its position in the quota's parts; then among its work's parts before they are sorted
+}
+
+/// <summary>What every part of a paying (sub-)quota shares, held once for all of them.</summary>
+internal sealed class QuotaParts(string quotaId, IReadOnlyList<string>[] capNames)
+{
+    public string QuotaId { get; } = quotaId;
+
+    /// <summary>The caps a part's line names: none, the work cap, the company cap, both.</summary>
+    public IReadOnlyList<string>[] CapNames { get; } = capNames;
+
+    /// <summary>The point value paid in each pool: the quota's (or, under a binding short-film limit, the other works'), the short films'.</summary>
+    public decimal[] PointValues { get; } = new decimal[2];
 }
 
 public sealed record AuthorShareOutcome(string Category, decimal Percent, decimal Amount, string Citation);
@@ -149,7 +160,8 @@ public sealed class AuthorShares(AuthorsSharesDefinition definition, decimal amo
     System.Collections.IEnumerator System.Collections.IEnumerable.GetEnumerator() => GetEnumerator();
 }
 
-public sealed record WorkOutcome(string Id, string Title, bool ScoredHere, decimal Amount, IReadOnlyList<ClaimOutcome> Claims,
+/// <param name="Claims">Its parts: a segment of one array of every part of the year, sorted per work (held in the record, not boxed).</param>
+public sealed record WorkOutcome(string Id, string Title, bool ScoredHere, decimal Amount, ArraySegment<ClaimOutcome> Claims,
     IReadOnlyList<AuthorShareOutcome> AuthorShares)
 {
     /// <summary>Rows with a provisional figure that scored for this work.</summary>

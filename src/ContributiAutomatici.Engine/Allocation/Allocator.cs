@@ -35,16 +35,16 @@ public static class Allocator
         // Result admission keeps the works' ids and order: their positions are known before it.
         var workIndex = new Dictionary<string, int>(works.Count, Ord);
         for (var i = 0; i < works.Count; i++) workIndex.Add(works[i].Work.Id, i); // a work given twice throws, as ever
-        var (claims, at) = SortedClaims(input.Claims, companyIndex, workIndex);
+        var (claims, at, spare) = SortedClaims(input.Claims, companyIndex, workIndex);
 
         var exclusions = new List<Exclusion>();
         // Art. 5.2-5.6, 5.10: each work's and claim's dated results that do not count in this year, kept out with their article.
-        (works, claims) = ResultAdmission.Admit(def, input.ApplicationYear, works, claims, exclusions);
+        ResultAdmission.Admit(def, input.ApplicationYear, works, claims, i => at[i].Work, exclusions);
         // Art. 2.f-h: each work's category on its recognition date, from the rule set's lists (or a golden case's test lists).
         var classifier = input.Coproductions ?? rs.Coproductions;
         var categories = new CoproductionStatus[works.Count]; // by the work's index
         for (var i = 0; i < works.Count; i++) categories[i] = classifier.Classify(works[i].Work);
-        var admitted = Admit(claims, at, companies, companyIndex, works, workIndex, categories, input.ApplicationYear, a, exclusions);
+        var (admitted, shared) = Admit(claims, at, spare, companies, companyIndex, works, workIndex, categories, input.ApplicationYear, a, exclusions);
 
         // ---- points per paying quota
         var quotas = def.Quotas;
@@ -52,32 +52,48 @@ public static class Allocator
         foreach (var q in quotas)
             resources[q.Id] = (q.ParentId is null ? input.Budget : resources[q.ParentId]) * q.SharePercent / 100m;
         var pays = quotas.Where(q => !q.Reserved && quotas.All(s => s.ParentId != q.Id)).Select(q => q.Id).ToHashSet(Ord);
-        var parts = quotas.ToDictionary(q => q.Id, _ => new List<Part>(), Ord);
-        // By the quota's position in the manifest: whether it pays, and its parts (the lists of the dictionary).
+        // By the quota's position in the manifest: whether it pays.
         var paysAt = new bool[quotas.Count];
-        var partsAt = new List<Part>[quotas.Count];
-        for (var i = 0; i < quotas.Count; i++) (paysAt[i], partsAt[i]) = (pays.Contains(quotas[i].Id), parts[quotas[i].Id]);
+        for (var i = 0; i < quotas.Count; i++) paysAt[i] = pays.Contains(quotas[i].Id);
+        // The caps a claim's line names: one list per combination, shared by every line (a year has some 100,000).
+        string workCapName = $"work cap ({a.WorkCap.Citation})", companyCapName = $"company cap ({a.CompanyCap.Citation})";
+        IReadOnlyList<string>[] capsOf = [[], [workCapName], [companyCapName], [workCapName, companyCapName]];
+        var sharedAt = new QuotaParts[quotas.Count];
+        for (var i = 0; i < quotas.Count; i++) sharedAt[i] = new QuotaParts(quotas[i].Id, capsOf);
         var scoring = new Scoring(rs, quotas);
         var flags = new Dictionary<int, (SortedSet<string> Provisional, SortedSet<string> Missing)>(); // by the work's index
-        foreach (var i in admitted)
+        // Every part in the claims' order, in blocks (no array grown by doubling and copied), counted per quota; then each quota's
+        // list made to its size, its parts in that order.
+        var made = new List<Part[]>();
+        var madeCount = 0;
+        var counts = new int[quotas.Count];
+        for (var i = 0; i < claims.Count; i++)
         {
+            if (!admitted[i]) continue;
             var (c, company, w) = (claims[i], at[i].Company, at[i].Work);
             var yw = works[w];
-            foreach (var (quota, points) in scoring.PointsOf(yw, w, works.Count, c, flags))
+            foreach (var (quota, points) in scoring.PointsOf(yw, w, c, shared[i], flags))
             {
                 var p = points * c.SharePercent / 100m;
-                if (p != 0m && quota >= 0 && paysAt[quota])
-                    partsAt[quota].Add(new Part(c, quotas[quota].Id, quota, w, company, yw.Work.ShortFilm, p));
+                if (p == 0m || quota < 0 || !paysAt[quota]) continue;
+                if (madeCount % PartBlock == 0) made.Add(new Part[PartBlock]);
+                made[^1][madeCount++ % PartBlock] = new Part(c, sharedAt[quota], quota, w, company, yw.Work.ShortFilm, p);
+                counts[quota]++;
             }
+        }
+        var partsAt = new List<Part>[quotas.Count];
+        var parts = new Dictionary<string, List<Part>>(quotas.Count, Ord);
+        for (var q = 0; q < quotas.Count; q++) parts.Add(quotas[q].Id, partsAt[q] = new List<Part>(counts[q]));
+        for (var k = 0; k < madeCount; k++)
+        {
+            var p = made[k / PartBlock][k % PartBlock];
+            partsAt[p.Quota].Add(p);
         }
 
         // ---- money per paying quota
         var outcomes = new List<QuotaOutcome>();
         var credits = new Dictionary<string, List<CreditOutcome>>(Ord);
         var expires = new DateOnly(input.CreditingYear + (int)a.CreditExpiryYears.Value, 12, 31);
-        // The caps a claim's line names: one list per combination, shared by every line (a year has some 100,000).
-        string workCapName = $"work cap ({a.WorkCap.Citation})", companyCapName = $"company cap ({a.CompanyCap.Citation})";
-        IReadOnlyList<string>[] capsOf = [[], [workCapName], [companyCapName], [workCapName, companyCapName]];
         Scratch? scratch = null;
         foreach (var q in quotas)
         {
@@ -89,7 +105,7 @@ public static class Allocator
                 continue;
             }
             var pool = new Pool(parts[q.Id], r, r * a.WorkCap.Value / 100m, r * a.CompanyCap.Value / 100m, q.ShortFilmsLimitPercent, excess,
-                scratch ??= new Scratch(works.Count, companies.Count));
+                scratch ??= new Scratch(works.Count, companies.Count, MaxCount(partsAt)));
             pool.Solve();
             var rounding = Round(pool, r);
             for (var k = 0; k < rounding.Ids.Length; k++)
@@ -108,7 +124,6 @@ public static class Allocator
                 {
                     lines[n++] = p;
                     points += p.Points;
-                    p.CapNames = capsOf;
                     companyCapped |= p.CompanyCapped;
                     if (p.WorkCapped && $"work cap ({a.WorkCap.Citation}): {p.WorkId}" is var cap && !(caps ??= []).Contains(cap)) caps.Add(cap);
                 }
@@ -180,7 +195,7 @@ public static class Allocator
             }
             var f = flags.GetValueOrDefault(i);
             workOutcomes.Add(new WorkOutcome(yw.Work.Id, yw.Work.Title, yw.Given is null, Math.Round(amount, 2, MidpointRounding.AwayFromZero),
-                count == 0 ? [] : (IReadOnlyList<Part>)new ArraySegment<Part>(byWork, from, count), shares)
+                new ArraySegment<Part>(byWork, from, count), shares)
             {
                 ProvisionalRows = f.Provisional?.ToArray() ?? [], MissingRows = f.Missing?.ToArray() ?? [],
                 // A national work's statement carries no category (a year's statements stay as small as they were).
@@ -243,7 +258,7 @@ public static class Allocator
     /// company or work not given (only a caller of the engine can make one) sorts by comparing its ids, as it did.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static (List<YearClaim> Claims, ClaimAt[] At) SortedClaims(IReadOnlyList<YearClaim> claims, Dictionary<string, int> companyIndex,
+    private static (List<YearClaim> Claims, ClaimAt[] At, ClaimKey[]? Keys) SortedClaims(IReadOnlyList<YearClaim> claims, Dictionary<string, int> companyIndex,
         Dictionary<string, int> workIndex)
     {
         var keys = new ClaimKey[claims.Count];
@@ -265,7 +280,7 @@ public static class Allocator
                 at = new ClaimAt[claims.Count];
                 for (var k = 0; k < at.Length; k++)
                     at[k] = new ClaimAt(companyIndex.GetValueOrDefault(sorted[k].CompanyId, -1), workIndex.GetValueOrDefault(sorted[k].WorkId, -1));
-                return (sorted, at);
+                return (sorted, at, null);
             }
             keys[i] = new ClaimKey((company * works + work) * Scoring.RoleSlots + (int)c.Role.Role, i);
         }
@@ -286,7 +301,7 @@ public static class Allocator
             var companyAndWork = keys[k].Key / Scoring.RoleSlots;
             at[k] = new ClaimAt((int)(companyAndWork / works), (int)(companyAndWork % works));
         }
-        return (sorted, at);
+        return (sorted, at, keys);
     }
 
     /// <summary>A claim's company and work as their positions in the id-ordered lists (-1: not given).</summary>
@@ -365,16 +380,33 @@ public static class Allocator
         return c != 0 ? c : x.Order.CompareTo(y.Order);
     };
 
-    /// <summary>Per company, the works it claims, in id order, from the claims sorted by company and work.</summary>
+    /// <summary>Parts made per block (a block's references under the large object heap's threshold).</summary>
+    private const int PartBlock = 4096;
+
+    /// <summary>The largest of the lists' counts (0 for none).</summary>
+    private static int MaxCount(List<Part>[] lists)
+    {
+        var max = 0;
+        foreach (var l in lists) max = Math.Max(max, l.Count);
+        return max;
+    }
+
+    /// <summary>Per company, the works it claims, in id order, from the claims sorted by company and work: an array each, of its size.</summary>
     private static Dictionary<string, IReadOnlyList<string>> WorksClaimed(List<YearClaim> claims)
     {
         var result = new Dictionary<string, IReadOnlyList<string>>(Ord);
-        List<string>? mine = null;
-        for (var i = 0; i < claims.Count; i++)
+        for (int from = 0, to; from < claims.Count; from = to)
         {
-            var c = claims[i];
-            if (i == 0 || !Ord.Equals(c.CompanyId, claims[i - 1].CompanyId)) result[c.CompanyId] = mine = [c.WorkId];
-            else if (!Ord.Equals(c.WorkId, claims[i - 1].WorkId)) mine!.Add(c.WorkId);
+            // The company's run of claims, its distinct works counted, then written.
+            var company = claims[from].CompanyId;
+            var works = 1;
+            for (to = from + 1; to < claims.Count && Ord.Equals(claims[to].CompanyId, company); to++)
+                if (!Ord.Equals(claims[to].WorkId, claims[to - 1].WorkId)) works++;
+            var mine = new string[works];
+            mine[0] = claims[from].WorkId;
+            for (int k = from + 1, n = 1; k < to; k++)
+                if (!Ord.Equals(claims[k].WorkId, claims[k - 1].WorkId)) mine[n++] = claims[k].WorkId;
+            result[company] = mine;
         }
         return result;
     }
@@ -400,10 +432,11 @@ public static class Allocator
     /// company; a work that cannot compete (art. 5.1, 5.3, 5.8) once, as a work; what depends on the role or the work
     /// (ATECO code, independence, net worth, rights shares) claim by claim. Each with its article; the rest counts.
     /// </summary>
+    /// <param name="spare">The claims' sort's keys, done with: reused for the shares' sort (null: none to reuse).</param>
     /// <param name="companies">The year's companies in id order; <paramref name="companyIndex"/> their positions by id.</param>
     /// <param name="works">The year's works in id order; <paramref name="workIndex"/> their positions, <paramref name="categories"/> their categories.</param>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static List<int> Admit(List<YearClaim> claims, ClaimAt[] at, List<Applicant> companies, Dictionary<string, int> companyIndex,
+    private static (bool[] Admitted, bool[] Shared) Admit(List<YearClaim> claims, ClaimAt[] at, ClaimKey[]? spare, List<Applicant> companies, Dictionary<string, int> companyIndex,
         List<YearWork> works, Dictionary<string, int> workIndex, CoproductionStatus[] categories, int year,
         AllocationDefinition a, List<Exclusion> exclusions)
     {
@@ -430,26 +463,28 @@ public static class Allocator
                 twice[i] = twice[i - 1] = true;
         // The shares of each work in each role, added in the claims' order: the claims' indexes sorted by work, role and index
         // (one key each, no dictionary); a claim whose work and role add up to over 100% keeps the sum.
-        var key = new long[claims.Count];
-        var order = new int[claims.Count];
+        // The sort's keys (distinct: the index is in them) in the claims' sort's array, done with (spare), or a new one.
+        var keys = spare is { } k0 && k0.Length == claims.Count ? k0 : new ClaimKey[claims.Count];
         var slots = (long)Scoring.RoleSlots * claims.Count;
         for (var i = 0; i < claims.Count; i++)
         {
             // (A claim on a work not given, which only a caller of the engine can make, fails below as it did: its key is past the works'.)
-            key[i] = (at[i].Work >= 0 ? at[i].Work : workIndex.Count) * slots + (long)claims[i].Role.Role * claims.Count + i;
-            order[i] = i;
+            keys[i] = new ClaimKey((at[i].Work >= 0 ? at[i].Work : workIndex.Count) * slots + (long)claims[i].Role.Role * claims.Count + i, i);
         }
-        Array.Sort(key, order);
+        Array.Sort(keys);
         Dictionary<int, decimal>? over = null;
-        for (int from = 0, to; from < order.Length; from = to)
+        var shared = new bool[claims.Count]; // a claim's work and role claimed by others too: its points are worth keeping
+        for (int from = 0, to; from < keys.Length; from = to)
         {
-            var sum = claims[order[from]].SharePercent;
-            for (to = from + 1; to < order.Length && key[to] / claims.Count == key[from] / claims.Count; to++) sum += claims[order[to]].SharePercent;
+            var sum = claims[keys[from].Index].SharePercent;
+            for (to = from + 1; to < keys.Length && keys[to].Key / claims.Count == keys[from].Key / claims.Count; to++) sum += claims[keys[to].Index].SharePercent;
             if (sum > 100m)
-                for (var k = from; k < to; k++) (over ??= [])[order[k]] = sum;
+                for (var k = from; k < to; k++) (over ??= [])[keys[k].Index] = sum;
+            if (to - from > 1)
+                for (var k = from; k < to; k++) shared[keys[k].Index] = true;
         }
         var ateco = new Ateco(companies.Count);
-        var admitted = new List<int>(claims.Count);
+        var admitted = new bool[claims.Count];
         for (var i = 0; i < claims.Count; i++)
         {
             var c = claims[i];
@@ -464,9 +499,9 @@ public static class Allocator
             if (why is null && over is not null && over.TryGetValue(i, out var sum))
                 why = (a.RightsSharesCitation, $"the rights shares claimed on this work in this role add up to {Dec(sum)}%, over 100%");
             if (why is { } reason) exclusions.Add(new Exclusion(c.CompanyId, c.WorkId, c.Role.Role, "", reason.Article, reason.Reason));
-            else admitted.Add(i);
+            else admitted[i] = true;
         }
-        return admitted;
+        return (admitted, shared);
     }
 
     private static (string Article, string Reason)? ClaimReason(Applicant c, int company, Role role, Work work, AllocationDefinition a,
@@ -481,7 +516,9 @@ public static class Allocator
                 return (r.Citation, $"{why} for the role {RoleNames.Key(role)} (admitted: {string.Join(", ", r.Ateco)})");
             }
             if (r.IndependentFor.Contains(work.Kind) && c.Independent != true)
-                return (r.Citation, $"{(work.Kind == WorkKind.TvWeb ? "TV and web works" : "these works")} are for independent producers only, and the company is not declared independent");
+                return (r.Citation, work.Kind == WorkKind.TvWeb
+                    ? "TV and web works are for independent producers only, and the company is not declared independent"
+                    : "these works are for independent producers only, and the company is not declared independent");
         }
         if (a.NetWorthMinimum is { } nw)
         {
@@ -579,10 +616,10 @@ public static class Allocator
     {
         private readonly PointTotals _totals = new();
         private readonly RoleInput[] _one = new RoleInput[1];
-        // A claim without facts of its own (a producer's, say) scores the same as any other of its work and role: once.
-        // By the work's index in the year and the role's value: an array, not a dictionary of (id, role) keys.
+        // A claim without facts of its own (a producer's, say) scores the same as any other of its work and role: once, kept for
+        // the others when its work and role are claimed more than once (by the work's index in the year and the role's value).
         public static readonly int RoleSlots = (int)Enum.GetValues<Role>().Max() + 1;
-        private (int Quota, decimal Points)[]?[]? _cache;
+        private readonly Dictionary<int, (int Quota, decimal Points)[]> _kept = [];
         private (int Quota, decimal Points)[] _own = [];
         private int[]? _quotaAt; // the totals' quota i is the manifest's _quotaAt[i] (-1: none)
         private IReadOnlyList<string>? _quotaIds; // the totals' quotas _quotaAt was made for
@@ -601,14 +638,15 @@ public static class Allocator
 
         /// <summary>Each quota the claim scores in (its position in the manifest, -1 if none) and its points.</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        public ReadOnlySpan<(int Quota, decimal Points)> PointsOf(YearWork yw, int work, int works, YearClaim c,
+        /// <param name="shared">Whether the claim's work and role are claimed by other claims too.</param>
+        public ReadOnlySpan<(int Quota, decimal Points)> PointsOf(YearWork yw, int work, YearClaim c, bool shared,
             Dictionary<int, (SortedSet<string> Provisional, SortedSet<string> Missing)> flags)
         {
             if (yw.Given is { } given) return Given(given, c.Role.Role);
-            var plain = c.Role.ContractSignedOn is null && c.Role.DistributionCost is null && c.Role.ForeignSales.Count == 0 &&
-                        c.Role.HomeEntertainmentSales.Count == 0;
+            var kept = shared && c.Role.ContractSignedOn is null && c.Role.DistributionCost is null && c.Role.ForeignSales.Count == 0 &&
+                       c.Role.HomeEntertainmentSales.Count == 0;
             var slot = work * RoleSlots + (int)c.Role.Role;
-            if (plain && (_cache ??= new (int, decimal)[]?[works * RoleSlots])[slot] is { } known) return known;
+            if (kept && _kept.TryGetValue(slot, out var known)) return known;
             _one[0] = c.Role;
             rs.ScoreTotals(yw.Work, _one, _totals);
             var role = c.Role.Role;
@@ -628,12 +666,12 @@ public static class Allocator
             var n = 0;
             for (var q = 0; q < ids.Count; q++)
                 if (decimal.Sign(_totals.Quota(role, q)) != 0) n++;
-            // A plain claim's points are kept for the others of its work and role; a claim's own are read before the next is scored.
-            var points = n == 0 ? [] : plain ? new (int, decimal)[n] : _own.Length >= n ? _own : _own = new (int, decimal)[ids.Count];
+            // A plain claim's points are kept for the others of its work and role; any other's are read before the next is scored.
+            var points = n == 0 ? [] : kept ? new (int, decimal)[n] : _own.Length >= n ? _own : _own = new (int, decimal)[ids.Count];
             n = 0;
             for (var q = 0; q < ids.Count; q++)
                 if (_totals.Quota(role, q) is var v && decimal.Sign(v) != 0) points[n++] = (_quotaAt[q], v);
-            if (plain) _cache![slot] = points;
+            if (kept) _kept[slot] = points;
             return points.AsSpan(0, n);
         }
     }
@@ -753,7 +791,7 @@ public static class Allocator
     /// Arrays by the year's work and company indexes, made once per allocation and lent to each pool in turn (a pool is solved
     /// before the next starts): the groups' numbering (every entry -1 between uses), each work's points, the flags of the water level and of the nominal cuts.
     /// </summary>
-    private sealed class Scratch(int works, int companies)
+    private sealed class Scratch(int works, int companies, int parts)
     {
         public int[] WorkGroup { get; } = Minus1(works);
         public int[] CompanyGroup { get; } = Minus1(companies);
@@ -764,6 +802,7 @@ public static class Allocator
         public bool[] CapSplit { get; } = new bool[companies]; // a company in both pools of a binding short-film limit: its cap split
         public decimal[] ShortsCap { get; } = new decimal[companies]; // and its cap in each pool
         public decimal[] OthersCap { get; } = new decimal[companies];
+        public decimal[] WorkCapShare { get; } = new decimal[parts]; // by a part's position in its quota's parts (Part.Order while solving)
 
         private static int[] Minus1(int n)
         {
@@ -795,7 +834,12 @@ public static class Allocator
             // Each part's work and company as the year's index of it (set when the part is made), so the pool groups by arrays
             // instead of hashing ids.
             _scratch = scratch;
+            // Each part's position in the quota's parts: where its share of its work's cap is kept while the quota is solved.
+            for (var i = 0; i < parts.Count; i++) parts[i].Order = i;
         }
+
+        /// <summary>A part's pro-rata share of its work's cap (set by <see cref="Solve"/>).</summary>
+        private decimal Share(Part p) => _scratch.WorkCapShare[p.Order];
 
         public IReadOnlyList<Part> Parts => parts;
         public decimal WorkCap => workCap;
@@ -834,6 +878,18 @@ public static class Allocator
             return g;
         }
 
+        /// <summary>The parts of short films (or of the other works), in the list's order, in a list of their size.</summary>
+        private static List<Part> Where(List<Part> ps, bool shortFilm)
+        {
+            var n = 0;
+            foreach (var p in ps)
+                if (p.ShortFilm == shortFilm) n++;
+            var result = new List<Part>(n);
+            foreach (var p in ps)
+                if (p.ShortFilm == shortFilm) result.Add(p);
+            return result;
+        }
+
         private static decimal SumPoints(List<Part> ps)
         {
             var sum = 0m;
@@ -854,7 +910,7 @@ public static class Allocator
                 var workPoints = 0m;
                 foreach (var p in byWork[g]) workPoints += p.Points;
                 workPointsOf[byWork.Keys[g]] = workPoints;
-                foreach (var p in byWork[g]) p.WorkCapShare = workCap * p.Points / workPoints;
+                foreach (var p in byWork[g]) _scratch.WorkCapShare[p.Order] = workCap * p.Points / workPoints;
             }
             if (TotalPoints == 0m)
             {
@@ -866,13 +922,13 @@ public static class Allocator
             List<(List<Part> Parts, decimal Resources, decimal Points)> pools = [(parts, resources, TotalPoints)];
             if (shortsLimit is { } limit)
             {
-                var shorts = parts.Where(p => p.ShortFilm).ToList();
+                var shorts = Where(parts, shortFilm: true);
                 var shortPoints = SumPoints(shorts);
                 var limitAmount = resources * limit / 100m;
                 var binding = Over(shortPoints * common, limitAmount);
                 if (binding)
                 {
-                    var others = parts.Where(p => !p.ShortFilm).ToList();
+                    var others = Where(parts, shortFilm: false);
                     foreach (var p in shorts) p.ShortFilmsPool = true;
                     pools = [(shorts, limitAmount, shortPoints), (others, resources - limitAmount, SumPoints(others))];
                     var otherPoints = TotalPoints - shortPoints;
@@ -929,7 +985,7 @@ public static class Allocator
             for (var g = 0; g < byCompany.Count; g++)
             {
                 var sum = 0m;
-                foreach (var p in byCompany[g]) sum += _scratch.WorkOver[p.Work] ? p.WorkCapShare : p.Points * v0; // at the nominal value
+                foreach (var p in byCompany[g]) sum += _scratch.WorkOver[p.Work] ? Share(p) : p.Points * v0; // at the nominal value
                 var cap = CapOf(byCompany[g].First);
                 if (Over(sum, cap)) c += sum - cap;
             }
@@ -954,7 +1010,7 @@ public static class Allocator
             foreach (var (ps, r, points) in pools)
             {
                 // AfterWorkCap as scratch: the amount at the pool's nominal value after the work cap (SolvePool sets it for good).
-                foreach (var p in ps) p.AfterWorkCap = points == 0 ? 0 : Math.Min(p.Points * (r / points), p.WorkCapShare);
+                foreach (var p in ps) p.AfterWorkCap = points == 0 ? 0 : Math.Min(p.Points * (r / points), Share(p));
             }
             var byCompany = ByCompany(parts);
             _split = true;
@@ -998,7 +1054,7 @@ public static class Allocator
                     if (cappedCompanies[companies.Keys[g]]) { fixedSum += cap; continue; }
                     decimal fixedK = 0, slopeK = 0;
                     foreach (var p in companies[g])
-                        if (cappedWorks[p.Work]) fixedK += p.WorkCapShare;
+                        if (cappedWorks[p.Work]) fixedK += Share(p);
                         else slopeK += p.Points;
                     fixedSum += fixedK;
                     slope += slopeK;
@@ -1017,7 +1073,7 @@ public static class Allocator
                 {
                     if (cappedCompanies[companies.Keys[g]]) continue;
                     decimal amount = 0;
-                    foreach (var p in companies[g]) amount += cappedWorks[p.Work] ? p.WorkCapShare : p.Points * v;
+                    foreach (var p in companies[g]) amount += cappedWorks[p.Work] ? Share(p) : p.Points * v;
                     if (!Over(CapOf(companies[g].First), amount)) froze = cappedCompanies[companies.Keys[g]] = true;
                 }
                 if (!froze) return target; // nothing reached its cap after all (decimal rounding): the level is the target
@@ -1043,6 +1099,8 @@ public static class Allocator
             Array.Clear(frozenWorks);
             Array.Clear(frozenCompanies);
             if (excess == ExcessPolicy.Redistribute) v = WaterLevel(r, byWork.Keys, workPoints, companies, frozenWorks, frozenCompanies);
+            // The value its parts' amounts before the caps are at (Part.BeforeCaps: points x this).
+            if (ps.Count > 0) ps[0].Of.PointValues[ps[0].ShortFilmsPool ? 1 : 0] = v;
             for (var g = 0; g < companies.Count; g++)
             {
                 decimal sum = 0;
@@ -1050,8 +1108,7 @@ public static class Allocator
                 {
                     var uncapped = p.Points * v;
                     p.WorkCapped = frozenWorks[p.Work] || Over(workPoints[p.Work] * v, workCap);
-                    p.Exact = p.WorkCapped ? p.WorkCapShare : uncapped;
-                    p.BeforeCaps = uncapped;
+                    p.Exact = p.WorkCapped ? Share(p) : uncapped; // BeforeCaps: uncapped, Points x the value kept below
                     p.AfterWorkCap = p.Exact;
                     CutByWorkCap += uncapped - p.Exact;
                     sum += p.Exact;

@@ -34,6 +34,10 @@ public sealed class CoproductionClassifier(CoproductionThreshold? rules, ListCat
 
     private CoproductionStatus? _national;
 
+    // The declared statuses (a year's co-productions are mostly declared), by multilateral, no State named and the cost's class
+    // (not given, at least the reduced share's cost, less): immutable, so a status made twice by two calls at once is harmless.
+    private readonly CoproductionStatus?[] _declared = new CoproductionStatus?[12];
+
     public CoproductionStatus Classify(Work work)
     {
         // Most works: no co-producer named, no flag. One status for all of them, nothing allocated per work.
@@ -57,7 +61,10 @@ public sealed class CoproductionClassifier(CoproductionThreshold? rules, ListCat
         if (foreign.Count == 0 || categories is null)
         {
             var multi = work.Coproduction == CoproductionKind.Multilateral || work.Coproduction == CoproductionKind.None && foreign.Count > 1;
-            return With(CoproductionCategory.Declared, multi ? "coproduzione multilaterale (dichiarata)" : "coproduzione bilaterale (dichiarata)",
+            // What a declared status says depends on these alone (no date, no State named): one status for each, made once.
+            var cost = work.ProductionCost is not { } c ? 0 : Rules is { } r && c >= r.ReducedFromCost ? 1 : 2;
+            ref var known = ref _declared[(multi ? 1 : 0) + (foreign.Count == 0 ? 2 : 0) + 4 * cost];
+            return known ??= With(CoproductionCategory.Declared, multi ? "coproduzione multilaterale (dichiarata)" : "coproduzione bilaterale (dichiarata)",
                 Rules?.Citation ?? "", foreign.Count == 0
                     ? "as the request declares it (no co-producers named: the agreements are not checked)"
                     : "as the request declares it (the rule set has no lists of agreements)", work, declaredMultilateral: multi);

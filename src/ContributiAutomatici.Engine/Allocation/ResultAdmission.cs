@@ -143,32 +143,33 @@ public sealed class ResultAdmission
 
     /// <summary>
     /// A year's works and claims with only their results that count, each work's (and each claim's) judged with the
-    /// application year and the work's first exploitation (art. 5.3-5.6); the lists themselves' order is kept.
+    /// application year and the work's first exploitation (art. 5.3-5.6): each work or claim with a result kept out replaced,
+    /// in place, by its copy without it; the lists' order is kept. <paramref name="claimWork"/>: a claim's work as its position
+    /// in <paramref name="works"/> (-1: not given).
     /// </summary>
-    public static (List<YearWork> Works, List<YearClaim> Claims) Admit(RuleSetDefinition rules, int applicationYear,
-        List<YearWork> works, List<YearClaim> claims, List<Exclusion> excluded)
+    public static void Admit(RuleSetDefinition rules, int applicationYear, List<YearWork> works, List<YearClaim> claims,
+        Func<int, int> claimWork, List<Exclusion> excluded)
     {
-        var firstExploitation = new Dictionary<string, DateOnly?>(works.Count, StringComparer.Ordinal);
         // The judge depends on the year of the first exploitation only: one per such year (a year has a few), not per work and claim.
         var judges = new Dictionary<int, ResultAdmission>();
         ResultAdmission? unknown = null;
         ResultAdmission Judge(DateOnly? first) => first is { } d
             ? judges.TryGetValue(d.Year, out var j) ? j : judges[d.Year] = new ResultAdmission(rules, applicationYear, d)
             : unknown ??= new ResultAdmission(rules, applicationYear);
-        var admittedWorks = new List<YearWork>(works.Count);
-        foreach (var yw in works)
+        // The first exploitations read from the works as given (a work's copy keeps its own).
+        for (var i = 0; i < works.Count; i++)
         {
-            firstExploitation.TryAdd(yw.Work.Id, yw.FirstExploitation);
+            var yw = works[i];
             var work = Judge(yw.FirstExploitation).Admit(yw.Work, excluded);
-            admittedWorks.Add(ReferenceEquals(work, yw.Work) ? yw : yw with { Work = work });
+            if (!ReferenceEquals(work, yw.Work)) works[i] = yw with { Work = work };
         }
-        var admittedClaims = new List<YearClaim>(claims.Count);
-        foreach (var c in claims)
+        for (var i = 0; i < claims.Count; i++)
         {
-            var role = Judge(firstExploitation.GetValueOrDefault(c.WorkId)).Admit(c.Role, c.CompanyId, c.WorkId, excluded);
-            admittedClaims.Add(ReferenceEquals(role, c.Role) ? c : c with { Role = role });
+            var c = claims[i];
+            var w = claimWork(i);
+            var role = Judge(w >= 0 ? works[w].FirstExploitation : null).Admit(c.Role, c.CompanyId, c.WorkId, excluded);
+            if (!ReferenceEquals(role, c.Role)) claims[i] = c with { Role = role };
         }
-        return (admittedWorks, admittedClaims);
     }
 
     /// <summary>
