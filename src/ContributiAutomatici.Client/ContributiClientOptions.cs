@@ -87,13 +87,13 @@ public sealed record ContributiClientOptions
     /// Most works the bulk scoring (<see cref="ContributiClient.ScoreWorksAsync(IAsyncEnumerable{Contracts.V1.ScoreWorksRequest}, DateTime?, CancellationToken)"/>)
     /// puts in one message of the ScoreWorkBatches stream: the requests already at hand, up to this many (and up to
     /// <see cref="StreamBatchBytes"/>), leave together; when the source of requests pauses, what is gathered leaves at
-    /// once. Default 64; at most <see cref="MaxStreamBatchSize"/>, the server's limit. 1: one work per message on the
+    /// once. Default 256; at most <see cref="MaxStreamBatchSize"/>, the server's limit. 1: one work per message on the
     /// ScoreWorks stream, as clients before the batched stream did.
     /// </summary>
     public int StreamBatchSize { get; init; } = DefaultStreamBatchSize;
 
     /// <summary>The default of <see cref="StreamBatchSize"/>.</summary>
-    public const int DefaultStreamBatchSize = 64;
+    public const int DefaultStreamBatchSize = 256;
 
     /// <summary>The server's limit of items in one ScoreWorkBatches message.</summary>
     public const int MaxStreamBatchSize = 1_000;

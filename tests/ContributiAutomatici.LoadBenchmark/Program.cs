@@ -17,7 +17,7 @@ namespace ContributiAutomatici.LoadBenchmark;
 
 /// <summary>
 /// dotnet run -c Release --project tests/ContributiAutomatici.LoadBenchmark [-- --unary 20000 --concurrency 64
-///     --stream 50000 --inprocess 50000 --rounds 7 --out PATH]
+///     --stream 50000 --inprocess 50000 --rounds 7 --batch 64 --out PATH]
 /// Starts the real server on 127.0.0.1 (a free port, in-process Kestrel), runs three bounded loops and prints a
 /// markdown table, also written to tests/ContributiAutomatici.LoadBenchmark/RESULTS.md (or --out). Loopback only;
 /// every loop is counted, and the whole run is cancelled after 10 minutes.
@@ -64,7 +64,9 @@ public static class Program
         var catalog = app.Services.GetRequiredService<LiveRules>().Current;
         Console.WriteLine($"server on {address}");
 
-        using var client = new ContributiClient(new ContributiClientOptions { Address = address, PerCallTimeout = TimeSpan.FromSeconds(30) });
+        // --batch N: the shipped client's works per message (ContributiClientOptions.StreamBatchSize), to try another size.
+        var batchSize = IntArg(args, "--batch", ContributiClientOptions.DefaultStreamBatchSize);
+        using var client = new ContributiClient(new ContributiClientOptions { Address = address, PerCallTimeout = TimeSpan.FromSeconds(30), StreamBatchSize = batchSize });
         // For comparison: the same client on SocketsHttpHandler's own connection, which sends inline (WriteBehind off).
         using var inlineClient = new ContributiClient(new ContributiClientOptions { Address = address, PerCallTimeout = TimeSpan.FromSeconds(30), WriteBehind = false });
         // For comparison: the same client one work per message (ScoreWorks), as it was before ScoreWorkBatches.
@@ -92,7 +94,7 @@ public static class Program
                 // The process's CPU (client and server, every thread) and allocation per streamed work beside the rate.
                 var allocated = GC.GetTotalAllocatedBytes();
                 var rate = await Stream(client, totalsVariants, streamCount, ct);
-                Console.WriteLine($"stream, totals only: {rate.PerSecond:N0} works/s, {rate.CpuMicroseconds:0.0} us of CPU and {(GC.GetTotalAllocatedBytes() - allocated) / streamCount:N0} bytes allocated a work, client and server (load {LoadAverage()})");
+                Console.WriteLine($"stream, totals only, {batchSize} works a message: {rate.PerSecond:N0} works/s, {rate.CpuMicroseconds:0.0} us of CPU and {(GC.GetTotalAllocatedBytes() - allocated) / streamCount:N0} bytes allocated a work, client and server (load {LoadAverage()})");
             }
             return 0;
         }
@@ -130,7 +132,7 @@ public static class Program
         var totalsRounds = await StreamRounds(client, inlineClient, singleClient, catalog, totalsVariants, streamCount, inProcessCount * 2, rounds, ct);
 
         var report = Report(unary, concurrency, unaryLow, lowConcurrency, stream, inProcess, inProcessFull, catalog) +
-                     TotalsReport(unaryTotals, concurrency, totalsRounds, inProcessTotals);
+                     TotalsReport(unaryTotals, concurrency, totalsRounds, inProcessTotals, batchSize);
         Console.WriteLine();
         Console.WriteLine(report);
         Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(output))!);
@@ -340,7 +342,7 @@ public static class Program
         return sb.ToString();
     }
 
-    private static string TotalsReport(UnaryResult unary, int concurrency, StreamRound[] rounds, RateResult inProcess)
+    private static string TotalsReport(UnaryResult unary, int concurrency, StreamRound[] rounds, RateResult inProcess, int batchSize)
     {
         var inv = CultureInfo.InvariantCulture;
         // The target (issue 27 item 6): the stream at least half the in-process map-and-score rate, as the median of the
@@ -356,7 +358,7 @@ public static class Program
         sb.AppendLine("| Measure | Count | Result | Target | Met |");
         sb.AppendLine("| --- | ---: | --- | --- | --- |");
         sb.AppendLine(inv, $"| (d) ScoreWork unary, {concurrency} concurrent, totals only | {unary.Count:N0} | {unary.PerSecond:N0} calls/s; p50 {unary.Percentile(50):0.00} ms, p90 {unary.Percentile(90):0.00} ms, p99 {p99:0.00} ms, max {unary.LatenciesMs[^1]:0.00} ms | p99 < {UnaryP99TargetMs} ms | {(p99 < (double)UnaryP99TargetMs ? "yes" : "no")} |");
-        sb.AppendLine(inv, $"| (e) bulk stream, totals only, typed client as shipped (ScoreWorkBatches, up to {ContributiClientOptions.DefaultStreamBatchSize} works a message) | {rounds.Length} x {rounds[0].Stream.Count:N0} | {Spread(rounds.Select(r => r.Stream.PerSecond), "N0")} works/s; {Spread(rounds.Select(r => r.Stream.CpuMicroseconds), "0.0")} us of CPU a work (client and server) | within {TotalsStreamRatioTarget}x of in-process map + score (f'), median of the rounds | {(ratio <= TotalsStreamRatioTarget ? "yes" : "no")} ({Spread(rounds.Select(r => r.Ratio), "0.00")}x) |");
+        sb.AppendLine(inv, $"| (e) bulk stream, totals only, typed client as shipped (ScoreWorkBatches, up to {batchSize} works a message) | {rounds.Length} x {rounds[0].Stream.Count:N0} | {Spread(rounds.Select(r => r.Stream.PerSecond), "N0")} works/s; {Spread(rounds.Select(r => r.Stream.CpuMicroseconds), "0.0")} us of CPU a work (client and server) | within {TotalsStreamRatioTarget}x of in-process map + score (f'), median of the rounds | {(ratio <= TotalsStreamRatioTarget ? "yes" : "no")} ({Spread(rounds.Select(r => r.Ratio), "0.00")}x) |");
         sb.AppendLine(inv, $"| (e') the same stream, the client sending inline (`WriteBehind = false`) | {rounds.Length} x {rounds[0].InlineStream.Count:N0} | {Spread(rounds.Select(r => r.InlineStream.PerSecond), "N0")} works/s | (for comparison) | ({Spread(rounds.Select(r => r.InlineRatio), "0.00")}x) |");
         sb.AppendLine(inv, $"| (e'') ScoreWorks, one work per message (`StreamBatchSize = 1`, the typed client before ScoreWorkBatches) | {rounds.Length} x {rounds[0].SingleStream.Count:N0} | {Spread(rounds.Select(r => r.SingleStream.PerSecond), "N0")} works/s; {Spread(rounds.Select(r => r.SingleStream.CpuMicroseconds), "0.0")} us of CPU a work (client and server) | (for comparison) | ({Spread(rounds.Select(r => r.SingleRatio), "0.00")}x) |");
         sb.AppendLine(inv, $"| (f') in-process map + score, totals only, one thread, the stream's varied requests, the answer message rewritten as the server's stream does | {rounds.Length} x {rounds[0].MapScore.Count:N0} | {Spread(rounds.Select(r => r.MapScore.PerSecond), "N0")} works/s; {Spread(rounds.Select(r => r.MapScore.CpuMicroseconds), "0.0")} us of CPU a work | | |");
@@ -373,7 +375,7 @@ public static class Program
         sb.AppendLine("  Scoring a work takes a few microseconds; each gRPC message costs about as much again in transport and");
         sb.AppendLine("  (de)serialisation on each side, so the stream/in-process ratio is bounded by the transport.");
         sb.AppendLine("- (e) goes through the typed client as shipped: it gathers the requests at hand into ScoreWorkBatches messages (up to");
-        sb.AppendLine(inv, $"  {ContributiClientOptions.DefaultStreamBatchSize} works each; the server answers each batch with one message) and its connection sends from a background loop");
+        sb.AppendLine(inv, $"  {batchSize} works each; the server answers each batch with one message) and its connection sends from a background loop");
         sb.AppendLine("  (`ContributiClientOptions.WriteBehind`, on by default). (e') is the same client on SocketsHttpHandler's own connection,");
         sb.AppendLine("  which sends inline; (e'') the same client one work per message on ScoreWorks, as it was before ScoreWorkBatches.");
         sb.AppendLine("- The stream's target (issue 27 item 6) compares (e) with (f'): the in-process map-and-score rate over the same");
