@@ -204,8 +204,8 @@ public sealed class ContributiClient : IDisposable
     }
 
     /// <summary>
-    /// ScoreWorkBatches: the requests gathered into batches of at most <paramref name="maxItems"/> works and
-    /// <see cref="ContributiClientOptions.StreamBatchBytes"/> bytes; a batch leaves when full or when the source has no
+    /// ScoreWorkBatches: the requests gathered into batches of at most <paramref name="maxItems"/> works (of which at most
+    /// <see cref="ContributiClientOptions.StreamBatchExplained"/> explained) and <see cref="ContributiClientOptions.StreamBatchBytes"/> bytes; a batch leaves when full or when the source has no
     /// request ready (its next one is not at hand), and the next is gathered while it is written (two batch messages
     /// in turn: one being written, one filling).
     /// </summary>
@@ -214,6 +214,8 @@ public sealed class ContributiClient : IDisposable
         var batch = new ScoreWorkBatchesRequest();
         var spare = new ScoreWorkBatchesRequest();
         var bytes = 0;
+        var explained = 0;
+        var maxExplained = Math.Min(maxItems, ContributiClientOptions.StreamBatchExplained);
         var sending = Task.CompletedTask;
 
         async Task Send()
@@ -223,6 +225,7 @@ public sealed class ContributiClient : IDisposable
             (batch, spare) = (spare, batch);
             batch.Items.Clear();
             bytes = 0;
+            explained = 0;
         }
 
         try
@@ -237,7 +240,8 @@ public sealed class ContributiClient : IDisposable
                 if (batch.Items.Count > 0 && bytes + size > ContributiClientOptions.StreamBatchBytes) await Send().ConfigureAwait(false);
                 batch.Items.Add(item);
                 bytes += size;
-                if (batch.Items.Count >= maxItems) await Send().ConfigureAwait(false);
+                if (item.Request is { TotalsOnly: false }) explained++;
+                if (batch.Items.Count >= maxItems || explained >= maxExplained) await Send().ConfigureAwait(false);
             }
             if (batch.Items.Count > 0) await Send().ConfigureAwait(false);
             await sending.ConfigureAwait(false);
