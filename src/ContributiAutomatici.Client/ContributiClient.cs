@@ -26,7 +26,8 @@ namespace ContributiAutomatici.Client;
 /// DEADLINE_EXCEEDED and lets a trial call through after the break.</item>
 /// <item>A call that failed in the HTTP layer before any response (connection refused, or closed under it by a server
 /// shutting down) is UNAVAILABLE, whatever code Grpc.Net.Client gave it.</item>
-/// <item>The ScoreWorks stream is never retried (its items may already have been answered); it goes straight to the server.</item>
+/// <item>The bulk-scoring stream (ScoreWorkBatches, or ScoreWorks) is never retried (its items may already have been
+/// answered); it goes straight to the server.</item>
 /// </list>
 /// Every failure surfaces as an <see cref="RpcException"/> (an open circuit as UNAVAILABLE). Thread-safe: share one
 /// instance; it owns its channel unless built on a channel of yours.
@@ -38,6 +39,7 @@ public sealed class ContributiClient : IDisposable
     private readonly GrpcChannel? _ownedChannel;
     private readonly ResiliencePipeline _pipeline;
     private readonly ILogger _logger;
+    private volatile bool _batchesUnimplemented; // the server answered ScoreWorkBatches with UNIMPLEMENTED: ScoreWorks then
 
     /// <summary>A client with its own channel to <see cref="ContributiClientOptions.Address"/>.</summary>
     public ContributiClient(ContributiClientOptions options)
@@ -90,49 +92,74 @@ public sealed class ContributiClient : IDisposable
     /// and the stream goes on. Requests are sent while responses are read, so memory stays constant whatever the
     /// count. Not retried. No deadline unless <paramref name="deadline"/> is given (a long stream has no natural one);
     /// cancel <paramref name="cancellationToken"/> or stop enumerating to end the call.
+    /// <para>The requests travel in batches on the ScoreWorkBatches stream: those already at hand, up to
+    /// <see cref="ContributiClientOptions.StreamBatchSize"/> works (and <see cref="ContributiClientOptions.StreamBatchBytes"/>),
+    /// leave in one message, and whatever is gathered leaves as soon as <paramref name="requests"/> pauses, so a slow
+    /// source still gets its answers promptly. A request is held (not copied) until its batch is sent: do not change
+    /// it after yielding it. The answers are those ScoreWorks gives, item for item. A server without ScoreWorkBatches
+    /// (UNIMPLEMENTED before any answer) is asked again on ScoreWorks, one work per message, with the requests already
+    /// taken first; the client remembers it. <see cref="ContributiClientOptions.StreamBatchSize"/> 1: ScoreWorks always.</para>
     /// </summary>
     public async IAsyncEnumerable<ScoreWorksResponse> ScoreWorksAsync(IAsyncEnumerable<ScoreWorksRequest> requests,
         DateTime? deadline = null, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(requests);
         using var cts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        using var call = _client.ScoreWorks(deadline: deadline?.ToUniversalTime(), cancellationToken: cts.Token);
-        Exception? writeFailure = null;
+        var batchSize = Math.Clamp(Options.StreamBatchSize, 1, ContributiClientOptions.MaxStreamBatchSize);
+        var batched = batchSize > 1 && !_batchesUnimplemented;
+        var source = new RequestSource(requests.GetAsyncEnumerator(cts.Token), cts, record: batched);
+        await using var _ = source.ConfigureAwait(false);
+        var utcDeadline = deadline?.ToUniversalTime();
+        if (batched)
+        {
+            var unimplemented = false;
+            using (var call = _client.ScoreWorkBatches(deadline: utcDeadline, cancellationToken: cts.Token))
+            {
+                await foreach (var answer in Exchange(call, (stream, ct) => WriteBatches(stream, source, batchSize, ct), source, cts, cancellationToken,
+                                   ex => unimplemented = ex.StatusCode == StatusCode.Unimplemented && source.Recording).ConfigureAwait(false))
+                {
+                    source.StopRecording();
+                    foreach (var item in answer.Items) yield return item;
+                }
+            }
+            if (!unimplemented) yield break;
+            // A server older than ScoreWorkBatches: the same works on ScoreWorks, those already taken from the source first.
+            _batchesUnimplemented = true;
+            _logger.LogInformation("the server does not serve ScoreWorkBatches: bulk scoring goes through ScoreWorks, one work per message");
+            source.Replay();
+        }
+        using var single = _client.ScoreWorks(deadline: utcDeadline, cancellationToken: cts.Token);
+        await foreach (var item in Exchange(single, (stream, ct) => WriteEach(stream, source, ct), source, cts, cancellationToken).ConfigureAwait(false))
+            yield return item;
+    }
 
+    /// <summary>
+    /// The answers of a bulk-scoring call, read here while <paramref name="write"/> sends the requests from a pool thread.
+    /// A failure of the request source ends the call and is what the caller gets; a call that never reached the server is
+    /// UNAVAILABLE (<see cref="NeverStarted"/>); a status <paramref name="stop"/> accepts ends the answers quietly (the
+    /// writer is left to run into the ended call).
+    /// </summary>
+    private static async IAsyncEnumerable<TAnswer> Exchange<TRequest, TAnswer>(AsyncDuplexStreamingCall<TRequest, TAnswer> call,
+        Func<IClientStreamWriter<TRequest>, CancellationToken, Task> write, RequestSource source, CancellationTokenSource cts,
+        [EnumeratorCancellation] CancellationToken caller, Func<RpcException, bool>? stop = null)
+    {
         async Task WriteAll()
         {
-            var source = requests.WithCancellation(cts.Token).ConfigureAwait(false).GetAsyncEnumerator();
             try
             {
-                while (true)
-                {
-                    try
-                    {
-                        if (!await source.MoveNextAsync()) break;
-                    }
-                    catch (Exception ex)
-                    {
-                        // The source of requests failed: end the call so the reader stops too, and report this error.
-                        writeFailure = ex;
-                        await cts.CancelAsync().ConfigureAwait(false);
-                        return;
-                    }
-                    await call.RequestStream.WriteAsync(source.Current, cts.Token).ConfigureAwait(false);
-                }
+                await write(call.RequestStream, cts.Token).ConfigureAwait(false);
                 await call.RequestStream.CompleteAsync().ConfigureAwait(false);
             }
             catch (Exception ex) when (ex is RpcException or IOException or OperationCanceledException or InvalidOperationException)
             {
-                // The call ended under the writer (the server's status, the connection lost, the caller gone): the reader
-                // reports the call's status (UNAVAILABLE for a lost connection), not this write's transport error.
-            }
-            finally
-            {
-                await source.DisposeAsync();
+                // The call ended under the writer (the server's status, the connection lost, the caller gone, the source
+                // failed): the reader reports the call's status (UNAVAILABLE for a lost connection) or the source's error,
+                // not this write's transport error.
             }
         }
 
         var writer = Task.Run(WriteAll, CancellationToken.None);
+        var stopped = false;
         try
         {
             while (true)
@@ -142,12 +169,17 @@ public sealed class ContributiClient : IDisposable
                 {
                     more = await call.ResponseStream.MoveNext(cts.Token).ConfigureAwait(false);
                 }
-                catch (RpcException) when (writeFailure is { } failure && failure is not RpcException && !cancellationToken.IsCancellationRequested)
+                catch (RpcException) when (source.Failure is { } failure && failure is not RpcException && !caller.IsCancellationRequested)
                 {
                     // The call was ended because the request source threw: that is the error to report, whatever status
                     // the ended call came back with (CANCELLED, or UNAVAILABLE when the transport saw the abort first).
                     ExceptionDispatchInfo.Throw(failure);
                     throw;
+                }
+                catch (RpcException ex) when (stop?.Invoke(ex) == true)
+                {
+                    stopped = true;
+                    break;
                 }
                 catch (RpcException ex) when (NeverStarted(ex) is { } unavailable)
                 {
@@ -159,8 +191,64 @@ public sealed class ContributiClient : IDisposable
         }
         finally
         {
-            if (!writer.IsCompleted) await cts.CancelAsync().ConfigureAwait(false);
+            if (!stopped && !writer.IsCompleted) await cts.CancelAsync().ConfigureAwait(false);
             await writer.ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>ScoreWorks: one request per message, each sent before the next is taken.</summary>
+    private static async Task WriteEach(IClientStreamWriter<ScoreWorksRequest> stream, RequestSource source, CancellationToken ct)
+    {
+        while (await source.MoveNextAsync().ConfigureAwait(false))
+            await stream.WriteAsync(source.Current, ct).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// ScoreWorkBatches: the requests gathered into batches of at most <paramref name="maxItems"/> works (of which at most
+    /// <see cref="ContributiClientOptions.StreamBatchExplained"/> explained) and <see cref="ContributiClientOptions.StreamBatchBytes"/> bytes; a batch leaves when full or when the source has no
+    /// request ready (its next one is not at hand), and the next is gathered while it is written (two batch messages
+    /// in turn: one being written, one filling).
+    /// </summary>
+    private static async Task WriteBatches(IClientStreamWriter<ScoreWorkBatchesRequest> stream, RequestSource source, int maxItems, CancellationToken ct)
+    {
+        var batch = new ScoreWorkBatchesRequest();
+        var spare = new ScoreWorkBatchesRequest();
+        var bytes = 0;
+        var explained = 0;
+        var maxExplained = Math.Min(maxItems, ContributiClientOptions.StreamBatchExplained);
+        var sending = Task.CompletedTask;
+
+        async Task Send()
+        {
+            await sending.ConfigureAwait(false); // the spare's write is over: it can be filled again
+            sending = stream.WriteAsync(batch, ct);
+            (batch, spare) = (spare, batch);
+            batch.Items.Clear();
+            bytes = 0;
+            explained = 0;
+        }
+
+        try
+        {
+            while (true)
+            {
+                var move = source.MoveNextAsync();
+                if (!move.IsCompleted && batch.Items.Count > 0) await Send().ConfigureAwait(false); // the source pauses: what is here leaves
+                if (!await move.ConfigureAwait(false)) break;
+                var item = source.Current;
+                var size = item.CalculateSize();
+                if (batch.Items.Count > 0 && bytes + size > ContributiClientOptions.StreamBatchBytes) await Send().ConfigureAwait(false);
+                batch.Items.Add(item);
+                bytes += size;
+                if (item.Request is { TotalsOnly: false }) explained++;
+                if (batch.Items.Count >= maxItems || explained >= maxExplained) await Send().ConfigureAwait(false);
+            }
+            if (batch.Items.Count > 0) await Send().ConfigureAwait(false);
+            await sending.ConfigureAwait(false);
+        }
+        finally
+        {
+            await sending.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing); // observed, whatever ended the loop
         }
     }
 
@@ -406,6 +494,103 @@ public sealed class ContributiClient : IDisposable
             serviceType == typeof(ResolverFactory) ? resolver
             : serviceType == typeof(IEnumerable<ResolverFactory>) ? new[] { resolver }
             : null;
+    }
+
+    /// <summary>
+    /// The caller's requests as the bulk-scoring writers take them: a failure of the source is kept (<see cref="Failure"/>),
+    /// ends the call, and reaches the writer as a cancellation. Until the first answer it records what it gave, so that a
+    /// server without ScoreWorkBatches can be asked again on ScoreWorks from the first request (<see cref="Replay"/>).
+    /// </summary>
+    private sealed class RequestSource(IAsyncEnumerator<ScoreWorksRequest> inner, CancellationTokenSource cts, bool record) : IAsyncDisposable
+    {
+        private readonly Lock _gate = new();
+        private List<ScoreWorksRequest>? _recorded = record ? [] : null; // guarded by _gate
+        private List<ScoreWorksRequest>? _replay;
+        private int _replayed;
+
+        /// <summary>The request last taken.</summary>
+        public ScoreWorksRequest Current { get; private set; } = null!;
+
+        /// <summary>What the source threw, if it did.</summary>
+        public Exception? Failure { get; private set; }
+
+        /// <summary>Still recording: no answer came yet.</summary>
+        public bool Recording => Volatile.Read(ref _recorded) is not null;
+
+        /// <summary>The next request; completes synchronously when the source has one at hand.</summary>
+        public ValueTask<bool> MoveNextAsync()
+        {
+            if (_replay is { } replay)
+            {
+                if (_replayed < replay.Count)
+                {
+                    Current = replay[_replayed++];
+                    return new ValueTask<bool>(true);
+                }
+                _replay = null;
+            }
+            ValueTask<bool> move;
+            try
+            {
+                move = inner.MoveNextAsync();
+            }
+            catch (Exception ex)
+            {
+                return ValueTask.FromException<bool>(Failed(ex));
+            }
+            return move.IsCompletedSuccessfully ? new ValueTask<bool>(Took(move.Result)) : Awaited(move);
+        }
+
+        private async ValueTask<bool> Awaited(ValueTask<bool> move)
+        {
+            try
+            {
+                return Took(await move.ConfigureAwait(false));
+            }
+            catch (Exception ex)
+            {
+                throw Failed(ex);
+            }
+        }
+
+        private bool Took(bool more)
+        {
+            if (!more) return false;
+            Current = inner.Current;
+            if (Recording)
+                lock (_gate)
+                    _recorded?.Add(Current);
+            return true;
+        }
+
+        private OperationCanceledException Failed(Exception ex)
+        {
+            // The source of requests failed: end the call so the reader stops too, and report this error.
+            Failure = ex;
+            cts.Cancel();
+            return new OperationCanceledException("the source of requests failed", ex, cts.Token);
+        }
+
+        /// <summary>An answer came: the server serves the call, nothing will be asked again.</summary>
+        public void StopRecording()
+        {
+            if (!Recording) return;
+            lock (_gate)
+                _recorded = null;
+        }
+
+        /// <summary>The requests taken so far are given again, in order, before the source's next ones.</summary>
+        public void Replay()
+        {
+            lock (_gate)
+            {
+                _replay = _recorded;
+                _replayed = 0;
+                _recorded = null;
+            }
+        }
+
+        public ValueTask DisposeAsync() => inner.DisposeAsync();
     }
 
     private static async IAsyncEnumerable<T> AsAsync<T>(IEnumerable<T> items)

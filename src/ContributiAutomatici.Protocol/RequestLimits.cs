@@ -32,6 +32,9 @@ public static class RequestLimits
     /// <summary>Most "other prizes" of one festival entry.</summary>
     public const int MaxOtherPrizes = 1_000;
 
+    /// <summary>Most items in one message of the ScoreWorkBatches stream (its field "items").</summary>
+    public const int MaxBatchItems = 1_000;
+
     /// <summary>Adds an error when a number is beyond <see cref="MaxAmount"/> or has more than <see cref="MaxDecimals"/> decimals.</summary>
     public static void CheckNumber(decimal d, string path, List<FieldError> errors) => CheckNumber(d, new FieldPath(path), null, errors);
 

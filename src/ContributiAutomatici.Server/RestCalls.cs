@@ -119,6 +119,6 @@ public sealed class RestCalls
     {
         Code = (int)Code.ResourceExhausted,
         Message = $"request body{(size is { } n ? $" of {n} bytes" : "")} is larger than the {ContributiServerOptions.MaxReceiveMessageSize} bytes a request may have " +
-                  "(bulk scoring goes through the ScoreWorks stream, one work per message)",
+                  "(bulk scoring goes through the ScoreWorkBatches or ScoreWorks stream, a message per batch or per work)",
     };
 }

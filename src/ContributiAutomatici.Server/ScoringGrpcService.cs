@@ -10,8 +10,8 @@ namespace ContributiAutomatici.Server;
 
 /// <summary>
 /// contributi.v1.ScoringService over the rule catalog loaded at start-up. Request-level errors are thrown as
-/// the mapper's exceptions and turned into statuses by <see cref="ErrorInterceptor"/>; in ScoreWorks each bad
-/// item becomes an error item and the stream goes on.
+/// the mapper's exceptions and turned into statuses by <see cref="ErrorInterceptor"/>; in ScoreWorks and ScoreWorkBatches
+/// each bad item becomes an error item and the stream goes on.
 /// </summary>
 [BindServiceMethod(typeof(ScoringServiceBinding), nameof(ScoringServiceBinding.BindService))]
 public sealed class ScoringGrpcService(LiveRules rules, ScoringStats stats, ContributiMetrics metrics, ILogger<ScoringGrpcService> logger)
@@ -85,23 +85,82 @@ public sealed class ScoringGrpcService(LiveRules rules, ScoringStats stats, Cont
 
     /// <summary>
     /// One response per request, in order, one item at a time: read a request, score it, write its answer, read the
-    /// next. Nothing is buffered beyond the item in hand and at most <see cref="MaxUnflushed"/> answers not yet
-    /// flushed (HTTP/2 flow control holds a fast caller back), so a stream of any length runs in constant memory.
-    /// Cancellation and the deadline are checked between items. The answer messages are the stream's own, rewritten for
-    /// each item once the previous one's bytes are written (<see cref="ResponseMapper.Score(ScoringRequest, ScoreWorkResponse?)"/>):
-    /// the totals path allocates no answer per item.
+    /// next (<see cref="Pump{TRequest, TAnswer}"/>). The answer messages are the stream's own, rewritten for each item once
+    /// the previous one's bytes are written (<see cref="ResponseMapper.Score(ScoringRequest, ScoreWorkResponse?)"/>): the
+    /// totals path allocates no answer per item.
     /// </summary>
-    public override async Task ScoreWorks(IAsyncStreamReader<ScoreWorksRequest> requestStream,
+    public override Task ScoreWorks(IAsyncStreamReader<ScoreWorksRequest> requestStream,
         IServerStreamWriter<ScoreWorksResponse> responseStream, ServerCallContext context)
+    {
+        var answer = new ScoreWorksResponse();
+        ScoreWorkResponse? reuse = null;
+        return Pump(requestStream, responseStream, context,
+            (item, catalog) => ScoreItem(item, catalog, context, answer, ref reuse),
+            static (stats, a) => stats.StreamItem(a.ResultCase == ScoreWorksResponse.ResultOneofCase.Error));
+    }
+
+    /// <summary>
+    /// ScoreWorks with several items per message: each batch answered by one message, its items scored in order by the
+    /// same code as ScoreWorks' (<see cref="ScoreItem"/>), so an item's answer is the same bytes. The answer message and
+    /// its items are the stream's own, rewritten batch after batch (the item at a position reuses that position's
+    /// messages). A batch of more than <see cref="RequestLimits.MaxBatchItems"/> items ends the call with INVALID_ARGUMENT
+    /// naming "items", before any of its items is scored.
+    /// </summary>
+    public override Task ScoreWorkBatches(IAsyncStreamReader<ScoreWorkBatchesRequest> requestStream,
+        IServerStreamWriter<ScoreWorkBatchesResponse> responseStream, ServerCallContext context)
+    {
+        var answer = new ScoreWorkBatchesResponse();
+        var slots = new List<ScoreWorksResponse>();
+        var reuses = new List<ScoreWorkResponse?>();
+        return Pump(requestStream, responseStream, context, (batch, catalog) =>
+        {
+            var items = batch.Items;
+            if (items.Count > RequestLimits.MaxBatchItems)
+                throw new InvalidRequestException([new FieldError("items",
+                    $"at most {RequestLimits.MaxBatchItems} items in one batch, got {items.Count} (request limit)")]);
+            answer.Items.Clear();
+            for (var i = 0; i < items.Count; i++)
+            {
+                if (i == slots.Count)
+                {
+                    slots.Add(new ScoreWorksResponse());
+                    reuses.Add(null);
+                }
+                var reuse = reuses[i];
+                answer.Items.Add(ScoreItem(items[i], catalog, context, slots[i], ref reuse));
+                reuses[i] = reuse;
+            }
+            return answer;
+        }, static (stats, a) =>
+        {
+            foreach (var item in a.Items) stats.StreamItem(item.ResultCase == ScoreWorksResponse.ResultOneofCase.Error);
+        }, static a => a.Items.Count);
+    }
+
+    /// <summary>
+    /// The loop of the scoring streams: read a message, answer it, write the answer, read the next. Nothing is buffered
+    /// beyond the message in hand and answers for at most <see cref="MaxUnflushed"/> items not yet flushed (HTTP/2 flow
+    /// control holds a fast caller back), so a stream of any length runs in constant memory. The whole stream is scored
+    /// with the rules it started with; cancellation and the deadline are checked between messages. An answer may be
+    /// the same message object every time: it is rewritten only once the previous one's bytes are written.
+    /// </summary>
+    /// <param name="requestStream">The caller's messages.</param>
+    /// <param name="responseStream">The answers, one per message.</param>
+    /// <param name="context">The call.</param>
+    /// <param name="answer">The answer to a message, scored with the stream's catalog.</param>
+    /// <param name="written">Counts a written answer's items in the stream statistics.</param>
+    /// <param name="items">How many items an answer holds (1 when null).</param>
+    private async Task Pump<TRequest, TAnswer>(IAsyncStreamReader<TRequest> requestStream, IServerStreamWriter<TAnswer> responseStream,
+        ServerCallContext context, Func<TRequest, RuleCatalog, TAnswer> answer, Action<ScoringStats, TAnswer> written,
+        Func<TAnswer, int>? items = null)
+        where TAnswer : class
     {
         var ct = context.CancellationToken;
         var catalog = rules.Current; // the whole stream is scored with the rules it started with
         stats.StreamStarted();
         try
         {
-            ScoreWorksResponse? pending = null;
-            var answer = new ScoreWorksResponse();
-            ScoreWorkResponse? reuse = null;
+            TAnswer? pending = null;
             var unflushed = 0;
             while (true)
             {
@@ -110,18 +169,18 @@ public sealed class ScoringGrpcService(LiveRules rules, ScoringStats stats, Cont
                 {
                     // While the caller's next request is already here, answers are handed to the transport without a
                     // flush each (one write per batch instead of per message); as soon as the caller pauses, or after
-                    // MaxUnflushed answers, they are flushed. So a busy stream is batched, an interactive one is not
-                    // delayed, and at most MaxUnflushed answers wait in memory.
+                    // MaxUnflushed items, they are flushed. So a busy stream is batched, an interactive one is not
+                    // delayed, and at most MaxUnflushed answered items wait in memory.
                     var flush = !next.IsCompleted || unflushed >= MaxUnflushed;
                     responseStream.WriteOptions = flush ? null : Buffered;
                     await responseStream.WriteAsync(pending, ct);
-                    unflushed = flush ? 0 : unflushed + 1;
-                    stats.StreamItem(pending.ResultCase == ScoreWorksResponse.ResultOneofCase.Error);
+                    unflushed = flush ? 0 : unflushed + (items?.Invoke(pending) ?? 1);
+                    written(stats, pending);
                     pending = null;
                 }
                 if (!await next) break;
                 ct.ThrowIfCancellationRequested();
-                pending = ScoreItem(requestStream.Current, catalog, context, answer, ref reuse);
+                pending = answer(requestStream.Current, catalog);
             }
         }
         catch (Exception ex) when (ct.IsCancellationRequested || ex is IOException)

@@ -9,19 +9,19 @@ public sealed class ScoringStats
     private long _unaryScores;
     private long _cancelledStreams;
 
-    /// <summary>ScoreWorks calls whose handler is running now.</summary>
+    /// <summary>ScoreWorks and ScoreWorkBatches calls whose handler is running now.</summary>
     public long ActiveStreams => Interlocked.Read(ref _activeStreams);
 
-    /// <summary>ScoreWorks items answered (responses and error items).</summary>
+    /// <summary>ScoreWorks and ScoreWorkBatches items answered (responses and error items).</summary>
     public long StreamItems => Interlocked.Read(ref _streamItems);
 
-    /// <summary>ScoreWorks items answered with an error.</summary>
+    /// <summary>ScoreWorks and ScoreWorkBatches items answered with an error.</summary>
     public long StreamErrorItems => Interlocked.Read(ref _streamErrorItems);
 
     /// <summary>ScoreWork calls answered with a score.</summary>
     public long UnaryScores => Interlocked.Read(ref _unaryScores);
 
-    /// <summary>ScoreWorks calls that ended because the caller cancelled or the deadline passed.</summary>
+    /// <summary>ScoreWorks and ScoreWorkBatches calls that ended because the caller cancelled or the deadline passed.</summary>
     public long CancelledStreams => Interlocked.Read(ref _cancelledStreams);
 
     internal void StreamStarted() => Interlocked.Increment(ref _activeStreams);

@@ -120,14 +120,14 @@ public sealed class ContributiMetrics
         _calls = meter.CreateCounter<long>("contributi.calls", "{call}", "gRPC calls ended, by method and status code");
         _errors = meter.CreateCounter<long>("contributi.call.errors", "{call}", "gRPC calls ended with a status other than OK");
         _callDuration = meter.CreateHistogram("contributi.call.duration", "s", "Duration of a gRPC call, streams included", advice: CallBuckets);
-        _worksScored = meter.CreateCounter<long>("contributi.works.scored", "{work}", "Works scored by ScoreWork and ScoreWorks, by rule set");
+        _worksScored = meter.CreateCounter<long>("contributi.works.scored", "{work}", "Works scored by ScoreWork, ScoreWorks and ScoreWorkBatches, by rule set");
         _allocationRuns = meter.CreateCounter<long>("contributi.allocation.runs", "{run}", "Allocations run, by rule set");
         _rulesLoad = meter.CreateHistogram("contributi.rules.load.duration", "s",
             "Time to load the rules folder (at start and at each reload), compiled (Roslyn ran) or from the cache", advice: LoadBuckets);
         _restCalls = meter.CreateCounter<long>("contributi.rest.calls", "{call}",
             "Calls on the JSON paths (REST), refused before the service or answered by it, by route and HTTP status");
         _restDuration = meter.CreateHistogram("contributi.rest.call.duration", "s", "Duration of a call on a JSON path", advice: CallBuckets);
-        meter.CreateObservableUpDownCounter("contributi.streams.active", () => stats.ActiveStreams, "{stream}", "ScoreWorks calls running now");
+        meter.CreateObservableUpDownCounter("contributi.streams.active", () => stats.ActiveStreams, "{stream}", "ScoreWorks and ScoreWorkBatches calls running now");
         meter.CreateObservableCounter("contributi.malformed.messages", () => malformed.Total, "{message}",
             "Requests refused as malformed before reaching a service (not in contributi.calls)");
     }

@@ -68,7 +68,7 @@ public sealed class ReplicaTests(Xunit.Abstractions.ITestOutputHelper output)
         }
 
         /// <summary>Calls this process has ended (of one method, or all), from its /metrics over HTTP/1.1.</summary>
-        public async Task<double> CallsAsync(string? method = "ScoreWorks")
+        public async Task<double> CallsAsync(string? method = "ScoreWorkBatches")
         {
             using var http = new HttpClient { DefaultRequestVersion = System.Net.HttpVersion.Version11 };
             var samples = PrometheusText.Parse(await http.GetStringAsync(new Uri($"http://127.0.0.1:{httpPort}/metrics")));
@@ -168,8 +168,8 @@ public sealed class ReplicaTests(Xunit.Abstractions.ITestOutputHelper output)
             Assert.Equal(Enumerable.Range(0, works), answers.Keys.Order());
             Assert.All(answers, a => Assert.Equal(1, a.Value)); // every work answered exactly once: nothing lost, nothing twice
             var calls = new[] { await replicas[0].CallsAsync(), await replicas[1].CallsAsync(), await replicas[2].CallsAsync() };
-            output.WriteLine($"ScoreWorks calls per live replica: {string.Join(", ", calls)} (replica 1 since its restart); streams resumed after the kill: {resumed}");
-            Assert.All(calls, c => Assert.True(c > 0, $"ScoreWorks calls per replica: {string.Join(", ", calls)}"));
+            output.WriteLine($"bulk-scoring calls per live replica: {string.Join(", ", calls)} (replica 1 since its restart); streams resumed after the kill: {resumed}");
+            Assert.All(calls, c => Assert.True(c > 0, $"bulk-scoring calls per replica: {string.Join(", ", calls)}"));
             // 40 chunks, plus one call for each chunk the kill interrupted; the killed process's own count died with it.
             Assert.InRange(calls.Sum(), 40 - 16 + 1, 40 + resumed);
         }

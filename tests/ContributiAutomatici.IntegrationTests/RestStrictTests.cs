@@ -134,7 +134,7 @@ public sealed class RestStrictTests
             using var noLength = await http.PostAsync(new Uri("/v1/works:score", UriKind.Relative), new NoLength(streamed));
             Assert.Equal(HttpStatusCode.RequestEntityTooLarge, noLength.StatusCode);
             using var cut = JsonDocument.Parse(await noLength.Content.ReadAsStringAsync());
-            Assert.Equal("request body is larger than the 4194304 bytes a request may have (bulk scoring goes through the ScoreWorks stream, one work per message)",
+            Assert.Equal("request body is larger than the 4194304 bytes a request may have (bulk scoring goes through the ScoreWorkBatches or ScoreWorks stream, a message per batch or per work)",
                 cut.RootElement.GetProperty("message").GetString());
         }
         // The service's own limits: 1,001 characters of title is a field violation, as over gRPC.

@@ -17,7 +17,7 @@ namespace ContributiAutomatici.LoadBenchmark;
 
 /// <summary>
 /// dotnet run -c Release --project tests/ContributiAutomatici.LoadBenchmark [-- --unary 20000 --concurrency 64
-///     --stream 50000 --inprocess 50000 --rounds 7 --out PATH]
+///     --stream 50000 --inprocess 50000 --rounds 7 --batch 64 --out PATH]
 /// Starts the real server on 127.0.0.1 (a free port, in-process Kestrel), runs three bounded loops and prints a
 /// markdown table, also written to tests/ContributiAutomatici.LoadBenchmark/RESULTS.md (or --out). Loopback only;
 /// every loop is counted, and the whole run is cancelled after 10 minutes.
@@ -64,9 +64,13 @@ public static class Program
         var catalog = app.Services.GetRequiredService<LiveRules>().Current;
         Console.WriteLine($"server on {address}");
 
-        using var client = new ContributiClient(new ContributiClientOptions { Address = address, PerCallTimeout = TimeSpan.FromSeconds(30) });
+        // --batch N: the shipped client's works per message (ContributiClientOptions.StreamBatchSize), to try another size.
+        var batchSize = IntArg(args, "--batch", ContributiClientOptions.DefaultStreamBatchSize);
+        using var client = new ContributiClient(new ContributiClientOptions { Address = address, PerCallTimeout = TimeSpan.FromSeconds(30), StreamBatchSize = batchSize });
         // For comparison: the same client on SocketsHttpHandler's own connection, which sends inline (WriteBehind off).
         using var inlineClient = new ContributiClient(new ContributiClientOptions { Address = address, PerCallTimeout = TimeSpan.FromSeconds(30), WriteBehind = false });
+        // For comparison: the same client one work per message (ScoreWorks), as it was before ScoreWorkBatches.
+        using var singleClient = new ContributiClient(new ContributiClientOptions { Address = address, PerCallTimeout = TimeSpan.FromSeconds(30), StreamBatchSize = 1 });
         var template = JsonParser.Default.Parse<ScoreWorkRequest>(
             await File.ReadAllTextAsync(Path.Combine(AppContext.BaseDirectory, "examples", "first-feature.json"), ct));
         var variants = Enumerable.Range(0, 1024).Select(i => Variant(template, i)).ToArray();
@@ -90,7 +94,7 @@ public static class Program
                 // The process's CPU (client and server, every thread) and allocation per streamed work beside the rate.
                 var allocated = GC.GetTotalAllocatedBytes();
                 var rate = await Stream(client, totalsVariants, streamCount, ct);
-                Console.WriteLine($"stream, totals only: {rate.PerSecond:N0} works/s, {rate.CpuMicroseconds:0.0} us of CPU and {(GC.GetTotalAllocatedBytes() - allocated) / streamCount:N0} bytes allocated a work, client and server (load {LoadAverage()})");
+                Console.WriteLine($"stream, totals only, {batchSize} works a message: {rate.PerSecond:N0} works/s, {rate.CpuMicroseconds:0.0} us of CPU and {(GC.GetTotalAllocatedBytes() - allocated) / streamCount:N0} bytes allocated a work, client and server (load {LoadAverage()})");
             }
             return 0;
         }
@@ -105,6 +109,7 @@ public static class Program
             await Unary(client, totalsVariants, 4_000, concurrency, ct);
             await Stream(client, totalsVariants, 20_000, ct);
             await Stream(inlineClient, totalsVariants, 20_000, ct);
+            await Stream(singleClient, totalsVariants, 20_000, ct);
             InProcess(catalog, totalsTemplate, 20_000);
             InProcess(catalog, template, 20_000);
             InProcessFull(catalog, template, 20_000);
@@ -124,10 +129,10 @@ public static class Program
         Console.WriteLine("(d) the same with totals_only: unary, stream, in-process");
         var unaryTotals = await Unary(client, totalsVariants, unaryCount, concurrency, ct);
         var inProcessTotals = InProcess(catalog, totalsTemplate, inProcessCount * 4);
-        var totalsRounds = await StreamRounds(client, inlineClient, catalog, totalsVariants, streamCount, inProcessCount * 2, rounds, ct);
+        var totalsRounds = await StreamRounds(client, inlineClient, singleClient, catalog, totalsVariants, streamCount, inProcessCount * 2, rounds, ct);
 
         var report = Report(unary, concurrency, unaryLow, lowConcurrency, stream, inProcess, inProcessFull, catalog) +
-                     TotalsReport(unaryTotals, concurrency, totalsRounds, inProcessTotals);
+                     TotalsReport(unaryTotals, concurrency, totalsRounds, inProcessTotals, batchSize);
         Console.WriteLine();
         Console.WriteLine(report);
         Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(output))!);
@@ -150,39 +155,38 @@ public static class Program
         public double PerSecond => Count / Elapsed.TotalSeconds;
     }
 
-    /// <summary>One round of issue 10 item 5's comparison: the stream (typed client as shipped, write-behind), the same
-    /// stream with the client sending inline, and the in-process map-and-score baseline, run one after the other.</summary>
-    private sealed record StreamRound(RateResult Stream, RateResult InlineStream, RateResult MapScore)
+    /// <summary>One round of issue 27 item 6's comparison: the stream (typed client as shipped: ScoreWorkBatches, write-behind),
+    /// the same stream with the client sending inline, the single-item ScoreWorks stream, and the in-process map-and-score
+    /// baseline, run one after the other.</summary>
+    private sealed record StreamRound(RateResult Stream, RateResult InlineStream, RateResult SingleStream, RateResult MapScore)
     {
         public double Ratio => MapScore.PerSecond / Stream.PerSecond;
         public double InlineRatio => MapScore.PerSecond / InlineStream.PerSecond;
+        public double SingleRatio => MapScore.PerSecond / SingleStream.PerSecond;
     }
 
     /// <summary>
-    /// Issue 10 item 5, side by side in one process: <paramref name="rounds"/> rounds, each the ScoreWorks stream
-    /// (totals only) through the typed client as shipped, the same through the client sending inline, and the
-    /// in-process map-and-score baseline; the order of the two streams alternates between rounds. On a shared machine
-    /// whose speed drifts by tens of percent within a minute, the ratio of neighbours in one round is what is robust.
+    /// Issue 27 item 6, side by side in one process: <paramref name="rounds"/> rounds, each the bulk stream (totals only)
+    /// through the typed client as shipped (ScoreWorkBatches), the same through the client sending inline, the same client
+    /// one work per message (ScoreWorks), and the in-process map-and-score baseline; the order of the streams rotates
+    /// between rounds. On a shared machine whose speed drifts by tens of percent within a minute, the ratio of
+    /// neighbours in one round is what is robust.
     /// </summary>
-    private static async Task<StreamRound[]> StreamRounds(ContributiClient client, ContributiClient inlineClient, RuleCatalog catalog,
-        ScoreWorkRequest[] variants, int streamCount, int mapScoreCount, int rounds, CancellationToken ct)
+    private static async Task<StreamRound[]> StreamRounds(ContributiClient client, ContributiClient inlineClient, ContributiClient singleClient,
+        RuleCatalog catalog, ScoreWorkRequest[] variants, int streamCount, int mapScoreCount, int rounds, CancellationToken ct)
     {
         var result = new StreamRound[rounds];
+        ContributiClient[] clients = [client, inlineClient, singleClient];
         for (var r = 0; r < rounds; r++)
         {
-            RateResult shipped, inline;
-            if (r % 2 == 0)
+            var rates = new RateResult[clients.Length];
+            for (var k = 0; k < clients.Length; k++)
             {
-                shipped = await Stream(client, variants, streamCount, ct);
-                inline = await Stream(inlineClient, variants, streamCount, ct);
+                var which = (k + r) % clients.Length;
+                rates[which] = await Stream(clients[which], variants, streamCount, ct);
             }
-            else
-            {
-                inline = await Stream(inlineClient, variants, streamCount, ct);
-                shipped = await Stream(client, variants, streamCount, ct);
-            }
-            result[r] = new StreamRound(shipped, inline, InProcessMapScore(catalog, variants, mapScoreCount));
-            Console.WriteLine($"  round {r + 1}: stream {shipped.PerSecond:N0} works/s, inline client {inline.PerSecond:N0}, in-process map + score {result[r].MapScore.PerSecond:N0}: {result[r].Ratio:0.00}x");
+            result[r] = new StreamRound(rates[0], rates[1], rates[2], InProcessMapScore(catalog, variants, mapScoreCount));
+            Console.WriteLine($"  round {r + 1}: stream {rates[0].PerSecond:N0} works/s, inline client {rates[1].PerSecond:N0}, one work per message {rates[2].PerSecond:N0}, in-process map + score {result[r].MapScore.PerSecond:N0}: {result[r].Ratio:0.00}x");
         }
         return result;
     }
@@ -328,7 +332,7 @@ public static class Program
         sb.AppendLine("| --- | ---: | --- | --- | --- |");
         sb.AppendLine(inv, $"| (a) ScoreWork unary, {concurrency} concurrent | {unary.Count:N0} | {unary.PerSecond:N0} calls/s; p50 {unary.Percentile(50):0.00} ms, p90 {unary.Percentile(90):0.00} ms, p99 {p99:0.00} ms, max {unary.LatenciesMs[^1]:0.00} ms | p99 < {UnaryP99TargetMs} ms | {(p99 < (double)UnaryP99TargetMs ? "yes" : "no")} |");
         sb.AppendLine(inv, $"| (a') ScoreWork unary, {lowConcurrency} concurrent | {unaryLow.Count:N0} | {unaryLow.PerSecond:N0} calls/s; p50 {unaryLow.Percentile(50):0.00} ms, p90 {unaryLow.Percentile(90):0.00} ms, p99 {unaryLow.Percentile(99):0.00} ms, max {unaryLow.LatenciesMs[^1]:0.00} ms | (for comparison) | |");
-        sb.AppendLine(inv, $"| (b) ScoreWorks stream, one call | {stream.Count:N0} | {stream.PerSecond:N0} works/s ({stream.Elapsed.TotalSeconds:0.00} s) | within {StreamRatioTarget}x of in-process | {(ratio <= StreamRatioTarget ? "yes" : "no")} ({ratio:0.00}x) |");
+        sb.AppendLine(inv, $"| (b) bulk stream (typed client: ScoreWorkBatches), one call | {stream.Count:N0} | {stream.PerSecond:N0} works/s ({stream.Elapsed.TotalSeconds:0.00} s) | within {StreamRatioTarget}x of in-process | {(ratio <= StreamRatioTarget ? "yes" : "no")} ({ratio:0.00}x) |");
         sb.AppendLine(inv, $"| (c) in-process CompiledRuleSet.Score, one thread | {inProcess.Count:N0} | {inProcess.PerSecond:N0} scores/s | | |");
         sb.AppendLine(inv, $"| (c') in-process map + score + response mapping, one thread | {inProcessFull.Count:N0} | {inProcessFull.PerSecond:N0} works/s (stream is {ratioFull:0.00}x slower) | | |");
         sb.AppendLine();
@@ -338,7 +342,7 @@ public static class Program
         return sb.ToString();
     }
 
-    private static string TotalsReport(UnaryResult unary, int concurrency, StreamRound[] rounds, RateResult inProcess)
+    private static string TotalsReport(UnaryResult unary, int concurrency, StreamRound[] rounds, RateResult inProcess, int batchSize)
     {
         var inv = CultureInfo.InvariantCulture;
         // The target (issue 27 item 6): the stream at least half the in-process map-and-score rate, as the median of the
@@ -354,12 +358,13 @@ public static class Program
         sb.AppendLine("| Measure | Count | Result | Target | Met |");
         sb.AppendLine("| --- | ---: | --- | --- | --- |");
         sb.AppendLine(inv, $"| (d) ScoreWork unary, {concurrency} concurrent, totals only | {unary.Count:N0} | {unary.PerSecond:N0} calls/s; p50 {unary.Percentile(50):0.00} ms, p90 {unary.Percentile(90):0.00} ms, p99 {p99:0.00} ms, max {unary.LatenciesMs[^1]:0.00} ms | p99 < {UnaryP99TargetMs} ms | {(p99 < (double)UnaryP99TargetMs ? "yes" : "no")} |");
-        sb.AppendLine(inv, $"| (e) ScoreWorks stream, totals only, typed client as shipped | {rounds.Length} x {rounds[0].Stream.Count:N0} | {Spread(rounds.Select(r => r.Stream.PerSecond), "N0")} works/s; {Spread(rounds.Select(r => r.Stream.CpuMicroseconds), "0.0")} us of CPU a work (client and server) | within {TotalsStreamRatioTarget}x of in-process map + score (f'), median of the rounds | {(ratio <= TotalsStreamRatioTarget ? "yes" : "no")} ({Spread(rounds.Select(r => r.Ratio), "0.00")}x) |");
+        sb.AppendLine(inv, $"| (e) bulk stream, totals only, typed client as shipped (ScoreWorkBatches, up to {batchSize} works a message) | {rounds.Length} x {rounds[0].Stream.Count:N0} | {Spread(rounds.Select(r => r.Stream.PerSecond), "N0")} works/s; {Spread(rounds.Select(r => r.Stream.CpuMicroseconds), "0.0")} us of CPU a work (client and server) | within {TotalsStreamRatioTarget}x of in-process map + score (f'), median of the rounds | {(ratio <= TotalsStreamRatioTarget ? "yes" : "no")} ({Spread(rounds.Select(r => r.Ratio), "0.00")}x) |");
         sb.AppendLine(inv, $"| (e') the same stream, the client sending inline (`WriteBehind = false`) | {rounds.Length} x {rounds[0].InlineStream.Count:N0} | {Spread(rounds.Select(r => r.InlineStream.PerSecond), "N0")} works/s | (for comparison) | ({Spread(rounds.Select(r => r.InlineRatio), "0.00")}x) |");
+        sb.AppendLine(inv, $"| (e'') ScoreWorks, one work per message (`StreamBatchSize = 1`, the typed client before ScoreWorkBatches) | {rounds.Length} x {rounds[0].SingleStream.Count:N0} | {Spread(rounds.Select(r => r.SingleStream.PerSecond), "N0")} works/s; {Spread(rounds.Select(r => r.SingleStream.CpuMicroseconds), "0.0")} us of CPU a work (client and server) | (for comparison) | ({Spread(rounds.Select(r => r.SingleRatio), "0.00")}x) |");
         sb.AppendLine(inv, $"| (f') in-process map + score, totals only, one thread, the stream's varied requests, the answer message rewritten as the server's stream does | {rounds.Length} x {rounds[0].MapScore.Count:N0} | {Spread(rounds.Select(r => r.MapScore.PerSecond), "N0")} works/s; {Spread(rounds.Select(r => r.MapScore.CpuMicroseconds), "0.0")} us of CPU a work | | |");
         sb.AppendLine(inv, $"| (f) in-process CompiledRuleSet.Score, totals only, one thread, one work already mapped | {inProcess.Count:N0} | {inProcess.PerSecond:N0} scores/s (stream is {ratioScoreOnly:0.00}x slower) | | |");
         sb.AppendLine();
-        sb.AppendLine(inv, $"(e), (e') and (f') were measured in {rounds.Length} rounds, one after the other in each round (the two streams' order alternating): medians (min-max); a ratio is (f') / (e) within a round.");
+        sb.AppendLine(inv, $"(e), (e'), (e'') and (f') were measured in {rounds.Length} rounds, one after the other in each round (the three streams' order rotating): medians (min-max); a ratio is (f') / (e) within a round. Client and server run in one process on the same {Environment.ProcessorCount} cores.");
         var cpuBound = Median(rounds.Select(r => r.Stream.CpuMicroseconds / (Environment.ProcessorCount * r.MapScore.CpuMicroseconds)));
         sb.AppendLine(inv, $"CPU, which the machine's other work moves less than the rates: a streamed work takes {Median(rounds.Select(r => r.Stream.CpuMicroseconds)):0.0} us of the process (both ends), an in-process one {Median(rounds.Select(r => r.MapScore.CpuMicroseconds)):0.0} us; with all {Environment.ProcessorCount} cores busy for the stream alone its ratio could not go below {cpuBound:0.00}x.");
         sb.AppendLine();
@@ -369,9 +374,10 @@ public static class Program
         sb.AppendLine("  this machine's 2 cores: every call is serialised, framed, sent, parsed and mapped on both sides by the cores that score.");
         sb.AppendLine("  Scoring a work takes a few microseconds; each gRPC message costs about as much again in transport and");
         sb.AppendLine("  (de)serialisation on each side, so the stream/in-process ratio is bounded by the transport.");
-        sb.AppendLine("- (e) goes through the typed client as shipped: its connection sends from a background loop (`ContributiClientOptions.WriteBehind`,");
-        sb.AppendLine("  on by default), so the HTTP/2 connection's writer goes on while a request is sent. (e') is the same client on");
-        sb.AppendLine("  SocketsHttpHandler's own connection, which sends each streamed request inline, one send each, before the next.");
+        sb.AppendLine("- (e) goes through the typed client as shipped: it gathers the requests at hand into ScoreWorkBatches messages (up to");
+        sb.AppendLine(inv, $"  {batchSize} works each; the server answers each batch with one message) and its connection sends from a background loop");
+        sb.AppendLine("  (`ContributiClientOptions.WriteBehind`, on by default). (e') is the same client on SocketsHttpHandler's own connection,");
+        sb.AppendLine("  which sends inline; (e'') the same client one work per message on ScoreWorks, as it was before ScoreWorkBatches.");
         sb.AppendLine("- The stream's target (issue 27 item 6) compares (e) with (f'): the in-process map-and-score rate over the same");
         sb.AppendLine("  varied requests, each mapped anew as the server does. (f) scores one already-mapped work again and again, so it");
         sb.AppendLine("  reuses that work's per-scoring caches (its list entries resolved, its Covid-19 window split): kept for comparison.");
