@@ -98,10 +98,10 @@ public sealed record ContributiClientOptions
     /// <summary>The server's limit of items in one ScoreWorkBatches message.</summary>
     public const int MaxStreamBatchSize = 1_000;
 
-    /// <summary>A batch of the bulk scoring holds at most this many works that ask for the explanation (not totals_only):
-    /// their answers are a few KiB each, and a batch's answers travel in one message, which the client decodes only once
-    /// it is whole; on the load benchmark the explained stream ran 14-15 k works/s in batches of 32, 13 k one per message
-    /// and 7-10 k in batches of 256.</summary>
+    /// <summary>A batch of the bulk scoring holds at most this many works that ask for the explanation (not totals_only),
+    /// the server's limit: their answers are a few KiB each, and a batch's answers travel in one message, which the client
+    /// decodes only once it is whole; on the load benchmark the explained stream ran 14-15 k works/s in batches of 32, 13 k
+    /// one per message and 7-10 k in batches of 256.</summary>
     public const int StreamBatchExplained = 32;
 
     /// <summary>A batch of the bulk scoring holds at most this many bytes of requests (a single larger request

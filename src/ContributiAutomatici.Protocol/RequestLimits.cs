@@ -35,6 +35,15 @@ public static class RequestLimits
     /// <summary>Most items in one message of the ScoreWorkBatches stream (its field "items").</summary>
     public const int MaxBatchItems = 1_000;
 
+    /// <summary>
+    /// Most items asking for the explanation (totals_only false) in one message of the ScoreWorkBatches stream: a batch's
+    /// answers travel in one message, an explained answer is a few KiB (up to about 26 KiB with include_not_applied), so a
+    /// batch's answer stays near a MiB (not the 16 MiB a response may have), and a server answering many such batches at
+    /// once does not keep tens of MiB of answers and send buffers (the fuzz: 217 MiB after it with batches of up to 300
+    /// explained works, above the 200 MB a replica is sized for).
+    /// </summary>
+    public const int MaxBatchExplained = 32;
+
     /// <summary>Adds an error when a number is beyond <see cref="MaxAmount"/> or has more than <see cref="MaxDecimals"/> decimals.</summary>
     public static void CheckNumber(decimal d, string path, List<FieldError> errors) => CheckNumber(d, new FieldPath(path), null, errors);
 

@@ -103,8 +103,9 @@ public sealed class ScoringGrpcService(LiveRules rules, ScoringStats stats, Cont
     /// ScoreWorks with several items per message: each batch answered by one message, its items scored in order by the
     /// same code as ScoreWorks' (<see cref="ScoreItem"/>), so an item's answer is the same bytes. The answer message and
     /// its items are the stream's own, rewritten batch after batch (the item at a position reuses that position's
-    /// messages). A batch of more than <see cref="RequestLimits.MaxBatchItems"/> items ends the call with INVALID_ARGUMENT
-    /// naming "items", before any of its items is scored.
+    /// messages). A batch of more than <see cref="RequestLimits.MaxBatchItems"/> items, or of more than
+    /// <see cref="RequestLimits.MaxBatchExplained"/> that ask for the explanation, ends the call with INVALID_ARGUMENT naming
+    /// "items", before any of its items is scored.
     /// </summary>
     public override Task ScoreWorkBatches(IAsyncStreamReader<ScoreWorkBatchesRequest> requestStream,
         IServerStreamWriter<ScoreWorkBatchesResponse> responseStream, ServerCallContext context)
@@ -118,6 +119,12 @@ public sealed class ScoringGrpcService(LiveRules rules, ScoringStats stats, Cont
             if (items.Count > RequestLimits.MaxBatchItems)
                 throw new InvalidRequestException([new FieldError("items",
                     $"at most {RequestLimits.MaxBatchItems} items in one batch, got {items.Count} (request limit)")]);
+            var explained = 0;
+            for (var i = 0; i < items.Count; i++)
+                if (items[i].Request is { TotalsOnly: false }) explained++;
+            if (explained > RequestLimits.MaxBatchExplained)
+                throw new InvalidRequestException([new FieldError("items",
+                    $"at most {RequestLimits.MaxBatchExplained} items with the explanation (totals_only false) in one batch, got {explained} (request limit)")]);
             answer.Items.Clear();
             for (var i = 0; i < items.Count; i++)
             {

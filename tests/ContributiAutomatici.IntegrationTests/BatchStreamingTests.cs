@@ -96,7 +96,8 @@ public sealed class BatchStreamingTests(ServerFixture fixture)
         var requests = Mixed(400);
         var single = await SingleStream(raw, requests);
         // Batches of every size, an empty one among them: each item's answer is where it was asked, as ScoreWorks gives it.
-        var (batched, sizes) = await Batches(raw, requests, [1, 7, 64, 0, 3, RequestLimits.MaxBatchItems]);
+        // A quarter of the mix asks for the explanation: 120 items hold 30, within the 32 a batch may hold.
+        var (batched, sizes) = await Batches(raw, requests, [1, 7, 64, 0, 3, 120]);
 
         Assert.Equal(requests.Count, single.Count);
         Assert.Equal(Bytes(single), Bytes(batched));
@@ -133,6 +134,40 @@ public sealed class BatchStreamingTests(ServerFixture fixture)
         var violation = Assert.Single(ContributiClient.FieldViolations(ex));
         Assert.Equal("items", violation.Field);
         Assert.Contains($"at most {RequestLimits.MaxBatchItems} items", violation.Description, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_batch_with_more_explained_works_than_the_limit_ends_the_call_the_same_way_and_one_at_the_limit_is_answered()
+    {
+        Assert.Equal(RequestLimits.MaxBatchExplained, ContributiClientOptions.StreamBatchExplained); // the client's limit is the server's
+        var raw = new ScoringService.ScoringServiceClient(fixture.Channel);
+        using var call = raw.ScoreWorkBatches(deadline: Deadline);
+        ScoreWorkBatchesRequest Batch(int explained, int totals)
+        {
+            var batch = new ScoreWorkBatchesRequest();
+            for (var i = 0; i < explained + totals; i++)
+            {
+                var request = Examples.FirstFeature();
+                request.TotalsOnly = i >= explained;
+                batch.Items.Add(new ScoreWorksRequest { RequestId = $"b{i}", Request = request });
+            }
+            return batch;
+        }
+
+        // At the limit, with totals-only works beside it: answered, the explained ones with their lines.
+        await call.RequestStream.WriteAsync(Batch(RequestLimits.MaxBatchExplained, 200));
+        Assert.True(await call.ResponseStream.MoveNext(CancellationToken.None));
+        var answered = call.ResponseStream.Current.Items;
+        Assert.Equal(RequestLimits.MaxBatchExplained + 200, answered.Count);
+        Assert.Equal(RequestLimits.MaxBatchExplained, answered.Count(a => a.Response.Roles[0].Quotas.Any(q => q.Lines.Count > 0)));
+
+        await call.RequestStream.WriteAsync(Batch(RequestLimits.MaxBatchExplained + 1, 0));
+        var ex = await Assert.ThrowsAsync<RpcException>(() => call.ResponseStream.MoveNext(CancellationToken.None));
+        Assert.Equal(StatusCode.InvalidArgument, ex.StatusCode);
+        var violation = Assert.Single(ContributiClient.FieldViolations(ex));
+        Assert.Equal("items", violation.Field);
+        Assert.Equal($"at most {RequestLimits.MaxBatchExplained} items with the explanation (totals_only false) in one batch, got " +
+                     $"{RequestLimits.MaxBatchExplained + 1} (request limit)", violation.Description);
     }
 
     [Fact]

@@ -15,7 +15,7 @@ namespace ContributiAutomatici.LoadBenchmark;
 /// loopback, each chosen by a seeded random: varied works (0-200 dated results, 0-40 festivals and markets), every rule-set
 /// selector and overlay combination (and unknown ones), explanations on and off, bad inputs (unknown ids, bad dates and
 /// amounts, a missing work), large works (10,000 festival entries, 5,000 dated results), deadlines too short to finish,
-/// and ScoreWorks streams cancelled after a few items. The server's RSS (VmRSS from /proc) after start, sampled during the
+/// and ScoreWorks and ScoreWorkBatches streams cancelled after a few items (or ended on a batch over the limit). The server's RSS (VmRSS from /proc) after start, sampled during the
 /// run, then after 2 s and 10 s idle, and a soak of varied load after it (<c>--soak-seconds</c>; one request in ten with the
 /// fuzz's bad fields, from <c>--soak-concurrency</c> callers, paced at <c>--soak-rate</c> requests a second when given), and
 /// the managed heap after the server's last collection, from its metrics.
@@ -72,7 +72,8 @@ public static class Fuzz
                     var kind = random.Next(100);
                     try
                     {
-                        if (kind < 5) await CancelledStream(client, template, random);
+                        if (kind < 5 && random.Next(2) == 0) await CancelledStream(client, template, random);
+                        else if (kind < 5) await CancelledBatches(client, template, random);
                         else
                         {
                             var request = MemoryBenchmark.Varied(template, random);
@@ -219,6 +220,46 @@ public static class Fuzz
         {
             await call.RequestStream.WriteAsync(new ScoreWorksRequest { RequestId = "fuzz-" + k, Request = MemoryBenchmark.Varied(template, random) });
             if (random.Next(2) == 0) await call.ResponseStream.MoveNext(cts.Token);
+        }
+        await cts.CancelAsync();
+        await call.ResponseStream.MoveNext(CancellationToken.None); // throws Cancelled
+    }
+
+    /// <summary>
+    /// A ScoreWorkBatches stream: a few batches of up to 300 varied works (some with the fuzz's bad fields; at most 32 explained
+    /// but in one stream in ten, which goes over that limit and is refused), each answer read
+    /// before the next batch is sent (a batch is larger than HTTP/2's flow-control windows: a caller that neither reads nor
+    /// stops writing stalls both ends), the last one's read or not, then the call cancelled by the caller; one in ten ends
+    /// instead on a batch over the limit (INVALID_ARGUMENT).
+    /// </summary>
+    private static async Task CancelledBatches(ScoringService.ScoringServiceClient client, ScoreWorkRequest template, Random random)
+    {
+        using var cts = new CancellationTokenSource();
+        using var call = client.ScoreWorkBatches(cancellationToken: cts.Token);
+        // One stream in ten sends a batch with more explained works than the limit (INVALID_ARGUMENT ends it there).
+        var overExplained = random.Next(10) == 0;
+        for (var b = random.Next(1, 4); b > 0; b--)
+        {
+            var batch = new ScoreWorkBatchesRequest();
+            var explained = 0;
+            for (var k = random.Next(1, 300); k > 0; k--)
+            {
+                var request = MemoryBenchmark.Varied(template, random);
+                if (random.Next(10) == 0) Vary(request, random, large: false);
+                if (!request.TotalsOnly && ++explained > ContributiAutomatici.Protocol.RequestLimits.MaxBatchExplained && !overExplained)
+                    request.TotalsOnly = true;
+                batch.Items.Add(new ScoreWorksRequest { RequestId = "fuzz-" + k, Request = request });
+            }
+            await call.RequestStream.WriteAsync(batch);
+            if (b > 1 || random.Next(2) == 0) await call.ResponseStream.MoveNext(cts.Token);
+        }
+        if (random.Next(10) == 0)
+        {
+            var over = new ScoreWorkBatchesRequest();
+            for (var k = 0; k <= ContributiAutomatici.Protocol.RequestLimits.MaxBatchItems; k++)
+                over.Items.Add(new ScoreWorksRequest { RequestId = "over-" + k });
+            await call.RequestStream.WriteAsync(over);
+            while (await call.ResponseStream.MoveNext(CancellationToken.None)) { } // throws InvalidArgument
         }
         await cts.CancelAsync();
         await call.ResponseStream.MoveNext(CancellationToken.None); // throws Cancelled
