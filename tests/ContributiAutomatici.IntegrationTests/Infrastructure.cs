@@ -152,19 +152,57 @@ public static class ServerProcesses
         return new System.Diagnostics.Process { StartInfo = info };
     }
 
-    /// <summary>Starts a server process and waits until it serves (its log says so; 120 s at most).</summary>
+    /// <summary>
+    /// Starts a server process and waits until it serves (its log says so; 120 s at most). A process that ends first, or does
+    /// not serve in time, is a <see cref="ServerStartException"/> with its exit code and what it wrote to stderr (its first
+    /// lines and its last).
+    /// </summary>
     public static async Task<System.Diagnostics.Process> StartServingAsync(params string[] args)
     {
         var process = Create(args);
         var serving = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var exited = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        // What it wrote to stderr: its first lines (an unhandled exception's message) and its last ones.
+        var firstErrors = new ConcurrentQueue<string>();
+        var errors = new ConcurrentQueue<string>();
         process.OutputDataReceived += (_, e) => { if (e.Data?.Contains("serving contributi.v1.ScoringService", StringComparison.Ordinal) == true) serving.TrySetResult(); };
-        process.ErrorDataReceived += (_, _) => { };
+        process.ErrorDataReceived += (_, e) =>
+        {
+            if (e.Data is not { } line) return;
+            if (firstErrors.Count < 5)
+            {
+                firstErrors.Enqueue(line);
+                return;
+            }
+            errors.Enqueue(line);
+            while (errors.Count > 20) errors.TryDequeue(out string? _);
+        };
+        process.EnableRaisingEvents = true;
+        process.Exited += (_, _) => exited.TrySetResult();
         process.Start();
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
-        Xunit.Assert.Same(serving.Task, await Task.WhenAny(serving.Task, Task.Delay(TimeSpan.FromSeconds(120))));
-        return process;
+        var first = await Task.WhenAny(serving.Task, exited.Task, Task.Delay(TimeSpan.FromSeconds(120)));
+        if (first == serving.Task) return process;
+        var ended = first == exited.Task;
+        if (!ended)
+        {
+            try { process.Kill(entireProcessTree: true); }
+            catch (InvalidOperationException) { }
+        }
+        process.WaitForExit();
+        var said = string.Join(" | ", firstErrors) + (errors.IsEmpty ? "" : " | ... | " + string.Join(" | ", errors));
+        var message = ended ? $"the server exited with code {process.ExitCode} before serving; stderr: {said}" : $"the server did not serve within 120 s; stderr: {said}";
+        process.Dispose();
+        throw new ServerStartException(message, ended);
     }
+}
+
+/// <summary>A server process that ended (<see cref="Exited"/>), or did not serve in time, before it served.</summary>
+public sealed class ServerStartException(string message, bool exited) : Exception(message)
+{
+    /// <summary>The process ended on its own before serving (a port taken, a configuration refused), not killed for time.</summary>
+    public bool Exited { get; } = exited;
 }
 
 /// <summary>Keeps every log line of a server, to check what it logged.</summary>

@@ -50,13 +50,30 @@ public sealed class ReplicaTests(Xunit.Abstractions.ITestOutputHelper output)
     private sealed class Replica(int port, int httpPort) : IDisposable
     {
         private Process? _process;
-        public int Port { get; } = port;
+        public int Port { get; private set; } = port;
         public Uri Address => new($"http://127.0.0.1:{Port}");
 
-        public async Task StartAsync()
+        /// <summary>
+        /// Starts the replica. A port found free may be taken before the server binds it (by another test's server, or as the
+        /// local end of a connection): on its first start (<paramref name="newPortsIfTaken"/>, before the client knows its
+        /// address) a replica that exits before serving is started again on other ports, twice at most; a restart keeps its ports.
+        /// </summary>
+        public async Task StartAsync(bool newPortsIfTaken = false)
         {
-            _process = await ServerProcesses.StartServingAsync($"--Contributi:Port={Port}", $"--Contributi:HttpPort={httpPort}",
-                $"--Contributi:Rules={TestRules.Folder}", "--Contributi:WatchRules=false");
+            for (var attempt = 1; ; attempt++)
+            {
+                try
+                {
+                    _process = await ServerProcesses.StartServingAsync($"--Contributi:Port={Port}", $"--Contributi:HttpPort={httpPort}",
+                        $"--Contributi:Rules={TestRules.Folder}", "--Contributi:WatchRules=false");
+                    return;
+                }
+                catch (ServerStartException ex) when (ex.Exited && newPortsIfTaken && attempt < 3)
+                {
+                    Port = LoopbackServer.FreePort();
+                    httpPort = LoopbackServer.FreePort();
+                }
+            }
         }
 
         public void Kill()
@@ -85,13 +102,27 @@ public sealed class ReplicaTests(Xunit.Abstractions.ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task A_server_whose_port_is_taken_exits_before_serving_and_the_start_says_so_with_its_stderr()
+    {
+        // What a replica's first start retries on: the port it was given is bound by someone else.
+        using var taken = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        taken.Start();
+        var port = ((System.Net.IPEndPoint)taken.LocalEndpoint).Port;
+        var ex = await Assert.ThrowsAsync<ServerStartException>(() => ServerProcesses.StartServingAsync($"--Contributi:Port={port}",
+            "--Contributi:HttpPort=off", $"--Contributi:Rules={TestRules.Folder}", "--Contributi:WatchRules=false"));
+        Assert.True(ex.Exited, ex.Message);
+        Assert.StartsWith("the server exited with code ", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("address already in use", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Three_replicas_one_killed_and_restarted_in_the_middle_of_10000_works_every_work_answered_exactly_once()
     {
         const int works = 10_000, chunk = 250, concurrency = 4;
         var replicas = Enumerable.Range(0, 3).Select(_ => new Replica(LoopbackServer.FreePort(), LoopbackServer.FreePort())).ToList();
         try
         {
-            await Task.WhenAll(replicas.Select(r => r.StartAsync()));
+            await Task.WhenAll(replicas.Select(r => r.StartAsync(newPortsIfTaken: true)));
             using var client = new ContributiClient(new ContributiClientOptions
             {
                 Address = new Uri("http://replicas"),
