@@ -282,8 +282,8 @@ public static class AllocationMapper
             yield return kind switch
             {
                 V1.AllocateResponse.ItemOneofCase.Summary => new V1.AllocateResponse { Summary = Summary(o) },
-                V1.AllocateResponse.ItemOneofCase.Company => new V1.AllocateResponse { Company = Company(o.Companies[i], new V1.CompanyStatement()) },
-                V1.AllocateResponse.ItemOneofCase.Work => new V1.AllocateResponse { Work = Work(o.Works[i], new V1.WorkStatement()) },
+                V1.AllocateResponse.ItemOneofCase.Company => new V1.AllocateResponse { Company = Company(o.Companies[i]) },
+                V1.AllocateResponse.ItemOneofCase.Work => new V1.AllocateResponse { Work = Work(o.Works[i]) },
                 _ => new V1.AllocateResponse { Exclusion = ResponseMapper.Exclusion(o.Exclusions[i]) },
             };
     }
@@ -491,12 +491,10 @@ public static class AllocationMapper
         return (written, Dec(w), Dec(c), e == b ? written : Dec(e));
     }
 
-    /// <summary>
-    /// A company's statement written into <paramref name="s"/>, new or written before (every field set here): the credit and
-    /// line messages already there are rewritten, the surplus removed.
-    /// </summary>
-    private static V1.CompanyStatement Company(CompanyOutcome c, V1.CompanyStatement s)
+    /// <summary>A company's statement, a message of its own.</summary>
+    private static V1.CompanyStatement Company(CompanyOutcome c)
     {
+        var s = new V1.CompanyStatement();
         s.CompanyId = c.Id;
         s.Name = c.Name;
         s.Total = Money(c.Total);
@@ -504,14 +502,13 @@ public static class AllocationMapper
         for (var k = 0; k < c.Credits.Count; k++)
         {
             var x = c.Credits[k];
-            var credit = Slot(credits, k);
+            var credit = Added(credits);
             credit.QuotaId = x.QuotaId;
             credit.Points = Dec(x.Points);
             credit.ExactAmount = Dec(x.Exact);
             credit.Amount = Money(x.Amount);
             credit.CreditingYear = x.CreditingYear;
-            var expires = credit.ExpiresOn ??= new Google.Type.Date();
-            (expires.Year, expires.Month, expires.Day) = (x.ExpiresOn.Year, x.ExpiresOn.Month, x.ExpiresOn.Day);
+            credit.ExpiresOn = new Google.Type.Date { Year = x.ExpiresOn.Year, Month = x.ExpiresOn.Month, Day = x.ExpiresOn.Day };
             credit.RoundingGiveBack = x.GiveBack;
             Strings(credit.Caps, x.Caps);
             credit.Rounding = Dec(x.Rounding);
@@ -519,7 +516,7 @@ public static class AllocationMapper
             for (var i = 0; i < x.Lines.Count; i++)
             {
                 var l = x.Lines[i];
-                var line = Slot(lines, i);
+                var line = Added(lines);
                 (line.BeforeCaps, line.CutByWorkCap, line.CutByCompanyCap, line.ExactAmount) = Cuts(l.BeforeCaps, l.CutByWorkCap, l.CutByCompanyCap, l.Exact);
                 line.WorkId = l.WorkId;
                 line.Role = (V1.Role)(int)l.Role;
@@ -528,27 +525,26 @@ public static class AllocationMapper
                 line.ShortFilmsPool = l.ShortFilmsPool;
                 Strings(line.Caps, l.Caps);
             }
-            Trim(lines, x.Lines.Count);
         }
-        Trim(credits, c.Credits.Count);
         return s;
     }
 
-    /// <summary>A work's statement written into <paramref name="s"/>, new or written before, as <see cref="Company"/>.</summary>
-    private static V1.WorkStatement Work(WorkOutcome w, V1.WorkStatement s)
+    /// <summary>A work's statement, a message of its own.</summary>
+    private static V1.WorkStatement Work(WorkOutcome w)
     {
+        var s = new V1.WorkStatement();
         s.WorkId = w.Id;
         s.Title = w.Title;
         s.ScoredHere = w.ScoredHere;
         s.Amount = Money(w.Amount);
         Strings(s.ProvisionalRows, w.ProvisionalRows);
         Strings(s.MissingRows, w.MissingRows);
-        s.Coproduction = w.Coproduction is { } cp ? ResponseMapper.Coproduction(cp, s.Coproduction ?? new V1.CoproductionStatus()) : null;
+        s.Coproduction = w.Coproduction is { } cp ? ResponseMapper.Coproduction(cp, new V1.CoproductionStatus()) : null;
         var claims = s.Claims;
         for (var i = 0; i < w.Claims.Count; i++)
         {
             var c = w.Claims[i];
-            var claim = Slot(claims, i);
+            var claim = Added(claims);
             (claim.BeforeCaps, claim.CutByWorkCap, claim.CutByCompanyCap, claim.ExactAmount) = Cuts(c.BeforeCaps, c.CutByWorkCap, c.CutByCompanyCap, c.Exact);
             claim.CompanyId = c.CompanyId;
             claim.Role = (V1.Role)(int)c.Role;
@@ -559,29 +555,26 @@ public static class AllocationMapper
             claim.CompanyCapped = c.CompanyCapped;
             claim.ShortFilmsPool = c.ShortFilmsPool;
         }
-        Trim(claims, w.Claims.Count);
         var shares = s.AuthorShares;
         if (w.AuthorShares is AuthorShares same)
         {
             // Every category the same percent and amount: each written once.
             var (d, percent, amount) = (same.Definition, Dec(same.Definition.Percent), Money(same.Amount));
-            for (var i = 0; i < d.Categories.Count; i++) Share(shares, i, d.Categories[i], percent, amount, d.Citation);
-            Trim(shares, d.Categories.Count);
+            for (var i = 0; i < d.Categories.Count; i++) Share(shares, d.Categories[i], percent, amount, d.Citation);
         }
         else
         {
             for (var i = 0; i < w.AuthorShares.Count; i++)
             {
                 var a = w.AuthorShares[i];
-                Share(shares, i, a.Category, Dec(a.Percent), Money(a.Amount), a.Citation);
+                Share(shares, a.Category, Dec(a.Percent), Money(a.Amount), a.Citation);
             }
-            Trim(shares, w.AuthorShares.Count);
         }
         return s;
 
-        static void Share(Google.Protobuf.Collections.RepeatedField<V1.AuthorShare> shares, int i, string category, string percent, string amount, string citation)
+        static void Share(Google.Protobuf.Collections.RepeatedField<V1.AuthorShare> shares, string category, string percent, string amount, string citation)
         {
-            var share = Slot(shares, i);
+            var share = Added(shares);
             (share.Category, share.Percent, share.Amount, share.Citation) = (category, percent, amount, citation);
         }
     }
@@ -592,7 +585,7 @@ public static class AllocationMapper
     /// <summary>contributi.v1.Role, as the formatter names its values.</summary>
     private static readonly Google.Protobuf.Reflection.EnumDescriptor RoleType = V1.ClaimAmount.Descriptor.FindFieldByName("role").EnumType;
 
-    /// <summary>A company's statement (contributi.v1.CompanyStatement), as <see cref="Company(CompanyOutcome, V1.CompanyStatement)"/> fills it.</summary>
+    /// <summary>A company's statement (contributi.v1.CompanyStatement), as <see cref="Company(CompanyOutcome)"/> fills it.</summary>
     private static void Company(Encoder e, CompanyOutcome c)
     {
         e.String(1, "companyId", c.Id);
@@ -637,7 +630,7 @@ public static class AllocationMapper
     }
 
     /// <summary>
-    /// A work's statement (contributi.v1.WorkStatement), as <see cref="Work(WorkOutcome, V1.WorkStatement)"/> fills it; its
+    /// A work's statement (contributi.v1.WorkStatement), as <see cref="Work(WorkOutcome)"/> fills it; its
     /// co-production status (some works) through <paramref name="coproduction"/>, one message rewritten.
     /// </summary>
     private static void Work(Encoder e, WorkOutcome w, V1.CoproductionStatus coproduction)
@@ -711,16 +704,11 @@ public static class AllocationMapper
         for (var i = 0; i < from.Count; i++) into.Add(from[i]);
     }
 
-    /// <summary>The message at <paramref name="i"/> of <paramref name="field"/>, the one written before there or a new one added (i is at most its count).</summary>
-    private static T Slot<T>(Google.Protobuf.Collections.RepeatedField<T> field, int i) where T : class, new()
+    /// <summary>A new message added at the end of <paramref name="field"/>.</summary>
+    private static T Added<T>(Google.Protobuf.Collections.RepeatedField<T> field) where T : class, new()
     {
-        if (i == field.Count) field.Add(new T());
-        return field[i];
-    }
-
-    /// <summary>The messages of <paramref name="field"/> past the first <paramref name="count"/> removed (those written before).</summary>
-    private static void Trim<T>(Google.Protobuf.Collections.RepeatedField<T> field, int count)
-    {
-        while (field.Count > count) field.RemoveAt(field.Count - 1);
+        var message = new T();
+        field.Add(message);
+        return message;
     }
 }
