@@ -12,7 +12,8 @@ namespace ContributiAutomatici.Server;
 ///     or the user's, and exits: run at publish, it makes the shipped rules-cache, see src/ShipCompiledRules.targets)
 /// ContributiAutomatici.Server --reform-worker   (the server's reform compiler: started by the server itself, it compiles the
 ///     structural reforms it is sent on its standard input and answers on its standard output; see ReformWorkers)
-/// Exit codes: 0 stopped normally, 1 the rules were refused (each error printed as file:line: reason) or unhealthy.
+/// Exit codes: 0 stopped normally, 1 the rules were refused (each error printed as file:line: reason) or unhealthy, 2 a configured
+/// address could not be listened on (a port in use, a port not allowed), said on stderr with the address.
 /// </summary>
 public static class Program
 {
@@ -54,6 +55,9 @@ public static class Program
         }
     }
 
+    /// <summary>Exit code of a server that could not listen on a configured address (<see cref="RunAsync"/>).</summary>
+    public const int CannotListen = 2;
+
     /// <summary>Loads the rules, then serves until the host is stopped (Ctrl+C, SIGTERM).</summary>
     public static async Task<int> RunAsync(string[] args, TextWriter stderr, Action<WebApplicationBuilder>? configure = null)
     {
@@ -70,7 +74,18 @@ public static class Program
         }
         await using (app)
         {
-            await app.RunAsync();
+            try
+            {
+                await app.StartAsync();
+            }
+            catch (IOException ex)
+            {
+                // Kestrel could not bind (its message names the address: "Failed to bind to address http://127.0.0.1:5000:
+                // address already in use."): said in one line, not as an unhandled exception (exit 134).
+                stderr.WriteLine($"cannot listen: {ex.Message.TrimEnd('.')}; the server does not start (Contributi:Address, Contributi:Port, Contributi:HttpPort)");
+                return CannotListen;
+            }
+            await app.WaitForShutdownAsync();
         }
         return 0;
     }

@@ -192,17 +192,21 @@ public static class ServerProcesses
         }
         process.WaitForExit();
         var said = string.Join(" | ", firstErrors) + (errors.IsEmpty ? "" : " | ... | " + string.Join(" | ", errors));
-        var message = ended ? $"the server exited with code {process.ExitCode} before serving; stderr: {said}" : $"the server did not serve within 120 s; stderr: {said}";
+        int? code = ended ? process.ExitCode : null;
+        var message = ended ? $"the server exited with code {code} before serving; stderr: {said}" : $"the server did not serve within 120 s; stderr: {said}";
         process.Dispose();
-        throw new ServerStartException(message, ended);
+        throw new ServerStartException(message, code);
     }
 }
 
 /// <summary>A server process that ended (<see cref="Exited"/>), or did not serve in time, before it served.</summary>
-public sealed class ServerStartException(string message, bool exited) : Exception(message)
+public sealed class ServerStartException(string message, int? exitCode) : Exception(message)
 {
     /// <summary>The process ended on its own before serving (a port taken, a configuration refused), not killed for time.</summary>
-    public bool Exited { get; } = exited;
+    public bool Exited => ExitCode is not null;
+
+    /// <summary>The code the process ended with (<see cref="Server.Program.CannotListen"/>: a port taken), null when it was killed for time.</summary>
+    public int? ExitCode { get; } = exitCode;
 }
 
 /// <summary>Keeps every log line of a server, to check what it logged.</summary>
