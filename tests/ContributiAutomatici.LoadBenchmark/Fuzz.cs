@@ -15,7 +15,8 @@ namespace ContributiAutomatici.LoadBenchmark;
 /// loopback, each chosen by a seeded random: varied works (0-200 dated results, 0-40 festivals and markets), every rule-set
 /// selector and overlay combination (and unknown ones), explanations on and off, bad inputs (unknown ids, bad dates and
 /// amounts, a missing work), large works (10,000 festival entries, 5,000 dated results), deadlines too short to finish,
-/// and ScoreWorks and ScoreWorkBatches streams cancelled after a few items (or ended on a batch over the limit). The server's RSS (VmRSS from /proc) after start, sampled during the
+/// ScoreWorks and ScoreWorkBatches streams cancelled after a few items (or ended on a batch over the limit), and one request in
+/// fifty a small year allocated (whole, cancelled halfway, with a bad field, or past its deadline). The server's RSS (VmRSS from /proc) after start, sampled during the
 /// run, then after 2 s and 10 s idle, and a soak of varied load after it (<c>--soak-seconds</c>; one request in ten with the
 /// fuzz's bad fields, from <c>--soak-concurrency</c> callers, paced at <c>--soak-rate</c> requests a second when given), and
 /// the managed heap after the server's last collection, from its metrics.
@@ -56,6 +57,8 @@ public static class Fuzz
             using var channel = GrpcChannel.ForAddress($"http://127.0.0.1:{server.Port}",
                 new GrpcChannelOptions { MaxSendMessageSize = 64 * 1024 * 1024, MaxReceiveMessageSize = 64 * 1024 * 1024 });
             var client = new ScoringService.ScoringServiceClient(channel);
+            var allocation = new AllocationService.AllocationServiceClient(channel);
+            var years = Years();
             var template = JsonParser.Default.Parse<ScoreWorkRequest>(
                 await File.ReadAllTextAsync(Path.Combine(AppContext.BaseDirectory, "examples", "first-feature.json")));
             var outcomes = new System.Collections.Concurrent.ConcurrentDictionary<string, int>();
@@ -74,6 +77,7 @@ public static class Fuzz
                     {
                         if (kind < 5 && random.Next(2) == 0) await CancelledStream(client, template, random);
                         else if (kind < 5) await CancelledBatches(client, template, random);
+                        else if (kind >= 98) Count(await Allocation(allocation, years, random));
                         else
                         {
                             var request = MemoryBenchmark.Varied(template, random);
@@ -82,7 +86,7 @@ public static class Fuzz
                             var deadline = kind < 8 || random.Next(10) == 0 ? DateTime.UtcNow.AddMilliseconds(random.Next(1, 5)) : DateTime.UtcNow.AddSeconds(30);
                             await client.ScoreWorkAsync(request, deadline: deadline);
                         }
-                        Count(kind < 5 ? "stream completed" : "OK");
+                        if (kind < 98) Count(kind < 5 ? "stream completed" : "OK");
                     }
                     catch (RpcException ex) { Count(ex.StatusCode.ToString()); }
                     if (i % 500 == 0) MemoryBenchmark.InterlockedMax(ref peakKb, server.RssKb());
@@ -209,6 +213,70 @@ public static class Fuzz
             w.Festivals.Add(new FestivalEntry { FestivalId = i % 2 == 0 ? "venezia" : "cannes", Section = FestivalSection.Competition, OtherPrizes = i % 3 });
         for (var i = 0; i < 5_000; i++)
             w.BoxOffice.Add(new DatedAmount { Date = new Google.Type.Date { Year = 2022, Month = 1 + i % 12, Day = 1 + i % 28 }, Amount = "1000" });
+    }
+
+    /// <summary>
+    /// Small synthetic years (20-400 works, <see cref="Tooling.YearSynthesizer"/>) of the version in force for 2023, from its rule
+    /// files' lists (parsed here, nothing compiled), for the fuzz's allocations.
+    /// </summary>
+    private static List<AllocateRequest>[] Years()
+    {
+        var version = ContributiAutomatici.Engine.Loading.RuleCatalog.LoadDefinitions(ContributiAutomatici.Engine.Rules.RulesLocator.Find())
+            .Versions.Select(v => v.Version).Where(d => d.ApplicationYearFrom <= 2023 && (d.ApplicationYearTo is null || d.ApplicationYearTo >= 2023))
+            .MaxBy(d => d.ApplicationYearFrom) ?? throw new InvalidOperationException("no version governs 2023");
+        var lists = new ContributiAutomatici.Engine.Scoring.ListCatalog(version.Lists);
+        return [.. Enumerable.Range(0, 8).Select(i => Tooling.YearSynthesizer.Items(version.Id, lists, 2 + i * 5, 20 + i * 54, 100 + i, 2023, 1_000_000m).ToList())];
+    }
+
+    /// <summary>
+    /// An Allocate call on one of <paramref name="years"/>: whole (every statement read), cancelled by the caller halfway through
+    /// its items, with a bad field in one item (INVALID_ARGUMENT), or with a deadline too short to finish. Its outcome, to count.
+    /// </summary>
+    private static async Task<string> Allocation(AllocationService.AllocationServiceClient client, List<AllocateRequest>[] years, Random random)
+    {
+        var year = years[random.Next(years.Length)];
+        var how = random.Next(4);
+        using var cts = new CancellationTokenSource();
+        using var call = client.Allocate(deadline: how == 3 ? DateTime.UtcNow.AddMilliseconds(random.Next(1, 5)) : DateTime.UtcNow.AddSeconds(30),
+            cancellationToken: cts.Token);
+        var bad = how == 2 ? random.Next(1, year.Count) : -1;
+        try
+        {
+            await Write();
+        }
+        catch (Exception ex) when (ex is not RpcException)
+        {
+            // The server ended the call while items were still going out (its deadline passed: it resets the stream, and the
+            // write fails with the transport's error): the call's status, read below, says why.
+        }
+        var statements = 0;
+        while (await call.ResponseStream.MoveNext(CancellationToken.None)) statements++; // throws for all but a whole year
+        return statements > 0 ? "allocation completed" : "allocation empty";
+
+        async Task Write()
+        {
+            for (var i = 0; i < year.Count; i++)
+            {
+                if (how == 1 && i == year.Count / 2)
+                {
+                    await cts.CancelAsync();
+                    break;
+                }
+                var item = year[i];
+                if (i == bad)
+                {
+                    item = item.Clone();
+                    switch (item.ItemCase)
+                    {
+                        case AllocateRequest.ItemOneofCase.Company: item.Company.NetWorth = "1e400"; break;
+                        case AllocateRequest.ItemOneofCase.Work: item.Work.Work.BoxOffice.Add(new DatedAmount { Date = new Google.Type.Date { Year = 2022, Month = 2, Day = 31 }, Amount = "1" }); break;
+                        default: item.Claim.RightsSharePercent = "101"; break;
+                    }
+                }
+                await call.RequestStream.WriteAsync(item, cts.Token);
+            }
+            if (how != 1) await call.RequestStream.CompleteAsync();
+        }
     }
 
     /// <summary>A ScoreWorks stream: a few items written and read, then the call cancelled by the caller.</summary>
