@@ -8,8 +8,8 @@ namespace ContributiAutomatici.Server;
 
 /// <summary>
 /// contributi.v1.AllocationService: reads a whole year from the request stream (each item checked as it comes; Allocate one item
-/// per message, AllocateBatches several), allocates
-/// it, then streams the result: summary, company statements, work statements, exclusions. A bad year is one
+/// per message, AllocateBatches several), allocates it, then streams the result: summary, company statements, work
+/// statements, exclusions (AllocateBatches: the same items, several per message). A bad year is one
 /// INVALID_ARGUMENT naming every offending item and field (<see cref="ErrorInterceptor"/>); nothing is half-answered,
 /// since nothing is written before the whole year is read and allocated.
 /// </summary>
