@@ -40,6 +40,7 @@ public sealed class ContributiClient : IDisposable
     private readonly ResiliencePipeline _pipeline;
     private readonly ILogger _logger;
     private volatile bool _batchesUnimplemented; // the server answered ScoreWorkBatches with UNIMPLEMENTED: ScoreWorks then
+    private volatile bool _allocateBatchesUnimplemented; // the server answered AllocateBatches with UNIMPLEMENTED: Allocate then
 
     /// <summary>A client with its own channel to <see cref="ContributiClientOptions.Address"/>.</summary>
     public ContributiClient(ContributiClientOptions options)
@@ -269,6 +270,10 @@ public sealed class ContributiClient : IDisposable
     /// Allocates a year: streams <paramref name="items"/> (a header first, then companies, works and claims) and
     /// collects the streamed result. Idempotent (same year, same result), so retried like the unary calls: each attempt
     /// streams the whole year again, under a deadline of <see cref="ContributiClientOptions.AllocationTimeout"/>.
+    /// <para>The year travels on the AllocateBatches stream, up to <see cref="ContributiClientOptions.AllocationBatchItems"/>
+    /// items (and <see cref="ContributiClientOptions.AllocationBatchBytes"/>) a message, and its result comes back in batches:
+    /// the same result as Allocate's, item for item. A server without AllocateBatches (UNIMPLEMENTED before any answer) is asked
+    /// again on Allocate, one item per message, in the same attempt; the client remembers it.</para>
     /// </summary>
     public async Task<AllocationResult> AllocateAsync(IReadOnlyList<AllocateRequest> items, CancellationToken cancellationToken = default)
     {
@@ -280,25 +285,22 @@ public sealed class ContributiClient : IDisposable
             {
                 var (self, year) = state;
                 var options = new CallOptions(deadline: DateTime.UtcNow + self.Options.AllocationTimeout, cancellationToken: ctx.CancellationToken);
-                using var call = self._allocation.Allocate(options);
                 try
                 {
-                    var result = new AllocationResult();
-                    var reading = Task.Run(async () =>
+                    if (!self._allocateBatchesUnimplemented)
                     {
-                        await foreach (var item in call.ResponseStream.ReadAllAsync(ctx.CancellationToken).ConfigureAwait(false))
-                            switch (item.ItemCase)
-                            {
-                                case AllocateResponse.ItemOneofCase.Summary: result.Summary = item.Summary; break;
-                                case AllocateResponse.ItemOneofCase.Company: result.Companies.Add(item.Company); break;
-                                case AllocateResponse.ItemOneofCase.Work: result.Works.Add(item.Work); break;
-                                case AllocateResponse.ItemOneofCase.Exclusion: result.Exclusions.Add(item.Exclusion); break;
-                            }
-                    }, ctx.CancellationToken);
-                    foreach (var item in year) await call.RequestStream.WriteAsync(item, ctx.CancellationToken).ConfigureAwait(false);
-                    await call.RequestStream.CompleteAsync().ConfigureAwait(false);
-                    await reading.ConfigureAwait(false);
-                    return result;
+                        using var batches = self._allocation.AllocateBatches(options);
+                        var batched = await Allocation(batches, AllocationBatches(year), static (result, answer) =>
+                        {
+                            foreach (var item in answer.Items) Collect(result, item);
+                        }, fallible: true, ctx.CancellationToken).ConfigureAwait(false);
+                        if (batched is not null) return batched;
+                        // A server older than AllocateBatches: the same year on Allocate.
+                        self._allocateBatchesUnimplemented = true;
+                        self._logger.LogInformation("the server does not serve AllocateBatches: allocations go through Allocate, one item per message");
+                    }
+                    using var call = self._allocation.Allocate(options);
+                    return (await Allocation(call, year, Collect, fallible: false, ctx.CancellationToken).ConfigureAwait(false))!;
                 }
                 catch (RpcException ex) when (NeverStarted(ex) is { } unavailable)
                 {
@@ -315,6 +317,84 @@ public sealed class ContributiClient : IDisposable
         {
             ResilienceContextPool.Shared.Return(context);
         }
+    }
+
+    /// <summary>
+    /// One allocation call: <paramref name="messages"/> written while the answers are read (on a pool thread) and collected into
+    /// the result. Null when <paramref name="fallible"/> and the server answered UNIMPLEMENTED before any answer. A write that
+    /// fails because the call ended gives way to the call's status, which the reading reports.
+    /// </summary>
+    private static async Task<AllocationResult?> Allocation<TRequest, TResponse>(AsyncDuplexStreamingCall<TRequest, TResponse> call,
+        IEnumerable<TRequest> messages, Action<AllocationResult, TResponse> collect, bool fallible, CancellationToken ct)
+    {
+        var result = new AllocationResult();
+        var reading = Task.Run(async () =>
+        {
+            var answered = false;
+            try
+            {
+                await foreach (var answer in call.ResponseStream.ReadAllAsync(ct).ConfigureAwait(false))
+                {
+                    answered = true;
+                    collect(result, answer);
+                }
+                return true;
+            }
+            catch (RpcException ex) when (fallible && ex.StatusCode == StatusCode.Unimplemented && !answered)
+            {
+                return false;
+            }
+        }, ct);
+        try
+        {
+            foreach (var message in messages) await call.RequestStream.WriteAsync(message, ct).ConfigureAwait(false);
+            await call.RequestStream.CompleteAsync().ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is RpcException or InvalidOperationException or IOException)
+        {
+            // The call ended under the writer: its status (or UNIMPLEMENTED, for the fallback) is what the reading got.
+            if (await reading.ConfigureAwait(false)) throw;
+            return null;
+        }
+        return await reading.ConfigureAwait(false) ? result : null;
+    }
+
+    /// <summary>An answer item of the allocation put where it goes in the result.</summary>
+    private static void Collect(AllocationResult result, AllocateResponse item)
+    {
+        switch (item.ItemCase)
+        {
+            case AllocateResponse.ItemOneofCase.Summary: result.Summary = item.Summary; break;
+            case AllocateResponse.ItemOneofCase.Company: result.Companies.Add(item.Company); break;
+            case AllocateResponse.ItemOneofCase.Work: result.Works.Add(item.Work); break;
+            case AllocateResponse.ItemOneofCase.Exclusion: result.Exclusions.Add(item.Exclusion); break;
+        }
+    }
+
+    /// <summary>
+    /// The year's items in AllocateBatches messages of at most <see cref="ContributiClientOptions.AllocationBatchItems"/> items and
+    /// <see cref="ContributiClientOptions.AllocationBatchBytes"/> bytes (a larger item alone), in order. One message, refilled
+    /// once the previous batch is written.
+    /// </summary>
+    private static IEnumerable<AllocateBatchesRequest> AllocationBatches(IReadOnlyList<AllocateRequest> items)
+    {
+        var batch = new AllocateBatchesRequest();
+        var bytes = 0;
+        foreach (var item in items)
+        {
+            var size = item.CalculateSize();
+            size += 1 + Google.Protobuf.CodedOutputStream.ComputeLengthSize(size);
+            if (batch.Items.Count > 0 && (batch.Items.Count == ContributiClientOptions.AllocationBatchItems ||
+                                          bytes + size > ContributiClientOptions.AllocationBatchBytes))
+            {
+                yield return batch;
+                batch.Items.Clear();
+                bytes = 0;
+            }
+            batch.Items.Add(item);
+            bytes += size;
+        }
+        if (batch.Items.Count > 0) yield return batch;
     }
 
     /// <summary>Allocates a year given as one message (see <see cref="AllocateAsync(IReadOnlyList{AllocateRequest}, CancellationToken)"/>).</summary>

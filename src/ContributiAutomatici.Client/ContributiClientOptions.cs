@@ -35,6 +35,14 @@ public sealed record ContributiClientOptions
     /// <summary>Deadline of one attempt of an allocation (a whole year streamed in and out).</summary>
     public TimeSpan AllocationTimeout { get; init; } = TimeSpan.FromMinutes(2);
 
+    /// <summary>Most items of a year the allocation (<see cref="ContributiClient.AllocateAsync(IReadOnlyList{Contracts.V1.AllocateRequest}, CancellationToken)"/>)
+    /// puts in one message of the AllocateBatches stream: the server's limit.</summary>
+    public const int AllocationBatchItems = 4_096;
+
+    /// <summary>Most bytes of items in one AllocateBatches message (a single larger item travels alone): well inside the
+    /// server's 4 MiB per message.</summary>
+    public const int AllocationBatchBytes = 1024 * 1024;
+
     /// <summary>Retries after the first attempt of an idempotent call (0 = no retry). Default 4.</summary>
     public int RetryCount { get; init; } = 4;
 

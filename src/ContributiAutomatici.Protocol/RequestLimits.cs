@@ -44,6 +44,19 @@ public static class RequestLimits
     /// </summary>
     public const int MaxBatchExplained = 32;
 
+    /// <summary>
+    /// Most items in one message of the AllocateBatches stream (its field "items"): a year's items are a few hundred bytes
+    /// each (a work with its results a few KiB), so a full batch stays well inside the 4 MiB a request message may have.
+    /// </summary>
+    public const int MaxAllocateBatchItems = 4_096;
+
+    /// <summary>Throws INVALID_ARGUMENT naming "items" when a batch of a batch stream holds more than <paramref name="max"/> items.</summary>
+    public static void CheckBatch(int count, int max)
+    {
+        if (count > max)
+            throw new InvalidRequestException([new FieldError("items", $"at most {max} items in one batch, got {count} (request limit)")]);
+    }
+
     /// <summary>Adds an error when a number is beyond <see cref="MaxAmount"/> or has more than <see cref="MaxDecimals"/> decimals.</summary>
     public static void CheckNumber(decimal d, string path, List<FieldError> errors) => CheckNumber(d, new FieldPath(path), null, errors);
 

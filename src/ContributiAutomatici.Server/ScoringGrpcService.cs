@@ -116,9 +116,7 @@ public sealed class ScoringGrpcService(LiveRules rules, ScoringStats stats, Cont
         return Pump(requestStream, responseStream, context, (batch, catalog) =>
         {
             var items = batch.Items;
-            if (items.Count > RequestLimits.MaxBatchItems)
-                throw new InvalidRequestException([new FieldError("items",
-                    $"at most {RequestLimits.MaxBatchItems} items in one batch, got {items.Count} (request limit)")]);
+            RequestLimits.CheckBatch(items.Count, RequestLimits.MaxBatchItems);
             var explained = 0;
             for (var i = 0; i < items.Count; i++)
                 if (items[i].Request is { TotalsOnly: false }) explained++;

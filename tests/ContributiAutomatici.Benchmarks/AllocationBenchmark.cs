@@ -5,6 +5,7 @@ using System.Globalization;
 using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using System.Text;
+using ContributiAutomatici.Client;
 using ContributiAutomatici.Contracts.V1;
 using ContributiAutomatici.Engine.Allocation;
 using ContributiAutomatici.Engine.Compiling;
@@ -28,8 +29,10 @@ namespace ContributiAutomatici.Benchmarks;
 ///     outcome into one reused buffer before the next; no message built), with the scoring of the same works by the rule set
 ///     (totals only) timed beside it;
 /// (d) over gRPC: the real server started in a process of its own on a loopback port (both processes with the workstation
-///     GC, as the server ships), the items streamed with Grpc.Net.Client from the measuring process, every response read (and
-///     hashed, not held);
+///     GC, as the server ships), the year allocated from the measuring process three ways, each in processes of its own:
+///     the product's path, the typed client's <c>AllocateAsync</c> (AllocateBatches, the whole result collected); the raw
+///     AllocateBatches stream and the raw Allocate stream (one item per message, as before AllocateBatches) with
+///     Grpc.Net.Client, every response read (and hashed, not held); each checked byte for byte against the in-process items;
 ///     the server's peak working set and bytes per warm allocation reported beside the client's.
 /// Each measure in fresh child processes (so each has its own peak working set), a few allocations per process.
 /// Usage: dotnet run -c Release --project tests/ContributiAutomatici.Benchmarks -- allocation
@@ -67,7 +70,8 @@ public static class AllocationBenchmark
         RuleCatalog.Load(rules, new RuleCompileOptions { CacheDirectory = cache }); // compiled once, loaded from the cache by the children
 
         // The server ships with the workstation GC (README, "Memory"): the gRPC measure runs both its processes with it.
-        (string Mode, bool ServerGc)[] measures = [("inprocess", false), ("inprocess", true), ("grpc", false)];
+        (string Mode, bool ServerGc)[] measures =
+            [("inprocess", false), ("inprocess", true), (GrpcClient, false), (GrpcBatches, false), (GrpcSingle, false)];
         var results = new Dictionary<(string, bool), List<ChildResult>>();
         foreach (var (mode, serverGc) in measures)
             results[(mode, serverGc)] = Enumerable.Range(0, processes).Select(_ =>
@@ -90,6 +94,17 @@ public static class AllocationBenchmark
         Console.WriteLine($"written {path}");
         return 0;
     }
+
+    /// <summary>The gRPC measures' modes: the typed client (AllocateBatches), the raw AllocateBatches stream, the raw Allocate stream.</summary>
+    private const string GrpcClient = "grpc-client", GrpcBatches = "grpc-batches", GrpcSingle = "grpc";
+
+    /// <summary>The gRPC measures, as the report names them.</summary>
+    private static readonly (string Mode, string Name, string Target)[] GrpcMeasures =
+    [
+        (GrpcClient, "(d) gRPC, the product's path: the typed client's AllocateAsync (AllocateBatches, the whole result collected; client and server one process each, workstation GC)", "< 1000 ms"),
+        (GrpcBatches, "(d) gRPC, AllocateBatches: the items in batches of 4,096, every response batch read", "< 1000 ms"),
+        (GrpcSingle, "(d) gRPC, Allocate: one item per message in, one per message out, every response read (as before AllocateBatches)", "< 5000 ms"),
+    ];
 
     /// <summary>The row of the CI guard on the allocation (issue 27 item 7), as RESULTS.md names it.</summary>
     public const string GuardRow = "compiled rules, allocation of the 50,000-work year in-process, against scoring its claims";
@@ -147,7 +162,8 @@ public static class AllocationBenchmark
         var sb = new StringBuilder();
         var inproc = results[("inprocess", false)];
         var inprocServer = results[("inprocess", true)];
-        var grpc = results[("grpc", false)];
+        var grpc = results[(GrpcSingle, false)];
+        var batches = results[(GrpcBatches, false)];
         sb.AppendLine(Heading);
         sb.AppendLine();
         sb.AppendLine(Inv, $"Measured {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC by `dotnet run -c Release --project tests/ContributiAutomatici.Benchmarks -- {string.Join(" ", args.Prepend("allocation"))}`.");
@@ -162,7 +178,7 @@ public static class AllocationBenchmark
         sb.AppendLine("|---|---:|---:|---:|---|---|");
         Row(sb, "(c) in-process end to end: Reader + Allocator + the result's items serialized as the stream writes them, workstation GC (as the CLI)", inproc, r => r.Total, "< 2000 ms");
         Row(sb, "(c) in-process end to end, server GC (as the server)", inprocServer, r => r.Total, "< 2000 ms");
-        Row(sb, "(d) gRPC: stream the items in, read every response (client and server one process each, workstation GC)", grpc, r => r.Total, "< 5000 ms");
+        foreach (var (mode, name, target) in GrpcMeasures) Row(sb, name, results[(mode, false)], r => r.Total, target);
         sb.AppendLine();
         sb.AppendLine("Where the time and the bytes go (warm medians; ms, and in brackets MB allocated, `GC.GetTotalAllocatedBytes` around each phase):");
         sb.AppendLine();
@@ -172,18 +188,29 @@ public static class AllocationBenchmark
             sb.AppendLine(Inv, $"| {name} | {Med(rs, r => r.Reader):0} ({Med(rs, r => r.ReaderMB):0} MB) | {Med(rs, r => r.Allocator):0} ({Med(rs, r => r.AllocatorMB):0} MB) | " +
                                $"{Med(rs, r => r.Result):0} ({Med(rs, r => r.ResultMB):0} MB) | {Med(rs, r => r.Scoring):0} | {Med(rs, r => r.Allocator - r.Scoring):0} |");
         sb.AppendLine();
-        sb.Append(Inv, $"Over gRPC (warm medians): all items written and the request stream completed at {Med(grpc, r => r.Sent):0} ms; the summary (first response, ")
-            .Append(Inv, $"after the server has read, checked and allocated the year) at {Med(grpc, r => r.First):0} ms; the last statement at {Med(grpc, r => r.Total):0} ms. ")
-            .AppendLine("The responses read over gRPC are checked to be byte for byte the in-process items (a SHA-256 of every item's bytes, each after its length).");
+        foreach (var (name, rs) in new[] { ("AllocateBatches", batches), ("Allocate", grpc) })
+            sb.Append(Inv, $"Over gRPC, {name} (warm medians): all items written and the request stream completed at {Med(rs, r => r.Sent):0} ms; the summary (first response, ")
+                .AppendLine(Inv, $"after the server has read, checked and allocated the year) at {Med(rs, r => r.First):0} ms; the last statement at {Med(rs, r => r.Total):0} ms.");
+        sb.AppendLine("The responses read over gRPC, the typed client's result too, are checked to be byte for byte the in-process items (a SHA-256 of every item's bytes, each after its length).");
         sb.AppendLine();
         sb.AppendLine("Memory (per process, median over the processes; `Process.PeakWorkingSet64` read by the child itself at its end, " +
                       "`GC.GetTotalAllocatedBytes` for the bytes allocated per allocation (in-process: by the reader, `Allocator.Run` and the stream's items serialized one by one, as the server writes them), `GC.GetTotalMemory(true)` after an allocation with its outcome still referenced (what the server holds while it streams), the rules and the year's items included):");
         sb.AppendLine();
         sb.AppendLine("| measure | working set before the first allocation (MB) | peak working set (MB) | allocated per allocation (MB) | managed heap holding one outcome (MB) |");
         sb.AppendLine("|---|---:|---:|---:|---:|");
-        foreach (var (name, rs) in new[] { ("(c) in-process, workstation GC", inproc), ("(c) in-process, server GC", inprocServer), ("(d) gRPC, the client's process (holds the items sent; hashes each response read)", grpc) })
+        foreach (var (name, rs) in new[]
+                 {
+                     ("(c) in-process, workstation GC", inproc), ("(c) in-process, server GC", inprocServer),
+                     ("(d) gRPC, the typed client's process (holds the items sent and the result collected)", results[(GrpcClient, false)]),
+                     ("(d) gRPC AllocateBatches, the client's process (holds the items sent; hashes each response read)", batches),
+                     ("(d) gRPC Allocate, the client's process (holds the items sent; hashes each response read)", grpc),
+                 })
             sb.AppendLine(Inv, $"| {name} | {MedL(rs, c => c.WorkingSetBefore):0} | {MedL(rs, c => c.PeakWorkingSet):0} | {MedL(rs, c => c.AllocatedPerRun):0} | {(rs[0].ManagedAfter == 0 ? "n/a" : MedL(rs, c => c.ManagedAfter).ToString("0", Inv))} |");
-        sb.AppendLine(Inv, $"| (d) gRPC, the server's process | {MedL(grpc, c => c.ServerBefore):0} | {MedL(grpc, c => c.ServerPeak):0} | {MedL(grpc, c => c.ServerAllocatedPerRun):0} | n/a |");
+        foreach (var (mode, name, _) in GrpcMeasures)
+        {
+            var rs = results[(mode, false)];
+            sb.AppendLine(Inv, $"| (d) gRPC, the server's process under {(mode == GrpcSingle ? "Allocate" : mode == GrpcClient ? "the typed client" : "AllocateBatches")} | {MedL(rs, c => c.ServerBefore):0} | {MedL(rs, c => c.ServerPeak):0} | {MedL(rs, c => c.ServerAllocatedPerRun):0} | n/a |");
+        }
         sb.AppendLine();
         sb.AppendLine("*Scoring alone* is `CompiledRuleSet.ScoreTotals` (the totals path the allocation runs) of each work of the year once, for the distinct roles claimed on it " +
                       "(the rule set's work; the allocation scores per (work, role), and per claim for claims with facts of their own). " +
@@ -260,13 +287,17 @@ public static class AllocationBenchmark
         // Over gRPC the server is a process of its own (this one's sibling, same GC), the client this process.
         Process? server = null;
         GrpcChannel? channel = null;
-        if (mode == "grpc")
+        ContributiClient? client = null;
+        var remote = mode is GrpcClient or GrpcBatches or GrpcSingle;
+        if (remote)
         {
             server = StartChild(["grpc-server", .. a[1..]], Environment.GetEnvironmentVariable("DOTNET_gcServer") == "1", stdin: true);
             var line = server.StandardOutput.ReadLine() ?? "";
             var port = line.StartsWith("PORT ", StringComparison.Ordinal) ? int.Parse(line[5..], Inv)
                 : throw new InvalidOperationException("the server child did not start: " + line);
             channel = GrpcChannel.ForAddress($"http://127.0.0.1:{port}", new GrpcChannelOptions { MaxReceiveMessageSize = 16 * 1024 * 1024 });
+            // The product's client makes its own channel (its connection, its limits), as an application would.
+            if (mode == GrpcClient) client = new ContributiClient(new ContributiClientOptions { Address = new Uri($"http://127.0.0.1:{port}") });
         }
         GC.Collect();
         var before = Environment.WorkingSet;
@@ -276,10 +307,10 @@ public static class AllocationBenchmark
             GC.Collect();
             GC.WaitForPendingFinalizers();
             var bytes = GC.GetTotalAllocatedBytes(precise: true);
-            var run = mode == "grpc" ? await OverGrpc(channel!, items) : InProcess(catalog, items, out last);
+            var run = remote ? await OverGrpc(mode, channel!, client, items) : InProcess(catalog, items, out last);
             // In-process, what the allocation's phases allocated (not the scoring-alone measure beside them); over gRPC, the client's all.
             if (i > 0)
-                allocated += mode == "grpc" ? GC.GetTotalAllocatedBytes(precise: true) - bytes
+                allocated += remote ? GC.GetTotalAllocatedBytes(precise: true) - bytes
                     : (long)((run.ReaderMB + run.AllocatorMB + run.ResultMB) * 1048576);
             if (last is not null) managed = Math.Max(managed, GC.GetTotalMemory(forceFullCollection: true));
             GC.KeepAlive(last);
@@ -297,10 +328,10 @@ public static class AllocationBenchmark
             info = $"{items.Count:N0} stream items: {input.Companies.Count:N0} companies, {input.Works.Count:N0} works, {input.Claims.Count:N0} claims; " +
                    $"result {bytes / 1048576.0:0.0} MB as the stream's items, {outcome.Exclusions.Count:N0} exclusions, " +
                    $"EUR {outcome.Allocated:N2} allocated, EUR {outcome.Unassigned:N2} unassigned";
-            if (mode == "grpc")
+            if (remote)
             {
-                var remote = await ReadOverGrpc(channel!, items);
-                if (!remote.AsSpan().SequenceEqual(hash))
+                var answered = await ReadOverGrpc(mode, channel!, client, items);
+                if (!answered.AsSpan().SequenceEqual(hash))
                     throw new InvalidOperationException("the result over gRPC differs from the in-process one");
             }
         }
@@ -310,6 +341,7 @@ public static class AllocationBenchmark
             // The bytes since MARK include the check's call above: one more than the warm runs.
             server.StandardInput.WriteLine("END");
             serverLine = server.StandardOutput.ReadLine() ?? "";
+            client?.Dispose();
             channel!.Dispose();
             server.StandardInput.Close();
             server.WaitForExit();
@@ -444,39 +476,76 @@ public static class AllocationBenchmark
         return new Run(tResult, tReader, tAllocator - tReader, tResult - tAllocator, scoring.Elapsed.TotalMilliseconds, 0, 0, b1 - b0, b2 - b1, b3 - b2);
     }
 
-    private static async Task<Run> OverGrpc(GrpcChannel channel, List<AllocateRequest> items)
+    private static async Task<Run> OverGrpc(string mode, GrpcChannel channel, ContributiClient? client, List<AllocateRequest> items)
     {
-        var sw = Stopwatch.StartNew();
-        var (_, sent, first) = await Call(channel, items, sw);
-        return new Run(sw.Elapsed.TotalMilliseconds, 0, 0, 0, 0, sent, first);
+        var (_, sent, first, last) = await Call(mode, channel, client, items, Stopwatch.StartNew());
+        return new Run(last, 0, 0, 0, 0, sent, first);
     }
 
-    private static async Task<byte[]> ReadOverGrpc(GrpcChannel channel, List<AllocateRequest> items) =>
-        (await Call(channel, items, Stopwatch.StartNew())).Hash;
+    private static async Task<byte[]> ReadOverGrpc(string mode, GrpcChannel channel, ContributiClient? client, List<AllocateRequest> items) =>
+        (await Call(mode, channel, client, items, Stopwatch.StartNew())).Hash;
 
     /// <summary>
-    /// One Allocate call: every item written, the request stream completed, every response read and hashed as <see cref="Written"/>
-    /// hashes the in-process items (none held).
+    /// One allocation over gRPC as <paramref name="mode"/> says: the typed client's (its result's items hashed afterwards, outside
+    /// the time; no phases seen), or a raw AllocateBatches or Allocate call: every item written, the request stream completed,
+    /// every response read and each item hashed as <see cref="Written"/> hashes the in-process items (none held). The times: all
+    /// items written, the first response, the last response read (the typed client: its result returned), in ms.
     /// </summary>
-    private static async Task<(byte[] Hash, double Sent, double First)> Call(GrpcChannel channel, List<AllocateRequest> items, Stopwatch sw)
+    private static async Task<(byte[] Hash, double Sent, double First, double Last)> Call(string mode, GrpcChannel channel, ContributiClient? client,
+        List<AllocateRequest> items, Stopwatch sw)
     {
-        var client = new AllocationService.AllocationServiceClient(channel);
-        using var call = client.Allocate();
-        foreach (var item in items) await call.RequestStream.WriteAsync(item);
-        await call.RequestStream.CompleteAsync();
-        var sent = sw.Elapsed.TotalMilliseconds;
-        var first = 0.0;
         using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         var buffer = new ArrayBufferWriter<byte>(1 << 16);
-        var read = 0;
-        while (await call.ResponseStream.MoveNext(CancellationToken.None))
+        void Hash(AllocateResponse item)
         {
-            if (read++ == 0) first = sw.Elapsed.TotalMilliseconds;
-            // Each response read serialized again (the client holds none): the bytes the server wrote, if it wrote the message's.
+            // Each response item serialized again: the bytes the server wrote, if it wrote the message's.
             buffer.ResetWrittenCount();
-            call.ResponseStream.Current.WriteTo(buffer);
+            item.WriteTo(buffer);
             Hashed(buffer.WrittenSpan, hash);
         }
-        return (hash.GetHashAndReset(), sent, first);
+        if (mode == GrpcClient)
+        {
+            var result = await client!.AllocateAsync(items);
+            var returned = sw.Elapsed.TotalMilliseconds;
+            Hash(new AllocateResponse { Summary = result.Summary });
+            foreach (var c in result.Companies) Hash(new AllocateResponse { Company = c });
+            foreach (var w in result.Works) Hash(new AllocateResponse { Work = w });
+            foreach (var e in result.Exclusions) Hash(new AllocateResponse { Exclusion = e });
+            return (hash.GetHashAndReset(), 0, 0, returned);
+        }
+        var allocation = new AllocationService.AllocationServiceClient(channel);
+        double sent, first = 0;
+        var read = 0;
+        if (mode == GrpcBatches)
+        {
+            using var call = allocation.AllocateBatches();
+            var batch = new AllocateBatchesRequest();
+            for (var i = 0; i < items.Count; i += RequestLimits.MaxAllocateBatchItems)
+            {
+                batch.Items.Clear();
+                batch.Items.AddRange(items.Skip(i).Take(RequestLimits.MaxAllocateBatchItems));
+                await call.RequestStream.WriteAsync(batch);
+            }
+            await call.RequestStream.CompleteAsync();
+            sent = sw.Elapsed.TotalMilliseconds;
+            while (await call.ResponseStream.MoveNext(CancellationToken.None))
+            {
+                if (read++ == 0) first = sw.Elapsed.TotalMilliseconds;
+                foreach (var item in call.ResponseStream.Current.Items) Hash(item);
+            }
+        }
+        else
+        {
+            using var call = allocation.Allocate();
+            foreach (var item in items) await call.RequestStream.WriteAsync(item);
+            await call.RequestStream.CompleteAsync();
+            sent = sw.Elapsed.TotalMilliseconds;
+            while (await call.ResponseStream.MoveNext(CancellationToken.None))
+            {
+                if (read++ == 0) first = sw.Elapsed.TotalMilliseconds;
+                Hash(call.ResponseStream.Current);
+            }
+        }
+        return (hash.GetHashAndReset(), sent, first, sw.Elapsed.TotalMilliseconds);
     }
 }

@@ -1,15 +1,9 @@
 using System.Globalization;
-using System.Net;
 using ContributiAutomatici.Client;
 using ContributiAutomatici.Contracts.V1;
 using ContributiAutomatici.Protocol;
 using Google.Protobuf;
 using Grpc.Core;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Server.Kestrel.Core;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 using Xunit;
 
 namespace ContributiAutomatici.IntegrationTests;
@@ -219,7 +213,7 @@ public sealed class BatchStreamingTests(ServerFixture fixture)
     [Fact]
     public async Task A_server_without_ScoreWorkBatches_is_asked_again_on_ScoreWorks_from_the_first_request()
     {
-        await using var old = await OldServer.StartAsync();
+        await using var old = await OldServer<OldScoring>.StartAsync();
         using var client = new ContributiClient(new ContributiClientOptions { Address = old.Address });
         for (var call = 0; call < 2; call++) // the second call goes straight to ScoreWorks
         {
@@ -238,41 +232,7 @@ public sealed class BatchStreamingTests(ServerFixture fixture)
     }
 
     /// <summary>A server as it was before ScoreWorkBatches: ScoreWorks answers each item with its work id; the rest is UNIMPLEMENTED.</summary>
-    private sealed class OldServer : IAsyncDisposable
-    {
-        private readonly WebApplication _app;
-
-        private OldServer(WebApplication app, OldScoring service)
-        {
-            _app = app;
-            Service = service;
-        }
-
-        public OldScoring Service { get; }
-        public Uri Address => new($"http://127.0.0.1:{new Uri(_app.Urls.First()).Port}");
-
-        public static async Task<OldServer> StartAsync()
-        {
-            var builder = WebApplication.CreateSlimBuilder();
-            builder.Logging.ClearProviders();
-            builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, 0, l => l.Protocols = HttpProtocols.Http2));
-            var service = new OldScoring();
-            builder.Services.AddGrpc();
-            builder.Services.AddSingleton(service);
-            var app = builder.Build();
-            app.MapGrpcService<OldScoring>();
-            await app.StartAsync();
-            return new OldServer(app, service);
-        }
-
-        public async ValueTask DisposeAsync()
-        {
-            await _app.StopAsync();
-            await _app.DisposeAsync();
-        }
-    }
-
-    private sealed class OldScoring : ScoringService.ScoringServiceBase
+    public sealed class OldScoring : ScoringService.ScoringServiceBase
     {
         private int _single;
         private int _batches;

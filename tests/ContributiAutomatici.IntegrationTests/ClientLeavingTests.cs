@@ -48,6 +48,7 @@ public sealed class MalformedEverywhereTests(ServerFixture fixture)
 {
     [Theory]
     [InlineData("/contributi.v1.AllocationService/Allocate")]
+    [InlineData("/contributi.v1.AllocationService/AllocateBatches")]
     [InlineData("/contributi.v1.ComparisonService/DiffRuleSets")]
     [InlineData("/contributi.v1.ComparisonService/CompareWorks")]
     public async Task A_malformed_message_is_INVALID_ARGUMENT(string path)
