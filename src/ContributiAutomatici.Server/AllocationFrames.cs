@@ -23,6 +23,9 @@ public static class AllocationFrames
     /// <summary>Most bytes of one AllocateBatches response message, unless its one item is larger: 1 MiB (a response may have 16).</summary>
     public const int BatchBytes = 1 << 20;
 
+    /// <summary>The batch buffer's first size, doubled up to <see cref="BatchBytes"/> as a batch needs it.</summary>
+    private const int InitialBatchBuffer = 64 * 1024;
+
     /// <summary>The tag of <c>items</c> (field 1, length-delimited) in <see cref="AllocateBatchesResponse"/>.</summary>
     private const byte ItemsTag = (1 << 3) | 2;
 
@@ -93,7 +96,9 @@ public static class AllocationFrames
     public static IEnumerable<ReadOnlyMemory<byte>> Batches(IEnumerable<ReadOnlyMemory<byte>> items, int maxItems = BatchItems, int maxBytes = BatchBytes)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(maxItems, 1);
-        var buffer = ArrayPool<byte>.Shared.Rent(Math.Min(maxBytes, BatchBytes) + 16);
+        // Small to begin with, doubled as a batch needs it: a small year's batches hold on to no more of the shared pool (whose
+        // arrays outlive the call) than they use, and a full batch fits the pool's 1 MiB bucket exactly (BatchBytes).
+        var buffer = ArrayPool<byte>.Shared.Rent(Math.Min(maxBytes, InitialBatchBuffer));
         try
         {
             var length = 0;
@@ -108,7 +113,7 @@ public static class AllocationFrames
                 }
                 if (length + size > buffer.Length)
                 {
-                    var larger = ArrayPool<byte>.Shared.Rent(length + size);
+                    var larger = ArrayPool<byte>.Shared.Rent(Math.Max(length + size, Math.Min(2 * buffer.Length, maxBytes)));
                     buffer.AsSpan(0, length).CopyTo(larger);
                     ArrayPool<byte>.Shared.Return(buffer);
                     buffer = larger;

@@ -16,11 +16,12 @@ namespace ContributiAutomatici.LoadBenchmark;
 /// selector and overlay combination (and unknown ones), explanations on and off, bad inputs (unknown ids, bad dates and
 /// amounts, a missing work), large works (10,000 festival entries, 5,000 dated results), deadlines too short to finish,
 /// ScoreWorks and ScoreWorkBatches streams cancelled after a few items (or ended on a batch over the limit), and one request in
-/// fifty a small year allocated (whole, cancelled halfway, with a bad field, or past its deadline). The server's RSS (VmRSS from /proc) after start, sampled during the
+/// fifty (<c>--allocations</c>, percent) a small year allocated on Allocate or AllocateBatches (whole, cancelled halfway, with a bad field, with a batch over
+/// the limit, or past its deadline). The server's RSS (VmRSS from /proc) after start, sampled during the
 /// run, then after 2 s and 10 s idle, and a soak of varied load after it (<c>--soak-seconds</c>; one request in ten with the
 /// fuzz's bad fields, from <c>--soak-concurrency</c> callers, paced at <c>--soak-rate</c> requests a second when given), and
 /// the managed heap after the server's last collection, from its metrics.
-/// dotnet run -c Release --project tests/ContributiAutomatici.LoadBenchmark -- --fuzz [--requests 20000] [--soak-seconds 60]
+/// dotnet run -c Release --project tests/ContributiAutomatici.LoadBenchmark -- --fuzz [--requests 20000] [--allocations 2] [--soak-seconds 60]
 ///     [--soak-concurrency 8] [--soak-rate 0]
 ///     [--env NAME=VALUE ...] (runtime settings for the server, e.g. DOTNET_gcServer=1 to try the GC as it was)
 /// Prints a markdown table; exit 1 when the RSS after the fuzz is over 200 MiB.
@@ -37,6 +38,8 @@ public static class Fuzz
             return 2;
         }
         var requests = Arg(args, "--requests", 20_000);
+        // The share of the fuzz's requests that allocate a small year, in percent (0: none, as the fuzz was before allocations).
+        var allocating = Arg(args, "--allocations", 2);
         var soakSeconds = Arg(args, "--soak-seconds", 60);
         // The soak's callers, and its pace (requests per second over all callers; 0: as fast as they can): a long soak at a
         // steady pace shows what a replica holds over time without taking the machine from everyone else.
@@ -77,7 +80,7 @@ public static class Fuzz
                     {
                         if (kind < 5 && random.Next(2) == 0) await CancelledStream(client, template, random);
                         else if (kind < 5) await CancelledBatches(client, template, random);
-                        else if (kind >= 98) Count(await Allocation(allocation, years, random));
+                        else if (kind >= 100 - allocating) Count(await Allocation(allocation, years, random));
                         else
                         {
                             var request = MemoryBenchmark.Varied(template, random);
@@ -86,7 +89,7 @@ public static class Fuzz
                             var deadline = kind < 8 || random.Next(10) == 0 ? DateTime.UtcNow.AddMilliseconds(random.Next(1, 5)) : DateTime.UtcNow.AddSeconds(30);
                             await client.ScoreWorkAsync(request, deadline: deadline);
                         }
-                        if (kind < 98) Count(kind < 5 ? "stream completed" : "OK");
+                        if (kind < 100 - allocating) Count(kind < 5 ? "stream completed" : "OK");
                     }
                     catch (RpcException ex) { Count(ex.StatusCode.ToString()); }
                     if (i % 500 == 0) MemoryBenchmark.InterlockedMax(ref peakKb, server.RssKb());
@@ -140,7 +143,7 @@ public static class Fuzz
             var heap = await ManagedHeapAsync(server.Port);
 
             var sb = new StringBuilder();
-            sb.AppendLine(CultureInfo.InvariantCulture, $"Fuzz {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, `-- --fuzz --requests {requests} --soak-seconds {soakSeconds} --soak-concurrency {soakCallers} --soak-rate {soakRate}{string.Concat(env.Select(e => $" --env {e.Key}={e.Value}"))}` " +
+            sb.AppendLine(CultureInfo.InvariantCulture, $"Fuzz {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, `-- --fuzz --requests {requests} --allocations {allocating} --soak-seconds {soakSeconds} --soak-concurrency {soakCallers} --soak-rate {soakRate}{string.Concat(env.Select(e => $" --env {e.Key}={e.Value}"))}` " +
                 $"({Environment.ProcessorCount} cores, {RuntimeInformation.OSDescription}, .NET {Environment.Version}; load average {LoadAverage()}); server: {server.GcMode}.");
             sb.AppendLine();
             sb.AppendLine("| measure | RSS (MiB) |");
@@ -229,54 +232,59 @@ public static class Fuzz
     }
 
     /// <summary>
-    /// An Allocate call on one of <paramref name="years"/>: whole (every statement read), cancelled by the caller halfway through
-    /// its items, with a bad field in one item (INVALID_ARGUMENT), or with a deadline too short to finish. Its outcome, to count.
+    /// An allocation of one of <paramref name="years"/>, on Allocate (an item a message) or AllocateBatches (batches of a random
+    /// size; one whole year in ten with a batch over the limit among them, INVALID_ARGUMENT): whole (every answer read),
+    /// cancelled by the caller halfway through its items, with a bad field in one item (INVALID_ARGUMENT), or with a deadline
+    /// too short to finish. Its outcome, to count.
     /// </summary>
-    private static async Task<string> Allocation(AllocationService.AllocationServiceClient client, List<AllocateRequest>[] years, Random random)
+    private static Task<string> Allocation(AllocationService.AllocationServiceClient client, List<AllocateRequest>[] years, Random random)
     {
         var year = years[random.Next(years.Length)];
         var how = random.Next(4);
-        using var cts = new CancellationTokenSource();
-        using var call = client.Allocate(deadline: how == 3 ? DateTime.UtcNow.AddMilliseconds(random.Next(1, 5)) : DateTime.UtcNow.AddSeconds(30),
-            cancellationToken: cts.Token);
         var bad = how == 2 ? random.Next(1, year.Count) : -1;
+        var items = year.Take(how == 1 ? year.Count / 2 : year.Count).Select((item, i) => i == bad ? Spoilt(item) : item).ToList();
+        var deadline = how == 3 ? DateTime.UtcNow.AddMilliseconds(random.Next(1, 5)) : DateTime.UtcNow.AddSeconds(30);
+        if (random.Next(2) == 0) return Allocation(ct => client.Allocate(deadline: deadline, cancellationToken: ct), items, cancel: how == 1);
+        var batches = items.Chunk(random.Next(1, 600)).Select(c => new AllocateBatchesRequest { Items = { c } }).ToList();
+        if (how == 0 && random.Next(10) == 0)
+            batches.Insert(batches.Count / 2, new AllocateBatchesRequest { Items = { Enumerable.Repeat(year[^1], ContributiAutomatici.Protocol.RequestLimits.MaxAllocateBatchItems + 1) } });
+        return Allocation(ct => client.AllocateBatches(deadline: deadline, cancellationToken: ct), batches, cancel: how == 1);
+    }
+
+    /// <summary>An item of a year with a field the server refuses.</summary>
+    private static AllocateRequest Spoilt(AllocateRequest item)
+    {
+        item = item.Clone();
+        switch (item.ItemCase)
+        {
+            case AllocateRequest.ItemOneofCase.Company: item.Company.NetWorth = "1e400"; break;
+            case AllocateRequest.ItemOneofCase.Work: item.Work.Work.BoxOffice.Add(new DatedAmount { Date = new Google.Type.Date { Year = 2022, Month = 2, Day = 31 }, Amount = "1" }); break;
+            case AllocateRequest.ItemOneofCase.Claim: item.Claim.RightsSharePercent = "101"; break;
+            default: item.Header.Budget = "-1"; break;
+        }
+        return item;
+    }
+
+    /// <summary>One allocation call: <paramref name="messages"/> written, then completed or cancelled, then every answer read.</summary>
+    private static async Task<string> Allocation<TRequest, TResponse>(Func<CancellationToken, AsyncDuplexStreamingCall<TRequest, TResponse>> start,
+        List<TRequest> messages, bool cancel)
+    {
+        using var cts = new CancellationTokenSource();
+        using var call = start(cts.Token);
         try
         {
-            await Write();
+            foreach (var message in messages) await call.RequestStream.WriteAsync(message, cts.Token);
+            if (cancel) await cts.CancelAsync();
+            else await call.RequestStream.CompleteAsync();
         }
         catch (Exception ex) when (ex is not RpcException)
         {
-            // The server ended the call while items were still going out (its deadline passed: it resets the stream, and the
-            // write fails with the transport's error): the call's status, read below, says why.
+            // The server ended the call while messages were still going out (its deadline passed, or a batch over the limit: it
+            // resets the stream, and the write fails with the transport's error): the call's status, read below, says why.
         }
-        var statements = 0;
-        while (await call.ResponseStream.MoveNext(CancellationToken.None)) statements++; // throws for all but a whole year
-        return statements > 0 ? "allocation completed" : "allocation empty";
-
-        async Task Write()
-        {
-            for (var i = 0; i < year.Count; i++)
-            {
-                if (how == 1 && i == year.Count / 2)
-                {
-                    await cts.CancelAsync();
-                    break;
-                }
-                var item = year[i];
-                if (i == bad)
-                {
-                    item = item.Clone();
-                    switch (item.ItemCase)
-                    {
-                        case AllocateRequest.ItemOneofCase.Company: item.Company.NetWorth = "1e400"; break;
-                        case AllocateRequest.ItemOneofCase.Work: item.Work.Work.BoxOffice.Add(new DatedAmount { Date = new Google.Type.Date { Year = 2022, Month = 2, Day = 31 }, Amount = "1" }); break;
-                        default: item.Claim.RightsSharePercent = "101"; break;
-                    }
-                }
-                await call.RequestStream.WriteAsync(item, cts.Token);
-            }
-            if (how != 1) await call.RequestStream.CompleteAsync();
-        }
+        var answers = 0;
+        while (await call.ResponseStream.MoveNext(CancellationToken.None)) answers++; // throws for all but a whole year
+        return answers > 0 ? "allocation completed" : "allocation empty";
     }
 
     /// <summary>A ScoreWorks stream: a few items written and read, then the call cancelled by the caller.</summary>
