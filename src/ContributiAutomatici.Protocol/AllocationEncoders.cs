@@ -60,6 +60,12 @@ internal sealed class ProtoEncoder : Encoder
 
     public void Reset() => (_at, _depth) = (0, 0);
 
+    /// <summary>The bytes written since <see cref="Reset"/>.</summary>
+    public int Length => _at;
+
+    /// <summary>The bytes written from <paramref name="from"/> to <paramref name="to"/> (valid until the next write).</summary>
+    public ReadOnlyMemory<byte> Slice(int from, int to) => _buffer.AsMemory(from, to - from);
+
     private Span<byte> Room(int bytes)
     {
         if (_at + bytes > _buffer.Length) Array.Resize(ref _buffer, Math.Max(_buffer.Length * 2, _at + bytes));
