@@ -70,8 +70,15 @@ public static class AllocationMapper
                     break;
                 case V1.AllocateRequest.ItemOneofCase.Company:
                     // Without a resolved header Build refuses the year on the header alone: the item is not looked at.
-                    if (_resolved is not null && Company(item.Company, $"items[{index}].company") is { } a && !_companies.TryAdd(a.Id, a))
-                        _companyErrors.Add(new FieldError($"items[{index}].company.id", $"company '{a.Id}' is given twice"));
+                    if (_resolved is not null)
+                    {
+                        // Mapped under the item's stand-in root, as a work.
+                        var mark = _companyErrors.Count;
+                        var a = Company(item.Company);
+                        Rooted(_companyErrors, mark, index, "company");
+                        if (a is not null && !_companies.TryAdd(a.Id, a))
+                            _companyErrors.Add(new FieldError($"items[{index}].company.id", $"company '{a.Id}' is given twice"));
+                    }
                     break;
                 case V1.AllocateRequest.ItemOneofCase.Work:
                     if (_resolved is { } r)
@@ -210,8 +217,10 @@ public static class AllocationMapper
             return (rs, h.RuleSetId.Length > 0 ? "requested" : $"in force for application year {h.ApplicationYear}");
         }
 
-        private Applicant? Company(V1.Company c, string path)
+        /// <summary>A company of the year, its fields' paths under <see cref="Item"/>.</summary>
+        private Applicant? Company(V1.Company c)
         {
+            const string path = Item;
             void Error(string field, string description) => _companyErrors.Add(new FieldError(field, description));
             if (c.Id.Length == 0) Error($"{path}.id", "a company needs its id");
             if (c.AtecoCode.Length == 0) Error($"{path}.ateco_code", "the ATECO code is required (art. 4.1)");
@@ -238,10 +247,19 @@ public static class AllocationMapper
             if (work is null) return null;
             if (work.Id.Length == 0) Error($"{path}.work.id", "a work needs its id (claims name it)");
             if (!w.HasEligible) Error($"{path}.eligible", "say whether the work is eligible (art. 5.1: Italian nationality, deposit, tax-credit requirements, type)");
-            List<GivenPoints>? given = null;
-            if (w.GivenPoints.Count > 0)
+            return new YearWork(work, w.Eligible, firstExploitation, w.GivenPoints.Count > 0 ? Given(w, ctx) : null);
+        }
+
+        /// <summary>
+        /// A work's given points, their fields' paths under <see cref="Item"/> (a method of its own: the closure its query makes is
+        /// made for the works that give points, not for every work).
+        /// </summary>
+        private List<GivenPoints> Given(V1.AllocationWork w, MapContext ctx)
+        {
+            const string path = Item;
+            void Error(string field, string description) => _workErrors.Add(new FieldError(field, description));
+            List<GivenPoints> given = [];
             {
-                given = [];
                 var paying = ctx.RuleSet.Definition.Quotas.Where(q => !q.Reserved && ctx.RuleSet.Definition.Quotas.All(s => s.ParentId != q.Id))
                     .Select(q => q.Id).ToHashSet(StringComparer.Ordinal);
                 for (var i = 0; i < w.GivenPoints.Count; i++)
@@ -255,7 +273,7 @@ public static class AllocationMapper
                     given.Add(new GivenPoints((M.Role)(int)g.Role, g.QuotaId, points ?? 0));
                 }
             }
-            return new YearWork(work, w.Eligible, firstExploitation, given);
+            return given;
         }
     }
 

@@ -74,20 +74,27 @@ public static class Allocator
         var made = new List<Part>?[(upTo + ClaimBlock - 1) / ClaimBlock];
         InParallel(made.Length, workers, scoring.NewScorer, (b, scorer) =>
         {
-            List<Part>? mine = null;
+            // The block's parts' points first (in the worker's buffer), then its parts, in a list of their number.
+            var points = scorer.Parts;
+            points.Clear();
             for (var i = b * ClaimBlock; i < Math.Min(upTo, (b + 1) * ClaimBlock); i++)
             {
                 if (!admitted[i]) continue;
-                var (c, company, w) = (claims[i], at[i].Company, at[i].Work);
-                var yw = works[w];
-                foreach (var (quota, points) in scoring.PointsOf(i, scorer))
+                var share = claims[i].SharePercent;
+                foreach (var (quota, scored) in scoring.PointsOf(i, scorer))
                 {
-                    var p = points * c.SharePercent / 100m;
+                    var p = scored * share / 100m;
                     if (p == 0m || quota < 0 || !paysAt[quota]) continue;
-                    (mine ??= new List<Part>(PartBlock)).Add(new Part(c, sharedAt[quota], quota, w, company, yw.Work.ShortFilm, p));
+                    points.Add((i, quota, p));
                 }
             }
-            made[b] = mine;
+            if (points.Count == 0) return;
+            var mine = made[b] = new List<Part>(points.Count);
+            foreach (var (i, quota, p) in points)
+            {
+                var (c, company, w) = (claims[i], at[i].Company, at[i].Work);
+                mine.Add(new Part(c, sharedAt[quota], quota, w, company, works[w].Work.ShortFilm, p));
+            }
         });
         scoring.ThrowIfFailed();
         scoring.Flags(flags);
@@ -108,7 +115,7 @@ public static class Allocator
         var creditsAt = new List<(string CompanyId, CreditOutcome Credit)>[quotas.Count];
         var expires = new DateOnly(input.CreditingYear + (int)a.CreditExpiryYears.Value, 12, 31);
         var maxParts = MaxCount(partsAt);
-        InParallel(quotas.Count, maxParts < PartBlock ? 1 : workers, () => new Scratch(works.Count, companies.Count, maxParts), (position, scratch) =>
+        InParallel(quotas.Count, maxParts < QuotasSideBySideFrom ? 1 : workers, () => new Scratch(works.Count, companies.Count, maxParts), (position, scratch) =>
         {
             var q = quotas[position];
             var r = resources[q.Id];
@@ -403,10 +410,10 @@ public static class Allocator
         return c != 0 ? c : x.Order.CompareTo(y.Order);
     };
 
-    /// <summary>Parts a block's list is made for (its references under the large object heap's threshold).</summary>
-    private const int PartBlock = 4096;
+    /// <summary>Parts of its largest quota from which a year's quotas are solved side by side (a smaller year's, one by one).</summary>
+    private const int QuotasSideBySideFrom = 4096;
 
-    /// <summary>Claims (or works) a worker takes at a time: some 1.5 parts a claim fill a block's list.</summary>
+    /// <summary>Claims (or works) a worker takes at a time (some 3,000 parts: their list's references under the large object heap's threshold).</summary>
     private const int ClaimBlock = 2048;
 
     /// <summary>
@@ -772,6 +779,7 @@ public static class Allocator
             public int[]? QuotaAt; // the totals' quota i is the manifest's QuotaAt[i] (-1: none)
             public IReadOnlyList<string>? QuotaIds; // the totals' quotas QuotaAt was made for
             public List<(int Work, string[] Provisional, string[] Missing)>? Flagged; // the rows its scorings flagged
+            public readonly List<(int Claim, int Quota, decimal Points)> Parts = []; // a block's parts' points, before they are made
         }
 
         public Scorer NewScorer()
