@@ -463,11 +463,12 @@ public static class AllocationMapper
             b.Failure?.Throw();
         }
 
-        private void Work()
+        /// <summary>A worker: waits (without holding a thread: the server's caller may be slow to send) for a batch filled, writes the earliest.</summary>
+        private async Task Work()
         {
             while (true)
             {
-                _filled.Wait();
+                await _filled.WaitAsync().ConfigureAwait(false);
                 if (_stopped) return;
                 TakeEarliest();
             }
