@@ -39,8 +39,41 @@ internal abstract class Encoder
     public abstract void Message(int field, string name, IMessage message);
 
     /// <summary>The canonical text of <paramref name="value"/> at <paramref name="scale"/> (<see cref="AllocationMapper.Dec"/>'s) in <paramref name="buffer"/> (64 chars): its length.</summary>
-    protected static int Format(decimal value, int scale, Span<char> buffer) =>
-        ResponseMapper.Canonical(Math.Round(value, scale, MidpointRounding.AwayFromZero), buffer);
+    internal static int Format(decimal value, int scale, Span<char> buffer)
+    {
+        var d = Math.Round(value, scale, MidpointRounding.AwayFromZero);
+        // A coefficient of up to 64 bits (a year's figures at 10 decimals up to some 1.8 billion): its digits from a ulong, the point
+        // put in, the fraction's trailing zeros cut, as Canonical writes them; larger ones through Canonical.
+        Span<int> bits = stackalloc int[4];
+        decimal.GetBits(d, bits);
+        if (bits[2] != 0) return ResponseMapper.Canonical(d, buffer);
+        var coefficient = (uint)bits[0] | (ulong)(uint)bits[1] << 32;
+        if (coefficient == 0)
+        {
+            buffer[0] = '0';
+            return 1;
+        }
+        var fraction = (bits[3] >> 16) & 0xFF;
+        for (; fraction > 0 && coefficient % 10 == 0; fraction--) coefficient /= 10;
+        Span<char> digits = stackalloc char[20];
+        coefficient.TryFormat(digits, out var n, default, CultureInfo.InvariantCulture);
+        var at = 0;
+        if (bits[3] < 0) buffer[at++] = '-';
+        if (n <= fraction)
+        {
+            buffer[at++] = '0';
+            buffer[at++] = '.';
+            for (var k = n; k < fraction; k++) buffer[at++] = '0';
+            digits[..n].CopyTo(buffer[at..]);
+            return at + n;
+        }
+        digits[..(n - fraction)].CopyTo(buffer[at..]);
+        at += n - fraction;
+        if (fraction == 0) return at;
+        buffer[at++] = '.';
+        digits[(n - fraction)..n].CopyTo(buffer[at..]);
+        return at + fraction;
+    }
 }
 
 /// <summary>Protobuf's binary encoding into one buffer, reused: <see cref="Reset"/>, the fields, then <see cref="Written"/>.</summary>
@@ -59,6 +92,12 @@ internal sealed class ProtoEncoder : Encoder
     public ReadOnlyMemory<byte> Written => _buffer.AsMemory(0, _at);
 
     public void Reset() => (_at, _depth) = (0, 0);
+
+    /// <summary>The bytes written since <see cref="Reset"/>.</summary>
+    public int Length => _at;
+
+    /// <summary>The bytes written from <paramref name="from"/> to <paramref name="to"/> (valid until the next write).</summary>
+    public ReadOnlyMemory<byte> Slice(int from, int to) => _buffer.AsMemory(from, to - from);
 
     private Span<byte> Room(int bytes)
     {

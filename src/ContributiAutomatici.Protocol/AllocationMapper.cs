@@ -70,8 +70,15 @@ public static class AllocationMapper
                     break;
                 case V1.AllocateRequest.ItemOneofCase.Company:
                     // Without a resolved header Build refuses the year on the header alone: the item is not looked at.
-                    if (_resolved is not null && Company(item.Company, $"items[{index}].company") is { } a && !_companies.TryAdd(a.Id, a))
-                        _companyErrors.Add(new FieldError($"items[{index}].company.id", $"company '{a.Id}' is given twice"));
+                    if (_resolved is not null)
+                    {
+                        // Mapped under the item's stand-in root, as a work.
+                        var mark = _companyErrors.Count;
+                        var a = Company(item.Company);
+                        Rooted(_companyErrors, mark, index, "company");
+                        if (a is not null && !_companies.TryAdd(a.Id, a))
+                            _companyErrors.Add(new FieldError($"items[{index}].company.id", $"company '{a.Id}' is given twice"));
+                    }
                     break;
                 case V1.AllocateRequest.ItemOneofCase.Work:
                     if (_resolved is { } r)
@@ -210,8 +217,10 @@ public static class AllocationMapper
             return (rs, h.RuleSetId.Length > 0 ? "requested" : $"in force for application year {h.ApplicationYear}");
         }
 
-        private Applicant? Company(V1.Company c, string path)
+        /// <summary>A company of the year, its fields' paths under <see cref="Item"/>.</summary>
+        private Applicant? Company(V1.Company c)
         {
+            const string path = Item;
             void Error(string field, string description) => _companyErrors.Add(new FieldError(field, description));
             if (c.Id.Length == 0) Error($"{path}.id", "a company needs its id");
             if (c.AtecoCode.Length == 0) Error($"{path}.ateco_code", "the ATECO code is required (art. 4.1)");
@@ -238,10 +247,19 @@ public static class AllocationMapper
             if (work is null) return null;
             if (work.Id.Length == 0) Error($"{path}.work.id", "a work needs its id (claims name it)");
             if (!w.HasEligible) Error($"{path}.eligible", "say whether the work is eligible (art. 5.1: Italian nationality, deposit, tax-credit requirements, type)");
-            List<GivenPoints>? given = null;
-            if (w.GivenPoints.Count > 0)
+            return new YearWork(work, w.Eligible, firstExploitation, w.GivenPoints.Count > 0 ? Given(w, ctx) : null);
+        }
+
+        /// <summary>
+        /// A work's given points, their fields' paths under <see cref="Item"/> (a method of its own: the closure its query makes is
+        /// made for the works that give points, not for every work).
+        /// </summary>
+        private List<GivenPoints> Given(V1.AllocationWork w, MapContext ctx)
+        {
+            const string path = Item;
+            void Error(string field, string description) => _workErrors.Add(new FieldError(field, description));
+            List<GivenPoints> given = [];
             {
-                given = [];
                 var paying = ctx.RuleSet.Definition.Quotas.Where(q => !q.Reserved && ctx.RuleSet.Definition.Quotas.All(s => s.ParentId != q.Id))
                     .Select(q => q.Id).ToHashSet(StringComparer.Ordinal);
                 for (var i = 0; i < w.GivenPoints.Count; i++)
@@ -255,7 +273,7 @@ public static class AllocationMapper
                     given.Add(new GivenPoints((M.Role)(int)g.Role, g.QuotaId, points ?? 0));
                 }
             }
-            return new YearWork(work, w.Eligible, firstExploitation, given);
+            return given;
         }
     }
 
@@ -293,21 +311,210 @@ public static class AllocationMapper
     /// straight from the outcome into one buffer, reused: the year's response messages are never built, nor a string per
     /// figure. Each item's bytes are valid until the next is asked for (the gRPC stream copies them to its transport).
     /// </summary>
-    public static IEnumerable<ReadOnlyMemory<byte>> Frames(AllocationOutcome o, IReadOnlyCollection<string>? statementsFor = null)
+    public static IEnumerable<ReadOnlyMemory<byte>> Frames(AllocationOutcome o, IReadOnlyCollection<string>? statementsFor = null) =>
+        Frames(o, statementsFor, Environment.ProcessorCount);
+
+    /// <param name="workers">
+    /// The threads writing items side by side (<see cref="FramePipe"/>, the caller's among them), the items still handed out in
+    /// order; 1 (or a small year): one by one on the caller's thread. The same bytes.
+    /// </param>
+    internal static IEnumerable<ReadOnlyMemory<byte>> Frames(AllocationOutcome o, IReadOnlyCollection<string>? statementsFor, int workers) =>
+        workers > 1 && o.Companies.Count + o.Works.Count + o.Exclusions.Count >= FramePipe.From
+            ? SideBySide(o, statementsFor, workers)
+            : OneByOne(o, statementsFor);
+
+    private static IEnumerable<ReadOnlyMemory<byte>> OneByOne(AllocationOutcome o, IReadOnlyCollection<string>? statementsFor)
     {
         var e = new ProtoEncoder();
         var coproduction = new V1.CoproductionStatus();
         foreach (var (kind, i) in Chosen(o, statementsFor))
         {
             e.Reset();
-            if (kind == V1.AllocateResponse.ItemOneofCase.Summary) e.Message((int)kind, "summary", Summary(o));
-            else
-            {
-                e.Begin((int)kind, "", repeated: false);
-                Write(e, o, kind, i, coproduction);
-                e.End();
-            }
+            Item(e, o, kind, i, coproduction);
             yield return e.Written;
+        }
+    }
+
+    /// <summary>
+    /// The items' bytes written in batches by <see cref="FramePipe"/>'s workers, a few batches ahead of the caller, each batch
+    /// handed out in order once written (the caller writes the next itself when no worker has taken it). A batch's bytes stay
+    /// until the caller has moved past its last item.
+    /// </summary>
+    private static IEnumerable<ReadOnlyMemory<byte>> SideBySide(AllocationOutcome o, IReadOnlyCollection<string>? statementsFor, int workers)
+    {
+        using var items = Chosen(o, statementsFor).GetEnumerator();
+        using var pipe = new FramePipe(o, workers);
+        foreach (var b in pipe.Ring) pipe.Fill(b, items);
+        for (var next = 0; ; next++)
+        {
+            var b = pipe.Ring[next % pipe.Ring.Length];
+            if (b.Count == 0) yield break; // the items ran out: this batch and every one after it are empty
+            pipe.Finish(b);
+            for (var k = 0; k < b.Count; k++) yield return b.Frame(k);
+            pipe.Fill(b, items);
+        }
+    }
+
+    /// <summary>One item's bytes (the summary's message, or a statement or exclusion written field by field).</summary>
+    private static void Item(ProtoEncoder e, AllocationOutcome o, V1.AllocateResponse.ItemOneofCase kind, int i, V1.CoproductionStatus coproduction)
+    {
+        if (kind == V1.AllocateResponse.ItemOneofCase.Summary) e.Message((int)kind, "summary", Summary(o));
+        else
+        {
+            e.Begin((int)kind, "", repeated: false);
+            Write(e, o, kind, i, coproduction);
+            e.End();
+        }
+    }
+
+    /// <summary>
+    /// A ring of batches of items, each with its own encoder: the caller fills them in order (<see cref="Fill"/>), workers (tasks)
+    /// take the earliest filled one and write its items, the caller waits for each in order (<see cref="Finish"/>, writing it
+    /// itself if none has taken it). Disposed, it stops the workers and waits for them (no batch written after).
+    /// </summary>
+    private sealed class FramePipe : IDisposable
+    {
+        /// <summary>Statements and exclusions from which a year's items are written side by side.</summary>
+        public const int From = 2048;
+
+        /// <summary>Items a batch holds at most.</summary>
+        private const int BatchItems = 256;
+
+        /// <summary>
+        /// A batch's items' lines and claims at most (some 100 bytes each: a batch's bytes some 50 KB, in an encoder's first
+        /// buffer), a large statement alone in its batch.
+        /// </summary>
+        private const int BatchLines = 512;
+
+        private const int Filled = 0, Taken = 1, Written = 2;
+
+        public sealed class Batch
+        {
+            public readonly (V1.AllocateResponse.ItemOneofCase Kind, int Index)[] Items = new (V1.AllocateResponse.ItemOneofCase, int)[BatchItems];
+            public readonly int[] Ends = new int[BatchItems]; // where each item's bytes end in the encoder's
+            public readonly ProtoEncoder Encoder = new();
+            public readonly V1.CoproductionStatus Coproduction = new();
+            public readonly ManualResetEventSlim Done = new(false);
+            public int Count, State = Written;
+            public long Sequence;
+            public System.Runtime.ExceptionServices.ExceptionDispatchInfo? Failure;
+
+            public ReadOnlyMemory<byte> Frame(int k) => Encoder.Slice(k == 0 ? 0 : Ends[k - 1], Ends[k]);
+        }
+
+        private readonly AllocationOutcome _o;
+        public Batch[] Ring { get; }
+        private readonly SemaphoreSlim _filled = new(0);
+        private readonly Task[] _workers;
+        private volatile bool _stopped;
+        private long _sequence;
+
+        public FramePipe(AllocationOutcome o, int workers)
+        {
+            _o = o;
+            Ring = new Batch[2 * workers];
+            for (var k = 0; k < Ring.Length; k++) Ring[k] = new Batch();
+            _workers = new Task[workers - 1];
+            for (var k = 0; k < _workers.Length; k++) _workers[k] = Task.Run(Work);
+        }
+
+        /// <summary>The next items into <paramref name="b"/> (none left: it stays empty) and offered to the workers.</summary>
+        public void Fill(Batch b, IEnumerator<(V1.AllocateResponse.ItemOneofCase, int)> items)
+        {
+            b.Count = 0;
+            for (var lines = 0; b.Count < BatchItems && lines < BatchLines && items.MoveNext(); b.Count++)
+            {
+                b.Items[b.Count] = items.Current;
+                lines += Lines(items.Current.Item1, items.Current.Item2);
+            }
+            if (b.Count == 0) return;
+            (b.Sequence, b.Failure) = (_sequence++, null);
+            b.Done.Reset();
+            Volatile.Write(ref b.State, Filled);
+            _filled.Release();
+        }
+
+        /// <summary>An item's lines (a company's credits' lines, a work's claims), of which its size is some 100 bytes each.</summary>
+        private int Lines(V1.AllocateResponse.ItemOneofCase kind, int i)
+        {
+            if (kind == V1.AllocateResponse.ItemOneofCase.Work) return 1 + _o.Works[i].Claims.Count;
+            if (kind != V1.AllocateResponse.ItemOneofCase.Company) return 1;
+            var lines = 1;
+            foreach (var credit in _o.Companies[i].Credits) lines += 1 + credit.Lines.Count;
+            return lines;
+        }
+
+        /// <summary>
+        /// <paramref name="b"/> written, now on the caller's thread or by a worker; while a worker writes it, the caller writes the
+        /// batches after it that no worker has taken, then waits. Its failure thrown.
+        /// </summary>
+        public void Finish(Batch b)
+        {
+            while (Interlocked.CompareExchange(ref b.State, Taken, Filled) != Filled)
+            {
+                if (Volatile.Read(ref b.State) == Written || !TakeEarliest())
+                {
+                    b.Done.Wait();
+                    b.Failure?.Throw();
+                    return;
+                }
+            }
+            Encode(b);
+            b.Failure?.Throw();
+        }
+
+        /// <summary>A worker: waits (without holding a thread: the server's caller may be slow to send) for a batch filled, writes the earliest.</summary>
+        private async Task Work()
+        {
+            while (true)
+            {
+                await _filled.WaitAsync().ConfigureAwait(false);
+                if (_stopped) return;
+                TakeEarliest();
+            }
+        }
+
+        /// <summary>The earliest batch filled and not taken, written (false: none).</summary>
+        private bool TakeEarliest()
+        {
+            Batch? earliest = null;
+            foreach (var b in Ring)
+                if (Volatile.Read(ref b.State) == Filled && (earliest is null || b.Sequence < earliest.Sequence)) earliest = b;
+            if (earliest is null || Interlocked.CompareExchange(ref earliest.State, Taken, Filled) != Filled) return earliest is not null;
+            Encode(earliest);
+            return true;
+        }
+
+        private void Encode(Batch b)
+        {
+            try
+            {
+                var e = b.Encoder;
+                e.Reset();
+                for (var k = 0; k < b.Count; k++)
+                {
+                    Item(e, _o, b.Items[k].Kind, b.Items[k].Index, b.Coproduction);
+                    b.Ends[k] = e.Length;
+                }
+            }
+            catch (Exception ex)
+            {
+                b.Failure = System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(ex);
+            }
+            finally
+            {
+                Volatile.Write(ref b.State, Written);
+                b.Done.Set();
+            }
+        }
+
+        public void Dispose()
+        {
+            _stopped = true;
+            _filled.Release(_workers.Length);
+            Task.WaitAll(_workers);
+            foreach (var b in Ring) b.Done.Dispose();
+            _filled.Dispose();
         }
     }
 

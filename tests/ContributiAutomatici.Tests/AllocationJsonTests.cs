@@ -69,6 +69,27 @@ public class AllocationJsonTests
     }
 
     [Fact]
+    public void A_figure_is_written_as_the_messages_write_it()
+    {
+        // The encoders' own digits (a coefficient of up to 64 bits) against ResponseMapper's: signs, fractions below one, whole
+        // numbers, trailing zeros, 28 decimals, coefficients of 64 bits and above, rounding half away from zero.
+        decimal[] values =
+        [
+            0m, -0m, 0.000m, 1m, -1m, 10m, 100.00m, 0.5m, -0.5m, 0.0000000001m, 0.00000000005m, -0.00000000005m, 123.4567890123456789m,
+            1234567.1000000000m, 18446744073709551615m, 18446744073709551616m, 1844674407.3709551615m, 1844674407.3709551616m,
+            79228162514264337593543950335m, -79228162514264337593543950335m, 1m / 3m, -2m / 3m, 100_000_000m / 7m, 0.1000000000000000000000000001m,
+        ];
+        Span<char> expected = stackalloc char[64], written = stackalloc char[64];
+        foreach (var v in values)
+            foreach (var scale in new[] { 0, 2, 10, 12, 28 })
+            {
+                var n = ResponseMapper.Canonical(Math.Round(v, scale, MidpointRounding.AwayFromZero), expected);
+                var m = Encoder.Format(v, scale, written);
+                Assert.Equal(expected[..n].ToString(), written[..m].ToString());
+            }
+    }
+
+    [Fact]
     public void Each_golden_allocation_writes_the_messages_bytes_and_text()
     {
         var errors = new List<RuleError>();

@@ -19,8 +19,14 @@ public static class Allocator
 {
     private static readonly StringComparer Ord = StringComparer.Ordinal;
 
+    public static AllocationOutcome Run(AllocationInput input) => Run(input, Environment.ProcessorCount);
+
+    /// <param name="workers">
+    /// The threads the year's independent pieces run on (the claims' scorings, their parts, each paying quota's money, the works'
+    /// statements), the calling thread among them; 1: the calling thread alone. The outcome is the same, byte for byte.
+    /// </param>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static AllocationOutcome Run(AllocationInput input)
+    internal static AllocationOutcome Run(AllocationInput input, int workers)
     {
         var rs = input.RuleSet;
         var def = rs.Definition;
@@ -60,52 +66,68 @@ public static class Allocator
         IReadOnlyList<string>[] capsOf = [[], [workCapName], [companyCapName], [workCapName, companyCapName]];
         var sharedAt = new QuotaParts[quotas.Count];
         for (var i = 0; i < quotas.Count; i++) sharedAt[i] = new QuotaParts(quotas[i].Id, capsOf);
-        var scoring = new Scoring(rs, quotas);
+        var scoring = new Scoring(rs, quotas, works, claims, at, admitted, shared);
         var flags = new Dictionary<int, (SortedSet<string> Provisional, SortedSet<string> Missing)>(); // by the work's index
-        // Every part in the claims' order, in blocks (no array grown by doubling and copied), counted per quota; then each quota's
-        // list made to its size, its parts in that order.
-        var made = new List<Part[]>();
-        var madeCount = 0;
-        var counts = new int[quotas.Count];
-        for (var i = 0; i < claims.Count; i++)
+        var upTo = scoring.ScoreOnce(workers);
+        // Every part in the claims' order: each block of claims scored and its parts made in a list of its own (side by side),
+        // counted per quota; then each quota's list made to its size, its parts in that order.
+        var made = new List<Part>?[(upTo + ClaimBlock - 1) / ClaimBlock];
+        InParallel(made.Length, workers, scoring.NewScorer, (b, scorer) =>
         {
-            if (!admitted[i]) continue;
-            var (c, company, w) = (claims[i], at[i].Company, at[i].Work);
-            var yw = works[w];
-            foreach (var (quota, points) in scoring.PointsOf(yw, w, c, shared[i], flags))
+            // The block's parts' points first (in the worker's buffer), then its parts, in a list of their number.
+            var points = scorer.Parts;
+            points.Clear();
+            for (var i = b * ClaimBlock; i < Math.Min(upTo, (b + 1) * ClaimBlock); i++)
             {
-                var p = points * c.SharePercent / 100m;
-                if (p == 0m || quota < 0 || !paysAt[quota]) continue;
-                if (madeCount % PartBlock == 0) made.Add(new Part[PartBlock]);
-                made[^1][madeCount++ % PartBlock] = new Part(c, sharedAt[quota], quota, w, company, yw.Work.ShortFilm, p);
-                counts[quota]++;
+                if (!admitted[i]) continue;
+                var share = claims[i].SharePercent;
+                foreach (var (quota, scored) in scoring.PointsOf(i, scorer))
+                {
+                    var p = scored * share / 100m;
+                    if (p == 0m || quota < 0 || !paysAt[quota]) continue;
+                    points.Add((i, quota, p));
+                }
             }
-        }
+            if (points.Count == 0) return;
+            var mine = made[b] = new List<Part>(points.Count);
+            foreach (var (i, quota, p) in points)
+            {
+                var (c, company, w) = (claims[i], at[i].Company, at[i].Work);
+                mine.Add(new Part(c, sharedAt[quota], quota, w, company, works[w].Work.ShortFilm, p));
+            }
+        });
+        scoring.ThrowIfFailed();
+        scoring.Flags(flags);
+        var counts = new int[quotas.Count];
+        foreach (var block in made)
+            foreach (var p in block ?? [])
+                counts[p.Quota]++;
         var partsAt = new List<Part>[quotas.Count];
         var parts = new Dictionary<string, List<Part>>(quotas.Count, Ord);
         for (var q = 0; q < quotas.Count; q++) parts.Add(quotas[q].Id, partsAt[q] = new List<Part>(counts[q]));
-        for (var k = 0; k < madeCount; k++)
-        {
-            var p = made[k / PartBlock][k % PartBlock];
-            partsAt[p.Quota].Add(p);
-        }
+        foreach (var block in made)
+            foreach (var p in block ?? [])
+                partsAt[p.Quota].Add(p);
 
-        // ---- money per paying quota
-        var outcomes = new List<QuotaOutcome>();
-        var credits = new Dictionary<string, List<CreditOutcome>>(Ord);
+        // ---- money per paying quota: each quota's on its own (side by side, each worker with its scratch arrays), then the
+        // outcomes and each company's credits in the quotas' order.
+        var outcomeAt = new QuotaOutcome[quotas.Count];
+        var creditsAt = new List<(string CompanyId, CreditOutcome Credit)>[quotas.Count];
         var expires = new DateOnly(input.CreditingYear + (int)a.CreditExpiryYears.Value, 12, 31);
-        Scratch? scratch = null;
-        foreach (var q in quotas)
+        var maxParts = MaxCount(partsAt);
+        InParallel(quotas.Count, maxParts < QuotasSideBySideFrom ? 1 : workers, () => new Scratch(works.Count, companies.Count, maxParts), (position, scratch) =>
         {
+            var q = quotas[position];
             var r = resources[q.Id];
+            creditsAt[position] = [];
             if (!pays.Contains(q.Id))
             {
                 // A reserved quota (video games) or a quota paid through its sub-quotas: reported, never spread.
-                outcomes.Add(new QuotaOutcome(q, r, false, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, null));
-                continue;
+                outcomeAt[position] = new QuotaOutcome(q, r, false, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, null);
+                return;
             }
             var pool = new Pool(parts[q.Id], r, r * a.WorkCap.Value / 100m, r * a.CompanyCap.Value / 100m, q.ShortFilmsLimitPercent, excess,
-                scratch ??= new Scratch(works.Count, companies.Count, MaxCount(partsAt)));
+                scratch);
             pool.Solve();
             var rounding = Round(pool, r);
             for (var k = 0; k < rounding.Ids.Length; k++)
@@ -131,14 +153,13 @@ public static class Allocator
                 if (!InOrder(lines, ByWorkAndRole)) Array.Sort(lines, ByWorkAndRole); // the claims' order is already by work and role
                 var quantized = 0m;
                 foreach (var l in lines) quantized += Account.Quantize(l.Exact);
-                (credits.TryGetValue(companyId, out var list) ? list : credits[companyId] = []).Add(new CreditOutcome(q.Id,
-                    points, exact, amount, caps ?? [], giveBack, input.CreditingYear, expires)
+                creditsAt[position].Add((companyId, new CreditOutcome(q.Id, points, exact, amount, caps ?? [], giveBack, input.CreditingYear, expires)
                 {
                     Lines = lines, Rounding = amount - quantized,
-                });
+                }));
             }
             var pools = pool.Money.Select(m => Account.OfPool(m, excess == ExcessPolicy.Redistribute)).ToList();
-            outcomes.Add(new QuotaOutcome(q, r, true, pool.TotalPoints, pool.PointValue, rounding.Allocated, pool.Allocated,
+            outcomeAt[position] = new QuotaOutcome(q, r, true, pool.TotalPoints, pool.PointValue, rounding.Allocated, pool.Allocated,
                 pool.CutByWorkCap, pool.CutByCompanyCap, r - pool.Allocated, pool.Allocated - rounding.Allocated,
                 pool.WorkCap, pool.CompanyCap, pool.ShortFilms)
             {
@@ -148,8 +169,13 @@ public static class Allocator
                     new PoolAccount("short_films", pool.Money[0].Points, pool.ShortFilms!.PointValue, pools[0]),
                     new PoolAccount("other_works", pool.Money[1].Points, pool.ShortFilms!.OtherPointValue, pools[1]),
                 ],
-            });
-        }
+            };
+        });
+        var outcomes = new List<QuotaOutcome>(outcomeAt);
+        var credits = new Dictionary<string, List<CreditOutcome>>(Ord);
+        foreach (var list in creditsAt)
+            foreach (var (companyId, credit) in list)
+                (credits.TryGetValue(companyId, out var mine) ? mine : credits[companyId] = []).Add(credit);
 
         // ---- statements
         var companyOutcomes = new List<CompanyOutcome>(companies.Count);
@@ -174,8 +200,12 @@ public static class Allocator
                 p.Order = next[p.Work] - start[p.Work];
                 byWork[next[p.Work]++] = p;
             }
-        var workOutcomes = new List<WorkOutcome>(works.Count);
-        for (var i = 0; i < works.Count; i++)
+        var workOutcomes = new WorkOutcome[works.Count];
+        InParallel((works.Count + ClaimBlock - 1) / ClaimBlock, workers, static () => 0, (b, _) =>
+        {
+            for (var i = b * ClaimBlock; i < Math.Min(works.Count, (b + 1) * ClaimBlock); i++) workOutcomes[i] = WorkStatement(i);
+        });
+        WorkOutcome WorkStatement(int i)
         {
             var yw = works[i];
             var (from, count) = (start[i], start[i + 1] - start[i]);
@@ -194,13 +224,13 @@ public static class Allocator
                 shares = new AuthorShares(au, share);
             }
             var f = flags.GetValueOrDefault(i);
-            workOutcomes.Add(new WorkOutcome(yw.Work.Id, yw.Work.Title, yw.Given is null, Math.Round(amount, 2, MidpointRounding.AwayFromZero),
+            return new WorkOutcome(yw.Work.Id, yw.Work.Title, yw.Given is null, Math.Round(amount, 2, MidpointRounding.AwayFromZero),
                 new ArraySegment<Part>(byWork, from, count), shares)
             {
                 ProvisionalRows = f.Provisional?.ToArray() ?? [], MissingRows = f.Missing?.ToArray() ?? [],
                 // A national work's statement carries no category (a year's statements stay as small as they were).
                 Coproduction = categories[i] is { Category: not CoproductionCategory.National } status ? status : null,
-            });
+            };
         }
 
         var paying = outcomes.Where(o => o.Pays).ToList();
@@ -380,8 +410,52 @@ public static class Allocator
         return c != 0 ? c : x.Order.CompareTo(y.Order);
     };
 
-    /// <summary>Parts made per block (a block's references under the large object heap's threshold).</summary>
-    private const int PartBlock = 4096;
+    /// <summary>Parts of its largest quota from which a year's quotas are solved side by side (a smaller year's, one by one).</summary>
+    private const int QuotasSideBySideFrom = 4096;
+
+    /// <summary>Claims (or works) a worker takes at a time (some 3,000 parts: their list's references under the large object heap's threshold).</summary>
+    private const int ClaimBlock = 2048;
+
+    /// <summary>
+    /// <paramref name="job"/> of each index in [0, <paramref name="count"/>), on up to <paramref name="workers"/> threads (the calling one
+    /// among them), each thread with a state of its own (<paramref name="state"/>, made when it takes its first index); the indexes
+    /// are taken in order. The jobs must not depend on one another. A failure stops the indexes after it, and the failure of the
+    /// lowest index is thrown: the one a run in order would have thrown. One index or one worker: in order, on the calling thread.
+    /// </summary>
+    private static void InParallel<TState>(int count, int workers, Func<TState> state, Action<int, TState> job)
+    {
+        workers = Math.Min(workers, count);
+        if (workers <= 1)
+        {
+            if (count == 0) return;
+            var only = state();
+            for (var i = 0; i < count; i++) job(i, only);
+            return;
+        }
+        var next = 0;
+        var failedAt = int.MaxValue;
+        System.Runtime.ExceptionServices.ExceptionDispatchInfo? failure = null;
+        var gate = new Lock();
+        Parallel.For(0, workers, new ParallelOptions { MaxDegreeOfParallelism = workers }, _ =>
+        {
+            var made = false;
+            TState mine = default!;
+            for (int i; (i = Interlocked.Increment(ref next) - 1) < count && i < Volatile.Read(ref failedAt);)
+            {
+                try
+                {
+                    if (!made) (mine, made) = (state(), true);
+                    job(i, mine);
+                }
+                catch (Exception ex)
+                {
+                    lock (gate)
+                        if (i < failedAt) (failedAt, failure) = (i, System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(ex));
+                }
+            }
+        });
+        failure?.Throw();
+    }
 
     /// <summary>The largest of the lists' counts (0 for none).</summary>
     private static int MaxCount(List<Part>[] lists)
@@ -610,25 +684,157 @@ public static class Allocator
 
     /// <summary>
     /// The points of each claim per quota, scored on the rule set's allocation-free totals path (<see cref="CompiledRuleSet.ScoreTotals"/>),
-    /// the quotas that scored in the manifest's order, as <c>Score</c> lists them.
+    /// the quotas that scored in the manifest's order, as <c>Score</c> lists them. Each scoring depends on its work and claim only, so
+    /// blocks of claims are scored side by side (<see cref="InParallel"/>), each worker with its own totals and scope
+    /// (<see cref="Scorer"/>); a claim without facts of its own, whose work and role others claim too, scores the same as they do:
+    /// those are scored first, once per work and role (side by side too), and read by each of those claims.
     /// </summary>
-    private sealed class Scoring(CompiledRuleSet rs, IReadOnlyList<QuotaDefinition> quotas)
+    private sealed class Scoring
     {
-        private readonly PointTotals _totals = new();
-        private readonly RoleInput[] _one = new RoleInput[1];
-        // A claim without facts of its own (a producer's, say) scores the same as any other of its work and role: once, kept for
-        // the others when its work and role are claimed more than once (by the work's index in the year and the role's value).
+        // (By the work's index in the year and the role's value.)
         public static readonly int RoleSlots = (int)Enum.GetValues<Role>().Max() + 1;
-        private readonly Dictionary<int, (int Quota, decimal Points)[]> _kept = [];
-        private (int Quota, decimal Points)[] _own = [];
-        private int[]? _quotaAt; // the totals' quota i is the manifest's _quotaAt[i] (-1: none)
-        private IReadOnlyList<string>? _quotaIds; // the totals' quotas _quotaAt was made for
+
+        /// <summary>Scorings of works and roles a block holds: the unit a worker takes (a few ms of work).</summary>
+        private const int Block = 256;
+
+        private readonly CompiledRuleSet _rs;
+        private readonly IReadOnlyList<QuotaDefinition> _quotas;
+        private readonly List<YearWork> _works;
+        private readonly List<YearClaim> _claims;
+        private readonly ClaimAt[] _at;
+        private readonly int[] _onceOf;           // by claim: its work and role's scoring (-1: the claim is scored on its own, or not at all)
+        private readonly List<int> _onceClaim = []; // by such scoring: the claim scored (the first of its work and role)
+        private readonly int[] _start = [], _length = []; // by such scoring: its points in its block's array
+        private readonly (int Quota, decimal Points)[][] _points = []; // by block
+        private readonly List<Scorer> _scorers = []; // every worker's, for the rows they flagged
+        private int _failedAt = int.MaxValue; // the claim whose work and role's scoring failed first
+        private System.Runtime.ExceptionServices.ExceptionDispatchInfo? _failure;
+
+        public Scoring(CompiledRuleSet rs, IReadOnlyList<QuotaDefinition> quotas, List<YearWork> works, List<YearClaim> claims, ClaimAt[] at,
+            bool[] admitted, bool[] shared)
+        {
+            (_rs, _quotas, _works, _claims, _at) = (rs, quotas, works, claims, at);
+            _onceOf = new int[claims.Count];
+            Dictionary<int, int>? once = null; // by work and role
+            for (var i = 0; i < claims.Count; i++)
+            {
+                _onceOf[i] = -1;
+                var c = claims[i];
+                if (!admitted[i] || !shared[i] || works[at[i].Work].Given is not null || c.Role.ContractSignedOn is not null ||
+                    c.Role.DistributionCost is not null || c.Role.ForeignSales.Count > 0 || c.Role.HomeEntertainmentSales.Count > 0)
+                    continue;
+                var slot = at[i].Work * RoleSlots + (int)c.Role.Role;
+                if (!(once ??= []).TryGetValue(slot, out var made)) once.Add(slot, made = _onceClaim.Count);
+                if (made == _onceClaim.Count) _onceClaim.Add(i);
+                _onceOf[i] = made;
+            }
+            if (_onceClaim.Count == 0) return;
+            _start = new int[_onceClaim.Count];
+            _length = new int[_onceClaim.Count];
+            _points = new (int, decimal)[(_onceClaim.Count + Block - 1) / Block][];
+        }
+
+        /// <summary>
+        /// Each work and role claimed alike by several claims, scored once, side by side. A failure is kept, with its claim, for
+        /// <see cref="ThrowIfFailed"/>: the claims before it are still scored (and fail first, if one does, as one by one).
+        /// </summary>
+        /// <returns>The claims to go on with: those before the failed one (all, without a failure).</returns>
+        public int ScoreOnce(int workers)
+        {
+            try
+            {
+                InParallel(_points.Length, workers, NewScorer, ScoreBlock);
+            }
+            catch (Exception ex)
+            {
+                // The first scoring to fail, in the claims' order (the scorings are numbered in it): the one left at -1.
+                var s = Array.IndexOf(_length, -1);
+                if (s < 0) throw;
+                (_failedAt, _failure) = (_onceClaim[s], System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(ex));
+            }
+            return Math.Min(_failedAt, _claims.Count);
+        }
+
+        /// <summary>The failure of <see cref="ScoreOnce"/>, if any: thrown once the claims before it are scored.</summary>
+        public void ThrowIfFailed() => _failure?.Throw();
+
+        /// <summary>The rows every scoring flagged, per work, into <paramref name="flags"/> (sets: the same whatever the order they come in).</summary>
+        public void Flags(Dictionary<int, (SortedSet<string> Provisional, SortedSet<string> Missing)> flags)
+        {
+            foreach (var scorer in _scorers)
+                foreach (var (work, provisional, missing) in scorer.Flagged ?? [])
+                {
+                    if (!flags.TryGetValue(work, out var f)) flags[work] = f = (new(Ord), new(Ord));
+                    f.Provisional.UnionWith(provisional);
+                    f.Missing.UnionWith(missing);
+                }
+        }
+
+        /// <summary>A worker's own: its totals and scope, its claim array, its buffer of points, its map of the totals' quotas.</summary>
+        public sealed class Scorer
+        {
+            public readonly PointTotals Totals = new() { OwnScope = true };
+            public readonly RoleInput[] One = new RoleInput[1];
+            public (int Quota, decimal Points)[] Buffer = new (int, decimal)[4 * Block];
+            public int[]? QuotaAt; // the totals' quota i is the manifest's QuotaAt[i] (-1: none)
+            public IReadOnlyList<string>? QuotaIds; // the totals' quotas QuotaAt was made for
+            public List<(int Work, string[] Provisional, string[] Missing)>? Flagged; // the rows its scorings flagged
+            public readonly List<(int Claim, int Quota, decimal Points)> Parts = []; // a block's parts' points, before they are made
+        }
+
+        public Scorer NewScorer()
+        {
+            var scorer = new Scorer();
+            lock (_scorers) _scorers.Add(scorer);
+            return scorer;
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private void ScoreBlock(int block, Scorer w)
+        {
+            var (from, to) = (block * Block, Math.Min(_onceClaim.Count, (block + 1) * Block));
+            var n = 0;
+            for (var s = from; s < to; s++)
+            {
+                _length[s] = -1; // failed, until scored
+                var points = Score(_onceClaim[s], w, n);
+                _start[s] = n;
+                _length[s] = points;
+                n += points;
+            }
+            _points[block] = n == 0 ? [] : w.Buffer[..n];
+        }
+
+        /// <summary>Claim <paramref name="i"/> scored into <paramref name="w"/>'s buffer from <paramref name="at"/>: the quotas it scored in.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private int Score(int i, Scorer w, int at)
+        {
+            var c = _claims[i];
+            var work = _at[i].Work;
+            w.One[0] = c.Role;
+            var totals = w.Totals;
+            _rs.ScoreTotals(_works[work].Work, w.One, totals);
+            var role = c.Role.Role;
+            var (provisional, missing) = (totals.ProvisionalRows(role), totals.MissingRows(role));
+            if (provisional.Count + missing.Count > 0) (w.Flagged ??= []).Add((work, [.. provisional], [.. missing]));
+            var ids = totals.QuotaIds;
+            if (w.QuotaAt is null || !ReferenceEquals(ids, w.QuotaIds))
+            {
+                (w.QuotaAt, w.QuotaIds) = (new int[ids.Count], ids);
+                for (var q = 0; q < ids.Count; q++) w.QuotaAt[q] = QuotaAt(ids[q]);
+            }
+            if (w.Buffer.Length < at + ids.Count) Array.Resize(ref w.Buffer, Math.Max(2 * w.Buffer.Length, at + ids.Count));
+            var n = at;
+            for (var q = 0; q < ids.Count; q++)
+                if (totals.Quota(role, q) is var v && decimal.Sign(v) != 0) w.Buffer[n++] = (w.QuotaAt[q], v);
+            return n - at;
+        }
 
         /// <summary>The quota's position in the manifest, -1 if it has none.</summary>
         private int QuotaAt(string id)
         {
-            for (var i = 0; i < quotas.Count; i++)
-                if (Ord.Equals(quotas[i].Id, id)) return i;
+            for (var i = 0; i < _quotas.Count; i++)
+                if (Ord.Equals(_quotas[i].Id, id)) return i;
             return -1;
         }
 
@@ -636,43 +842,15 @@ public static class Allocator
         private (int Quota, decimal Points)[] Given(IReadOnlyList<GivenPoints> given, Role role) =>
             [.. given.Where(g => g.Role == role).GroupBy(g => g.QuotaId, Ord).Select(g => (QuotaAt(g.Key), g.Sum(x => x.Points)))];
 
-        /// <summary>Each quota the claim scores in (its position in the manifest, -1 if none) and its points.</summary>
-        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        /// <param name="shared">Whether the claim's work and role are claimed by other claims too.</param>
-        public ReadOnlySpan<(int Quota, decimal Points)> PointsOf(YearWork yw, int work, YearClaim c, bool shared,
-            Dictionary<int, (SortedSet<string> Provisional, SortedSet<string> Missing)> flags)
+        /// <summary>
+        /// Each quota the admitted claim <paramref name="i"/> scores in (its position in the manifest, -1 if none) and its points:
+        /// its work and role's (<see cref="ScoreOnce"/>), or scored now by <paramref name="w"/> (valid until its next scoring).
+        /// </summary>
+        public ReadOnlySpan<(int Quota, decimal Points)> PointsOf(int i, Scorer w)
         {
-            if (yw.Given is { } given) return Given(given, c.Role.Role);
-            var kept = shared && c.Role.ContractSignedOn is null && c.Role.DistributionCost is null && c.Role.ForeignSales.Count == 0 &&
-                       c.Role.HomeEntertainmentSales.Count == 0;
-            var slot = work * RoleSlots + (int)c.Role.Role;
-            if (kept && _kept.TryGetValue(slot, out var known)) return known;
-            _one[0] = c.Role;
-            rs.ScoreTotals(yw.Work, _one, _totals);
-            var role = c.Role.Role;
-            var (provisional, missing) = (_totals.ProvisionalRows(role), _totals.MissingRows(role));
-            if (provisional.Count + missing.Count > 0)
-            {
-                if (!flags.TryGetValue(work, out var f)) flags[work] = f = (new(Ord), new(Ord));
-                f.Provisional.UnionWith(provisional);
-                f.Missing.UnionWith(missing);
-            }
-            var ids = _totals.QuotaIds;
-            if (_quotaAt is null || !ReferenceEquals(ids, _quotaIds))
-            {
-                (_quotaAt, _quotaIds) = (new int[ids.Count], ids);
-                for (var q = 0; q < ids.Count; q++) _quotaAt[q] = QuotaAt(ids[q]);
-            }
-            var n = 0;
-            for (var q = 0; q < ids.Count; q++)
-                if (decimal.Sign(_totals.Quota(role, q)) != 0) n++;
-            // A plain claim's points are kept for the others of its work and role; any other's are read before the next is scored.
-            var points = n == 0 ? [] : kept ? new (int, decimal)[n] : _own.Length >= n ? _own : _own = new (int, decimal)[ids.Count];
-            n = 0;
-            for (var q = 0; q < ids.Count; q++)
-                if (_totals.Quota(role, q) is var v && decimal.Sign(v) != 0) points[n++] = (_quotaAt[q], v);
-            if (kept) _kept[slot] = points;
-            return points.AsSpan(0, n);
+            if (_works[_at[i].Work].Given is { } given) return Given(given, _claims[i].Role.Role);
+            if (_onceOf[i] is var s and >= 0) return _points[s / Block].AsSpan(_start[s], _length[s]);
+            return w.Buffer.AsSpan(0, Score(i, w, 0));
         }
     }
 

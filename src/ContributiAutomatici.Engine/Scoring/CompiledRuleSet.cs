@@ -180,6 +180,17 @@ public sealed class PointTotals
     }
 
     internal void SetTotal(Role role, decimal total) => _totals[(int)role] = total;
+
+    /// <summary>
+    /// Whether these totals keep a scope of their own (<see cref="Scope"/>) instead of the rule set's one spare: each worker of an
+    /// allocation scoring in parallel holds its own, so no two threads contend for (or make) one per call. Set by the engine's
+    /// own callers only: a scope keeps its rule set alive.
+    /// </summary>
+    internal bool OwnScope { get; init; }
+
+    /// <summary>The scope of <see cref="ScopeOf"/> these totals keep (<see cref="OwnScope"/>), between two scorings.</summary>
+    internal RuleScope? Scope;
+    internal CompiledRuleSet? ScopeOf;
 }
 
 /// <summary>
@@ -421,7 +432,7 @@ public sealed class CompiledRuleSet
     {
         into.ExcludedList.Clear();
         (work, roles) = _admission.Admit(work, roles, into.ExcludedList);
-        var scope = Rent();
+        var scope = !into.OwnScope ? Rent() : ReferenceEquals(into.ScopeOf, this) && into.Scope is { } own ? own : NewScope();
         try
         {
             // A role with rows not sourced (provisional or missing figures) is flagged as the explained path flags it, from each
@@ -456,7 +467,12 @@ public sealed class CompiledRuleSet
         }
         finally
         {
-            Return(scope);
+            if (!into.OwnScope) Return(scope);
+            else
+            {
+                Clean(scope);
+                (into.Scope, into.ScopeOf) = (scope, this);
+            }
         }
     }
 
@@ -486,9 +502,12 @@ public sealed class CompiledRuleSet
 
     private RuleScope Rent()
     {
-        var scope = Interlocked.Exchange(ref _spare, null);
-        if (scope is not null) return scope;
-        scope = _factory();
+        return Interlocked.Exchange(ref _spare, null) ?? NewScope();
+    }
+
+    private RuleScope NewScope()
+    {
+        var scope = _factory();
         scope.Points = new decimal[Cells.Count];
         scope.Status = new byte[Cells.Count];
         scope.QuotaSums = new decimal[5 * _quotaIds.Length];
@@ -499,10 +518,15 @@ public sealed class CompiledRuleSet
 
     private void Return(RuleScope scope)
     {
+        Clean(scope);
+        _spare = scope;
+    }
+
+    private static void Clean(RuleScope scope)
+    {
         scope.Release();
         scope.Tracing = false;
         scope.Matches.Clear(); // no match text of this scoring kept alive
-        _spare = scope;
     }
 
     /// <summary>As <see cref="Flag"/>, into the totals' reused lists.</summary>
