@@ -118,4 +118,30 @@ public class TotalsPathTests
         var w = culprit.s.Work;
         Assert.Fail($"{ruleSet}: {bytes} bytes allocated scoring {Works.Length} works; the first that allocates: {w.Id} ({w.Festivals.Count} festivals, {w.Prizes.Count} prizes, {w.Markets.Count} markets)");
     }
+
+    [Fact]
+    public void Concurrent_scorings_take_their_rule_scopes_from_the_rule_sets_spares_instead_of_making_one_each()
+    {
+        // Four threads scoring the same rule set at once, as a server's concurrent requests do. With one spare scope per rule set,
+        // every scoring that found it taken made a scope of its own (its arrays, 10-16 KB); with a few spares per processor they
+        // take turns. Other test classes may score this rule set meanwhile: the bound allows for their threads too, and is far
+        // below what one spare made here (hundreds of scopes for 4 x 2,000 scorings).
+        var rs = Repo.Catalog.Find("dm-2021")!;
+        var before = rs.ScopesMade;
+        var answers = new decimal[4];
+        Parallel.For(0, 4, new ParallelOptions { MaxDegreeOfParallelism = 4 }, t =>
+        {
+            var totals = new PointTotals();
+            var sum = 0m;
+            for (var pass = 0; pass < 2; pass++)
+                foreach (var s in Works)
+                {
+                    rs.ScoreTotals(s.Work, [s.Producer], totals);
+                    sum += totals.Total(Role.Producer);
+                }
+            answers[t] = sum;
+        });
+        Assert.All(answers, a => Assert.Equal(answers[0], a)); // the same points on every thread
+        Assert.True(rs.ScopesMade - before <= 16, $"{rs.ScopesMade - before} scopes made for 8,000 scorings on 4 threads");
+    }
 }
