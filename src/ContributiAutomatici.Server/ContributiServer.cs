@@ -103,6 +103,9 @@ public static class ContributiServer
         builder.Services.AddSingleton(options);
         builder.Services.AddSingleton<ScoringStats>();
         builder.Services.AddSingleton<MalformedMessages>();
+        if (options.IdleTrimSeconds < 0 || options.IdleTrimAfterMiB < 0)
+            throw new InvalidOperationException($"Contributi:IdleTrimSeconds and Contributi:IdleTrimAfterMiB must be 0 or more, got {options.IdleTrimSeconds} and {options.IdleTrimAfterMiB}");
+        builder.Services.AddHostedService<IdleMemoryTrim>();
         builder.Services.AddSingleton(new LedgerHolder(options.Ledger));
         Telemetry.AddContributiTelemetry(builder, options);
         builder.Services.AddHttpContextAccessor(); // MalformedMessages is reached from the request marshaller

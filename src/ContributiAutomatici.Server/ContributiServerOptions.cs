@@ -49,7 +49,7 @@ public sealed class ContributiServerOptions
 
     /// <summary>
     /// What-if reforms (issue 28) kept built at a time, compiled ones in collectible load contexts: beyond, the least recently
-    /// used is let go (unloaded). Default 16. Config <c>Contributi:ReformCacheSize</c>, env <c>Contributi__ReformCacheSize</c>.
+    /// used is let go (unloaded). Default 2. Config <c>Contributi:ReformCacheSize</c>, env <c>Contributi__ReformCacheSize</c>.
     /// </summary>
     public int ReformCacheSize { get; set; } = Engine.Loading.ReformCache.DefaultCapacity;
 
@@ -72,6 +72,17 @@ public sealed class ContributiServerOptions
     /// <summary>Longest compilation of one reform, in seconds, and longest wait for a free worker: beyond, the worker is killed
     /// and that request is UNAVAILABLE (its neighbours are served). Default 120. Config <c>Contributi:ReformCompileTimeoutSeconds</c>.</summary>
     public double ReformCompileTimeoutSeconds { get; set; } = 120;
+
+    /// <summary>
+    /// Seconds of quiet (less than 1 MiB allocated a second) after which the server runs one full, compacting collection that
+    /// gives the memory a burst took back to the system (<see cref="IdleMemoryTrim"/>); 0 turns it off. Default 5.
+    /// Config <c>Contributi:IdleTrimSeconds</c>, env <c>Contributi__IdleTrimSeconds</c>.
+    /// </summary>
+    public int IdleTrimSeconds { get; set; } = 5;
+
+    /// <summary>MiB the process must have allocated since the last trim for a quiet spell to trim again. Default 64.
+    /// Config <c>Contributi:IdleTrimAfterMiB</c>.</summary>
+    public int IdleTrimAfterMiB { get; set; } = 64;
 
     /// <summary>Path of the Prometheus scrape endpoint on the server's port: /metrics by default; "" or "off" turns it off.
     /// Config <c>Contributi:MetricsPath</c>, env <c>Contributi__MetricsPath</c>.</summary>

@@ -112,6 +112,7 @@ public sealed class ContributiMetrics
     private readonly Meter _meter;
     private readonly Counter<long> _restCalls;
     private readonly Histogram<double> _restDuration;
+    private readonly Counter<long> _memoryTrims;
 
     public ContributiMetrics(IMeterFactory meters, ScoringStats stats, MalformedMessages malformed, ILoggerFactory loggers)
     {
@@ -127,6 +128,8 @@ public sealed class ContributiMetrics
         _restCalls = meter.CreateCounter<long>("contributi.rest.calls", "{call}",
             "Calls on the JSON paths (REST), refused before the service or answered by it, by route and HTTP status");
         _restDuration = meter.CreateHistogram("contributi.rest.call.duration", "s", "Duration of a call on a JSON path", advice: CallBuckets);
+        _memoryTrims = meter.CreateCounter<long>("contributi.memory.trims", "{trim}",
+            "Full collections run once the server was quiet, giving back the memory a burst took (Contributi:IdleTrimSeconds)");
         meter.CreateObservableUpDownCounter("contributi.streams.active", () => stats.ActiveStreams, "{stream}", "ScoreWorks and ScoreWorkBatches calls running now");
         meter.CreateObservableCounter("contributi.malformed.messages", () => malformed.Total, "{message}",
             "Requests refused as malformed before reaching a service (not in contributi.calls)");
@@ -172,6 +175,8 @@ public sealed class ContributiMetrics
     /// that reforms, whose ids callers choose, do not make a series each.
     /// </summary>
     public static string MetricId(string ruleSetId) => ruleSetId.IndexOf('@') is var at and >= 0 ? ruleSetId[..at] + "@reform" : ruleSetId;
+
+    public void MemoryTrimmed() => _memoryTrims.Add(1);
 
     public void AllocationRun(string ruleSetId) => _allocationRuns.Add(1, new KeyValuePair<string, object?>(Tags.RuleSetId, MetricId(ruleSetId)));
 
