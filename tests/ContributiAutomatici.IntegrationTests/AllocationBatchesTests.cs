@@ -150,6 +150,46 @@ public sealed class AllocationBatchesTests(ServerFixture fixture)
     }
 
     [Fact]
+    public async Task The_typed_client_hands_out_every_year_s_items_as_they_come_byte_for_byte_those_of_Allocate()
+    {
+        using var client = new ContributiClient(new ContributiClientOptions { Address = fixture.Server.Address });
+        foreach (var year in Years())
+        {
+            var expected = Hex(await AllocateBytes(year));
+            var items = new List<byte[]>();
+            await foreach (var item in client.AllocateItemsAsync(year)) items.Add(item.ToByteArray());
+            Assert.Equal(expected, Hex(items));
+            Assert.Equal(AllocateResponse.ItemOneofCase.Summary, AllocateResponse.Parser.ParseFrom(items[0]).ItemCase);
+        }
+    }
+
+    [Fact]
+    public async Task Handing_out_items_a_bad_year_fails_at_the_first_item_and_a_caller_may_stop_early()
+    {
+        var year = Example("year-2023.json");
+        year.Claims[1].RightsSharePercent = "150";
+        using var client = new ContributiClient(new ContributiClientOptions { Address = fixture.Server.Address, RetryCount = 0 });
+        var ex = await Assert.ThrowsAsync<RpcException>(async () =>
+        {
+            await foreach (var _ in client.AllocateItemsAsync(AllocationMapper.Items(year).ToList())) Assert.Fail("an item of a refused year");
+        });
+        Assert.Equal(StatusCode.InvalidArgument, ex.StatusCode);
+        Assert.Equal($"items[{1 + year.Companies.Count + year.Works.Count + 1}].claim.rights_share_percent",
+            Assert.Single(ContributiClient.FieldViolations(ex)).Field);
+
+        // A caller that stops after the summary ends the call; the client serves the next one.
+        var synthetic = YearSynthesizer.Items(fixture.Server.Catalog.Find("dm-2021")!, 250, 900, seed: 11, year: 2023, budget: 50_000_000m).ToList();
+        await foreach (var item in client.AllocateItemsAsync(synthetic))
+        {
+            Assert.Equal(900, item.Summary.Works);
+            break;
+        }
+        var whole = new List<AllocateResponse>();
+        await foreach (var item in client.AllocateItemsAsync(synthetic)) whole.Add(item);
+        Assert.Equal((await client.AllocateAsync(synthetic)).Works.Count, whole.Count(i => i.ItemCase == AllocateResponse.ItemOneofCase.Work));
+    }
+
+    [Fact]
     public async Task Statements_for_one_company_are_honoured_as_Allocate_honours_them()
     {
         var year = Example("year-2023.json");
@@ -234,12 +274,15 @@ public sealed class AllocationBatchesTests(ServerFixture fixture)
         {
             var result = await client.AllocateAsync(year);
             Assert.Equal(10_000, result.Summary.Companies);
+            var items = new List<AllocateResponse>();
+            await foreach (var item in client.AllocateItemsAsync(year)) items.Add(item);
+            Assert.Equal([new AllocateResponse { Summary = result.Summary }, .. result.Companies.Select(c => new AllocateResponse { Company = c })], items);
             Assert.Equal(year.Skip(1).Select(i => i.Company.Id), result.Companies.Select(c => c.CompanyId));
             if (first is not null) Assert.Equal(first, result);
             first = result;
         }
         Assert.Equal(1, old.Service.BatchCalls);
-        Assert.Equal(2, old.Service.SingleCalls);
+        Assert.Equal(4, old.Service.SingleCalls);
         Assert.Single(logs.Entries, e => e.Message.Contains("does not serve AllocateBatches", StringComparison.Ordinal));
     }
 
