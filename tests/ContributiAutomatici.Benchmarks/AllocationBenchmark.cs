@@ -71,7 +71,7 @@ public static class AllocationBenchmark
 
         // The server ships with the workstation GC (README, "Memory"): the gRPC measure runs both its processes with it.
         (string Mode, bool ServerGc)[] measures =
-            [("inprocess", false), ("inprocess", true), (GrpcClient, false), (GrpcBatches, false), (GrpcSingle, false)];
+            [("inprocess", false), ("inprocess", true), (GrpcClient, false), (GrpcClientItems, false), (GrpcBatches, false), (GrpcSingle, false)];
         var results = new Dictionary<(string, bool), List<ChildResult>>();
         foreach (var (mode, serverGc) in measures)
             results[(mode, serverGc)] = Enumerable.Range(0, processes).Select(_ =>
@@ -95,13 +95,15 @@ public static class AllocationBenchmark
         return 0;
     }
 
-    /// <summary>The gRPC measures' modes: the typed client (AllocateBatches), the raw AllocateBatches stream, the raw Allocate stream.</summary>
-    private const string GrpcClient = "grpc-client", GrpcBatches = "grpc-batches", GrpcSingle = "grpc";
+    /// <summary>The gRPC measures' modes: the typed client (AllocateBatches) collecting the result or handing out its items, the raw
+    /// AllocateBatches stream, the raw Allocate stream.</summary>
+    private const string GrpcClient = "grpc-client", GrpcClientItems = "grpc-client-items", GrpcBatches = "grpc-batches", GrpcSingle = "grpc";
 
     /// <summary>The gRPC measures, as the report names them.</summary>
     private static readonly (string Mode, string Name, string Target)[] GrpcMeasures =
     [
         (GrpcClient, "(d) gRPC, the product's path: the typed client's AllocateAsync (AllocateBatches, the whole result collected; client and server one process each, workstation GC)", "< 1000 ms"),
+        (GrpcClientItems, "(d) gRPC, the typed client's AllocateItemsAsync (AllocateBatches, each item hashed as it is handed out, none held)", "< 1000 ms"),
         (GrpcBatches, "(d) gRPC, AllocateBatches: the items in batches of 4,096, every response batch read", "< 1000 ms"),
         (GrpcSingle, "(d) gRPC, Allocate: one item per message in, one per message out, every response read (as before AllocateBatches)", "< 5000 ms"),
     ];
@@ -191,6 +193,8 @@ public static class AllocationBenchmark
         foreach (var (name, rs) in new[] { ("AllocateBatches", batches), ("Allocate", grpc) })
             sb.Append(Inv, $"Over gRPC, {name} (warm medians): all items written and the request stream completed at {Med(rs, r => r.Sent):0} ms; the summary (first response, ")
                 .AppendLine(Inv, $"after the server has read, checked and allocated the year) at {Med(rs, r => r.First):0} ms; the last statement at {Med(rs, r => r.Total):0} ms.");
+        var handed = results[(GrpcClientItems, false)];
+        sb.AppendLine(Inv, $"Over gRPC, the typed client's AllocateItemsAsync (warm medians): the summary handed out at {Med(handed, r => r.First):0} ms; the last item at {Med(handed, r => r.Total):0} ms.");
         sb.AppendLine("The responses read over gRPC, the typed client's result too, are checked to be byte for byte the in-process items (a SHA-256 of every item's bytes, each after its length).");
         sb.AppendLine();
         sb.AppendLine("Memory (per process, median over the processes; `Process.PeakWorkingSet64` read by the child itself at its end, " +
@@ -202,6 +206,7 @@ public static class AllocationBenchmark
                  {
                      ("(c) in-process, workstation GC", inproc), ("(c) in-process, server GC", inprocServer),
                      ("(d) gRPC, the typed client's process (holds the items sent and the result collected)", results[(GrpcClient, false)]),
+                     ("(d) gRPC, the typed client's process handing out the items (holds the items sent; hashes each item handed out)", results[(GrpcClientItems, false)]),
                      ("(d) gRPC AllocateBatches, the client's process (holds the items sent; hashes each response read)", batches),
                      ("(d) gRPC Allocate, the client's process (holds the items sent; hashes each response read)", grpc),
                  })
@@ -209,7 +214,7 @@ public static class AllocationBenchmark
         foreach (var (mode, name, _) in GrpcMeasures)
         {
             var rs = results[(mode, false)];
-            sb.AppendLine(Inv, $"| (d) gRPC, the server's process under {(mode == GrpcSingle ? "Allocate" : mode == GrpcClient ? "the typed client" : "AllocateBatches")} | {MedL(rs, c => c.ServerBefore):0} | {MedL(rs, c => c.ServerPeak):0} | {MedL(rs, c => c.ServerAllocatedPerRun):0} | n/a |");
+            sb.AppendLine(Inv, $"| (d) gRPC, the server's process under {(mode == GrpcSingle ? "Allocate" : mode == GrpcClient ? "the typed client" : mode == GrpcClientItems ? "the typed client handing out items" : "AllocateBatches")} | {MedL(rs, c => c.ServerBefore):0} | {MedL(rs, c => c.ServerPeak):0} | {MedL(rs, c => c.ServerAllocatedPerRun):0} | n/a |");
         }
         sb.AppendLine();
         sb.AppendLine("*Scoring alone* is `CompiledRuleSet.ScoreTotals` (the totals path the allocation runs) of each work of the year once, for the distinct roles claimed on it " +
@@ -288,7 +293,7 @@ public static class AllocationBenchmark
         Process? server = null;
         GrpcChannel? channel = null;
         ContributiClient? client = null;
-        var remote = mode is GrpcClient or GrpcBatches or GrpcSingle;
+        var remote = mode is GrpcClient or GrpcClientItems or GrpcBatches or GrpcSingle;
         if (remote)
         {
             server = StartChild(["grpc-server", .. a[1..]], Environment.GetEnvironmentVariable("DOTNET_gcServer") == "1", stdin: true);
@@ -297,7 +302,7 @@ public static class AllocationBenchmark
                 : throw new InvalidOperationException("the server child did not start: " + line);
             channel = GrpcChannel.ForAddress($"http://127.0.0.1:{port}", new GrpcChannelOptions { MaxReceiveMessageSize = 16 * 1024 * 1024 });
             // The product's client makes its own channel (its connection, its limits), as an application would.
-            if (mode == GrpcClient) client = new ContributiClient(new ContributiClientOptions { Address = new Uri($"http://127.0.0.1:{port}") });
+            if (mode is GrpcClient or GrpcClientItems) client = new ContributiClient(new ContributiClientOptions { Address = new Uri($"http://127.0.0.1:{port}") });
         }
         GC.Collect();
         var before = Environment.WorkingSet;
@@ -512,6 +517,17 @@ public static class AllocationBenchmark
             foreach (var w in result.Works) Hash(new AllocateResponse { Work = w });
             foreach (var e in result.Exclusions) Hash(new AllocateResponse { Exclusion = e });
             return (hash.GetHashAndReset(), 0, 0, returned);
+        }
+        if (mode == GrpcClientItems)
+        {
+            var handed = 0;
+            double summary = 0;
+            await foreach (var item in client!.AllocateItemsAsync(items))
+            {
+                if (handed++ == 0) summary = sw.Elapsed.TotalMilliseconds;
+                Hash(item);
+            }
+            return (hash.GetHashAndReset(), 0, summary, sw.Elapsed.TotalMilliseconds);
         }
         var allocation = new AllocationService.AllocationServiceClient(channel);
         double sent, first = 0;
