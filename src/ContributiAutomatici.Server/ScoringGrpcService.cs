@@ -75,12 +75,91 @@ public sealed class ScoringGrpcService(LiveRules rules, ScoringStats stats, Cont
         return Task.FromResult(Details.GetValue(ruleSet, r => ResponseMapper.Detail(r, catalog)));
     }
 
+    /// <summary>
+    /// A work's score. Over gRPC, a request that asks no explanation (totals_only) is answered by a pooled carrier whose bytes
+    /// are the answer encoded straight from the totals (<see cref="ResponseMapper.Encode"/>, the same bytes as the message):
+    /// the response marshaller (<see cref="AllocationFrames.Framed"/>) writes them and gives the carrier back to the pool, so
+    /// the answer allocates nothing in steady state (issue 27 item 1). Any other call (the explanation, or the JSON paths,
+    /// which serialize the message itself) is answered by a message.
+    /// </summary>
     public override Task<ScoreWorkResponse> ScoreWork(ScoreWorkRequest request, ServerCallContext context)
     {
         context.CancellationToken.ThrowIfCancellationRequested();
-        var response = Score(request, rules.Current, context, null);
+        var catalog = rules.Current;
+        var mapped = RequestMapper.Map(request, catalog);
+        context.ResolvedRuleSet(mapped.RuleSet);
+        Task<ScoreWorkResponse> answer;
+        if (ResponseMapper.AsksTotals(mapped) && WrittenByMarshaller(context))
+        {
+            var pooled = PooledAnswer.Rent();
+            pooled.Bytes = ResponseMapper.Encode(mapped, ReformMapper.Applied(mapped.RuleSet, catalog, mapped.ReformSource), pooled.Buffer);
+            answer = pooled.Task;
+        }
+        else answer = Task.FromResult(Answer(mapped, catalog, null));
+        metrics.WorkScored(mapped.RuleSet);
         stats.UnaryScored();
-        return Task.FromResult(response);
+        return answer;
+    }
+
+    /// <summary>
+    /// Whether the call's response is written by the method's response marshaller: a gRPC call (application/grpc, gRPC-Web
+    /// included), not the JSON transcoding's (which formats the message's fields) nor a caller without an HTTP context.
+    /// </summary>
+    private static bool WrittenByMarshaller(ServerCallContext context)
+    {
+        HttpContext http;
+        try
+        {
+            http = context.GetHttpContext();
+        }
+        catch (InvalidOperationException)
+        {
+            return false;
+        }
+        return http.Request.ContentType is { } type && type.StartsWith("application/grpc", StringComparison.OrdinalIgnoreCase);
+    }
+
+    /// <summary>
+    /// A ScoreWork answer as bytes: a carrier message (empty, its bytes in this frame), its completed task and the buffer its
+    /// bytes are written in, all reused. Rented for a call, given back once the marshaller has written the bytes; one never
+    /// written (a cancelled call) is left to the collector, never rented again. A few per processor are kept; one whose buffer
+    /// grew past <see cref="MaxKeptBytes"/> (an answer of many exclusions) is left to the collector too.
+    /// </summary>
+    private sealed class PooledAnswer : AllocationFrames.Frame
+    {
+        private const int MaxKeptBytes = 64 * 1024;
+        private static readonly PooledAnswer?[] Slots = new PooledAnswer?[Math.Max(4, 4 * Environment.ProcessorCount)];
+
+        public readonly ScoreWorkResponse Carrier = new();
+        public readonly Task<ScoreWorkResponse> Task;
+        public readonly ScoreAnswerBytes Buffer = new();
+        private int _lent;
+
+        private PooledAnswer()
+        {
+            Task = System.Threading.Tasks.Task.FromResult(Carrier);
+            AllocationFrames.Carry(Carrier, this);
+        }
+
+        public static PooledAnswer Rent()
+        {
+            var start = Environment.CurrentManagedThreadId;
+            PooledAnswer? answer = null;
+            for (var k = 0; k < Slots.Length && answer is null; k++) answer = Interlocked.Exchange(ref Slots[(start + k) % Slots.Length], null);
+            answer ??= new PooledAnswer();
+            answer._lent = 1;
+            return answer;
+        }
+
+        protected internal override void Written()
+        {
+            // Once per rent: a second write of the same carrier (there is none) would not pool it twice.
+            if (Interlocked.Exchange(ref _lent, 0) == 0 || Buffer.Capacity > MaxKeptBytes) return;
+            Bytes = default;
+            var start = Environment.CurrentManagedThreadId;
+            for (var k = 0; k < Slots.Length; k++)
+                if (Interlocked.CompareExchange(ref Slots[(start + k) % Slots.Length], this, null) is null) return;
+        }
     }
 
     /// <summary>
@@ -205,8 +284,15 @@ public sealed class ScoringGrpcService(LiveRules rules, ScoringStats stats, Cont
     {
         var mapped = RequestMapper.Map(request, catalog);
         context.ResolvedRuleSet(mapped.RuleSet);
-        var response = ResponseMapper.Score(mapped, reuse);
+        var response = Answer(mapped, catalog, reuse);
         metrics.WorkScored(mapped.RuleSet);
+        return response;
+    }
+
+    /// <summary>The answer to a mapped request as a message (into <paramref name="reuse"/> on the totals path), its reform set.</summary>
+    private static ScoreWorkResponse Answer(ScoringRequest mapped, RuleCatalog catalog, ScoreWorkResponse? reuse)
+    {
+        var response = ResponseMapper.Score(mapped, reuse);
         response.Reform = ReformMapper.Applied(mapped.RuleSet, catalog, mapped.ReformSource);
         return response;
     }
