@@ -92,6 +92,7 @@ public sealed class ScoringGrpcService(LiveRules rules, ScoringStats stats, Cont
         if (ResponseMapper.AsksTotals(mapped) && WrittenByMarshaller(context))
         {
             var pooled = PooledAnswer.Rent();
+            Interlocked.Increment(ref s_answersAsBytes);
             pooled.Bytes = ResponseMapper.Encode(mapped, ReformMapper.Applied(mapped.RuleSet, catalog, mapped.ReformSource), pooled.Buffer);
             answer = pooled.Task;
         }
@@ -100,6 +101,14 @@ public sealed class ScoringGrpcService(LiveRules rules, ScoringStats stats, Cont
         stats.UnaryScored();
         return answer;
     }
+
+    private static long s_answersAsBytes;
+
+    /// <summary>ScoreWork answers given as encoded bytes (totals_only over gRPC) since start: for tests and diagnostics.</summary>
+    public static long AnswersAsBytes => Interlocked.Read(ref s_answersAsBytes);
+
+    /// <summary>The carriers those answers needed (the others were the pool's): for tests of the pool.</summary>
+    public static long AnswerCarriersMade => PooledAnswer.Made;
 
     /// <summary>
     /// Whether the call's response is written by the method's response marshaller: a gRPC call (application/grpc, gRPC-Web
@@ -135,8 +144,13 @@ public sealed class ScoringGrpcService(LiveRules rules, ScoringStats stats, Cont
         public readonly ScoreAnswerBytes Buffer = new();
         private int _lent;
 
+        private static long s_made;
+
+        public static long Made => Interlocked.Read(ref s_made);
+
         private PooledAnswer()
         {
+            Interlocked.Increment(ref s_made);
             Task = System.Threading.Tasks.Task.FromResult(Carrier);
             AllocationFrames.Carry(Carrier, this);
         }
