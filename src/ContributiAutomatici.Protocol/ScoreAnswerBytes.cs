@@ -19,6 +19,39 @@ public sealed class ScoreAnswerBytes(int capacity = 1024)
 
     /// <summary>The buffer's size: it grows to the largest answer written and stays so.</summary>
     public int Capacity => Encoder.Capacity;
+
+    /// <summary>Empties the buffer (for the items of a stream's next answer message).</summary>
+    public void Reset() => Encoder.Reset();
+
+    // The items of a ScoreWorkBatchesResponse are its field 1; a ScoreWorks answer is one item alone (not nested).
+    private const int BatchItems = 1;
+    private const int ItemRequestId = 1, ItemResponse = 2, ItemError = 3;
+
+    /// <summary>
+    /// Starts a stream's answer item (a <see cref="V1.ScoreWorksResponse"/>): its request id; <paramref name="inBatch"/>, as the
+    /// next item of a <see cref="V1.ScoreWorkBatchesResponse"/>. Then one of <see cref="Totals"/>, <see cref="Response"/> or
+    /// <see cref="Error"/>, then <see cref="EndItem"/>.
+    /// </summary>
+    public void BeginItem(string requestId, bool inBatch)
+    {
+        if (inBatch) Encoder.Begin(BatchItems, "items", repeated: true);
+        Encoder.String(ItemRequestId, "requestId", requestId);
+    }
+
+    /// <summary>The item's answer to a totals-only request, as <see cref="ResponseMapper.Encode"/> writes it (scored first: a rule that fails writes nothing).</summary>
+    public void Totals(ScoringRequest request, V1.ReformApplied? reform) =>
+        ResponseMapper.WriteAnswer(Encoder, request, reform, ItemResponse);
+
+    /// <summary>The item's answer as a message (one that asks for the explanation).</summary>
+    public void Response(V1.ScoreWorkResponse response) => Encoder.Message(ItemResponse, "response", response);
+
+    /// <summary>Why the item could not be scored.</summary>
+    public void Error(Google.Rpc.Status status) => Encoder.Message(ItemError, "error", status);
+
+    public void EndItem(bool inBatch)
+    {
+        if (inBatch) Encoder.End();
+    }
 }
 
 public static partial class ResponseMapper
@@ -32,12 +65,19 @@ public static partial class ResponseMapper
     public static ReadOnlyMemory<byte> Encode(ScoringRequest request, V1.ReformApplied? reform, ScoreAnswerBytes into)
     {
         if (!AsksTotals(request)) throw new ArgumentException("the request asks for the explanation: its answer is a message (Score)", nameof(request));
+        into.Encoder.Reset();
+        WriteAnswer(into.Encoder, request, reform, field: 0);
+        return into.Encoder.Written;
+    }
+
+    /// <summary>The request scored on the totals path and its answer written (as the message's field <paramref name="field"/>; 0: the message itself).</summary>
+    internal static void WriteAnswer(ProtoEncoder e, ScoringRequest request, V1.ReformApplied? reform, int field)
+    {
         var coproduction = request.RuleSet.Coproductions.Classify(request.Work);
         var totals = Totals(request);
-        var e = into.Encoder;
-        e.Reset();
+        if (field > 0) e.Begin(field, "response", repeated: false);
         Write(e, request, totals, Said(coproduction) ? coproduction : null, reform);
-        return e.Written;
+        if (field > 0) e.End();
     }
 
     /// <summary>

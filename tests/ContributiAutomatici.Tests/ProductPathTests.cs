@@ -193,6 +193,81 @@ public class ProductPathTests
         Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
     }
 
+    [Theory]
+    [MemberData(nameof(RuleSets))]
+    public void A_stream_s_items_and_batches_are_encoded_to_the_messages_bytes(string ruleSet)
+    {
+        // ScoreWorks' answer items and ScoreWorkBatches' batches as the server writes them (ScoreAnswerBytes' items): totals,
+        // an explained answer as its message, an error item; each batch (of 1 to 7 items) against the message with those items.
+        var requests = YearRequests(ruleSet, 120).Select(r => RequestMapper.Map(r, Repo.Catalog)).ToList();
+        var error = new Google.Rpc.Status { Code = 3, Message = "invalid request: work.id is required" };
+        var one = new ScoreAnswerBytes(8);
+        var batch = new ScoreAnswerBytes(8);
+        var expected = new V1.ScoreWorkBatchesResponse();
+        batch.Reset();
+        for (var i = 0; i < requests.Count; i++)
+        {
+            var request = requests[i];
+            var item = new V1.ScoreWorksResponse { RequestId = i % 5 == 0 ? "" : "w-" + i };
+            one.Reset();
+            one.BeginItem(item.RequestId, inBatch: false);
+            batch.BeginItem(item.RequestId, inBatch: true);
+            var reform = i % 3 == 0 ? Reform : null;
+            switch (i % 9)
+            {
+                case 4:
+                    item.Error = error;
+                    one.Error(error);
+                    batch.Error(error);
+                    break;
+                case 7:
+                    item.Response = ResponseMapper.ToProto(request.RuleSet.Score(request.Work, request.Roles, ScoreOptions.Default), request.Excluded);
+                    one.Response(item.Response);
+                    batch.Response(item.Response);
+                    break;
+                default:
+                    item.Response = ResponseMapper.Score(request);
+                    item.Response.Reform = reform;
+                    one.Totals(request, reform);
+                    batch.Totals(request, reform);
+                    break;
+            }
+            one.EndItem(inBatch: false);
+            batch.EndItem(inBatch: true);
+            Assert.Equal(Convert.ToHexString(item.ToByteArray()), Convert.ToHexString(one.Bytes.ToArray()));
+            expected.Items.Add(item);
+            if (i % 7 == 6 || i == requests.Count - 1)
+            {
+                Assert.Equal(Convert.ToHexString(expected.ToByteArray()), Convert.ToHexString(batch.Bytes.ToArray()));
+                expected.Items.Clear();
+                batch.Reset();
+            }
+        }
+    }
+
+    [Fact]
+    public void A_stream_s_totals_items_allocate_nothing_in_steady_state()
+    {
+        var requests = YearRequests("dm-2021", 200).Select(r => RequestMapper.Map(r, Repo.Catalog))
+            .Where(r => r.RuleSet.Coproductions.Classify(r.Work).Category == CoproductionCategory.National).ToList();
+        var batch = new ScoreAnswerBytes();
+        long Pass()
+        {
+            var before = GC.GetAllocatedBytesForCurrentThread();
+            batch.Reset();
+            for (var i = 0; i < requests.Count; i++)
+            {
+                batch.BeginItem("item", inBatch: true);
+                batch.Totals(requests[i], null);
+                batch.EndItem(inBatch: true);
+            }
+            return GC.GetAllocatedBytesForCurrentThread() - before;
+        }
+        Pass();
+        Pass();
+        Assert.Equal(0, Pass());
+    }
+
     [Fact]
     public void A_request_that_asks_the_explanation_is_not_encoded_from_the_totals()
     {
