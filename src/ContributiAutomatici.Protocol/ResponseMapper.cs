@@ -117,8 +117,9 @@ public static partial class ResponseMapper
     /// <summary>
     /// <see cref="Score(ScoringRequest)"/> into <paramref name="reuse"/>, a message this method returned before whose bytes
     /// were already written: on the totals path its role and quota messages are rewritten in place and a quota's points keep
-    /// their string while the value is the same (a stream's answers, one after the other, allocate nothing of their own:
-    /// issue 27 item 1). The explained path, and a null <paramref name="reuse"/>, give a new message.
+    /// their string while the value is the same. The explained path, and a null <paramref name="reuse"/>, give a new message.
+    /// The server writes its totals answers as bytes instead (<see cref="Encode"/>, <see cref="ScoreAnswerBytes"/>: the same
+    /// bytes, no string per number).
     /// </summary>
     public static V1.ScoreWorkResponse Score(ScoringRequest request, V1.ScoreWorkResponse? reuse)
     {

@@ -284,6 +284,25 @@ public sealed class SideBySide
             foreach (var b in totalsBytes) sink += RequestMapper.Map(V1.ScoreWorkRequest.Parser.ParseFrom(b), catalog).Roles.Count;
             return sink;
         }));
+        _scorers.Add(("ScoreWork totals_only, the request parsed, mapped and scored on the totals path (no answer)", product, _ =>
+        {
+            decimal sink = 0m;
+            foreach (var b in totalsBytes)
+            {
+                var m = RequestMapper.Map(V1.ScoreWorkRequest.Parser.ParseFrom(b), catalog);
+                m.RuleSet.ScoreTotals(m.Work, m.Roles, buffer);
+                sink += buffer.Total(Role.Producer);
+            }
+            return sink;
+        }));
+        // The one part of the answer that still allocates: the co-production category of the works that name co-producers
+        // (CoproductionClassifier, in the engine; a national work's is one status made once), over the mapped requests.
+        _scorers.Add(("ScoreWork totals_only, the work's co-production category alone (CoproductionClassifier.Classify)", product, _ =>
+        {
+            decimal sink = 0m;
+            foreach (var m in mapped) sink += (int)m.RuleSet.Coproductions.Classify(m.Work).Category;
+            return sink;
+        }));
         _scorers.Add(("ScoreWork totals_only, the request parsed alone (its message)", product, _ =>
         {
             decimal sink = 0m;
