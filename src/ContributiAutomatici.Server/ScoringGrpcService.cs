@@ -117,12 +117,16 @@ public sealed class ScoringGrpcService(LiveRules rules, ScoringStats stats, Cont
     /// <summary>The carriers those answers needed (the others were the pool's): for tests of the pool.</summary>
     public static long AnswerCarriersMade => PooledAnswer.Made;
 
+    private static readonly System.Reflection.Assembly TranscodingAssembly = typeof(Microsoft.AspNetCore.Grpc.JsonTranscoding.GrpcJsonTranscodingMetadata).Assembly;
+
     /// <summary>
     /// Whether the call's response is written by the method's response marshaller: a gRPC call (application/grpc, gRPC-Web
     /// included), not the JSON transcoding's (which formats the message's fields) nor a caller without an HTTP context.
     /// </summary>
     private static bool WrittenByMarshaller(ServerCallContext context)
     {
+        // A call of the JSON transcoding (its own ServerCallContext) is never one, whatever content type it came with.
+        if (context.GetType().Assembly == TranscodingAssembly) return false;
         HttpContext http;
         try
         {
