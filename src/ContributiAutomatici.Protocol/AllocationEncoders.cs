@@ -77,9 +77,9 @@ internal abstract class Encoder
 }
 
 /// <summary>Protobuf's binary encoding into one buffer, reused: <see cref="Reset"/>, the fields, then <see cref="Written"/>.</summary>
-internal sealed class ProtoEncoder : Encoder
+internal sealed class ProtoEncoder(int capacity = 1 << 16) : Encoder
 {
-    private byte[] _buffer = new byte[1 << 16];
+    private byte[] _buffer = new byte[capacity];
     private int _at;
     // Where each open message's content starts (after the room left for its length).
     private int[] _open = new int[8];
@@ -92,6 +92,9 @@ internal sealed class ProtoEncoder : Encoder
     public ReadOnlyMemory<byte> Written => _buffer.AsMemory(0, _at);
 
     public void Reset() => (_at, _depth) = (0, 0);
+
+    /// <summary>The buffer's size (it grows as writes need it, and stays grown).</summary>
+    public int Capacity => _buffer.Length;
 
     /// <summary>The bytes written since <see cref="Reset"/>.</summary>
     public int Length => _at;
@@ -141,6 +144,9 @@ internal sealed class ProtoEncoder : Encoder
     {
         for (var i = 0; i < values.Count; i++) Utf8(field, values[i]);
     }
+
+    /// <summary>One element of a repeated string field (written even when empty).</summary>
+    public void Element(int field, string value) => Utf8(field, value);
 
     public override void Decimal(int field, string name, decimal value, int scale)
     {

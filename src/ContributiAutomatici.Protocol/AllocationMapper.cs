@@ -790,7 +790,7 @@ public static class AllocationMapper
     // field-number order, named as its JSON name.
 
     /// <summary>contributi.v1.Role, as the formatter names its values.</summary>
-    private static readonly Google.Protobuf.Reflection.EnumDescriptor RoleType = V1.ClaimAmount.Descriptor.FindFieldByName("role").EnumType;
+    internal static readonly Google.Protobuf.Reflection.EnumDescriptor RoleType = V1.ClaimAmount.Descriptor.FindFieldByName("role").EnumType;
 
     /// <summary>A company's statement (contributi.v1.CompanyStatement), as <see cref="Company(CompanyOutcome)"/> fills it.</summary>
     private static void Company(Encoder e, CompanyOutcome c)
@@ -894,7 +894,7 @@ public static class AllocationMapper
     }
 
     /// <summary>An exclusion (contributi.v1.Exclusion), as <see cref="ResponseMapper.Exclusion"/> makes it.</summary>
-    private static void Exclusion(Encoder e, Exclusion x)
+    internal static void Exclusion(Encoder e, Exclusion x)
     {
         e.String(1, "companyId", x.CompanyId);
         e.String(2, "workId", x.WorkId);

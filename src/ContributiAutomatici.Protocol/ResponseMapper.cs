@@ -8,7 +8,7 @@ using V1 = ContributiAutomatici.Contracts.V1;
 namespace ContributiAutomatici.Protocol;
 
 /// <summary>Maps the engine's results and rule sets onto contributi.v1 messages.</summary>
-public static class ResponseMapper
+public static partial class ResponseMapper
 {
     /// <summary>Decimals of the points in responses: rounded half away from zero, no trailing zeros.</summary>
     public const int PointsScale = 10;
@@ -117,22 +117,39 @@ public static class ResponseMapper
     /// <summary>
     /// <see cref="Score(ScoringRequest)"/> into <paramref name="reuse"/>, a message this method returned before whose bytes
     /// were already written: on the totals path its role and quota messages are rewritten in place and a quota's points keep
-    /// their string while the value is the same (a stream's answers, one after the other, allocate nothing of their own:
-    /// issue 27 item 1). The explained path, and a null <paramref name="reuse"/>, give a new message.
+    /// their string while the value is the same. The explained path, and a null <paramref name="reuse"/>, give a new message.
+    /// The server writes its totals answers as bytes instead (<see cref="Encode"/>, <see cref="ScoreAnswerBytes"/>: the same
+    /// bytes, no string per number).
     /// </summary>
     public static V1.ScoreWorkResponse Score(ScoringRequest request, V1.ScoreWorkResponse? reuse)
     {
         // The work's category (art. 2.f-h) and its art. 5.8 threshold, said with every answer.
         var coproduction = request.RuleSet.Coproductions.Classify(request.Work);
-        if (request.Options.Explain || request.Options.IncludeNotApplied)
+        if (!AsksTotals(request))
             return ToProto(request.RuleSet.Score(request.Work, request.Roles, request.Options), request.Excluded, coproduction);
-        var totals = t_totals ??= new PointTotals();
-        request.RuleSet.ScoreTotals(request.Work, request.Roles, totals);
+        var totals = Totals(request);
         var response = reuse ?? new V1.ScoreWorkResponse();
         Fill(response, request.RuleSet, request.Work.Id, request.Roles, totals, request.Excluded);
         response.Coproduction = Said(coproduction) ? Coproduction(coproduction!, response.Coproduction ?? new V1.CoproductionStatus()) : null;
         response.Reform = null;
         return response;
+    }
+
+    // A rule set's version id (RuleSetDefinition.BaseId cuts it out of the id at every call): once per definition.
+    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<RuleSetDefinition, string> BaseIds = new();
+
+    /// <summary><paramref name="d"/>'s <see cref="RuleSetDefinition.BaseId"/>, the same string every time (nothing allocated per answer).</summary>
+    private static string BaseId(RuleSetDefinition d) => BaseIds.GetValue(d, static d => d.BaseId);
+
+    /// <summary>Whether <paramref name="request"/> asks no explanation (totals_only): answered from the totals path.</summary>
+    public static bool AsksTotals(ScoringRequest request) => !(request.Options.Explain || request.Options.IncludeNotApplied);
+
+    /// <summary>The request scored on the totals path into this thread's buffer (valid until the thread's next scoring).</summary>
+    internal static PointTotals Totals(ScoringRequest request)
+    {
+        var totals = t_totals ??= new PointTotals();
+        request.RuleSet.ScoreTotals(request.Work, request.Roles, totals);
+        return totals;
     }
 
     /// <summary>
@@ -155,7 +172,7 @@ public static class ResponseMapper
         PointTotals totals, IReadOnlyList<Exclusion>? excluded)
     {
         var d = ruleSet.Definition;
-        response.RuleSetId = d.BaseId;
+        response.RuleSetId = BaseId(d);
         response.ContentHash = d.ContentHash;
         response.WorkId = workId;
         excluded ??= totals.Excluded;

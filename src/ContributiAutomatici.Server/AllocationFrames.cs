@@ -13,7 +13,8 @@ namespace ContributiAutomatici.Server;
 /// per batch of items for AllocateBatches, its bytes made by <see cref="Batches"/>), and the response marshaller, wrapped here,
 /// writes the bytes the carrier holds at that moment instead of serializing it. Any other response is serialized as ever.
 /// The contract does not change: the bytes are those of the message (<c>AllocationJsonTests</c>,
-/// <c>AllocationBatchesTests</c>; the benchmark checks them over gRPC).
+/// <c>AllocationBatchesTests</c>; the benchmark checks them over gRPC). ScoreWork's totals answers go the same way
+/// (<see cref="ScoringGrpcService.ScoreWork"/>: pooled carriers, given back by <see cref="Frame.Written"/>).
 /// </summary>
 public static class AllocationFrames
 {
@@ -30,9 +31,14 @@ public static class AllocationFrames
     private const byte ItemsTag = (1 << 3) | 2;
 
     /// <summary>What a carrier holds: the bytes of the message being written.</summary>
-    public sealed class Frame
+    public class Frame
     {
         public ReadOnlyMemory<byte> Bytes { get; set; }
+
+        /// <summary>Called once the marshaller has copied <see cref="Bytes"/> to the call's output (e.g. to pool the carrier again).</summary>
+        protected internal virtual void Written()
+        {
+        }
     }
 
     private static readonly ConditionalWeakTable<object, Frame> Carried = new();
@@ -46,12 +52,24 @@ public static class AllocationFrames
         if (!Carries(typeof(TResponse))) throw new ArgumentException($"{typeof(TResponse).Name} is not written as bytes by its marshaller", nameof(TResponse));
         var carrier = new TResponse();
         var frame = new Frame();
-        Carried.Add(carrier, frame);
+        Carry(carrier, frame);
         return (carrier, frame);
     }
 
-    /// <summary>The response types whose marshaller writes a carrier's bytes: the allocation streams'.</summary>
-    private static bool Carries(Type response) => response == typeof(AllocateResponse) || response == typeof(AllocateBatchesResponse);
+    /// <summary><paramref name="carrier"/>, of a response type the service binders wrap, written as <paramref name="frame"/>'s bytes from now on.</summary>
+    internal static void Carry<TResponse>(TResponse carrier, Frame frame) where TResponse : class, IMessage<TResponse>
+    {
+        if (!Carries(typeof(TResponse))) throw new ArgumentException($"{typeof(TResponse).Name} is not written as bytes by its marshaller", nameof(TResponse));
+        Carried.Add(carrier, frame);
+    }
+
+    /// <summary>
+    /// The response types whose marshaller writes a carrier's bytes: the allocation streams', ScoreWork's (its totals answers,
+    /// <see cref="ScoringGrpcService.ScoreWork"/>) and the scoring streams' (every answer).
+    /// </summary>
+    private static bool Carries(Type response) =>
+        response == typeof(AllocateResponse) || response == typeof(AllocateBatchesResponse) || response == typeof(ScoreWorkResponse) ||
+        response == typeof(ScoreWorksResponse) || response == typeof(ScoreWorkBatchesResponse);
 
     /// <summary>
     /// <paramref name="method"/> with its response marshaller wrapped if its responses are the allocation streams' (a carrier's
@@ -70,20 +88,38 @@ public static class AllocationFrames
                 serialize(message, context);
                 return;
             }
-            var bytes = frame.Bytes.Span;
-            context.SetPayloadLength(bytes.Length);
-            var writer = context.GetBufferWriter();
-            while (bytes.Length > 0)
-            {
-                var span = writer.GetSpan();
-                var n = Math.Min(span.Length, bytes.Length);
-                bytes[..n].CopyTo(span);
-                writer.Advance(n);
-                bytes = bytes[n..];
-            }
+            context.SetPayloadLength(frame.Bytes.Length);
+            Copy(frame, context.GetBufferWriter());
             context.Complete();
+            frame.Written();
         }, responses.ContextualDeserializer);
         return new Method<TRequest, TResponse>(method.Type, method.ServiceName, method.Name, method.RequestMarshaller, framed);
+    }
+
+    /// <summary>
+    /// What the wrapped marshaller does with a carrier, for the benchmark's product path: its bytes copied to
+    /// <paramref name="writer"/>, then its frame told (<see cref="Frame.Written"/>: a pooled one goes back to its pool). False,
+    /// and nothing written, when <paramref name="message"/> is not a carrier.
+    /// </summary>
+    public static bool Write(object message, IBufferWriter<byte> writer)
+    {
+        if (!Carried.TryGetValue(message, out var frame)) return false;
+        Copy(frame, writer);
+        frame.Written();
+        return true;
+    }
+
+    private static void Copy(Frame frame, IBufferWriter<byte> writer)
+    {
+        var bytes = frame.Bytes.Span;
+        while (bytes.Length > 0)
+        {
+            var span = writer.GetSpan();
+            var n = Math.Min(span.Length, bytes.Length);
+            bytes[..n].CopyTo(span);
+            writer.Advance(n);
+            bytes = bytes[n..];
+        }
     }
 
     /// <summary>

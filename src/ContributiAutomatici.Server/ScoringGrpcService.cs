@@ -75,44 +75,152 @@ public sealed class ScoringGrpcService(LiveRules rules, ScoringStats stats, Cont
         return Task.FromResult(Details.GetValue(ruleSet, r => ResponseMapper.Detail(r, catalog)));
     }
 
+    /// <summary>
+    /// A work's score. Over gRPC, a request that asks no explanation (totals_only) is answered by a pooled carrier whose bytes
+    /// are the answer encoded straight from the totals (<see cref="ResponseMapper.Encode"/>, the same bytes as the message):
+    /// the response marshaller (<see cref="AllocationFrames.Framed"/>) writes them and gives the carrier back to the pool, so
+    /// the answer allocates nothing in steady state (issue 27 item 1). Any other call (the explanation, or the JSON paths,
+    /// which serialize the message itself) is answered by a message.
+    /// </summary>
     public override Task<ScoreWorkResponse> ScoreWork(ScoreWorkRequest request, ServerCallContext context)
     {
         context.CancellationToken.ThrowIfCancellationRequested();
-        var response = Score(request, rules.Current, context, null);
+        var catalog = rules.Current;
+        var mapped = RequestMapper.Map(request, catalog);
+        context.ResolvedRuleSet(mapped.RuleSet);
+        Task<ScoreWorkResponse> answer;
+        if (ResponseMapper.AsksTotals(mapped) && WrittenByMarshaller(context)) answer = AnswerAsBytes(mapped, catalog);
+        else answer = Task.FromResult(Answer(mapped, catalog));
+        metrics.WorkScored(mapped.RuleSet);
         stats.UnaryScored();
-        return Task.FromResult(response);
+        return answer;
+    }
+
+    /// <summary>
+    /// The answer to a mapped totals-only request as ScoreWork gives it over gRPC: a pooled carrier (its task) whose bytes are
+    /// the answer encoded (<see cref="ResponseMapper.Encode"/>, the reform set as the message's), written and given back by the
+    /// response marshaller (<see cref="AllocationFrames.Write"/> does the same, for the benchmark).
+    /// </summary>
+    public static Task<ScoreWorkResponse> AnswerAsBytes(ScoringRequest mapped, RuleCatalog catalog)
+    {
+        var pooled = PooledAnswer.Rent();
+        Interlocked.Increment(ref s_answersAsBytes);
+        pooled.Bytes = ResponseMapper.Encode(mapped, ReformMapper.Applied(mapped.RuleSet, catalog, mapped.ReformSource), pooled.Buffer);
+        return pooled.Task;
+    }
+
+    private static long s_answersAsBytes;
+
+    /// <summary>ScoreWork answers given as encoded bytes (totals_only over gRPC) since start: for tests and diagnostics.</summary>
+    public static long AnswersAsBytes => Interlocked.Read(ref s_answersAsBytes);
+
+    /// <summary>The carriers those answers needed (the others were the pool's): for tests of the pool.</summary>
+    public static long AnswerCarriersMade => PooledAnswer.Made;
+
+    private static readonly System.Reflection.Assembly TranscodingAssembly = typeof(Microsoft.AspNetCore.Grpc.JsonTranscoding.GrpcJsonTranscodingMetadata).Assembly;
+
+    /// <summary>
+    /// Whether the call's response is written by the method's response marshaller: a gRPC call (application/grpc, gRPC-Web
+    /// included), not the JSON transcoding's (which formats the message's fields) nor a caller without an HTTP context.
+    /// </summary>
+    private static bool WrittenByMarshaller(ServerCallContext context)
+    {
+        // A call of the JSON transcoding (its own ServerCallContext) is never one, whatever content type it came with.
+        if (context.GetType().Assembly == TranscodingAssembly) return false;
+        HttpContext http;
+        try
+        {
+            http = context.GetHttpContext();
+        }
+        catch (InvalidOperationException)
+        {
+            return false;
+        }
+        return http.Request.ContentType is { } type && type.StartsWith("application/grpc", StringComparison.OrdinalIgnoreCase);
+    }
+
+    /// <summary>
+    /// A ScoreWork answer as bytes: a carrier message (empty, its bytes in this frame), its completed task and the buffer its
+    /// bytes are written in, all reused. Rented for a call, given back once the marshaller has written the bytes; one never
+    /// written (a cancelled call) is left to the collector, never rented again. A few per processor are kept; one whose buffer
+    /// grew past <see cref="MaxKeptBytes"/> (an answer of many exclusions) is left to the collector too.
+    /// </summary>
+    private sealed class PooledAnswer : AllocationFrames.Frame
+    {
+        private const int MaxKeptBytes = 64 * 1024;
+        private static readonly PooledAnswer?[] Slots = new PooledAnswer?[Math.Max(4, 4 * Environment.ProcessorCount)];
+
+        public readonly ScoreWorkResponse Carrier = new();
+        public readonly Task<ScoreWorkResponse> Task;
+        public readonly ScoreAnswerBytes Buffer = new();
+        private int _lent;
+
+        private static long s_made;
+
+        public static long Made => Interlocked.Read(ref s_made);
+
+        private PooledAnswer()
+        {
+            Interlocked.Increment(ref s_made);
+            Task = System.Threading.Tasks.Task.FromResult(Carrier);
+            AllocationFrames.Carry(Carrier, this);
+        }
+
+        public static PooledAnswer Rent()
+        {
+            var start = Environment.CurrentManagedThreadId;
+            PooledAnswer? answer = null;
+            for (var k = 0; k < Slots.Length && answer is null; k++) answer = Interlocked.Exchange(ref Slots[(start + k) % Slots.Length], null);
+            answer ??= new PooledAnswer();
+            answer._lent = 1;
+            return answer;
+        }
+
+        protected internal override void Written()
+        {
+            // Once per rent: a second write of the same carrier (there is none) would not pool it twice.
+            if (Interlocked.Exchange(ref _lent, 0) == 0 || Buffer.Capacity > MaxKeptBytes) return;
+            Bytes = default;
+            var start = Environment.CurrentManagedThreadId;
+            for (var k = 0; k < Slots.Length; k++)
+                if (Interlocked.CompareExchange(ref Slots[(start + k) % Slots.Length], this, null) is null) return;
+        }
     }
 
     /// <summary>
     /// One response per request, in order, one item at a time: read a request, score it, write its answer, read the
-    /// next (<see cref="Pump{TRequest, TAnswer}"/>). The answer messages are the stream's own, rewritten for each item once
-    /// the previous one's bytes are written (<see cref="ResponseMapper.Score(ScoringRequest, ScoreWorkResponse?)"/>): the
-    /// totals path allocates no answer per item.
+    /// next (<see cref="Pump{TRequest, TAnswer}"/>). Each answer is written as bytes (<see cref="ScoreItem"/>, the same bytes as
+    /// the message) through the stream's one carrier message (<see cref="AllocationFrames"/>), its buffer rewritten for each
+    /// item once the previous one's bytes are written: the totals path allocates no answer per item.
     /// </summary>
     public override Task ScoreWorks(IAsyncStreamReader<ScoreWorksRequest> requestStream,
         IServerStreamWriter<ScoreWorksResponse> responseStream, ServerCallContext context)
     {
-        var answer = new ScoreWorksResponse();
-        ScoreWorkResponse? reuse = null;
-        return Pump(requestStream, responseStream, context,
-            (item, catalog) => ScoreItem(item, catalog, context, answer, ref reuse),
-            static (stats, a) => stats.StreamItem(a.ResultCase == ScoreWorksResponse.ResultOneofCase.Error));
+        var (carrier, frame) = AllocationFrames.Carrier<ScoreWorksResponse>();
+        var bytes = new ScoreAnswerBytes();
+        var failed = false;
+        return Pump(requestStream, responseStream, context, (item, catalog) =>
+        {
+            bytes.Reset();
+            failed = !ScoreItem(item, catalog, context, bytes, inBatch: false);
+            frame.Bytes = bytes.Bytes;
+            return carrier;
+        }, (stats, _) => stats.StreamItem(failed));
     }
 
     /// <summary>
     /// ScoreWorks with several items per message: each batch answered by one message, its items scored in order by the
-    /// same code as ScoreWorks' (<see cref="ScoreItem"/>), so an item's answer is the same bytes. The answer message and
-    /// its items are the stream's own, rewritten batch after batch (the item at a position reuses that position's
-    /// messages). A batch of more than <see cref="RequestLimits.MaxBatchItems"/> items, or of more than
-    /// <see cref="RequestLimits.MaxBatchExplained"/> that ask for the explanation, ends the call with INVALID_ARGUMENT naming
-    /// "items", before any of its items is scored.
+    /// same code as ScoreWorks' (<see cref="ScoreItem"/>), so an item's answer is the same bytes. The answer is written as
+    /// bytes through the stream's one carrier, its buffer rewritten batch after batch. A batch of more than
+    /// <see cref="RequestLimits.MaxBatchItems"/> items, or of more than <see cref="RequestLimits.MaxBatchExplained"/> that ask
+    /// for the explanation, ends the call with INVALID_ARGUMENT naming "items", before any of its items is scored.
     /// </summary>
     public override Task ScoreWorkBatches(IAsyncStreamReader<ScoreWorkBatchesRequest> requestStream,
         IServerStreamWriter<ScoreWorkBatchesResponse> responseStream, ServerCallContext context)
     {
-        var answer = new ScoreWorkBatchesResponse();
-        var slots = new List<ScoreWorksResponse>();
-        var reuses = new List<ScoreWorkResponse?>();
+        var (carrier, frame) = AllocationFrames.Carrier<ScoreWorkBatchesResponse>();
+        var bytes = new ScoreAnswerBytes();
+        int count = 0, failed = 0;
         return Pump(requestStream, responseStream, context, (batch, catalog) =>
         {
             var items = batch.Items;
@@ -123,23 +231,16 @@ public sealed class ScoringGrpcService(LiveRules rules, ScoringStats stats, Cont
             if (explained > RequestLimits.MaxBatchExplained)
                 throw new InvalidRequestException([new FieldError("items",
                     $"at most {RequestLimits.MaxBatchExplained} items with the explanation (totals_only false) in one batch, got {explained} (request limit)")]);
-            answer.Items.Clear();
+            bytes.Reset();
+            (count, failed) = (items.Count, 0);
             for (var i = 0; i < items.Count; i++)
-            {
-                if (i == slots.Count)
-                {
-                    slots.Add(new ScoreWorksResponse());
-                    reuses.Add(null);
-                }
-                var reuse = reuses[i];
-                answer.Items.Add(ScoreItem(items[i], catalog, context, slots[i], ref reuse));
-                reuses[i] = reuse;
-            }
-            return answer;
-        }, static (stats, a) =>
+                if (!ScoreItem(items[i], catalog, context, bytes, inBatch: true)) failed++;
+            frame.Bytes = bytes.Bytes;
+            return carrier;
+        }, (stats, _) =>
         {
-            foreach (var item in a.Items) stats.StreamItem(item.ResultCase == ScoreWorksResponse.ResultOneofCase.Error);
-        }, static a => a.Items.Count);
+            for (var i = 0; i < count; i++) stats.StreamItem(i < failed);
+        }, _ => count);
     }
 
     /// <summary>
@@ -201,45 +302,53 @@ public sealed class ScoringGrpcService(LiveRules rules, ScoringStats stats, Cont
         }
     }
 
-    private ScoreWorkResponse Score(ScoreWorkRequest request, RuleCatalog catalog, ServerCallContext context, ScoreWorkResponse? reuse)
+    /// <summary>The answer to a mapped request as a message, its reform set.</summary>
+    private static ScoreWorkResponse Answer(ScoringRequest mapped, RuleCatalog catalog)
     {
-        var mapped = RequestMapper.Map(request, catalog);
-        context.ResolvedRuleSet(mapped.RuleSet);
-        var response = ResponseMapper.Score(mapped, reuse);
-        metrics.WorkScored(mapped.RuleSet);
+        var response = ResponseMapper.Score(mapped);
         response.Reform = ReformMapper.Applied(mapped.RuleSet, catalog, mapped.ReformSource);
         return response;
     }
 
-    /// <summary>One item's answer written into the stream's <paramref name="answer"/>; <paramref name="reuse"/> is the
-    /// score message last written (rewritten by the next item, whose score becomes it).</summary>
-    private ScoreWorksResponse ScoreItem(ScoreWorksRequest item, RuleCatalog catalog, ServerCallContext context,
-        ScoreWorksResponse answer, ref ScoreWorkResponse? reuse)
+    /// <summary>
+    /// One stream item's answer (a <see cref="ScoreWorksResponse"/>) written into <paramref name="into"/> after what it holds:
+    /// its request id, then the score (encoded from the totals for totals_only, the message for the explanation) or the error
+    /// item. False for an error item.
+    /// </summary>
+    private bool ScoreItem(ScoreWorksRequest item, RuleCatalog catalog, ServerCallContext context, ScoreAnswerBytes into, bool inBatch)
     {
         var method = context.Method;
-        answer.RequestId = item.RequestId;
+        into.BeginItem(item.RequestId, inBatch);
+        var scored = false;
         try
         {
-            answer.Response = reuse = Score(item.Request ?? new ScoreWorkRequest(), catalog, context, reuse);
+            var mapped = RequestMapper.Map(item.Request ?? new ScoreWorkRequest(), catalog);
+            context.ResolvedRuleSet(mapped.RuleSet);
+            // Scored before anything of the answer is written: a rule that fails leaves the item to its error.
+            if (ResponseMapper.AsksTotals(mapped)) into.Totals(mapped, ReformMapper.Applied(mapped.RuleSet, catalog, mapped.ReformSource));
+            else into.Response(Answer(mapped, catalog));
+            metrics.WorkScored(mapped.RuleSet);
+            scored = true;
         }
         catch (Exception ex) when (GrpcErrors.ForKnown(ex) is { } status)
         {
-            answer.Error = status;
+            into.Error(status);
         }
         catch (RuleEvaluationException ex)
         {
             var id = GrpcErrors.NewCorrelationId();
             logger.LogError("rule evaluation failed, correlation id {CorrelationId}, in {Method} item {RequestId}: {Failure}", id, method,
                 GrpcErrors.Cut(item.RequestId), ex.Message);
-            answer.Error = GrpcErrors.RuleFailed(ex, id);
+            into.Error(GrpcErrors.RuleFailed(ex, id));
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
             // One work whose rules failed must not break the other works of the stream.
             var id = GrpcErrors.NewCorrelationId();
             logger.LogError(ex, "internal error, correlation id {CorrelationId}, in {Method} item {RequestId}", id, method, GrpcErrors.Cut(item.RequestId));
-            answer.Error = GrpcErrors.Internal(id);
+            into.Error(GrpcErrors.Internal(id));
         }
-        return answer;
+        into.EndItem(inBatch);
+        return scored;
     }
 }

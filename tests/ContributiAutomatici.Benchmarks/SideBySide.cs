@@ -7,6 +7,7 @@ using ContributiAutomatici.Engine.Model;
 using ContributiAutomatici.Engine.Rules;
 using ContributiAutomatici.Engine.Scoring;
 using ContributiAutomatici.Protocol;
+using ContributiAutomatici.Server;
 using Google.Protobuf;
 using ContributiAutomatici.Tooling;
 using V1 = ContributiAutomatici.Contracts.V1;
@@ -248,10 +249,64 @@ public sealed class SideBySide
             foreach (var m in mapped) { asInForce.ScoreTotals(m.Work, m.Roles, buffer); sink += buffer.Total(Role.Producer); }
             return sink;
         }));
+        // What ScoringGrpcService.ScoreWork runs over gRPC (issue 27 item 1): the answer encoded from the totals into a pooled
+        // carrier's buffer, then what the response marshaller does with it (its bytes copied to the call's output, the carrier
+        // given back to the pool): the server's own code, AnswerAsBytes and AllocationFrames.Write.
+        var answers = new System.Buffers.ArrayBufferWriter<byte>(1 << 16);
+        decimal Sent(Task<V1.ScoreWorkResponse> answer)
+        {
+            answers.ResetWrittenCount();
+            if (!AllocationFrames.Write(answer.Result, answers)) throw new InvalidOperationException("the answer is not a carrier");
+            return answers.WrittenCount;
+        }
+        foreach (var b in totalsBytes)
+        {
+            var m = RequestMapper.Map(V1.ScoreWorkRequest.Parser.ParseFrom(b), catalog);
+            var message = ResponseMapper.Score(m).ToByteArray();
+            Sent(ScoringGrpcService.AnswerAsBytes(m, catalog));
+            if (!answers.WrittenSpan.SequenceEqual(message)) throw new InvalidOperationException($"{m.Work.Id}: the answer's bytes are not the message's");
+        }
         _scorers.Add((product, inner, _ =>
         {
             decimal sink = 0m;
+            foreach (var b in totalsBytes) sink += Sent(ScoringGrpcService.AnswerAsBytes(RequestMapper.Map(V1.ScoreWorkRequest.Parser.ParseFrom(b), catalog), catalog));
+            return sink;
+        }));
+        _scorers.Add(("ScoreWork totals_only before the answer bytes: the totals path's message (ResponseMapper.Score) serialized", product, _ =>
+        {
+            decimal sink = 0m;
             foreach (var b in totalsBytes) sink += Write(ResponseMapper.Score(RequestMapper.Map(V1.ScoreWorkRequest.Parser.ParseFrom(b), catalog)));
+            return sink;
+        }));
+        _scorers.Add(("ScoreWork totals_only, the request parsed and mapped alone (no scoring, no answer)", product, _ =>
+        {
+            decimal sink = 0m;
+            foreach (var b in totalsBytes) sink += RequestMapper.Map(V1.ScoreWorkRequest.Parser.ParseFrom(b), catalog).Roles.Count;
+            return sink;
+        }));
+        _scorers.Add(("ScoreWork totals_only, the request parsed, mapped and scored on the totals path (no answer)", product, _ =>
+        {
+            decimal sink = 0m;
+            foreach (var b in totalsBytes)
+            {
+                var m = RequestMapper.Map(V1.ScoreWorkRequest.Parser.ParseFrom(b), catalog);
+                m.RuleSet.ScoreTotals(m.Work, m.Roles, buffer);
+                sink += buffer.Total(Role.Producer);
+            }
+            return sink;
+        }));
+        // The one part of the answer that still allocates: the co-production category of the works that name co-producers
+        // (CoproductionClassifier, in the engine; a national work's is one status made once), over the mapped requests.
+        _scorers.Add(("ScoreWork totals_only, the work's co-production category alone (CoproductionClassifier.Classify)", product, _ =>
+        {
+            decimal sink = 0m;
+            foreach (var m in mapped) sink += (int)m.RuleSet.Coproductions.Classify(m.Work).Category;
+            return sink;
+        }));
+        _scorers.Add(("ScoreWork totals_only, the request parsed alone (its message)", product, _ =>
+        {
+            decimal sink = 0m;
+            foreach (var b in totalsBytes) sink += V1.ScoreWorkRequest.Parser.ParseFrom(b).Roles.Count;
             return sink;
         }));
         _scorers.Add(("before issue 27: ScoreWork totals_only through Score(TotalsOnly), compiled rules", product, _ =>
