@@ -384,9 +384,10 @@ public sealed class ContributiClient : IDisposable
         IEnumerable<TRequest> messages, Func<TResponse, IEnumerable<AllocateResponse>> items, bool fallible, CancellationToken ct)
     {
         var answers = Items(call.ResponseStream, items, ct).GetAsyncEnumerator(ct);
+        Task<bool>? first = null;
         try
         {
-            var first = Task.Run(() => answers.MoveNextAsync().AsTask(), ct);
+            first = Task.Run(() => answers.MoveNextAsync().AsTask(), ct);
             Exception? writeFailure = null;
             try
             {
@@ -414,8 +415,11 @@ public sealed class ContributiClient : IDisposable
         }
         catch
         {
-            await answers.DisposeAsync().ConfigureAwait(false);
+            // The call ended first (its reading stops), then the answers once no reading is in flight (a write cancelled
+            // by the caller leaves the first answer's reading running until the call ends).
             call.Dispose();
+            if (first is not null) await Task.WhenAny(first).ConfigureAwait(false);
+            await answers.DisposeAsync().ConfigureAwait(false);
             throw;
         }
     }

@@ -190,6 +190,28 @@ public sealed class AllocationBatchesTests(ServerFixture fixture)
     }
 
     [Fact]
+    public async Task A_caller_that_cancels_while_the_year_is_being_written_gets_the_cancellation_and_the_client_serves_on()
+    {
+        var items = YearSynthesizer.Items(fixture.Server.Catalog.Find("dm-2021")!, 1_000, 10_000, seed: 5, year: 2023, budget: 50_000_000m).ToList();
+        using var client = new ContributiClient(new ContributiClientOptions { Address = fixture.Server.Address, RetryCount = 0 });
+        foreach (var ms in new[] { 1, 20, 60, 150 })
+        {
+            using var cts = new CancellationTokenSource(TimeSpan.FromMilliseconds(ms));
+            var collected = await Assert.ThrowsAnyAsync<Exception>(() => client.AllocateAsync(items, cts.Token));
+            Assert.True(Cancelled(collected), collected.ToString());
+            using var cts2 = new CancellationTokenSource(TimeSpan.FromMilliseconds(ms));
+            var handed = await Assert.ThrowsAnyAsync<Exception>(async () =>
+            {
+                await foreach (var _ in client.AllocateItemsAsync(items, cts2.Token)) { }
+            });
+            Assert.True(Cancelled(handed), handed.ToString());
+        }
+        Assert.Equal(10_000, (await client.AllocateAsync(items)).Works.Count);
+
+        static bool Cancelled(Exception ex) => ex is OperationCanceledException or RpcException { StatusCode: StatusCode.Cancelled };
+    }
+
+    [Fact]
     public async Task Statements_for_one_company_are_honoured_as_Allocate_honours_them()
     {
         var year = Example("year-2023.json");
