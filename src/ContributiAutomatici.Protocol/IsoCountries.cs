@@ -23,4 +23,13 @@ public static class IsoCountries
 
     /// <summary>Whether <paramref name="code"/> (any case) is an assigned alpha-2 code.</summary>
     public static bool Contains(string code) => code.Length == 2 && All.Contains(code.ToUpperInvariant());
+
+    // Each assigned code under itself, in any case.
+    private static readonly FrozenDictionary<string, string> Canonical = All.ToFrozenDictionary(c => c, c => c, StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>
+    /// <paramref name="code"/> in upper case: for an assigned code, in whatever case it is written, the list's own string
+    /// (nothing allocated per request); any other text upper-cased.
+    /// </summary>
+    public static string Upper(string code) => code.Length == 2 && Canonical.TryGetValue(code, out var canonical) ? canonical : code.ToUpperInvariant();
 }

@@ -26,13 +26,39 @@ public sealed class InvalidRequestException(IReadOnlyList<FieldError> errors)
 
 /// <summary>
 /// A validated scoring request in the engine's terms: the work and roles with the results that count, and those the engine
-/// keeps out (<see cref="CompiledRuleSet.Admit"/>: art. 5.2, 5.10) with their articles.
+/// keeps out (<see cref="CompiledRuleSet.Admit"/>: art. 5.2, 5.10) with their articles. One mapped into a
+/// <see cref="RequestScratch"/> is that scratch's, valid until the next request is mapped into it.
 /// </summary>
 public sealed record ScoringRequest(CompiledRuleSet RuleSet, M.Work Work, IReadOnlyList<M.RoleInput> Roles, ScoreOptions Options,
     IReadOnlyList<Exclusion> Excluded)
 {
+    // Backing fields of their own, so that a scratch's request is made again (Refill) rather than allocated per request.
+    private CompiledRuleSet _ruleSet = RuleSet;
+    private M.Work _work = Work;
+    private IReadOnlyList<M.RoleInput> _roles = Roles;
+    private ScoreOptions _options = Options;
+    private IReadOnlyList<Exclusion> _excluded = Excluded;
+    private ReformSource? _reformSource;
+
+    public CompiledRuleSet RuleSet { get => _ruleSet; init => _ruleSet = value; }
+
+    public M.Work Work { get => _work; init => _work = value; }
+
+    public IReadOnlyList<M.RoleInput> Roles { get => _roles; init => _roles = value; }
+
+    public ScoreOptions Options { get => _options; init => _options = value; }
+
+    public IReadOnlyList<Exclusion> Excluded { get => _excluded; init => _excluded = value; }
+
     /// <summary>How the request's reform was had (compiled now, taken from the reforms kept, ...); null without one.</summary>
-    public ReformSource? ReformSource { get; init; }
+    public ReformSource? ReformSource { get => _reformSource; init => _reformSource = value; }
+
+    internal ScoringRequest Refill(CompiledRuleSet ruleSet, M.Work work, IReadOnlyList<M.RoleInput> roles, ScoreOptions options,
+        IReadOnlyList<Exclusion> excluded, ReformSource? reformSource)
+    {
+        (_ruleSet, _work, _roles, _options, _excluded, _reformSource) = (ruleSet, work, roles, options, excluded, reformSource);
+        return this;
+    }
 }
 
 /// <summary>
@@ -41,8 +67,23 @@ public sealed record ScoringRequest(CompiledRuleSet RuleSet, M.Work Work, IReadO
 /// </summary>
 public sealed record MapContext(CompiledRuleSet RuleSet, List<FieldError> Errors)
 {
+    private CompiledRuleSet _ruleSet = RuleSet;
+    private bool _ruleSetKnown = true;
+
+    public CompiledRuleSet RuleSet { get => _ruleSet; init => _ruleSet = value; }
+
     /// <summary>False while the request's rule-set selection is itself wrong: checks that depend on the version wait.</summary>
-    public bool RuleSetKnown { get; init; } = true;
+    public bool RuleSetKnown { get => _ruleSetKnown; init => _ruleSetKnown = value; }
+
+    /// <summary>Where the mapping takes its instances from (a request's mapping into a scratch); null: it makes them.</summary>
+    internal RequestScratch? Scratch { get; init; }
+
+    /// <summary>A scratch's context, for its next request.</summary>
+    internal MapContext Rebind(CompiledRuleSet ruleSet, bool ruleSetKnown)
+    {
+        (_ruleSet, _ruleSetKnown) = (ruleSet, ruleSetKnown);
+        return this;
+    }
 }
 
 /// <summary>
@@ -51,13 +92,21 @@ public sealed record MapContext(CompiledRuleSet RuleSet, List<FieldError> Errors
 /// </summary>
 public static class RequestMapper
 {
-    public static ScoringRequest Map(V1.ScoreWorkRequest request, RuleCatalog catalog)
+    public static ScoringRequest Map(V1.ScoreWorkRequest request, RuleCatalog catalog) => Map(request, catalog, null);
+
+    /// <summary>
+    /// <paramref name="request"/> in the engine's terms, checked whole: every wrong field is named in one
+    /// <see cref="InvalidRequestException"/>. With a <paramref name="scratch"/>, what the mapping makes is the scratch's own
+    /// instances made again (nothing allocated once it has seen a request as large), valid until the next request mapped into it.
+    /// </summary>
+    public static ScoringRequest Map(V1.ScoreWorkRequest request, RuleCatalog catalog, RequestScratch? scratch)
     {
+        scratch?.Reset();
         // The request is checked whole: a wrong rule-set selection is reported with every other wrong field. The rest
         // is then read against a stand-in version for its shape only (the checks that depend on the version, list ids
         // and role columns, wait for a right selection).
         CompiledRuleSet ruleSet;
-        List<FieldError> selection = [];
+        var selection = scratch?.Errors ?? [];
         ReformSource? reform = null;
         try
         {
@@ -68,18 +117,23 @@ public static class RequestMapper
             selection.AddRange(ex.Errors);
             ruleSet = standIn;
         }
-        var ctx = new MapContext(ruleSet, selection) { RuleSetKnown = selection.Count == 0 };
+        var ctx = scratch?.Context.Rebind(ruleSet, selection.Count == 0) ?? new MapContext(ruleSet, selection) { RuleSetKnown = selection.Count == 0 };
         var work = MapWork(request.Work, new FieldPath("work"), ctx);
         var roles = MapRoles(request.Roles, ctx);
-        if (ctx.Errors.Count > 0) throw new InvalidRequestException(ctx.Errors);
+        // A scratch's errors are its own, emptied for its next request: the exception keeps a copy.
+        if (ctx.Errors.Count > 0) throw new InvalidRequestException(scratch is null ? ctx.Errors : [.. ctx.Errors]);
         // The results the decree keeps out, with their articles: the engine's call (it scores the same).
-        var excluded = new List<Exclusion>();
+        var excluded = scratch?.Excluded ?? [];
         var (admitted, admittedRoles) = ruleSet.Admit(work!, roles, excluded);
-        return new ScoringRequest(ruleSet, admitted, admittedRoles,
-            request.TotalsOnly
-                ? ScoreOptions.TotalsOnly
-                : new ScoreOptions { Explain = true, IncludeNotApplied = request.IncludeNotApplied }, excluded) { ReformSource = reform };
+        var options = request.TotalsOnly
+            ? ScoreOptions.TotalsOnly
+            : new ScoreOptions { Explain = true, IncludeNotApplied = request.IncludeNotApplied };
+        return scratch?.Request.Refill(ruleSet, admitted, admittedRoles, options, excluded, reform) ??
+               new ScoringRequest(ruleSet, admitted, admittedRoles, options, excluded) { ReformSource = reform };
     }
+
+    /// <summary>Whether <paramref name="request"/> asks no explanation: its answer is the totals alone (<see cref="ResponseMapper.AsksTotals"/> of its mapping).</summary>
+    public static bool AsksTotals(V1.ScoreWorkRequest request) => request.TotalsOnly;
 
     /// <summary>The rule set a request names, or the version in force for its application year.</summary>
     /// <param name="prefix">Where the rule_set_id and application_year fields sit in the caller's message.</param>
@@ -130,10 +184,18 @@ public static class RequestMapper
     {
         // rule_set_id is a selector (RuleSetSelector: "dm-2021", "dm-2021+covid-19", "dm-2021~covid-19", "2021"), the same
         // grammar as the CLI's and REST's; with_overlays and without_overlays apply after its modifiers.
+        // A bare version or year ("dm-2021", "2021": what most requests send) with no overlay asked is the version as in
+        // force, read without a parsed selector.
+        var id = request.RuleSetId;
+        if (request.WithOverlays.Count == 0 && request.WithoutOverlays.Count == 0 && id.AsSpan().IndexOfAny('+', '~') < 0)
+        {
+            var bare = RuleSetSelector.Bare(id, out var year);
+            return catalog.WithOverlays(ResolveVersion(request, id.Length == 0 ? null : bare, year, catalog, prefix, anyYear), [], [], out _)!;
+        }
         RuleSetSelector? selector = null;
-        if (request.RuleSetId.Length > 0 && (selector = RuleSetSelector.TryParse(request.RuleSetId, out var bad)) is null)
+        if (id.Length > 0 && (selector = RuleSetSelector.TryParse(id, out var bad)) is null)
             throw new InvalidRequestException([new FieldError(prefix + "rule_set_id", bad!)]);
-        var version = ResolveVersion(request, selector, catalog, prefix, anyYear);
+        var version = ResolveVersion(request, selector?.Version, selector?.Year, catalog, prefix, anyYear);
         if ((selector is null || selector.Modifiers.Count == 0) && request.WithOverlays.Count == 0 && request.WithoutOverlays.Count == 0)
             return catalog.WithOverlays(version, [], [], out _)!; // the version as in force, resolved once
         return ResolveOverlays(request, selector, version, catalog, prefix);
@@ -156,9 +218,10 @@ public static class RequestMapper
             $"{RuleSetSelector.Canonical(version.Id, applied, known)} is not loaded");
     }
 
-    private static CompiledRuleSet ResolveVersion(V1.ScoreWorkRequest request, RuleSetSelector? selector, RuleCatalog catalog, string prefix, bool anyYear)
+    /// <summary>The version the request selects: <paramref name="version"/> or <paramref name="selectorYear"/>, what its rule_set_id names (both null: none).</summary>
+    private static CompiledRuleSet ResolveVersion(V1.ScoreWorkRequest request, string? version, int? selectorYear, RuleCatalog catalog, string prefix, bool anyYear)
     {
-        if (selector?.Version is { } id)
+        if (version is { } id)
         {
             var rs = catalog.FindVersion(id) ?? throw new RuleSetNotFoundException(
                 $"rule set '{id}' is not loaded (versions: {string.Join(", ", catalog.Versions.Select(r => r.Id))}; " +
@@ -170,11 +233,11 @@ public static class RequestMapper
                     $"rule set {rs.Id} covers application years {Years(d)}, not {request.ApplicationYear}")]);
             return rs;
         }
-        var year = selector?.Year ?? (request.HasApplicationYear ? request.ApplicationYear : (int?)null);
+        var year = selectorYear ?? (request.HasApplicationYear ? request.ApplicationYear : (int?)null);
         if (year is null)
             throw new InvalidRequestException([new FieldError(prefix + "rule_set_id", "give rule_set_id or application_year")]);
-        var yearField = selector?.Year is not null ? "rule_set_id" : "application_year";
-        if (selector?.Year is { } sy && request.HasApplicationYear && request.ApplicationYear != sy)
+        var yearField = selectorYear is not null ? "rule_set_id" : "application_year";
+        if (selectorYear is { } sy && request.HasApplicationYear && request.ApplicationYear != sy)
             throw new InvalidRequestException([new FieldError(prefix + "application_year", $"rule_set_id names year {sy}, application_year {request.ApplicationYear}")]);
         if (year is < 1900 or > 9999)
             throw new InvalidRequestException([new FieldError(prefix + yearField, $"not a year: {year}")]);
@@ -186,26 +249,29 @@ public static class RequestMapper
     private static string Years(Engine.Rules.RuleSetDefinition d) =>
         $"{d.ApplicationYearFrom}-{d.ApplicationYearTo?.ToString(CultureInfo.InvariantCulture) ?? ""}";
 
-    private static M.RoleInput[] MapRoles(RepeatedField<V1.RoleInput> roles, MapContext ctx)
+    private static IReadOnlyList<M.RoleInput> MapRoles(RepeatedField<V1.RoleInput> roles, MapContext ctx)
     {
         if (roles.Count == 0) ctx.Errors.Add(new FieldError("roles", "at least one role to score"));
         if (!RequestLimits.CheckCount(roles, "roles", ctx.Errors, RequestLimits.MaxRoles)) return [];
-        // One array of the roles asked (a role that is missing leaves the request in error: the array is then cut).
-        var result = new M.RoleInput[roles.Count];
+        // One array of the roles asked, or the scratch's list (a role that is missing leaves the request in error: the array is then cut).
+        var reused = ctx.Scratch?.RoleLists.Next();
+        var result = reused is null ? new M.RoleInput[roles.Count] : null;
         var n = 0;
         for (var i = 0; i < roles.Count; i++)
         {
             var path = new FieldPath("roles", i);
             if (MapRole(roles[i], path, ctx) is not { } role) continue;
-            if (Asked(result.AsSpan(0, n), role.Role)) ctx.Errors.Add(new FieldError(path.Text("role"), $"{roles[i].Role} is asked twice"));
-            result[n++] = role;
+            if (Asked((IReadOnlyList<M.RoleInput>?)reused ?? result!, n, role.Role)) ctx.Errors.Add(new FieldError(path.Text("role"), $"{roles[i].Role} is asked twice"));
+            if (reused is null) result![n] = role;
+            else reused.Add(role);
+            n++;
         }
-        return n == result.Length ? result : result[..n];
+        return (IReadOnlyList<M.RoleInput>?)reused ?? (n == result!.Length ? result : result[..n]);
 
-        static bool Asked(ReadOnlySpan<M.RoleInput> roles, M.Role role)
+        static bool Asked(IReadOnlyList<M.RoleInput> roles, int n, M.Role role)
         {
-            foreach (var r in roles)
-                if (r.Role == role) return true;
+            for (var k = 0; k < n; k++)
+                if (roles[k].Role == role) return true;
             return false;
         }
     }
@@ -226,20 +292,31 @@ public static class RequestMapper
         // A role without facts of its own (most claims of a year): one instance per role, as each would be made (it is immutable).
         if (r.ContractSignedOn is null && r.DistributionCost.Length == 0 && r.ForeignSales.Count == 0 && r.HomeEntertainmentSales.Count == 0)
             return PlainRoles[(int)role];
-        return new M.RoleInput(role, Date(r.ContractSignedOn, path, "contract_signed_on", errors),
-            Amount(r.DistributionCost, path, "distribution_cost", errors))
-        {
-            ForeignSales = Results(r.ForeignSales, "foreign_sales", path, ctx, ForeignSale),
-            HomeEntertainmentSales = Results(r.HomeEntertainmentSales, "home_entertainment_sales", path, ctx, DatedAmount),
-        };
+        var contract = Date(r.ContractSignedOn, path, "contract_signed_on", errors);
+        var cost = Amount(r.DistributionCost, path, "distribution_cost", errors);
+        var foreign = Results(r.ForeignSales, "foreign_sales", path, ctx, ForeignSale, ctx.Scratch?.ForeignSaleLists);
+        var home = Results(r.HomeEntertainmentSales, "home_entertainment_sales", path, ctx, DatedAmount, ctx.Scratch?.AmountLists);
+        return ctx.Scratch?.RoleInputs.Next().Refill(role, contract, cost, foreign, home) ??
+               new M.RoleInput(role, contract, cost) { ForeignSales = foreign, HomeEntertainmentSales = home };
     }
 
     /// <summary>Each role without facts of its own, by its value.</summary>
     private static readonly M.RoleInput[] PlainRoles =
         [.. Enumerable.Range(0, (int)Enum.GetValues<M.Role>().Max() + 1).Select(i => new M.RoleInput((M.Role)i))];
 
-    private static M.DatedAmount? DatedAmount(V1.DatedAmount e, FieldPath p, MapContext ctx) =>
-        ResultDate(e.Date, p, ctx.Errors) is { } d ? new M.DatedAmount(d, Amount(e.Amount, p, "amount", ctx.Errors, required: true) ?? 0) : null;
+    private static M.DatedAmount? DatedAmount(V1.DatedAmount e, FieldPath p, MapContext ctx)
+    {
+        if (ResultDate(e.Date, p, ctx.Errors) is not { } d) return null;
+        var amount = Amount(e.Amount, p, "amount", ctx.Errors, required: true) ?? 0;
+        return ctx.Scratch?.Amounts.Next().Refill(d, amount) ?? new M.DatedAmount(d, amount);
+    }
+
+    private static M.MediaSale? MediaSale(V1.MediaSale e, FieldPath p, MapContext ctx)
+    {
+        if (ResultDate(e.Date, p, ctx.Errors) is not { } d) return null;
+        var amount = Amount(e.Amount, p, "amount", ctx.Errors, required: true) ?? 0;
+        return ctx.Scratch?.MediaSales.Next().Refill(d, amount, e.TheatricalDerogation) ?? new M.MediaSale(d, amount, e.TheatricalDerogation);
+    }
 
     private static M.ForeignSale? ForeignSale(V1.ForeignSale e, FieldPath p, MapContext ctx)
     {
@@ -249,17 +326,20 @@ public static class RequestMapper
         for (var i = 0; i < e.Countries.Count; i++) IsoCountry(e.Countries[i], p.Field("countries", i), null, ctx.Errors);
         if (ResultDate(e.Date, p, ctx.Errors) is not { } d) return null;
         var amount = Amount(e.Amount, p, "amount", ctx.Errors, required: true) ?? 0;
+        var reused = ctx.Scratch?.ForeignSales;
         // One country (most sales): the sale's own list of it.
-        if (e.Countries.Count == 0 && e.Country.Length > 0) return new M.ForeignSale(d, amount, e.Country.ToUpperInvariant());
-        var countries = new List<string>(e.Countries.Count + 1);
+        if (e.Countries.Count == 0 && e.Country.Length > 0)
+            return reused?.Next().Refill(d, amount, IsoCountries.Upper(e.Country), null) ?? new M.ForeignSale(d, amount, IsoCountries.Upper(e.Country));
+        var countries = ctx.Scratch?.CountryLists.Next() ?? new List<string>(e.Countries.Count + 1);
         AddCountry(countries, e.Country);
         for (var i = 0; i < e.Countries.Count; i++) AddCountry(countries, e.Countries[i]);
-        return new M.ForeignSale(d, amount, countries.Count > 0 ? countries[0] : "") { Countries = countries };
+        var first = countries.Count > 0 ? countries[0] : "";
+        return reused?.Next().Refill(d, amount, first, countries) ?? new M.ForeignSale(d, amount, first) { Countries = countries };
 
         static void AddCountry(List<string> countries, string code)
         {
             if (code.Length == 0) return;
-            code = code.ToUpperInvariant();
+            code = IsoCountries.Upper(code);
             if (!countries.Contains(code)) countries.Add(code);
         }
     }
@@ -285,7 +365,7 @@ public static class RequestMapper
         if (w.Kind == V1.WorkKind.Unspecified || !Enum.IsDefined(w.Kind)) errors.Add(new FieldError(path.Text("kind"), "kind is required (WORK_KIND_CINEMA or WORK_KIND_TV_WEB)"));
         var share = Decimal(w.ItalianSharePercent, path, "italian_share_percent", errors);
         if (share is < 0 or > 100) errors.Add(new FieldError(path.Text("italian_share_percent"), $"a share is 0-100%, got {share}"));
-        var coProducers = CoProducers(w, path, errors, ref share);
+        var coProducers = CoProducers(w, path, ctx, ref share);
         var duration = Amount(w.DurationMinutes, path, "duration_minutes", errors);
         List<M.ProcessingPhase>? phases = null;
         for (var i = 0; i < w.ItalianPhases.Count; i++)
@@ -293,10 +373,11 @@ public static class RequestMapper
             var p = w.ItalianPhases[i];
             if (p == V1.ProcessingPhase.Unspecified || !Enum.IsDefined(p)) errors.Add(new FieldError(path.Field("italian_phases", i).Text(), "unknown phase"));
             else if (phases?.Contains((M.ProcessingPhase)(int)p) == true) errors.Add(new FieldError(path.Field("italian_phases", i).Text(), $"{p} is listed twice"));
-            else (phases ??= new List<M.ProcessingPhase>(w.ItalianPhases.Count)).Add((M.ProcessingPhase)(int)p);
+            else (phases ??= ctx.Scratch?.PhaseLists.Next() ?? new List<M.ProcessingPhase>(w.ItalianPhases.Count)).Add((M.ProcessingPhase)(int)p);
         }
 
-        var work = new M.Work
+        // The facts as one value, then the work: made, or the scratch's work made again.
+        var values = new M.WorkValues
         {
             Id = w.Id,
             Title = w.Title,
@@ -312,12 +393,9 @@ public static class RequestMapper
             AverageHourlyCostGiven = Amount(w.AverageHourlyCost, path, "average_hourly_cost", errors),
             FirstReleaseDate = Date(w.FirstReleaseDate, path, "first_release_date", errors),
             FirstBroadcastStart = Time(w.FirstBroadcastStart, path, "first_broadcast_start", errors),
-            BoxOffice = Results(w.BoxOffice, "box_office", path, ctx, DatedAmount),
-            MediaSales = Results(w.MediaSales, "media_sales", path, ctx, static (e, p, c) =>
-                ResultDate(e.Date, p, c.Errors) is { } d
-                    ? new M.MediaSale(d, Amount(e.Amount, p, "amount", c.Errors, required: true) ?? 0, e.TheatricalDerogation)
-                    : null),
-            ForeignSales = Results(w.ForeignSales, "foreign_sales", path, ctx, ForeignSale),
+            BoxOffice = Results(w.BoxOffice, "box_office", path, ctx, DatedAmount, ctx.Scratch?.AmountLists),
+            MediaSales = Results(w.MediaSales, "media_sales", path, ctx, MediaSale, ctx.Scratch?.MediaSaleLists),
+            ForeignSales = Results(w.ForeignSales, "foreign_sales", path, ctx, ForeignSale, ctx.Scratch?.ForeignSaleLists),
             Essai = w.Essai,
             SelectiveContributions = w.SelectiveContributions,
             Coproduction = Enum.IsDefined(w.Coproduction) ? (M.CoproductionKind)(int)w.Coproduction : M.CoproductionKind.None,
@@ -351,10 +429,10 @@ public static class RequestMapper
                 if (f.OtherPrizes is < 0 or > RequestLimits.MaxOtherPrizes)
                     errors.Add(new FieldError(p.Text("other_prizes"), $"must be 0-{RequestLimits.MaxOtherPrizes}, got {f.OtherPrizes}"));
                 var date = Date(f.SelectionDate, p, "selection_date", errors);
-                return at >= 0
-                    ? ctx.RuleSet.Lists.Festival(at, (M.FestivalSection)(int)f.Section, date, f.BestFilmPrize, f.OtherPrizes)
-                    : new M.FestivalEntry(f.FestivalId, (M.FestivalSection)(int)f.Section, date, f.BestFilmPrize, f.OtherPrizes);
-            }),
+                return at < 0 ? new M.FestivalEntry(f.FestivalId, (M.FestivalSection)(int)f.Section, date, f.BestFilmPrize, f.OtherPrizes)
+                    : ctx.Scratch is { } s ? ctx.RuleSet.Lists.Festival(s.Festivals.Next(), at, (M.FestivalSection)(int)f.Section, date, f.BestFilmPrize, f.OtherPrizes)
+                    : ctx.RuleSet.Lists.Festival(at, (M.FestivalSection)(int)f.Section, date, f.BestFilmPrize, f.OtherPrizes);
+            }, ctx.Scratch?.FestivalLists),
             Prizes = Items(w.Prizes, path, "prizes", ctx, static (x, p, ctx) =>
             {
                 var errors = ctx.Errors;
@@ -366,19 +444,21 @@ public static class RequestMapper
                 if (x.Outcome == V1.PrizeOutcome.Unspecified || !Enum.IsDefined(x.Outcome))
                     errors.Add(new FieldError(p.Text("outcome"), "outcome is required (nomination or win)"));
                 var date = Date(x.SelectionDate, p, "selection_date", errors);
-                return at >= 0
-                    ? ctx.RuleSet.Lists.Prize(at, (M.PrizeCategory)(int)x.Category, (M.PrizeOutcome)(int)x.Outcome, date)
-                    : new M.PrizeEntry(x.PrizeId, (M.PrizeCategory)(int)x.Category, (M.PrizeOutcome)(int)x.Outcome, date);
-            }),
+                return at < 0 ? new M.PrizeEntry(x.PrizeId, (M.PrizeCategory)(int)x.Category, (M.PrizeOutcome)(int)x.Outcome, date)
+                    : ctx.Scratch is { } s ? ctx.RuleSet.Lists.Prize(s.Prizes.Next(), at, (M.PrizeCategory)(int)x.Category, (M.PrizeOutcome)(int)x.Outcome, date)
+                    : ctx.RuleSet.Lists.Prize(at, (M.PrizeCategory)(int)x.Category, (M.PrizeOutcome)(int)x.Outcome, date);
+            }, ctx.Scratch?.PrizeLists),
             Markets = Items(w.Markets, path, "markets", ctx, static (x, p, ctx) =>
             {
                 var at = ctx.RuleSetKnown ? ctx.RuleSet.Lists.MarketPosition(x.MarketId) : -1;
                 if (ctx.RuleSetKnown && at < 0)
                     ctx.Errors.Add(new FieldError(p.Text("market_id"), $"'{x.MarketId}' is not a Tabella 8 market or lab"));
                 var date = Date(x.SelectionDate, p, "selection_date", ctx.Errors);
-                return at >= 0 ? ctx.RuleSet.Lists.Market(at, date) : new M.MarketEntry(x.MarketId, date);
-            }),
+                return at < 0 ? new M.MarketEntry(x.MarketId, date)
+                    : ctx.Scratch is { } s ? ctx.RuleSet.Lists.Market(s.Markets.Next(), at, date) : ctx.RuleSet.Lists.Market(at, date);
+            }, ctx.Scratch?.MarketLists),
         };
+        var work = ctx.Scratch?.Work.Refill(values) ?? new M.Work(values);
         if (!Enum.IsDefined(w.Coproduction)) errors.Add(new FieldError(path.Text("coproduction"), $"unknown co-production kind {w.Coproduction}"));
         CheckCoproduction(work, w, path, ctx);
         return work;
@@ -389,13 +469,15 @@ public static class RequestMapper
     /// share above 0 and at most 100; the shares together, and the foreign ones with the Italian share, at most 100. With
     /// every foreign share given and no Italian share, the Italian share is what the foreign ones leave.
     /// </summary>
-    private static IReadOnlyList<M.CoProducer> CoProducers(V1.Work w, FieldPath path, List<FieldError> errors, ref decimal? italianShare)
+    private static IReadOnlyList<M.CoProducer> CoProducers(V1.Work w, FieldPath path, MapContext ctx, ref decimal? italianShare)
     {
         // Most works name none: nothing to check, nothing allocated.
         if (w.CoProducers.Count == 0) return [];
-        var list = new List<M.CoProducer>(w.CoProducers.Count);
+        var errors = ctx.Errors;
+        var scratch = ctx.Scratch;
+        var list = scratch?.CoProducerLists.Next() ?? new List<M.CoProducer>(w.CoProducers.Count);
         if (!RequestLimits.CheckCount(w.CoProducers, path, "co_producers", errors)) return list;
-        var ids = w.CoProducers.Count > 1 ? new HashSet<string>(StringComparer.Ordinal) : null;
+        var ids = w.CoProducers.Count <= 1 ? null : scratch?.CoProducerIds ?? new HashSet<string>(StringComparer.Ordinal);
         for (var i = 0; i < w.CoProducers.Count; i++)
         {
             var c = w.CoProducers[i];
@@ -408,7 +490,7 @@ public static class RequestMapper
             var share = Decimal(c.RightsSharePercent, p, "rights_share_percent", errors);
             if (share is <= 0 or > 100)
                 errors.Add(new FieldError(p.Text("rights_share_percent"), $"a share of the rights is above 0% and at most 100% (art. 5.7), got {share}"));
-            list.Add(new M.CoProducer(c.CompanyId, c.Country.ToUpperInvariant(), share));
+            list.Add(scratch?.CoProducers.Next().Refill(c.CompanyId, IsoCountries.Upper(c.Country), share) ?? new M.CoProducer(c.CompanyId, IsoCountries.Upper(c.Country), share));
         }
         // The sums in the list's order (as Enumerable.Sum adds them): all the shares, and the foreign ones.
         decimal all = 0m, foreignShares = 0m;
@@ -474,10 +556,10 @@ public static class RequestMapper
 
     /// <summary>The entries of the list <paramref name="field"/> of the message at <paramref name="path"/>, each mapped with its path.</summary>
     private static IReadOnlyList<TOut> Items<TIn, TOut>(RepeatedField<TIn> items, FieldPath path, string field, MapContext ctx,
-        Func<TIn, FieldPath, MapContext, TOut> map)
+        Func<TIn, FieldPath, MapContext, TOut> map, RequestScratch.ReusedLists<TOut>? reuse)
     {
         if (items.Count == 0) return [];
-        var list = new List<TOut>(items.Count);
+        var list = reuse?.Next() ?? new List<TOut>(items.Count);
         if (!RequestLimits.CheckCount(items, path, field, ctx.Errors)) return list;
         for (var i = 0; i < items.Count; i++) list.Add(map(items[i], path.Field(field, i), ctx));
         return list;
@@ -489,10 +571,10 @@ public static class RequestMapper
     /// an allocation 5.3-5.6).
     /// </summary>
     private static IReadOnlyList<TOut> Results<TIn, TOut>(RepeatedField<TIn> items, string field, FieldPath path, MapContext ctx,
-        Func<TIn, FieldPath, MapContext, TOut?> map) where TOut : class
+        Func<TIn, FieldPath, MapContext, TOut?> map, RequestScratch.ReusedLists<TOut>? reuse) where TOut : class
     {
         if (items.Count == 0) return [];
-        var list = new List<TOut>(items.Count);
+        var list = reuse?.Next() ?? new List<TOut>(items.Count);
         if (!RequestLimits.CheckCount(items, path, field, ctx.Errors)) return list;
         for (var i = 0; i < items.Count; i++)
             if (map(items[i], path.Field(field, i), ctx) is { } e) list.Add(e);

@@ -86,26 +86,43 @@ public sealed class ScoringGrpcService(LiveRules rules, ScoringStats stats, Cont
     {
         context.CancellationToken.ThrowIfCancellationRequested();
         var catalog = rules.Current;
-        var mapped = RequestMapper.Map(request, catalog);
-        context.ResolvedRuleSet(mapped.RuleSet);
         Task<ScoreWorkResponse> answer;
-        if (ResponseMapper.AsksTotals(mapped) && WrittenByMarshaller(context)) answer = AnswerAsBytes(mapped, catalog);
-        else answer = Task.FromResult(Answer(mapped, catalog));
-        metrics.WorkScored(mapped.RuleSet);
+        CompiledRuleSet ruleSet;
+        if (RequestMapper.AsksTotals(request) && WrittenByMarshaller(context)) answer = AnswerAsBytes(request, catalog, out ruleSet);
+        else
+        {
+            var mapped = RequestMapper.Map(request, catalog);
+            ruleSet = mapped.RuleSet;
+            answer = Task.FromResult(Answer(mapped, catalog));
+        }
+        context.ResolvedRuleSet(ruleSet);
+        metrics.WorkScored(ruleSet);
         stats.UnaryScored();
         return answer;
     }
 
     /// <summary>
-    /// The answer to a mapped totals-only request as ScoreWork gives it over gRPC: a pooled carrier (its task) whose bytes are
-    /// the answer encoded (<see cref="ResponseMapper.Encode"/>, the reform set as the message's), written and given back by the
-    /// response marshaller (<see cref="AllocationFrames.Write"/> does the same, for the benchmark).
+    /// The answer to a totals-only request as ScoreWork gives it over gRPC: a pooled carrier (its task) whose bytes are the
+    /// answer encoded (<see cref="ResponseMapper.Encode"/>, the reform set as the message's), written and given back by the
+    /// response marshaller (<see cref="AllocationFrames.Write"/> does the same, for the benchmark). The request is mapped into
+    /// the carrier's own <see cref="RequestScratch"/>, so neither the mapping nor the answer allocates in steady state; a
+    /// request refused or failing gives the carrier back before its exception goes on.
     /// </summary>
-    public static Task<ScoreWorkResponse> AnswerAsBytes(ScoringRequest mapped, RuleCatalog catalog)
+    public static Task<ScoreWorkResponse> AnswerAsBytes(ScoreWorkRequest request, RuleCatalog catalog, out CompiledRuleSet ruleSet)
     {
         var pooled = PooledAnswer.Rent();
+        try
+        {
+            var mapped = RequestMapper.Map(request, catalog, pooled.Scratch);
+            ruleSet = mapped.RuleSet;
+            pooled.Bytes = ResponseMapper.Encode(mapped, ReformMapper.Applied(mapped.RuleSet, catalog, mapped.ReformSource), pooled.Buffer);
+        }
+        catch
+        {
+            pooled.Written();
+            throw;
+        }
         Interlocked.Increment(ref s_answersAsBytes);
-        pooled.Bytes = ResponseMapper.Encode(mapped, ReformMapper.Applied(mapped.RuleSet, catalog, mapped.ReformSource), pooled.Buffer);
         return pooled.Task;
     }
 
@@ -140,8 +157,8 @@ public sealed class ScoringGrpcService(LiveRules rules, ScoringStats stats, Cont
     }
 
     /// <summary>
-    /// A ScoreWork answer as bytes: a carrier message (empty, its bytes in this frame), its completed task and the buffer its
-    /// bytes are written in, all reused. Rented for a call, given back once the marshaller has written the bytes; one never
+    /// A ScoreWork answer as bytes: a carrier message (empty, its bytes in this frame), its completed task, the buffer its
+    /// bytes are written in and the scratch its request is mapped into, all reused. Rented for a call, given back once the marshaller has written the bytes; one never
     /// written (a cancelled call) is left to the collector, never rented again. A few per processor are kept; one whose buffer
     /// grew past <see cref="MaxKeptBytes"/> (an answer of many exclusions) is left to the collector too.
     /// </summary>
@@ -153,6 +170,7 @@ public sealed class ScoringGrpcService(LiveRules rules, ScoringStats stats, Cont
         public readonly ScoreWorkResponse Carrier = new();
         public readonly Task<ScoreWorkResponse> Task;
         public readonly ScoreAnswerBytes Buffer = new();
+        public readonly RequestScratch Scratch = new();
         private int _lent;
 
         private static long s_made;
@@ -198,11 +216,12 @@ public sealed class ScoringGrpcService(LiveRules rules, ScoringStats stats, Cont
     {
         var (carrier, frame) = AllocationFrames.Carrier<ScoreWorksResponse>();
         var bytes = new ScoreAnswerBytes();
+        var scratch = new RequestScratch();
         var failed = false;
         return Pump(requestStream, responseStream, context, (item, catalog) =>
         {
             bytes.Reset();
-            failed = !ScoreItem(item, catalog, context, bytes, inBatch: false);
+            failed = !ScoreItem(item, catalog, context, bytes, scratch, inBatch: false);
             frame.Bytes = bytes.Bytes;
             return carrier;
         }, (stats, _) => stats.StreamItem(failed));
@@ -220,6 +239,7 @@ public sealed class ScoringGrpcService(LiveRules rules, ScoringStats stats, Cont
     {
         var (carrier, frame) = AllocationFrames.Carrier<ScoreWorkBatchesResponse>();
         var bytes = new ScoreAnswerBytes();
+        var scratch = new RequestScratch();
         int count = 0, failed = 0;
         return Pump(requestStream, responseStream, context, (batch, catalog) =>
         {
@@ -234,7 +254,7 @@ public sealed class ScoringGrpcService(LiveRules rules, ScoringStats stats, Cont
             bytes.Reset();
             (count, failed) = (items.Count, 0);
             for (var i = 0; i < items.Count; i++)
-                if (!ScoreItem(items[i], catalog, context, bytes, inBatch: true)) failed++;
+                if (!ScoreItem(items[i], catalog, context, bytes, scratch, inBatch: true)) failed++;
             frame.Bytes = bytes.Bytes;
             return carrier;
         }, (stats, _) =>
@@ -313,16 +333,18 @@ public sealed class ScoringGrpcService(LiveRules rules, ScoringStats stats, Cont
     /// <summary>
     /// One stream item's answer (a <see cref="ScoreWorksResponse"/>) written into <paramref name="into"/> after what it holds:
     /// its request id, then the score (encoded from the totals for totals_only, the message for the explanation) or the error
-    /// item. False for an error item.
+    /// item. False for an error item. A totals item is mapped into the stream's <paramref name="scratch"/> (its answer is written
+    /// before the next item is mapped), one with the explanation afresh.
     /// </summary>
-    private bool ScoreItem(ScoreWorksRequest item, RuleCatalog catalog, ServerCallContext context, ScoreAnswerBytes into, bool inBatch)
+    private bool ScoreItem(ScoreWorksRequest item, RuleCatalog catalog, ServerCallContext context, ScoreAnswerBytes into, RequestScratch scratch, bool inBatch)
     {
         var method = context.Method;
         into.BeginItem(item.RequestId, inBatch);
         var scored = false;
         try
         {
-            var mapped = RequestMapper.Map(item.Request ?? new ScoreWorkRequest(), catalog);
+            var request = item.Request ?? new ScoreWorkRequest();
+            var mapped = RequestMapper.Map(request, catalog, RequestMapper.AsksTotals(request) ? scratch : null);
             context.ResolvedRuleSet(mapped.RuleSet);
             // Scored before anything of the answer is written: a rule that fails leaves the item to its error.
             if (ResponseMapper.AsksTotals(mapped)) into.Totals(mapped, ReformMapper.Applied(mapped.RuleSet, catalog, mapped.ReformSource));

@@ -259,17 +259,19 @@ public sealed class SideBySide
             if (!AllocationFrames.Write(answer.Result, answers)) throw new InvalidOperationException("the answer is not a carrier");
             return answers.WrittenCount;
         }
+        // The request's bytes parsed, mapped into the pooled answer's scratch and answered, as ScoreWork does over gRPC.
+        Task<V1.ScoreWorkResponse> Answered(byte[] request) => ScoringGrpcService.AnswerAsBytes(V1.ScoreWorkRequest.Parser.ParseFrom(request), catalog, out _);
         foreach (var b in totalsBytes)
         {
             var m = RequestMapper.Map(V1.ScoreWorkRequest.Parser.ParseFrom(b), catalog);
             var message = ResponseMapper.Score(m).ToByteArray();
-            Sent(ScoringGrpcService.AnswerAsBytes(m, catalog));
+            Sent(Answered(b));
             if (!answers.WrittenSpan.SequenceEqual(message)) throw new InvalidOperationException($"{m.Work.Id}: the answer's bytes are not the message's");
         }
         _scorers.Add((product, inner, _ =>
         {
             decimal sink = 0m;
-            foreach (var b in totalsBytes) sink += Sent(ScoringGrpcService.AnswerAsBytes(RequestMapper.Map(V1.ScoreWorkRequest.Parser.ParseFrom(b), catalog), catalog));
+            foreach (var b in totalsBytes) sink += Sent(Answered(b));
             return sink;
         }));
         _scorers.Add(("ScoreWork totals_only before the answer bytes: the totals path's message (ResponseMapper.Score) serialized", product, _ =>
@@ -278,10 +280,12 @@ public sealed class SideBySide
             foreach (var b in totalsBytes) sink += Write(ResponseMapper.Score(RequestMapper.Map(V1.ScoreWorkRequest.Parser.ParseFrom(b), catalog)));
             return sink;
         }));
+        // Mapped as the server maps a totals request: into a scratch it reuses (RequestScratch, the pooled answer's own).
+        var scratch = new RequestScratch();
         _scorers.Add(("ScoreWork totals_only, the request parsed and mapped alone (no scoring, no answer)", product, _ =>
         {
             decimal sink = 0m;
-            foreach (var b in totalsBytes) sink += RequestMapper.Map(V1.ScoreWorkRequest.Parser.ParseFrom(b), catalog).Roles.Count;
+            foreach (var b in totalsBytes) sink += RequestMapper.Map(V1.ScoreWorkRequest.Parser.ParseFrom(b), catalog, scratch).Roles.Count;
             return sink;
         }));
         _scorers.Add(("ScoreWork totals_only, the request parsed, mapped and scored on the totals path (no answer)", product, _ =>
@@ -289,7 +293,7 @@ public sealed class SideBySide
             decimal sink = 0m;
             foreach (var b in totalsBytes)
             {
-                var m = RequestMapper.Map(V1.ScoreWorkRequest.Parser.ParseFrom(b), catalog);
+                var m = RequestMapper.Map(V1.ScoreWorkRequest.Parser.ParseFrom(b), catalog, scratch);
                 m.RuleSet.ScoreTotals(m.Work, m.Roles, buffer);
                 sink += buffer.Total(Role.Producer);
             }

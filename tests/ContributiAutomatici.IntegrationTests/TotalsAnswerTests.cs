@@ -88,6 +88,31 @@ public sealed class TotalsAnswerTests(ServerFixture fixture)
     }
 
     [Fact]
+    public async Task A_refused_totals_request_names_its_fields_and_the_next_one_is_answered_whole()
+    {
+        // Each request is mapped into a pooled carrier's scratch: a refused one must name the same fields as a request mapped
+        // afresh, give its carrier back, and leave nothing of itself in the scratch for the calls after it.
+        var requests = Requests("dm-2021", 40, 11);
+        var (asBytes, made) = (ScoringGrpcService.AnswersAsBytes, ScoringGrpcService.AnswerCarriersMade);
+        for (var i = 0; i < requests.Count; i++)
+        {
+            var bad = requests[i].Clone();
+            bad.Work.Festivals.Add(new FestivalEntry { FestivalId = "no-such-festival", Section = FestivalSection.Competition });
+            bad.Work.BoxOffice.Add(new DatedAmount { Date = new Google.Type.Date { Year = 2023, Month = 2, Day = 30 }, Amount = "1,5" });
+            var expected = Assert.Throws<InvalidRequestException>(() => RequestMapper.Map(bad, fixture.Server.Catalog));
+            var refused = await Assert.ThrowsAsync<global::Grpc.Core.RpcException>(() => Grpc.ScoreWorkAsync(bad, deadline: Deadline).ResponseAsync);
+            Assert.Equal(global::Grpc.Core.StatusCode.InvalidArgument, refused.StatusCode);
+            Assert.Equal(expected.Errors.Select(e => $"{e.Field}: {e.Description}"),
+                ContributiAutomatici.Client.ContributiClient.FieldViolations(refused).Select(v => $"{v.Field}: {v.Description}"));
+            Assert.Contains(expected.Errors, e => e.Field.StartsWith("work.festivals[", StringComparison.Ordinal));
+            Assert.Equal(Expected(requests[i]), await Grpc.ScoreWorkAsync(requests[i], deadline: Deadline));
+        }
+        Assert.Equal(requests.Count, ScoringGrpcService.AnswersAsBytes - asBytes);
+        // The refused calls' carriers went back to the pool: one call at a time needs a carrier or two, not one per call.
+        Assert.InRange(ScoringGrpcService.AnswerCarriersMade - made, 0, 8 + 4 * Environment.ProcessorCount);
+    }
+
+    [Fact]
     public async Task The_json_path_answers_a_totals_only_request_with_the_same_message()
     {
         using var http = new HttpClient

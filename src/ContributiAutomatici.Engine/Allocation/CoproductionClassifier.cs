@@ -51,11 +51,8 @@ public sealed class CoproductionClassifier(CoproductionThreshold? rules, ListCat
     {
         var categories = Rules?.Categories;
         var home = categories?.HomeCountry ?? Work.ItalyCountryCode;
-        // The foreign producers' States, each once, in ordinal order.
-        var foreign = new List<string>(work.CoProducers.Count);
-        foreach (var c in work.CoProducers)
-            if (c.Country != home && !foreign.Contains(c.Country)) foreign.Add(c.Country);
-        foreign.Sort(StringComparer.Ordinal);
+        // The foreign producers' States, each once, in ordinal order (none named: the flag alone, nothing allocated).
+        var foreign = work.CoProducers.Count == 0 ? [] : (IReadOnlyList<string>)ForeignStates(work, home);
         if (foreign.Count == 0 && work.Coproduction == CoproductionKind.None)
             return With(CoproductionCategory.National, "nazionale", "", "no foreign producer", work);
         if (foreign.Count == 0 || categories is null)
@@ -70,6 +67,15 @@ public sealed class CoproductionClassifier(CoproductionThreshold? rules, ListCat
                     : "as the request declares it (the rule set has no lists of agreements)", work, declaredMultilateral: multi);
         }
 
+        return ByAgreements(work, foreign, categories, home);
+    }
+
+    /// <summary>
+    /// A work naming foreign producers, by the agreements in force on the day it was recognised as Italian. Apart from
+    /// <see cref="ClassifyNamed"/>: its lambdas' captures would be allocated on entry, for every declared co-production too.
+    /// </summary>
+    private CoproductionStatus ByAgreements(Work work, IReadOnlyList<string> foreign, CoproductionCategories categories, string home)
+    {
         var cinema = work.Kind == WorkKind.Cinema;
         if (work.NationalityRecognisedOn is not { } day)
             return cinema
@@ -105,6 +111,15 @@ public sealed class CoproductionClassifier(CoproductionThreshold? rules, ListCat
                 $"recognised on {on} with producers of {basis}", work)
             : With(CoproductionCategory.BilateralCoproduction, "coproduzione bilaterale", categories.CoproductionCitation,
                 $"recognised on {on} with producers of {basis}", work);
+    }
+
+    private static List<string> ForeignStates(Work work, string home)
+    {
+        var foreign = new List<string>(work.CoProducers.Count);
+        foreach (var c in work.CoProducers)
+            if (c.Country != home && !foreign.Contains(c.Country)) foreign.Add(c.Country);
+        foreign.Sort(StringComparer.Ordinal);
+        return foreign;
     }
 
     /// <summary>The first entry in force on the day, or null.</summary>

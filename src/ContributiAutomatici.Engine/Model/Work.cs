@@ -3,12 +3,44 @@ namespace ContributiAutomatici.Engine.Model;
 /// <summary>A dated amount in euro.</summary>
 public sealed record DatedAmount(DateOnly Date, decimal Amount)
 {
+    // Backing fields of their own, so that a request's mapper can reuse its entries (Refill); equality is the record's.
+    private DateOnly _date = Date;
+    private decimal _amount = Amount;
+
+    public DateOnly Date { get => _date; init => _date = value; }
+
+    public decimal Amount { get => _amount; init => _amount = value; }
+
+    /// <summary>This entry made another (see <see cref="Work.Refill"/>: only by the mapper that owns it).</summary>
+    internal DatedAmount Refill(DateOnly date, decimal amount)
+    {
+        (_date, _amount) = (date, amount);
+        return this;
+    }
+
     public override string ToString() => $"{Date:yyyy-MM-dd}: {Amount.ToString(System.Globalization.CultureInfo.InvariantCulture)}";
 }
 
 /// <summary>Revenue from rights sold in Italy to media-service providers and HE publishers.</summary>
 public sealed record MediaSale(DateOnly Date, decimal Amount, bool TheatricalDerogation = false)
 {
+    private DateOnly _date = Date;
+    private decimal _amount = Amount;
+    private bool _theatricalDerogation = TheatricalDerogation;
+
+    public DateOnly Date { get => _date; init => _date = value; }
+
+    public decimal Amount { get => _amount; init => _amount = value; }
+
+    public bool TheatricalDerogation { get => _theatricalDerogation; init => _theatricalDerogation = value; }
+
+    /// <inheritdoc cref="DatedAmount.Refill"/>
+    internal MediaSale Refill(DateOnly date, decimal amount, bool theatricalDerogation)
+    {
+        (_date, _amount, _theatricalDerogation) = (date, amount, theatricalDerogation);
+        return this;
+    }
+
     public override string ToString() => $"{Date:yyyy-MM-dd}: {Amount.ToString(System.Globalization.CultureInfo.InvariantCulture)}{(TheatricalDerogation ? " (deroga art. 17.1)" : "")}";
 }
 
@@ -18,8 +50,33 @@ public sealed record MediaSale(DateOnly Date, decimal Amount, bool TheatricalDer
 /// </summary>
 public sealed record ForeignSale(DateOnly Date, decimal Amount, string Country)
 {
+    private DateOnly _date = Date;
+    private decimal _amount = Amount;
+    private string _country = Country;
+    // The list of the sale's one country (most sales name one), made with the sale (a copy made by 'with' shares it); a
+    // sale over several countries is given its list (Countries).
+    private readonly string[] _one = [Country];
+    private IReadOnlyList<string>? _countries;
+
+    public DateOnly Date { get => _date; init => _date = value; }
+
+    public decimal Amount { get => _amount; init => _amount = value; }
+
+    public string Country { get => _country; init => _country = value; }
+
     /// <summary>Every country the sale covers, each once, <see cref="Country"/> first.</summary>
-    public IReadOnlyList<string> Countries { get; init; } = [Country];
+    public IReadOnlyList<string> Countries { get => _countries ?? _one; init => _countries = value; }
+
+    /// <summary>
+    /// <inheritdoc cref="DatedAmount.Refill"/> <paramref name="countries"/>: its countries, <paramref name="country"/> first;
+    /// null for that one alone.
+    /// </summary>
+    internal ForeignSale Refill(DateOnly date, decimal amount, string country, IReadOnlyList<string>? countries)
+    {
+        (_date, _amount, _country, _countries) = (date, amount, country, countries);
+        _one[0] = country;
+        return this;
+    }
 
     public override string ToString() =>
         $"{Date:yyyy-MM-dd} {string.Join("+", Countries)}: {Amount.ToString(System.Globalization.CultureInfo.InvariantCulture)}";
@@ -41,6 +98,23 @@ public sealed record TerritorySale(DateOnly Date, string Country, decimal Amount
 /// </summary>
 public sealed record CoProducer(string CompanyId, string Country, decimal? RightsSharePercent = null)
 {
+    private string _companyId = CompanyId;
+    private string _country = Country;
+    private decimal? _rightsSharePercent = RightsSharePercent;
+
+    public string CompanyId { get => _companyId; init => _companyId = value; }
+
+    public string Country { get => _country; init => _country = value; }
+
+    public decimal? RightsSharePercent { get => _rightsSharePercent; init => _rightsSharePercent = value; }
+
+    /// <inheritdoc cref="DatedAmount.Refill"/>
+    internal CoProducer Refill(string companyId, string country, decimal? rightsSharePercent)
+    {
+        (_companyId, _country, _rightsSharePercent) = (companyId, country, rightsSharePercent);
+        return this;
+    }
+
     public override string ToString() =>
         $"{CompanyId} ({Country}{(RightsSharePercent is { } s ? ", " + s.ToString(System.Globalization.CultureInfo.InvariantCulture) + "%" : "")})";
 }
@@ -48,6 +122,30 @@ public sealed record CoProducer(string CompanyId, string Country, decimal? Right
 /// <summary>A participation in a Tabella 6 festival.</summary>
 public sealed record FestivalEntry(string FestivalId, FestivalSection Section, DateOnly? SelectionDate = null, bool BestFilmPrize = false, int OtherPrizes = 0)
 {
+    private string _festivalId = FestivalId;
+    private FestivalSection _section = Section;
+    private DateOnly? _selectionDate = SelectionDate;
+    private bool _bestFilmPrize = BestFilmPrize;
+    private int _otherPrizes = OtherPrizes;
+
+    public string FestivalId { get => _festivalId; init => _festivalId = value; }
+
+    public FestivalSection Section { get => _section; init => _section = value; }
+
+    public DateOnly? SelectionDate { get => _selectionDate; init => _selectionDate = value; }
+
+    public bool BestFilmPrize { get => _bestFilmPrize; init => _bestFilmPrize = value; }
+
+    public int OtherPrizes { get => _otherPrizes; init => _otherPrizes = value; }
+
+    /// <inheritdoc cref="DatedAmount.Refill"/>
+    internal FestivalEntry Refill(string festivalId, int listPosition, FestivalSection section, DateOnly? selectionDate, bool bestFilmPrize, int otherPrizes)
+    {
+        (_festivalId, _section, _selectionDate, _bestFilmPrize, _otherPrizes) = (festivalId, section, selectionDate, bestFilmPrize, otherPrizes);
+        ListPosition = listPosition;
+        return this;
+    }
+
     public bool AnyPrize => BestFilmPrize || OtherPrizes > 0;
 
     /// <summary>
@@ -57,7 +155,7 @@ public sealed record FestivalEntry(string FestivalId, FestivalSection Section, D
     /// only when the list it scores with holds this very string instance at that position; otherwise (another rule set's
     /// lists, an entry made or changed elsewhere) it looks the id up. An entry's equality ignores it.
     /// </summary>
-    internal int ListPosition { get; init; } = -1;
+    internal int ListPosition { get; set; } = -1;
 
     public override string ToString() => $"{FestivalId} ({Section}{(BestFilmPrize ? ", best film" : "")}{(OtherPrizes > 0 ? $", {OtherPrizes} other prize(s)" : "")})";
 
@@ -71,8 +169,28 @@ public sealed record FestivalEntry(string FestivalId, FestivalSection Section, D
 /// <summary>A nomination or a win of a Tabella 7 prize.</summary>
 public sealed record PrizeEntry(string PrizeId, PrizeCategory Category, PrizeOutcome Outcome, DateOnly? SelectionDate = null)
 {
+    private string _prizeId = PrizeId;
+    private PrizeCategory _category = Category;
+    private PrizeOutcome _outcome = Outcome;
+    private DateOnly? _selectionDate = SelectionDate;
+
+    public string PrizeId { get => _prizeId; init => _prizeId = value; }
+
+    public PrizeCategory Category { get => _category; init => _category = value; }
+
+    public PrizeOutcome Outcome { get => _outcome; init => _outcome = value; }
+
+    public DateOnly? SelectionDate { get => _selectionDate; init => _selectionDate = value; }
+
     /// <inheritdoc cref="FestivalEntry.ListPosition"/>
-    internal int ListPosition { get; init; } = -1;
+    internal int ListPosition { get; set; } = -1;
+
+    /// <inheritdoc cref="DatedAmount.Refill"/>
+    internal PrizeEntry Refill(string prizeId, int listPosition, PrizeCategory category, PrizeOutcome outcome, DateOnly? selectionDate)
+    {
+        (_prizeId, ListPosition, _category, _outcome, _selectionDate) = (prizeId, listPosition, category, outcome, selectionDate);
+        return this;
+    }
 
     public override string ToString() => $"{PrizeId} ({Category}, {Outcome})";
 
@@ -85,8 +203,22 @@ public sealed record PrizeEntry(string PrizeId, PrizeCategory Category, PrizeOut
 /// <summary>A participation in a Tabella 8 market or selective lab.</summary>
 public sealed record MarketEntry(string MarketId, DateOnly? SelectionDate = null)
 {
+    private string _marketId = MarketId;
+    private DateOnly? _selectionDate = SelectionDate;
+
+    public string MarketId { get => _marketId; init => _marketId = value; }
+
+    public DateOnly? SelectionDate { get => _selectionDate; init => _selectionDate = value; }
+
     /// <inheritdoc cref="FestivalEntry.ListPosition"/>
-    internal int ListPosition { get; init; } = -1;
+    internal int ListPosition { get; set; } = -1;
+
+    /// <inheritdoc cref="DatedAmount.Refill"/>
+    internal MarketEntry Refill(string marketId, int listPosition, DateOnly? selectionDate)
+    {
+        (_marketId, ListPosition, _selectionDate) = (marketId, listPosition, selectionDate);
+        return this;
+    }
 
     public override string ToString() => MarketId;
 
@@ -96,62 +228,138 @@ public sealed record MarketEntry(string MarketId, DateOnly? SelectionDate = null
 }
 
 /// <summary>
+/// Every fact of a <see cref="Work"/> as one value, what its properties read (their meaning is documented there). A mapper
+/// of many requests fills one and hands it to a <see cref="Work"/> it reuses from request to request
+/// (<see cref="Work.Refill"/>), so that a request's work allocates nothing; everyone else writes a <see cref="Work"/>'s
+/// properties.
+/// </summary>
+public struct WorkValues
+{
+    public WorkValues()
+    {
+    }
+
+    public string Id = "";
+    public string Title = "";
+    public WorkKind Kind = WorkKind.Cinema;
+    public bool Animation;
+    public bool ShortFilm;
+    public bool Documentary;
+    public bool FirstOrSecondWork;
+    public bool YoungAuthors;
+    public bool ResearchAndTraining;
+    public decimal? ProductionCost;
+    public decimal? DurationMinutes;
+    public decimal? AverageHourlyCostGiven;
+    public DateOnly? FirstReleaseDate;
+    public TimeOnly? FirstBroadcastStart;
+    public IReadOnlyList<DatedAmount> BoxOffice = [];
+    public IReadOnlyList<MediaSale> MediaSales = [];
+    public IReadOnlyList<ForeignSale> ForeignSales = [];
+    public bool Essai;
+    public bool SelectiveContributions;
+    public CoproductionKind Coproduction;
+    public decimal? ItalianSharePercent;
+    public IReadOnlyList<CoProducer> CoProducers = [];
+    public DateOnly? NationalityRecognisedOn;
+    public bool FemaleMajorityAuthors;
+    public bool FemaleDirector;
+    public bool FemaleHeadsOfDepartment;
+    public bool SupranationalFunding;
+    public bool BilateralFund;
+    public bool ItalianComposers;
+    public bool ItalianLiterarySource;
+    public bool ItalianGraphicAuthor;
+    public bool PayTv;
+    public bool Svod;
+    public IReadOnlyList<ProcessingPhase> ItalianPhases = [];
+    public bool IndependentCreativeRights;
+    public TvWebDestination Destination;
+    public decimal? Audience;
+    public decimal? Views;
+    public IReadOnlyList<FestivalEntry> Festivals = [];
+    public IReadOnlyList<PrizeEntry> Prizes = [];
+    public IReadOnlyList<MarketEntry> Markets = [];
+}
+
+/// <summary>
 /// One work and everything the decree tables read about it. Rule expressions see it as <c>Work</c>.
 /// Collections are never null. Derived values (totals, the summer release, the average hourly cost)
 /// are computed once, on construction, so rules read them for free.
 /// </summary>
 public sealed record Work
 {
-    public string Id { get; init; } = "";
-    public string Title { get; init; } = "";
-    public WorkKind Kind { get; init; } = WorkKind.Cinema;
-    public bool Animation { get; init; }
-    public bool ShortFilm { get; init; }
-    public bool Documentary { get; init; }
-    public bool FirstOrSecondWork { get; init; }
-    public bool YoungAuthors { get; init; }
-    public bool ResearchAndTraining { get; init; }
-    public decimal? ProductionCost { get; init; }
-    public decimal? DurationMinutes { get; init; }
-    public decimal? AverageHourlyCostGiven { get; init; }
-    public DateOnly? FirstReleaseDate { get; init; }
-    public TimeOnly? FirstBroadcastStart { get; init; }
+    private WorkValues _v = new();
 
-    public IReadOnlyList<DatedAmount> BoxOffice { get; init; } = [];
-    public IReadOnlyList<MediaSale> MediaSales { get; init; } = [];
-    public IReadOnlyList<ForeignSale> ForeignSales { get; init; } = [];
+    public Work()
+    {
+    }
 
-    public bool Essai { get; init; }
-    public bool SelectiveContributions { get; init; }
+    /// <summary>A work of these facts.</summary>
+    public Work(in WorkValues values) => _v = values;
+
+    /// <summary>
+    /// Makes this instance a work of <paramref name="values"/> (its sums computed again when read): for a mapper that reuses
+    /// one work from request to request, the only owner of it (what scored the work before keeps nothing of it: a rule scope
+    /// binds each work it scores afresh). Never on a work anyone else holds.
+    /// </summary>
+    internal Work Refill(in WorkValues values)
+    {
+        _v = values;
+        Volatile.Write(ref _summed, null);
+        return this;
+    }
+
+    public string Id { get => _v.Id; init => _v.Id = value; }
+    public string Title { get => _v.Title; init => _v.Title = value; }
+    public WorkKind Kind { get => _v.Kind; init => _v.Kind = value; }
+    public bool Animation { get => _v.Animation; init => _v.Animation = value; }
+    public bool ShortFilm { get => _v.ShortFilm; init => _v.ShortFilm = value; }
+    public bool Documentary { get => _v.Documentary; init => _v.Documentary = value; }
+    public bool FirstOrSecondWork { get => _v.FirstOrSecondWork; init => _v.FirstOrSecondWork = value; }
+    public bool YoungAuthors { get => _v.YoungAuthors; init => _v.YoungAuthors = value; }
+    public bool ResearchAndTraining { get => _v.ResearchAndTraining; init => _v.ResearchAndTraining = value; }
+    public decimal? ProductionCost { get => _v.ProductionCost; init => _v.ProductionCost = value; }
+    public decimal? DurationMinutes { get => _v.DurationMinutes; init => _v.DurationMinutes = value; }
+    public decimal? AverageHourlyCostGiven { get => _v.AverageHourlyCostGiven; init => _v.AverageHourlyCostGiven = value; }
+    public DateOnly? FirstReleaseDate { get => _v.FirstReleaseDate; init => _v.FirstReleaseDate = value; }
+    public TimeOnly? FirstBroadcastStart { get => _v.FirstBroadcastStart; init => _v.FirstBroadcastStart = value; }
+
+    public IReadOnlyList<DatedAmount> BoxOffice { get => _v.BoxOffice; init => _v.BoxOffice = value; }
+    public IReadOnlyList<MediaSale> MediaSales { get => _v.MediaSales; init => _v.MediaSales = value; }
+    public IReadOnlyList<ForeignSale> ForeignSales { get => _v.ForeignSales; init => _v.ForeignSales = value; }
+
+    public bool Essai { get => _v.Essai; init => _v.Essai = value; }
+    public bool SelectiveContributions { get => _v.SelectiveContributions; init => _v.SelectiveContributions = value; }
     /// <summary>The kind of co-production the request declares (legacy flag; with <see cref="CoProducers"/> it must agree with the derived one).</summary>
-    public CoproductionKind Coproduction { get; init; }
-    public decimal? ItalianSharePercent { get; init; }
+    public CoproductionKind Coproduction { get => _v.Coproduction; init => _v.Coproduction = value; }
+    public decimal? ItalianSharePercent { get => _v.ItalianSharePercent; init => _v.ItalianSharePercent = value; }
     /// <summary>The work's producers, Italian and foreign (art. 2.f-h); empty: none named.</summary>
-    public IReadOnlyList<CoProducer> CoProducers { get; init; } = [];
+    public IReadOnlyList<CoProducer> CoProducers { get => _v.CoProducers; init => _v.CoProducers = value; }
     /// <summary>The date the work was recognised as Italian (art. 5 l. 220/2016): its co-production category is fixed then (reading guide, art. 5.8).</summary>
-    public DateOnly? NationalityRecognisedOn { get; init; }
-    public bool FemaleMajorityAuthors { get; init; }
-    public bool FemaleDirector { get; init; }
-    public bool FemaleHeadsOfDepartment { get; init; }
-    public bool SupranationalFunding { get; init; }
-    public bool BilateralFund { get; init; }
-    public bool ItalianComposers { get; init; }
-    public bool ItalianLiterarySource { get; init; }
-    public bool ItalianGraphicAuthor { get; init; }
-    public bool PayTv { get; init; }
-    public bool Svod { get; init; }
-    public IReadOnlyList<ProcessingPhase> ItalianPhases { get; init; } = [];
-    public bool IndependentCreativeRights { get; init; }
+    public DateOnly? NationalityRecognisedOn { get => _v.NationalityRecognisedOn; init => _v.NationalityRecognisedOn = value; }
+    public bool FemaleMajorityAuthors { get => _v.FemaleMajorityAuthors; init => _v.FemaleMajorityAuthors = value; }
+    public bool FemaleDirector { get => _v.FemaleDirector; init => _v.FemaleDirector = value; }
+    public bool FemaleHeadsOfDepartment { get => _v.FemaleHeadsOfDepartment; init => _v.FemaleHeadsOfDepartment = value; }
+    public bool SupranationalFunding { get => _v.SupranationalFunding; init => _v.SupranationalFunding = value; }
+    public bool BilateralFund { get => _v.BilateralFund; init => _v.BilateralFund = value; }
+    public bool ItalianComposers { get => _v.ItalianComposers; init => _v.ItalianComposers = value; }
+    public bool ItalianLiterarySource { get => _v.ItalianLiterarySource; init => _v.ItalianLiterarySource = value; }
+    public bool ItalianGraphicAuthor { get => _v.ItalianGraphicAuthor; init => _v.ItalianGraphicAuthor = value; }
+    public bool PayTv { get => _v.PayTv; init => _v.PayTv = value; }
+    public bool Svod { get => _v.Svod; init => _v.Svod = value; }
+    public IReadOnlyList<ProcessingPhase> ItalianPhases { get => _v.ItalianPhases; init => _v.ItalianPhases = value; }
+    public bool IndependentCreativeRights { get => _v.IndependentCreativeRights; init => _v.IndependentCreativeRights = value; }
     /// <summary>A TV/web work: first destined to TV or to the web (DM 2017).</summary>
-    public TvWebDestination Destination { get; init; }
+    public TvWebDestination Destination { get => _v.Destination; init => _v.Destination = value; }
     /// <summary>TV: average audience of the first broadcast (DM 2017 "ascolti").</summary>
-    public decimal? Audience { get; init; }
+    public decimal? Audience { get => _v.Audience; init => _v.Audience = value; }
     /// <summary>Web: views (DM 2017 "visualizzazioni").</summary>
-    public decimal? Views { get; init; }
+    public decimal? Views { get => _v.Views; init => _v.Views = value; }
 
-    public IReadOnlyList<FestivalEntry> Festivals { get; init; } = [];
-    public IReadOnlyList<PrizeEntry> Prizes { get; init; } = [];
-    public IReadOnlyList<MarketEntry> Markets { get; init; } = [];
+    public IReadOnlyList<FestivalEntry> Festivals { get => _v.Festivals; init => _v.Festivals = value; }
+    public IReadOnlyList<PrizeEntry> Prizes { get => _v.Prizes; init => _v.Prizes = value; }
+    public IReadOnlyList<MarketEntry> Markets { get => _v.Markets; init => _v.Markets = value; }
 
     // ---- derived, for rules ----
 
@@ -166,11 +374,11 @@ public sealed record Work
     public bool International => Coproduction != CoproductionKind.None || CoProducers.Any(static c => c.Country != ItalyCountryCode);
 
     /// <summary>Gross box office, all periods (not capped: the tables cap where they say so).</summary>
-    public decimal BoxOfficeTotal => Cached().BoxOffice;
+    public decimal BoxOfficeTotal => Cached()._boxOfficeTotal;
     /// <summary>Revenue from media-service providers and HE publishers in Italy.</summary>
-    public decimal MediaSalesTotal => Cached().Media;
+    public decimal MediaSalesTotal => Cached()._mediaTotal;
     /// <summary>Revenue from sales and pre-sales abroad.</summary>
-    public decimal ForeignSalesTotal => Cached().Foreign;
+    public decimal ForeignSalesTotal => Cached()._foreignTotal;
     /// <summary>Average hourly cost as given, else production cost x 60 / duration in minutes (reading guide 7).</summary>
     public decimal? AverageHourlyCost =>
         AverageHourlyCostGiven ?? (ProductionCost is { } c && DurationMinutes is > 0 ? c * 60m / DurationMinutes.Value : null);
@@ -183,16 +391,24 @@ public sealed record Work
         ForeignSales = ForeignSales.Where(e => keep(e.Date)).ToList(),
     };
 
-    // The totals are computed once per instance: a copy made by 'with' (whose lists may differ) computes its own.
-    private Totals? _totals;
-    private Totals Cached() => _totals is { } t && ReferenceEquals(t.Of, this) ? t : _totals = new Totals(this,
+    // The totals are computed once per instance, kept in its own fields (no object per work): a copy made by 'with' (whose
+    // lists may differ) copies _summed, which then names the original, and computes its own. Two threads summing at once
+    // write the same values; _summed is written after them and read before them.
+    private Work? _summed;
+    private decimal _boxOfficeTotal, _mediaTotal, _foreignTotal;
+
+    private Work Cached()
+    {
+        if (ReferenceEquals(Volatile.Read(ref _summed), this)) return this;
         // Summed by index, in the lists' order (as Enumerable.Sum adds): no enumerator allocated for a work mapped per request.
-        RoleInput.Total(BoxOffice, static e => e.Amount), RoleInput.Total(MediaSales, static e => e.Amount),
-        RoleInput.Total(ForeignSales, static e => e.Amount));
+        _boxOfficeTotal = RoleInput.Total(BoxOffice, static e => e.Amount);
+        _mediaTotal = RoleInput.Total(MediaSales, static e => e.Amount);
+        _foreignTotal = RoleInput.Total(ForeignSales, static e => e.Amount);
+        Volatile.Write(ref _summed, this);
+        return this;
+    }
 
-    private sealed record Totals(Work Of, decimal BoxOffice, decimal Media, decimal Foreign);
-
-    // Equality by reference: two works with the same facts are still two works (and Totals points back here).
+    // Equality by reference: two works with the same facts are still two works (and _summed names this very instance).
     public bool Equals(Work? other) => ReferenceEquals(this, other);
     public override int GetHashCode() => System.Runtime.CompilerServices.RuntimeHelpers.GetHashCode(this);
 }
@@ -230,6 +446,15 @@ public sealed record RoleInput(Role Role, DateOnly? ContractSignedOn = null, dec
     /// dated inside from..to (<paramref name="inside"/>) or outside it, gathered into the scope's reused lists: what
     /// <see cref="Dated"/> gives, without a copy per work scored.
     /// </summary>
+    /// <inheritdoc cref="DatedAmount.Refill"/>
+    internal RoleInput Refill(Role role, DateOnly? contractSignedOn, decimal? distributionCost, IReadOnlyList<ForeignSale> foreignSales,
+        IReadOnlyList<DatedAmount> homeEntertainmentSales)
+    {
+        (_role, _contractSignedOn, _distributionCost) = (role, contractSignedOn, distributionCost);
+        (_foreignSales, _homeEntertainmentSales) = (foreignSales, homeEntertainmentSales);
+        return this;
+    }
+
     internal void ViewDated(RoleInput of, DateOnly from, DateOnly to, bool inside, List<ForeignSale> foreign, List<DatedAmount> home)
     {
         (_role, _contractSignedOn, _distributionCost) = (of._role, of._contractSignedOn, of._distributionCost);

@@ -46,9 +46,19 @@ public sealed record RuleSetSelector(string? Version, int? Year, IReadOnlyList<(
             modifiers!.Add((on, name));
             rest = next < 0 ? "" : rest[next..];
         }
+        var version = Bare(head, out var year);
+        return new RuleSetSelector(version, year, (IReadOnlyList<(bool, string)>?)modifiers ?? []);
+    }
+
+    /// <summary>
+    /// A selector without modifiers read as <see cref="TryParse"/> reads its head, without a selector: a year (four digits)
+    /// gives null and <paramref name="year"/>, anything else is a version's id, given back.
+    /// </summary>
+    public static string? Bare(string head, out int? year)
+    {
         var isYear = head.Length == 4 && !head.AsSpan().ContainsAnyExceptInRange('0', '9');
-        return new RuleSetSelector(isYear ? null : head, isYear ? int.Parse(head, CultureInfo.InvariantCulture) : null,
-            (IReadOnlyList<(bool, string)>?)modifiers ?? []);
+        year = isYear ? int.Parse(head, CultureInfo.InvariantCulture) : null;
+        return isYear ? null : head;
     }
 
     /// <summary>
