@@ -254,7 +254,7 @@ public static class Allocator
             Overlays = def.AppliedOverlays,
             Reform = def.Reform,
             Account = paying.Aggregate(Reconciliation.Zero, (sum, q) => sum + q.Account!),
-            WorksClaimed = WorksClaimed(claims),
+            WorksClaimed = WorksClaimed(claims, spare is null ? null : at, companies, works),
         };
     }
 
@@ -265,6 +265,10 @@ public static class Allocator
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static List<T> SortedById<T>(IReadOnlyList<T> items, Func<T, string> id)
     {
+        // Already in order (a year's export usually is): the same list, no keys made or sorted.
+        var inOrder = true;
+        for (var i = 1; i < items.Count && inOrder; i++) inOrder = string.CompareOrdinal(id(items[i - 1]), id(items[i])) <= 0;
+        if (inOrder) return [.. items];
         var keys = new IdKey[items.Count];
         for (var i = 0; i < keys.Length; i++) keys[i] = new IdKey(id(items[i]), i);
         Array.Sort(keys);
@@ -314,7 +318,7 @@ public static class Allocator
             }
             keys[i] = new ClaimKey((company * works + work) * Scoring.RoleSlots + (int)c.Role.Role, i);
         }
-        Array.Sort(keys);
+        SortInBuckets(keys, works * Scoring.RoleSlots, companyIndex.Count); // by company first
         // Claims of one company, work and role (a claim made twice, shares of a role): by share, then as given (stable).
         for (int from = 0, to; from < keys.Length; from = to)
         {
@@ -332,6 +336,34 @@ public static class Allocator
             at[k] = new ClaimAt((int)(companyAndWork / works), (int)(companyAndWork % works));
         }
         return (sorted, at, keys);
+    }
+
+    /// <summary>
+    /// <paramref name="keys"/> (each made in its index's order) sorted as <c>Array.Sort</c> sorts them (their order is total: no
+    /// tie), in linear time for a year: distributed into buckets by <c>Key / <paramref name="divisor"/></c> (in
+    /// [0, <paramref name="buckets"/>), an order the keys' agrees with), in their order, then each bucket sorted unless it already is
+    /// (a company's claims come in the order of their works, as a year lists them by work).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void SortInBuckets(ClaimKey[] keys, long divisor, int buckets)
+    {
+        var start = new int[buckets + 1];
+        foreach (var k in keys) start[(int)(k.Key / divisor) + 1]++;
+        for (var b = 0; b < buckets; b++) start[b + 1] += start[b];
+        var next = start[..^1];
+        var sorted = new ClaimKey[keys.Length];
+        foreach (var k in keys) sorted[next[(int)(k.Key / divisor)]++] = k;
+        for (var b = 0; b < buckets; b++)
+        {
+            var bucket = sorted.AsSpan(start[b], start[b + 1] - start[b]);
+            for (var i = 1; i < bucket.Length; i++)
+                if (bucket[i - 1].CompareTo(bucket[i]) > 0)
+                {
+                    bucket.Sort();
+                    break;
+                }
+        }
+        sorted.CopyTo(keys, 0);
     }
 
     /// <summary>A claim's company and work as their positions in the id-ordered lists (-1: not given).</summary>
@@ -466,6 +498,30 @@ public static class Allocator
     }
 
     /// <summary>Per company, the works it claims, in id order, from the claims sorted by company and work: an array each, of its size.</summary>
+    /// <param name="at">The claims' companies and works as positions in <paramref name="companies"/> and <paramref name="works"/>
+    /// (null: some is not given, the ids compared).</param>
+    private static Dictionary<string, IReadOnlyList<string>> WorksClaimed(List<YearClaim> claims, ClaimAt[]? at, List<Applicant> companies,
+        List<YearWork> works)
+    {
+        if (at is null) return WorksClaimed(claims);
+        var result = new Dictionary<string, IReadOnlyList<string>>(companies.Count, Ord);
+        for (int from = 0, to; from < claims.Count; from = to)
+        {
+            // The company's run of claims, its distinct works counted, then written (positions compared: the ids' order).
+            var company = at[from].Company;
+            var n = 1;
+            for (to = from + 1; to < claims.Count && at[to].Company == company; to++)
+                if (at[to].Work != at[to - 1].Work) n++;
+            var mine = new string[n];
+            mine[0] = works[at[from].Work].Work.Id;
+            for (int k = from + 1, m = 1; k < to; k++)
+                if (at[k].Work != at[k - 1].Work) mine[m++] = works[at[k].Work].Work.Id;
+            result[companies[company].Id] = mine;
+        }
+        return result;
+    }
+
+    /// <summary>Per company, the works it claims, in id order, from the claims sorted by company and work: an array each, of its size.</summary>
     private static Dictionary<string, IReadOnlyList<string>> WorksClaimed(List<YearClaim> claims)
     {
         var result = new Dictionary<string, IReadOnlyList<string>>(Ord);
@@ -528,24 +584,31 @@ public static class Allocator
                 outWorks[i] = true;
                 exclusions.Add(new Exclusion("", yw.Work.Id, null, "", why.Article, why.Reason + ": it counts for no claimant"));
             }
-        // The claims come sorted by company, work and role: a claim made twice sits beside its twin. The shares of a work in a
-        // role are added in the claims' order.
+        // The claims come sorted by company, work and role: a claim made twice sits beside its twin (the same key of the claims'
+        // sort, when there is one: the claims themselves are not read). The shares of a work in a role are added in the claims' order.
+        var sortKeys = spare is { } k0 && k0.Length == claims.Count ? k0 : null;
         var twice = new bool[claims.Count];
-        for (var i = 1; i < claims.Count; i++)
-            if (claims[i].Role.Role == claims[i - 1].Role.Role && Ord.Equals(claims[i].CompanyId, claims[i - 1].CompanyId) &&
-                Ord.Equals(claims[i].WorkId, claims[i - 1].WorkId))
+        var roles = new byte[claims.Count]; // each claim's role, read once
+        for (var i = 0; i < claims.Count; i++)
+        {
+            roles[i] = sortKeys is null ? (byte)claims[i].Role.Role : (byte)(sortKeys[i].Key % Scoring.RoleSlots);
+            if (i > 0 && (sortKeys is null
+                    ? claims[i].Role.Role == claims[i - 1].Role.Role && Ord.Equals(claims[i].CompanyId, claims[i - 1].CompanyId) &&
+                      Ord.Equals(claims[i].WorkId, claims[i - 1].WorkId)
+                    : sortKeys[i].Key == sortKeys[i - 1].Key))
                 twice[i] = twice[i - 1] = true;
+        }
         // The shares of each work in each role, added in the claims' order: the claims' indexes sorted by work, role and index
         // (one key each, no dictionary); a claim whose work and role add up to over 100% keeps the sum.
         // The sort's keys (distinct: the index is in them) in the claims' sort's array, done with (spare), or a new one.
-        var keys = spare is { } k0 && k0.Length == claims.Count ? k0 : new ClaimKey[claims.Count];
+        var keys = sortKeys ?? new ClaimKey[claims.Count];
         var slots = (long)Scoring.RoleSlots * claims.Count;
         for (var i = 0; i < claims.Count; i++)
         {
             // (A claim on a work not given, which only a caller of the engine can make, fails below as it did: its key is past the works'.)
-            keys[i] = new ClaimKey((at[i].Work >= 0 ? at[i].Work : workIndex.Count) * slots + (long)claims[i].Role.Role * claims.Count + i, i);
+            keys[i] = new ClaimKey((at[i].Work >= 0 ? at[i].Work : workIndex.Count) * slots + (long)roles[i] * claims.Count + i, i);
         }
-        Array.Sort(keys);
+        SortInBuckets(keys, slots, workIndex.Count + 1); // by work first
         Dictionary<int, decimal>? over = null;
         var shared = new bool[claims.Count]; // a claim's work and role claimed by others too: its points are worth keeping
         for (int from = 0, to; from < keys.Length; from = to)
@@ -559,20 +622,28 @@ public static class Allocator
         }
         var ateco = new Ateco(companies.Count);
         var admitted = new bool[claims.Count];
+        // What a claim's own requirements depend on (art. 4, 14.2): its company, role, and its work's kind and whether a short film;
+        // each work's two read once, and each combination found to meet them remembered (one that does not is asked again,
+        // for its words).
+        var kindOf = new byte[works.Count];
+        for (var w = 0; w < works.Count; w++) kindOf[w] = (byte)((int)works[w].Work.Kind * 2 + (works[w].Work.ShortFilm ? 1 : 0));
+        var kinds = ((int)Enum.GetValues<WorkKind>().Max() + 1) * 2;
+        var meets = new bool[companies.Count * Scoring.RoleSlots * kinds];
         for (var i = 0; i < claims.Count; i++)
         {
-            var c = claims[i];
             // (A company or work not given, which only a caller of the engine can name, throws below as it did.)
             var (company, work) = (at[i].Company, at[i].Work);
             if (company >= 0 && outCompanies[company] || work >= 0 && outWorks[work]) continue;
-            if (company < 0) company = companyIndex[c.CompanyId];
-            if (work < 0) work = workIndex[c.WorkId];
-            var why = ClaimReason(companies[company], company, c.Role.Role, works[work].Work, a, ateco);
+            if (company < 0) company = companyIndex[claims[i].CompanyId];
+            if (work < 0) work = workIndex[claims[i].WorkId];
+            ref var known = ref meets[(company * Scoring.RoleSlots + roles[i]) * kinds + kindOf[work]];
+            var why = known ? null : ClaimReason(companies[company], company, (Role)roles[i], works[work].Work, a, ateco);
+            known = why is null;
             if (why is null && twice[i])
                 why = (a.RightsSharesCitation, "the company claims this work in this role twice");
             if (why is null && over is not null && over.TryGetValue(i, out var sum))
                 why = (a.RightsSharesCitation, $"the rights shares claimed on this work in this role add up to {Dec(sum)}%, over 100%");
-            if (why is { } reason) exclusions.Add(new Exclusion(c.CompanyId, c.WorkId, c.Role.Role, "", reason.Article, reason.Reason));
+            if (why is { } reason) exclusions.Add(new Exclusion(claims[i].CompanyId, claims[i].WorkId, claims[i].Role.Role, "", reason.Article, reason.Reason));
             else admitted[i] = true;
         }
         return (admitted, shared);
@@ -981,6 +1052,8 @@ public static class Allocator
         public decimal[] ShortsCap { get; } = new decimal[companies]; // and its cap in each pool
         public decimal[] OthersCap { get; } = new decimal[companies];
         public decimal[] WorkCapShare { get; } = new decimal[parts]; // by a part's position in its quota's parts (Part.Order while solving)
+        public bool[] ShareKnown { get; } = new bool[parts]; // whether its WorkCapShare is worked out yet
+        public bool[] OverAtValue { get; } = new bool[works]; // whether each work is over its cap at the pool's point value
 
         private static int[] Minus1(int n)
         {
@@ -1016,8 +1089,16 @@ public static class Allocator
             for (var i = 0; i < parts.Count; i++) parts[i].Order = i;
         }
 
-        /// <summary>A part's pro-rata share of its work's cap (set by <see cref="Solve"/>).</summary>
-        private decimal Share(Part p) => _scratch.WorkCapShare[p.Order];
+        /// <summary>
+        /// A part's pro-rata share of its work's cap (its work's points set by <see cref="Solve"/>): worked out when first asked (only
+        /// the parts of works at a cap ask), then kept.
+        /// </summary>
+        private decimal Share(Part p)
+        {
+            if (_scratch.ShareKnown[p.Order]) return _scratch.WorkCapShare[p.Order];
+            _scratch.ShareKnown[p.Order] = true;
+            return _scratch.WorkCapShare[p.Order] = workCap * p.Points / _scratch.WorkPoints[p.Work];
+        }
 
         public IReadOnlyList<Part> Parts => parts;
         public decimal WorkCap => workCap;
@@ -1083,12 +1164,14 @@ public static class Allocator
             // Each work's points, added in the list's order, for the whole solution: a work's parts are all in one pool of a
             // binding short-film limit (short or not is the work's), each added in the same order there.
             var workPointsOf = _scratch.WorkPoints;
+            Array.Clear(_scratch.ShareKnown, 0, parts.Count);
             for (var g = 0; g < byWork.Count; g++)
             {
                 var workPoints = 0m;
                 foreach (var p in byWork[g]) workPoints += p.Points;
                 workPointsOf[byWork.Keys[g]] = workPoints;
-                foreach (var p in byWork[g]) _scratch.WorkCapShare[p.Order] = workCap * p.Points / workPoints;
+                // (Each part's share of the work cap is worked out when asked, Share; a work of no points fails here, as ever.)
+                if (workPoints == 0m) _ = workCap * byWork[g].First.Points / workPoints;
             }
             if (TotalPoints == 0m)
             {
@@ -1279,13 +1362,16 @@ public static class Allocator
             if (excess == ExcessPolicy.Redistribute) v = WaterLevel(r, byWork.Keys, workPoints, companies, frozenWorks, frozenCompanies);
             // The value its parts' amounts before the caps are at (Part.BeforeCaps: points x this).
             if (ps.Count > 0) ps[0].Of.PointValues[ps[0].ShortFilmsPool ? 1 : 0] = v;
+            // Whether each work is over its cap at v, once per work (each of its parts asks).
+            var overAt = _scratch.OverAtValue;
+            foreach (var w in byWork.Keys) overAt[w] = Over(workPoints[w] * v, workCap);
             for (var g = 0; g < companies.Count; g++)
             {
                 decimal sum = 0;
                 foreach (var p in companies[g])
                 {
                     var uncapped = p.Points * v;
-                    p.WorkCapped = frozenWorks[p.Work] || Over(workPoints[p.Work] * v, workCap);
+                    p.WorkCapped = frozenWorks[p.Work] || overAt[p.Work];
                     p.Exact = p.WorkCapped ? Share(p) : uncapped; // BeforeCaps: uncapped, Points x the value kept below
                     p.AfterWorkCap = p.Exact;
                     CutByWorkCap += uncapped - p.Exact;

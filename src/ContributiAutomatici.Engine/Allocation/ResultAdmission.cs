@@ -166,6 +166,8 @@ public sealed class ResultAdmission
         for (var i = 0; i < claims.Count; i++)
         {
             var c = claims[i];
+            // Most claimants declare no results of their own: nothing to judge (Admit would give the same claimant back).
+            if (c.Role.ForeignSales.Count == 0 && c.Role.HomeEntertainmentSales.Count == 0) continue;
             var w = claimWork(i);
             var role = Judge(w >= 0 ? works[w].FirstExploitation : null).Admit(c.Role, c.CompanyId, c.WorkId, excluded);
             if (!ReferenceEquals(role, c.Role)) claims[i] = c with { Role = role };
