@@ -71,4 +71,38 @@ public class ResultAdmissionTests
         Assert.Equal(Dm2021.Score(Film(day), [roles[0], roles[1] with { HomeEntertainmentSales = [new(new DateOnly(2022, 3, 1), 80_000m)] }])
             .Roles.Select(r => r.TotalPoints), result.Roles.Select(r => r.TotalPoints));
     }
+    /// <summary>
+    /// Whether a day counts (<see cref="Engine.Allocation.ResultAdmission.Admits"/>, worked out as one window of days) is what the
+    /// reasons say (<see cref="Engine.Allocation.ResultAdmission.Reject"/> gives none): for scoring alone and for an allocation's year,
+    /// with the first exploitation unknown, in the year, before and after it, and with 0 to 3 too-early years (and none), every day
+    /// around each year's ends and the admissibility date.
+    /// </summary>
+    [Fact]
+    public void A_day_counts_exactly_when_no_rule_keeps_it_out()
+    {
+        var rules = Dm2021.Definition;
+        var fe = rules.Allocation!.FirstExploitation!;
+        var days = new List<DateOnly>();
+        for (var y = 2014; y <= 2027; y++)
+            foreach (var d in new[] { new DateOnly(y, 1, 1), new DateOnly(y, 6, 15), new DateOnly(y, 12, 31) })
+                days.AddRange([d.AddDays(-1), d, d.AddDays(1)]);
+        var from = rules.AdmissibleResultsFrom!.Value;
+        days.AddRange([from.AddDays(-1), from, from.AddDays(1)]);
+        var variants = new List<Engine.Rules.RuleSetDefinition> { rules, rules with { Allocation = rules.Allocation with { FirstExploitation = null } } };
+        foreach (var tooEarly in new[] { 0, 1, 2, 3 })
+            variants.Add(rules with { Allocation = rules.Allocation with { FirstExploitation = fe with { TooEarlyYears = tooEarly } } });
+        var checkedDays = 0;
+        foreach (var r in variants)
+            foreach (int? year in new int?[] { null, 2021, 2022, 2023 })
+                foreach (int? first in new int?[] { null, 2019, 2020, 2021, 2022, 2023, 2024 })
+                {
+                    var judge = new Engine.Allocation.ResultAdmission(r, year, first is { } f ? new DateOnly(f, 3, 1) : null);
+                    foreach (var day in days)
+                    {
+                        Assert.True(judge.Admits(day) == (judge.Reject(day) is null), $"{day} year {year} first {first} too early {r.Allocation?.FirstExploitation?.TooEarlyYears}");
+                        checkedDays++;
+                    }
+                }
+        Assert.True(checkedDays > 5_000);
+    }
 }

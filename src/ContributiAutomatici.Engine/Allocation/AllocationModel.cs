@@ -83,8 +83,8 @@ public sealed record CompanyOutcome(string Id, string Name, decimal Total, IRead
 /// </summary>
 public sealed class ClaimOutcome
 {
-    internal ClaimOutcome(YearClaim claim, QuotaParts quota, int quotaAt, int work, int company, bool shortFilm, decimal points) =>
-        (Claim, Of, Quota, Work, Company, ShortFilm, Points) = (claim, quota, quotaAt, work, company, shortFilm, points);
+    internal ClaimOutcome(YearClaim claim, QuotaParts quota, int work, int company, bool shortFilm, decimal points) =>
+        (Claim, Of, Work, Company, ShortFilm, Points) = (claim, quota, work, company, shortFilm, points);
 
     internal YearClaim Claim { get; }
     public string CompanyId => Claim.CompanyId;
@@ -114,8 +114,7 @@ public sealed class ClaimOutcome
     public IReadOnlyList<string> Caps => Of.CapNames[(WorkCapped ? 1 : 0) + (CompanyCapped ? 2 : 0)];
 
     // ---- the allocator's own, while it solves the quota (a year has some 100,000 parts: each field is some MB)
-    internal readonly QuotaParts Of;      // what its quota's parts share: the quota's id, the caps' names, the point values paid
-    internal readonly int Quota;          // its quota's position in the manifest
+    internal readonly QuotaParts Of;      // what its quota's parts share: the quota's id and position, the caps' names, the point values paid
     internal readonly bool ShortFilm;
     internal decimal AfterWorkCap;        // after the work cap, before the company cap (scratch while the company caps are split)
     internal readonly int Work;           // its work's position in the year's works (id order): the key the pools group by
@@ -124,9 +123,12 @@ public sealed class ClaimOutcome
 }
 
 /// <summary>What every part of a paying (sub-)quota shares, held once for all of them.</summary>
-internal sealed class QuotaParts(string quotaId, IReadOnlyList<string>[] capNames)
+internal sealed class QuotaParts(string quotaId, int position, IReadOnlyList<string>[] capNames)
 {
     public string QuotaId { get; } = quotaId;
+
+    /// <summary>The quota's position in the manifest.</summary>
+    public int Position { get; } = position;
 
     /// <summary>The caps a part's line names: none, the work cap, the company cap, both.</summary>
     public IReadOnlyList<string>[] CapNames { get; } = capNames;

@@ -65,7 +65,7 @@ public static class Allocator
         string workCapName = $"work cap ({a.WorkCap.Citation})", companyCapName = $"company cap ({a.CompanyCap.Citation})";
         IReadOnlyList<string>[] capsOf = [[], [workCapName], [companyCapName], [workCapName, companyCapName]];
         var sharedAt = new QuotaParts[quotas.Count];
-        for (var i = 0; i < quotas.Count; i++) sharedAt[i] = new QuotaParts(quotas[i].Id, capsOf);
+        for (var i = 0; i < quotas.Count; i++) sharedAt[i] = new QuotaParts(quotas[i].Id, i, capsOf);
         var scoring = new Scoring(rs, quotas, works, claims, at, admitted, shared);
         var flags = new Dictionary<int, (SortedSet<string> Provisional, SortedSet<string> Missing)>(); // by the work's index
         var upTo = scoring.ScoreOnce(workers);
@@ -93,7 +93,7 @@ public static class Allocator
             foreach (var (i, quota, p) in points)
             {
                 var (c, company, w) = (claims[i], at[i].Company, at[i].Work);
-                mine.Add(new Part(c, sharedAt[quota], quota, w, company, works[w].Work.ShortFilm, p));
+                mine.Add(new Part(c, sharedAt[quota], w, company, works[w].Work.ShortFilm, p));
             }
         });
         scoring.ThrowIfFailed();
@@ -101,13 +101,13 @@ public static class Allocator
         var counts = new int[quotas.Count];
         foreach (var block in made)
             foreach (var p in block ?? [])
-                counts[p.Quota]++;
+                counts[p.Of.Position]++;
         var partsAt = new List<Part>[quotas.Count];
         var parts = new Dictionary<string, List<Part>>(quotas.Count, Ord);
         for (var q = 0; q < quotas.Count; q++) parts.Add(quotas[q].Id, partsAt[q] = new List<Part>(counts[q]));
         foreach (var block in made)
             foreach (var p in block ?? [])
-                partsAt[p.Quota].Add(p);
+                partsAt[p.Of.Position].Add(p);
 
         // ---- money per paying quota: each quota's on its own (side by side, each worker with its scratch arrays), then the
         // outcomes and each company's credits in the quotas' order.
@@ -351,11 +351,13 @@ public static class Allocator
         foreach (var k in keys) start[(int)(k.Key / divisor) + 1]++;
         for (var b = 0; b < buckets; b++) start[b + 1] += start[b];
         var next = start[..^1];
-        var sorted = new ClaimKey[keys.Length];
+        // The scatter's array lent by the shared pool (a year's 1.5 MB not allocated per allocation), given back once copied.
+        var rented = System.Buffers.ArrayPool<ClaimKey>.Shared.Rent(keys.Length);
+        var sorted = rented.AsSpan(0, keys.Length);
         foreach (var k in keys) sorted[next[(int)(k.Key / divisor)]++] = k;
         for (var b = 0; b < buckets; b++)
         {
-            var bucket = sorted.AsSpan(start[b], start[b + 1] - start[b]);
+            var bucket = sorted.Slice(start[b], start[b + 1] - start[b]);
             for (var i = 1; i < bucket.Length; i++)
                 if (bucket[i - 1].CompareTo(bucket[i]) > 0)
                 {
@@ -363,7 +365,8 @@ public static class Allocator
                     break;
                 }
         }
-        sorted.CopyTo(keys, 0);
+        sorted.CopyTo(keys);
+        System.Buffers.ArrayPool<ClaimKey>.Shared.Return(rented);
     }
 
     /// <summary>A claim's company and work as their positions in the id-ordered lists (-1: not given).</summary>
@@ -438,7 +441,7 @@ public static class Allocator
     {
         var c = x.Company.CompareTo(y.Company);
         if (c == 0) c = ((int)x.Role).CompareTo((int)y.Role);
-        if (c == 0) c = x.Quota.CompareTo(y.Quota);
+        if (c == 0) c = x.Of.Position.CompareTo(y.Of.Position);
         return c != 0 ? c : x.Order.CompareTo(y.Order);
     };
 

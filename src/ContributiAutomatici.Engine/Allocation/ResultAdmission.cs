@@ -31,6 +31,8 @@ public sealed class ResultAdmission
     // What Rule reads for every result, read once: the first admissible day, and whether the year's rules (5.3-5.6) apply.
     private readonly DateOnly _admissibleFrom;
     private readonly bool _yearRules;
+    // The days that count (Rule gives none of its reasons): one window, its first and last day (empty when the first is after the last).
+    private readonly DateOnly _countsFrom, _countsTo;
 
     /// <param name="rules">The rule set: its admissible_results_from (5.2) and, for the allocation, its results block.</param>
     /// <param name="applicationYear">The year whose results are declared; null when scoring a single work.</param>
@@ -44,7 +46,25 @@ public sealed class ResultAdmission
         _declaredOnce = string.IsNullOrEmpty(rules.Allocation?.DeclaredOnceCitation) ? null : rules.Allocation.DeclaredOnceCitation;
         _admissibleFrom = rules.AdmissibleResultsFrom ?? DateOnly.MinValue;
         _yearRules = applicationYear is not null && rules.Allocation is not null;
+        (_countsFrom, _countsTo) = (_admissibleFrom, DateOnly.MaxValue);
+        if (_yearRules)
+        {
+            // Rule's years as a window: up to the application year; before it, only the years after the too-early ones of a work
+            // first exploited in the application year, none for a work first exploited in another, all when not known.
+            var year = applicationYear.GetValueOrDefault();
+            var fromYear = int.MinValue;
+            if (_firstExploitationYear is { } first && rules.Allocation!.FirstExploitation is { } fe)
+                fromYear = year == first ? Math.Min(year, first - fe.TooEarlyYears + 1) : year;
+            if (year < DateOnly.MinValue.Year) (_countsFrom, _countsTo) = (DateOnly.MaxValue, DateOnly.MinValue); // no day counts
+            else
+            {
+                if (fromYear > DateOnly.MinValue.Year) _countsFrom = Later(_countsFrom, new DateOnly(Math.Min(fromYear, DateOnly.MaxValue.Year), 1, 1));
+                _countsTo = year >= DateOnly.MaxValue.Year ? DateOnly.MaxValue : new DateOnly(year, 12, 31);
+            }
+        }
     }
+
+    private static DateOnly Later(DateOnly a, DateOnly b) => a > b ? a : b;
 
     /// <summary>The article and reason that keep out a result dated <paramref name="date"/>, or null if it counts.</summary>
     public (string Article, string Reason)? Reject(DateOnly date)
@@ -71,7 +91,7 @@ public sealed class ResultAdmission
 
     /// <summary>Whether a result dated <paramref name="date"/> counts (<see cref="Reject"/> without its words: no allocation).</summary>
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
-    public bool Admits(DateOnly date) => date >= _admissibleFrom && (!_yearRules || Rule(date) == Out.None);
+    public bool Admits(DateOnly date) => date >= _countsFrom && date <= _countsTo; // (Rule(date) == Out.None, as one window)
 
     private enum Out { None, BeforeAdmissible, NotYetObtained, TooEarly, OtherYear }
 
