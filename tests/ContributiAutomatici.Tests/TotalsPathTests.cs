@@ -102,10 +102,18 @@ public class TotalsPathTests
         }
         Pass();
         Pass();
-        var before = GC.GetAllocatedBytesForCurrentThread();
-        Pass();
-        var bytes = GC.GetAllocatedBytesForCurrentThread() - before;
-        if (bytes == 0) return;
+        // A pass during which another test class's threads (an allocation scoring on every core) held all the rule set's spare
+        // scopes made one here: not the steady state. Such a pass is measured again (the scopes made are counted).
+        long bytes = 0;
+        for (var attempt = 0; attempt < 3; attempt++)
+        {
+            var scopes = dm2021.ScopesMade;
+            var before = GC.GetAllocatedBytesForCurrentThread();
+            Pass();
+            bytes = GC.GetAllocatedBytesForCurrentThread() - before;
+            if (bytes == 0) return;
+            if (dm2021.ScopesMade == scopes) break;
+        }
         // Name the first work that allocates, for whoever breaks this.
         var culprit = Works.Select((s, k) => (s, k)).First(p =>
         {
