@@ -88,14 +88,14 @@ public sealed class ScoringGrpcService(LiveRules rules, ScoringStats stats, Cont
         var catalog = rules.Current;
         Task<ScoreWorkResponse> answer;
         CompiledRuleSet ruleSet;
-        if (RequestMapper.AsksTotals(request) && WrittenByMarshaller(context)) answer = AnswerAsBytes(request, catalog, out ruleSet);
+        if (RequestMapper.AsksTotals(request) && WrittenByMarshaller(context)) answer = AnswerAsBytes(request, catalog, context, out ruleSet);
         else
         {
             var mapped = RequestMapper.Map(request, catalog);
             ruleSet = mapped.RuleSet;
+            context.ResolvedRuleSet(ruleSet);
             answer = Task.FromResult(Answer(mapped, catalog));
         }
-        context.ResolvedRuleSet(ruleSet);
         metrics.WorkScored(ruleSet);
         stats.UnaryScored();
         return answer;
@@ -106,15 +106,17 @@ public sealed class ScoringGrpcService(LiveRules rules, ScoringStats stats, Cont
     /// answer encoded (<see cref="ResponseMapper.Encode"/>, the reform set as the message's), written and given back by the
     /// response marshaller (<see cref="AllocationFrames.Write"/> does the same, for the benchmark). The request is mapped into
     /// the carrier's own <see cref="RequestScratch"/>, so neither the mapping nor the answer allocates in steady state; a
-    /// request refused or failing gives the carrier back before its exception goes on.
+    /// request refused or failing gives the carrier back before its exception goes on. The call (<paramref name="context"/>, none
+    /// for the benchmark) is told the rule set as soon as the request is mapped, so a rule that fails is logged with it.
     /// </summary>
-    public static Task<ScoreWorkResponse> AnswerAsBytes(ScoreWorkRequest request, RuleCatalog catalog, out CompiledRuleSet ruleSet)
+    public static Task<ScoreWorkResponse> AnswerAsBytes(ScoreWorkRequest request, RuleCatalog catalog, ServerCallContext? context, out CompiledRuleSet ruleSet)
     {
         var pooled = PooledAnswer.Rent();
         try
         {
             var mapped = RequestMapper.Map(request, catalog, pooled.Scratch);
             ruleSet = mapped.RuleSet;
+            context?.ResolvedRuleSet(ruleSet);
             pooled.Bytes = ResponseMapper.Encode(mapped, ReformMapper.Applied(mapped.RuleSet, catalog, mapped.ReformSource), pooled.Buffer);
         }
         catch
@@ -158,9 +160,10 @@ public sealed class ScoringGrpcService(LiveRules rules, ScoringStats stats, Cont
 
     /// <summary>
     /// A ScoreWork answer as bytes: a carrier message (empty, its bytes in this frame), its completed task, the buffer its
-    /// bytes are written in and the scratch its request is mapped into, all reused. Rented for a call, given back once the marshaller has written the bytes; one never
-    /// written (a cancelled call) is left to the collector, never rented again. A few per processor are kept; one whose buffer
-    /// grew past <see cref="MaxKeptBytes"/> (an answer of many exclusions) is left to the collector too.
+    /// bytes are written in and the scratch its request is mapped into, all reused. Rented for a call, given back once the
+    /// marshaller has written the bytes; one never written (a cancelled call) is left to the collector, never rented again. A
+    /// few per processor are kept; one whose buffer grew past <see cref="MaxKeptBytes"/> (an answer of many exclusions) is left
+    /// to the collector too (its scratch keeps no more than <see cref="RequestScratch.KeptItems"/> of anything).
     /// </summary>
     private sealed class PooledAnswer : AllocationFrames.Frame
     {

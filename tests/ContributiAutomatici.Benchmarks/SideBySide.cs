@@ -260,7 +260,7 @@ public sealed class SideBySide
             return answers.WrittenCount;
         }
         // The request's bytes parsed, mapped into the pooled answer's scratch and answered, as ScoreWork does over gRPC.
-        Task<V1.ScoreWorkResponse> Answered(byte[] request) => ScoringGrpcService.AnswerAsBytes(V1.ScoreWorkRequest.Parser.ParseFrom(request), catalog, out _);
+        Task<V1.ScoreWorkResponse> Answered(byte[] request) => ScoringGrpcService.AnswerAsBytes(V1.ScoreWorkRequest.Parser.ParseFrom(request), catalog, null, out _);
         foreach (var b in totalsBytes)
         {
             var m = RequestMapper.Map(V1.ScoreWorkRequest.Parser.ParseFrom(b), catalog);
