@@ -195,4 +195,23 @@ public class RequestScratchTests
         Assert.Equal(RequestScratch.KeptItems, scratch.Festivals.Made);
         Assert.True(scratch.FestivalLists.LargestCapacity <= RequestScratch.KeptItems);
     }
+
+    [Fact]
+    public void A_work_made_of_values_never_has_a_null_text_or_list()
+    {
+        var work = new Engine.Model.Work(default(Engine.Model.WorkValues));
+        Assert.Equal("", work.Id);
+        Assert.Empty(work.BoxOffice);
+        Assert.Empty(work.Festivals);
+        Assert.Equal(0m, work.BoxOfficeTotal);
+        // Refilled, a work sums its new results (its sums of before are not kept).
+        var values = new Engine.Model.WorkValues { Id = "w1", BoxOffice = [new Engine.Model.DatedAmount(new DateOnly(2023, 1, 2), 10m)] };
+        Assert.Equal(10m, new Engine.Model.Work(values).BoxOfficeTotal);
+        var reused = new Engine.Model.Work(values);
+        Assert.Equal(10m, reused.BoxOfficeTotal);
+        values.BoxOffice = [new Engine.Model.DatedAmount(new DateOnly(2023, 1, 2), 7m), new Engine.Model.DatedAmount(new DateOnly(2023, 2, 2), 5m)];
+        Assert.Equal(12m, reused.Refill(values).BoxOfficeTotal);
+        Assert.Equal(3m, (reused with { BoxOffice = [new Engine.Model.DatedAmount(new DateOnly(2023, 1, 2), 3m)] }).BoxOfficeTotal);
+        Assert.Equal(12m, reused.BoxOfficeTotal);
+    }
 }

@@ -296,7 +296,7 @@ public sealed record Work
     }
 
     /// <summary>A work of these facts.</summary>
-    public Work(in WorkValues values) => _v = values;
+    public Work(in WorkValues values) => _v = Whole(values);
 
     /// <summary>
     /// Makes this instance a work of <paramref name="values"/> (its sums computed again when read): for a mapper that reuses
@@ -305,7 +305,7 @@ public sealed record Work
     /// </summary>
     internal Work Refill(in WorkValues values)
     {
-        _v = values;
+        _v = Whole(values);
         Volatile.Write(ref _summed, null);
         return this;
     }
@@ -390,6 +390,22 @@ public sealed record Work
         MediaSales = MediaSales.Where(e => keep(e.Date)).ToList(),
         ForeignSales = ForeignSales.Where(e => keep(e.Date)).ToList(),
     };
+
+    // Never a null text or list, whatever the caller passed (default(WorkValues) has nulls; new WorkValues() has none).
+    private static WorkValues Whole(WorkValues v)
+    {
+        v.Id ??= "";
+        v.Title ??= "";
+        v.BoxOffice ??= [];
+        v.MediaSales ??= [];
+        v.ForeignSales ??= [];
+        v.CoProducers ??= [];
+        v.ItalianPhases ??= [];
+        v.Festivals ??= [];
+        v.Prizes ??= [];
+        v.Markets ??= [];
+        return v;
+    }
 
     // The totals are computed once per instance, kept in its own fields (no object per work): a copy made by 'with' (whose
     // lists may differ) copies _summed, which then names the original, and computes its own. Two threads summing at once
