@@ -125,7 +125,7 @@ public static class RequestMapper
         // The results the decree keeps out, with their articles: the engine's call (it scores the same).
         var excluded = scratch?.Excluded ?? [];
         var (admitted, admittedRoles) = ruleSet.Admit(work!, roles, excluded);
-        var options = request.TotalsOnly
+        var options = AsksTotals(request)
             ? ScoreOptions.TotalsOnly
             : new ScoreOptions { Explain = true, IncludeNotApplied = request.IncludeNotApplied };
         return scratch?.Request.Refill(ruleSet, admitted, admittedRoles, options, excluded, reform) ??
@@ -253,25 +253,21 @@ public static class RequestMapper
     {
         if (roles.Count == 0) ctx.Errors.Add(new FieldError("roles", "at least one role to score"));
         if (!RequestLimits.CheckCount(roles, "roles", ctx.Errors, RequestLimits.MaxRoles)) return [];
-        // One array of the roles asked, or the scratch's list (a role that is missing leaves the request in error: the array is then cut).
-        var reused = ctx.Scratch?.RoleLists.Next();
-        var result = reused is null ? new M.RoleInput[roles.Count] : null;
-        var n = 0;
+        // The roles asked (one that is missing leaves the request in error), in a list of the scratch's or a new one.
+        var result = ctx.Scratch?.RoleLists.Next() ?? new List<M.RoleInput>(roles.Count);
         for (var i = 0; i < roles.Count; i++)
         {
             var path = new FieldPath("roles", i);
             if (MapRole(roles[i], path, ctx) is not { } role) continue;
-            if (Asked((IReadOnlyList<M.RoleInput>?)reused ?? result!, n, role.Role)) ctx.Errors.Add(new FieldError(path.Text("role"), $"{roles[i].Role} is asked twice"));
-            if (reused is null) result![n] = role;
-            else reused.Add(role);
-            n++;
+            if (Asked(result, role.Role)) ctx.Errors.Add(new FieldError(path.Text("role"), $"{roles[i].Role} is asked twice"));
+            result.Add(role);
         }
-        return (IReadOnlyList<M.RoleInput>?)reused ?? (n == result!.Length ? result : result[..n]);
+        return result;
 
-        static bool Asked(IReadOnlyList<M.RoleInput> roles, int n, M.Role role)
+        static bool Asked(List<M.RoleInput> roles, M.Role role)
         {
-            for (var k = 0; k < n; k++)
-                if (roles[k].Role == role) return true;
+            foreach (var r in roles)
+                if (r.Role == role) return true;
             return false;
         }
     }
@@ -328,8 +324,8 @@ public static class RequestMapper
         var amount = Amount(e.Amount, p, "amount", ctx.Errors, required: true) ?? 0;
         var reused = ctx.Scratch?.ForeignSales;
         // One country (most sales): the sale's own list of it.
-        if (e.Countries.Count == 0 && e.Country.Length > 0)
-            return reused?.Next().Refill(d, amount, IsoCountries.Upper(e.Country), null) ?? new M.ForeignSale(d, amount, IsoCountries.Upper(e.Country));
+        if (e.Countries.Count == 0 && e.Country.Length > 0 && IsoCountries.Upper(e.Country) is var country)
+            return reused?.Next().Refill(d, amount, country, null) ?? new M.ForeignSale(d, amount, country);
         var countries = ctx.Scratch?.CountryLists.Next() ?? new List<string>(e.Countries.Count + 1);
         AddCountry(countries, e.Country);
         for (var i = 0; i < e.Countries.Count; i++) AddCountry(countries, e.Countries[i]);
@@ -429,9 +425,9 @@ public static class RequestMapper
                 if (f.OtherPrizes is < 0 or > RequestLimits.MaxOtherPrizes)
                     errors.Add(new FieldError(p.Text("other_prizes"), $"must be 0-{RequestLimits.MaxOtherPrizes}, got {f.OtherPrizes}"));
                 var date = Date(f.SelectionDate, p, "selection_date", errors);
-                return at < 0 ? new M.FestivalEntry(f.FestivalId, (M.FestivalSection)(int)f.Section, date, f.BestFilmPrize, f.OtherPrizes)
-                    : ctx.Scratch is { } s ? ctx.RuleSet.Lists.Festival(s.Festivals.Next(), at, (M.FestivalSection)(int)f.Section, date, f.BestFilmPrize, f.OtherPrizes)
-                    : ctx.RuleSet.Lists.Festival(at, (M.FestivalSection)(int)f.Section, date, f.BestFilmPrize, f.OtherPrizes);
+                return at >= 0
+                    ? ctx.RuleSet.Lists.Festival(ctx.Scratch?.Festivals.Next(), at, (M.FestivalSection)(int)f.Section, date, f.BestFilmPrize, f.OtherPrizes)
+                    : new M.FestivalEntry(f.FestivalId, (M.FestivalSection)(int)f.Section, date, f.BestFilmPrize, f.OtherPrizes);
             }, ctx.Scratch?.FestivalLists),
             Prizes = Items(w.Prizes, path, "prizes", ctx, static (x, p, ctx) =>
             {
@@ -444,9 +440,9 @@ public static class RequestMapper
                 if (x.Outcome == V1.PrizeOutcome.Unspecified || !Enum.IsDefined(x.Outcome))
                     errors.Add(new FieldError(p.Text("outcome"), "outcome is required (nomination or win)"));
                 var date = Date(x.SelectionDate, p, "selection_date", errors);
-                return at < 0 ? new M.PrizeEntry(x.PrizeId, (M.PrizeCategory)(int)x.Category, (M.PrizeOutcome)(int)x.Outcome, date)
-                    : ctx.Scratch is { } s ? ctx.RuleSet.Lists.Prize(s.Prizes.Next(), at, (M.PrizeCategory)(int)x.Category, (M.PrizeOutcome)(int)x.Outcome, date)
-                    : ctx.RuleSet.Lists.Prize(at, (M.PrizeCategory)(int)x.Category, (M.PrizeOutcome)(int)x.Outcome, date);
+                return at >= 0
+                    ? ctx.RuleSet.Lists.Prize(ctx.Scratch?.Prizes.Next(), at, (M.PrizeCategory)(int)x.Category, (M.PrizeOutcome)(int)x.Outcome, date)
+                    : new M.PrizeEntry(x.PrizeId, (M.PrizeCategory)(int)x.Category, (M.PrizeOutcome)(int)x.Outcome, date);
             }, ctx.Scratch?.PrizeLists),
             Markets = Items(w.Markets, path, "markets", ctx, static (x, p, ctx) =>
             {
@@ -454,8 +450,7 @@ public static class RequestMapper
                 if (ctx.RuleSetKnown && at < 0)
                     ctx.Errors.Add(new FieldError(p.Text("market_id"), $"'{x.MarketId}' is not a Tabella 8 market or lab"));
                 var date = Date(x.SelectionDate, p, "selection_date", ctx.Errors);
-                return at < 0 ? new M.MarketEntry(x.MarketId, date)
-                    : ctx.Scratch is { } s ? ctx.RuleSet.Lists.Market(s.Markets.Next(), at, date) : ctx.RuleSet.Lists.Market(at, date);
+                return at >= 0 ? ctx.RuleSet.Lists.Market(ctx.Scratch?.Markets.Next(), at, date) : new M.MarketEntry(x.MarketId, date);
             }, ctx.Scratch?.MarketLists),
         };
         var work = ctx.Scratch?.Work.Refill(values) ?? new M.Work(values);

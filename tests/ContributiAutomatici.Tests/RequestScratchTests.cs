@@ -139,7 +139,6 @@ public class RequestScratchTests
             r => (r.RuleSetId, r.ApplicationYear) = ("2021", 2022),
             r => r.Work = null,
         };
-        var checkedFaults = 0;
         for (var i = 0; i < good.Count; i++)
         {
             var bad = good[i].Clone();
@@ -149,9 +148,8 @@ public class RequestScratchTests
             Assert.Equal(refusal, Answer(bad, scratch, buffer));
             // The next request through the same scratch is answered as if the refused one had never been.
             Assert.Equal(Answer(good[i], null, buffer), Answer(good[i], scratch, buffer));
-            checkedFaults++;
         }
-        Assert.Equal(good.Count, checkedFaults);
+        Assert.True(good.Count >= faults.Length, $"only {good.Count} requests: not every fault was tried");
     }
 
     [Fact]

@@ -289,11 +289,9 @@ public struct WorkValues
 /// </summary>
 public sealed record Work
 {
-    private WorkValues _v = new();
+    private WorkValues _v;
 
-    public Work()
-    {
-    }
+    public Work() => _v = new WorkValues();
 
     /// <summary>A work of these facts.</summary>
     public Work(in WorkValues values) => _v = Whole(values);

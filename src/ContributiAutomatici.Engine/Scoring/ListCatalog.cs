@@ -124,15 +124,19 @@ public sealed class ListCatalog
     /// <summary>The market entry of the market at <paramref name="position"/> (<see cref="MarketPosition"/>).</summary>
     public Model.MarketEntry Market(int position, DateOnly? selectionDate) => new(Markets.Ids[position], selectionDate) { ListPosition = position };
 
-    // The same entries made in instances a request's mapper reuses (Model.Work.Refill): only by the mapper that owns them.
+    // The same entries made in an instance a request's mapper reuses (Model.Work.Refill: only by the mapper that owns it), or
+    // made anew when it has none (into null).
 
-    internal Model.FestivalEntry Festival(Model.FestivalEntry into, int position, Model.FestivalSection section, DateOnly? selectionDate, bool bestFilmPrize,
-        int otherPrizes) => into.Refill(Festivals.Ids[position], position, section, selectionDate, bestFilmPrize, otherPrizes);
+    internal Model.FestivalEntry Festival(Model.FestivalEntry? into, int position, Model.FestivalSection section, DateOnly? selectionDate, bool bestFilmPrize,
+        int otherPrizes) =>
+        into?.Refill(Festivals.Ids[position], position, section, selectionDate, bestFilmPrize, otherPrizes) ??
+        Festival(position, section, selectionDate, bestFilmPrize, otherPrizes);
 
-    internal Model.PrizeEntry Prize(Model.PrizeEntry into, int position, Model.PrizeCategory category, Model.PrizeOutcome outcome, DateOnly? selectionDate) =>
-        into.Refill(Prizes.Ids[position], position, category, outcome, selectionDate);
+    internal Model.PrizeEntry Prize(Model.PrizeEntry? into, int position, Model.PrizeCategory category, Model.PrizeOutcome outcome, DateOnly? selectionDate) =>
+        into?.Refill(Prizes.Ids[position], position, category, outcome, selectionDate) ?? Prize(position, category, outcome, selectionDate);
 
-    internal Model.MarketEntry Market(Model.MarketEntry into, int position, DateOnly? selectionDate) => into.Refill(Markets.Ids[position], position, selectionDate);
+    internal Model.MarketEntry Market(Model.MarketEntry? into, int position, DateOnly? selectionDate) =>
+        into?.Refill(Markets.Ids[position], position, selectionDate) ?? Market(position, selectionDate);
 
     public IEnumerable<string> Categories(string kind) =>
         _byKind.TryGetValue(kind, out var l) ? l.Entries.Select(e => e.Category).Distinct() : [];
